@@ -1,0 +1,66 @@
+// The relay's HTTP surface other than the tracker hot path: health and the built app.
+// Tracker requests (/announce, /scrape) never reach Hono; see server.ts.
+
+import { existsSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { serveStatic } from '@hono/node-server/serve-static'
+import type { RelayConfig } from './config.ts'
+import type { Logger } from './log.ts'
+import type { Tracker } from './tracker/tracker.ts'
+
+/** The package's folder: relative paths such as --app-dir are taken from here. */
+const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url))
+
+export interface ApiDeps {
+  config: RelayConfig
+  tracker: Tracker
+  log: Logger
+  startedAt: number
+}
+
+export function createApi({ config, tracker, log, startedAt }: ApiDeps): Hono {
+  const app = new Hono()
+
+  app.get('/health', (c) =>
+    c.json({
+      ok: true,
+      version: 1,
+      url: config.publicUrl,
+      uptime: Math.round((Date.now() - startedAt) / 1000),
+      torrents: tracker.swarms.size,
+      peers: tracker.peerCount,
+    }),
+  )
+
+  const appDir = resolve(PACKAGE_ROOT, config.appDir)
+  if (existsSync(appDir)) {
+    // serveStatic wants a root relative to the working directory.
+    const root = relative(process.cwd(), appDir) || '.'
+    app.use(
+      '/assets/*',
+      serveStatic({
+        root,
+        onFound: (_path, c) => c.header('Cache-Control', 'public, max-age=31536000, immutable'),
+      }),
+    )
+    app.use('*', serveStatic({ root, onFound: (_p, c) => c.header('Cache-Control', 'no-cache') }))
+    // Hash routes mean every page is index.html; unknown paths get it too.
+    app.get('*', serveStatic({ root, path: 'index.html' }))
+  } else {
+    log.warn('app not built: only the tracker and API are served', { appDir })
+    app.get('/', (c) =>
+      c.text('Monsoon relay. The app is not built here: run `npm run build`.', 200),
+    )
+  }
+
+  app.notFound((c) => c.json({ error: 'not found' }, 404))
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return c.json({ error: err.message }, err.status)
+    log.error('request failed', { path: c.req.path, error: String(err) })
+    return c.json({ error: 'internal error' }, 500)
+  })
+  return app
+}

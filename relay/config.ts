@@ -1,0 +1,241 @@
+// The relay's one config module. Every option has a type, a default and a help line here;
+// CLI flags (`--data-dir`), environment variables (`MONSOON_DATA_DIR`) and a JSON config
+// file (`--config relay.json`, keys in camelCase) all map onto it. Precedence: flag > env >
+// file > default. Unknown keys and impossible values are refused at start-up.
+
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
+
+export interface RelayConfig {
+  port: number
+  host: string
+  dataDir: string
+  publicUrl: string
+  logLevel: LogLevel
+  trustProxy: boolean
+  announceInterval: number
+  wsAnnounceInterval: number
+  maxTorrents: number
+  maxPeers: number
+  appDir: string
+}
+
+interface OptionSpec {
+  key: keyof RelayConfig
+  flag: string
+  type: 'string' | 'number' | 'boolean'
+  /** Shown in --help; undefined means derived (explained in `help`). */
+  default: string | number | boolean | undefined
+  help: string
+  check?: (v: never) => string | null
+}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent']
+
+export const OPTIONS: OptionSpec[] = [
+  {
+    key: 'port',
+    flag: 'port',
+    type: 'number',
+    default: 8080,
+    help: 'TCP port for everything: app, tracker, API, WebSocket (0 picks a free one)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 && v <= 65535 ? null : 'must be 0-65535'),
+  },
+  {
+    key: 'host',
+    flag: 'host',
+    type: 'string',
+    default: '0.0.0.0',
+    help: 'address to listen on (127.0.0.1 keeps the relay private to this machine)',
+  },
+  {
+    key: 'dataDir',
+    flag: 'data-dir',
+    type: 'string',
+    default: './data',
+    help: 'where the relay keeps its keys and its catalog',
+  },
+  {
+    key: 'publicUrl',
+    flag: 'public-url',
+    type: 'string',
+    default: undefined,
+    help: 'URL others reach this relay at (default: http://localhost:PORT)',
+    check: (v: string) => (/^https?:\/\/[^/]+\/?$/.test(v) ? null : 'must be http(s)://host[:port]'),
+  },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    type: 'string',
+    default: 'info',
+    help: `one of ${LOG_LEVELS.join(', ')}`,
+    check: (v: string) => (LOG_LEVELS.includes(v) ? null : `must be one of ${LOG_LEVELS.join(', ')}`),
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    type: 'boolean',
+    default: false,
+    help: 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)',
+  },
+  {
+    key: 'announceInterval',
+    flag: 'announce-interval',
+    type: 'number',
+    default: 600,
+    help: 'seconds between HTTP announces asked of classic clients',
+    check: positive,
+  },
+  {
+    key: 'wsAnnounceInterval',
+    flag: 'ws-announce-interval',
+    type: 'number',
+    default: 120,
+    help: 'seconds between WebSocket announces asked of browsers',
+    check: positive,
+  },
+  {
+    key: 'maxTorrents',
+    flag: 'max-torrents',
+    type: 'number',
+    default: 100_000,
+    help: 'most info hashes tracked at once',
+    check: positive,
+  },
+  {
+    key: 'maxPeers',
+    flag: 'max-peers',
+    type: 'number',
+    default: 1_000_000,
+    help: 'most peers tracked at once, over all torrents',
+    check: positive,
+  },
+  {
+    key: 'appDir',
+    flag: 'app-dir',
+    type: 'string',
+    default: 'dist/app',
+    help: 'the built app to serve (relative to the package)',
+  },
+]
+
+function positive(v: number): string | null {
+  return Number.isInteger(v) && v > 0 ? null : 'must be a positive integer'
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export interface ParsedCommandLine {
+  help: boolean
+  config: RelayConfig
+}
+
+/** Reads argv, then the environment, then a config file, onto the defaults. */
+export function parseCommandLine(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): ParsedCommandLine {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    config: { type: 'string' },
+  }
+  for (const spec of OPTIONS) {
+    options[spec.flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string' }
+  }
+  let values: Record<string, string | boolean | undefined>
+  try {
+    values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\nRun with --help to see the options.`)
+  }
+  if (values.help) return { help: true, config: resolveConfig({}) }
+
+  const raw: Record<string, unknown> = {}
+  const file = (values.config as string | undefined) ?? env.MONSOON_CONFIG
+  if (file) Object.assign(raw, readConfigFile(file))
+  for (const spec of OPTIONS) {
+    const fromEnv = env[envName(spec.flag)]
+    if (fromEnv !== undefined) raw[spec.key] = fromEnv
+    const fromFlag = values[spec.flag]
+    if (fromFlag !== undefined) raw[spec.key] = fromFlag
+  }
+  return { help: false, config: resolveConfig(raw) }
+}
+
+/** Checks and converts raw values (strings from flags/env, JSON from a file) into a config. */
+export function resolveConfig(raw: Record<string, unknown>): RelayConfig {
+  const known = new Set<string>(OPTIONS.map((o) => o.key))
+  for (const key of Object.keys(raw)) {
+    if (!known.has(key)) throw new ConfigError(`unknown option "${key}"`)
+  }
+  const out: Record<string, unknown> = {}
+  for (const spec of OPTIONS) {
+    const value = raw[spec.key] === undefined ? spec.default : convert(spec, raw[spec.key])
+    if (value !== undefined && spec.check) {
+      const problem = spec.check(value as never)
+      if (problem) throw new ConfigError(`--${spec.flag} ${String(value)}: ${problem}`)
+    }
+    out[spec.key] = value
+  }
+  const config = out as unknown as RelayConfig
+  config.publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '')
+  return config
+}
+
+function convert(spec: OptionSpec, value: unknown): unknown {
+  if (spec.type === 'number') {
+    const n = typeof value === 'number' ? value : String(value).trim() ? Number(value) : NaN
+    if (Number.isNaN(n)) throw new ConfigError(`--${spec.flag} ${String(value)}: not a number`)
+    return n
+  }
+  if (spec.type === 'boolean') {
+    if (typeof value === 'boolean') return value
+    if (value === 'true' || value === '1') return true
+    if (value === 'false' || value === '0') return false
+    throw new ConfigError(`--${spec.flag} ${String(value)}: must be true or false`)
+  }
+  if (typeof value !== 'string') throw new ConfigError(`--${spec.flag}: must be a string`)
+  return value
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${path} must hold a JSON object`)
+  }
+  return parsed as Record<string, unknown>
+}
+
+function envName(flag: string): string {
+  return `MONSOON_${flag.toUpperCase().replace(/-/g, '_')}`
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage: monsoon-relay [options]   (or: npm start -- [options])',
+    '',
+    'Runs a Monsoon relay: serves the app, a BitTorrent HTTP tracker (/announce, /scrape)',
+    'and a WebTorrent WebSocket tracker, all on one port.',
+    '',
+    'Options (each also as env MONSOON_<NAME>, or as camelCase key in --config FILE):',
+  ]
+  const rows = OPTIONS.map((o) => {
+    const arg = o.type === 'boolean' ? '' : o.type === 'number' ? ' N' : ' VALUE'
+    const def = o.default === undefined ? '' : ` (default: ${String(o.default)})`
+    return [`  --${o.flag}${arg}`, `${o.help}${def}`]
+  })
+  rows.push(['  --config FILE', 'read options from a JSON file'])
+  rows.push(['  -h, --help', 'show this help'])
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2
+  for (const [left, right] of rows) lines.push(left.padEnd(width) + right)
+  return lines.join('\n')
+}

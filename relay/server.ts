@@ -1,0 +1,148 @@
+// One port for everything. A plain node:http server answers the tracker's hot path
+// (/announce, /scrape) straight from the raw request, hands every other request to the Hono
+// app, and upgrades WebSockets on `/` and `/announce` for the WebTorrent tracker.
+// The tracker bypasses Hono because building a fetch Request per announce costs more than
+// the announce itself (bench/tracker-http measures it).
+
+import { mkdirSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { getRequestListener } from '@hono/node-server'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { createApi } from './api.ts'
+import type { RelayConfig } from './config.ts'
+import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
+import { createLogger, type Logger } from './log.ts'
+import { handleHttpTracker } from './tracker/http.ts'
+import { Tracker, clientIp } from './tracker/tracker.ts'
+import { WsTrackerConnection } from './tracker/websocket.ts'
+
+/** How often silent peers are swept out. */
+const SWEEP_INTERVAL_MS = 30_000
+/** WebSocket ping period; a socket that misses one pong is closed. */
+const WS_PING_INTERVAL_MS = 30_000
+
+export interface Relay {
+  readonly config: RelayConfig
+  readonly tracker: Tracker
+  readonly server: Server
+  listen(): Promise<AddressInfo>
+  close(): Promise<void>
+}
+
+export function createRelay(config: RelayConfig, log: Logger = createLogger(config.logLevel)): Relay {
+  mkdirSync(config.dataDir, { recursive: true })
+  const startedAt = Date.now()
+  const tracker = new Tracker({
+    interval: config.announceInterval,
+    // A peer that missed two announces (plus a minute of slack) is gone.
+    peerTtl: Math.max(config.announceInterval, config.wsAnnounceInterval) * 2 + 60,
+    maxSwarms: config.maxTorrents,
+    maxPeers: config.maxPeers,
+  })
+  const api = createApi({ config, tracker, log, startedAt })
+  const honoListener = getRequestListener(api.fetch)
+  const httpTrackerOptions = {
+    interval: config.announceInterval,
+    minInterval: Math.max(1, Math.floor(config.announceInterval / 2)),
+    trustProxy: config.trustProxy,
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '/'
+    if (url.startsWith('/announce') || url.startsWith('/scrape')) {
+      const body = handleHttpTracker(
+        tracker,
+        {
+          url,
+          remoteAddress: req.socket.remoteAddress ?? '',
+          forwardedFor: req.headers['x-forwarded-for'] as string | undefined,
+        },
+        httpTrackerOptions,
+        Date.now(),
+      )
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
+      res.end(body)
+      return
+    }
+    void honoListener(req, res)
+  }
+
+  const server = createServer({ maxHeaderSize: 16 * 1024 }, onRequest)
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    else socket.destroy()
+  })
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
+  const alive = new WeakSet<WebSocket>()
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if (path !== '/' && path !== '/announce') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const ip = clientIp(
+        req.socket.remoteAddress ?? '',
+        req.headers['x-forwarded-for'],
+        config.trustProxy,
+      )
+      const conn = new WsTrackerConnection(ws, ip, tracker, {
+        interval: config.wsAnnounceInterval,
+      })
+      alive.add(ws)
+      ws.on('pong', () => alive.add(ws))
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) {
+          ws.send(JSON.stringify({ 'failure reason': 'binary frames are not supported' }))
+          return
+        }
+        conn.onMessage(data.toString(), Date.now())
+      })
+      ws.on('close', () => conn.onClose())
+      ws.on('error', (err) => log.debug('websocket error', { ip, error: err.message }))
+    })
+  })
+
+  const sweepTimer = setInterval(() => {
+    const gone = tracker.sweep(Date.now())
+    if (gone.peers || gone.swarms) log.debug('sweep', gone)
+  }, SWEEP_INTERVAL_MS)
+  sweepTimer.unref()
+  const pingTimer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!alive.has(ws)) {
+        ws.terminate()
+        continue
+      }
+      alive.delete(ws)
+      ws.ping()
+    }
+  }, WS_PING_INTERVAL_MS)
+  pingTimer.unref()
+
+  return {
+    config,
+    tracker,
+    server,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(config.port, config.host, () => {
+          server.off('error', reject)
+          resolve(server.address() as AddressInfo)
+        })
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        clearInterval(sweepTimer)
+        clearInterval(pingTimer)
+        for (const ws of wss.clients) ws.terminate()
+        wss.close()
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}

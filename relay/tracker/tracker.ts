@@ -1,0 +1,244 @@
+// The tracker core: every swarm this relay tracks, and the announce/scrape semantics of
+// BEP 3 (with BEP 23 compact peers and BEP 48 scrape) shared by the HTTP and WebSocket
+// front ends. Transport-free: parsers turn requests into `Announce` values, encoders turn
+// results back into bytes.
+
+import { Swarm, type Peer, type PeerKind, type SignalSink } from './swarm.ts'
+
+export type AnnounceEvent = '' | 'started' | 'stopped' | 'completed' | 'paused'
+
+export interface Announce {
+  kind: PeerKind
+  /** 40 hex chars. */
+  infoHash: string
+  /** 40 hex chars. */
+  peerId: string
+  ip: string
+  port: number
+  /** Bytes left; 0 means seeder. */
+  left: number
+  event: AnnounceEvent
+  numwant: number
+  sink?: SignalSink
+}
+
+export interface AnnounceResult {
+  complete: number
+  incomplete: number
+  peers: Peer[]
+}
+
+export interface ScrapeEntry {
+  infoHash: string
+  complete: number
+  incomplete: number
+  downloaded: number
+}
+
+export interface TrackerOptions {
+  /** Seconds between announces we ask of clients. */
+  interval: number
+  /** Peers not heard from for this many seconds are dropped. */
+  peerTtl: number
+  /** Most swarms tracked at once; announces for new hashes beyond it are refused. */
+  maxSwarms: number
+  /** Most peers tracked at once across every swarm. */
+  maxPeers: number
+  random: () => number
+}
+
+export const trackerDefaults: TrackerOptions = {
+  interval: 600,
+  peerTtl: 1260,
+  maxSwarms: 100_000,
+  maxPeers: 1_000_000,
+  random: Math.random,
+}
+
+/** A request the tracker refuses; its message becomes the `failure reason`. */
+export class TrackerError extends Error {
+  override name = 'TrackerError'
+}
+
+export class Tracker {
+  readonly options: TrackerOptions
+  readonly swarms = new Map<string, Swarm>()
+  #peers = 0
+
+  constructor(options: Partial<TrackerOptions> = {}) {
+    this.options = { ...trackerDefaults, ...options }
+  }
+
+  /** Peers tracked across all swarms. */
+  get peerCount(): number {
+    return this.#peers
+  }
+
+  announce(req: Announce, now: number): AnnounceResult {
+    let swarm = this.swarms.get(req.infoHash)
+    if (req.event === 'stopped') {
+      if (swarm) this.#remove(swarm, req.kind, req.peerId)
+      return { complete: swarm?.seeders ?? 0, incomplete: swarm?.leechers ?? 0, peers: [] }
+    }
+    if (!swarm) {
+      if (this.swarms.size >= this.options.maxSwarms) {
+        throw new TrackerError('tracker is full: too many torrents')
+      }
+      swarm = new Swarm(req.infoHash, now)
+      this.swarms.set(req.infoHash, swarm)
+    }
+    swarm.lastActivity = now
+
+    const set = swarm.set(req.kind)
+    const seeder = req.left === 0
+    const known = set.get(req.peerId)
+    if (known) {
+      if (known.sink && req.sink && known.sink !== req.sink && known.sink.open) {
+        throw new TrackerError('peer_id is in use by another connection')
+      }
+      const wasSeeder = known.seeder
+      known.ip = req.ip
+      if (known.port !== req.port || known.compact === null) {
+        known.port = req.port
+        known.compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
+      }
+      known.seeder = seeder
+      known.lastSeen = now
+      if (req.sink) known.sink = req.sink
+      set.reclassify(known, wasSeeder)
+      if (req.event === 'completed' && !wasSeeder) swarm.completed++
+    } else {
+      if (this.#peers >= this.options.maxPeers) {
+        throw new TrackerError('tracker is full: too many peers')
+      }
+      set.upsert({
+        id: req.peerId,
+        ip: req.ip,
+        port: req.port,
+        compact: req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null,
+        seeder,
+        lastSeen: now,
+        sink: req.sink ?? null,
+      })
+      this.#peers++
+      if (req.event === 'completed') swarm.completed++
+    }
+
+    const peers = set.pick(req.numwant, req.peerId, seeder, this.options.random)
+    return { complete: swarm.seeders, incomplete: swarm.leechers, peers }
+  }
+
+  /** Removes one peer (a WebSocket closed, or `event=stopped`). */
+  leave(infoHash: string, kind: PeerKind, peerId: string): void {
+    const swarm = this.swarms.get(infoHash)
+    if (swarm) this.#remove(swarm, kind, peerId)
+  }
+
+  scrape(infoHashes: Iterable<string>): ScrapeEntry[] {
+    const out: ScrapeEntry[] = []
+    for (const infoHash of infoHashes) {
+      const swarm = this.swarms.get(infoHash)
+      out.push({
+        infoHash,
+        complete: swarm?.seeders ?? 0,
+        incomplete: swarm?.leechers ?? 0,
+        downloaded: swarm?.completed ?? 0,
+      })
+    }
+    return out
+  }
+
+  /**
+   * Drops peers silent for longer than the TTL, and swarms that have been empty for as long
+   * (their completed count goes with them). Call it every few seconds or minutes.
+   */
+  sweep(now: number): { peers: number; swarms: number } {
+    const cutoff = now - this.options.peerTtl * 1000
+    let peers = 0
+    let swarms = 0
+    for (const [infoHash, swarm] of this.swarms) {
+      peers += swarm.tcp.expire(cutoff) + swarm.rtc.expire(cutoff)
+      if (swarm.size === 0 && swarm.lastActivity < cutoff) {
+        this.swarms.delete(infoHash)
+        swarms++
+      }
+    }
+    this.#peers -= peers
+    return { peers, swarms }
+  }
+
+  #remove(swarm: Swarm, kind: PeerKind, peerId: string): void {
+    if (swarm.set(kind).remove(peerId)) this.#peers--
+  }
+}
+
+/** BEP 23 (IPv4, 6 bytes) or BEP 7 (IPv6, 18 bytes) compact form of an address. */
+export function compactPeer(ip: string, port: number): Uint8Array | null {
+  const v4 = parseIPv4(ip)
+  if (v4) {
+    const out = new Uint8Array(6)
+    out.set(v4, 0)
+    out[4] = port >>> 8
+    out[5] = port & 0xff
+    return out
+  }
+  const v6 = parseIPv6(ip)
+  if (!v6) return null
+  const out = new Uint8Array(18)
+  out.set(v6, 0)
+  out[16] = port >>> 8
+  out[17] = port & 0xff
+  return out
+}
+
+export function parseIPv4(ip: string): Uint8Array | null {
+  const parts = ip.split('.')
+  if (parts.length !== 4) return null
+  const out = new Uint8Array(4)
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i]
+    if (!/^\d{1,3}$/.test(part)) return null
+    const n = Number(part)
+    if (n > 255) return null
+    out[i] = n
+  }
+  return out
+}
+
+export function parseIPv6(ip: string): Uint8Array | null {
+  if (!ip.includes(':') || ip.includes('%')) return null
+  const halves = ip.split('::')
+  if (halves.length > 2) return null
+  const head = halves[0] ? halves[0].split(':') : []
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : []
+  const groups = [...head, ...tail]
+  const missing = 8 - groups.length
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null
+  const all = [...head, ...new Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail]
+  const out = new Uint8Array(16)
+  for (let i = 0; i < 8; i++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(all[i])) return null
+    const n = parseInt(all[i], 16)
+    out[i * 2] = n >>> 8
+    out[i * 2 + 1] = n & 0xff
+  }
+  return out
+}
+
+/** `::ffff:1.2.3.4` → `1.2.3.4`, so dual-stack sockets give IPv4 peers a compact IPv4 form. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
+}
+
+/**
+ * The peer's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry
+ * (the one our own proxy appended; anything left of it came from the client).
+ */
+export function clientIp(remoteAddress: string, forwardedFor: unknown, trustProxy: boolean): string {
+  if (trustProxy && typeof forwardedFor === 'string') {
+    const parts = forwardedFor.split(',')
+    const last = parts[parts.length - 1].trim()
+    if (last) return normalizeIp(last)
+  }
+  return normalizeIp(remoteAddress)
+}

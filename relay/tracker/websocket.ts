@@ -1,0 +1,264 @@
+// The WebTorrent tracker protocol over WebSocket (the one bittorrent-tracker and aquatic_ws
+// speak): JSON messages whose `info_hash`, `peer_id`, `offer_id` and `to_peer_id` are
+// 20-char "binary strings" (one char per byte). Browsers announce with WebRTC offers; the
+// tracker forwards each offer to a random peer of the swarm and routes the answer back.
+
+import {
+  DEFAULT_NUMWANT,
+  MAX_OFFERS,
+  MAX_SCRAPE_HASHES,
+  MAX_SDP_BYTES,
+  MAX_SWARMS_PER_SOCKET,
+  MAX_WS_BUFFERED_BYTES,
+  MAX_WS_MESSAGES_PER_SECOND,
+} from '../limits.ts'
+import type { SignalSink } from './swarm.ts'
+import { TrackerError, type AnnounceEvent, type Tracker } from './tracker.ts'
+
+/** The bits of a WebSocket the tracker needs (ws's WebSocket fits). */
+export interface WsLike {
+  send(data: string): void
+  readonly bufferedAmount: number
+  readonly readyState: number
+}
+
+export interface WsTrackerOptions {
+  /** Seconds between announces asked of WebSocket clients. */
+  interval: number
+}
+
+const OPEN = 1
+
+/** One client's WebSocket: its peer id and the swarms it joined. */
+export class WsTrackerConnection implements SignalSink {
+  #peerId: string | null = null
+  readonly #swarms = new Set<string>()
+  #windowStart = 0
+  #windowCount = 0
+
+  constructor(
+    readonly socket: WsLike,
+    readonly ip: string,
+    readonly tracker: Tracker,
+    readonly options: WsTrackerOptions,
+  ) {}
+
+  get open(): boolean {
+    return this.socket.readyState === OPEN
+  }
+
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount
+  }
+
+  send(message: string): void {
+    if (this.open) this.socket.send(message)
+  }
+
+  /** Handles one text frame. Never throws: bad input is answered with a failure reason. */
+  onMessage(data: string, now: number): void {
+    if (now - this.#windowStart >= 1000) {
+      this.#windowStart = now
+      this.#windowCount = 0
+    }
+    if (++this.#windowCount > MAX_WS_MESSAGES_PER_SECOND) {
+      if (this.#windowCount === MAX_WS_MESSAGES_PER_SECOND + 1) {
+        this.send(JSON.stringify({ 'failure reason': 'too many messages: slow down' }))
+      }
+      return
+    }
+    let msg: Record<string, unknown>
+    try {
+      const parsed: unknown = JSON.parse(data)
+      if (!isObject(parsed)) throw new TrackerError('message must be a JSON object')
+      msg = parsed
+    } catch (err) {
+      const reason = err instanceof TrackerError ? err.message : 'invalid JSON'
+      this.send(JSON.stringify({ 'failure reason': reason }))
+      return
+    }
+    try {
+      if (msg.action === 'announce') this.#announce(msg, now)
+      else if (msg.action === 'scrape') this.#scrape(msg)
+      else throw new TrackerError('invalid action')
+    } catch (err) {
+      if (!(err instanceof TrackerError)) throw err
+      const reply: Record<string, unknown> = { 'failure reason': err.message }
+      if (msg.action === 'announce' || msg.action === 'scrape') reply.action = msg.action
+      if (isBinaryId(msg.info_hash)) reply.info_hash = msg.info_hash
+      this.send(JSON.stringify(reply))
+    }
+  }
+
+  /** The socket closed: leave every swarm at once (no TTL wait for WebRTC peers). */
+  onClose(): void {
+    if (this.#peerId === null) return
+    for (const infoHash of this.#swarms) this.tracker.leave(infoHash, 'rtc', this.#peerId)
+    this.#swarms.clear()
+  }
+
+  #announce(msg: Record<string, unknown>, now: number): void {
+    const infoHashBin = requireBinaryId(msg.info_hash, 'info_hash')
+    const peerIdBin = requireBinaryId(msg.peer_id, 'peer_id')
+    const infoHash = binToHex(infoHashBin)
+    const peerId = binToHex(peerIdBin)
+    if (this.#peerId === null) this.#peerId = peerId
+    else if (this.#peerId !== peerId) throw new TrackerError('peer_id changed on this connection')
+
+    if (msg.answer !== undefined) {
+      this.#forwardAnswer(msg, infoHash, infoHashBin, peerIdBin)
+      return
+    }
+
+    const offers = parseOffers(msg.offers)
+    const event = typeof msg.event === 'string' ? msg.event : ''
+    if (event !== '' && event !== 'started' && event !== 'stopped' && event !== 'completed') {
+      throw new TrackerError('invalid event')
+    }
+    const left = Number(msg.left)
+    const numwantAsked = Number(msg.numwant)
+    const numwant = Math.min(
+      offers.length,
+      Number.isFinite(numwantAsked) && numwantAsked >= 0 ? numwantAsked : DEFAULT_NUMWANT,
+    )
+    if (event !== 'stopped' && !this.#swarms.has(infoHash)) {
+      if (this.#swarms.size >= MAX_SWARMS_PER_SOCKET) {
+        throw new TrackerError('too many torrents on one connection')
+      }
+    }
+
+    const result = this.tracker.announce(
+      {
+        kind: 'rtc',
+        infoHash,
+        peerId,
+        ip: this.ip,
+        port: 0,
+        left: Number.isFinite(left) && left >= 0 ? left : Infinity,
+        event: event as AnnounceEvent,
+        numwant,
+        sink: this,
+      },
+      now,
+    )
+    if (event === 'stopped') this.#swarms.delete(infoHash)
+    else this.#swarms.add(infoHash)
+
+    this.send(
+      JSON.stringify({
+        action: 'announce',
+        interval: this.options.interval,
+        info_hash: infoHashBin,
+        complete: result.complete,
+        incomplete: result.incomplete,
+      }),
+    )
+
+    let i = 0
+    for (const peer of result.peers) {
+      const sink = peer.sink
+      if (!sink || !sink.open || sink.bufferedAmount > MAX_WS_BUFFERED_BYTES) continue
+      const offer = offers[i++]
+      sink.send(
+        JSON.stringify({
+          action: 'announce',
+          offer: offer.offer,
+          offer_id: offer.offer_id,
+          peer_id: peerIdBin,
+          info_hash: infoHashBin,
+        }),
+      )
+    }
+  }
+
+  #forwardAnswer(
+    msg: Record<string, unknown>,
+    infoHash: string,
+    infoHashBin: string,
+    peerIdBin: string,
+  ): void {
+    const answer = parseSdp(msg.answer, 'answer')
+    const toPeerId = binToHex(requireBinaryId(msg.to_peer_id, 'to_peer_id'))
+    const offerId = requireBinaryId(msg.offer_id, 'offer_id')
+    const target = this.tracker.swarms.get(infoHash)?.rtc.get(toPeerId)?.sink
+    // An answer for a peer that left is not an error the client can act on: drop it.
+    if (!target || !target.open || target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
+    target.send(
+      JSON.stringify({
+        action: 'announce',
+        answer,
+        offer_id: offerId,
+        peer_id: peerIdBin,
+        info_hash: infoHashBin,
+      }),
+    )
+  }
+
+  #scrape(msg: Record<string, unknown>): void {
+    const raw = msg.info_hash
+    const list = typeof raw === 'string' ? [raw] : Array.isArray(raw) ? raw : null
+    if (list === null || list.length === 0) throw new TrackerError('missing info_hash')
+    const hashes = new Set<string>()
+    for (const item of list.slice(0, MAX_SCRAPE_HASHES)) {
+      hashes.add(binToHex(requireBinaryId(item, 'info_hash')))
+    }
+    const files: Record<string, unknown> = {}
+    for (const entry of this.tracker.scrape(hashes)) {
+      files[hexToBin(entry.infoHash)] = {
+        complete: entry.complete,
+        incomplete: entry.incomplete,
+        downloaded: entry.downloaded,
+      }
+    }
+    this.send(JSON.stringify({ action: 'scrape', files }))
+  }
+}
+
+interface Offer {
+  offer: { type: 'offer'; sdp: string }
+  offer_id: string
+}
+
+function parseOffers(value: unknown): Offer[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw new TrackerError('invalid offers: must be an array')
+  if (value.length > MAX_OFFERS) throw new TrackerError(`too many offers: at most ${MAX_OFFERS}`)
+  return value.map((o: unknown) => {
+    if (!isObject(o)) throw new TrackerError('invalid offer')
+    return {
+      offer: parseSdp(o.offer, 'offer') as Offer['offer'],
+      offer_id: requireBinaryId(o.offer_id, 'offer_id'),
+    }
+  })
+}
+
+function parseSdp(value: unknown, type: 'offer' | 'answer'): { type: string; sdp: string } {
+  if (!isObject(value) || value.type !== type || typeof value.sdp !== 'string') {
+    throw new TrackerError(`invalid ${type}`)
+  }
+  if (value.sdp.length > MAX_SDP_BYTES) throw new TrackerError(`${type} SDP too large`)
+  return { type, sdp: value.sdp }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function isBinaryId(v: unknown): v is string {
+  if (typeof v !== 'string' || v.length !== 20) return false
+  for (let i = 0; i < 20; i++) if (v.charCodeAt(i) > 0xff) return false
+  return true
+}
+
+function requireBinaryId(v: unknown, name: string): string {
+  if (!isBinaryId(v)) throw new TrackerError(`invalid ${name}: must be 20 bytes`)
+  return v
+}
+
+export function binToHex(bin: string): string {
+  return Buffer.from(bin, 'latin1').toString('hex')
+}
+
+export function hexToBin(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('latin1')
+}
