@@ -97,8 +97,8 @@ export class Tracker {
         throw new TrackerError('peer_id is in use by another connection')
       }
       const wasSeeder = known.seeder
-      known.ip = req.ip
-      if (known.port !== req.port || known.compact === null) {
+      if (known.ip !== req.ip || known.port !== req.port || known.compact === null) {
+        known.ip = req.ip
         known.port = req.port
         known.compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
       }
