@@ -1,0 +1,264 @@
+import { isIPv6 } from 'node:net'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { SignalSink } from './swarm.ts'
+import {
+  Tracker,
+  TrackerError,
+  clientIp,
+  compactPeer,
+  normalizeIp,
+  parseIPv4,
+  parseIPv6,
+  type Announce,
+} from './tracker.ts'
+
+const HASH = 'aa'.repeat(20)
+const OTHER_HASH = 'bb'.repeat(20)
+const pid = (n: number) => n.toString(16).padStart(40, '0')
+
+function ann(n: number, over: Partial<Announce> = {}): Announce {
+  return {
+    kind: 'tcp',
+    infoHash: HASH,
+    peerId: pid(n),
+    ip: `127.0.0.${(n % 250) + 1}`,
+    port: 6000 + n,
+    left: 100,
+    event: '',
+    numwant: 50,
+    ...over,
+  }
+}
+
+function sink(open = true): SignalSink & { open: boolean } {
+  return { send: () => {}, bufferedAmount: 0, open }
+}
+
+describe('Tracker.announce', () => {
+  it('counts seeders (left=0) and leechers and hands each the other peers', () => {
+    const t = new Tracker()
+    expect(t.announce(ann(1, { left: 0 }), 0)).toEqual({ complete: 1, incomplete: 0, peers: [] })
+    const r = t.announce(ann(2), 0)
+    expect(r.complete).toBe(1)
+    expect(r.incomplete).toBe(1)
+    expect(r.peers.map((p) => p.id)).toEqual([pid(1)])
+    expect(r.peers[0].ip).toBe('127.0.0.2')
+    expect(r.peers[0].port).toBe(6001)
+    expect(t.peerCount).toBe(2)
+  })
+
+  it('gives seeders no seeders', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { left: 0 }), 0)
+    t.announce(ann(2, { left: 0 }), 0)
+    t.announce(ann(3), 0)
+    expect(t.announce(ann(1, { left: 0 }), 0).peers.map((p) => p.id)).toEqual([pid(3)])
+    expect(t.announce(ann(3), 0).peers.map((p) => p.id).sort()).toEqual([pid(1), pid(2)])
+  })
+
+  it('moves a leecher that finishes to the seeders and counts the completion once', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { event: 'started' }), 0)
+    const r = t.announce(ann(1, { left: 0, event: 'completed' }), 1)
+    expect([r.complete, r.incomplete]).toEqual([1, 0])
+    t.announce(ann(1, { left: 0, event: 'completed' }), 2)
+    t.announce(ann(1, { left: 0 }), 3)
+    expect(t.scrape([HASH])).toEqual([{ infoHash: HASH, complete: 1, incomplete: 0, downloaded: 1 }])
+  })
+
+  it('removes a peer on event=stopped, and a stop for an unknown torrent creates nothing', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { left: 0 }), 0)
+    t.announce(ann(2), 0)
+    const r = t.announce(ann(1, { event: 'stopped' }), 1)
+    expect([r.complete, r.incomplete, r.peers]).toEqual([0, 1, []])
+    expect(t.peerCount).toBe(1)
+    expect(t.announce(ann(2), 2).peers).toEqual([])
+    t.announce(ann(3, { infoHash: OTHER_HASH, event: 'stopped' }), 3)
+    expect(t.swarms.has(OTHER_HASH)).toBe(false)
+    expect(t.peerCount).toBe(1)
+  })
+
+  it('returns at most numwant distinct peers, never the asker', () => {
+    const t = new Tracker()
+    for (let i = 0; i < 40; i++) t.announce(ann(i), 0)
+    for (const numwant of [0, 1, 5, 39, 100]) {
+      const got = t.announce(ann(7, { numwant }), 1).peers.map((p) => p.id)
+      expect(got).toHaveLength(Math.min(numwant, 39))
+      expect(new Set(got).size).toBe(got.length)
+      expect(got).not.toContain(pid(7))
+    }
+  })
+
+  it('keeps TCP and WebRTC peers apart but counts both', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { kind: 'rtc', port: 0, sink: sink() }), 0)
+    const r = t.announce(ann(2), 0)
+    expect(r.peers).toEqual([])
+    expect(r.incomplete).toBe(2)
+  })
+
+  it('refuses new torrents beyond maxSwarms but keeps serving the known ones', () => {
+    const t = new Tracker({ maxSwarms: 2 })
+    t.announce(ann(1), 0)
+    t.announce(ann(2, { infoHash: OTHER_HASH }), 0)
+    expect(() => t.announce(ann(3, { infoHash: 'cc'.repeat(20) }), 0)).toThrow(
+      new TrackerError('tracker is full: too many torrents'),
+    )
+    expect(t.announce(ann(4), 0).peers.map((p) => p.id)).toEqual([pid(1)])
+    expect(t.swarms.size).toBe(2)
+  })
+
+  it('refuses new peers beyond maxPeers, still updates known ones, and frees room on stop', () => {
+    const t = new Tracker({ maxPeers: 2 })
+    t.announce(ann(1), 0)
+    t.announce(ann(2), 0)
+    expect(() => t.announce(ann(3), 0)).toThrow(new TrackerError('tracker is full: too many peers'))
+    expect(t.announce(ann(1, { left: 0 }), 1).complete).toBe(1)
+    t.announce(ann(2, { event: 'stopped' }), 2)
+    expect(t.announce(ann(3), 3).peers.map((p) => p.id)).toEqual([pid(1)])
+    expect(t.peerCount).toBe(2)
+  })
+
+  it('refuses a peer_id held by another open WebSocket, and lets a closed one be taken over', () => {
+    const t = new Tracker()
+    const first = sink()
+    t.announce(ann(1, { kind: 'rtc', sink: first }), 0)
+    expect(() => t.announce(ann(1, { kind: 'rtc', sink: sink() }), 1)).toThrow(/in use/)
+    first.open = false
+    const second = sink()
+    t.announce(ann(1, { kind: 'rtc', sink: second }), 2)
+    expect(t.swarms.get(HASH)!.rtc.get(pid(1))!.sink).toBe(second)
+    expect(t.peerCount).toBe(1)
+  })
+
+  it('hands out the address a peer announced from last', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { ip: '127.0.0.1', port: 7000 }), 0)
+    t.announce(ann(1, { ip: '127.0.0.9', port: 7000 }), 1)
+    const [p] = t.announce(ann(2), 2).peers
+    expect(p.ip).toBe('127.0.0.9')
+    // The compact form is what classic clients dial; it must follow the address too.
+    expect([...p.compact!]).toEqual([127, 0, 0, 9, 7000 >> 8, 7000 & 0xff])
+  })
+})
+
+describe('Tracker.scrape', () => {
+  it('reports zeros for unknown torrents and live counts for known ones', () => {
+    const t = new Tracker()
+    t.announce(ann(1, { left: 0 }), 0)
+    t.announce(ann(2), 0)
+    t.announce(ann(3, { kind: 'rtc', sink: sink() }), 0)
+    expect(t.scrape([HASH, OTHER_HASH])).toEqual([
+      { infoHash: HASH, complete: 1, incomplete: 2, downloaded: 0 },
+      { infoHash: OTHER_HASH, complete: 0, incomplete: 0, downloaded: 0 },
+    ])
+    expect(t.swarms.has(OTHER_HASH)).toBe(false)
+  })
+})
+
+describe('Tracker.sweep', () => {
+  it('drops peers silent past the TTL, then their empty swarm and its completed count', () => {
+    const t = new Tracker({ peerTtl: 60 })
+    t.announce(ann(1, { left: 0, event: 'completed' }), 0)
+    t.announce(ann(2), 0)
+    t.announce(ann(2), 50_000)
+    expect(t.sweep(61_000)).toEqual({ peers: 1, swarms: 0 })
+    expect(t.peerCount).toBe(1)
+    expect(t.scrape([HASH])[0]).toMatchObject({ complete: 0, incomplete: 1, downloaded: 1 })
+    expect(t.sweep(111_000)).toEqual({ peers: 1, swarms: 1 })
+    expect(t.peerCount).toBe(0)
+    expect(t.swarms.size).toBe(0)
+    expect(t.scrape([HASH])[0]).toMatchObject({ complete: 0, incomplete: 0, downloaded: 0 })
+  })
+
+  it('keeps peers that announce within the TTL', () => {
+    const t = new Tracker({ peerTtl: 60 })
+    for (let now = 0; now <= 600_000; now += 30_000) {
+      t.announce(ann(1), now)
+      t.sweep(now)
+    }
+    expect(t.peerCount).toBe(1)
+  })
+})
+
+describe('addresses', () => {
+  it('packs IPv4 peers into 6 bytes and IPv6 peers into 18 (BEP 23, BEP 7)', () => {
+    expect([...compactPeer('127.0.0.1', 6881)!]).toEqual([127, 0, 0, 1, 0x1a, 0xe1])
+    const six = compactPeer('::1', 443)!
+    expect(six).toHaveLength(18)
+    expect([...six.subarray(0, 16)]).toEqual([...new Array(15).fill(0), 1])
+    expect([...six.subarray(16)]).toEqual([1, 187])
+    expect(compactPeer('not an address', 1)).toBeNull()
+    expect(compactPeer('', 1)).toBeNull()
+  })
+
+  it('rejects malformed IPv4 text', () => {
+    for (const bad of ['1.2.3', '1.2.3.4.5', '256.0.0.1', '1.2.3.-4', '1.2.3.4 ', 'a.b.c.d', '']) {
+      expect(parseIPv4(bad)).toBeNull()
+    }
+  })
+
+  it('reads the IPv6 forms Node gives for socket addresses, and rejects malformed ones', () => {
+    expect([...parseIPv6('::')!]).toEqual(new Array(16).fill(0))
+    expect([...parseIPv6('1::')!]).toEqual([0, 1, ...new Array(14).fill(0)])
+    expect([...parseIPv6('fe80::1:2')!].slice(12)).toEqual([0, 1, 0, 2])
+    const bad = ['1:2:3:4:5:6:7', '1:2:3:4:5:6:7:8:9', '1::2::3', 'fe80::1%eth0', '12345::', 'g::1']
+    bad.push('1:2:3:4:5:6:7:8::', ':', '', '127.0.0.1')
+    for (const s of bad) expect(parseIPv6(s), s).toBeNull()
+  })
+
+  const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n })
+  const port = fc.integer({ min: 1, max: 65535 })
+
+  it('round-trips any IPv4 address and port through compactPeer', () => {
+    fc.assert(
+      fc.property(bytes(4), port, (ip, p) => {
+        const out = compactPeer(ip.join('.'), p)!
+        expect([...out]).toEqual([...ip, p >> 8, p & 0xff])
+      }),
+    )
+  })
+
+  it('round-trips any IPv6 address, written in full or compressed, through compactPeer', () => {
+    fc.assert(
+      fc.property(bytes(16), port, fc.boolean(), (ip, p, upper) => {
+        const groups: string[] = []
+        for (let i = 0; i < 16; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16))
+        const full = groups.join(':')
+        // WHATWG URL writes the canonical RFC 5952 form (longest zero run as `::`).
+        const canonical = new URL(`http://[${full}]/`).hostname.slice(1, -1)
+        for (let text of [full, canonical]) {
+          if (upper) text = text.toUpperCase()
+          const out = compactPeer(text, p)!
+          expect(out, text).not.toBeNull()
+          expect([...out]).toEqual([...ip, p >> 8, p & 0xff])
+        }
+      }),
+    )
+  })
+
+  it('never accepts text that is not an IPv6 address', () => {
+    const text = fc
+      .array(fc.constantFrom('0', '1', 'a', 'F', 'g', ':', ':', '::', '.', '%', ' '), {
+        maxLength: 24,
+      })
+      .map((a) => a.join(''))
+    fc.assert(
+      fc.property(text, (s) => {
+        if (parseIPv6(s) !== null) expect(isIPv6(s), s).toBe(true)
+      }),
+    )
+  })
+
+  it('uses the socket address unless a trusted proxy forwards one', () => {
+    expect(clientIp('127.0.0.1', '127.0.0.66', false)).toBe('127.0.0.1')
+    expect(clientIp('::ffff:127.0.0.1', undefined, false)).toBe('127.0.0.1')
+    expect(clientIp('127.0.0.1', '127.0.0.66, 127.0.0.77', true)).toBe('127.0.0.77')
+    expect(clientIp('127.0.0.1', ' ::ffff:127.0.0.5 ', true)).toBe('127.0.0.5')
+    expect(clientIp('127.0.0.1', '127.0.0.66, ', true)).toBe('127.0.0.1')
+    expect(clientIp('127.0.0.1', ['127.0.0.66'], true)).toBe('127.0.0.1')
+    expect(normalizeIp('::ffff:7f00:1')).toBe('::ffff:7f00:1')
+  })
+})
