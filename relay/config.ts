@@ -63,7 +63,8 @@ export const OPTIONS: OptionSpec[] = [
     type: 'string',
     default: undefined,
     help: 'URL others reach this relay at (default: http://localhost:PORT)',
-    check: (v: string) => (/^https?:\/\/[^/]+\/?$/.test(v) ? null : 'must be http(s)://host[:port]'),
+    check: (v: string) =>
+      /^https?:\/\/[^/]+\/?$/.test(v) ? null : 'must be http(s)://host[:port]',
   },
   {
     key: 'logLevel',
@@ -71,7 +72,8 @@ export const OPTIONS: OptionSpec[] = [
     type: 'string',
     default: 'info',
     help: `one of ${LOG_LEVELS.join(', ')}`,
-    check: (v: string) => (LOG_LEVELS.includes(v) ? null : `must be one of ${LOG_LEVELS.join(', ')}`),
+    check: (v: string) =>
+      LOG_LEVELS.includes(v) ? null : `must be one of ${LOG_LEVELS.join(', ')}`,
   },
   {
     key: 'trustProxy',

@@ -31,7 +31,10 @@ export interface Relay {
   close(): Promise<void>
 }
 
-export function createRelay(config: RelayConfig, log: Logger = createLogger(config.logLevel)): Relay {
+export function createRelay(
+  config: RelayConfig,
+  log: Logger = createLogger(config.logLevel),
+): Relay {
   mkdirSync(config.dataDir, { recursive: true })
   const startedAt = Date.now()
   const tracker = new Tracker({

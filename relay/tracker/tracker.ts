@@ -234,7 +234,11 @@ export function normalizeIp(ip: string): string {
  * The peer's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry
  * (the one our own proxy appended; anything left of it came from the client).
  */
-export function clientIp(remoteAddress: string, forwardedFor: unknown, trustProxy: boolean): string {
+export function clientIp(
+  remoteAddress: string,
+  forwardedFor: unknown,
+  trustProxy: boolean,
+): string {
   if (trustProxy && typeof forwardedFor === 'string') {
     const parts = forwardedFor.split(',')
     const last = parts[parts.length - 1].trim()
