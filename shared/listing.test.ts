@@ -150,6 +150,21 @@ describe('createListing / verifyListing', () => {
     expect(verifyListing(near, NOW).ts).toBe(NOW + 600)
   })
 
+  it('checks the signature with an injected verifier when given one', () => {
+    const listing = createListing(draft, id, { seq: 1, ts: NOW })
+    const seen: Uint8Array[] = []
+    const accepting = (sig: Uint8Array, msg: Uint8Array) => (seen.push(msg), sig.length === 64)
+    expect(verifyListing(listing, NOW, accepting)).toEqual(listing)
+    expect(bytesToHex(seen[0])).toBe(bytesToHex(signingBytes(listing)))
+    let error: unknown
+    try {
+      verifyListing(listing, NOW, () => false)
+    } catch (err) {
+      error = err
+    }
+    expect((error as ListingError).code).toBe('bad-signature')
+  })
+
   it('replaces only with a higher seq (a replayed old seq loses)', () => {
     expect(supersedes({ seq: 2 }, { seq: 1 })).toBe(true)
     expect(supersedes({ seq: 1 }, { seq: 1 })).toBe(false)
