@@ -3,7 +3,16 @@ import fc from 'fast-check'
 import { SearchIndex, words, type IndexedListing, type SearchQuery } from './search-index.ts'
 
 function row(key: string, name: string, extra: Partial<IndexedListing> = {}): IndexedListing {
-  return { key, name, description: '', category: 'misc', size: 0, ts: 0, ...extra }
+  return {
+    key,
+    infoHash: `h-${key}`,
+    name,
+    description: '',
+    category: 'misc',
+    size: 0,
+    ts: 0,
+    ...extra,
+  }
 }
 
 const all: Omit<SearchQuery, 'text'> = { sort: 'added', descending: false, offset: 0, limit: 100 }
@@ -46,8 +55,8 @@ describe('SearchIndex', () => {
       row('c', 'gamma', { category: 'movie', size: 20, ts: 3 }),
     ])
     index.setFigures([
-      ['a', { seeds: 5, leechers: 0, downloads: 9 }],
-      ['c', { seeds: 7, leechers: 1, downloads: 1 }],
+      ['h-a', { seeds: 5, leechers: 0, downloads: 9 }],
+      ['h-c', { seeds: 7, leechers: 1, downloads: 1 }],
     ])
     const q = (o: Partial<SearchQuery>) => index.search({ ...all, text: '', ...o })
     expect(q({ category: 'movie' }).keys).toEqual(['a', 'c'])
@@ -56,6 +65,15 @@ describe('SearchIndex', () => {
     expect(q({ sort: 'downloads', descending: true }).keys).toEqual(['a', 'c', 'b'])
     expect(q({ sort: 'name', descending: true }).keys).toEqual(['c', 'b', 'a'])
     expect(q({ sort: 'added', offset: 1, limit: 1 })).toEqual({ total: 3, keys: ['b'] })
+  })
+
+  it('shows the figures of a hash on every row of it, including later ones', () => {
+    const index = new SearchIndex()
+    index.upsert([row('p1:h', 'one', { infoHash: 'h' })])
+    index.setFigures([['h', { seeds: 3, leechers: 0, downloads: 0 }]])
+    index.upsert([row('p2:h', 'two', { infoHash: 'h' }), row('x', 'three')])
+    const q = index.search({ ...all, text: '', sort: 'seeds', descending: true })
+    expect(q.keys.slice(0, 2).sort()).toEqual(['p1:h', 'p2:h'])
   })
 
   it('replaces a row by key and forgets removed rows', () => {

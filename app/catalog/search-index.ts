@@ -17,6 +17,7 @@ export type SortKey = 'added' | 'name' | 'size' | 'seeds' | 'leechers' | 'downlo
 export interface IndexedListing {
   /** Unique key of the row: `${publisher}:${infoHash}`. */
   key: string
+  infoHash: string
   name: string
   description: string
   category: string
@@ -70,6 +71,10 @@ export class SearchIndex {
     leechers: [],
     downloads: [],
   }
+  #hashes: string[] = []
+  /** Swarm figures per info hash: every publisher's row of a hash shows the same. */
+  #figures = new Map<string, SwarmFigures>()
+  #keysByHash = new Map<string, Set<string>>()
   #alive: boolean[] = []
   #live = 0
   /** term → documents containing it (ascending doc ids, may hold dead docs). */
@@ -85,22 +90,22 @@ export class SearchIndex {
   upsert(listings: Iterable<IndexedListing>): void {
     for (const l of listings) {
       const old = this.#docOf.get(l.key)
-      // A replaced row keeps its swarm figures until fresh ones arrive.
-      const figures =
-        old === undefined
-          ? [0, 0, 0]
-          : [this.#numbers.seeds[old], this.#numbers.leechers[old], this.#numbers.downloads[old]]
       if (old !== undefined) this.#kill(old)
       const doc = this.#keys.length
+      const f = this.#figures.get(l.infoHash)
       this.#keys.push(l.key)
+      this.#hashes.push(l.infoHash)
       this.#docOf.set(l.key, doc)
+      let keys = this.#keysByHash.get(l.infoHash)
+      if (!keys) this.#keysByHash.set(l.infoHash, (keys = new Set()))
+      keys.add(l.key)
       this.#names.push(l.name)
       this.#categories.push(l.category)
       this.#numbers.added.push(l.ts)
       this.#numbers.size.push(l.size)
-      this.#numbers.seeds.push(figures[0])
-      this.#numbers.leechers.push(figures[1])
-      this.#numbers.downloads.push(figures[2])
+      this.#numbers.seeds.push(f?.seeds ?? 0)
+      this.#numbers.leechers.push(f?.leechers ?? 0)
+      this.#numbers.downloads.push(f?.downloads ?? 0)
       this.#alive.push(true)
       this.#live++
       for (const term of new Set([...words(l.name), ...words(l.description)])) {
@@ -119,21 +124,26 @@ export class SearchIndex {
   remove(key: string): void {
     const doc = this.#docOf.get(key)
     if (doc === undefined) return
+    const infoHash = this.#hashes[doc]
+    this.#keysByHash.get(infoHash)?.delete(key)
+    if (this.#keysByHash.get(infoHash)?.size === 0) this.#keysByHash.delete(infoHash)
     this.#kill(doc)
     this.#docOf.delete(key)
     this.#orders.clear()
   }
 
-  /** Updates swarm figures for rows by key (rows not in the index are ignored). */
-  setFigures(figures: Iterable<[key: string, figures: SwarmFigures]>): void {
+  /** Updates the swarm figures of every row with these info hashes. */
+  setFigures(figures: Iterable<[infoHash: string, figures: SwarmFigures]>): void {
     let changed = false
-    for (const [key, f] of figures) {
-      const doc = this.#docOf.get(key)
-      if (doc === undefined) continue
-      this.#numbers.seeds[doc] = f.seeds
-      this.#numbers.leechers[doc] = f.leechers
-      this.#numbers.downloads[doc] = f.downloads
-      changed = true
+    for (const [infoHash, f] of figures) {
+      this.#figures.set(infoHash, f)
+      for (const key of this.#keysByHash.get(infoHash) ?? []) {
+        const doc = this.#docOf.get(key)!
+        this.#numbers.seeds[doc] = f.seeds
+        this.#numbers.leechers[doc] = f.leechers
+        this.#numbers.downloads[doc] = f.downloads
+        changed = true
+      }
     }
     if (changed) {
       this.#orders.delete('seeds')
@@ -182,6 +192,7 @@ export class SearchIndex {
     for (let doc = 0; doc < this.#keys.length; doc++) if (this.#alive[doc]) renumber[doc] = next++
     const keep = <T>(list: T[]) => list.filter((_, doc) => renumber[doc] !== -1)
     this.#keys = keep(this.#keys)
+    this.#hashes = keep(this.#hashes)
     this.#names = keep(this.#names)
     this.#categories = keep(this.#categories)
     for (const k of NUMERIC_SORTS) this.#numbers[k] = keep(this.#numbers[k])
