@@ -1,0 +1,129 @@
+// The page's handle on the catalog worker: sync progress as reactive state, and searches,
+// lookups and publishes as promises. The worker does all the work.
+
+import type { Listing, ListingDraft } from '../../shared/listing.ts'
+import type { CatalogRow, FromWorker, RelaySyncProgress, ToWorker } from './protocol.ts'
+import type { SearchQuery } from './search-index.ts'
+
+export interface SearchPage {
+  total: number
+  rows: CatalogRow[]
+  tookMs: number
+}
+
+type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void }
+
+export class Catalog {
+  /** The worker has loaded the stored catalog and answers searches. */
+  ready = $state(false)
+  /** Listings in the local copy. */
+  count = $state(0)
+  relays = $state.raw<RelaySyncProgress[]>([])
+  /** Bumped whenever new listings arrive, so open views can search again. */
+  version = $state(0)
+  error = $state<string | null>(null)
+
+  #worker: Worker
+  #next = 1
+  // Not read by views: no reactivity needed.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #pending = new Map<number, Pending>()
+
+  constructor() {
+    this.#worker = new Worker(new URL('../workers/catalog.worker.ts', import.meta.url), {
+      type: 'module',
+    })
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data)
+    this.#worker.onerror = (event) => {
+      this.error = `The catalog worker failed: ${event.message}`
+    }
+  }
+
+  /** Starts syncing; the origin relay comes first, the relays it knows are found from it. */
+  start(relays: string[]): void {
+    this.#post({ type: 'start', relays })
+  }
+
+  /** Whether any relay is still being read. */
+  get syncing(): boolean {
+    return this.relays.some((r) => r.state === 'syncing')
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const reply = await this.#ask({ type: 'search', id: 0, query })
+    if (reply.type !== 'result') throw new Error('unexpected reply')
+    return { total: reply.total, rows: reply.rows, tookMs: reply.tookMs }
+  }
+
+  async get(infoHash: string): Promise<CatalogRow[]> {
+    const reply = await this.#ask({ type: 'get', id: 0, infoHash })
+    if (reply.type !== 'listings') throw new Error('unexpected reply')
+    return reply.rows
+  }
+
+  /** Signs the draft with this browser's key and publishes it to `relay`. */
+  async publish(draft: ListingDraft, relay: string): Promise<Listing> {
+    const reply = await this.#ask({ type: 'publish', id: 0, draft, relay })
+    if (reply.type !== 'published') throw new Error('unexpected reply')
+    return reply.listing
+  }
+
+  async publicKey(): Promise<string> {
+    const reply = await this.#ask({ type: 'identity', id: 0 })
+    if (reply.type !== 'identity') throw new Error('unexpected reply')
+    return reply.publicKey
+  }
+
+  #post(message: ToWorker): void {
+    this.#worker.postMessage(message)
+  }
+
+  #ask(message: ToWorker & { id: number }): Promise<FromWorker> {
+    const id = this.#next++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject })
+      this.#post({ ...message, id })
+    })
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        this.ready = true
+        this.count = message.count
+        return
+      case 'progress':
+        this.relays = message.relays
+        this.count = message.count
+        return
+      case 'changed':
+        this.count = message.count
+        this.version++
+        return
+      case 'failed':
+        if (message.id === null) {
+          this.error = message.error
+          return
+        }
+        this.#pending.get(message.id)?.reject(new Error(message.error))
+        this.#pending.delete(message.id)
+        return
+      default: {
+        const pending = this.#pending.get(message.id)
+        this.#pending.delete(message.id)
+        pending?.resolve(message)
+      }
+    }
+  }
+}
+
+let shared: Catalog | null = null
+
+/** The page's one catalog, started against the origin relay on first use. */
+export function catalog(): Catalog {
+  if (!shared) {
+    shared = new Catalog()
+    shared.start([location.origin])
+  }
+  return shared
+}
