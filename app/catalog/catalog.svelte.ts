@@ -30,6 +30,8 @@ export class Catalog {
   #pending = new Map<number, Pending>()
 
   constructor() {
+    // Vite bundles the worker from this exact `new URL(…, import.meta.url)` form.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
     this.#worker = new Worker(new URL('../workers/catalog.worker.ts', import.meta.url), {
       type: 'module',
     })
@@ -78,7 +80,7 @@ export class Catalog {
     this.#worker.postMessage(message)
   }
 
-  #ask(message: ToWorker & { id: number }): Promise<FromWorker> {
+  #ask(message: Exclude<ToWorker, { type: 'start' }>): Promise<FromWorker> {
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
