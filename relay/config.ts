@@ -5,6 +5,12 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import {
+  ADDRESS_PUBLISHES_PER_MINUTE,
+  MAX_LISTINGS_PER_PUBLISHER,
+  MAX_PEERS,
+  PUBLISHER_PUBLISHES_PER_MINUTE,
+} from './limits.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
 
@@ -20,14 +26,20 @@ export interface RelayConfig {
   maxTorrents: number
   maxPeers: number
   appDir: string
+  peers: string[]
+  peerPollInterval: number
+  maxListingsPerPublisher: number
+  publishRatePerPublisher: number
+  publishRatePerAddress: number
 }
 
 interface OptionSpec {
   key: keyof RelayConfig
   flag: string
-  type: 'string' | 'number' | 'boolean'
+  /** 'strings': repeatable flag; comma-separated in env, an array or a string in a file. */
+  type: 'string' | 'number' | 'boolean' | 'strings'
   /** Shown in --help; undefined means derived (explained in `help`). */
-  default: string | number | boolean | undefined
+  default: string | number | boolean | string[] | undefined
   help: string
   check?: (v: never) => string | null
 }
@@ -121,6 +133,50 @@ export const OPTIONS: OptionSpec[] = [
     default: 'dist/app',
     help: 'the built app to serve (relative to the package)',
   },
+  {
+    key: 'peers',
+    flag: 'peer',
+    type: 'strings',
+    default: [],
+    help: 'another relay to sync the catalog with, http(s)://host[:port] (repeatable)',
+    check: (v: string[]) => {
+      if (v.length > MAX_PEERS) return `at most ${MAX_PEERS} peers`
+      const bad = v.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url))
+      return bad === undefined ? null : `${bad} must be http(s)://host[:port]`
+    },
+  },
+  {
+    key: 'peerPollInterval',
+    flag: 'peer-poll-interval',
+    type: 'number',
+    default: 5,
+    help: 'seconds between catalog pulls from a peer that had nothing new',
+    check: positive,
+  },
+  {
+    key: 'maxListingsPerPublisher',
+    flag: 'max-listings-per-publisher',
+    type: 'number',
+    default: MAX_LISTINGS_PER_PUBLISHER,
+    help: 'most listings stored for one publisher key',
+    check: positive,
+  },
+  {
+    key: 'publishRatePerPublisher',
+    flag: 'publish-rate-per-publisher',
+    type: 'number',
+    default: PUBLISHER_PUBLISHES_PER_MINUTE,
+    help: 'new or updated listings stored per minute for one publisher key',
+    check: positive,
+  },
+  {
+    key: 'publishRatePerAddress',
+    flag: 'publish-rate-per-address',
+    type: 'number',
+    default: ADDRESS_PUBLISHES_PER_MINUTE,
+    help: 'listings accepted per minute from one client address',
+    check: positive,
+  },
 ]
 
 function positive(v: number): string | null {
@@ -141,14 +197,20 @@ export function parseCommandLine(
   argv: string[],
   env: Record<string, string | undefined> = process.env,
 ): ParsedCommandLine {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<
+    string,
+    { type: 'string' | 'boolean'; short?: string; multiple?: boolean }
+  > = {
     help: { type: 'boolean', short: 'h' },
     config: { type: 'string' },
   }
   for (const spec of OPTIONS) {
-    options[spec.flag] = { type: spec.type === 'boolean' ? 'boolean' : 'string' }
+    options[spec.flag] = {
+      type: spec.type === 'boolean' ? 'boolean' : 'string',
+      multiple: spec.type === 'strings',
+    }
   }
-  let values: Record<string, string | boolean | undefined>
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values
   } catch (err) {
@@ -185,6 +247,7 @@ export function resolveConfig(raw: Record<string, unknown>): RelayConfig {
   }
   const config = out as unknown as RelayConfig
   config.publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '')
+  config.peers = [...new Set(config.peers.map((url) => url.replace(/\/$/, '')))]
   return config
 }
 
@@ -199,6 +262,13 @@ function convert(spec: OptionSpec, value: unknown): unknown {
     if (value === 'true' || value === '1') return true
     if (value === 'false' || value === '0') return false
     throw new ConfigError(`--${spec.flag} ${String(value)}: must be true or false`)
+  }
+  if (spec.type === 'strings') {
+    const items = typeof value === 'string' ? [value] : value
+    if (!Array.isArray(items) || items.some((v) => typeof v !== 'string')) {
+      throw new ConfigError(`--${spec.flag}: must be a list of strings`)
+    }
+    return (items as string[]).flatMap((v) => v.split(',').map((s) => s.trim())).filter(Boolean)
   }
   if (typeof value !== 'string') throw new ConfigError(`--${spec.flag}: must be a string`)
   return value
@@ -232,7 +302,8 @@ export function helpText(): string {
   ]
   const rows = OPTIONS.map((o) => {
     const arg = o.type === 'boolean' ? '' : o.type === 'number' ? ' N' : ' VALUE'
-    const def = o.default === undefined ? '' : ` (default: ${String(o.default)})`
+    const noDefault = o.default === undefined || (Array.isArray(o.default) && !o.default.length)
+    const def = noDefault ? '' : ` (default: ${String(o.default)})`
     return [`  --${o.flag}${arg}`, `${o.help}${def}`]
   })
   rows.push(['  --config FILE', 'read options from a JSON file'])

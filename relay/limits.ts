@@ -23,3 +23,53 @@ export const MAX_SWARMS_PER_SOCKET = 1000
 export const MAX_WS_BUFFERED_BYTES = 1024 * 1024
 /** Messages per WebSocket per second before the relay starts dropping them. */
 export const MAX_WS_MESSAGES_PER_SECOND = 50
+
+// The catalog (signed listings, relay/catalog/). Defaults for the options of the same name
+// in config.ts where an operator may want another figure.
+
+/** Listings one publisher key may have stored here: a prolific uploader shares hundreds or
+ * a few thousand torrents; a key minting more is spam, and it is capped on every relay. */
+export const MAX_LISTINGS_PER_PUBLISHER = 10_000
+/** New or updated listings one publisher may get stored per minute (token bucket, bursts up
+ * to a minute's worth): sharing a whole library at once fits, a flood does not. Charged
+ * only for listings that would be stored, so replaying someone's records cannot use it up. */
+export const PUBLISHER_PUBLISHES_PER_MINUTE = 600
+/** Listings one client address may submit per minute, charged before the signature is
+ * checked, so it bounds the CPU one address can make us spend verifying (~9,000/s). Peer
+ * relays pushing to us count too; what a push loses, pulling catches up. */
+export const ADDRESS_PUBLISHES_PER_MINUTE = 1200
+/** Rate buckets (addresses, publishers) kept in memory, least recently used dropped first. A
+ * dropped bucket starts full again, which only helps someone with 100,000 addresses. */
+export const MAX_RATE_BUCKETS = 100_000
+/** POST /v1/listings body, checked before it is parsed: 200 typical listings (~1 KiB) with
+ * room, or 50 of the largest (MAX_LISTING_BYTES as JSON). */
+export const MAX_LISTINGS_POST_BYTES = 2 * 1024 * 1024
+/** Listings in one POST. */
+export const MAX_LISTINGS_PER_POST = 200
+/** Listings in a sync page when the client asks for no `limit`. */
+export const DEFAULT_PAGE_LISTINGS = 500
+/** Largest `limit` honoured: 1,000 listings is ~1 MiB, a page a browser parses in a blink. */
+export const MAX_PAGE_LISTINGS = 1000
+/** A sync page stops growing past this many bytes of listings (at least one is sent), so a
+ * page of maximum-size listings stays bounded; pullers refuse bodies much larger. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024
+/** Publishers' listings returned for one info hash (newest first): one hash listed by a
+ * million keys must not make one answer huge. */
+export const MAX_LISTINGS_PER_HASH = 100
+/** Parsed Ed25519 public keys (OpenSSL KeyObjects) cached for verification. */
+export const MAX_CACHED_PUBLIC_KEYS = 10_000
+/** Relays given with --peer; each costs a puller and a poll every few seconds. */
+export const MAX_PEERS = 64
+/** A request to a peer relay (one page pulled or one batch pushed) is abandoned after this. */
+export const PEER_REQUEST_TIMEOUT_MS = 15_000
+/** Longest wait between attempts to reach a failing peer (backoff doubles up to it). */
+export const PEER_MAX_BACKOFF_MS = 5 * 60_000
+/** Peers each new listing is pushed to: news reaches N relays in about log3(N) rounds. */
+export const PUSH_FANOUT = 3
+/** Listings waiting to be pushed; beyond it new ones are not pushed (pulling still spreads
+ * them), so a slow peer cannot make the queue grow without bound. */
+export const MAX_PUSH_QUEUE = 10_000
+/** Listings per push request (well under MAX_LISTINGS_PER_POST, in case peers differ). */
+export const PUSH_BATCH = 100
+/** How long a writer waits on a locked SQLite database before failing. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000
