@@ -115,7 +115,7 @@ export class WsTrackerConnection implements SignalSink {
     if (event !== '' && event !== 'started' && event !== 'stopped' && event !== 'completed') {
       throw new TrackerError('invalid event')
     }
-    const left = Number(msg.left)
+    const left = typeof msg.left === 'number' ? msg.left : NaN
     const numwantAsked = Number(msg.numwant)
     const numwant = Math.min(
       offers.length,
