@@ -138,7 +138,9 @@ describe('PeerSet', () => {
           expect(ids(set.seeders)).toEqual(modelIds(true).sort())
           expect(ids(set.leechers)).toEqual(modelIds(false).sort())
           // A leecher asking for everyone gets every other peer exactly once.
-          expect(ids(set.pick(1000, 'nobody', false, Math.random))).toEqual([...model.keys()].sort())
+          expect(ids(set.pick(1000, 'nobody', false, Math.random))).toEqual(
+            [...model.keys()].sort(),
+          )
         }
       }),
     )

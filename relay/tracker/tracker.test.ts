@@ -54,7 +54,12 @@ describe('Tracker.announce', () => {
     t.announce(ann(2, { left: 0 }), 0)
     t.announce(ann(3), 0)
     expect(t.announce(ann(1, { left: 0 }), 0).peers.map((p) => p.id)).toEqual([pid(3)])
-    expect(t.announce(ann(3), 0).peers.map((p) => p.id).sort()).toEqual([pid(1), pid(2)])
+    expect(
+      t
+        .announce(ann(3), 0)
+        .peers.map((p) => p.id)
+        .sort(),
+    ).toEqual([pid(1), pid(2)])
   })
 
   it('moves a leecher that finishes to the seeders and counts the completion once', () => {
@@ -64,7 +69,9 @@ describe('Tracker.announce', () => {
     expect([r.complete, r.incomplete]).toEqual([1, 0])
     t.announce(ann(1, { left: 0, event: 'completed' }), 2)
     t.announce(ann(1, { left: 0 }), 3)
-    expect(t.scrape([HASH])).toEqual([{ infoHash: HASH, complete: 1, incomplete: 0, downloaded: 1 }])
+    expect(t.scrape([HASH])).toEqual([
+      { infoHash: HASH, complete: 1, incomplete: 0, downloaded: 1 },
+    ])
   })
 
   it('removes a peer on event=stopped, and a stop for an unknown torrent creates nothing', () => {
