@@ -1,0 +1,76 @@
+// The catalog as the relay runs it: the store in the data directory, the fast verifier,
+// quotas, the HTTP routes, a puller per --peer and the gossip pusher. server.ts creates it,
+// starts it once listening and closes it on shutdown.
+
+import { join } from 'node:path'
+import type { Hono } from 'hono'
+import type { RelayConfig } from '../config.ts'
+import { MAX_RATE_BUCKETS } from '../limits.ts'
+import type { Logger } from '../log.ts'
+import type { Tracker } from '../tracker/tracker.ts'
+import { ListingPublisher } from './publish.ts'
+import { Gossip } from './push.ts'
+import { RateLimiter } from './quotas.ts'
+import { catalogRoutes } from './routes.ts'
+import { CatalogStore } from './store.ts'
+import { PeerPuller } from './sync.ts'
+import { createFastVerifier } from './verify.ts'
+
+export interface Catalog {
+  readonly store: CatalogStore
+  readonly routes: Hono
+  readonly pullers: readonly PeerPuller[]
+  readonly gossip: Gossip
+  start(): void
+  close(): Promise<void>
+}
+
+export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger): Catalog {
+  const store = new CatalogStore(join(config.dataDir, 'catalog.sqlite'), {
+    maxListingsPerPublisher: config.maxListingsPerPublisher,
+  })
+  const verify = createFastVerifier()
+  const peers = config.peers.filter((url) => url !== config.publicUrl)
+  const gossip = new Gossip(peers, log)
+  const publisher = new ListingPublisher({
+    store,
+    verify,
+    perAddress: new RateLimiter({
+      perMinute: config.publishRatePerAddress,
+      maxKeys: MAX_RATE_BUCKETS,
+    }),
+    perPublisher: new RateLimiter({
+      perMinute: config.publishRatePerPublisher,
+      maxKeys: MAX_RATE_BUCKETS,
+    }),
+    onStored: (listings) => gossip.push(listings),
+  })
+  const pullers = peers.map(
+    (peer) =>
+      new PeerPuller(
+        peer,
+        { store, verify, log },
+        { pollIntervalMs: config.peerPollInterval * 1000 },
+      ),
+  )
+  const routes = catalogRoutes({
+    store,
+    publisher,
+    tracker,
+    publicUrl: config.publicUrl,
+    peers,
+    trustProxy: config.trustProxy,
+  })
+  log.info('catalog open', { listings: store.count(), latest: store.latest(), peers })
+  return {
+    store,
+    routes,
+    pullers,
+    gossip,
+    start: () => pullers.forEach((p) => p.start()),
+    async close() {
+      await Promise.all([gossip.stop(), ...pullers.map((p) => p.stop())])
+      store.close()
+    },
+  }
+}

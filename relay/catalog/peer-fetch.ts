@@ -1,0 +1,56 @@
+// Requests to peer relays: every one has a timeout (and the caller's stop signal), and a
+// response body is read only up to a byte cap, so a slow or hostile peer costs bounded time
+// and memory.
+
+export class PeerError extends Error {
+  override name = 'PeerError'
+}
+
+export interface PeerRequest {
+  method?: 'GET' | 'POST'
+  body?: string
+  timeoutMs: number
+  maxBytes: number
+  signal?: AbortSignal
+}
+
+/** Fetches `url` and parses its JSON body; throws PeerError for non-2xx or bad bodies. */
+export async function fetchPeerJson(url: string, req: PeerRequest): Promise<unknown> {
+  const timeout = AbortSignal.timeout(req.timeoutMs)
+  const res = await fetch(url, {
+    method: req.method ?? 'GET',
+    headers: req.body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: req.body,
+    signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
+  })
+  const text = await readCapped(res, req.maxBytes)
+  if (!res.ok) throw new PeerError(`HTTP ${res.status} from ${url}`)
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new PeerError(`${url} answered with bad JSON`)
+  }
+}
+
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length'))
+  if (declared > maxBytes) {
+    await res.body?.cancel()
+    throw new PeerError(`answer of ${declared} bytes is over ${maxBytes}`)
+  }
+  if (!res.body) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = res.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.length
+    if (size > maxBytes) {
+      await reader.cancel()
+      throw new PeerError(`answer is over ${maxBytes} bytes`)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { verify } from '../../shared/identity.ts'
+import type { Listing } from '../../shared/listing.ts'
+import { ListingPublisher } from './publish.ts'
+import { RateLimiter } from './quotas.ts'
+import { CatalogStore } from './store.ts'
+import { FastSigner, sampleDraft } from './test-support.ts'
+
+const NOW_MS = 1_764_115_200_000
+const NOW = NOW_MS / 1000
+const stores: CatalogStore[] = []
+
+function setup(limits: { address?: number; publisher?: number; maxStored?: number } = {}) {
+  const store = new CatalogStore(':memory:', { maxListingsPerPublisher: limits.maxStored })
+  stores.push(store)
+  const pushed: Listing[] = []
+  let verified = 0
+  const publisher = new ListingPublisher({
+    store,
+    verify: (s, m, k) => (verified++, verify(s, m, k)),
+    perAddress: new RateLimiter({ perMinute: limits.address ?? 1000, maxKeys: 100 }),
+    perPublisher: new RateLimiter({ perMinute: limits.publisher ?? 1000, maxKeys: 100 }),
+    onStored: (l) => pushed.push(...l),
+  })
+  return { store, publisher, pushed, verified: () => verified }
+}
+
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close()
+})
+
+describe('ListingPublisher', () => {
+  const alice = new FastSigner()
+  const bob = new FastSigner()
+
+  it('maps every refusal to its status and stores the rest', () => {
+    const { publisher, store } = setup()
+    const good = alice.listing(sampleDraft(1), { seq: 2, ts: NOW })
+    const results = publisher.publish(
+      [
+        good,
+        { ...alice.listing(sampleDraft(2), { seq: 1, ts: NOW }), size: 1 },
+        alice.listing(sampleDraft(3), { seq: 1, ts: NOW + 3600 }),
+        alice.listing(sampleDraft(1), { seq: 1, ts: NOW }),
+        { ...good, sig: good.sig.toUpperCase() },
+        'nonsense',
+      ],
+      '192.0.2.1',
+      NOW_MS,
+    )
+    expect(results.map((r) => r.status)).toEqual([200, 400, 422, 409, 400, 400])
+    expect(results.map((r) => ('code' in r ? r.code : 'ok'))).toEqual([
+      'ok',
+      'bad-signature',
+      'future',
+      'stale',
+      'malformed',
+      'malformed',
+    ])
+    expect(store.count()).toBe(1)
+  })
+
+  it('pushes on only what it newly stored: a listing it already has goes nowhere', () => {
+    const { publisher, pushed } = setup()
+    const l = alice.listing(sampleDraft(1), { seq: 1, ts: NOW })
+    publisher.publish([l], '192.0.2.1', NOW_MS)
+    publisher.publish([l], '192.0.2.2', NOW_MS)
+    expect(pushed).toEqual([l])
+  })
+
+  it('charges the address before verifying anything', () => {
+    const { publisher, verified } = setup({ address: 5 })
+    const batch = Array.from({ length: 8 }, (_, i) =>
+      alice.listing(sampleDraft(i), { seq: 1, ts: NOW }),
+    )
+    const results = publisher.publish(batch, '192.0.2.1', NOW_MS)
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429, 429, 429])
+    expect(verified()).toBe(5)
+    expect(
+      publisher.publish(batch.slice(5), '192.0.2.9', NOW_MS).every((r) => r.status === 200),
+    ).toBe(true)
+  })
+
+  it('charges a publisher only for what would be stored, so replays cannot drain it', () => {
+    const { publisher } = setup({ publisher: 3 })
+    const first = alice.listing(sampleDraft(0), { seq: 1, ts: NOW })
+    expect(publisher.publish([first], '192.0.2.1', NOW_MS)[0].status).toBe(200)
+    for (let i = 0; i < 20; i++) publisher.publish([first], `198.51.100.${i}`, NOW_MS)
+    const more = [1, 2, 3].map((i) => alice.listing(sampleDraft(i), { seq: 1, ts: NOW }))
+    expect(publisher.publish(more, '192.0.2.1', NOW_MS).map((r) => r.status)).toEqual([
+      200, 200, 429,
+    ])
+    // Bob is not affected by Alice's quota.
+    expect(
+      publisher.publish([bob.listing(sampleDraft(1), { seq: 1, ts: NOW })], '192.0.2.1', NOW_MS)[0]
+        .status,
+    ).toBe(200)
+  })
+
+  it('refuses a publisher at its stored cap with 429 publisher-full', () => {
+    const { publisher } = setup({ maxStored: 2 })
+    const batch = [0, 1, 2].map((i) => alice.listing(sampleDraft(i), { seq: 1, ts: NOW }))
+    const results = publisher.publish(batch, '192.0.2.1', NOW_MS)
+    expect(results.map((r) => r.status)).toEqual([200, 200, 429])
+    expect(results[2]).toMatchObject({ code: 'publisher-full' })
+  })
+})

@@ -1,0 +1,156 @@
+// The catalog's HTTP surface (thin: parse, call the core, encode):
+//   POST /v1/listings             one listing, or {"listings": [...]} (up to MAX_LISTINGS_PER_POST)
+//   GET  /v1/listings?after=&limit=  a page in cursor order, for pulling (relays and the app)
+//   GET  /v1/listings/:infohash   every publisher's listing of one hash
+//   GET  /v1/relays               this relay's URL and the relays it syncs with
+// Swarm figures (seeds, leechers, downloads) come from this relay's tracker and travel in a
+// separate `stats` map: they are not signed, and not part of any listing.
+
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { getConnInfo } from '@hono/node-server/conninfo'
+import {
+  DEFAULT_PAGE_LISTINGS,
+  MAX_LISTINGS_PER_HASH,
+  MAX_LISTINGS_PER_POST,
+  MAX_LISTINGS_POST_BYTES,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_LISTINGS,
+} from '../limits.ts'
+import { clientIp, type Tracker } from '../tracker/tracker.ts'
+import type { ListingPublisher, PublishResult } from './publish.ts'
+import type { CatalogStore } from './store.ts'
+
+export interface CatalogRouteDeps {
+  store: CatalogStore
+  publisher: ListingPublisher
+  tracker: Tracker
+  publicUrl: string
+  peers: readonly string[]
+  trustProxy: boolean
+}
+
+const HEX40 = /^[0-9a-fA-F]{40}$/
+const CURSOR = /^\d{1,15}$/
+
+export function catalogRoutes(deps: CatalogRouteDeps): Hono {
+  const { store, publisher, tracker } = deps
+  const app = new Hono()
+
+  app.post(
+    '/v1/listings',
+    bodyLimit({
+      maxSize: MAX_LISTINGS_POST_BYTES,
+      onError: (c) =>
+        c.json({ error: `body is over ${MAX_LISTINGS_POST_BYTES} bytes`, code: 'too-large' }, 413),
+    }),
+    async (c) => {
+      let body: unknown
+      try {
+        body = JSON.parse(await c.req.text())
+      } catch {
+        return c.json({ error: 'body is not JSON', code: 'malformed' }, 400)
+      }
+      const batch = isBatch(body)
+      const values = isBatch(body) ? body.listings : [body]
+      if (values.length > MAX_LISTINGS_PER_POST) {
+        const error = `at most ${MAX_LISTINGS_PER_POST} listings in one request`
+        return c.json({ error, code: 'too-large' }, 413)
+      }
+      const results = publisher.publish(values, address(c, deps.trustProxy), Date.now())
+      const waits = results.map((r) => ('retryAfter' in r ? (r.retryAfter ?? 0) : 0))
+      if (Math.max(0, ...waits) > 0) c.header('Retry-After', String(Math.max(...waits)))
+      if (!batch) {
+        const [r] = results
+        if (r.status === 200) return c.json({ listing: r.listing, cursor: r.cursor }, 200)
+        return c.json({ error: r.error, code: r.code }, r.status)
+      }
+      const refused = results.length > 0 && results.every((r) => r.status === 429)
+      if (refused)
+        return c.json({ error: (results[0] as { error: string }).error, code: 'quota' }, 429)
+      const stored = results.filter((r) => r.status === 200).length
+      return c.json({ stored, results: results.map(brief) }, 200)
+    },
+  )
+
+  app.get('/v1/listings', (c) => {
+    const after = c.req.query('after') ?? '0'
+    const limitText = c.req.query('limit') ?? String(DEFAULT_PAGE_LISTINGS)
+    if (!CURSOR.test(after)) return badRequest(c, 'after must be a cursor (a whole number)')
+    if (!CURSOR.test(limitText)) return badRequest(c, 'limit must be a whole number')
+    const limit = Math.min(MAX_PAGE_LISTINGS, Math.max(1, Number(limitText)))
+    const page = store.page(Number(after), limit, MAX_PAGE_BYTES)
+    const hashes = new Set(page.rows.map(infoHashOf))
+    // Built as text: rows are stored as JSON, and re-encoding 1,000 listings per page
+    // would cost more than the query.
+    const json =
+      `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
+      `"latest":${store.latest()},"epoch":"${store.epoch}",` +
+      `"stats":${JSON.stringify(stats(tracker, hashes))}}`
+    return c.body(json, 200, { 'Content-Type': 'application/json' })
+  })
+
+  app.get('/v1/listings/:infohash', (c) => {
+    const infoHash = c.req.param('infohash')
+    if (!HEX40.test(infoHash)) return badRequest(c, 'info hash must be 40 hex chars')
+    const hash = infoHash.toLowerCase()
+    const rows = store.byInfoHash(hash, MAX_LISTINGS_PER_HASH)
+    if (rows.length === 0) return c.json({ error: 'no listing for this info hash' }, 404)
+    const figures = JSON.stringify(stats(tracker, [hash])[hash])
+    const json = `{"infoHash":"${hash}","listings":[${rows.join(',')}],"stats":${figures}}`
+    return c.body(json, 200, { 'Content-Type': 'application/json' })
+  })
+
+  app.get('/v1/relays', (c) => c.json({ self: deps.publicUrl, relays: deps.peers }))
+
+  return app
+}
+
+export interface SwarmFigures {
+  seeds: number
+  leechers: number
+  downloads: number
+}
+
+function stats(tracker: Tracker, hashes: Iterable<string>): Record<string, SwarmFigures> {
+  const out: Record<string, SwarmFigures> = {}
+  for (const s of tracker.scrape(hashes)) {
+    out[s.infoHash] = { seeds: s.complete, leechers: s.incomplete, downloads: s.downloaded }
+  }
+  return out
+}
+
+/** The info hash of a stored row, read without parsing it (our own JSON: a fixed key order). */
+function infoHashOf(json: string): string {
+  const at = json.indexOf('"infoHash":"') + 12
+  return json.slice(at, at + 40)
+}
+
+function isBatch(body: unknown): body is { listings: unknown[] } {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    Array.isArray((body as { listings?: unknown }).listings) &&
+    Object.keys(body).length === 1
+  )
+}
+
+function brief(r: PublishResult) {
+  if (r.status !== 200) return { status: r.status, code: r.code, error: r.error }
+  const { infoHash, publisher, seq } = r.listing
+  return { status: 200, infoHash, publisher, seq, cursor: r.cursor }
+}
+
+function address(c: Context, trustProxy: boolean): string {
+  let remote = ''
+  try {
+    remote = getConnInfo(c).remote.address ?? ''
+  } catch {
+    // Not behind node:http (tests with app.request): no address.
+  }
+  return clientIp(remote, c.req.header('x-forwarded-for'), trustProxy)
+}
+
+function badRequest(c: Context, error: string) {
+  return c.json({ error, code: 'malformed' }, 400)
+}

@@ -1,0 +1,195 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import type { Listing } from '../../shared/listing.ts'
+import { CatalogStore } from './store.ts'
+import { FastSigner, sampleDraft } from './test-support.ts'
+
+const NOW = 1_764_115_200
+const signers = [new FastSigner(), new FastSigner(), new FastSigner()]
+const dirs: string[] = []
+const opened: CatalogStore[] = []
+
+function tempFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-store-'))
+  dirs.push(dir)
+  return join(dir, 'catalog.sqlite')
+}
+
+function open(file = tempFile(), options = {}): CatalogStore {
+  const store = new CatalogStore(file, { synchronous: 'normal', ...options })
+  opened.push(store)
+  return store
+}
+
+function listing(signer: number, item: number, seq = 1): Listing {
+  return signers[signer].listing(sampleDraft(item), { seq, ts: NOW + seq })
+}
+
+/** Every listing a puller gets starting at `after`, page by page. */
+function pullAll(store: CatalogStore, after = 0, limit = 3): Listing[] {
+  const out: Listing[] = []
+  for (;;) {
+    const page = store.page(after, limit)
+    out.push(...page.rows.map((r) => JSON.parse(r) as Listing))
+    after = page.next
+    if (!page.more) return out
+  }
+}
+
+afterEach(() => {
+  for (const s of opened.splice(0)) s.close()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+describe('CatalogStore', () => {
+  it('stores listings with increasing cursors and pages through them', () => {
+    const store = open()
+    const results = store.putMany([listing(0, 1), listing(0, 2), listing(1, 1)])
+    expect(results.map((r) => r.outcome)).toEqual(['inserted', 'inserted', 'inserted'])
+    expect(results.map((r) => r.cursor)).toEqual([1, 2, 3])
+    const first = store.page(0, 2)
+    expect(first.rows.length).toBe(2)
+    expect(first).toMatchObject({ next: 2, more: true })
+    const second = store.page(first.next, 2)
+    expect(second).toMatchObject({ next: 3, more: false })
+    expect(JSON.parse(second.rows[0])).toEqual(listing(1, 1))
+    expect(store.page(3, 10)).toEqual({ rows: [], next: 3, more: false })
+    expect(store.latest()).toBe(3)
+  })
+
+  it('replaces with a higher seq under a new cursor, so pullers see the update', () => {
+    const store = open()
+    store.putMany([listing(0, 1), listing(0, 2)])
+    const updated = listing(0, 1, 5)
+    expect(store.put(updated)).toEqual({ outcome: 'replaced', cursor: 3 })
+    expect(store.get(signers[0].id, updated.infoHash)).toEqual(updated)
+    expect(store.count()).toBe(2)
+    expect(store.publisherCount(signers[0].id)).toBe(2)
+    // A puller that had seen everything up to cursor 2 gets exactly the update.
+    expect(pullAll(store, 2)).toEqual([updated])
+  })
+
+  it('never reuses the cursor of a replaced newest row', () => {
+    const store = open()
+    store.put(listing(0, 1))
+    expect(store.put(listing(0, 1, 2)).cursor).toBe(2)
+    expect(store.put(listing(0, 1, 3)).cursor).toBe(3)
+  })
+
+  it('refuses a replayed lower or equal seq and keeps what is stored', () => {
+    const store = open()
+    const kept = listing(0, 1, 3)
+    store.put(kept)
+    const before = store.page(0, 10)
+    expect(store.put(listing(0, 1, 2))).toEqual({ outcome: 'stale', storedSeq: 3 })
+    const sameSeq = signers[0].listing(
+      { ...sampleDraft(1), name: 'Other name' },
+      { seq: 3, ts: NOW },
+    )
+    expect(store.put(sameSeq)).toEqual({ outcome: 'stale', storedSeq: 3 })
+    expect(store.page(0, 10)).toEqual(before)
+    expect(store.get(signers[0].id, kept.infoHash)).toEqual(kept)
+  })
+
+  it('stores a batch in one go and reports duplicates inside it as stale', () => {
+    const store = open()
+    const results = store.putMany([listing(0, 1, 1), listing(0, 1, 2), listing(0, 1, 2)])
+    expect(results.map((r) => r.outcome)).toEqual(['inserted', 'replaced', 'stale'])
+    expect(store.count()).toBe(1)
+  })
+
+  it('caps the listings stored per publisher, but lets it update them', () => {
+    const store = open(undefined, { maxListingsPerPublisher: 2 })
+    expect(
+      store.putMany([listing(0, 1), listing(0, 2), listing(0, 3)]).map((r) => r.outcome),
+    ).toEqual(['inserted', 'inserted', 'full'])
+    expect(store.put(listing(0, 2, 9)).outcome).toBe('replaced')
+    expect(store.put(listing(1, 3)).outcome).toBe('inserted')
+    expect(store.publisherCount(signers[0].id)).toBe(2)
+  })
+
+  it('answers every publisher of one hash, newest first, capped', () => {
+    const store = open()
+    store.putMany([listing(0, 7), listing(1, 7), listing(2, 7), listing(0, 8)])
+    const hash = sampleDraft(7).infoHash
+    const rows = store.byInfoHash(hash, 10).map((r) => (JSON.parse(r) as Listing).publisher)
+    expect(rows).toEqual([signers[2].id, signers[1].id, signers[0].id])
+    expect(store.byInfoHash(hash, 2).length).toBe(2)
+    expect(store.byInfoHash('ff'.repeat(20), 10)).toEqual([])
+  })
+
+  it('stops a page at the byte cap, but always sends one row', () => {
+    const store = open()
+    store.putMany([listing(0, 1), listing(0, 2), listing(0, 3)])
+    const one = store.page(0, 10, 10)
+    expect(one).toMatchObject({ next: 1, more: true })
+    expect(one.rows.length).toBe(1)
+    const rowBytes = one.rows[0].length
+    expect(store.page(0, 10, rowBytes * 2 + 5).rows.length).toBe(2)
+  })
+
+  it('keeps peer cursors and its epoch across a reopen, moved with the page', () => {
+    const file = tempFile()
+    const store = open(file)
+    const epoch = store.epoch
+    store.ingest('http://peer', 'e1', 40, [listing(0, 1), listing(0, 2)], 3)
+    store.ingest('http://peer', 'e1', 45, [listing(0, 3)], 1)
+    store.close()
+    const again = open(file)
+    expect(again.epoch).toBe(epoch)
+    expect(again.peerCursor('http://peer')).toEqual({
+      peer: 'http://peer',
+      epoch: 'e1',
+      cursor: 45,
+      fetched: 4,
+    })
+    expect(again.count()).toBe(3)
+    again.resetPeer('http://peer', 'e2')
+    expect(again.peerCursor('http://peer')).toMatchObject({ epoch: 'e2', cursor: 0, fetched: 4 })
+  })
+
+  it('moves neither rows nor the cursor when storing a page fails', () => {
+    const store = open()
+    store.ingest('http://peer', 'e1', 10, [listing(0, 1)], 1)
+    const broken = { ...listing(0, 3), publisher: null } as unknown as Listing
+    expect(() => store.ingest('http://peer', 'e1', 20, [listing(0, 2), broken], 2)).toThrow()
+    expect(store.peerCursor('http://peer')).toMatchObject({ cursor: 10, fetched: 1 })
+    expect(store.count()).toBe(1)
+  })
+
+  it('ends with the highest seq of each key, and a full pull sees each exactly once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(2), fc.nat(2), fc.nat(4)), { maxLength: 30 }),
+        fc.nat(40),
+        (ops, pullFrom) => {
+          const store = open(':memory:')
+          const model = new Map<string, number>()
+          for (const [s, item, seq] of ops) {
+            const l = listing(s, item, seq)
+            const key = `${l.publisher}/${l.infoHash}`
+            const was = model.get(key)
+            const outcome = store.put(l).outcome
+            if (was === undefined || seq > was) {
+              model.set(key, seq)
+              expect(outcome).toBe(was === undefined ? 'inserted' : 'replaced')
+            } else {
+              expect(outcome).toBe('stale')
+            }
+          }
+          const all = pullAll(store)
+          expect(all.length).toBe(model.size)
+          for (const l of all) expect(model.get(`${l.publisher}/${l.infoHash}`)).toBe(l.seq)
+          // From any cursor, pulling gives rows whose cursors are above it, once each.
+          const tail = pullAll(store, Math.min(pullFrom, store.latest()))
+          expect(new Set(tail.map((l) => l.sig)).size).toBe(tail.length)
+          store.close()
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+})

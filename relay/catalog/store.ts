@@ -1,0 +1,262 @@
+// The relay's catalog: verified listings in SQLite (better-sqlite3, WAL), keyed by
+// (publisher, info hash), the highest `seq` kept (ARCHITECTURE.md, "The catalog").
+//
+// Every stored row has a local cursor (an AUTOINCREMENT rowid: never reused, even after the
+// newest row is replaced), and an update gets a new one, so a node pulling "after CURSOR"
+// sees exactly what changed since. The cursors this relay has reached on each peer live in
+// the same database and move in the same transaction as the rows of the page they came
+// with: after a crash, either both are there or neither, so nothing is fetched twice.
+//
+// No sockets and no verification here: callers pass listings already verified.
+
+import { randomBytes } from 'node:crypto'
+import Database from 'better-sqlite3'
+import type { Listing } from '../../shared/listing.ts'
+import { MAX_LISTINGS_PER_PUBLISHER, SQLITE_BUSY_TIMEOUT_MS } from '../limits.ts'
+
+export type PutOutcome = 'inserted' | 'replaced' | 'stale' | 'full'
+
+export interface PutResult {
+  outcome: PutOutcome
+  /** The row's cursor when stored. */
+  cursor?: number
+  /** The seq kept, when the listing was stale. */
+  storedSeq?: number
+}
+
+export interface CatalogPage {
+  /** Stored listings as JSON text, in cursor order. */
+  rows: string[]
+  /** The cursor to ask `after` next time (the last row's, or `after` if none). */
+  next: number
+  /** True when rows remain after `next`. */
+  more: boolean
+}
+
+export interface PeerCursor {
+  peer: string
+  /** The peer's catalog id: a new one means its database was replaced; start over. */
+  epoch: string
+  cursor: number
+  /** Listings received from this peer, over all runs. */
+  fetched: number
+}
+
+export interface CatalogStoreOptions {
+  maxListingsPerPublisher: number
+  /** 'full' syncs the WAL on every commit, so an acknowledged listing survives power loss;
+   * 'normal' only survives a crashed process (fine for benchmarks and tests of speed). */
+  synchronous: 'full' | 'normal'
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS listings (
+  cursor INTEGER PRIMARY KEY AUTOINCREMENT,
+  publisher TEXT NOT NULL,
+  info_hash TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  UNIQUE (publisher, info_hash)
+);
+CREATE INDEX IF NOT EXISTS listings_by_info_hash ON listings (info_hash);
+CREATE TABLE IF NOT EXISTS publishers (
+  publisher TEXT PRIMARY KEY,
+  listings INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS peer_cursors (
+  peer TEXT PRIMARY KEY,
+  epoch TEXT NOT NULL,
+  cursor INTEGER NOT NULL,
+  fetched INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+export class CatalogStore {
+  readonly options: CatalogStoreOptions
+  /** This catalog's id, made when the database was created; pullers compare it. */
+  readonly epoch: string
+  readonly #db: Database.Database
+  readonly #sql
+  readonly #putAll: (listings: readonly Listing[]) => PutResult[]
+  readonly #ingest: (
+    peer: PeerCursor,
+    listings: readonly Listing[],
+    received: number,
+  ) => PutResult[]
+
+  constructor(file: string, options: Partial<CatalogStoreOptions> = {}) {
+    this.options = {
+      maxListingsPerPublisher: MAX_LISTINGS_PER_PUBLISHER,
+      synchronous: 'full',
+      ...options,
+    }
+    const db = new Database(file)
+    this.#db = db
+    db.pragma('journal_mode = WAL')
+    db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
+    db.exec(SCHEMA)
+    db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(
+      'epoch',
+      randomBytes(16).toString('hex'),
+    )
+    this.epoch = (db.prepare("SELECT value FROM meta WHERE key = 'epoch'").get() as Row).value
+
+    this.#sql = {
+      find: db.prepare<[string, string], { cursor: number; seq: number }>(
+        'SELECT cursor, seq FROM listings WHERE publisher = ? AND info_hash = ?',
+      ),
+      remove: db.prepare<[number]>('DELETE FROM listings WHERE cursor = ?'),
+      insert: db.prepare<[string, string, number, number, string]>(
+        'INSERT INTO listings (publisher, info_hash, seq, ts, json) VALUES (?, ?, ?, ?, ?)',
+      ),
+      publisherCount: db.prepare<[string], { listings: number }>(
+        'SELECT listings FROM publishers WHERE publisher = ?',
+      ),
+      countPublisher: db.prepare<[string]>(
+        `INSERT INTO publishers (publisher, listings) VALUES (?, 1)
+         ON CONFLICT (publisher) DO UPDATE SET listings = listings + 1`,
+      ),
+      page: db.prepare<[number, number], { cursor: number; json: string }>(
+        'SELECT cursor, json FROM listings WHERE cursor > ? ORDER BY cursor LIMIT ?',
+      ),
+      byInfoHash: db.prepare<[string, number], { json: string }>(
+        'SELECT json FROM listings WHERE info_hash = ? ORDER BY cursor DESC LIMIT ?',
+      ),
+      get: db.prepare<[string, string], { json: string }>(
+        'SELECT json FROM listings WHERE publisher = ? AND info_hash = ?',
+      ),
+      latest: db.prepare<[], { cursor: number | null }>(
+        'SELECT max(cursor) AS cursor FROM listings',
+      ),
+      count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM listings'),
+      peer: db.prepare<[string], PeerCursor>(
+        'SELECT peer, epoch, cursor, fetched FROM peer_cursors WHERE peer = ?',
+      ),
+      setPeer: db.prepare<[string, string, number, number]>(
+        `INSERT INTO peer_cursors (peer, epoch, cursor, fetched) VALUES (?, ?, ?, ?)
+         ON CONFLICT (peer) DO UPDATE SET
+           epoch = excluded.epoch, cursor = excluded.cursor, fetched = excluded.fetched`,
+      ),
+    }
+    this.#putAll = db.transaction((listings: readonly Listing[]) =>
+      listings.map((l) => this.#putOne(l)),
+    )
+    this.#ingest = db.transaction(
+      (peer: PeerCursor, listings: readonly Listing[], received: number) => {
+        const results = listings.map((l) => this.#putOne(l))
+        const before = this.#sql.peer.get(peer.peer)
+        const fetched = (before?.epoch === peer.epoch ? before.fetched : 0) + received
+        this.#sql.setPeer.run(peer.peer, peer.epoch, peer.cursor, fetched)
+        return results
+      },
+    )
+  }
+
+  /** Stores one verified listing unless a row with an equal or higher seq is there. */
+  put(listing: Listing): PutResult {
+    return this.#putAll([listing])[0]
+  }
+
+  /** Stores many in one transaction; one result each, in order. */
+  putMany(listings: readonly Listing[]): PutResult[] {
+    return this.#putAll(listings)
+  }
+
+  /**
+   * Stores a page pulled from `peer` and moves that peer's cursor to `next`, atomically.
+   * `received` counts what the page held (including what failed verification).
+   */
+  ingest(
+    peer: string,
+    epoch: string,
+    next: number,
+    listings: readonly Listing[],
+    received: number,
+  ): PutResult[] {
+    return this.#ingest({ peer, epoch, cursor: next, fetched: 0 }, listings, received)
+  }
+
+  /** Where pulling from `peer` stands, or undefined if never pulled. */
+  peerCursor(peer: string): PeerCursor | undefined {
+    return this.#sql.peer.get(peer)
+  }
+
+  /** Starts over on a peer whose catalog was replaced (keeps the fetched total). */
+  resetPeer(peer: string, epoch: string): void {
+    const before = this.#sql.peer.get(peer)
+    this.#sql.setPeer.run(peer, epoch, 0, before?.fetched ?? 0)
+  }
+
+  /** The seq stored for (publisher, infoHash), if any. */
+  storedSeq(publisher: string, infoHash: string): number | undefined {
+    return this.#sql.find.get(publisher, infoHash)?.seq
+  }
+
+  get(publisher: string, infoHash: string): Listing | undefined {
+    const row = this.#sql.get.get(publisher, infoHash)
+    return row && (JSON.parse(row.json) as Listing)
+  }
+
+  /** Rows after `after`, at most `limit`, and no more bytes than `maxBytes` (at least one). */
+  page(after: number, limit: number, maxBytes = Infinity): CatalogPage {
+    const found = this.#sql.page.all(after, limit + 1)
+    const rows: string[] = []
+    let bytes = 0
+    let next = after
+    for (const row of found.slice(0, limit)) {
+      if (rows.length > 0 && bytes + row.json.length > maxBytes) break
+      rows.push(row.json)
+      bytes += row.json.length
+      next = row.cursor
+    }
+    return { rows, next, more: found.length > rows.length }
+  }
+
+  /** Every publisher's listing of one hash, newest first, as JSON text. */
+  byInfoHash(infoHash: string, limit: number): string[] {
+    return this.#sql.byInfoHash.all(infoHash, limit).map((r) => r.json)
+  }
+
+  /** The highest cursor given so far (0 when empty). */
+  latest(): number {
+    return this.#sql.latest.get()?.cursor ?? 0
+  }
+
+  count(): number {
+    return this.#sql.count.get()!.n
+  }
+
+  publisherCount(publisher: string): number {
+    return this.#sql.publisherCount.get(publisher)?.listings ?? 0
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close()
+  }
+
+  #putOne(listing: Listing): PutResult {
+    const stored = this.#sql.find.get(listing.publisher, listing.infoHash)
+    if (stored) {
+      if (listing.seq <= stored.seq) return { outcome: 'stale', storedSeq: stored.seq }
+      this.#sql.remove.run(stored.cursor)
+      return { outcome: 'replaced', cursor: this.#insert(listing) }
+    }
+    if (this.publisherCount(listing.publisher) >= this.options.maxListingsPerPublisher) {
+      return { outcome: 'full' }
+    }
+    this.#sql.countPublisher.run(listing.publisher)
+    return { outcome: 'inserted', cursor: this.#insert(listing) }
+  }
+
+  #insert(l: Listing): number {
+    const json = JSON.stringify(l)
+    return Number(this.#sql.insert.run(l.publisher, l.infoHash, l.seq, l.ts, json).lastInsertRowid)
+  }
+}
+
+interface Row {
+  value: string
+}
