@@ -1,4 +1,5 @@
-// The relay's HTTP surface other than the tracker hot path: health and the built app.
+// The relay's HTTP surface other than the tracker hot path: health, the catalog (mounted
+// from catalog/routes.ts) and the built app.
 // Tracker requests (/announce, /scrape) never reach Hono; see server.ts.
 
 import { existsSync } from 'node:fs'
@@ -19,9 +20,11 @@ export interface ApiDeps {
   tracker: Tracker
   log: Logger
   startedAt: number
+  /** Routes mounted before the app's catch-all (the catalog's /v1/…). */
+  routes?: Hono[]
 }
 
-export function createApi({ config, tracker, log, startedAt }: ApiDeps): Hono {
+export function createApi({ config, tracker, log, startedAt, routes = [] }: ApiDeps): Hono {
   const app = new Hono()
 
   app.get('/health', (c) =>
@@ -34,6 +37,8 @@ export function createApi({ config, tracker, log, startedAt }: ApiDeps): Hono {
       peers: tracker.peerCount,
     }),
   )
+
+  for (const sub of routes) app.route('/', sub)
 
   const appDir = resolve(PACKAGE_ROOT, config.appDir)
   if (existsSync(appDir)) {

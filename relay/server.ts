@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { createApi } from './api.ts'
+import { createCatalog, type Catalog } from './catalog/catalog.ts'
 import type { RelayConfig } from './config.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
@@ -26,6 +27,7 @@ const WS_PING_INTERVAL_MS = 30_000
 export interface Relay {
   readonly config: RelayConfig
   readonly tracker: Tracker
+  readonly catalog: Catalog
   readonly server: Server
   listen(): Promise<AddressInfo>
   close(): Promise<void>
@@ -44,7 +46,8 @@ export function createRelay(
     maxSwarms: config.maxTorrents,
     maxPeers: config.maxPeers,
   })
-  const api = createApi({ config, tracker, log, startedAt })
+  const catalog = createCatalog(config, tracker, log)
+  const api = createApi({ config, tracker, log, startedAt, routes: [catalog.routes] })
   const honoListener = getRequestListener(api.fetch)
   const httpTrackerOptions = {
     interval: config.announceInterval,
@@ -129,23 +132,27 @@ export function createRelay(
   return {
     config,
     tracker,
+    catalog,
     server,
     listen: () =>
       new Promise((resolve, reject) => {
         server.once('error', reject)
         server.listen(config.port, config.host, () => {
           server.off('error', reject)
+          catalog.start()
           resolve(server.address() as AddressInfo)
         })
       }),
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         clearInterval(sweepTimer)
         clearInterval(pingTimer)
         for (const ws of wss.clients) ws.terminate()
         wss.close()
         server.close(() => resolve())
         server.closeAllConnections()
-      }),
+      })
+      await catalog.close()
+    },
   }
 }
