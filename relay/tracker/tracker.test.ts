@@ -132,7 +132,9 @@ describe('Tracker.announce', () => {
     const t = new Tracker()
     const first = sink()
     t.announce(ann(1, { kind: 'rtc', sink: first }), 0)
-    expect(() => t.announce(ann(1, { kind: 'rtc', sink: sink() }), 1)).toThrow(/in use/)
+    expect(() => t.announce(ann(1, { kind: 'rtc', sink: sink(), ip: '127.0.0.66' }), 1)).toThrow(
+      /in use/,
+    )
     first.open = false
     const second = sink()
     t.announce(ann(1, { kind: 'rtc', sink: second }), 2)

@@ -77,7 +77,7 @@ export class Tracker {
   announce(req: Announce, now: number): AnnounceResult {
     let swarm = this.swarms.get(req.infoHash)
     if (req.event === 'stopped') {
-      if (swarm) this.#remove(swarm, req.kind, req.peerId)
+      if (swarm) this.#remove(swarm, req.kind, req.peerId, req.sink)
       return { complete: swarm?.seeders ?? 0, incomplete: swarm?.leechers ?? 0, peers: [] }
     }
     if (!swarm) {
@@ -93,8 +93,10 @@ export class Tracker {
     const seeder = req.left === 0
     const known = set.get(req.peerId)
     if (known) {
+      // A live connection keeps its peer id against others, except from the same address:
+      // that is the client itself reconnecting before its old socket timed out.
       if (known.sink && req.sink && known.sink !== req.sink && known.sink.open) {
-        throw new TrackerError('peer_id is in use by another connection')
+        if (known.ip !== req.ip) throw new TrackerError('peer_id is in use by another connection')
       }
       const wasSeeder = known.seeder
       if (known.ip !== req.ip || known.port !== req.port || known.compact === null) {
@@ -128,10 +130,14 @@ export class Tracker {
     return { complete: swarm.seeders, incomplete: swarm.leechers, peers }
   }
 
-  /** Removes one peer (a WebSocket closed, or `event=stopped`). */
-  leave(infoHash: string, kind: PeerKind, peerId: string): void {
+  /**
+   * Removes one peer (a WebSocket closed, or `event=stopped`). With `sink`, only while no other
+   * open connection holds the peer id: a client may have reconnected on a new socket, and peer
+   * ids are public (every forwarded offer carries one).
+   */
+  leave(infoHash: string, kind: PeerKind, peerId: string, sink?: SignalSink): void {
     const swarm = this.swarms.get(infoHash)
-    if (swarm) this.#remove(swarm, kind, peerId)
+    if (swarm) this.#remove(swarm, kind, peerId, sink)
   }
 
   scrape(infoHashes: Iterable<string>): ScrapeEntry[] {
@@ -167,8 +173,11 @@ export class Tracker {
     return { peers, swarms }
   }
 
-  #remove(swarm: Swarm, kind: PeerKind, peerId: string): void {
-    if (swarm.set(kind).remove(peerId)) this.#peers--
+  #remove(swarm: Swarm, kind: PeerKind, peerId: string, sink?: SignalSink): void {
+    const set = swarm.set(kind)
+    const held = set.get(peerId)?.sink
+    if (sink && held && held !== sink && held.open) return
+    if (set.remove(peerId)) this.#peers--
   }
 }
 

@@ -21,9 +21,9 @@ class Harness {
   readonly tracker = new Tracker()
   now = 0
 
-  connect() {
+  connect(ip = '127.0.0.1') {
     const socket = new FakeSocket()
-    const conn = new WsTrackerConnection(socket, '127.0.0.1', this.tracker, { interval: 120 })
+    const conn = new WsTrackerConnection(socket, ip, this.tracker, { interval: 120 })
     const send = (msg: unknown) =>
       conn.onMessage(typeof msg === 'string' ? msg : JSON.stringify(msg), (this.now += 1))
     return { socket, conn, send }
@@ -166,9 +166,8 @@ describe('WsTrackerConnection announce', () => {
     expect(h.tracker.peerCount).toBe(2)
   })
 
-  // BUG (see the report): a socket's close must not remove the same peer_id after the client
-  // reconnected on a new socket. Flip to `it` once Tracker.leave checks whose peer it removes.
-  it.fails('keeps a peer that reconnected on a new socket when the old socket closes late', () => {
+  // A socket's close must not remove the same peer_id after the client reconnected.
+  it('keeps a peer that reconnected on a new socket when the old socket closes late', () => {
     const h = new Harness()
     const old = h.peer(1)
     old.socket.readyState = 3
@@ -180,9 +179,8 @@ describe('WsTrackerConnection announce', () => {
     expect(fresh.socket.take()).toHaveLength(1)
   })
 
-  // BUG (see the report): peer ids are public (every forwarded offer carries one), so a
-  // stranger could evict a peer with event=stopped. Flip to `it` once stop checks the owner.
-  it.fails('refuses event=stopped for a peer_id that another open socket holds', () => {
+  // Peer ids are public (every forwarded offer carries one): a stranger must not evict a peer.
+  it('refuses event=stopped for a peer_id that another open socket holds', () => {
     const h = new Harness()
     h.peer(1)
     const evil = h.connect()
@@ -307,25 +305,34 @@ describe('hostile WebSocket tracker input', () => {
     expect(h.tracker.peerCount).toBe(1)
   })
 
-  it('refuses a second peer_id on one connection', () => {
+  it('carries several peer ids on one connection, as the stock client shares its socket', () => {
     const h = new Harness()
     const c = h.connect()
     c.send({ action: 'announce', info_hash: HASH, peer_id: bin(1) })
     c.send({ action: 'announce', info_hash: HASH, peer_id: bin(2) })
-    expect(c.socket.take()[1]).toEqual({
-      'failure reason': 'peer_id changed on this connection',
-      action: 'announce',
-      info_hash: HASH,
-    })
-    expect(h.tracker.peerCount).toBe(1)
+    expect(c.socket.take().map((r) => r['failure reason'])).toEqual([undefined, undefined])
+    expect(h.tracker.peerCount).toBe(2)
+    c.conn.onClose()
+    expect(h.tracker.peerCount).toBe(0)
   })
 
-  it('refuses a peer_id another open socket is using', () => {
+  it('refuses a peer_id another open socket from another address is using', () => {
     const h = new Harness()
     h.peer(1)
-    const thief = h.connect()
+    const thief = h.connect('127.0.0.66')
     thief.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), offers: offers(1) })
     expect(thief.socket.take()[0]['failure reason']).toBe('peer_id is in use by another connection')
+  })
+
+  it('lets a client that reconnected from the same address take its peer_id back', () => {
+    const h = new Harness()
+    const old = h.peer(1)
+    const again = h.connect()
+    again.send({ action: 'announce', info_hash: HASH, peer_id: bin(1) })
+    expect(again.socket.take()[0]['failure reason']).toBeUndefined()
+    // The old socket's late close must not remove the peer from its new socket.
+    old.conn.onClose()
+    expect(h.tracker.peerCount).toBe(1)
   })
 
   it(`stops answering after ${MAX_WS_MESSAGES_PER_SECOND} messages a second, says so once, then recovers`, () => {

@@ -31,8 +31,9 @@ const OPEN = 1
 
 /** One client's WebSocket: its peer id and the swarms it joined. */
 export class WsTrackerConnection implements SignalSink {
-  #peerId: string | null = null
-  readonly #swarms = new Set<string>()
+  /** (info hash, peer id) pairs this socket announced: the stock client shares one socket
+   * per tracker URL between every torrent client of a process, so there may be several ids. */
+  readonly #joined = new Map<string, { infoHash: string; peerId: string }>()
   #windowStart = 0
   #windowCount = 0
 
@@ -92,9 +93,10 @@ export class WsTrackerConnection implements SignalSink {
 
   /** The socket closed: leave every swarm at once (no TTL wait for WebRTC peers). */
   onClose(): void {
-    if (this.#peerId === null) return
-    for (const infoHash of this.#swarms) this.tracker.leave(infoHash, 'rtc', this.#peerId)
-    this.#swarms.clear()
+    for (const { infoHash, peerId } of this.#joined.values()) {
+      this.tracker.leave(infoHash, 'rtc', peerId, this)
+    }
+    this.#joined.clear()
   }
 
   #announce(msg: Record<string, unknown>, now: number): void {
@@ -102,8 +104,6 @@ export class WsTrackerConnection implements SignalSink {
     const peerIdBin = requireBinaryId(msg.peer_id, 'peer_id')
     const infoHash = binToHex(infoHashBin)
     const peerId = binToHex(peerIdBin)
-    if (this.#peerId === null) this.#peerId = peerId
-    else if (this.#peerId !== peerId) throw new TrackerError('peer_id changed on this connection')
 
     if (msg.answer !== undefined) {
       this.#forwardAnswer(msg, infoHash, infoHashBin, peerIdBin)
@@ -121,8 +121,9 @@ export class WsTrackerConnection implements SignalSink {
       offers.length,
       Number.isFinite(numwantAsked) && numwantAsked >= 0 ? numwantAsked : DEFAULT_NUMWANT,
     )
-    if (event !== 'stopped' && !this.#swarms.has(infoHash)) {
-      if (this.#swarms.size >= MAX_SWARMS_PER_SOCKET) {
+    const joinKey = infoHash + peerId
+    if (event !== 'stopped' && !this.#joined.has(joinKey)) {
+      if (this.#joined.size >= MAX_SWARMS_PER_SOCKET) {
         throw new TrackerError('too many torrents on one connection')
       }
     }
@@ -141,8 +142,8 @@ export class WsTrackerConnection implements SignalSink {
       },
       now,
     )
-    if (event === 'stopped') this.#swarms.delete(infoHash)
-    else this.#swarms.add(infoHash)
+    if (event === 'stopped') this.#joined.delete(joinKey)
+    else this.#joined.set(joinKey, { infoHash, peerId })
 
     this.send(
       JSON.stringify({
