@@ -128,6 +128,13 @@ describe('Tracker.announce', () => {
     expect(t.peerCount).toBe(2)
   })
 
+  it('leaves no empty swarm behind when a full tracker refuses a new torrent', () => {
+    const t = new Tracker({ maxPeers: 1 })
+    t.announce(ann(1), 0)
+    expect(() => t.announce(ann(2, { infoHash: 'ab'.repeat(20) }), 0)).toThrow(/too many peers/)
+    expect(t.swarms.size).toBe(1)
+  })
+
   it('refuses a peer_id held by another open WebSocket, and lets a closed one be taken over', () => {
     const t = new Tracker()
     const first = sink()

@@ -84,6 +84,10 @@ export class Tracker {
       if (this.swarms.size >= this.options.maxSwarms) {
         throw new TrackerError('tracker is full: too many torrents')
       }
+      // Checked here too, so a refused peer leaves no empty swarm behind.
+      if (this.#peers >= this.options.maxPeers) {
+        throw new TrackerError('tracker is full: too many peers')
+      }
       swarm = new Swarm(req.infoHash, now)
       this.swarms.set(req.infoHash, swarm)
     }
