@@ -139,8 +139,14 @@ export function createRelay(
         server.once('error', reject)
         server.listen(config.port, config.host, () => {
           server.off('error', reject)
+          const address = server.address() as AddressInfo
+          // The default public URL names port 0 until the OS has picked one.
+          config.publicUrl = config.publicUrl.replace(
+            /^(http:\/\/localhost):0$/,
+            `$1:${address.port}`,
+          )
           catalog.start()
-          resolve(server.address() as AddressInfo)
+          resolve(address)
         })
       }),
     close: async () => {
