@@ -57,7 +57,7 @@ export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger
     store,
     publisher,
     tracker,
-    publicUrl: config.publicUrl,
+    publicUrl: () => config.publicUrl,
     peers,
     trustProxy: config.trustProxy,
   })

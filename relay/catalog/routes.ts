@@ -25,7 +25,8 @@ export interface CatalogRouteDeps {
   store: CatalogStore
   publisher: ListingPublisher
   tracker: Tracker
-  publicUrl: string
+  /** This relay's public URL (known once listening, when the port was 0). */
+  publicUrl: () => string
   peers: readonly string[]
   trustProxy: boolean
 }
@@ -101,7 +102,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })
 
-  app.get('/v1/relays', (c) => c.json({ self: deps.publicUrl, relays: deps.peers }))
+  app.get('/v1/relays', (c) => c.json({ self: deps.publicUrl(), relays: deps.peers }))
 
   return app
 }
