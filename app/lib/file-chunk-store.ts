@@ -1,0 +1,85 @@
+// A read-only chunk store (the abstract-chunk-store interface WebTorrent uses) over the
+// user's own files. Seeding from it serves pieces straight from the picked File objects:
+// WebTorrent's default would first copy every byte into the origin-private file system, a
+// second pass over the data with no progress to show and a second copy on disk.
+
+/** Piece length for a new torrent: about 1,024 pieces, a power of two in 16 KiB..4 MiB (the
+ * rule create-torrent applies by default, fixed here so the store knows it in advance). */
+export function pieceLengthFor(totalBytes: number): number {
+  const target = Math.round(Math.log2(Math.max(1, totalBytes / 1024)))
+  return Math.min(4 * 1024 * 1024, Math.max(16 * 1024, 2 ** target))
+}
+
+type Callback<T> = (err: Error | null, value?: T) => void
+
+export class FileChunkStore {
+  readonly chunkLength: number
+  readonly length: number
+  readonly #files: { blob: Blob; offset: number }[]
+  #closed = false
+
+  /** `files` in torrent order: the order they were given to create the torrent. */
+  constructor(chunkLength: number, files: Blob[]) {
+    if (!Number.isInteger(chunkLength) || chunkLength <= 0) {
+      throw new RangeError('chunk length must be a positive integer')
+    }
+    this.chunkLength = chunkLength
+    let offset = 0
+    this.#files = files.map((blob) => {
+      const entry = { blob, offset }
+      offset += blob.size
+      return entry
+    })
+    this.length = offset
+  }
+
+  get(
+    index: number,
+    opts: { offset?: number; length?: number } | null | Callback<Uint8Array>,
+    cb?: Callback<Uint8Array>,
+  ): void {
+    if (typeof opts === 'function') return this.get(index, null, opts)
+    const done = cb ?? (() => {})
+    const fail = (message: string) => queueMicrotask(() => done(new Error(message)))
+    if (this.#closed) return fail('storage is closed')
+
+    const start = index * this.chunkLength
+    if (!Number.isInteger(index) || index < 0 || start >= this.length) {
+      return fail(`no chunk ${index}`)
+    }
+    const chunk = Math.min(this.chunkLength, this.length - start)
+    const offset = opts?.offset ?? 0
+    const length = opts?.length ?? chunk - offset
+    if (offset < 0 || length < 0 || offset + length > chunk) {
+      return fail(`range ${offset}+${length} is outside chunk ${index}`)
+    }
+
+    const begin = start + offset
+    const end = begin + length
+    const parts: Blob[] = []
+    for (const { blob, offset: at } of this.#files) {
+      if (at >= end) break
+      if (at + blob.size <= begin) continue
+      parts.push(blob.slice(Math.max(0, begin - at), Math.min(blob.size, end - at)))
+    }
+    new Blob(parts).arrayBuffer().then(
+      (buf) => done(null, new Uint8Array(buf)),
+      // A file changed or deleted on disk since it was picked can no longer be read.
+      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+    )
+  }
+
+  put(_index: number, _buf: Uint8Array, cb?: Callback<void>): void {
+    queueMicrotask(() => cb?.(new Error('these files are shared read-only')))
+  }
+
+  close(cb?: Callback<void>): void {
+    this.#closed = true
+    queueMicrotask(() => cb?.(null))
+  }
+
+  /** Forgets the files; the user's own files are, of course, left alone. */
+  destroy(cb?: Callback<void>): void {
+    this.close(cb)
+  }
+}

@@ -1,0 +1,266 @@
+// The page's one WebTorrent client, and what it is doing as reactive state for the views.
+// WebTorrent's objects change under our feet and are not reactive, so each TorrentEntry
+// copies the figures it shows off its torrent on events and on a short timer.
+
+import WebTorrent, { type Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
+import { originTracker, type TorrentRef } from './magnet.ts'
+
+/** How often figures are read off WebTorrent while any torrent is open. */
+const REFRESH_MS = 500
+
+/**
+ * - `hashing`: this browser is hashing files to seed them (hashed / hashTotal).
+ * - `metadata`: a download waiting for a peer to send the torrent's metadata (BEP 9).
+ * - `downloading`, `seeding` (complete, and serving it), `failed` (see `error`).
+ */
+export type Phase = 'hashing' | 'metadata' | 'downloading' | 'seeding' | 'failed'
+
+export type TrackerStatus =
+  { state: 'connecting' } | { state: 'connected' } | { state: 'unreachable'; message: string }
+
+export interface FileView {
+  index: number
+  /** Untrusted, from the torrent: render as text only. */
+  name: string
+  path: string
+  length: number
+  progress: number
+}
+
+export class TorrentEntry {
+  infoHash = $state('')
+  name = $state('')
+  phase = $state<Phase>('metadata')
+  hashed = $state(0)
+  hashTotal = $state(0)
+  length = $state(0)
+  downloaded = $state(0)
+  uploaded = $state(0)
+  progress = $state(0)
+  downloadSpeed = $state(0)
+  uploadSpeed = $state(0)
+  numPeers = $state(0)
+  timeRemaining = $state(Infinity)
+  files = $state.raw<FileView[]>([])
+  error = $state<string | null>(null)
+  tracker = $state.raw<TrackerStatus>({ state: 'connecting' })
+  /** WebSocket trackers this torrent announces to. */
+  readonly trackers: string[]
+  /** Created in this browser from the user's files (rather than downloaded). */
+  readonly local: boolean
+
+  #torrent: Torrent
+  #seeded = false
+  // A cache the views never read: it needs no reactivity.
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #urls = new Map<number, string>()
+
+  constructor(torrent: Torrent, init: { ref?: TorrentRef; trackers: string[]; local: boolean }) {
+    this.#torrent = torrent
+    this.trackers = init.trackers
+    this.local = init.local
+    if (init.ref) {
+      this.infoHash = init.ref.infoHash
+      this.name = init.ref.name ?? ''
+    }
+    if (init.local) this.phase = 'hashing'
+    torrent.on('error', (err) => this.fail(err))
+    torrent.on('warning', (err) => this.#onWarning(err))
+    torrent.on('trackerAnnounce', () => (this.tracker = { state: 'connected' }))
+    for (const event of ['infoHash', 'metadata', 'ready', 'done'] as const) {
+      torrent.on(event, () => this.refresh())
+    }
+  }
+
+  /** The link-sharable description of this torrent (once its info hash is known). */
+  get ref(): TorrentRef {
+    return {
+      infoHash: this.infoHash,
+      trackers: this.trackers,
+      ...(this.name && { name: this.name }),
+    }
+  }
+
+  get torrent(): Torrent {
+    return this.#torrent
+  }
+
+  onHashProgress(hashed: number, total: number): void {
+    this.hashed = hashed
+    this.hashTotal = total
+  }
+
+  onSeeded(): void {
+    this.#seeded = true
+    this.refresh()
+  }
+
+  fail(err: Error | string): void {
+    this.error = typeof err === 'string' ? err : err.message
+    this.phase = 'failed'
+  }
+
+  /** Copies the figures off the torrent. */
+  refresh(): void {
+    const t = this.#torrent
+    if (this.phase === 'failed') return
+    if (t.infoHash) this.infoHash = t.infoHash
+    if (t.name) this.name = t.name
+    if (this.local && !this.#seeded) return
+    if (!t.ready) {
+      this.phase = 'metadata'
+    } else {
+      this.phase = t.done ? 'seeding' : 'downloading'
+      this.length = t.length
+      this.downloaded = t.downloaded
+      this.progress = t.progress
+      this.files = t.files.map((f, index) => ({
+        index,
+        name: f.name,
+        path: f.path,
+        length: f.length,
+        // File.progress undercounts a file that ends on a piece boundary (WebTorrent 3.0.21
+        // subtracts a whole piece), so a finished file is taken from `done` instead.
+        progress: f.done || t.done ? 1 : Math.min(f.progress, 1),
+      }))
+    }
+    this.uploaded = t.uploaded
+    this.downloadSpeed = t.downloadSpeed
+    this.uploadSpeed = t.uploadSpeed
+    this.numPeers = t.numPeers
+    this.timeRemaining = t.timeRemaining
+  }
+
+  /** A Blob URL holding one complete file, for a download link. */
+  async fileUrl(index: number): Promise<string> {
+    const cached = this.#urls.get(index)
+    if (cached) return cached
+    const file = this.#torrent.files[index]
+    if (!file) throw new RangeError(`no file ${index} in this torrent`)
+    const url = URL.createObjectURL(await file.blob())
+    this.#urls.set(index, url)
+    return url
+  }
+
+  dispose(): void {
+    for (const url of this.#urls.values()) URL.revokeObjectURL(url)
+    this.#urls.clear()
+  }
+
+  #onWarning(err: Error | string): void {
+    const message = typeof err === 'string' ? err : err.message
+    // Failed WebRTC handshakes with single peers are routine; the tracker is what matters.
+    if (message.startsWith('Connection error')) return
+    if (/wss?:\/\/|tracker|websocket/i.test(message)) {
+      this.tracker = { state: 'unreachable', message }
+    }
+  }
+}
+
+export class TorrentClient {
+  entries = $state.raw<TorrentEntry[]>([])
+  /** A failure of the client itself (for example no WebRTC in this browser). */
+  error = $state<string | null>(null)
+
+  #client: WebTorrent | null = null
+  #timer: ReturnType<typeof setInterval> | null = null
+
+  /** The relay that served the page: its WebSocket tracker is every torrent's first. */
+  get tracker(): string {
+    return originTracker(location)
+  }
+
+  get supported(): boolean {
+    return WebTorrent.WEBRTC_SUPPORT
+  }
+
+  find(infoHash: string): TorrentEntry | undefined {
+    return this.entries.find((e) => e.infoHash === infoHash)
+  }
+
+  /** Hashes the files and seeds them; the entry reports hashing progress, then the links. */
+  seed(files: File[], name?: string): TorrentEntry {
+    const trackers = [this.tracker]
+    const total = files.reduce((n, f) => n + f.size, 0)
+    const pieceLength = pieceLengthFor(total)
+    let entry: TorrentEntry | undefined = undefined
+    const torrent = this.#webtorrent().seed(
+      files,
+      {
+        announce: trackers,
+        ...(name && { name }),
+        onProgress: (hashed, total) => entry?.onHashProgress(hashed, total),
+        pieceLength,
+        // Pieces are served from the picked files as they are, so the torrent must hold
+        // exactly those files in that order: nothing filtered out.
+        filterJunkFiles: false,
+        preloadedStore: new FileChunkStore(pieceLength, files),
+      },
+      (seeded) => {
+        if (!entry) return
+        if (seeded === torrent) {
+          const same = seeded.files.every((f, i) => f.length === files[i]?.size)
+          if (!same || seeded.files.length !== files.length) {
+            return entry.fail('The torrent does not list the files in the order they were given.')
+          }
+          return entry.onSeeded()
+        }
+        // The same files were already shared: WebTorrent hands back the existing torrent.
+        this.#drop(entry)
+        entry.infoHash = seeded.infoHash
+      },
+    )
+    entry = new TorrentEntry(torrent, { trackers, local: true })
+    entry.onHashProgress(0, total)
+    this.#track(entry)
+    return entry
+  }
+
+  /** The entry for this torrent, starting its download if it is not open yet. */
+  open(ref: TorrentRef): TorrentEntry {
+    const existing = this.find(ref.infoHash)
+    if (existing && existing.phase !== 'failed') return existing
+    if (existing) this.#drop(existing)
+    const trackers = [this.tracker, ...ref.trackers.filter((t) => t !== this.tracker)]
+    const torrent = this.#webtorrent().add(ref.infoHash, { announce: trackers })
+    const entry = new TorrentEntry(torrent, { ref, trackers, local: false })
+    this.#track(entry)
+    return entry
+  }
+
+  /** Stops sharing or downloading, and deletes the stored pieces. */
+  async remove(entry: TorrentEntry): Promise<void> {
+    this.#drop(entry)
+    if (!entry.torrent.destroyed) await this.#client?.remove(entry.torrent, { destroyStore: true })
+  }
+
+  #webtorrent(): WebTorrent {
+    if (!this.#client) {
+      this.#client = new WebTorrent()
+      this.#client.on('error', (err) => {
+        this.error = typeof err === 'string' ? err : err.message
+      })
+    }
+    return this.#client
+  }
+
+  #track(entry: TorrentEntry): void {
+    this.entries = [...this.entries, entry]
+    this.#timer ??= setInterval(() => {
+      for (const e of this.entries) e.refresh()
+    }, REFRESH_MS)
+  }
+
+  #drop(entry: TorrentEntry): void {
+    entry.dispose()
+    this.entries = this.entries.filter((e) => e !== entry)
+    if (this.entries.length === 0 && this.#timer) {
+      clearInterval(this.#timer)
+      this.#timer = null
+    }
+  }
+}
+
+/** The page's one client. */
+export const torrents = new TorrentClient()
