@@ -1,0 +1,86 @@
+// Runs a real relay process for the tests: `node relay/bin.js --port 0` on loopback, with a
+// throwaway data directory. The port is read from its "listening" log line.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** Starting includes tsx compiling the relay's TypeScript on a busy 2-core machine. */
+const START_TIMEOUT_MS = 60_000
+
+export interface RunningRelay {
+  url: string
+  port: number
+  /** Stops the process (SIGTERM: a clean stop; SIGKILL: a crash) and deletes its data. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+}
+
+export async function startRelay(): Promise<RunningRelay> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'monsoon-e2e-'))
+  const child = spawn(
+    process.execPath,
+    [
+      'relay/bin.js',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+
+  try {
+    const port = await listeningPort(child, () => stderr)
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      stop: async (signal = 'SIGTERM') => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+        await exited
+        await rm(dataDir, { recursive: true, force: true })
+      },
+    }
+  } catch (err) {
+    child.kill('SIGKILL')
+    await exited
+    await rm(dataDir, { recursive: true, force: true })
+    throw err
+  }
+}
+
+function listeningPort(child: ChildProcess, stderr: () => string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`relay did not start in ${START_TIMEOUT_MS} ms\n${stderr()}`)),
+      START_TIMEOUT_MS,
+    )
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`relay exited with code ${code} before listening\n${stderr()}`))
+    })
+    // Keep reading stdout after the port is known so the relay never blocks on a full pipe.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: { msg?: string; port?: number }
+      try {
+        entry = JSON.parse(line)
+      } catch {
+        return
+      }
+      if (entry.msg === 'listening' && typeof entry.port === 'number') {
+        clearTimeout(timer)
+        resolve(entry.port)
+      }
+    })
+  })
+}
