@@ -212,6 +212,7 @@ export class TorrentClient {
       },
     )
     entry = new TorrentEntry(torrent, { trackers, local: true })
+    entry.name = name ?? files[0]?.name ?? ''
     entry.onHashProgress(0, total)
     this.#track(entry)
     return entry
