@@ -38,6 +38,10 @@ export function createApi({ config, tracker, log, startedAt, routes = [] }: ApiD
     }),
   )
 
+  // What the app needs to know of this relay before it opens WebRTC connections. No public
+  // STUN server is assumed: an operator names theirs with --ice-server.
+  app.get('/v1/config', (c) => c.json({ iceServers: config.iceServers.map((urls) => ({ urls })) }))
+
   for (const sub of routes) app.route('/', sub)
 
   const appDir = resolve(PACKAGE_ROOT, config.appDir)

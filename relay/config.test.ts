@@ -27,6 +27,7 @@ function refusal(fn: () => unknown): string {
 
 /** A valid non-default value for an option, as a flag or environment variable would carry it. */
 function sampleValue(spec: (typeof OPTIONS)[number]): string {
+  if (spec.key === 'iceServers') return 'stun:127.0.0.1:3478'
   if (spec.key === 'publicUrl' || spec.type === 'strings') return 'http://127.0.0.1:1'
   if (spec.key === 'logLevel') return 'debug'
   if (spec.type === 'number') return '7'
@@ -135,6 +136,10 @@ describe('relay config', () => {
     [['--max-torrents=-5'], '--max-torrents -5: must be a positive integer'],
     [['--announce-interval', '1.5'], '--announce-interval 1.5: must be a positive integer'],
     [['--ws-announce-interval', 'soon'], '--ws-announce-interval soon: not a number'],
+    [
+      ['--ice-server', 'http://127.0.0.1:1'],
+      '--ice-server http://127.0.0.1:1: http://127.0.0.1:1 must be stun:host[:port] or turn:host[:port]',
+    ],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(refusal(() => parseCommandLine(argv, {}))).toBe(message)
   })

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import {
   ADDRESS_PUBLISHES_PER_MINUTE,
   MAX_LISTINGS_PER_PUBLISHER,
+  MAX_ICE_SERVERS,
   MAX_PEERS,
   PUBLISHER_PUBLISHES_PER_MINUTE,
 } from './limits.ts'
@@ -27,6 +28,7 @@ export interface RelayConfig {
   maxPeers: number
   appDir: string
   peers: string[]
+  iceServers: string[]
   peerPollInterval: number
   maxListingsPerPublisher: number
   publishRatePerPublisher: number
@@ -143,6 +145,18 @@ export const OPTIONS: OptionSpec[] = [
       if (v.length > MAX_PEERS) return `at most ${MAX_PEERS} peers`
       const bad = v.find((url) => !/^https?:\/\/[^/\s]+\/?$/.test(url))
       return bad === undefined ? null : `${bad} must be http(s)://host[:port]`
+    },
+  },
+  {
+    key: 'iceServers',
+    flag: 'ice-server',
+    type: 'strings',
+    default: [],
+    help: 'STUN/TURN server for browsers, stun:host:port; none: host candidates only (repeatable)',
+    check: (v: string[]) => {
+      if (v.length > MAX_ICE_SERVERS) return `at most ${MAX_ICE_SERVERS} ICE servers`
+      const bad = v.find((url) => !/^(stun|stuns|turn|turns):[^\s/]+$/.test(url))
+      return bad === undefined ? null : `${bad} must be stun:host[:port] or turn:host[:port]`
     },
   },
   {

@@ -73,3 +73,5 @@ export const MAX_PUSH_QUEUE = 10_000
 export const PUSH_BATCH = 100
 /** How long a writer waits on a locked SQLite database before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000
+/** ICE servers handed to browsers: each one is tried during every WebRTC connection setup. */
+export const MAX_ICE_SERVERS = 8
