@@ -15,6 +15,7 @@ import { catalogRoutes } from './routes.ts'
 import { CatalogStore } from './store.ts'
 import { PeerPuller } from './sync.ts'
 import { createFastVerifier } from './verify.ts'
+import { VerifyPool, defaultPoolSize } from './verify-pool.ts'
 
 export interface Catalog {
   readonly store: CatalogStore
@@ -45,11 +46,13 @@ export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger
     }),
     onStored: (listings) => gossip.push(listings),
   })
+  // Pulled pages are verified on worker threads (only started when there are peers).
+  const pool = new VerifyPool(peers.length > 0 ? defaultPoolSize() : 0, verify)
   const pullers = peers.map(
     (peer) =>
       new PeerPuller(
         peer,
-        { store, verify, log },
+        { store, pool, log },
         { pollIntervalMs: config.peerPollInterval * 1000 },
       ),
   )
@@ -70,6 +73,7 @@ export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger
     start: () => pullers.forEach((p) => p.start()),
     async close() {
       await Promise.all([gossip.stop(), ...pullers.map((p) => p.stop())])
+      await pool.close()
       store.close()
     },
   }

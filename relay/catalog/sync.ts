@@ -2,11 +2,10 @@
 // page after page (GET /v1/listings?after=CURSOR) until the peer says there is no more,
 // then polls every few seconds. Every listing is verified before it is stored; the page's
 // rows and the new cursor are committed in one transaction (store.ts), so a restarted relay
-// resumes where it stopped and fetches nothing twice. Failures back off exponentially up to
+// resumes where it stopped and fetches nothing twice. The next page is fetched while one is
+// verified (off the main thread, verify-pool.ts) and stored. Failures back off exponentially up to
 // PEER_MAX_BACKOFF_MS, with jitter; every request has a timeout.
 
-import type { SignatureVerifier } from '../../shared/identity.ts'
-import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
 import type { Logger } from '../log.ts'
 import {
   MAX_PAGE_BYTES,
@@ -16,6 +15,7 @@ import {
 } from '../limits.ts'
 import { PeerError, fetchPeerJson } from './peer-fetch.ts'
 import type { CatalogStore } from './store.ts'
+import type { VerifyPool } from './verify-pool.ts'
 
 export interface PeerPullerOptions {
   /** Wait after a page that said `more: false`. */
@@ -24,6 +24,11 @@ export interface PeerPullerOptions {
   timeoutMs: number
   pageSize: number
   random: () => number
+}
+
+interface Fetched {
+  after: number
+  page: Promise<Page>
 }
 
 interface Page {
@@ -39,7 +44,7 @@ export class PeerPuller {
   /** Listings received and stored as new in this run (the store keeps the all-time total). */
   readonly stats = { pages: 0, received: 0, stored: 0, invalid: 0, failures: 0 }
   readonly #store: CatalogStore
-  readonly #verify: SignatureVerifier
+  readonly #pool: VerifyPool
   readonly #log: Logger
   readonly #stop = new AbortController()
   #loop: Promise<void> | null = null
@@ -47,7 +52,7 @@ export class PeerPuller {
 
   constructor(
     peer: string,
-    deps: { store: CatalogStore; verify: SignatureVerifier; log: Logger },
+    deps: { store: CatalogStore; pool: VerifyPool; log: Logger },
     options: Partial<PeerPullerOptions> = {},
   ) {
     this.peer = peer
@@ -60,7 +65,7 @@ export class PeerPuller {
       ...options,
     }
     this.#store = deps.store
-    this.#verify = deps.verify
+    this.#pool = deps.pool
     this.#log = deps.log
   }
 
@@ -83,10 +88,18 @@ export class PeerPuller {
     })
     let failures = 0
     let caughtUp = false
+    // The next page is fetched while this one is verified and stored.
+    let prefetched: Fetched | null = null
     while (!this.#stop.signal.aborted) {
       let wait: number
       try {
-        if (await this.pullPage()) continue
+        const after = this.#store.peerCursor(this.peer)?.cursor ?? 0
+        const fetched = prefetched?.after === after ? prefetched : this.#fetch(after)
+        prefetched = null
+        const page = await fetched.page
+        const more = page.more && page.next > after
+        if (more) prefetched = this.#fetch(page.next)
+        if (await this.#apply(after, page)) continue
         failures = 0
         if (!caughtUp) {
           caughtUp = true
@@ -100,6 +113,7 @@ export class PeerPuller {
         }
         wait = this.options.pollIntervalMs
       } catch (err) {
+        prefetched = null
         if (this.#stop.signal.aborted) break
         failures++
         this.stats.failures++
@@ -115,19 +129,22 @@ export class PeerPuller {
     }
   }
 
-  /** Pulls and stores one page; true when the peer has more right away. */
-  async pullPage(): Promise<boolean> {
-    const at = this.#store.peerCursor(this.peer)
-    const after = at?.cursor ?? 0
+  #fetch(after: number): Fetched {
     const url = `${this.peer}/v1/listings?after=${after}&limit=${this.options.pageSize}`
-    const page = parsePage(
-      await fetchPeerJson(url, {
-        timeoutMs: this.options.timeoutMs,
-        // Room for the stats map and a last listing that crossed the byte cap.
-        maxBytes: MAX_PAGE_BYTES * 2,
-        signal: this.#stop.signal,
-      }),
-    )
+    const page = fetchPeerJson(url, {
+      timeoutMs: this.options.timeoutMs,
+      // Room for the stats map and a last listing that crossed the byte cap.
+      maxBytes: MAX_PAGE_BYTES * 2,
+      signal: this.#stop.signal,
+    }).then(parsePage)
+    // Awaited later, or dropped: never an unhandled rejection.
+    page.catch(() => {})
+    return { after, page }
+  }
+
+  /** Verifies and stores a page pulled `after` a cursor; true when the peer has more. */
+  async #apply(after: number, page: Page): Promise<boolean> {
+    const at = this.#store.peerCursor(this.peer)
     if (at && at.epoch !== page.epoch) {
       // The peer's database was replaced: its cursors mean nothing we knew. Start over.
       this.#log.warn('catalog peer reset', { peer: this.peer, was: at.epoch, now: page.epoch })
@@ -135,28 +152,23 @@ export class PeerPuller {
       return true
     }
     if (page.next < after) throw new PeerError(`cursor went back from ${after} to ${page.next}`)
-
-    const nowSeconds = Math.floor(Date.now() / 1000)
-    const verified: Listing[] = []
-    for (const value of page.listings) {
-      try {
-        verified.push(verifyListing(value, nowSeconds, this.#verify))
-      } catch (err) {
-        if (!(err instanceof ListingError)) throw err
-        this.stats.invalid++
-      }
-    }
+    const { listings, invalid } = await this.#pool.verifyPage(
+      page.listings,
+      Math.floor(Date.now() / 1000),
+    )
+    if (this.#stop.signal.aborted) return false
     const results = this.#store.ingest(
       this.peer,
       page.epoch,
       page.next,
-      verified,
+      listings,
       page.listings.length,
     )
     const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
     this.stats.pages++
     this.stats.received += page.listings.length
     this.stats.stored += stored.length
+    this.stats.invalid += invalid
     const log = page.listings.length > 0 ? this.#log.info : this.#log.debug
     log('catalog pull', {
       peer: this.peer,
@@ -164,7 +176,7 @@ export class PeerPuller {
       next: page.next,
       received: page.listings.length,
       stored: stored.length,
-      invalid: page.listings.length - verified.length,
+      invalid,
     })
     return page.more && page.next > after
   }

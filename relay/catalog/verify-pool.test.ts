@@ -1,0 +1,62 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { verify } from '../../shared/identity.ts'
+import { ListingError, verifyListing } from '../../shared/listing.ts'
+import { createFastVerifier } from './verify.ts'
+import { VerifyPool } from './verify-pool.ts'
+import { FastSigner, sampleDraft } from './test-support.ts'
+
+const NOW = 1_764_115_200
+const signer = new FastSigner()
+const pools: VerifyPool[] = []
+afterAll(() => Promise.all(pools.map((p) => p.close())))
+
+/** 300 values: valid listings with tampered, future, and junk ones mixed in. */
+function mixedPage(): unknown[] {
+  return Array.from({ length: 300 }, (_, i) => {
+    const l = signer.listing(sampleDraft(i, 3), { seq: 1, ts: NOW })
+    if (i % 7 === 0) return { ...l, size: l.size + 1 }
+    if (i % 11 === 0) return signer.listing(sampleDraft(i, 3), { seq: 1, ts: NOW + 7200 })
+    if (i % 13 === 0) return { junk: i }
+    if (i % 17 === 0) return { ...l, fileList: [null] }
+    return l
+  })
+}
+
+function reference(values: unknown[]) {
+  const listings = []
+  let invalid = 0
+  for (const v of values) {
+    try {
+      listings.push(verifyListing(v, NOW, verify))
+    } catch (err) {
+      if (!(err instanceof ListingError)) throw err
+      invalid++
+    }
+  }
+  return { listings, invalid }
+}
+
+// The reference answers (noble, ~600/s) are computed once for every pool size.
+const page = mixedPage()
+const expected = reference(page)
+const expectedTail = reference(page.slice(100))
+
+describe('VerifyPool', () => {
+  it.each([0, 1, 3])(
+    'with %i workers keeps exactly the listings noble accepts, in order',
+    async (size) => {
+      const pool = new VerifyPool(size, createFastVerifier())
+      pools.push(pool)
+      expect(expected.invalid).toBeGreaterThan(50)
+      expect(await pool.verifyPage(page, NOW)).toEqual(expected)
+      // Twice, to use the workers already started.
+      expect(await pool.verifyPage(page.slice(100), NOW)).toEqual(expectedTail)
+    },
+  )
+
+  it('refuses work once closed', async () => {
+    const pool = new VerifyPool(1, createFastVerifier())
+    await pool.close()
+    await expect(pool.verifyPage(mixedPage(), NOW)).rejects.toThrow(/closed/)
+  })
+})
