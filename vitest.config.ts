@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['relay/**/*.test.ts', 'shared/**/*.test.ts', 'app/**/*.test.ts', 'bench/**/*.test.ts'],
+    include: [
+      'relay/**/*.test.ts',
+      'shared/**/*.test.ts',
+      'app/**/*.test.ts',
+      'bench/**/*.test.ts',
+    ],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
