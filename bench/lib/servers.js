@@ -1,0 +1,75 @@
+// The trackers benchmarks compare, each started in its own process on a free loopback port:
+// our relay, the `bittorrent-tracker` server (the JS reference) and Debian's `opentracker`
+// (the C reference, HTTP only).
+
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { waitForAcceptedAnnounce } from './announce-check.js'
+import { freePort, waitForPort, which } from './processes.js'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const START_TIMEOUT_MS = 20_000
+/** Another checkout's relay/bin.js, to measure a candidate change beside the same references. */
+const RELAY_BIN = resolve(process.env.MONSOON_BENCH_RELAY_BIN ?? join(ROOT, 'relay/bin.js'))
+
+/** Our relay, as users run it (`relay/bin.js`), logging at info. `nodeArgs` e.g. --cpu-prof. */
+export async function startRelay(procs, { nodeArgs = [] } = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-relay-'))
+  const args = [...nodeArgs, RELAY_BIN]
+  args.push('--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info')
+  const child = procs.spawn('relay', process.execPath, args, { cwd: dirname(dirname(RELAY_BIN)) })
+  void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }))
+  const line = await procs.waitForLine(
+    child,
+    (v) => typeof v === 'object' && v?.msg === 'listening',
+    START_TIMEOUT_MS,
+  )
+  return { name: 'ours', port: line.port, child }
+}
+
+/** bittorrent-tracker@11's Server with HTTP and WebSocket on one port (UDP off). */
+export async function startBittorrentTracker(procs) {
+  const script = fileURLToPath(new URL('./bittorrent-tracker-server.js', import.meta.url))
+  const child = procs.spawn('bittorrent-tracker', process.execPath, [script], { cwd: ROOT })
+  const line = await procs.waitForLine(
+    child,
+    (v) => typeof v === 'object' && v?.msg === 'listening',
+    START_TIMEOUT_MS,
+  )
+  return { name: 'bittorrent_tracker', port: line.port, child }
+}
+
+/**
+ * Debian's opentracker, whitelisting `hashesHex` (its Debian build tracks only whitelisted
+ * hashes). It refuses to run as root, so it drops to `nobody` inside a chroot directory
+ * that holds the whitelist; both must be readable by nobody. Returns null when the binary
+ * is missing.
+ */
+export async function startOpentracker(procs, hashesHex) {
+  const bin = which('opentracker')
+  if (!bin) return null
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-opentracker-'))
+  chmodSync(dir, 0o755)
+  const whitelist = join(dir, 'whitelist.txt')
+  writeFileSync(whitelist, hashesHex.join('\n') + '\n')
+  chmodSync(whitelist, 0o644)
+  const port = await freePort()
+  const udpPort = await freePort()
+  const args = ['-i', '127.0.0.1', '-p', String(port), '-P', String(udpPort), '-d', dir]
+  // The whitelist path is read after the chroot, so it is given relative to `dir`.
+  args.push('-w', 'whitelist.txt')
+  if (process.getuid?.() === 0) args.push('-u', 'nobody')
+  const child = procs.spawn('opentracker', bin, args, { cwd: dir })
+  void child.exited.then(() => rmSync(dir, { recursive: true, force: true }))
+  await Promise.race([
+    waitForPort(port, START_TIMEOUT_MS).then(() =>
+      waitForAcceptedAnnounce(port, hashesHex[0], START_TIMEOUT_MS),
+    ),
+    child.exited.then(({ code, signal }) => {
+      throw new Error(`opentracker exited (${signal ?? code}) before listening`)
+    }),
+  ])
+  return { name: 'opentracker', port, child }
+}

@@ -1,0 +1,193 @@
+// tracker-http: HTTP announces/s under wrk: our relay, bittorrent-tracker, opentracker.
+//
+// wrk runs 2 threads and 64 connections of random peers over 1,000 info hashes (see
+// announce.lua) against each server in the same run, one server under load at a time.
+//
+// All servers are started first (an idle server costs nothing). Each gets one announce
+// checked by hand (bencoded, peers present) and a warm-up in which the wrk script checks
+// every response. Then the measured load goes to them in turn, in ROUNDS short slices, so
+// that drift on a shared machine hits every server alike. Only 2xx answers count.
+// Environment: MONSOON_BENCH_DURATION (s per server, default 10), MONSOON_BENCH_WARMUP
+// (s, default 2), MONSOON_BENCH_ROUNDS (default 5), MONSOON_BENCH_PROFILE=DIR (run our
+// relay under --cpu-prof, profile written to DIR when it stops).
+
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { checkHttpAnnounce } from '../lib/announce-check.js'
+import { CpuMeter } from '../lib/cpu.js'
+import { note, runBenchmark, which, withDeadline } from '../lib/processes.js'
+import { startBittorrentTracker, startOpentracker, startRelay } from '../lib/servers.js'
+
+const BENCH = 'tracker-http'
+const DURATION_S = Number(process.env.MONSOON_BENCH_DURATION ?? 10)
+const WARMUP_S = Number(process.env.MONSOON_BENCH_WARMUP ?? 2)
+// wrk takes whole seconds: slices of SLICE_S, as many as make up DURATION_S.
+const SLICE_S = Math.max(1, Math.floor(DURATION_S / Number(process.env.MONSOON_BENCH_ROUNDS ?? 5)))
+const ROUNDS = Math.max(1, Math.round(DURATION_S / SLICE_S))
+const PROFILE_DIR = process.env.MONSOON_BENCH_PROFILE
+const THREADS = 2
+const CONNECTIONS = 64
+const HASHES = 1000
+const SCRIPT = fileURLToPath(new URL('./announce.lua', import.meta.url))
+
+const round = (x, digits = 0) => (x === null ? null : Number(x.toFixed(digits)))
+
+async function runWrk(procs, wrk, port, seconds, hashesFile, verify) {
+  const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s']
+  args.push('-s', SCRIPT, `http://127.0.0.1:${port}`, '--', hashesFile)
+  const child = procs.spawn('wrk', wrk, args, {
+    env: { ...process.env, WRK_VERIFY: verify ? '1' : '0' },
+  })
+  let out = ''
+  child.stdout.on('data', (c) => (out += c))
+  const { code, signal } = await withDeadline(child.finished, (seconds + 20) * 1000, 'wrk')
+  const line = out.split('\n').find((l) => l.startsWith('WRK_RESULT '))
+  if (code !== 0 || !line) throw new Error(`wrk failed (${signal ?? code}): ${out.slice(-300)}`)
+  return JSON.parse(line.slice('WRK_RESULT '.length))
+}
+
+/** Start, check by hand, warm up with every answer checked. Returns the measuring state. */
+async function prepare(procs, wrk, key, start, hashes, hashesFile) {
+  const server = await start()
+  if (!server) return null
+  const check = await checkHttpAnnounce(server.port, hashes[0])
+  note(`${key}: announce checked by hand (${check.peers} peers, ${check.bytes} B)`)
+  const warm = await runWrk(procs, wrk, server.port, WARMUP_S, hashesFile, true)
+  if (warm.verified_ok === 0 || warm.verified_bad > 0) {
+    const n = warm.verified_ok + warm.verified_bad
+    throw new Error(`${warm.verified_bad} bad of ${n} warm-up answers, e.g. ${warm.bad_sample}`)
+  }
+  return {
+    key,
+    server,
+    warmupVerified: warm.verified_ok,
+    cpu: new CpuMeter(server.child.pid),
+    ok: 0,
+    requests: 0,
+    nonOk: 0,
+    socketErrors: 0,
+    seconds: 0,
+    bytes: 0,
+    p50: [],
+    p99: [],
+    perRound: [],
+  }
+}
+
+async function slice(procs, wrk, m, seconds, hashesFile) {
+  m.cpu.start()
+  const run = await runWrk(procs, wrk, m.server.port, seconds, hashesFile, false)
+  m.cpu.stop()
+  const e = run.errors
+  const s = run.duration_us / 1e6
+  m.requests += run.requests
+  m.nonOk += e.status
+  m.ok += run.requests - e.status
+  m.socketErrors += e.connect + e.read + e.write + e.timeout
+  m.seconds += s
+  m.bytes += run.bytes
+  m.p50.push(run.latency_us.p50 / 1000)
+  m.p99.push(run.latency_us.p99 / 1000)
+  m.perRound.push((run.requests - e.status) / s)
+}
+
+/** Answers per CPU-second of the server: steadier than rps when other work shares the CPU. */
+const perCpu = (n, cpu) => (cpu.cpuSeconds ? Math.round(n / cpu.cpuSeconds) : null)
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+function summary(m) {
+  return {
+    requests: m.requests,
+    seconds: round(m.seconds, 2),
+    non_2xx: m.nonOk,
+    // opentracker closes the connection after every answer; wrk counts each close here.
+    socket_errors: m.socketErrors,
+    p50_ms: round(median(m.p50), 2),
+    p99_ms: round(median(m.p99), 2),
+    bytes_per_answer: Math.round(m.bytes / Math.max(1, m.requests)),
+    warmup_verified: m.warmupVerified,
+    rps_per_round: m.perRound.map((x) => Math.round(x)),
+    announces_per_cpu_s: perCpu(m.ok, m.cpu),
+    ...m.cpu.result(),
+  }
+}
+
+await runBenchmark(BENCH, async (procs) => {
+  const result = {
+    bench: BENCH,
+    ours_rps: null,
+    bittorrent_tracker_rps: null,
+    opentracker_rps: null,
+    ratio_to_bittorrent_tracker: null,
+    ratio_to_opentracker: null,
+    goal_ratio_to_bittorrent_tracker: 3,
+    // The same ratios per CPU-second of each server (see details.*.announces_per_cpu_s).
+    cpu_ratio_to_bittorrent_tracker: null,
+    cpu_ratio_to_opentracker: null,
+    load: { tool: 'wrk', threads: THREADS, connections: CONNECTIONS, hashes: HASHES },
+    seconds_per_server: SLICE_S * ROUNDS,
+    rounds: ROUNDS,
+    details: {},
+    notes: [],
+  }
+  const wrk = which('wrk')
+  if (!wrk) {
+    result.notes.push('wrk is not installed (apt-get install wrk): nothing measured')
+    return result
+  }
+
+  const hashes = Array.from({ length: HASHES }, () => randomBytes(20).toString('hex'))
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-http-'))
+  const hashesFile = join(dir, 'hashes.txt')
+  writeFileSync(hashesFile, hashes.join('\n') + '\n')
+  const relayArgs = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR)] : []
+  const servers = [
+    { key: 'ours', start: () => startRelay(procs, { nodeArgs: relayArgs }) },
+    { key: 'bittorrent_tracker', start: () => startBittorrentTracker(procs) },
+    { key: 'opentracker', start: () => startOpentracker(procs, hashes) },
+  ]
+
+  try {
+    const measured = []
+    for (const { key, start } of servers) {
+      try {
+        const m = await prepare(procs, wrk, key, start, hashes, hashesFile)
+        if (m) measured.push(m)
+        else result.notes.push(`${key}: not installed (apt-get install ${key}): not measured`)
+      } catch (err) {
+        // Our figure is the point of the benchmark; a reference that fails is a note.
+        if (key === 'ours') throw err
+        result.notes.push(`${key}: ${err.message}`)
+      }
+    }
+    // Alternate the order each round so no server always runs first or last.
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 === 0 ? measured : [...measured].reverse()
+      for (const m of order) await slice(procs, wrk, m, SLICE_S, hashesFile)
+    }
+    for (const m of measured) {
+      result[`${m.key}_rps`] = Math.round(m.ok / m.seconds)
+      result.details[m.key] = summary(m)
+      note(`${m.key}: ${result[`${m.key}_rps`]} announces/s`)
+    }
+    // SIGTERM lets our relay exit cleanly, which is when --cpu-prof writes its profile.
+    for (const m of measured) await procs.stop(m.server.child, PROFILE_DIR ? 15_000 : 3000)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  const ratio = (ref) => (result.ours_rps && ref ? round(result.ours_rps / ref, 2) : null)
+  result.ratio_to_bittorrent_tracker = ratio(result.bittorrent_tracker_rps)
+  result.ratio_to_opentracker = ratio(result.opentracker_rps)
+  const perCpuOf = (key) => result.details[key]?.announces_per_cpu_s
+  const cpuRatio = (ref) =>
+    perCpuOf('ours') && perCpuOf(ref) ? round(perCpuOf('ours') / perCpuOf(ref), 2) : null
+  result.cpu_ratio_to_bittorrent_tracker = cpuRatio('bittorrent_tracker')
+  result.cpu_ratio_to_opentracker = cpuRatio('opentracker')
+  if (result.notes.length === 0) delete result.notes
+  return result
+})

@@ -1,0 +1,228 @@
+// WebSocket tracker load generator (the WebTorrent protocol), run as its own process:
+//   node load.js URL [--connections N] [--warmup S] [--duration S] [--rate R]
+// Opens N sockets, each one peer (a fixed random peer_id), and keeps one announce in flight
+// per socket: a random hash of 1,000, `left` randomly 0 or not, two fake WebRTC offers (so
+// the tracker relays offers to other sockets) and numwant 2. Each socket sends at most R
+// announces a second, under our relay's per-socket limit (relay/limits.ts), and the same
+// pacing applies to every server. Announce answers received during the measured window
+// are counted; relayed offers too. Prints {"phase":"measuring"} and {"phase":"measured"} at
+// the edges of the measured window (so the caller can sample the server's CPU), then one
+// JSON line of results.
+
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import WebSocket from 'ws'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    connections: { type: 'string', default: '1000' },
+    warmup: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '40' },
+    hashes: { type: 'string', default: '1000' },
+  },
+})
+const url = positionals[0]
+if (!url) {
+  process.stderr.write('usage: node load.js ws://HOST:PORT [--connections N] [--duration S]\n')
+  process.exit(2)
+}
+const CONNECTIONS = Number(values.connections)
+const WARMUP_MS = Number(values.warmup) * 1000
+const DURATION_MS = Number(values.duration) * 1000
+const MIN_GAP_MS = 1000 / Number(values.rate)
+/** An announce unanswered this long is counted lost and the socket moves on. */
+const ANSWER_TIMEOUT_MS = 5000
+const CONNECT_TIMEOUT_MS = 15_000
+
+/** A 20-char "binary string": one char per byte, as WebTorrent sends ids. */
+const binaryId = () => randomBytes(20).toString('latin1')
+const hashes = Array.from({ length: Number(values.hashes) }, binaryId)
+// A plausible browser offer (~500 B); trackers relay it without looking inside.
+const FAKE_SDP =
+  'v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' +
+  'a=group:BUNDLE 0\r\na=msid-semantic: WMS\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n' +
+  'c=IN IP4 0.0.0.0\r\na=ice-ufrag:bEnc\r\na=ice-pwd:' +
+  'x'.repeat(24) +
+  '\r\na=ice-options:trickle\r\na=fingerprint:sha-256 ' +
+  Array.from({ length: 32 }, () => 'AB').join(':') +
+  '\r\na=setup:actpass\r\na=mid:0\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n'
+
+const stats = {
+  answers: 0,
+  failures: 0,
+  lost: 0,
+  offersRelayed: 0,
+  checkedAnswers: 0,
+  checkedOffers: 0,
+  failureSample: '',
+}
+let measuring = false
+let stopped = false
+
+/** Throws unless an announce answer has the fields both trackers send. */
+function checkAnswer(text, sentHash) {
+  const m = JSON.parse(text)
+  const ok =
+    m.action === 'announce' &&
+    m.info_hash === sentHash &&
+    typeof m.complete === 'number' &&
+    typeof m.incomplete === 'number' &&
+    typeof m.interval === 'number'
+  if (!ok) throw new Error(`bad announce answer: ${text.slice(0, 200)}`)
+}
+
+function checkOffer(text) {
+  const m = JSON.parse(text)
+  const ok =
+    m.action === 'announce' &&
+    m.offer?.sdp === FAKE_SDP &&
+    m.offer?.type === 'offer' &&
+    typeof m.offer_id === 'string' &&
+    m.offer_id.length === 20 &&
+    typeof m.peer_id === 'string' &&
+    m.peer_id.length === 20
+  if (!ok) throw new Error(`bad relayed offer: ${text.slice(0, 200)}`)
+}
+
+class Peer {
+  peerId = binaryId()
+  started = false
+  sentHash = ''
+  sentAt = 0
+  inFlight = false
+  timer = null
+
+  constructor(ws) {
+    this.ws = ws
+    ws.on('message', (data) => this.onMessage(data.toString()))
+  }
+
+  announce() {
+    this.timer = null
+    if (stopped || this.ws.readyState !== WebSocket.OPEN) return
+    this.sentHash = hashes[Math.floor(Math.random() * hashes.length)]
+    const msg = {
+      action: 'announce',
+      info_hash: this.sentHash,
+      peer_id: this.peerId,
+      numwant: 2,
+      uploaded: 0,
+      downloaded: 0,
+      left: Math.random() < 0.5 ? 0 : 1_000_000,
+      offers: [
+        { offer: { type: 'offer', sdp: FAKE_SDP }, offer_id: binaryId() },
+        { offer: { type: 'offer', sdp: FAKE_SDP }, offer_id: binaryId() },
+      ],
+    }
+    if (!this.started) msg.event = 'started'
+    this.started = true
+    this.sentAt = performance.now()
+    this.inFlight = true
+    this.ws.send(JSON.stringify(msg))
+  }
+
+  /** Next announce as soon as the pacing allows. */
+  next() {
+    this.inFlight = false
+    const wait = this.sentAt + MIN_GAP_MS - performance.now()
+    if (wait > 0) this.timer = setTimeout(() => this.announce(), wait)
+    else this.announce()
+  }
+
+  onMessage(text) {
+    // Cheap classification: full JSON parses only for the checked samples.
+    if (text.includes('"offer":')) {
+      if (measuring) stats.offersRelayed++
+      if (stats.checkedOffers < 20) {
+        checkOffer(text)
+        stats.checkedOffers++
+      }
+      return
+    }
+    if (!this.inFlight) return
+    if (text.includes('"failure reason"')) {
+      stats.failures++
+      if (!stats.failureSample) stats.failureSample = text.slice(0, 200)
+    } else {
+      if (measuring) stats.answers++
+      if (stats.checkedAnswers < 200) {
+        checkAnswer(text, this.sentHash)
+        stats.checkedAnswers++
+      }
+    }
+    this.next()
+  }
+}
+
+function open() {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false })
+    ws.once('open', () => resolve(new Peer(ws)))
+    ws.once('error', reject)
+  })
+}
+
+async function openAll() {
+  const peers = []
+  // In batches, so the servers' accept queues are not the thing measured.
+  for (let i = 0; i < CONNECTIONS; i += 100) {
+    const batch = Math.min(100, CONNECTIONS - i)
+    peers.push(...(await Promise.all(Array.from({ length: batch }, open))))
+  }
+  return peers
+}
+
+const deadline = setTimeout(() => {
+  process.stderr.write('connecting took too long\n')
+  process.exit(1)
+}, CONNECT_TIMEOUT_MS)
+const peers = await openAll()
+clearTimeout(deadline)
+
+const lostTimer = setInterval(() => {
+  const now = performance.now()
+  for (const p of peers) {
+    if (p.inFlight && now - p.sentAt > ANSWER_TIMEOUT_MS) {
+      stats.lost++
+      p.next()
+    }
+  }
+}, 500)
+for (const p of peers) p.announce()
+
+setTimeout(() => {
+  measuring = true
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  process.stdout.write(JSON.stringify({ phase: 'measuring' }) + '\n')
+  setTimeout(() => {
+    measuring = false
+    stopped = true
+    const seconds = (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
+    process.stdout.write(JSON.stringify({ phase: 'measured' }) + '\n')
+    clearInterval(lostTimer)
+    for (const p of peers) {
+      if (p.timer) clearTimeout(p.timer)
+      p.ws.terminate()
+    }
+    const result = {
+      connections: CONNECTIONS,
+      seconds: Number(seconds.toFixed(3)),
+      answers: stats.answers,
+      aps: Math.round(stats.answers / seconds),
+      offers_relayed_per_s: Math.round(stats.offersRelayed / seconds),
+      failures: stats.failures,
+      lost: stats.lost,
+      checked_answers: stats.checkedAnswers,
+      checked_offers: stats.checkedOffers,
+      pacing_cap_aps: Math.round(CONNECTIONS * (1000 / MIN_GAP_MS)),
+      generator_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+    }
+    if (stats.failureSample) result.failure_sample = stats.failureSample
+    process.stdout.write(JSON.stringify(result) + '\n')
+    process.exit(0)
+  }, DURATION_MS)
+}, WARMUP_MS)
