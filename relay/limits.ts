@@ -71,6 +71,12 @@ export const PUSH_FANOUT = 3
 export const MAX_PUSH_QUEUE = 10_000
 /** Listings per push request (well under MAX_LISTINGS_PER_POST, in case peers differ). */
 export const PUSH_BATCH = 100
+/** Tries of one push a peer refused for quota (429), after the Retry-After it gives. */
+export const MAX_PUSH_ATTEMPTS = 5
+/** Bytes of listings held for such retries; beyond it a refused push is dropped. */
+export const MAX_PUSH_RETRY_BYTES = 8 * 1024 * 1024
+/** Longest Retry-After honoured before a retry (a peer cannot park our listings for hours). */
+export const MAX_PUSH_RETRY_DELAY_MS = 60_000
 /** How long a writer waits on a locked SQLite database before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000
 /** ICE servers handed to browsers: each one is tried during every WebRTC connection setup. */
