@@ -4,6 +4,15 @@
 
 export class PeerError extends Error {
   override name = 'PeerError'
+  constructor(
+    message: string,
+    /** The HTTP status, when the peer answered. */
+    readonly status?: number,
+    /** Seconds from the peer's Retry-After header, if any. */
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+  }
 }
 
 export interface PeerRequest {
@@ -24,7 +33,10 @@ export async function fetchPeerJson(url: string, req: PeerRequest): Promise<unkn
     signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
   })
   const text = await readCapped(res, req.maxBytes)
-  if (!res.ok) throw new PeerError(`HTTP ${res.status} from ${url}`)
+  if (!res.ok) {
+    const retryAfter = Number(res.headers.get('retry-after')) || undefined
+    throw new PeerError(`HTTP ${res.status} from ${url}`, res.status, retryAfter)
+  }
   try {
     return JSON.parse(text)
   } catch {

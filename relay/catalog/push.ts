@@ -2,18 +2,23 @@
 // is pushed on to up to PUSH_FANOUT random known relays, so news reaches N relays in about
 // log N rounds (ARCHITECTURE.md, "The catalog"). A relay that already has a listing answers
 // 409 and does not push it on, so pushes die out instead of looping. Best effort: the queue
-// is bounded, failures are dropped, and pulling (sync.ts) catches up with whatever is lost.
+// is bounded; listings a peer refuses for its per-address quota (429) are sent again after
+// its Retry-After, a few times, within a byte bound; other failures are dropped. Pulling
+// (sync.ts) catches up with whatever is lost between relays that list each other as peers.
 
 import type { Listing } from '../../shared/listing.ts'
 import type { Logger } from '../log.ts'
 import {
   MAX_LISTINGS_POST_BYTES,
+  MAX_PUSH_ATTEMPTS,
   MAX_PUSH_QUEUE,
+  MAX_PUSH_RETRY_BYTES,
+  MAX_PUSH_RETRY_DELAY_MS,
   PEER_REQUEST_TIMEOUT_MS,
   PUSH_BATCH,
   PUSH_FANOUT,
 } from '../limits.ts'
-import { fetchPeerJson } from './peer-fetch.ts'
+import { PeerError, fetchPeerJson } from './peer-fetch.ts'
 
 /** The answer to a push lists one short result per listing; this is ample for a batch. */
 const MAX_PUSH_ANSWER_BYTES = 256 * 1024
@@ -38,15 +43,26 @@ export interface GossipStats {
   dropped: number
   /** Push requests that failed (network, timeout, non-200). */
   failures: number
+  /** Listings sent again after a 429. */
+  retried: number
 }
 
 export class Gossip {
   readonly options: GossipOptions
-  readonly stats: GossipStats = { queued: 0, sent: 0, accepted: 0, dropped: 0, failures: 0 }
+  readonly stats: GossipStats = {
+    queued: 0,
+    sent: 0,
+    accepted: 0,
+    dropped: 0,
+    failures: 0,
+    retried: 0,
+  }
   readonly #peers: readonly string[]
   readonly #log: Logger
   readonly #queue: string[] = []
   readonly #stop = new AbortController()
+  readonly #retryTimers = new Set<NodeJS.Timeout>()
+  #retryBytes = 0
   #running = false
   #idle: Promise<void> = Promise.resolve()
 
@@ -85,6 +101,8 @@ export class Gossip {
   async stop(): Promise<void> {
     this.#stop.abort()
     this.#queue.length = 0
+    for (const timer of this.#retryTimers) clearTimeout(timer)
+    this.#retryTimers.clear()
     await this.#idle
   }
 
@@ -92,8 +110,7 @@ export class Gossip {
     try {
       while (this.#queue.length > 0 && !this.#stop.signal.aborted) {
         const batch = this.#takeBatch()
-        const body = `{"listings":[${batch.join(',')}]}`
-        await Promise.all(this.#pickPeers().map((peer) => this.#send(peer, body, batch.length)))
+        await Promise.all(this.#pickPeers().map((peer) => this.#send(peer, batch, 1)))
       }
     } finally {
       this.#running = false
@@ -123,23 +140,57 @@ export class Gossip {
     return peers.slice(0, n)
   }
 
-  async #send(peer: string, body: string, count: number): Promise<void> {
+  async #send(peer: string, batch: string[], attempt: number): Promise<void> {
+    let refused: string[] = []
+    let retryAfter: number | undefined
     try {
       const answer = (await fetchPeerJson(`${peer}/v1/listings`, {
         method: 'POST',
-        body,
+        body: `{"listings":[${batch.join(',')}]}`,
         timeoutMs: this.options.timeoutMs,
         maxBytes: MAX_PUSH_ANSWER_BYTES,
         signal: this.#stop.signal,
-      })) as { stored?: unknown } | null
+      })) as { stored?: unknown; results?: unknown } | null
       const accepted = typeof answer?.stored === 'number' ? answer.stored : 0
-      this.stats.sent += count
+      this.stats.sent += batch.length
       this.stats.accepted += accepted
-      this.#log.debug('catalog push', { peer, sent: count, accepted })
+      this.#log.debug('catalog push', { peer, sent: batch.length, accepted, attempt })
+      // Some of the batch may have run into the peer's quota half-way.
+      const results = Array.isArray(answer?.results) ? answer.results : []
+      refused = batch.filter((_, i) => (results[i] as { status?: unknown })?.status === 429)
     } catch (err) {
       if (this.#stop.signal.aborted) return
       this.stats.failures++
-      this.#log.warn('catalog push failed', { peer, listings: count, error: String(err) })
+      this.#log.warn('catalog push failed', {
+        peer,
+        listings: batch.length,
+        attempt,
+        error: String(err),
+      })
+      if (err instanceof PeerError && err.status === 429) {
+        refused = batch
+        retryAfter = err.retryAfter
+      }
     }
+    if (refused.length > 0) this.#retryLater(peer, refused, attempt, retryAfter)
+  }
+
+  /** Sends `batch` to `peer` again after its Retry-After, within the attempt and byte caps. */
+  #retryLater(peer: string, batch: string[], attempt: number, retryAfter = 1): void {
+    const bytes = batch.reduce((n, l) => n + l.length, 0)
+    if (attempt >= MAX_PUSH_ATTEMPTS || this.#retryBytes + bytes > MAX_PUSH_RETRY_BYTES) {
+      this.stats.dropped += batch.length
+      return
+    }
+    this.#retryBytes += bytes
+    const delay = Math.min(MAX_PUSH_RETRY_DELAY_MS, Math.max(1, retryAfter) * 1000)
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer)
+      this.#retryBytes -= bytes
+      this.stats.retried += batch.length
+      void this.#send(peer, batch, attempt + 1)
+    }, delay)
+    timer.unref()
+    this.#retryTimers.add(timer)
   }
 }
