@@ -2,8 +2,8 @@
 // page after page (GET /v1/listings?after=CURSOR) until the peer says there is no more,
 // then polls every few seconds. Every listing is verified before it is stored; the page's
 // rows and the new cursor are committed in one transaction (store.ts), so a restarted relay
-// resumes where it stopped and fetches nothing twice. The next page is fetched while one is
-// verified (off the main thread, verify-pool.ts) and stored. Failures back off exponentially up to
+// resumes where it stopped and fetches nothing twice. One page ahead is fetched and verified
+// (off the main thread, verify-pool.ts) while the current one is stored. Failures back off exponentially up to
 // PEER_MAX_BACKOFF_MS, with jitter; every request has a timeout.
 
 import type { Logger } from '../log.ts'
@@ -15,7 +15,7 @@ import {
 } from '../limits.ts'
 import { PeerError, fetchPeerJson } from './peer-fetch.ts'
 import type { CatalogStore } from './store.ts'
-import type { VerifyPool } from './verify-pool.ts'
+import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
 
 export interface PeerPullerOptions {
   /** Wait after a page that said `more: false`. */
@@ -26,9 +26,11 @@ export interface PeerPullerOptions {
   random: () => number
 }
 
+/** A page requested after a cursor, and its verification, started as soon as it arrives. */
 interface Fetched {
   after: number
   page: Promise<Page>
+  verified: Promise<VerifiedPage>
 }
 
 interface Page {
@@ -99,7 +101,7 @@ export class PeerPuller {
         const page = await fetched.page
         const more = page.more && page.next > after
         if (more) prefetched = this.#fetch(page.next)
-        if (await this.#apply(after, page)) continue
+        if (await this.#apply(after, page, fetched.verified)) continue
         failures = 0
         if (!caughtUp) {
           caughtUp = true
@@ -137,13 +139,17 @@ export class PeerPuller {
       maxBytes: MAX_PAGE_BYTES * 2,
       signal: this.#stop.signal,
     }).then(parsePage)
+    const verified = page.then((p) =>
+      this.#pool.verifyPage(p.listings, Math.floor(Date.now() / 1000)),
+    )
     // Awaited later, or dropped: never an unhandled rejection.
     page.catch(() => {})
-    return { after, page }
+    verified.catch(() => {})
+    return { after, page, verified }
   }
 
   /** Verifies and stores a page pulled `after` a cursor; true when the peer has more. */
-  async #apply(after: number, page: Page): Promise<boolean> {
+  async #apply(after: number, page: Page, verified: Promise<VerifiedPage>): Promise<boolean> {
     const at = this.#store.peerCursor(this.peer)
     if (at && at.epoch !== page.epoch) {
       // The peer's database was replaced: its cursors mean nothing we knew. Start over.
@@ -152,10 +158,7 @@ export class PeerPuller {
       return true
     }
     if (page.next < after) throw new PeerError(`cursor went back from ${after} to ${page.next}`)
-    const { listings, invalid } = await this.#pool.verifyPage(
-      page.listings,
-      Math.floor(Date.now() / 1000),
-    )
+    const { listings, invalid } = await verified
     if (this.#stop.signal.aborted) return false
     const results = this.#store.ingest(
       this.peer,
