@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
+import { CpuMeter } from '../lib/cpu.js'
 import { ProcessGroup, note, withDeadline } from '../lib/processes.js'
 
 register()
@@ -178,7 +179,14 @@ try {
     '--peer-poll-interval',
     '1',
   ])
+  // CPU from here (relay 2 has just started pulling) to caught up.
+  const cpu2 = new CpuMeter(relay2.child.pid)
+  const cpu1 = new CpuMeter(relay1.child.pid)
+  cpu2.start()
+  cpu1.start()
   const caughtUp = await relay2.waitFor('catalog caught up', SYNC_TIMEOUT_MS)
+  cpu2.stop()
+  cpu1.stop()
   const seconds = (caughtUp.at - relay2.listeningAt) / 1000
   if (caughtUp.stored !== N) throw new Error(`relay 2 stored ${caughtUp.stored} of ${N}`)
   const syncPerS = N / seconds
@@ -196,6 +204,10 @@ try {
       verify_per_s_openssl: round(verify.openssl),
       verify_per_s_noble: round(verify.noble),
       sign_per_s_openssl: round(signPerS),
+      // Percent of one core over the sync (relay 2 runs one verify worker per core).
+      relay2_cpu_pct: cpu2.result().server_cpu_pct,
+      relay1_cpu_pct: cpu1.result().server_cpu_pct,
+      machine_busy_pct: cpu2.result().machine_busy_pct,
     }) + '\n',
   )
 } catch (err) {
