@@ -63,7 +63,10 @@ export function createRelay(
         {
           url,
           remoteAddress: req.socket.remoteAddress ?? '',
-          forwardedFor: req.headers['x-forwarded-for'] as string | undefined,
+          // req.headers is built on first read: skip it unless a proxy is trusted.
+          forwardedFor: config.trustProxy
+            ? (req.headers['x-forwarded-for'] as string | undefined)
+            : undefined,
         },
         httpTrackerOptions,
         Date.now(),

@@ -14,8 +14,10 @@ import {
   type AnnounceParams,
 } from '../test/tracker-wire.ts'
 import { MAX_NUMWANT, MAX_SCRAPE_HASHES } from '../limits.ts'
-import { handleHttpTracker, type HttpTrackerOptions } from './http.ts'
-import { Tracker } from './tracker.ts'
+import bencode from 'bencode'
+import { compactAnswer, handleHttpTracker, type HttpTrackerOptions } from './http.ts'
+import type { Peer } from './swarm.ts'
+import { Tracker, compactPeer } from './tracker.ts'
 
 const OPTS: HttpTrackerOptions = { interval: 600, minInterval: 300, trustProxy: false }
 const HASH = binaryId(1)
@@ -110,6 +112,38 @@ describe('HTTP announce (BEP 3, BEP 23)', () => {
     }
     expect(tracker.peerCount).toBe(1)
     expect([...tracker.swarms.get(hex(HASH))!.tcp.all()][0].id).toBe(hex(id))
+  })
+
+  it('frames the compact answer byte for byte as bencode.encode would', () => {
+    const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'))
+    const peer = fc
+      .record({ ip: fc.oneof(v4, fc.ipV6()), port: fc.integer({ min: 1, max: 65535 }) })
+      .map(({ ip, port }): Peer => {
+        const compact = compactPeer(ip, port)
+        const ip4 = compact?.length === 6 ? Buffer.from(compact).readUInt32BE(0) : -1
+        return { id: '', ip, port, compact, ip4, seeder: false, lastSeen: 0, sink: null }
+      })
+    const count = fc.nat(1_000_000)
+    fc.assert(
+      fc.property(
+        fc.array(peer, { maxLength: 60 }),
+        count,
+        count,
+        (peers, complete, incomplete) => {
+          const expected: Record<string, unknown> = {
+            complete,
+            incomplete,
+            interval: OPTS.interval,
+            'min interval': OPTS.minInterval,
+            peers: Buffer.concat(peers.filter((p) => p.ip4 >= 0).map((p) => p.compact!)),
+          }
+          const six = peers.filter((p) => p.compact?.length === 18)
+          if (six.length > 0) expected.peers6 = Buffer.concat(six.map((p) => p.compact!))
+          const got = compactAnswer({ complete, incomplete, peers }, OPTS)
+          expect(hex(got)).toBe(hex(bencode.encode(expected)))
+        },
+      ),
+    )
   })
 })
 

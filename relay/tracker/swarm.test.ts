@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { PeerSet, Swarm, type Peer } from './swarm.ts'
 
 function peer(id: string, seeder: boolean, lastSeen = 0): Peer {
-  return { id, ip: '127.0.0.1', port: 6881, compact: null, seeder, lastSeen, sink: null }
+  return { id, ip: '127.0.0.1', port: 6881, compact: null, ip4: -1, seeder, lastSeen, sink: null }
 }
 
 const ids = (peers: Iterable<Peer>) => [...peers].map((p) => p.id).sort()

@@ -20,6 +20,9 @@ export interface Peer {
   port: number
   /** BEP 23 / BEP 7 compact form: 6 bytes (IPv4) or 18 bytes (IPv6); null for WebRTC peers. */
   compact: Uint8Array | null
+  /** `compact`'s IPv4 address as an unsigned 32-bit number, or -1: HTTP answers are written
+   * from it and `port` without reading a second object per peer. */
+  ip4: number
   seeder: boolean
   lastSeen: number
   /** Set for WebRTC peers: where offers and answers for this peer go. */
@@ -98,9 +101,10 @@ export class PeerSet {
    * Up to `count` peers other than `self`, starting at a random offset. Seeders get only
    * leechers (a seeder has nothing to gain from another seeder); leechers get both.
    */
-  pick(count: number, self: string, forSeeder: boolean, random: () => number): Peer[] {
+  pick(count: number, selfId: string, forSeeder: boolean, random: () => number): Peer[] {
     const out: Peer[] = []
     if (count <= 0) return out
+    const self = this.#slots.get(selfId)?.peer
     if (!forSeeder) takeFrom(this.seeders, count, self, random, out)
     takeFrom(this.leechers, count, self, random, out)
     return out
@@ -127,13 +131,20 @@ export class PeerSet {
   }
 }
 
-function takeFrom(list: Peer[], count: number, self: string, random: () => number, out: Peer[]) {
+function takeFrom(
+  list: Peer[],
+  count: number,
+  self: Peer | undefined,
+  random: () => number,
+  out: Peer[],
+) {
   const n = list.length
   if (n === 0 || out.length >= count) return
   const start = Math.floor(random() * n)
   for (let i = 0; i < n && out.length < count; i++) {
     const peer = list[(start + i) % n]
-    if (peer.id !== self) out.push(peer)
+    // By identity: comparing ids would read each candidate's id string, a cache miss each.
+    if (peer !== self) out.push(peer)
   }
 }
 

@@ -107,6 +107,7 @@ export class Tracker {
         known.ip = req.ip
         known.port = req.port
         known.compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
+        known.ip4 = ip4Of(known.compact)
       }
       known.seeder = seeder
       known.lastSeen = now
@@ -117,11 +118,13 @@ export class Tracker {
       if (this.#peers >= this.options.maxPeers) {
         throw new TrackerError('tracker is full: too many peers')
       }
+      const compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
       set.upsert({
         id: req.peerId,
         ip: req.ip,
         port: req.port,
-        compact: req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null,
+        compact,
+        ip4: ip4Of(compact),
         seeder,
         lastSeen: now,
         sink: req.sink ?? null,
@@ -185,6 +188,12 @@ export class Tracker {
   }
 }
 
+/** The address in a 6-byte compact form as an unsigned 32-bit number; -1 for anything else. */
+function ip4Of(c: Uint8Array | null): number {
+  if (c === null || c.length !== 6) return -1
+  return ((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | c[3]) >>> 0
+}
+
 /** BEP 23 (IPv4, 6 bytes) or BEP 7 (IPv6, 18 bytes) compact form of an address. */
 export function compactPeer(ip: string, port: number): Uint8Array | null {
   const v4 = parseIPv4(ip)
@@ -205,16 +214,30 @@ export function compactPeer(ip: string, port: number): Uint8Array | null {
 }
 
 export function parseIPv4(ip: string): Uint8Array | null {
-  const parts = ip.split('.')
-  if (parts.length !== 4) return null
+  // Four dot-separated decimal parts of 1-3 digits, each at most 255; a loop rather than
+  // split() and a RegExp per part, since this runs on every HTTP announce.
+  if (ip.length < 7 || ip.length > 15) return null
   const out = new Uint8Array(4)
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]
-    if (!/^\d{1,3}$/.test(part)) return null
-    const n = Number(part)
-    if (n > 255) return null
-    out[i] = n
+  let part = 0
+  let value = 0
+  let digits = 0
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i)
+    if (c === 0x2e /* . */) {
+      if (digits === 0 || part === 3) return null
+      out[part++] = value
+      value = 0
+      digits = 0
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30)
+      if (value > 255) return null
+      digits++
+    } else {
+      return null
+    }
   }
+  if (digits === 0 || part !== 3) return null
+  out[3] = value
   return out
 }
 
