@@ -18,3 +18,17 @@ export const MAX_LISTING_BYTES = 32 * 1024
 export const MAX_CLOCK_SKEW_SECONDS = 600
 /** Largest size or count we accept: 2^53 - 1, what a JS number holds exactly. */
 export const MAX_SAFE_SIZE = Number.MAX_SAFE_INTEGER
+
+// The supernode record (supernode.ts).
+
+/** Public URLs in one supernode record: HTTPS and HTTP, IPv4 and IPv6 names fit. */
+export const MAX_SUPERNODE_URLS = 4
+/** One URL in a supernode record, in characters (an origin: scheme, host, port). */
+export const MAX_SUPERNODE_URL_CHARS = 256
+/** A whole signed supernode record, canonical bencode bytes; four maximum-length URLs and
+ * every figure at 2^53 come to about 1.3 KiB. */
+export const MAX_SUPERNODE_RECORD_BYTES = 2048
+/** A supernode record older than this (seconds) is refused: a live relay re-signs its
+ * record every few seconds when asked, so an older one may describe a relay that is gone,
+ * and replaying it must not bring that relay back into anyone's set. */
+export const MAX_SUPERNODE_RECORD_AGE_SECONDS = 3600
