@@ -2,24 +2,28 @@
 // lookups and publishes as promises. The worker does all the work.
 
 import type { Listing, ListingDraft } from '../../shared/listing.ts'
-import type { CatalogRow, FromWorker, RelaySyncProgress, ToWorker } from './protocol.ts'
+import type { CatalogRow, FromWorker, ListingRow, RelaySyncProgress, ToWorker } from './protocol.ts'
 import type { SearchQuery } from './search-index.ts'
 
 export interface SearchPage {
   total: number
-  rows: CatalogRow[]
+  rows: ListingRow[]
+  /** Rows matching the text in each category, whatever the category filter. */
+  categories: Record<string, number>
   tookMs: number
 }
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void }
+type Request = Extract<ToWorker, { id: number }>
 
 export class Catalog {
   /** The worker has loaded the stored catalog and answers searches. */
   ready = $state(false)
   /** Listings in the local copy. */
   count = $state(0)
+  /** Every relay synced from, the origin first. */
   relays = $state.raw<RelaySyncProgress[]>([])
-  /** Bumped whenever new listings arrive, so open views can search again. */
+  /** Bumped whenever listings or figures arrive, so open views can search again. */
   version = $state(0)
   error = $state<string | null>(null)
 
@@ -28,6 +32,7 @@ export class Catalog {
   // Not read by views: no reactivity needed.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #pending = new Map<number, Pending>()
+  #publicKey: Promise<string> | null = null
 
   constructor() {
     // Vite bundles the worker from this exact `new URL(…, import.meta.url)` form.
@@ -37,13 +42,18 @@ export class Catalog {
     })
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data)
     this.#worker.onerror = (event) => {
-      this.error = `The catalog worker failed: ${event.message}`
+      this.error = `The catalog stopped working: ${event.message}`
     }
   }
 
   /** Starts syncing; the origin relay comes first, the relays it knows are found from it. */
   start(relays: string[]): void {
-    this.#post({ type: 'start', relays })
+    this.#worker.postMessage({ type: 'start', relays } satisfies ToWorker)
+  }
+
+  /** Syncs from every relay now rather than at the next pass. */
+  sync(): void {
+    this.#worker.postMessage({ type: 'sync' } satisfies ToWorker)
   }
 
   /** Whether any relay is still being read. */
@@ -51,14 +61,34 @@ export class Catalog {
     return this.relays.some((r) => r.state === 'syncing')
   }
 
+  /** URLs of every relay this page knows, the origin first. */
+  get relayUrls(): string[] {
+    return this.relays.map((r) => r.relay)
+  }
+
   async search(query: SearchQuery): Promise<SearchPage> {
     const reply = await this.#ask({ type: 'search', id: 0, query })
     if (reply.type !== 'result') throw new Error('unexpected reply')
-    return { total: reply.total, rows: reply.rows, tookMs: reply.tookMs }
+    return {
+      total: reply.total,
+      rows: reply.rows,
+      categories: reply.categories,
+      tookMs: reply.tookMs,
+    }
   }
 
-  async get(infoHash: string): Promise<CatalogRow[]> {
-    const reply = await this.#ask({ type: 'get', id: 0, infoHash })
+  /**
+   * Every publisher's listing of a hash, newest first. With `refresh`, the relays are asked
+   * first for live swarm figures (and for the listing, which they are anyway when this
+   * browser has none).
+   */
+  async get(infoHash: string, options: { refresh?: boolean } = {}): Promise<CatalogRow[]> {
+    const reply = await this.#ask({
+      type: 'get',
+      id: 0,
+      infoHash,
+      refresh: options.refresh ?? false,
+    })
     if (reply.type !== 'listings') throw new Error('unexpected reply')
     return reply.rows
   }
@@ -70,21 +100,20 @@ export class Catalog {
     return reply.listing
   }
 
-  async publicKey(): Promise<string> {
-    const reply = await this.#ask({ type: 'identity', id: 0 })
-    if (reply.type !== 'identity') throw new Error('unexpected reply')
-    return reply.publicKey
+  /** This browser's publisher key, hex. */
+  publicKey(): Promise<string> {
+    this.#publicKey ??= this.#ask({ type: 'identity', id: 0 }).then((reply) => {
+      if (reply.type !== 'identity') throw new Error('unexpected reply')
+      return reply.publicKey
+    })
+    return this.#publicKey
   }
 
-  #post(message: ToWorker): void {
-    this.#worker.postMessage(message)
-  }
-
-  #ask(message: Exclude<ToWorker, { type: 'start' }>): Promise<FromWorker> {
+  #ask(message: Request): Promise<FromWorker> {
     const id = this.#next++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      this.#post({ ...message, id })
+      this.#worker.postMessage({ ...message, id } satisfies ToWorker)
     })
   }
 

@@ -28,6 +28,9 @@ export interface RelaySyncState {
   relay: string
   /** The relay's cursor we have read up to. */
   cursor: number
+  /** The relay's catalog epoch the cursor belongs to: a relay whose store was replaced
+   * numbers its rows afresh, and is read again from the start. */
+  epoch?: string
   lastSyncAt: number
   lastError: string | null
 }
@@ -69,7 +72,7 @@ export async function putListings(
   db: CatalogDb,
   listings: Listing[],
   now: number,
-  cursor?: { relay: string; cursor: number },
+  cursor?: { relay: string; cursor: number; epoch?: string },
 ): Promise<Listing[]> {
   const tx = db.transaction(['listings', 'sync'], 'readwrite')
   const store = tx.objectStore('listings')
@@ -90,6 +93,7 @@ export async function putListings(
     void tx.objectStore('sync').put({
       relay: cursor.relay,
       cursor: cursor.cursor,
+      ...(cursor.epoch !== undefined && { epoch: cursor.epoch }),
       lastSyncAt: now,
       lastError: null,
     })
@@ -126,6 +130,11 @@ export function listingsFor(db: CatalogDb, infoHash: string): Promise<StoredList
 
 export function syncState(db: CatalogDb, relay: string): Promise<RelaySyncState | undefined> {
   return db.get('sync', relay)
+}
+
+/** Every relay this browser has synced from, in any session. */
+export function allSyncStates(db: CatalogDb): Promise<RelaySyncState[]> {
+  return db.getAll('sync')
 }
 
 export async function noteSyncError(db: CatalogDb, relay: string, error: string): Promise<void> {

@@ -1,8 +1,14 @@
 // Messages between the page and the catalog worker (app/workers/catalog.worker.ts).
 
 import type { Listing, ListingDraft } from '../../shared/listing.ts'
-import type { SearchQuery, SwarmFigures } from './search-index.ts'
+import type { IndexedRow, SearchQuery, SwarmFigures } from './search-index.ts'
 
+/** One line of the index table. Name untrusted: render as text only. */
+export interface ListingRow extends IndexedRow {
+  publisher: string
+}
+
+/** One publisher's full listing of a hash, for the details page. */
 export interface CatalogRow {
   key: string
   listing: Listing
@@ -17,13 +23,19 @@ export interface RelaySyncProgress {
   fraction: number | null
   state: 'syncing' | 'idle' | 'error'
   error: string | null
+  /** Unix ms of the last pass that read this relay to its end; 0 if none yet. */
   lastSyncAt: number
 }
 
 export type ToWorker =
+  /** Load the stored catalog, then sync from these relays (the origin first); none: offline. */
   | { type: 'start'; relays: string[] }
+  /** Start the next sync pass now rather than after the pause. */
+  | { type: 'sync' }
   | { type: 'search'; id: number; query: SearchQuery }
-  | { type: 'get'; id: number; infoHash: string }
+  /** Every publisher's listing of a hash; `refresh` asks the relays for it and its live
+   * figures first (also done when nothing is stored). */
+  | { type: 'get'; id: number; infoHash: string; refresh: boolean }
   | { type: 'publish'; id: number; draft: ListingDraft; relay: string }
   | { type: 'identity'; id: number }
 
@@ -31,7 +43,14 @@ export type FromWorker =
   | { type: 'ready'; count: number }
   | { type: 'progress'; relays: RelaySyncProgress[]; count: number }
   | { type: 'changed'; count: number }
-  | { type: 'result'; id: number; total: number; rows: CatalogRow[]; tookMs: number }
+  | {
+      type: 'result'
+      id: number
+      total: number
+      rows: ListingRow[]
+      categories: Record<string, number>
+      tookMs: number
+    }
   | { type: 'listings'; id: number; rows: CatalogRow[] }
   | { type: 'published'; id: number; listing: Listing }
   | { type: 'identity'; id: number; publicKey: string }

@@ -64,7 +64,20 @@ describe('SearchIndex', () => {
     expect(q({ sort: 'seeds', descending: true }).keys).toEqual(['c', 'a', 'b'])
     expect(q({ sort: 'downloads', descending: true }).keys).toEqual(['a', 'c', 'b'])
     expect(q({ sort: 'name', descending: true }).keys).toEqual(['c', 'b', 'a'])
-    expect(q({ sort: 'added', offset: 1, limit: 1 })).toEqual({ total: 3, keys: ['b'] })
+    expect(q({ sort: 'added', offset: 1, limit: 1 })).toMatchObject({ total: 3, keys: ['b'] })
+    expect(q({ category: 'music' }).categories).toEqual({ movie: 2, music: 1 })
+    expect(index.row('c')).toEqual({
+      key: 'c',
+      infoHash: 'h-c',
+      name: 'gamma',
+      category: 'movie',
+      size: 20,
+      ts: 3,
+      seeds: 7,
+      leechers: 1,
+      downloads: 1,
+    })
+    expect(index.row('nope')).toBeUndefined()
   })
 
   it('shows the figures of a hash on every row of it, including later ones', () => {

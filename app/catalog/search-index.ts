@@ -44,7 +44,12 @@ export interface SearchQuery {
 export interface SearchResult {
   total: number
   keys: string[]
+  /** Rows matching the text in each category, whatever the category filter. */
+  categories: Record<string, number>
 }
+
+/** What the index holds of one row: enough for a line of the index table. */
+export interface IndexedRow extends Omit<IndexedListing, 'description'>, SwarmFigures {}
 
 const NUMERIC_SORTS = ['added', 'size', 'seeds', 'leechers', 'downloads'] as const
 type NumericSort = (typeof NUMERIC_SORTS)[number]
@@ -164,17 +169,37 @@ export class SearchIndex {
     }
     const order = this.#order(q.sort)
     const keys: string[] = []
+    const categories: Record<string, number> = {}
     let total = 0
     const end = q.offset + q.limit
     for (let i = 0; i < order.length; i++) {
       const doc = order[q.descending ? order.length - 1 - i : i]
       if (!this.#alive[doc]) continue
       if (match !== null && match[doc] === 0) continue
-      if (q.category && this.#categories[doc] !== q.category) continue
+      const category = this.#categories[doc]
+      categories[category] = (categories[category] ?? 0) + 1
+      if (q.category && category !== q.category) continue
       if (total >= q.offset && total < end) keys.push(this.#keys[doc])
       total++
     }
-    return { total, keys }
+    return { total, keys, categories }
+  }
+
+  /** The indexed fields and swarm figures of one row. */
+  row(key: string): IndexedRow | undefined {
+    const doc = this.#docOf.get(key)
+    if (doc === undefined) return undefined
+    return {
+      key,
+      infoHash: this.#hashes[doc],
+      name: this.#names[doc],
+      category: this.#categories[doc],
+      size: this.#numbers.size[doc],
+      ts: this.#numbers.added[doc],
+      seeds: this.#numbers.seeds[doc],
+      leechers: this.#numbers.leechers[doc],
+      downloads: this.#numbers.downloads[doc],
+    }
   }
 
   #kill(doc: number): void {

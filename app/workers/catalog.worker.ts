@@ -1,11 +1,13 @@
 // The catalog worker: keeps this browser's copy of the index page in sync with every relay
-// it knows, verifies each listing's signature, stores it in IndexedDB, and answers searches
-// from its in-memory index. All of it off the main thread, so the page never freezes.
+// it knows, verifies each listing (app/catalog/verify.ts), stores it in IndexedDB, and
+// answers searches from its in-memory index. All of it off the main thread, so the page
+// never freezes.
 
 import { createIdentity, identityFromSecret, type NodeIdentity } from '../../shared/identity.ts'
-import { createListing, verifyListing, type Listing } from '../../shared/listing.ts'
+import { createListing, type Listing, type ListingDraft } from '../../shared/listing.ts'
 import {
   allListings,
+  allSyncStates,
   getNodeValue,
   listingKey,
   listingsFor,
@@ -18,17 +20,30 @@ import {
   type CatalogDb,
   type SwarmFiguresRow,
 } from '../catalog/db.ts'
-import type { CatalogRow, FromWorker, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
+import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
+import {
+  RelayError,
+  fetchRelayJson,
+  parseListingPage,
+  parseRelayList,
+  parseSwarmFigures,
+  relayHost,
+  relayOrigin,
+} from '../catalog/relay-client.ts'
 import { SearchIndex, type IndexedListing, type SwarmFigures } from '../catalog/search-index.ts'
+import { verifyListings } from '../catalog/verify.ts'
 
-/** Listings asked for per page; the relay caps it too. */
+/** Listings asked for per page; the relay caps it too (MAX_PAGE_LISTINGS). */
 const PAGE_SIZE = 1000
 /** Pause between sync passes over all relays. */
 const SYNC_INTERVAL_MS = 10_000
-/** Give up on one relay request after this long. */
-const FETCH_TIMEOUT_MS = 15_000
-/** Relays synced from at once, at most: the origin plus what it told us about. */
+/** Relays synced from at once, at most: the origin plus those the relays list. */
 const MAX_RELAYS = 16
+/** Relays asked for a listing's live figures when its page opens, and how long we wait. */
+const LIVE_RELAYS = 4
+const LIVE_TIMEOUT_MS = 5_000
+/** Listings read from one relay's answer for one hash (it caps them at 100 too). */
+const MAX_LISTINGS_PER_HASH = 100
 
 const scope = self as unknown as {
   postMessage(message: FromWorker): void
@@ -39,9 +54,14 @@ const post = (message: FromWorker) => scope.postMessage(message)
 const index = new SearchIndex()
 const figures = new Map<string, SwarmFigures>()
 const progress = new Map<string, RelaySyncProgress>()
-let relays: string[] = []
+/** Relays to sync from, the origin first. */
+const relays: string[] = []
 let started = false
+/** Set while a pass is running and another was asked for; wakes the pause otherwise. */
+let again = false
+let wake: (() => void) | null = null
 const dbReady: Promise<CatalogDb> = openCatalogDb()
+let me: Promise<NodeIdentity> | null = null
 
 function toIndexed(listing: Listing): IndexedListing {
   return {
@@ -60,143 +80,207 @@ function applyFigures(rows: SwarmFiguresRow[]): void {
   index.setFigures(rows.map((row) => [row.infoHash, row]))
 }
 
-async function loadFromDb(db: CatalogDb): Promise<void> {
+async function storeFigures(db: CatalogDb, byHash: Map<string, SwarmFigures>): Promise<void> {
+  if (byHash.size === 0) return
+  const at = Date.now()
+  const rows = [...byHash].map(([infoHash, f]) => ({ infoHash, ...f, at }))
+  await putFigures(db, rows)
+  applyFigures(rows)
+}
+
+async function loadFromDb(db: CatalogDb, online: boolean): Promise<void> {
   for await (const page of allListings(db)) index.upsert(page.map((row) => toIndexed(row.listing)))
   applyFigures(await db.getAll('figures'))
+  // Relays from earlier visits are synced (and announced to) at once, before discovery.
+  if (online) for (const state of await allSyncStates(db)) addRelay(state.relay)
   post({ type: 'ready', count: index.size })
 }
 
-async function identity(db: CatalogDb): Promise<NodeIdentity> {
-  const secret = await getNodeValue<Uint8Array>(db, 'identity')
-  if (secret) return identityFromSecret(secret)
-  const fresh = createIdentity()
-  await setNodeValue(db, 'identity', fresh.secretKey)
-  return fresh
+function addRelay(url: string): void {
+  const origin = relayOrigin(url)
+  if (origin && !relays.includes(origin) && relays.length < MAX_RELAYS) relays.push(origin)
+}
+
+function identity(db: CatalogDb): Promise<NodeIdentity> {
+  me ??= (async () => {
+    const secret = await getNodeValue<Uint8Array>(db, 'identity')
+    if (secret) return identityFromSecret(secret)
+    const fresh = createIdentity()
+    await setNodeValue(db, 'identity', fresh.secretKey)
+    return fresh
+  })()
+  return me
 }
 
 function reportProgress(): void {
-  post({ type: 'progress', relays: [...progress.values()], count: index.size })
+  post({
+    type: 'progress',
+    relays: relays.map((r) => ({ ...progressOf(r) })),
+    count: index.size,
+  })
 }
 
-async function fetchJson(url: string, init?: RequestInit): Promise<unknown> {
-  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
-  const body: unknown = await response.json().catch(() => null)
-  if (!response.ok) {
-    const message = (body as { error?: unknown } | null)?.error
-    throw new Error(typeof message === 'string' ? message : `HTTP ${response.status}`)
+function progressOf(relay: string): RelaySyncProgress {
+  let entry = progress.get(relay)
+  if (!entry) {
+    entry = { relay, fetched: 0, fraction: null, state: 'syncing', error: null, lastSyncAt: 0 }
+    progress.set(relay, entry)
   }
-  return body
+  return entry
 }
 
-interface ListingPage {
-  listings: unknown[]
-  next: number
-  more: boolean
-  latest?: number
-  stats?: Record<string, { seeds: number; leechers: number; downloads: number }>
-}
-
-function isPage(value: unknown): value is ListingPage {
-  const page = value as ListingPage
-  return (
-    typeof page === 'object' &&
-    page !== null &&
-    Array.isArray(page.listings) &&
-    Number.isSafeInteger(page.next) &&
-    typeof page.more === 'boolean'
-  )
-}
-
+/** Reads a relay's catalog from where this browser stopped, page by page, to its end. */
 async function syncRelay(db: CatalogDb, relay: string): Promise<void> {
   const state = await syncState(db, relay)
   let cursor = state?.cursor ?? 0
+  let epoch = state?.epoch
   const start = cursor
-  const entry: RelaySyncProgress = {
-    relay,
-    fetched: 0,
-    fraction: null,
-    state: 'syncing',
-    error: null,
-    lastSyncAt: state?.lastSyncAt ?? 0,
-  }
-  progress.set(relay, entry)
+  const entry = progressOf(relay)
+  Object.assign(entry, { state: 'syncing', fetched: 0, fraction: null, error: null })
+  entry.lastSyncAt = state?.lastSyncAt ?? entry.lastSyncAt
+  reportProgress()
   try {
     for (;;) {
-      const page = await fetchJson(`${relay}/v1/listings?after=${cursor}&limit=${PAGE_SIZE}`)
-      if (!isPage(page)) throw new Error('relay sent a malformed page')
-      const now = Math.floor(Date.now() / 1000)
-      const verified: Listing[] = []
-      for (const value of page.listings) {
-        try {
-          verified.push(verifyListing(value, now))
-        } catch {
-          // A relay passing on a bad record is not fatal: skip it, keep the rest.
-        }
+      const url = `${relay}/v1/listings?after=${cursor}&limit=${PAGE_SIZE}`
+      const page = parseListingPage(await fetchRelayJson(url))
+      if (page.epoch !== null && epoch !== undefined && page.epoch !== epoch && cursor > 0) {
+        // Another store behind the same URL: its cursors start over.
+        cursor = 0
+        epoch = page.epoch
+        continue
       }
-      const fresh = await putListings(db, verified, Date.now(), { relay, cursor: page.next })
+      epoch = page.epoch ?? epoch
+      const verified = await verifyListings(page.listings, Math.floor(Date.now() / 1000))
+      const fresh = await putListings(db, verified.listings, Date.now(), {
+        relay,
+        cursor: page.next,
+        ...(epoch !== undefined && { epoch }),
+      })
       if (fresh.length) index.upsert(fresh.map(toIndexed))
-      if (page.stats) {
-        const rows = Object.entries(page.stats).map(([infoHash, f]) => ({
-          infoHash,
-          seeds: f.seeds,
-          leechers: f.leechers,
-          downloads: f.downloads,
-          at: Date.now(),
-        }))
-        await putFigures(db, rows)
-        applyFigures(rows)
-      }
-      cursor = page.next
+      await storeFigures(db, page.figures)
       entry.fetched += page.listings.length
       entry.fraction =
-        page.latest && page.latest > start
-          ? Math.min(1, (cursor - start) / (page.latest - start))
+        page.latest !== null && page.latest > start
+          ? Math.min(1, (page.next - start) / (page.latest - start))
           : null
-      if (fresh.length) post({ type: 'changed', count: index.size })
+      if (fresh.length || page.figures.size) post({ type: 'changed', count: index.size })
       reportProgress()
-      if (!page.more) break
+      // A relay that says "more" without moving its cursor would keep us here forever.
+      if (!page.more || page.next <= cursor) break
+      cursor = page.next
     }
     entry.state = 'idle'
     entry.fraction = 1
     entry.lastSyncAt = Date.now()
   } catch (err) {
     entry.state = 'error'
-    entry.error = (err as Error).message
-    await noteSyncError(db, relay, entry.error)
+    entry.error = err instanceof Error ? err.message : String(err)
+    await noteSyncError(db, relay, entry.error).catch(() => undefined)
   }
   reportProgress()
 }
 
-async function discoverRelays(origin: string): Promise<void> {
-  try {
-    const known = (await fetchJson(`${origin}/v1/relays`)) as { relays?: unknown }
-    if (!Array.isArray(known.relays)) return
-    for (const url of known.relays) {
-      if (typeof url !== 'string' || !/^https?:\/\/[^/\s]+$/.test(url)) continue
-      if (!relays.includes(url) && relays.length < MAX_RELAYS) relays.push(url)
-    }
-  } catch {
-    // An older relay without /v1/relays: sync from the origin alone.
+/** Asks every known relay which relays it knows (a host catcher one hop deep). */
+async function discoverRelays(): Promise<void> {
+  const lists = await Promise.allSettled(
+    relays.map((relay) => fetchRelayJson(`${relay}/v1/relays`, {}, LIVE_TIMEOUT_MS)),
+  )
+  const before = relays.length
+  for (const list of lists) {
+    if (list.status === 'fulfilled') for (const url of parseRelayList(list.value)) addRelay(url)
   }
+  if (relays.length > before) reportProgress()
 }
 
 async function syncForever(db: CatalogDb): Promise<void> {
   for (;;) {
-    await discoverRelays(relays[0])
+    again = false
+    await discoverRelays()
     await Promise.all(relays.map((relay) => syncRelay(db, relay)))
-    await new Promise((resolve) => setTimeout(resolve, SYNC_INTERVAL_MS))
+    if (again) continue
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, SYNC_INTERVAL_MS)
+      wake = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    wake = null
   }
 }
 
-async function rowsFor(db: CatalogDb, keys: string[]): Promise<CatalogRow[]> {
-  const stored = await Promise.all(keys.map((key) => db.get('listings', key)))
-  return stored
-    .filter((row) => row !== undefined)
-    .map((row) => ({
-      key: row.key,
-      listing: row.listing,
-      figures: figures.get(row.infoHash) ?? null,
-    }))
+/**
+ * Asks a few relays for every listing of one hash and for its live swarm figures; stores
+ * what verifies. Figures are the highest any relay reports: peers announce to several
+ * relays at once (app/lib/trackers.ts), so adding them up would count peers twice.
+ */
+async function refreshFromRelays(db: CatalogDb, infoHash: string): Promise<void> {
+  const answers = await Promise.allSettled(
+    relays
+      .slice(0, LIVE_RELAYS)
+      .map((relay) => fetchRelayJson(`${relay}/v1/listings/${infoHash}`, {}, LIVE_TIMEOUT_MS)),
+  )
+  const values: unknown[] = []
+  let live: SwarmFigures | null = null
+  for (const answer of answers) {
+    if (answer.status !== 'fulfilled') continue
+    const body = answer.value as { listings?: unknown; stats?: unknown } | null
+    if (Array.isArray(body?.listings)) values.push(...body.listings.slice(0, MAX_LISTINGS_PER_HASH))
+    const f = parseSwarmFigures(body?.stats)
+    if (f) {
+      live = live
+        ? {
+            seeds: Math.max(live.seeds, f.seeds),
+            leechers: Math.max(live.leechers, f.leechers),
+            downloads: Math.max(live.downloads, f.downloads),
+          }
+        : f
+    }
+  }
+  const verified = await verifyListings(values, Math.floor(Date.now() / 1000))
+  const fresh = await putListings(
+    db,
+    verified.listings.filter((l) => l.infoHash === infoHash),
+    Date.now(),
+  )
+  if (fresh.length) index.upsert(fresh.map(toIndexed))
+  if (live) await storeFigures(db, new Map([[infoHash, live]]))
+  if (fresh.length || live) post({ type: 'changed', count: index.size })
+}
+
+async function publish(db: CatalogDb, draft: ListingDraft, relay: string): Promise<Listing> {
+  const author = await identity(db)
+  // seq only goes up, even when two listings are signed within one second.
+  const now = Math.floor(Date.now() / 1000)
+  const seq = Math.max(now, ((await getNodeValue<number>(db, 'seq')) ?? 0) + 1)
+  await setNodeValue(db, 'seq', seq)
+  const listing = createListing(draft, author, { seq, ts: now })
+  try {
+    await fetchRelayJson(`${relay}/v1/listings`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(listing),
+    })
+  } catch (err) {
+    if (!(err instanceof RelayError)) throw err
+    const host = relayHost(relay)
+    if (err.status === null) throw new Error(`Could not publish the listing: ${err.message}.`)
+    const wait = err.retryAfter ? ` Try again in ${Math.ceil(err.retryAfter)} s.` : ''
+    throw new Error(`${host} refused the listing (HTTP ${err.status}): ${err.message}.${wait}`)
+  }
+  const fresh = await putListings(db, [listing], Date.now())
+  index.upsert(fresh.map(toIndexed))
+  post({ type: 'changed', count: index.size })
+  return listing
+}
+
+function searchRows(keys: string[]): ListingRow[] {
+  const rows: ListingRow[] = []
+  for (const key of keys) {
+    const row = index.row(key)
+    if (row) rows.push({ ...row, publisher: key.slice(0, key.indexOf(':')) })
+  }
+  return rows
 }
 
 async function handle(message: ToWorker): Promise<void> {
@@ -205,53 +289,51 @@ async function handle(message: ToWorker): Promise<void> {
     case 'start':
       if (started) return
       started = true
-      relays = message.relays.slice(0, MAX_RELAYS)
-      await loadFromDb(db)
-      void syncForever(db)
+      for (const relay of message.relays) addRelay(relay)
+      await loadFromDb(db, relays.length > 0)
+      reportProgress()
+      if (relays.length) void syncForever(db)
+      return
+    case 'sync':
+      again = true
+      wake?.()
       return
     case 'search': {
       const t0 = performance.now()
       const result = index.search(message.query)
-      const rows = await rowsFor(db, result.keys)
+      const rows = searchRows(result.keys)
       post({
         type: 'result',
         id: message.id,
         total: result.total,
         rows,
+        categories: result.categories,
         tookMs: performance.now() - t0,
       })
       return
     }
     case 'get': {
-      const stored = await listingsFor(db, message.infoHash)
-      post({
-        type: 'listings',
-        id: message.id,
-        rows: await rowsFor(
-          db,
-          stored.map((s) => s.key),
-        ),
-      })
+      let stored = await listingsFor(db, message.infoHash)
+      if (message.refresh || stored.length === 0) {
+        await refreshFromRelays(db, message.infoHash)
+        stored = await listingsFor(db, message.infoHash)
+      }
+      const rows = stored
+        .map((s) => ({ key: s.key, listing: s.listing, figures: figures.get(s.infoHash) ?? null }))
+        .sort((a, b) => b.listing.ts - a.listing.ts)
+      post({ type: 'listings', id: message.id, rows })
       return
     }
     case 'identity':
       post({ type: 'identity', id: message.id, publicKey: (await identity(db)).id })
       return
-    case 'publish': {
-      const me = await identity(db)
-      const seq = Math.floor(Date.now() / 1000)
-      const listing = createListing(message.draft, me, { seq, ts: seq })
-      await fetchJson(`${message.relay}/v1/listings`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(listing),
+    case 'publish':
+      post({
+        type: 'published',
+        id: message.id,
+        listing: await publish(db, message.draft, message.relay),
       })
-      const fresh = await putListings(db, [listing], Date.now())
-      index.upsert(fresh.map(toIndexed))
-      post({ type: 'published', id: message.id, listing })
-      post({ type: 'changed', count: index.size })
       return
-    }
   }
 }
 
@@ -261,7 +343,9 @@ scope.onmessage = (event) => {
     const error =
       err instanceof DOMException && err.name === 'QuotaExceededError'
         ? 'This browser has no storage space left for the catalog. Free some space and reload.'
-        : (err as Error).message
+        : err instanceof Error
+          ? err.message
+          : String(err)
     post({ type: 'failed', id: 'id' in message ? message.id : null, error })
   })
 }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import {
+  MAX_LISTED_RELAYS,
+  RelayError,
+  parseFigures,
+  parseListingPage,
+  parseRelayList,
+  relayOrigin,
+} from './relay-client.ts'
+
+const HASH = 'ab'.repeat(20)
+
+describe('relay answers', () => {
+  it('keeps only plain http(s) origins as relays', () => {
+    expect(relayOrigin('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080')
+    expect(relayOrigin('https://relay.example/')).toBe('https://relay.example')
+    expect(relayOrigin('https://relay.example/path')).toBeNull()
+    expect(relayOrigin('https://u:p@relay.example')).toBeNull()
+    expect(relayOrigin('javascript:alert(1)')).toBeNull()
+    expect(relayOrigin('ws://relay.example')).toBeNull()
+    expect(relayOrigin(42)).toBeNull()
+    expect(relayOrigin(`https://${'a'.repeat(400)}.example`)).toBeNull()
+  })
+
+  it('reads a relay list, dropping junk and repeats, capped', () => {
+    expect(
+      parseRelayList({
+        self: 'http://a:1',
+        relays: ['http://b:2', 'http://b:2/', 'file:///etc/passwd', null, 'http://c:3'],
+      }),
+    ).toEqual(['http://b:2', 'http://c:3'])
+    expect(parseRelayList({ relays: 'http://b:2' })).toEqual([])
+    expect(parseRelayList(null)).toEqual([])
+    const many = Array.from({ length: 1000 }, (_, i) => `http://r${i}:1`)
+    expect(parseRelayList({ relays: many })).toHaveLength(MAX_LISTED_RELAYS)
+  })
+
+  it('checks a sync page and its figures', () => {
+    const page = parseListingPage({
+      listings: [{}],
+      next: 7,
+      more: true,
+      latest: 100,
+      stats: {
+        [HASH]: { seeds: 1, leechers: 2, downloads: 3 },
+        ['cd'.repeat(20)]: { seeds: -1, leechers: 0, downloads: 0 },
+        nothex: { seeds: 1, leechers: 1, downloads: 1 },
+      },
+    })
+    expect(page.next).toBe(7)
+    expect(page.latest).toBe(100)
+    expect([...page.figures]).toEqual([[HASH, { seeds: 1, leechers: 2, downloads: 3 }]])
+    expect(() => parseListingPage({ listings: [], next: -1, more: false })).toThrow(RelayError)
+    expect(() => parseListingPage({ listings: {}, next: 1, more: false })).toThrow(RelayError)
+    expect(() => parseListingPage('[]')).toThrow(RelayError)
+    expect(parseListingPage({ listings: [], next: 0, more: false, latest: 'x' }).latest).toBe(null)
+  })
+
+  it('caps the figures read from one answer', () => {
+    const stats = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [
+        i.toString(16).padStart(40, '0'),
+        { seeds: i, leechers: 0, downloads: 0 },
+      ]),
+    )
+    expect(parseFigures(stats, 10).size).toBe(10)
+  })
+})

@@ -1,0 +1,160 @@
+// What the catalog worker asks of relays over HTTP (relay/catalog/routes.ts), and checks on
+// what they answer: a relay is just another node on the network, so its pages, figures and
+// relay lists are untrusted input — shapes checked, numbers bounded, sizes capped.
+
+import type { SwarmFigures } from './search-index.ts'
+
+/** Give up on one relay request after this long. */
+export const RELAY_TIMEOUT_MS = 15_000
+/** Largest answer read from a relay: a sync page is capped at 4 MiB of listings by the
+ * relay (MAX_PAGE_BYTES), plus its figures; anything bigger is refused unread. */
+export const MAX_ANSWER_BYTES = 10 * 1024 * 1024
+/** Relay URLs taken from one relay's list. */
+export const MAX_LISTED_RELAYS = 64
+
+export class RelayError extends Error {
+  override name = 'RelayError'
+  constructor(
+    message: string,
+    /** HTTP status, or null when there was no answer. */
+    readonly status: number | null = null,
+    /** Seconds the relay asked us to wait (Retry-After), if any. */
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message)
+  }
+}
+
+/** `http(s)://host[:port]` of a URL, or null for anything else (paths, other schemes). */
+export function relayOrigin(text: unknown): string | null {
+  if (typeof text !== 'string' || text.length > 300) return null
+  try {
+    const url = new URL(text)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return null
+    if (url.username || url.password) return null
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) return null
+    return url.origin
+  } catch {
+    return null
+  }
+}
+
+/** The host (and port) of a relay, for messages. */
+export function relayHost(relay: string): string {
+  try {
+    return new URL(relay).host
+  } catch {
+    return relay
+  }
+}
+
+/** GETs or POSTs to a relay and reads its JSON answer; throws RelayError with a message a
+ * person can act on. */
+export async function fetchRelayJson(
+  url: string,
+  init: RequestInit = {},
+  timeoutMs = RELAY_TIMEOUT_MS,
+): Promise<unknown> {
+  const host = relayHost(url)
+  let response: Response
+  try {
+    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'TimeoutError') {
+      throw new RelayError(`${host} did not answer within ${Math.round(timeoutMs / 1000)} s`)
+    }
+    // Down, refused, or not letting this page read it (no CORS): fetch cannot tell which.
+    throw new RelayError(`cannot reach ${host}`)
+  }
+  const length = Number(response.headers.get('content-length') ?? '0')
+  if (length > MAX_ANSWER_BYTES) throw new RelayError(`${host} sent an answer too large to read`)
+  const text = await response.text().catch(() => '')
+  if (text.length > MAX_ANSWER_BYTES) {
+    throw new RelayError(`${host} sent an answer too large to read`)
+  }
+  let body: unknown = null
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // Handled below: an error page, or nothing.
+  }
+  if (!response.ok) {
+    const error = (body as { error?: unknown } | null)?.error
+    const retry = Number(response.headers.get('retry-after'))
+    throw new RelayError(
+      typeof error === 'string' && error ? error.slice(0, 300) : `HTTP ${response.status}`,
+      response.status,
+      Number.isFinite(retry) && retry > 0 ? retry : null,
+    )
+  }
+  if (body === null) throw new RelayError(`${host} did not answer with JSON`)
+  return body
+}
+
+export interface ListingPage {
+  listings: unknown[]
+  next: number
+  more: boolean
+  /** The relay's highest cursor, when it says: how far there is to go. */
+  latest: number | null
+  /** Names the relay's store: cursors of another epoch mean nothing here. */
+  epoch: string | null
+  figures: Map<string, SwarmFigures>
+}
+
+/** Checks a `GET /v1/listings` answer. The listings themselves are verified separately. */
+export function parseListingPage(value: unknown): ListingPage {
+  const page = value as Record<string, unknown> | null
+  if (
+    typeof page !== 'object' ||
+    page === null ||
+    !Array.isArray(page.listings) ||
+    !isCount(page.next) ||
+    typeof page.more !== 'boolean'
+  ) {
+    throw new RelayError('the relay sent a malformed page')
+  }
+  return {
+    listings: page.listings,
+    next: page.next,
+    more: page.more,
+    latest: isCount(page.latest) ? page.latest : null,
+    epoch: typeof page.epoch === 'string' && page.epoch.length <= 64 ? page.epoch : null,
+    figures: parseFigures(page.stats),
+  }
+}
+
+/** Swarm figures by info hash (`stats` of a page); malformed entries are dropped. */
+export function parseFigures(value: unknown, max = 10_000): Map<string, SwarmFigures> {
+  const out = new Map<string, SwarmFigures>()
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return out
+  for (const [infoHash, f] of Object.entries(value)) {
+    if (out.size >= max) break
+    const figures = parseSwarmFigures(f)
+    if (/^[0-9a-f]{40}$/.test(infoHash) && figures) out.set(infoHash, figures)
+  }
+  return out
+}
+
+export function parseSwarmFigures(value: unknown): SwarmFigures | null {
+  const f = value as Record<string, unknown> | null
+  if (typeof f !== 'object' || f === null) return null
+  if (!isCount(f.seeds) || !isCount(f.leechers) || !isCount(f.downloads)) return null
+  return { seeds: f.seeds, leechers: f.leechers, downloads: f.downloads }
+}
+
+/** The relays a relay lists in `GET /v1/relays`, as origins, without repeats. */
+export function parseRelayList(value: unknown): string[] {
+  const list = (value as { relays?: unknown } | null)?.relays
+  if (!Array.isArray(list)) return []
+  const out: string[] = []
+  for (const item of list.slice(0, MAX_LISTED_RELAYS)) {
+    const origin = relayOrigin(item)
+    if (origin && !out.includes(origin)) out.push(origin)
+  }
+  return out
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+}
