@@ -5,6 +5,7 @@
 import WebTorrent, { type Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
+import { announceList } from './trackers.ts'
 
 /** How often figures are read off WebTorrent while any torrent is open. */
 const REFRESH_MS = 500
@@ -52,6 +53,9 @@ export class TorrentEntry {
 
   #torrent: Torrent
   #seeded = false
+  /** Trackers whose socket failed since the last successful announce. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #unreachable = new Set<string>()
   // A cache the views never read: it needs no reactivity.
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #urls = new Map<number, string>()
@@ -67,7 +71,10 @@ export class TorrentEntry {
     if (init.local) this.phase = 'hashing'
     torrent.on('error', (err) => this.fail(err))
     torrent.on('warning', (err) => this.#onWarning(err))
-    torrent.on('trackerAnnounce', () => (this.tracker = { state: 'connected' }))
+    torrent.on('trackerAnnounce', () => {
+      this.#unreachable.clear()
+      this.tracker = { state: 'connected' }
+    })
     for (const event of ['infoHash', 'metadata', 'ready', 'done'] as const) {
       torrent.on(event, () => this.refresh())
     }
@@ -152,7 +159,13 @@ export class TorrentEntry {
     const message = typeof err === 'string' ? err : err.message
     // Failed WebRTC handshakes with single peers are routine; the tracker is what matters.
     if (message.startsWith('Connection error')) return
-    if (/wss?:\/\/|tracker|websocket/i.test(message)) {
+    if (!/wss?:\/\/|tracker|websocket/i.test(message)) return
+    // "Error connecting to ws://…": one relay down is no news while another still answers,
+    // so the torrent is only reported cut off once every tracker has failed.
+    const failed = this.trackers.find((t) => message.includes(t))
+    if (failed) this.#unreachable.add(failed)
+    else for (const t of this.trackers) this.#unreachable.add(t)
+    if (this.tracker.state !== 'connected' && this.#unreachable.size >= this.trackers.length) {
       this.tracker = { state: 'unreachable', message }
     }
   }
@@ -162,6 +175,9 @@ export class TorrentClient {
   entries = $state.raw<TorrentEntry[]>([])
   /** A failure of the client itself (for example no WebRTC in this browser). */
   error = $state<string | null>(null)
+  /** Other relays the catalog knows: new torrents announce to their trackers too, so
+   * browsers served by different relays find each other. */
+  relays = $state.raw<string[]>([])
 
   #client: WebTorrent | null = null
   #timer: ReturnType<typeof setInterval> | null = null
@@ -169,6 +185,11 @@ export class TorrentClient {
   /** The relay that served the page: its WebSocket tracker is every torrent's first. */
   get tracker(): string {
     return originTracker(location)
+  }
+
+  /** Trackers a new torrent announces to, before any a link brings. */
+  get trackers(): string[] {
+    return this.#announceList([])
   }
 
   get supported(): boolean {
@@ -181,7 +202,7 @@ export class TorrentClient {
 
   /** Hashes the files and seeds them; the entry reports hashing progress, then the links. */
   seed(files: File[], name?: string): TorrentEntry {
-    const trackers = [this.tracker]
+    const trackers = this.trackers
     const total = files.reduce((n, f) => n + f.size, 0)
     const pieceLength = pieceLengthFor(total)
     let entry: TorrentEntry | undefined = undefined
@@ -223,7 +244,7 @@ export class TorrentClient {
     const existing = this.find(ref.infoHash)
     if (existing && existing.phase !== 'failed') return existing
     if (existing) this.#drop(existing)
-    const trackers = [this.tracker, ...ref.trackers.filter((t) => t !== this.tracker)]
+    const trackers = this.#announceList(ref.trackers)
     const torrent = this.#webtorrent().add(ref.infoHash, { announce: trackers })
     const entry = new TorrentEntry(torrent, { ref, trackers, local: false })
     this.#track(entry)
@@ -234,6 +255,10 @@ export class TorrentClient {
   async remove(entry: TorrentEntry): Promise<void> {
     this.#drop(entry)
     if (!entry.torrent.destroyed) await this.#client?.remove(entry.torrent, { destroyStore: true })
+  }
+
+  #announceList(fromLink: string[]): string[] {
+    return announceList(this.tracker, this.relays, fromLink, location.protocol === 'https:')
   }
 
   #webtorrent(): WebTorrent {
