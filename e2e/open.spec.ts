@@ -13,7 +13,10 @@ test('pasting a magnet link on the home page opens its torrent view', async ({
 }, testInfo) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: relay.url })
   await page.goto('/')
-  await expect(page.getByRole('link', { name: 'Home' })).toHaveAttribute('aria-current', 'page')
+  await expect(page.getByRole('link', { name: 'Index', exact: true })).toHaveAttribute(
+    'aria-current',
+    'page',
+  )
   await shot(page, testInfo, 'home')
 
   const magnet = `magnet:?xt=urn:btih:${HASH.toUpperCase()}&dn=Field+recordings&tr=wss%3A%2F%2Fother.example%2F`

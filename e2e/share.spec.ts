@@ -22,6 +22,7 @@ test('a file shared in one browser is saved byte-identical in another', async ({
     const a = await seeder.newPage()
     await a.goto('/#/add')
     await a.getByLabel('Choose files').setInputFiles(source)
+    await a.getByRole('button', { name: 'Share', exact: true }).click()
 
     const shareField = a.getByTestId('share-url')
     await expect(shareField).toHaveValue(/#\/t\/[0-9a-f]{40}\?/, { timeout: 120_000 })
@@ -69,6 +70,9 @@ test('files dropped anywhere on the share page are hashed and shared together', 
   await target.dispatchEvent('dragenter', { dataTransfer })
   await target.dispatchEvent('dragover', { dataTransfer })
   await target.dispatchEvent('drop', { dataTransfer })
+  await expect(page.getByTestId('picked-files')).toContainText('2 files')
+  await expect(page.getByLabel('Name')).toHaveValue('notes.txt and 1 more')
+  await page.getByRole('button', { name: 'Share', exact: true }).click()
 
   const result = page.getByTestId('share-result')
   await expect(result.getByRole('heading')).toHaveText('notes.txt and 1 more')

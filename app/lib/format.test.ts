@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatDuration, formatPercent, formatSpeed } from './format.ts'
+import {
+  formatAge,
+  formatBytes,
+  formatCount,
+  formatDay,
+  formatDuration,
+  formatPercent,
+  formatSpeed,
+  shortKey,
+} from './format.ts'
 
 describe('format', () => {
   it('sizes in binary units', () => {
@@ -22,5 +31,21 @@ describe('format', () => {
     expect(formatPercent(0.99999)).toBe('99.9 %')
     expect(formatPercent(1)).toBe('100 %')
     expect(formatPercent(0.5)).toBe('50.0 %')
+  })
+
+  it('counts, ages and keys', () => {
+    expect(formatCount(1234567)).toBe('1,234,567')
+    expect(formatCount(NaN)).toBe('—')
+    const now = Date.UTC(2026, 10, 15, 12, 0, 0)
+    const at = (secondsAgo: number) => Math.floor(now / 1000) - secondsAgo
+    expect(formatAge(at(-30), now)).toBe('just now')
+    expect(formatAge(at(5), now)).toBe('just now')
+    expect(formatAge(at(300), now)).toBe('5 min ago')
+    expect(formatAge(at(7200), now)).toBe('2 h ago')
+    expect(formatAge(at(86_400), now)).toBe('yesterday')
+    expect(formatAge(at(3 * 86_400), now)).toBe('3 days ago')
+    expect(formatAge(at(90 * 86_400), now)).toBe(formatDay(at(90 * 86_400)))
+    expect(formatDay(at(90 * 86_400))).toMatch(/^2026-08-\d\d$/)
+    expect(shortKey('ab'.repeat(32))).toBe('abababab…ababab')
   })
 })

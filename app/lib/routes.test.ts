@@ -1,13 +1,22 @@
 import { describe, expect, it } from 'vitest'
-import { parseHash } from './routes.ts'
+import { listingPath, parseHash } from './routes.ts'
 
 describe('parseHash', () => {
   it('maps the app routes', () => {
-    expect(parseHash('')).toEqual({ name: 'home' })
-    expect(parseHash('#/')).toEqual({ name: 'home' })
+    expect(parseHash('')).toMatchObject({ name: 'index' })
+    expect(parseHash('#/')).toMatchObject({ name: 'index' })
     expect(parseHash('#/add')).toEqual({ name: 'add' })
     expect(parseHash('#/nope')).toEqual({ name: 'not-found', path: '/nope' })
     expect(parseHash('#/t/%zz')).toMatchObject({ name: 'torrent', id: '%zz' })
+    expect(parseHash('#/l/%zz')).toEqual({ name: 'listing', id: '%zz' })
+  })
+
+  it('keeps the index page query', () => {
+    const route = parseHash('#/?q=big%20buck&cat=movie')
+    expect(route.name).toBe('index')
+    if (route.name !== 'index') return
+    expect(route.params.get('q')).toBe('big buck')
+    expect(route.params.get('cat')).toBe('movie')
   })
 
   it('keeps the torrent id and its query', () => {
@@ -17,5 +26,10 @@ describe('parseHash', () => {
     expect(route.id).toBe('abc')
     expect(route.params.get('dn')).toBe('x y')
     expect(route.params.get('tr')).toBe('ws://h/')
+  })
+
+  it('round-trips a listing path', () => {
+    const hash = '0123456789abcdef0123456789abcdef01234567'
+    expect(parseHash(listingPath(hash))).toEqual({ name: 'listing', id: hash })
   })
 })
