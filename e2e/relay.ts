@@ -3,6 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -19,20 +20,34 @@ export interface RunningRelay {
   stop(signal?: NodeJS.Signals): Promise<void>
 }
 
-export async function startRelay(): Promise<RunningRelay> {
+export interface RelayOptions {
+  /** A port chosen up front (freePort), for relays that must name each other as peers. */
+  port?: number
+  /** Relays to pull listings from and push them to (`--peer`). */
+  peers?: string[]
+  /** Further command-line flags (quotas, poll interval). */
+  args?: string[]
+}
+
+export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
   const dataDir = await mkdtemp(join(tmpdir(), 'monsoon-e2e-'))
+  const fixedPort = options.port
   const child = spawn(
     process.execPath,
     [
       'relay/bin.js',
       '--port',
-      '0',
+      String(fixedPort ?? 0),
       '--host',
       '127.0.0.1',
       '--data-dir',
       dataDir,
       '--log-level',
       'info',
+      // The URL other relays know it by, as /v1/relays reports it.
+      ...(fixedPort ? ['--public-url', `http://127.0.0.1:${fixedPort}`] : []),
+      ...(options.peers ?? []).flatMap((peer) => ['--peer', peer]),
+      ...(options.args ?? []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -83,4 +98,36 @@ function listeningPort(child: ChildProcess, stderr: () => string): Promise<numbe
       }
     })
   })
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Two relays that name each other with --peer (ports picked first, as each must know the
+ * other's URL at start), pulling every second. */
+export async function startPeeredRelays(): Promise<[RunningRelay, RunningRelay]> {
+  const [port1, port2] = await Promise.all([freePort(), freePort()])
+  const url = (port: number) => `http://127.0.0.1:${port}`
+  const args = ['--peer-poll-interval', '1']
+  const started = await Promise.allSettled([
+    startRelay({ port: port1, peers: [url(port2)], args }),
+    startRelay({ port: port2, peers: [url(port1)], args }),
+  ])
+  const relays = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = started.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(relays.map((r) => r.stop()))
+    throw failed.reason
+  }
+  return [relays[0], relays[1]]
 }

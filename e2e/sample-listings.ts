@@ -1,0 +1,82 @@
+// Sixty plausible listings for index page tests and screenshots (open content, so the
+// screenshots read like the real thing). Signed at test time (e2e/listings.ts).
+
+import type { Category, ListingDraft } from '../shared/listing.ts'
+import { draft } from './listings.ts'
+
+const ROWS: [name: string, category: Category, mib: number, description: string][] = [
+  ['Big Buck Bunny (2008) 1080p', 'movie', 725, 'Blender Foundation open movie.\nCC-BY 3.0.'],
+  ['Sintel (2010) 4K UHD', 'movie', 4200, 'Open movie by the Blender Institute.'],
+  ['Tears of Steel 1080p', 'movie', 1100, 'Science fiction short, CC-BY.'],
+  ['Elephants Dream — original 2006 release', 'movie', 640, ''],
+  ['Night of the Living Dead (1968) restored', 'movie', 1900, 'Public domain classic.'],
+  ['Nosferatu (1922) — restored scan', 'movie', 2300, 'Silent film, public domain.'],
+  ['Cosmos Laundromat (2015) 1080p', 'movie', 1300, ''],
+  ['Spring (2019) Blender open movie', 'movie', 801, ''],
+  ['Agent 327: Operation Barbershop', 'movie', 502, ''],
+  ['Prelinger Archives sampler', 'movie', 12000, 'Ephemeral films, public domain.'],
+  ['Ubuntu 24.04.1 Desktop amd64', 'application', 6100, 'Official ISO image.'],
+  ['Debian 12.7 netinst amd64', 'application', 660, ''],
+  ['Fedora Workstation 41 Live x86_64', 'application', 2301, ''],
+  ['Blender 4.2 LTS Linux x64', 'application', 380, ''],
+  ['GIMP 2.10.38 Windows installer', 'application', 320, ''],
+  ['LibreOffice 24.8 — all platforms', 'application', 1400, ''],
+  ['Arch Linux 2024.11.01', 'application', 1200, ''],
+  ['Linux Mint 22 Cinnamon', 'application', 2900, ''],
+  ['Kdenlive 24.08 AppImage', 'application', 210, ''],
+  ['Krita 5.2.6 Windows x64', 'application', 140, ''],
+  ['Godot Engine 4.3 stable', 'application', 121, ''],
+  ['FreeCAD 1.0', 'application', 700, ''],
+  ['0 A.D. Alpha 26 — Zhuangzi', 'game', 3100, 'Free, open-source real-time strategy.'],
+  ['SuperTuxKart 1.4 (all platforms)', 'game', 701, ''],
+  ['The Battle for Wesnoth 1.18', 'game', 560, ''],
+  ['Xonotic 0.8.6', 'game', 1000, 'Arena shooter.'],
+  ['OpenTTD 14.1 + OpenGFX', 'game', 122, ''],
+  ['Mindustry v146', 'game', 150, ''],
+  ['Luanti 5.9.1', 'game', 60, ''],
+  ['Hedgewars 1.0.2', 'game', 190, ''],
+  ['Moby-Dick — Herman Melville (EPUB, illustrated)', 'book', 12, 'Project Gutenberg.'],
+  ['Pride and Prejudice — Jane Austen (EPUB + PDF)', 'book', 9, ''],
+  ['The Art of Unix Programming (PDF)', 'book', 5, ''],
+  ['Les Misérables — Victor Hugo (texte intégral)', 'book', 15, 'Édition française.'],
+  ['Don Quijote de la Mancha — Cervantes', 'book', 8, ''],
+  ['Structure and Interpretation of Computer Programs', 'book', 7, ''],
+  ['Alice in Wonderland — Lewis Carroll (audiobook)', 'book', 141, 'LibriVox recording.'],
+  ['Sherlock Holmes — Complete stories (EPUB)', 'book', 11, ''],
+  ['Kevin MacLeod — CC-BY collection (FLAC)', 'music', 18000, ''],
+  ['Nine Inch Nails — Ghosts I–IV (FLAC)', 'music', 1301, 'Released under CC BY-NC-SA.'],
+  ['Jamendo Top 100 — 2024 (MP3 320)', 'music', 950, ''],
+  ['Musopen — Beethoven Symphonies (FLAC)', 'music', 3400, 'Public domain recordings.'],
+  ['Café del Mar style chill sampler', 'music', 420, ''],
+  ['Bach — Goldberg Variations (Kimiko Ishizaka)', 'music', 600, 'Open Goldberg project.'],
+  ['Chopin — Nocturnes (Musopen, FLAC)', 'music', 802, ''],
+  ['Montréal — Été 2024 field recordings', 'music', 300, 'Sons de la ville.'],
+  ['Free Music Archive — Electronic 2023', 'music', 2200, ''],
+  ['Wikipedia EN dump 2024-11 (pages-articles)', 'misc', 22000, ''],
+  ['OpenStreetMap planet 2024-11', 'misc', 78000, ''],
+  ['NASA Apollo 11 photo archive', 'misc', 5400, ''],
+  ['Common Voice corpus 17 — Spanish', 'misc', 28000, ''],
+  ['Stack Exchange data dump 2024-09', 'misc', 92000, ''],
+  ['Internet Archive — Grateful Dead live 1977', 'music', 6600, ''],
+  ['Natural Earth vector data 5.1', 'misc', 800, ''],
+  ['Pepper & Carrot — complete webcomic', 'book', 1500, 'CC-BY comic by David Revoy.'],
+  ['Caminandes trilogy (2013–2016)', 'movie', 350, ''],
+  ['Warzone 2100 v4.5', 'game', 420, ''],
+  ['Tor Browser 14.0 — all platforms', 'application', 560, ''],
+  ['Project Gutenberg — top 100 (EPUB)', 'book', 310, ''],
+  ['Hubble Legacy Field — full resolution', 'misc', 4100, ''],
+]
+
+/** The sample drafts, newest first: listing `i` was signed `i` hours and a bit ago. */
+export function sampleDrafts(): { draft: ListingDraft; ageSeconds: number }[] {
+  return ROWS.map(([name, category, mib, description], i) => ({
+    draft: draft(name, {
+      category,
+      size: mib * 1024 * 1024 + i,
+      description,
+      files: 1 + (i % 5),
+      fileList: [{ path: `${name.replace(/[^\p{L}\p{N} .()-]+/gu, ' ').trim()}.bin`, size: mib }],
+    }),
+    ageSeconds: i * 5400 + (i % 4) * 30_000,
+  }))
+}
