@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest'
+import { createIdentity } from '../../shared/identity.ts'
+import { verifySupernodeRecord } from '../../shared/supernode.ts'
+import { SelfRecord } from './self-record.ts'
+
+const T0 = 1_764_115_200_000
+
+function setup() {
+  let now = T0
+  let peers = 0
+  const identity = createIdentity()
+  const self = new SelfRecord({
+    identity,
+    urls: () => ['http://LOCALHOST:8080/'],
+    role: 'candidate',
+    capacity: { maxHashes: 10, maxPeers: 20, bandwidth: 30 },
+    load: () => ({ hashes: 1, peers, bandwidth: 2 }),
+    now: () => now,
+    resignIntervalSeconds: 2,
+  })
+  return {
+    identity,
+    self,
+    at: (ms: number) => (now = ms),
+    setPeers: (n: number) => (peers = n),
+  }
+}
+
+describe('SelfRecord', () => {
+  it('signs a record every node accepts, with the current load', () => {
+    const { identity, self, setPeers } = setup()
+    setPeers(7)
+    const record = verifySupernodeRecord(JSON.parse(JSON.stringify(self.current())), T0 / 1000)
+    expect(record).toMatchObject({
+      id: identity.id,
+      urls: ['http://localhost:8080'],
+      role: 'candidate',
+      capacity: { maxHashes: 10, maxPeers: 20, bandwidth: 30 },
+      load: { hashes: 1, peers: 7, bandwidth: 2 },
+      seq: T0 / 1000,
+      ts: T0 / 1000,
+    })
+    expect(self.id).toBe(identity.id)
+  })
+
+  it('serves the cached record within the interval and signs again after it', () => {
+    const { self, at, setPeers } = setup()
+    const first = self.current()
+    setPeers(5)
+    at(T0 + 1999)
+    expect(self.current()).toBe(first)
+    at(T0 + 2000)
+    const second = self.current()
+    expect(second.load.peers).toBe(5)
+    expect(second.seq).toBeGreaterThan(first.seq)
+  })
+
+  it('keeps seq going up when the clock steps back', () => {
+    const { self, at } = setup()
+    const first = self.current()
+    at(T0 - 60_000)
+    const second = self.current()
+    expect(second.seq).toBe(first.seq + 1)
+    expect(second.ts).toBe(T0 / 1000 - 60)
+    at(T0 + 3000)
+    expect(self.current().seq).toBe(first.seq + 3)
+  })
+})

@@ -1,0 +1,69 @@
+// This relay's own supernode record (shared/supernode.ts), as GET /v1/hello serves it:
+// signed on demand with the node key, with the tracker's current load, and cached for a
+// couple of seconds so a flood of hellos costs one signature per interval, not one each.
+
+import type { NodeIdentity } from '../../shared/identity.ts'
+import {
+  createSupernodeRecord,
+  type SupernodeCapacity,
+  type SupernodeLoad,
+  type SupernodeRecord,
+  type SupernodeRole,
+} from '../../shared/supernode.ts'
+
+/** Seconds a signed record is served before it is signed again with fresh load figures. */
+export const RESIGN_INTERVAL_SECONDS = 2
+
+export interface SelfRecordOptions {
+  identity: NodeIdentity
+  /** Read at each signing: the public URL is only known once the relay listens. */
+  urls: () => string[]
+  role: SupernodeRole
+  capacity: SupernodeCapacity
+  /** Read at each signing. */
+  load: () => SupernodeLoad
+  /** Milliseconds since the epoch. */
+  now: () => number
+  resignIntervalSeconds: number
+}
+
+export class SelfRecord {
+  readonly #opts: SelfRecordOptions
+  #record: SupernodeRecord | undefined
+  #signedAtMs = 0
+
+  constructor(
+    options: Omit<SelfRecordOptions, 'now' | 'resignIntervalSeconds'> & Partial<SelfRecordOptions>,
+  ) {
+    this.#opts = { now: Date.now, resignIntervalSeconds: RESIGN_INTERVAL_SECONDS, ...options }
+  }
+
+  get id(): string {
+    return this.#opts.identity.id
+  }
+
+  /** The record, signed again if the cached one is older than the interval. */
+  current(): SupernodeRecord {
+    const nowMs = this.#opts.now()
+    const age = nowMs - this.#signedAtMs
+    if (this.#record && age >= 0 && age < this.#opts.resignIntervalSeconds * 1000) {
+      return this.#record
+    }
+    const ts = Math.floor(nowMs / 1000)
+    // seq is the signing time, so it keeps going up across restarts; within one run it goes
+    // up even if the clock steps back.
+    const seq = Math.max(ts, (this.#record?.seq ?? -1) + 1)
+    this.#record = createSupernodeRecord(
+      {
+        urls: this.#opts.urls(),
+        role: this.#opts.role,
+        capacity: this.#opts.capacity,
+        load: this.#opts.load(),
+      },
+      this.#opts.identity,
+      { seq, ts },
+    )
+    this.#signedAtMs = nowMs
+    return this.#record
+  }
+}
