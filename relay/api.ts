@@ -1,5 +1,5 @@
-// The relay's HTTP surface other than the tracker hot path: health, the catalog (mounted
-// from catalog/routes.ts) and the built app.
+// The relay's HTTP surface other than the tracker hot path: health, the catalog and the
+// supernode API (mounted from catalog/routes.ts and supernode/routes.ts) and the built app.
 // Tracker requests (/announce, /scrape) never reach Hono; see server.ts.
 
 import { existsSync } from 'node:fs'
@@ -20,17 +20,20 @@ export interface ApiDeps {
   tracker: Tracker
   log: Logger
   startedAt: number
+  /** This relay's node id (hex Ed25519 public key). */
+  nodeId: string
   /** Routes mounted before the app's catch-all (the catalog's /v1/…). */
   routes?: Hono[]
 }
 
-export function createApi({ config, tracker, log, startedAt, routes = [] }: ApiDeps): Hono {
+export function createApi({ config, tracker, log, startedAt, nodeId, routes = [] }: ApiDeps): Hono {
   const app = new Hono()
 
   app.get('/health', (c) =>
     c.json({
       ok: true,
       version: 1,
+      id: nodeId,
       url: config.publicUrl,
       uptime: Math.round((Date.now() - startedAt) / 1000),
       torrents: tracker.swarms.size,

@@ -30,6 +30,7 @@ function sampleValue(spec: (typeof OPTIONS)[number]): string {
   if (spec.key === 'iceServers') return 'stun:127.0.0.1:3478'
   if (spec.key === 'publicUrl' || spec.type === 'strings') return 'http://127.0.0.1:1'
   if (spec.key === 'logLevel') return 'debug'
+  if (spec.key === 'role') return 'candidate'
   if (spec.type === 'number') return '7'
   if (spec.type === 'boolean') return 'true'
   return 'x'
@@ -132,8 +133,14 @@ describe('relay config', () => {
       ['--public-url', 'http://relay/path'],
       '--public-url http://relay/path: must be http(s)://host[:port]',
     ],
+    [
+      ['--public-url', 'http://user@relay'],
+      '--public-url http://user@relay: must be http(s)://host[:port]',
+    ],
     [['--max-peers', '0'], '--max-peers 0: must be a positive integer'],
     [['--max-torrents=-5'], '--max-torrents -5: must be a positive integer'],
+    [['--max-bandwidth', '0'], '--max-bandwidth 0: must be a positive integer'],
+    [['--role', 'boss'], '--role boss: must be one of supernode, candidate'],
     [['--announce-interval', '1.5'], '--announce-interval 1.5: must be a positive integer'],
     [['--ws-announce-interval', 'soon'], '--ws-announce-interval soon: not a number'],
     [

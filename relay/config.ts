@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { SUPERNODE_ROLES, canonicalUrl, type SupernodeRole } from '../shared/supernode.ts'
 import {
   ADDRESS_PUBLISHES_PER_MINUTE,
   MAX_LISTINGS_PER_PUBLISHER,
@@ -26,6 +27,8 @@ export interface RelayConfig {
   wsAnnounceInterval: number
   maxTorrents: number
   maxPeers: number
+  maxBandwidth: number
+  role: SupernodeRole
   appDir: string
   peers: string[]
   iceServers: string[]
@@ -77,8 +80,9 @@ export const OPTIONS: OptionSpec[] = [
     type: 'string',
     default: undefined,
     help: 'URL others reach this relay at (default: http://localhost:PORT)',
+    // It is signed into the supernode record, so it must be a bare origin (no user, path).
     check: (v: string) =>
-      /^https?:\/\/[^/]+\/?$/.test(v) ? null : 'must be http(s)://host[:port]',
+      /^https?:\/\/[^/]+\/?$/.test(v) && isOrigin(v) ? null : 'must be http(s)://host[:port]',
   },
   {
     key: 'logLevel',
@@ -127,6 +131,27 @@ export const OPTIONS: OptionSpec[] = [
     default: 1_000_000,
     help: 'most peers tracked at once, over all torrents',
     check: positive,
+  },
+  {
+    key: 'maxBandwidth',
+    flag: 'max-bandwidth',
+    type: 'number',
+    // 256 KiB/s (2 Mbit/s) fits beside the uplink of a home connection; at ~600 bytes an
+    // HTTP announce and its answer, that is ~400 announces/s.
+    default: 262_144,
+    help: 'bytes/s given to tracking (announces, signalling), published as capacity',
+    check: positive,
+  },
+  {
+    key: 'role',
+    flag: 'role',
+    type: 'string',
+    default: 'supernode',
+    help: 'supernode (tracks its share of info hashes) or candidate (ready to be promoted)',
+    check: (v: string) =>
+      (SUPERNODE_ROLES as readonly string[]).includes(v)
+        ? null
+        : `must be one of ${SUPERNODE_ROLES.join(', ')}`,
   },
   {
     key: 'appDir',
@@ -192,6 +217,15 @@ export const OPTIONS: OptionSpec[] = [
     check: positive,
   },
 ]
+
+function isOrigin(url: string): boolean {
+  try {
+    canonicalUrl(url)
+    return true
+  } catch {
+    return false
+  }
+}
 
 function positive(v: number): string | null {
   return Number.isInteger(v) && v > 0 ? null : 'must be a positive integer'

@@ -2,6 +2,7 @@
 // SIGINT/SIGTERM.
 
 import { ConfigError, helpText, parseCommandLine } from './config.ts'
+import { NodeKeyError } from './identity.ts'
 import { createLogger } from './log.ts'
 import { createRelay } from './server.ts'
 
@@ -20,7 +21,14 @@ export async function main(argv: string[]): Promise<void> {
   }
   const { config } = parsed
   const log = createLogger(config.logLevel)
-  const relay = createRelay(config, log)
+  let relay
+  try {
+    relay = createRelay(config, log)
+  } catch (err) {
+    if (!(err instanceof NodeKeyError)) throw err
+    process.stderr.write(`monsoon-relay: ${err.message}\n`)
+    process.exit(1)
+  }
   let address
   try {
     address = await relay.listen()

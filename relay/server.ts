@@ -10,11 +10,14 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import { WebSocketServer, type WebSocket } from 'ws'
+import type { NodeIdentity } from '../shared/identity.ts'
 import { createApi } from './api.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
 import type { RelayConfig } from './config.ts'
+import { loadNodeIdentity } from './identity.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
+import { createSupernode, type Supernode } from './supernode/supernode.ts'
 import { handleHttpTracker } from './tracker/http.ts'
 import { Tracker, clientIp } from './tracker/tracker.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
@@ -28,6 +31,8 @@ export interface Relay {
   readonly config: RelayConfig
   readonly tracker: Tracker
   readonly catalog: Catalog
+  readonly identity: NodeIdentity
+  readonly supernode: Supernode
   readonly server: Server
   listen(): Promise<AddressInfo>
   close(): Promise<void>
@@ -38,6 +43,9 @@ export function createRelay(
   log: Logger = createLogger(config.logLevel),
 ): Relay {
   mkdirSync(config.dataDir, { recursive: true })
+  const key = loadNodeIdentity(config.dataDir)
+  log.info(key.created ? 'node key created' : 'node key loaded', { id: key.identity.id })
+  if (key.readableByOthers) log.warn('node key is readable by other users', { path: key.path })
   const startedAt = Date.now()
   const tracker = new Tracker({
     interval: config.announceInterval,
@@ -47,7 +55,16 @@ export function createRelay(
     maxPeers: config.maxPeers,
   })
   const catalog = createCatalog(config, tracker, log)
-  const api = createApi({ config, tracker, log, startedAt, routes: [catalog.routes] })
+  const supernode = createSupernode(config, key.identity, tracker)
+  const { meter } = supernode
+  const api = createApi({
+    config,
+    tracker,
+    log,
+    startedAt,
+    nodeId: key.identity.id,
+    routes: [catalog.routes, supernode.routes],
+  })
   const honoListener = getRequestListener(api.fetch)
   const httpTrackerOptions = {
     interval: config.announceInterval,
@@ -71,6 +88,8 @@ export function createRelay(
         httpTrackerOptions,
         Date.now(),
       )
+      // Tracking bandwidth (the supernode record's load): request line and answer body.
+      meter.add(url.length + body.length)
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
       res.end(body)
       return
@@ -98,7 +117,19 @@ export function createRelay(
         req.headers['x-forwarded-for'],
         config.trustProxy,
       )
-      const conn = new WsTrackerConnection(ws, ip, tracker, {
+      const counted = {
+        send: (message: string) => {
+          meter.add(message.length)
+          ws.send(message)
+        },
+        get bufferedAmount() {
+          return ws.bufferedAmount
+        },
+        get readyState() {
+          return ws.readyState
+        },
+      }
+      const conn = new WsTrackerConnection(counted, ip, tracker, {
         interval: config.wsAnnounceInterval,
       })
       alive.add(ws)
@@ -108,7 +139,9 @@ export function createRelay(
           ws.send(JSON.stringify({ 'failure reason': 'binary frames are not supported' }))
           return
         }
-        conn.onMessage(data.toString(), Date.now())
+        const text = data.toString()
+        meter.add(text.length)
+        conn.onMessage(text, Date.now())
       })
       ws.on('close', () => conn.onClose())
       ws.on('error', (err) => log.debug('websocket error', { ip, error: err.message }))
@@ -136,6 +169,8 @@ export function createRelay(
     config,
     tracker,
     catalog,
+    identity: key.identity,
+    supernode,
     server,
     listen: () =>
       new Promise((resolve, reject) => {
@@ -149,6 +184,7 @@ export function createRelay(
             `$1:${address.port}`,
           )
           catalog.start()
+          supernode.start()
           resolve(address)
         })
       }),
@@ -156,6 +192,7 @@ export function createRelay(
       await new Promise<void>((resolve) => {
         clearInterval(sweepTimer)
         clearInterval(pingTimer)
+        supernode.close()
         for (const ws of wss.clients) ws.terminate()
         wss.close()
         server.close(() => resolve())
