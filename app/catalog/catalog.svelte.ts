@@ -19,6 +19,8 @@ type Request = Extract<ToWorker, { id: number }>
 export class Catalog {
   /** The worker has loaded the stored catalog and answers searches. */
   ready = $state(false)
+  /** How far loading the stored catalog has come, until `ready`. */
+  loading = $state.raw<{ loaded: number; total: number } | null>(null)
   /** Listings in the local copy. */
   count = $state(0)
   /** Every relay synced from, the origin first. */
@@ -119,8 +121,12 @@ export class Catalog {
 
   #receive(message: FromWorker): void {
     switch (message.type) {
+      case 'loading':
+        this.loading = { loaded: message.loaded, total: message.total }
+        return
       case 'ready':
         this.ready = true
+        this.loading = null
         this.count = message.count
         return
       case 'progress':

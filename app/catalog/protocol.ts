@@ -40,6 +40,8 @@ export type ToWorker =
   | { type: 'identity'; id: number }
 
 export type FromWorker =
+  /** Reading the stored catalog into the index (a few seconds at 100,000 listings). */
+  | { type: 'loading'; loaded: number; total: number }
   | { type: 'ready'; count: number }
   | { type: 'progress'; relays: RelaySyncProgress[]; count: number }
   | { type: 'changed'; count: number }

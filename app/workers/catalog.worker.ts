@@ -89,7 +89,11 @@ async function storeFigures(db: CatalogDb, byHash: Map<string, SwarmFigures>): P
 }
 
 async function loadFromDb(db: CatalogDb, online: boolean): Promise<void> {
-  for await (const page of allListings(db)) index.upsert(page.map((row) => toIndexed(row.listing)))
+  const total = await db.count('listings')
+  for await (const page of allListings(db)) {
+    index.upsert(page.map((row) => toIndexed(row.listing)))
+    post({ type: 'loading', loaded: index.size, total })
+  }
   applyFigures(await db.getAll('figures'))
   // Relays from earlier visits are synced (and announced to) at once, before discovery.
   if (online) for (const state of await allSyncStates(db)) addRelay(state.relay)
