@@ -73,6 +73,20 @@ test('a listing published through relay 1 is found, opened and downloaded from r
     const saved = await readFile(await download.path())
     expect(saved.length).toBe(data.length)
     expect(sha256(saved)).toBe(sha256(data))
+
+    // Relay 1 goes down: B says so, and keeps its index and relay 2.
+    await relay1.stop('SIGKILL')
+    await b.getByRole('link', { name: 'Index', exact: true }).click()
+    await b.getByTestId('sync-status').locator('summary').click()
+    await b.getByRole('button', { name: 'Sync now' }).click()
+    const entry = (url: string) =>
+      b.getByTestId('relay-sync').and(b.locator(`[data-relay="${url}"]`))
+    await expect(entry(relay1.url)).toHaveAttribute('data-state', 'error')
+    await expect(entry(relay1.url)).toContainText(`cannot reach 127.0.0.1:${relay1.port}`)
+    await expect(entry(relay2.url)).toHaveAttribute('data-state', 'idle')
+    await expect(b.getByTestId('sync-status')).toHaveAttribute('data-state', 'partial')
+    await expect(b.getByTestId('listing-row').filter({ hasText: name })).toBeVisible()
+    await shot(b, testInfo, 'index-relay-down')
   } finally {
     await seeder.close()
     await leecher.close()
