@@ -269,7 +269,10 @@ async function publish(db: CatalogDb, draft: ListingDraft, relay: string): Promi
     if (!(err instanceof RelayError)) throw err
     const host = relayHost(relay)
     if (err.status === null) throw new Error(`Could not publish the listing: ${err.message}.`)
-    const wait = err.retryAfter ? ` Try again in ${Math.ceil(err.retryAfter)} s.` : ''
+    const wait =
+      err.retryAfter && !/retry|again/i.test(err.message)
+        ? ` Try again in ${Math.ceil(err.retryAfter)} s.`
+        : ''
     throw new Error(`${host} refused the listing (HTTP ${err.status}): ${err.message}.${wait}`)
   }
   const fresh = await putListings(db, [listing], Date.now())
