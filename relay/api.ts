@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import { relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Hono } from 'hono'
+import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { RelayConfig } from './config.ts'
@@ -40,6 +41,10 @@ export function createApi({ config, tracker, log, startedAt, nodeId, routes = []
       peers: tracker.peerCount,
     }),
   )
+
+  // The API's reads are public and carry no credentials: an app served by one relay syncs
+  // the catalogs and reads the figures of the others. Writes stay same-origin.
+  app.use('/v1/*', cors({ origin: '*', allowMethods: ['GET'], maxAge: 86400 }))
 
   // What the app needs to know of this relay before it opens WebRTC connections. No public
   // STUN server is assumed: an operator names theirs with --ice-server.

@@ -1,0 +1,52 @@
+// The relay's small public API on a real relay process: /v1/config hands browsers the
+// operator's ICE servers (none by default), and the public reads answer cross-origin
+// requests, so an app served by one relay can sync from the others.
+
+import { afterEach, describe, expect, it } from 'vitest'
+import { startRelay, type RelayProcess } from './relay-process.ts'
+
+const running: RelayProcess[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop()))
+})
+
+async function relay(...args: string[]): Promise<RelayProcess> {
+  const r = await startRelay({ args })
+  running.push(r)
+  return r
+}
+
+describe('relay API surface', () => {
+  it('gives no ICE servers by default and the configured ones otherwise', async () => {
+    const plain = await relay()
+    expect(await (await fetch(`${plain.url}/v1/config`)).json()).toEqual({ iceServers: [] })
+    const stun = await relay(
+      '--ice-server',
+      'stun:127.0.0.1:3478',
+      '--ice-server',
+      'turn:127.0.0.1',
+    )
+    expect(await (await fetch(`${stun.url}/v1/config`)).json()).toEqual({
+      iceServers: [{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1' }],
+    })
+  })
+
+  it('answers cross-origin reads of the catalog, and preflights only GET', async () => {
+    const r = await relay()
+    const origin = 'http://127.0.0.1:1'
+    for (const path of ['/v1/listings?after=0', '/v1/relays', '/v1/config', '/v1/hello']) {
+      const res = await fetch(`${r.url}${path}`, { headers: { Origin: origin } })
+      expect(res.status, path).toBe(200)
+      expect(res.headers.get('access-control-allow-origin'), path).toBe('*')
+    }
+    const preflight = await fetch(`${r.url}/v1/listings`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type',
+      },
+    })
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET')
+  })
+})
