@@ -4,6 +4,7 @@
 
 import WebTorrent, { type Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
+import { relayConfig } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
 import { announceList } from './trackers.ts'
 
@@ -263,7 +264,8 @@ export class TorrentClient {
 
   #webtorrent(): WebTorrent {
     if (!this.#client) {
-      this.#client = new WebTorrent()
+      // No public STUN default: only the ICE servers the origin relay names (relay-config.ts).
+      this.#client = new WebTorrent({ tracker: { rtcConfig: relayConfig() } })
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
       })

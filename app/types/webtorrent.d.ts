@@ -63,7 +63,7 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
   }
 
   export default class WebTorrent {
-    constructor(opts?: { maxConns?: number })
+    constructor(opts?: { maxConns?: number; tracker?: { rtcConfig?: RTCConfiguration } })
     readonly torrents: Torrent[]
     static readonly WEBRTC_SUPPORT: boolean
     add(torrentId: string, opts?: TorrentOptions, onTorrent?: (torrent: Torrent) => void): Torrent
