@@ -3,7 +3,7 @@
 // beside a plain IndexedDB put of the same rows in one transaction; then search latency
 // p50/p95 over a few hundred varied queries, beside a naive Array.filter over the same rows.
 //
-//   node bench/catalog-browser.js       (after `npx vite build`: it drives dist/app)
+//   npm run bench -- catalog-browser   (after `npx vite build`: it drives dist/app)
 //   MONSOON_BENCH_LISTINGS=N            another count (default 100000)
 //   CHROMIUM_PATH=/path/to/chromium     another browser (default /usr/bin/chromium)
 //
@@ -22,15 +22,15 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
-import { ProcessGroup, note, withDeadline } from './lib/processes.js'
+import { ProcessGroup, note, withDeadline } from '../lib/processes.js'
 
 register()
-const { CatalogStore } = await import('../relay/catalog/store.ts')
-const { FastSigner } = await import('../relay/catalog/test-support.ts')
-const { verify: nobleVerify, hexToBytes } = await import('../shared/identity.ts')
-const { signingBytes, CATEGORIES } = await import('../shared/listing.ts')
+const { CatalogStore } = await import('../../relay/catalog/store.ts')
+const { FastSigner } = await import('../../relay/catalog/test-support.ts')
+const { verify: nobleVerify, hexToBytes } = await import('../../shared/identity.ts')
+const { signingBytes, CATEGORIES } = await import('../../shared/listing.ts')
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'bench', 'out')
 const APP = join(ROOT, 'dist', 'app')
 const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? 100_000)
