@@ -81,3 +81,30 @@ export const MAX_PUSH_RETRY_DELAY_MS = 60_000
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000
 /** ICE servers handed to browsers: each one is tried during every WebRTC connection setup. */
 export const MAX_ICE_SERVERS = 8
+
+// The supernode directory and exchange (relay/supernode/). Records are small (≤ 2 KiB,
+// shared/limits.ts), so these bound memory and the work one source can cause.
+
+/** Supernode records kept (own one aside): ~2 MiB of records at most, and a
+ * RendezvousSet scan of 2,048 ids costs a few µs per lookup. A network larger than this
+ * needs paged exchange (not built yet). */
+export const MAX_KNOWN_SUPERNODES = 2048
+/** New node ids one source (a pushing address, or a relay we pull from) may bring in: a
+ * peer relaying a whole network of a few hundred supernodes fits; one address minting keys
+ * cannot fill the directory on its own. */
+export const MAX_SUPERNODES_PER_SOURCE = 512
+/** POST /v1/supernodes body, checked before parsing: 32 records of at most ~2.5 KiB as JSON. */
+export const MAX_SUPERNODES_POST_BYTES = 96 * 1024
+/** Records in one POST /v1/supernodes. */
+export const MAX_SUPERNODES_PER_POST = 32
+/** Records one address may push per minute, charged before signatures are checked: a peer
+ * pushes its own record every poll, so this leaves room for dozens of relays behind one NAT. */
+export const SUPERNODE_PUSHES_PER_MINUTE = 240
+/** A pulled GET /v1/supernodes answer larger than this is refused (MAX_KNOWN_SUPERNODES
+ * records of the largest size as JSON come to ~5 MiB). */
+export const MAX_SUPERNODES_ANSWER_BYTES = 6 * 1024 * 1024
+/** Relays pulled per exchange round (the --peer relays first, then learned supernodes at
+ * random): bounds the requests one round makes; a large network is covered over rounds. */
+export const MAX_EXCHANGE_TARGETS = 16
+/** A pull or push to another relay during the exchange is abandoned after this. */
+export const SUPERNODE_REQUEST_TIMEOUT_MS = 5_000
