@@ -1,0 +1,190 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { MAX_CLOCK_SKEW_SECONDS, MAX_SUPERNODE_RECORD_AGE_SECONDS } from '../../shared/limits.ts'
+import { rendezvousOwners } from '../../shared/rendezvous.ts'
+import { createFastVerifier } from '../catalog/verify.ts'
+import { SupernodeDirectory } from './directory.ts'
+import { RecordSigner } from './test-support.ts'
+
+const NOW = 1_764_115_200
+const verify = createFastVerifier()
+
+function setup(limits: { maxRecords?: number; maxPerSource?: number } = {}) {
+  const me = new RecordSigner()
+  let now = NOW
+  const dir = new SupernodeDirectory({
+    self: () => me.record({ seq: now, ts: now }),
+    verify,
+    ...limits,
+  })
+  return { me, dir, at: (s: number) => (now = s) }
+}
+
+/** Round-trips through JSON, as records arrive from the network. */
+const wire = (value: unknown): unknown => JSON.parse(JSON.stringify(value))
+
+describe('SupernodeDirectory', () => {
+  it('stores a verified record, always lists its own first, and keeps the highest seq', () => {
+    const { me, dir } = setup()
+    const other = new RecordSigner()
+    expect(dir.live(NOW).map((r) => r.id)).toEqual([me.id])
+    expect(dir.offer(wire(other.record({ seq: 5, ts: NOW })), 'a', NOW)).toEqual({
+      outcome: 'added',
+      id: other.id,
+    })
+    expect(dir.offer(wire(other.record({ seq: 7, ts: NOW })), 'b', NOW).outcome).toBe('replaced')
+    expect(dir.offer(wire(other.record({ seq: 7, ts: NOW })), 'b', NOW).outcome).toBe('stale')
+    expect(dir.live(NOW).map((r) => [r.id, r.seq])).toEqual([
+      [me.id, NOW],
+      [other.id, 7],
+    ])
+    expect(dir.get(other.id, NOW)?.seq).toBe(7)
+  })
+
+  it('builds the owner set from live supernodes only, never candidates', () => {
+    const { me, dir } = setup()
+    const a = new RecordSigner()
+    const b = new RecordSigner()
+    const candidate = new RecordSigner()
+    dir.offer(wire(a.record({ seq: 1, ts: NOW })), 's', NOW)
+    dir.offer(wire(b.record({ seq: 1, ts: NOW })), 's', NOW)
+    dir.offer(wire(candidate.record({ seq: 1, ts: NOW, role: 'candidate' })), 's', NOW)
+    const set = dir.owners(NOW)
+    expect([...set.ids]).toEqual([me.id, a.id, b.id].sort())
+    const hash = 'ab'.repeat(20)
+    expect(set.owners(hash)).toEqual(rendezvousOwners(hash, [me.id, a.id, b.id]))
+    expect(dir.owners(NOW)).toBe(set)
+  })
+
+  it('drops records past the age bound from the live set and, on prune, from memory', () => {
+    const { dir, at } = setup()
+    const other = new RecordSigner()
+    dir.offer(wire(other.record({ seq: 1, ts: NOW })), 'a', NOW)
+    const later = NOW + MAX_SUPERNODE_RECORD_AGE_SECONDS + 1
+    at(later)
+    expect(dir.live(later)).toHaveLength(1)
+    expect(dir.get(other.id, later)).toBeUndefined()
+    expect(dir.owners(later).has(other.id)).toBe(false)
+    expect(dir.prune(later)).toBe(1)
+    expect(dir.size).toBe(0)
+    expect(dir.countFrom('a')).toBe(0)
+  })
+
+  it('ignores a record for its own id', () => {
+    const { me, dir } = setup()
+    expect(dir.offer(wire(me.record({ seq: NOW + 99, ts: NOW })), 'a', NOW).outcome).toBe('self')
+    expect(dir.live(NOW)[0].seq).toBe(NOW)
+  })
+
+  describe('hostile input', () => {
+    it('refuses a forged record (tampered field) and keeps what it had', () => {
+      const { dir } = setup()
+      const other = new RecordSigner()
+      dir.offer(wire(other.record({ seq: 1, ts: NOW })), 'a', NOW)
+      const forged = { ...other.record({ seq: 2, ts: NOW }), urls: ['https://evil.example'] }
+      expect(dir.offer(wire(forged), 'a', NOW)).toMatchObject({
+        outcome: 'refused',
+        code: 'bad-signature',
+      })
+      expect(dir.get(other.id, NOW)?.urls).toEqual([`https://n${other.id.slice(0, 8)}.example`])
+    })
+
+    it('refuses a record signed with the wrong key for its id', () => {
+      const { dir } = setup()
+      const victim = new RecordSigner()
+      const attacker = new RecordSigner()
+      const wrong = attacker.record({ seq: 9, ts: NOW, id: victim.id })
+      expect(dir.offer(wire(wrong), 'a', NOW)).toMatchObject({ code: 'bad-signature' })
+      expect(dir.get(victim.id, NOW)).toBeUndefined()
+    })
+
+    it('does not let a replayed old seq replace a newer record', () => {
+      const { dir } = setup()
+      const other = new RecordSigner()
+      const old = wire(other.record({ seq: 3, ts: NOW - 10, url: 'https://old.example' }))
+      dir.offer(wire(other.record({ seq: 4, ts: NOW })), 'a', NOW)
+      expect(dir.offer(old, 'b', NOW).outcome).toBe('stale')
+      expect(dir.get(other.id, NOW)?.seq).toBe(4)
+    })
+
+    it('refuses a record from the future and one too old to be live', () => {
+      const { dir } = setup()
+      const other = new RecordSigner()
+      const future = other.record({ seq: 1, ts: NOW + MAX_CLOCK_SKEW_SECONDS + 1 })
+      expect(dir.offer(wire(future), 'a', NOW)).toMatchObject({ code: 'future' })
+      const stale = other.record({ seq: 1, ts: NOW - MAX_SUPERNODE_RECORD_AGE_SECONDS - 1 })
+      expect(dir.offer(wire(stale), 'a', NOW)).toMatchObject({ code: 'expired' })
+      expect(dir.offer('{"v":1}', 'a', NOW)).toMatchObject({ code: 'malformed' })
+      expect(dir.offer(null, 'a', NOW)).toMatchObject({ code: 'malformed' })
+      expect(dir.size).toBe(0)
+    })
+
+    it('caps 10,000 records from one source at the per-source quota, and others still get in', () => {
+      const { dir } = setup({ maxPerSource: 100, maxRecords: 300 })
+      const outcomes = new Map<string, number>()
+      // The first 200 are really signed by fresh keys; the rest claim fresh ids with a copied
+      // signature (signing 10,000 keys costs seconds): past the quota they are refused before
+      // any signature is checked, valid or not.
+      const signed = Array.from({ length: 200 }, () =>
+        new RecordSigner().record({ seq: 1, ts: NOW }),
+      )
+      for (let i = 0; i < 10_000; i++) {
+        const r = signed[i] ?? { ...signed[0], id: i.toString(16).padStart(64, '0') }
+        const o = dir.offer(r, '198.51.100.7', NOW)
+        const key = o.outcome === 'refused' ? o.code : o.outcome
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+      }
+      expect(Object.fromEntries(outcomes)).toEqual({ added: 100, 'source-quota': 9900 })
+      expect(dir.countFrom('198.51.100.7')).toBe(100)
+      const honest = new RecordSigner()
+      expect(dir.offer(honest.record({ seq: 1, ts: NOW }), '203.0.113.1', NOW).outcome).toBe(
+        'added',
+      )
+    })
+
+    it('refuses new ids when full instead of evicting known ones', () => {
+      const { dir } = setup({ maxPerSource: 10, maxRecords: 20 })
+      const known: RecordSigner[] = []
+      for (let s = 0; s < 3; s++) {
+        for (let i = 0; i < 10; i++) {
+          const signer = new RecordSigner()
+          const o = dir.offer(signer.record({ seq: 1, ts: NOW }), `src${s}`, NOW)
+          if (o.outcome === 'added') known.push(signer)
+          else expect(o).toMatchObject({ code: 'full' })
+        }
+      }
+      expect(known).toHaveLength(20)
+      expect(dir.size).toBe(20)
+      // A known id still updates when the directory is full.
+      expect(dir.offer(known[0].record({ seq: 2, ts: NOW }), 'x', NOW).outcome).toBe('replaced')
+    })
+  })
+
+  it('property: whatever order records arrive in, each id ends at its highest seq', () => {
+    const signers = Array.from({ length: 4 }, () => new RecordSigner())
+    const records = signers.map((s) =>
+      Array.from({ length: 6 }, (_, seq) => wire(s.record({ seq, ts: NOW - 60 + seq }))),
+    )
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(5), fc.constantFrom('a', 'b', 'c')), {
+          maxLength: 40,
+        }),
+        (offers) => {
+          const { me, dir } = setup()
+          const best = new Map<string, number>()
+          for (const [who, seq, source] of offers) {
+            dir.offer(records[who][seq], source, NOW)
+            const id = signers[who].id
+            best.set(id, Math.max(best.get(id) ?? -1, seq))
+          }
+          const live = dir.live(NOW)
+          expect(live[0].id).toBe(me.id)
+          expect(new Map(live.slice(1).map((r) => [r.id, r.seq]))).toEqual(best)
+          expect([...dir.owners(NOW).ids]).toEqual([me.id, ...best.keys()].sort())
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+})

@@ -1,0 +1,172 @@
+// The supernodes this relay knows (ARCHITECTURE.md, "Supernodes, lookups and load"): verified
+// supernode records keyed by node id, the highest seq winning (shared/supernode.ts), records
+// older than MAX_SUPERNODE_RECORD_AGE_SECONDS dropped. This relay's own record is always in
+// it. The live set's supernode ids (role 'supernode'; candidates only volunteer) feed the
+// RendezvousSet that decides which nodes own an info hash, so every relay that knows the
+// same records computes the same owners.
+//
+// Bounds (relay/limits.ts): at most `maxRecords` records, and at most `maxPerSource` of them
+// brought in by one source (an address that pushed them, or a relay we pulled them from).
+// When full, new ids are refused rather than old ones evicted: an attacker minting keys
+// must not be able to push real supernodes out.
+
+import { RendezvousSet } from '../../shared/rendezvous.ts'
+import type { SignatureVerifier } from '../../shared/identity.ts'
+import { MAX_SUPERNODE_RECORD_AGE_SECONDS } from '../../shared/limits.ts'
+import {
+  SupernodeRecordError,
+  supersedes,
+  verifySupernodeRecord,
+  type SupernodeRecord,
+  type SupernodeRecordErrorCode,
+} from '../../shared/supernode.ts'
+import { MAX_KNOWN_SUPERNODES, MAX_SUPERNODES_PER_SOURCE } from '../limits.ts'
+
+export interface SupernodeDirectoryOptions {
+  /** This relay's own record (signed on demand). */
+  self: () => SupernodeRecord
+  verify?: SignatureVerifier
+  maxRecords: number
+  maxPerSource: number
+}
+
+export type OfferOutcome =
+  | { outcome: 'added' | 'replaced'; id: string }
+  /** Known already with this seq or a higher one (a replay, or news we had). */
+  | { outcome: 'stale'; id: string }
+  /** Our own id: only we sign our record. */
+  | { outcome: 'self'; id: string }
+  | { outcome: 'refused'; code: SupernodeRecordErrorCode | 'full' | 'source-quota'; error: string }
+
+interface Entry {
+  record: SupernodeRecord
+  /** Who brought this id in first; charged against that source's quota while stored. */
+  source: string
+}
+
+export class SupernodeDirectory {
+  readonly #opts: SupernodeDirectoryOptions
+  readonly #entries = new Map<string, Entry>()
+  readonly #perSource = new Map<string, number>()
+  #set: { key: string; set: RendezvousSet } | undefined
+  #prunedAt = -1
+
+  constructor(
+    options: Pick<SupernodeDirectoryOptions, 'self'> & Partial<SupernodeDirectoryOptions>,
+  ) {
+    this.#opts = {
+      maxRecords: MAX_KNOWN_SUPERNODES,
+      maxPerSource: MAX_SUPERNODES_PER_SOURCE,
+      ...options,
+    }
+  }
+
+  get selfId(): string {
+    return this.#opts.self().id
+  }
+
+  /** Records stored, own one aside (expired ones included until the next prune). */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** Ids charged to `source`. */
+  countFrom(source: string): number {
+    return this.#perSource.get(source) ?? 0
+  }
+
+  /** Verifies an untrusted value (parsed JSON) and stores it if it is news. */
+  offer(value: unknown, source: string, nowSeconds: number): OfferOutcome {
+    // A new id from a source at its quota, or with no room left, is refused before its
+    // signature is checked: a flood of fresh keys then costs a map lookup each, not a verify.
+    const claimed = (value as { id?: unknown } | null)?.id
+    if (typeof claimed !== 'string' || !this.#entries.has(claimed)) {
+      const refusal = this.#roomFor(source, nowSeconds)
+      if (refusal) return refusal
+    }
+    let record: SupernodeRecord
+    try {
+      record = verifySupernodeRecord(value, nowSeconds, this.#opts.verify)
+    } catch (err) {
+      if (!(err instanceof SupernodeRecordError)) throw err
+      return { outcome: 'refused', code: err.code, error: err.message }
+    }
+    if (record.id === this.selfId) return { outcome: 'self', id: record.id }
+    const stored = this.#entries.get(record.id)
+    if (stored) {
+      if (!supersedes(record, stored.record)) return { outcome: 'stale', id: record.id }
+      stored.record = record
+      this.#set = undefined
+      return { outcome: 'replaced', id: record.id }
+    }
+    const refusal = this.#roomFor(source, nowSeconds)
+    if (refusal) return refusal
+    this.#entries.set(record.id, { record, source })
+    this.#perSource.set(source, this.countFrom(source) + 1)
+    this.#set = undefined
+    return { outcome: 'added', id: record.id }
+  }
+
+  /** Why a new id from `source` cannot be stored now, if it cannot. */
+  #roomFor(source: string, nowSeconds: number): OfferOutcome | undefined {
+    // Pruning scans every record: at most once a second while full and flooded.
+    if (this.#entries.size >= this.#opts.maxRecords && this.#prunedAt !== nowSeconds) {
+      this.#prunedAt = nowSeconds
+      this.prune(nowSeconds)
+    }
+    if (this.#entries.size >= this.#opts.maxRecords) {
+      return { outcome: 'refused', code: 'full', error: 'supernode directory is full' }
+    }
+    const charged = this.countFrom(source)
+    if (charged >= this.#opts.maxPerSource) {
+      const error = `${source} brought in ${charged} supernodes already`
+      return { outcome: 'refused', code: 'source-quota', error }
+    }
+    return undefined
+  }
+
+  /** Drops records older than the age bound; returns how many went. */
+  prune(nowSeconds: number): number {
+    let gone = 0
+    for (const [id, entry] of this.#entries) {
+      if (entry.record.ts >= nowSeconds - MAX_SUPERNODE_RECORD_AGE_SECONDS) continue
+      this.#entries.delete(id)
+      const left = this.countFrom(entry.source) - 1
+      if (left > 0) this.#perSource.set(entry.source, left)
+      else this.#perSource.delete(entry.source)
+      gone++
+    }
+    if (gone) this.#set = undefined
+    return gone
+  }
+
+  get(id: string, nowSeconds: number): SupernodeRecord | undefined {
+    if (id === this.selfId) return this.#opts.self()
+    const record = this.#entries.get(id)?.record
+    return record && isFresh(record, nowSeconds) ? record : undefined
+  }
+
+  /** Every live record, own one first, then by id. */
+  live(nowSeconds: number): SupernodeRecord[] {
+    const others = [...this.#entries.values()]
+      .map((e) => e.record)
+      .filter((r) => isFresh(r, nowSeconds))
+      .sort((a, b) => (a.id < b.id ? -1 : 1))
+    return [this.#opts.self(), ...others]
+  }
+
+  /** The rendezvous set over live supernodes (role 'supernode'), rebuilt only on change. */
+  owners(nowSeconds: number): RendezvousSet {
+    const ids = this.live(nowSeconds)
+      .filter((r) => r.role === 'supernode')
+      .map((r) => r.id)
+      .sort()
+    const key = ids.join(',')
+    if (this.#set?.key !== key) this.#set = { key, set: new RendezvousSet(ids) }
+    return this.#set.set
+  }
+}
+
+function isFresh(record: SupernodeRecord, nowSeconds: number): boolean {
+  return record.ts >= nowSeconds - MAX_SUPERNODE_RECORD_AGE_SECONDS
+}
