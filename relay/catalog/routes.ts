@@ -3,6 +3,7 @@
 //   GET  /v1/listings?after=&limit=  a page in cursor order, for pulling (relays and the app)
 //   GET  /v1/listings/:infohash   every publisher's listing of one hash
 //   GET  /v1/relays               this relay's URL and the relays it syncs with
+//   GET  /v1/stats?ih=…&ih=…      live swarm figures of up to MAX_SCRAPE_HASHES hashes
 // Swarm figures (seeds, leechers, downloads) come from this relay's tracker and travel in a
 // separate `stats` map: they are not signed, and not part of any listing.
 
@@ -16,6 +17,7 @@ import {
   MAX_LISTINGS_POST_BYTES,
   MAX_PAGE_BYTES,
   MAX_PAGE_LISTINGS,
+  MAX_SCRAPE_HASHES,
 } from '../limits.ts'
 import { clientIp, type Tracker } from '../tracker/tracker.ts'
 import type { ListingPublisher, PublishResult } from './publish.ts'
@@ -103,6 +105,19 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   })
 
   app.get('/v1/relays', (c) => c.json({ self: deps.publicUrl(), relays: deps.peers }))
+
+  // The index page's figures go stale once a listing is synced; the app refreshes the rows
+  // on screen from here (a JSON scrape, capped like the tracker's own).
+  app.get('/v1/stats', (c) => {
+    const asked = c.req.queries('ih') ?? []
+    if (asked.length === 0) return badRequest(c, 'ih (an info hash) is required')
+    if (asked.length > MAX_SCRAPE_HASHES) {
+      return badRequest(c, `at most ${MAX_SCRAPE_HASHES} info hashes`)
+    }
+    const bad = asked.find((h) => !HEX40.test(h))
+    if (bad !== undefined) return badRequest(c, 'each ih must be 40 hex chars')
+    return c.json({ stats: stats(tracker, new Set(asked.map((h) => h.toLowerCase()))) })
+  })
 
   return app
 }

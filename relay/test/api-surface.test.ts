@@ -4,6 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { announcePath, binaryId } from './tracker-wire.ts'
 
 const running: RelayProcess[] = []
 afterEach(async () => {
@@ -48,5 +49,27 @@ describe('relay API surface', () => {
       },
     })
     expect(preflight.headers.get('access-control-allow-methods')).toBe('GET')
+  })
+
+  it('gives live swarm figures for up to 100 hashes, and refuses bad requests', async () => {
+    const r = await relay()
+    const hash = binaryId(1)
+    const hex = Buffer.from(hash).toString('hex')
+    await fetch(`${r.url}${announcePath({ infoHash: hash, peerId: binaryId(2), left: 0 })}`)
+    await fetch(`${r.url}${announcePath({ infoHash: hash, peerId: binaryId(3), left: 5 })}`)
+    const other = 'ab'.repeat(20)
+    const res = await fetch(`${r.url}/v1/stats?ih=${hex.toUpperCase()}&ih=${other}`)
+    expect(await res.json()).toEqual({
+      stats: {
+        [hex]: { seeds: 1, leechers: 1, downloads: 0 },
+        [other]: { seeds: 0, leechers: 0, downloads: 0 },
+      },
+    })
+    const many = Array.from({ length: 101 }, () => `ih=${other}`).join('&')
+    for (const query of ['', 'ih=xyz', many]) {
+      const bad = await fetch(`${r.url}/v1/stats?${query}`)
+      expect(bad.status, query.slice(0, 20)).toBe(400)
+      expect((await bad.json()).error).toMatch(/info hash|ih/)
+    }
   })
 })
