@@ -206,3 +206,28 @@ test("a relay's refusal to list is shown, and the files are shared anyway", asyn
     await relay.stop()
   }
 })
+
+test('the seeds and leechers of the rows on screen follow the tracker, not the last sync', async ({
+  page,
+  relay,
+}) => {
+  const [listing] = sign([draft('Figures follow the swarm')])
+  await publish(relay.url, [listing])
+  await page.goto('/#/?q=figures')
+  const row = rows(page).filter({ hasText: 'Figures follow the swarm' })
+  await expect(row.locator('td.c-seeds')).toHaveText('0')
+
+  // A classic client seeds it after the listing was synced: only a refresh can tell.
+  const bytes = (hex: string) =>
+    Array.from(Buffer.from(hex, 'hex'), (b) => `%${b.toString(16).padStart(2, '0')}`).join('')
+  for (const [peer, left] of [
+    ['11', 0],
+    ['22', 5],
+  ] as const) {
+    const query = `info_hash=${bytes(listing.infoHash)}&peer_id=${bytes(peer.repeat(20))}&port=6881&left=${left}`
+    expect((await fetch(`${relay.url}/announce?${query}`)).ok).toBe(true)
+  }
+  await page.reload()
+  await expect(row.locator('td.c-seeds')).toHaveText('1')
+  await expect(row.locator('td.c-leechers')).toHaveText('1')
+})

@@ -58,6 +58,12 @@ export class Catalog {
     this.#worker.postMessage({ type: 'sync' } satisfies ToWorker)
   }
 
+  /** Asks the relays for fresh seeds, leechers and downloads of these hashes; `version`
+   * moves if any changed. */
+  refreshFigures(infoHashes: string[]): void {
+    this.#worker.postMessage({ type: 'figures', infoHashes } satisfies ToWorker)
+  }
+
   /** Whether any relay is still being read. */
   get syncing(): boolean {
     return this.relays.some((r) => r.state === 'syncing')

@@ -32,6 +32,8 @@ export type ToWorker =
   | { type: 'start'; relays: string[] }
   /** Start the next sync pass now rather than after the pause. */
   | { type: 'sync' }
+  /** Refresh the live swarm figures of these hashes (the rows on screen). */
+  | { type: 'figures'; infoHashes: string[] }
   | { type: 'search'; id: number; query: SearchQuery }
   /** Every publisher's listing of a hash; `refresh` asks the relays for it and its live
    * figures first (also done when nothing is stored). */

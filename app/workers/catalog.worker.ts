@@ -213,10 +213,65 @@ async function syncForever(db: CatalogDb): Promise<void> {
   }
 }
 
+/** Figures are the highest any relay reports: peers announce to several relays at once
+ * (app/lib/trackers.ts), so adding them up would count peers twice. */
+function mergeFigures(a: SwarmFigures | undefined, b: SwarmFigures): SwarmFigures {
+  if (!a) return b
+  return {
+    seeds: Math.max(a.seeds, b.seeds),
+    leechers: Math.max(a.leechers, b.leechers),
+    downloads: Math.max(a.downloads, b.downloads),
+  }
+}
+
+/** Most hashes refreshed at once: one page of the index, and what a relay answers. */
+const MAX_FIGURES_HASHES = 100
+
+/**
+ * Asks a few relays for the live figures of the rows on screen, and stores those that
+ * changed; the page searches again only then, so asking again cannot loop.
+ */
+async function refreshFigures(db: CatalogDb, infoHashes: string[]): Promise<void> {
+  const hashes = [...new Set(infoHashes.filter((h) => /^[0-9a-f]{40}$/.test(h)))].slice(
+    0,
+    MAX_FIGURES_HASHES,
+  )
+  if (hashes.length === 0) return
+  const query = hashes.map((h) => `ih=${h}`).join('&')
+  const answers = await Promise.allSettled(
+    relays
+      .slice(0, LIVE_RELAYS)
+      .map((relay) => fetchRelayJson(`${relay}/v1/stats?${query}`, {}, LIVE_TIMEOUT_MS)),
+  )
+  const live = new Map<string, SwarmFigures>()
+  for (const answer of answers) {
+    if (answer.status !== 'fulfilled') continue
+    const stats = (answer.value as { stats?: Record<string, unknown> } | null)?.stats
+    if (typeof stats !== 'object' || stats === null) continue
+    for (const h of hashes) {
+      const f = parseSwarmFigures(stats[h])
+      if (f) live.set(h, mergeFigures(live.get(h), f))
+    }
+  }
+  const changed = new Map<string, SwarmFigures>()
+  for (const [h, f] of live) {
+    const old = figures.get(h)
+    if (
+      !old ||
+      old.seeds !== f.seeds ||
+      old.leechers !== f.leechers ||
+      old.downloads !== f.downloads
+    ) {
+      changed.set(h, f)
+    }
+  }
+  await storeFigures(db, changed)
+  if (changed.size) post({ type: 'changed', count: index.size })
+}
+
 /**
  * Asks a few relays for every listing of one hash and for its live swarm figures; stores
- * what verifies. Figures are the highest any relay reports: peers announce to several
- * relays at once (app/lib/trackers.ts), so adding them up would count peers twice.
+ * what verifies.
  */
 async function refreshFromRelays(db: CatalogDb, infoHash: string): Promise<void> {
   const answers = await Promise.allSettled(
@@ -231,15 +286,7 @@ async function refreshFromRelays(db: CatalogDb, infoHash: string): Promise<void>
     const body = answer.value as { listings?: unknown; stats?: unknown } | null
     if (Array.isArray(body?.listings)) values.push(...body.listings.slice(0, MAX_LISTINGS_PER_HASH))
     const f = parseSwarmFigures(body?.stats)
-    if (f) {
-      live = live
-        ? {
-            seeds: Math.max(live.seeds, f.seeds),
-            leechers: Math.max(live.leechers, f.leechers),
-            downloads: Math.max(live.downloads, f.downloads),
-          }
-        : f
-    }
+    if (f) live = mergeFigures(live ?? undefined, f)
   }
   const verified = await verifyListings(values, Math.floor(Date.now() / 1000))
   const fresh = await putListings(
@@ -304,6 +351,9 @@ async function handle(message: ToWorker): Promise<void> {
     case 'sync':
       again = true
       wake?.()
+      return
+    case 'figures':
+      await refreshFigures(db, message.infoHashes)
       return
     case 'search': {
       const t0 = performance.now()
