@@ -33,6 +33,8 @@ export interface RelayConfig {
   peers: string[]
   iceServers: string[]
   peerPollInterval: number
+  supernodePollInterval: number
+  localNetwork: boolean
   maxListingsPerPublisher: number
   publishRatePerPublisher: number
   publishRatePerAddress: number
@@ -191,6 +193,23 @@ export const OPTIONS: OptionSpec[] = [
     default: 5,
     help: 'seconds between catalog pulls from a peer that had nothing new',
     check: positive,
+  },
+  {
+    key: 'supernodePollInterval',
+    flag: 'supernode-poll-interval',
+    type: 'number',
+    // A record lives an hour (shared/limits.ts); a pull every 30 s keeps the set fresh and
+    // costs each peer two small requests per interval.
+    default: 30,
+    help: 'seconds between supernode exchanges (pull /v1/hello and /v1/supernodes, push ours)',
+    check: positive,
+  },
+  {
+    key: 'localNetwork',
+    flag: 'local-network',
+    type: 'boolean',
+    default: false,
+    help: 'accept private, loopback and link-local relay addresses (a LAN or test network)',
   },
   {
     key: 'maxListingsPerPublisher',
