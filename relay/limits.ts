@@ -103,6 +103,9 @@ export const SUPERNODE_PUSHES_PER_MINUTE = 240
 /** A pulled GET /v1/supernodes answer larger than this is refused (MAX_KNOWN_SUPERNODES
  * records of the largest size as JSON come to ~5 MiB). */
 export const MAX_SUPERNODES_ANSWER_BYTES = 6 * 1024 * 1024
+/** A pulled GET /v1/hello answer (one record, ~1.3 KiB at most as JSON), or the answer to
+ * a push of our record; anything larger is not what we asked for. */
+export const MAX_HELLO_ANSWER_BYTES = 8 * 1024
 /** Relays pulled per exchange round (the --peer relays first, then learned supernodes at
  * random): bounds the requests one round makes; a large network is covered over rounds. */
 export const MAX_EXCHANGE_TARGETS = 16
