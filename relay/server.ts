@@ -55,7 +55,7 @@ export function createRelay(
     maxPeers: config.maxPeers,
   })
   const catalog = createCatalog(config, tracker, log)
-  const supernode = createSupernode(config, key.identity, tracker)
+  const supernode = createSupernode(config, key.identity, tracker, log)
   const { meter } = supernode
   const api = createApi({
     config,
