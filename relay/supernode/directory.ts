@@ -36,7 +36,12 @@ export type OfferOutcome =
   | { outcome: 'stale'; id: string }
   /** Our own id: only we sign our record. */
   | { outcome: 'self'; id: string }
-  | { outcome: 'refused'; code: SupernodeRecordErrorCode | 'full' | 'source-quota'; error: string }
+  | { outcome: 'refused'; code: RefusalCode; error: string }
+
+/** Why a record was not stored: the record's own fault (shared/supernode.ts), no room
+ * ('full'), its source's id quota ('source-quota'), or its sender's push rate ('quota',
+ * charged by the HTTP route before the directory sees the record). */
+export type RefusalCode = SupernodeRecordErrorCode | 'full' | 'source-quota' | 'quota'
 
 interface Entry {
   record: SupernodeRecord

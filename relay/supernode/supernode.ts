@@ -1,13 +1,19 @@
 // The supernode side of the relay as it runs (ARCHITECTURE.md, "Supernodes, lookups and
-// load"): its signed record, the tracking bandwidth meter behind the record's load, and the
-// HTTP routes. server.ts creates it with the node identity, starts it once listening and
-// closes it on shutdown.
+// load"): its signed record, the tracking bandwidth meter behind the record's load, the
+// directory of known supernodes, the exchange that fills it, and the HTTP routes. server.ts
+// creates it with the node identity, starts it once listening and closes it on shutdown.
 
 import type { Hono } from 'hono'
 import type { NodeIdentity } from '../../shared/identity.ts'
+import { RateLimiter } from '../catalog/quotas.ts'
+import { createFastVerifier } from '../catalog/verify.ts'
 import type { RelayConfig } from '../config.ts'
+import { MAX_RATE_BUCKETS, SUPERNODE_PUSHES_PER_MINUTE } from '../limits.ts'
+import type { Logger } from '../log.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import { BandwidthMeter } from './bandwidth.ts'
+import { SupernodeDirectory } from './directory.ts'
+import { SupernodeExchange } from './exchange.ts'
 import { supernodeRoutes } from './routes.ts'
 import { SelfRecord } from './self-record.ts'
 
@@ -15,6 +21,8 @@ export interface Supernode {
   readonly self: SelfRecord
   /** Counts tracking bytes; the server adds to it. */
   readonly meter: BandwidthMeter
+  readonly directory: SupernodeDirectory
+  readonly exchange: SupernodeExchange
   readonly routes: Hono
   start(): void
   close(): void
@@ -24,6 +32,7 @@ export function createSupernode(
   config: RelayConfig,
   identity: NodeIdentity,
   tracker: Tracker,
+  log: Logger,
 ): Supernode {
   const meter = new BandwidthMeter()
   const self = new SelfRecord({
@@ -43,18 +52,44 @@ export function createSupernode(
       bandwidth: meter.bytesPerSecond,
     }),
   })
+  const directory = new SupernodeDirectory({
+    self: () => self.current(),
+    verify: createFastVerifier(),
+  })
+  const exchange = new SupernodeExchange(
+    {
+      directory,
+      peers: config.peers.filter((url) => url !== config.publicUrl),
+      log,
+    },
+    { intervalMs: config.supernodePollInterval * 1000 },
+  )
+  const pushLimiter = new RateLimiter({
+    perMinute: SUPERNODE_PUSHES_PER_MINUTE,
+    maxKeys: MAX_RATE_BUCKETS,
+  })
   let ticker: ReturnType<typeof setInterval> | undefined
   return {
     self,
     meter,
-    routes: supernodeRoutes({ self }),
+    directory,
+    exchange,
+    routes: supernodeRoutes({
+      self,
+      directory,
+      tracker,
+      pushLimiter,
+      trustProxy: config.trustProxy,
+    }),
     start() {
       ticker ??= setInterval(() => meter.tick(), 1000)
       ticker.unref()
+      exchange.start()
     },
     close() {
       clearInterval(ticker)
       ticker = undefined
+      void exchange.stop()
     },
   }
 }

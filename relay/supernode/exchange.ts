@@ -1,0 +1,193 @@
+// How relays learn every supernode (ARCHITECTURE.md, "Supernodes, lookups and load"): each
+// round, a relay pushes its own record to its --peer relays (POST /v1/supernodes), then
+// pulls GET /v1/hello and GET /v1/supernodes from its peers and from supernodes it has
+// learned, offering every record to the directory, which verifies it. Pushes carry a
+// relay's record to peers that do not list it; pulls carry everything else, so a relay
+// learns the whole network transitively, one hop per round.
+//
+// Bounds: at most MAX_EXCHANGE_TARGETS relays pulled per round (the peers first, then
+// learned ones at random); every request has a timeout and a byte cap (peer-fetch.ts); a
+// relay that fails is skipped with exponential backoff and jitter, up to PEER_MAX_BACKOFF_MS.
+
+import type { Logger } from '../log.ts'
+import { fetchPeerJson } from '../catalog/peer-fetch.ts'
+import {
+  MAX_EXCHANGE_TARGETS,
+  MAX_KNOWN_SUPERNODES,
+  MAX_HELLO_ANSWER_BYTES,
+  MAX_SUPERNODES_ANSWER_BYTES,
+  PEER_MAX_BACKOFF_MS,
+  SUPERNODE_REQUEST_TIMEOUT_MS,
+} from '../limits.ts'
+import type { SupernodeDirectory } from './directory.ts'
+
+export interface SupernodeExchangeOptions {
+  intervalMs: number
+  timeoutMs: number
+  maxTargets: number
+  maxBackoffMs: number
+  random: () => number
+}
+
+export interface SupernodeExchangeDeps {
+  directory: SupernodeDirectory
+  /** The --peer relays (origins), this relay's own URL left out. */
+  peers: readonly string[]
+  log: Logger
+  /** Told of every relay contacted, and whether it answered well (the host cache listens). */
+  onContact?: (url: string, ok: boolean) => void
+}
+
+interface Backoff {
+  failures: number
+  nextAtMs: number
+}
+
+export class SupernodeExchange {
+  readonly options: SupernodeExchangeOptions
+  readonly stats = { rounds: 0, pulls: 0, failures: 0, added: 0, refused: 0 }
+  readonly #deps: SupernodeExchangeDeps
+  readonly #backoff = new Map<string, Backoff>()
+  /** Node ids of the --peer relays, from their hellos: not pulled again under their
+   * published URL, which may spell the same relay differently. */
+  readonly #peerIds = new Map<string, string>()
+  readonly #stop = new AbortController()
+  #loop: Promise<void> | null = null
+  #wake: (() => void) | null = null
+
+  constructor(deps: SupernodeExchangeDeps, options: Partial<SupernodeExchangeOptions> = {}) {
+    this.#deps = deps
+    this.options = {
+      intervalMs: 30_000,
+      timeoutMs: SUPERNODE_REQUEST_TIMEOUT_MS,
+      maxTargets: MAX_EXCHANGE_TARGETS,
+      maxBackoffMs: PEER_MAX_BACKOFF_MS,
+      random: Math.random,
+      ...options,
+    }
+  }
+
+  start(): void {
+    this.#loop ??= this.#run()
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort()
+    this.#wake?.()
+    await this.#loop
+  }
+
+  /** One round: push our record to the peers, pull from up to maxTargets relays. */
+  async round(): Promise<void> {
+    const { directory, peers } = this.#deps
+    const nowMs = Date.now()
+    const self = directory.live(Math.floor(nowMs / 1000))[0]
+    const body = JSON.stringify({ records: [self] })
+    const targets = this.#targets(nowMs)
+    await Promise.all([
+      ...peers.map((peer) => this.#attempt(peer, () => this.#push(peer, body))),
+      ...targets.map((url) => this.#attempt(url, () => this.#pull(url))),
+    ])
+    this.stats.rounds++
+  }
+
+  /** The peers, then learned supernodes at random, skipping any in backoff; bounded. */
+  #targets(nowMs: number): string[] {
+    const { directory, peers } = this.#deps
+    const [me, ...others] = directory.live(Math.floor(nowMs / 1000))
+    const own = new Set(me.urls)
+    const peerIds = new Set(this.#peerIds.values())
+    const learned = others
+      .filter((r) => !peerIds.has(r.id))
+      .map((r) => r.urls[0])
+      .filter((url) => !peers.includes(url) && !own.has(url))
+    for (let i = learned.length - 1; i > 0; i--) {
+      const j = Math.floor(this.options.random() * (i + 1))
+      ;[learned[i], learned[j]] = [learned[j], learned[i]]
+    }
+    const all = [...peers, ...learned]
+    // Forget backoff state for relays no longer listed, so the map stays bounded.
+    const listed = new Set(all)
+    for (const url of this.#backoff.keys()) if (!listed.has(url)) this.#backoff.delete(url)
+    return all
+      .filter((url) => (this.#backoff.get(url)?.nextAtMs ?? 0) <= nowMs)
+      .slice(0, this.options.maxTargets)
+  }
+
+  async #attempt(url: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work()
+      this.#backoff.delete(url)
+      this.#deps.onContact?.(url, true)
+    } catch (err) {
+      if (this.#stop.signal.aborted) return
+      this.stats.failures++
+      this.#deps.onContact?.(url, false)
+      const failures = (this.#backoff.get(url)?.failures ?? 0) + 1
+      const backoff = this.options.intervalMs * 2 ** Math.min(failures, 20)
+      const wait = Math.min(this.options.maxBackoffMs, backoff) * (0.5 + this.options.random() / 2)
+      this.#backoff.set(url, { failures, nextAtMs: Date.now() + wait })
+      this.#deps.log.debug('supernode exchange failed', {
+        url,
+        error: String(err),
+        retryInMs: Math.round(wait),
+      })
+    }
+  }
+
+  async #push(peer: string, body: string): Promise<void> {
+    await fetchPeerJson(`${peer}/v1/supernodes`, {
+      method: 'POST',
+      body,
+      timeoutMs: this.options.timeoutMs,
+      maxBytes: MAX_HELLO_ANSWER_BYTES,
+      signal: this.#stop.signal,
+    })
+  }
+
+  async #pull(url: string): Promise<void> {
+    const request = { timeoutMs: this.options.timeoutMs, signal: this.#stop.signal }
+    const [hello, list] = await Promise.all([
+      fetchPeerJson(`${url}/v1/hello`, { ...request, maxBytes: MAX_HELLO_ANSWER_BYTES }),
+      fetchPeerJson(`${url}/v1/supernodes`, { ...request, maxBytes: MAX_SUPERNODES_ANSWER_BYTES }),
+    ])
+    const records = (list as { supernodes?: unknown } | null)?.supernodes
+    if (!Array.isArray(records)) throw new Error(`${url}/v1/supernodes: no supernodes list`)
+    this.stats.pulls++
+    const source = new URL(url).hostname
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    for (const value of [hello, ...records.slice(0, MAX_KNOWN_SUPERNODES)]) {
+      const result = this.#deps.directory.offer(value, source, nowSeconds)
+      if (value === hello && result.outcome !== 'refused' && this.#deps.peers.includes(url)) {
+        this.#peerIds.set(url, result.id)
+      }
+      if (result.outcome === 'added') {
+        this.stats.added++
+        this.#deps.log.info('supernode learned', { id: result.id, from: url })
+      } else if (result.outcome === 'refused') {
+        this.stats.refused++
+        this.#deps.log.debug('supernode record refused', { from: url, code: result.code })
+      }
+    }
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.round()
+      } catch (err) {
+        this.#deps.log.warn('supernode exchange round failed', { error: String(err) })
+      }
+      const wait = this.options.intervalMs * (0.75 + this.options.random() / 2)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait)
+        timer.unref()
+        function done() {
+          clearTimeout(timer)
+          resolve()
+        }
+        this.#wake = done
+      })
+    }
+  }
+}
