@@ -111,3 +111,10 @@ export const MAX_HELLO_ANSWER_BYTES = 8 * 1024
 export const MAX_EXCHANGE_TARGETS = 16
 /** A pull or push to another relay during the exchange is abandoned after this. */
 export const SUPERNODE_REQUEST_TIMEOUT_MS = 5_000
+/** Relay URLs kept in the host cache: far more relays than a bootstrap needs, at ~200 bytes
+ * an entry under 1 MiB, and GET /v1/hosts stays one small answer. */
+export const MAX_HOSTS = 4096
+/** Host-cache entries one source (an address, a relay pulled from) may hold: more than the
+ * supernodes one honest peer names in a few rounds, few enough that one source flooding
+ * addresses only churns its own slots. */
+export const MAX_HOSTS_PER_SOURCE = 256
