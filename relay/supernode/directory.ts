@@ -28,6 +28,8 @@ export interface SupernodeDirectoryOptions {
   verify?: SignatureVerifier
   maxRecords: number
   maxPerSource: number
+  /** Told of every record stored (new or replacing), with the source that brought it. */
+  onStored?: (record: SupernodeRecord, source: string) => void
 }
 
 export type OfferOutcome =
@@ -102,6 +104,7 @@ export class SupernodeDirectory {
       if (!supersedes(record, stored.record)) return { outcome: 'stale', id: record.id }
       stored.record = record
       this.#set = undefined
+      this.#opts.onStored?.(record, source)
       return { outcome: 'replaced', id: record.id }
     }
     const refusal = this.#roomFor(source, nowSeconds)
@@ -109,6 +112,7 @@ export class SupernodeDirectory {
     this.#entries.set(record.id, { record, source })
     this.#perSource.set(source, this.countFrom(source) + 1)
     this.#set = undefined
+    this.#opts.onStored?.(record, source)
     return { outcome: 'added', id: record.id }
   }
 

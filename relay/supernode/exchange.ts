@@ -36,6 +36,9 @@ export interface SupernodeExchangeDeps {
   log: Logger
   /** Told of every relay contacted, and whether it answered well (the host cache listens). */
   onContact?: (url: string, ok: boolean) => void
+  /** Whether a learned supernode's URL may be contacted (the host cache's validation): a
+   * record anyone can sign must not make this relay probe its own machine or LAN. */
+  mayContact?: (url: string) => boolean
 }
 
 interface Backoff {
@@ -89,6 +92,7 @@ export class SupernodeExchange {
       ...targets.map((url) => this.#attempt(url, () => this.#pull(url))),
     ])
     this.stats.rounds++
+    this.#deps.log.debug('supernode round', { pushed: peers.length, pulled: targets })
   }
 
   /** The peers, then learned supernodes at random, skipping any in backoff; bounded. */
@@ -101,6 +105,7 @@ export class SupernodeExchange {
       .filter((r) => !peerIds.has(r.id))
       .map((r) => r.urls[0])
       .filter((url) => !peers.includes(url) && !own.has(url))
+      .filter((url) => this.#deps.mayContact?.(url) ?? true)
     for (let i = learned.length - 1; i > 0; i--) {
       const j = Math.floor(this.options.random() * (i + 1))
       ;[learned[i], learned[j]] = [learned[j], learned[i]]

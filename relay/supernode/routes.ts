@@ -3,6 +3,9 @@
 //   GET  /v1/supernodes          {supernodes: [record, …]}: every live record known, own first
 //   POST /v1/supernodes          one record, or {records: [...]} (up to MAX_SUPERNODES_PER_POST)
 //   GET  /v1/lookup/:infohash    who owns a hash: {owner, owners: [{id, urls}], swarm?}
+//   GET  /v1/hosts               the host cache, best first:
+//                                {hosts: [{url, lastSeen, successes, failures}]}; who named a
+//                                host (possibly a client's address) is not published
 // Records are passed on exactly as signed; the receiver verifies each (directory.ts).
 
 import { Hono, type Context } from 'hono'
@@ -12,11 +15,13 @@ import type { RateLimiter } from '../catalog/quotas.ts'
 import { MAX_SUPERNODES_PER_POST, MAX_SUPERNODES_POST_BYTES } from '../limits.ts'
 import { clientIp, type Tracker } from '../tracker/tracker.ts'
 import type { OfferOutcome, SupernodeDirectory } from './directory.ts'
+import type { HostCache } from './host-cache.ts'
 import type { SelfRecord } from './self-record.ts'
 
 export interface SupernodeRouteDeps {
   self: SelfRecord
   directory: SupernodeDirectory
+  hosts: HostCache
   tracker: Tracker
   /** Records pushed per minute per client address, charged before verifying. */
   pushLimiter: RateLimiter
@@ -26,7 +31,7 @@ export interface SupernodeRouteDeps {
 const HEX40 = /^[0-9a-fA-F]{40}$/
 
 export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
-  const { self, directory, tracker, pushLimiter } = deps
+  const { self, directory, hosts, tracker, pushLimiter } = deps
   const app = new Hono()
   const now = () => Math.floor(Date.now() / 1000)
 
@@ -87,6 +92,17 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
       return c.json({ accepted: accepted.length, results }, 200)
     },
   )
+
+  app.get('/v1/hosts', (c) => {
+    c.header('Cache-Control', 'no-cache')
+    const list = hosts.list().map((h) => ({
+      url: h.url,
+      lastSeen: Math.floor(h.lastSeenMs / 1000),
+      successes: h.successes,
+      failures: h.failures,
+    }))
+    return c.json({ hosts: list })
+  })
 
   app.get('/v1/lookup/:infohash', (c) => {
     const infoHash = c.req.param('infohash')

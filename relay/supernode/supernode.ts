@@ -14,6 +14,7 @@ import type { Tracker } from '../tracker/tracker.ts'
 import { BandwidthMeter } from './bandwidth.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { SupernodeExchange } from './exchange.ts'
+import { HostCache } from './host-cache.ts'
 import { supernodeRoutes } from './routes.ts'
 import { SelfRecord } from './self-record.ts'
 
@@ -23,6 +24,7 @@ export interface Supernode {
   readonly meter: BandwidthMeter
   readonly directory: SupernodeDirectory
   readonly exchange: SupernodeExchange
+  readonly hosts: HostCache
   readonly routes: Hono
   start(): void
   close(): void
@@ -52,15 +54,23 @@ export function createSupernode(
       bandwidth: meter.bytesPerSecond,
     }),
   })
+  const hosts = new HostCache({ localNetwork: config.localNetwork })
+  const peers = config.peers.filter((url) => url !== config.publicUrl)
+  for (const peer of peers) hosts.seen(peer, 'config', Date.now())
   const directory = new SupernodeDirectory({
     self: () => self.current(),
     verify: createFastVerifier(),
+    onStored: (record, source) => {
+      for (const url of record.urls) hosts.seen(url, source, Date.now())
+    },
   })
   const exchange = new SupernodeExchange(
     {
       directory,
-      peers: config.peers.filter((url) => url !== config.publicUrl),
+      peers,
       log,
+      onContact: (url, ok) => hosts.contacted(url, ok, Date.now()),
+      mayContact: (url) => hosts.check(url).ok,
     },
     { intervalMs: config.supernodePollInterval * 1000 },
   )
@@ -74,9 +84,11 @@ export function createSupernode(
     meter,
     directory,
     exchange,
+    hosts,
     routes: supernodeRoutes({
       self,
       directory,
+      hosts,
       tracker,
       pushLimiter,
       trustProxy: config.trustProxy,

@@ -16,7 +16,7 @@ const ids: string[] = []
 const byId = new Map<string, RelayProcess>()
 
 beforeAll(async () => {
-  const args = ['--supernode-poll-interval', '1']
+  const args = ['--supernode-poll-interval', '1', '--local-network']
   const a = await startRelay({ args })
   relays.push(a)
   const b = await startRelay({ args: [...args, '--peer', a.url] })

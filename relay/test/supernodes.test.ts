@@ -16,7 +16,9 @@ afterEach(async () => {
 afterAll(removeTempDirs)
 
 async function relay(...args: string[]): Promise<RelayProcess> {
-  const r = await startRelay({ args: ['--supernode-poll-interval', '1', ...args] })
+  const r = await startRelay({
+    args: ['--supernode-poll-interval', '1', '--local-network', ...args],
+  })
   running.push(r)
   return r
 }
