@@ -86,9 +86,11 @@ export class SupernodeExchange {
     const nowMs = Date.now()
     const self = directory.live(Math.floor(nowMs / 1000))[0]
     const body = JSON.stringify({ records: [self] })
+    // Computed before the pushes: a peer whose push fails now is still pulled this round.
     const targets = this.#targets(nowMs)
+    const due = peers.filter((peer) => (this.#backoff.get(peer)?.nextAtMs ?? 0) <= nowMs)
     await Promise.all([
-      ...peers.map((peer) => this.#attempt(peer, () => this.#push(peer, body))),
+      ...due.map((peer) => this.#attempt(peer, () => this.#push(peer, body))),
       ...targets.map((url) => this.#attempt(url, () => this.#pull(url))),
     ])
     this.stats.rounds++

@@ -1,0 +1,113 @@
+// SupernodeExchange against real HTTP servers on 127.0.0.1: an honest relay's records are
+// learned, and hostile ones (an oversized answer, one that never answers, bad JSON, a
+// forged record) cost a bounded request each, then back off.
+
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createLogger } from '../log.ts'
+import { SupernodeDirectory } from './directory.ts'
+import { SupernodeExchange } from './exchange.ts'
+import { RecordSigner } from './test-support.ts'
+
+type Handler = (path: string) => { status?: number; body: string } | 'hang'
+
+const servers: Server[] = []
+afterEach(() => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections()
+    s.close()
+  }
+})
+
+/** A loopback server answering by path, recording every request line. */
+async function peer(handler: Handler): Promise<{ url: string; hits: string[] }> {
+  const hits: string[] = []
+  const server = createServer((req, res) => {
+    hits.push(`${req.method} ${req.url}`)
+    req.resume()
+    const answer = handler(req.url ?? '')
+    if (answer === 'hang') return
+    res.writeHead(answer.status ?? 200, { 'Content-Type': 'application/json' })
+    res.end(answer.body)
+  })
+  servers.push(server)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits }
+}
+
+const now = () => Math.floor(Date.now() / 1000)
+
+function setup(peers: string[]) {
+  const me = new RecordSigner()
+  const directory = new SupernodeDirectory({
+    self: () => me.record({ seq: now(), ts: now(), url: 'http://127.0.0.1:9' }),
+  })
+  const contacts: [string, boolean][] = []
+  const exchange = new SupernodeExchange(
+    {
+      directory,
+      peers,
+      log: createLogger('silent'),
+      onContact: (url, ok) => contacts.push([url, ok]),
+      mayContact: () => false,
+    },
+    { intervalMs: 60_000, timeoutMs: 300, random: () => 0.5 },
+  )
+  return { directory, exchange, contacts }
+}
+
+describe('SupernodeExchange', () => {
+  it('learns an honest peer and the supernodes it knows, and pushes our record to it', async () => {
+    const honest = new RecordSigner()
+    const friend = new RecordSigner()
+    const records = () => [
+      honest.record({ seq: 1, ts: now(), url: 'http://127.0.0.1:9' }),
+      friend.record({ seq: 1, ts: now(), url: 'http://127.0.0.1:9' }),
+    ]
+    const p = await peer((path) =>
+      path === '/v1/hello'
+        ? { body: JSON.stringify(records()[0]) }
+        : { body: JSON.stringify({ supernodes: records(), accepted: 1 }) },
+    )
+    const { directory, exchange, contacts } = setup([p.url])
+    await exchange.round()
+    expect(
+      directory
+        .live(now())
+        .map((r) => r.id)
+        .slice(1)
+        .sort(),
+    ).toEqual([honest.id, friend.id].sort())
+    expect(p.hits.sort()).toEqual(['GET /v1/hello', 'GET /v1/supernodes', 'POST /v1/supernodes'])
+    expect(contacts).toEqual([
+      [p.url, true],
+      [p.url, true],
+    ])
+  })
+
+  it('survives hostile peers, refuses their records, and backs off from them', async () => {
+    const huge = await peer(() => ({ body: `{"supernodes":["${'x'.repeat(7 * 1024 * 1024)}"]}` }))
+    const silent = await peer(() => 'hang')
+    const garbage = await peer(() => ({ body: '{"supernodes": "nope"' }))
+    const signer = new RecordSigner()
+    const forged = await peer(() => ({
+      body: JSON.stringify({
+        supernodes: [{ ...signer.record({ seq: 1, ts: now() }), role: 'candidate' }],
+      }),
+    }))
+    const error = await peer(() => ({ status: 500, body: '{"error":"boom"}' }))
+    const all = [huge, silent, garbage, forged, error]
+    const { directory, exchange } = setup(all.map((p) => p.url))
+    await exchange.round()
+    expect(directory.size).toBe(0)
+    // The forged list was fetched fine (its hello too, refused): only the others failed.
+    expect(exchange.stats.refused).toBeGreaterThanOrEqual(1)
+    expect(exchange.stats.failures).toBe(4 * 2)
+    const before = all.map((p) => p.hits.length)
+    await exchange.round()
+    // Failed peers wait out their backoff (no push, no pull); the one that answered is
+    // pushed to and pulled again.
+    expect(all.map((p, i) => p.hits.length - before[i])).toEqual([0, 0, 0, 3, 0])
+  })
+})
