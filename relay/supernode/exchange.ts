@@ -84,6 +84,7 @@ export class SupernodeExchange {
   async round(): Promise<void> {
     const { directory, peers } = this.#deps
     const nowMs = Date.now()
+    directory.prune(Math.floor(nowMs / 1000))
     const self = directory.live(Math.floor(nowMs / 1000))[0]
     const body = JSON.stringify({ records: [self] })
     // Computed before the pushes: a peer whose push fails now is still pulled this round.
