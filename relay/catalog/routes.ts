@@ -8,8 +8,6 @@
 // separate `stats` map: they are not signed, and not part of any listing.
 
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
-import { getConnInfo } from '@hono/node-server/conninfo'
 import {
   DEFAULT_PAGE_LISTINGS,
   MAX_LISTINGS_PER_HASH,
@@ -19,7 +17,8 @@ import {
   MAX_PAGE_LISTINGS,
   MAX_SCRAPE_HASHES,
 } from '../limits.ts'
-import { clientIp, type Tracker } from '../tracker/tracker.ts'
+import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
+import type { Tracker } from '../tracker/tracker.ts'
 import type { ListingPublisher, PublishResult } from './publish.ts'
 import type { CatalogStore } from './store.ts'
 
@@ -40,41 +39,24 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   const { store, publisher, tracker } = deps
   const app = new Hono()
 
-  app.post(
-    '/v1/listings',
-    bodyLimit({
-      maxSize: MAX_LISTINGS_POST_BYTES,
-      onError: (c) =>
-        c.json({ error: `body is over ${MAX_LISTINGS_POST_BYTES} bytes`, code: 'too-large' }, 413),
-    }),
-    async (c) => {
-      let body: unknown
-      try {
-        body = JSON.parse(await c.req.text())
-      } catch {
-        return c.json({ error: 'body is not JSON', code: 'malformed' }, 400)
-      }
-      const batch = isBatch(body)
-      const values = isBatch(body) ? body.listings : [body]
-      if (values.length > MAX_LISTINGS_PER_POST) {
-        const error = `at most ${MAX_LISTINGS_PER_POST} listings in one request`
-        return c.json({ error, code: 'too-large' }, 413)
-      }
-      const results = publisher.publish(values, address(c, deps.trustProxy), Date.now())
-      const waits = results.map((r) => ('retryAfter' in r ? (r.retryAfter ?? 0) : 0))
-      if (Math.max(0, ...waits) > 0) c.header('Retry-After', String(Math.max(...waits)))
-      if (!batch) {
-        const [r] = results
-        if (r.status === 200) return c.json({ listing: r.listing, cursor: r.cursor }, 200)
-        return c.json({ error: r.error, code: r.code }, r.status)
-      }
-      const refused = results.length > 0 && results.every((r) => r.status === 429)
-      if (refused)
-        return c.json({ error: (results[0] as { error: string }).error, code: 'quota' }, 429)
-      const stored = results.filter((r) => r.status === 200).length
-      return c.json({ stored, results: results.map(brief) }, 200)
-    },
-  )
+  app.post('/v1/listings', jsonBodyLimit(MAX_LISTINGS_POST_BYTES), async (c) => {
+    const posted = await readPostedBatch(c, 'listings', MAX_LISTINGS_PER_POST, 'listings')
+    if (posted instanceof Response) return posted
+    const { values, batch } = posted
+    const results = publisher.publish(values, requestAddress(c, deps.trustProxy), Date.now())
+    const waits = results.map((r) => ('retryAfter' in r ? (r.retryAfter ?? 0) : 0))
+    if (Math.max(0, ...waits) > 0) c.header('Retry-After', String(Math.max(...waits)))
+    if (!batch) {
+      const [r] = results
+      if (r.status === 200) return c.json({ listing: r.listing, cursor: r.cursor }, 200)
+      return c.json({ error: r.error, code: r.code }, r.status)
+    }
+    const refused = results.length > 0 && results.every((r) => r.status === 429)
+    if (refused)
+      return c.json({ error: (results[0] as { error: string }).error, code: 'quota' }, 429)
+    const stored = results.filter((r) => r.status === 200).length
+    return c.json({ stored, results: results.map(brief) }, 200)
+  })
 
   app.get('/v1/listings', (c) => {
     const after = c.req.query('after') ?? '0'
@@ -142,29 +124,10 @@ function infoHashOf(json: string): string {
   return json.slice(at, at + 40)
 }
 
-function isBatch(body: unknown): body is { listings: unknown[] } {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    Array.isArray((body as { listings?: unknown }).listings) &&
-    Object.keys(body).length === 1
-  )
-}
-
 function brief(r: PublishResult) {
   if (r.status !== 200) return { status: r.status, code: r.code, error: r.error }
   const { infoHash, publisher, seq } = r.listing
   return { status: 200, infoHash, publisher, seq, cursor: r.cursor }
-}
-
-function address(c: Context, trustProxy: boolean): string {
-  let remote = ''
-  try {
-    remote = getConnInfo(c).remote.address ?? ''
-  } catch {
-    // Not behind node:http (tests with app.request): no address.
-  }
-  return clientIp(remote, c.req.header('x-forwarded-for'), trustProxy)
 }
 
 function badRequest(c: Context, error: string) {

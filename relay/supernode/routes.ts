@@ -8,12 +8,11 @@
 //                                host (possibly a client's address) is not published
 // Records are passed on exactly as signed; the receiver verifies each (directory.ts).
 
-import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
-import { getConnInfo } from '@hono/node-server/conninfo'
+import { Hono } from 'hono'
 import type { RateLimiter } from '../catalog/quotas.ts'
 import { MAX_SUPERNODES_PER_POST, MAX_SUPERNODES_POST_BYTES } from '../limits.ts'
-import { clientIp, type Tracker } from '../tracker/tracker.ts'
+import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
+import type { Tracker } from '../tracker/tracker.ts'
 import type { OfferOutcome, SupernodeDirectory } from './directory.ts'
 import type { HostCache } from './host-cache.ts'
 import type { SelfRecord } from './self-record.ts'
@@ -45,53 +44,33 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
     return c.json({ supernodes: directory.live(now()) })
   })
 
-  app.post(
-    '/v1/supernodes',
-    bodyLimit({
-      maxSize: MAX_SUPERNODES_POST_BYTES,
-      onError: (c) =>
-        c.json(
-          { error: `body is over ${MAX_SUPERNODES_POST_BYTES} bytes`, code: 'too-large' },
-          413,
-        ),
-    }),
-    async (c) => {
-      let body: unknown
-      try {
-        body = JSON.parse(await c.req.text())
-      } catch {
-        return c.json({ error: 'body is not JSON', code: 'malformed' }, 400)
-      }
-      const batch = isBatch(body)
-      const values: unknown[] = isBatch(body) ? body.records : [body]
-      if (values.length > MAX_SUPERNODES_PER_POST) {
-        const error = `at most ${MAX_SUPERNODES_PER_POST} records in one request`
-        return c.json({ error, code: 'too-large' }, 413)
-      }
-      const from = address(c, deps.trustProxy)
-      const granted = pushLimiter.take(from, values.length, Date.now())
-      if (granted === 0 && values.length > 0) {
-        c.header('Retry-After', String(pushLimiter.retryAfter(from, Date.now())))
-        return c.json(
-          { error: 'too many records from this address; retry later', code: 'quota' },
-          429,
-        )
-      }
-      const at = now()
-      const results: OfferOutcome[] = values.map((value, i) =>
-        i < granted
-          ? directory.offer(value, from, at)
-          : { outcome: 'refused', code: 'quota', error: 'too many records from this address' },
+  app.post('/v1/supernodes', jsonBodyLimit(MAX_SUPERNODES_POST_BYTES), async (c) => {
+    const posted = await readPostedBatch(c, 'records', MAX_SUPERNODES_PER_POST, 'records')
+    if (posted instanceof Response) return posted
+    const { values, batch } = posted
+    const from = requestAddress(c, deps.trustProxy)
+    const granted = pushLimiter.take(from, values.length, Date.now())
+    if (granted === 0 && values.length > 0) {
+      c.header('Retry-After', String(pushLimiter.retryAfter(from, Date.now())))
+      return c.json(
+        { error: 'too many records from this address; retry later', code: 'quota' },
+        429,
       )
-      if (!batch) {
-        const [r] = results
-        if (r.outcome !== 'refused') return c.json(r, 200)
-        return c.json({ error: r.error, code: r.code }, refusalStatus(r.code))
-      }
-      const accepted = results.filter((r) => r.outcome === 'added' || r.outcome === 'replaced')
-      return c.json({ accepted: accepted.length, results }, 200)
-    },
-  )
+    }
+    const at = now()
+    const results: OfferOutcome[] = values.map((value, i) =>
+      i < granted
+        ? directory.offer(value, from, at)
+        : { outcome: 'refused', code: 'quota', error: 'too many records from this address' },
+    )
+    if (!batch) {
+      const [r] = results
+      if (r.outcome !== 'refused') return c.json(r, 200)
+      return c.json({ error: r.error, code: r.code }, refusalStatus(r.code))
+    }
+    const accepted = results.filter((r) => r.outcome === 'added' || r.outcome === 'replaced')
+    return c.json({ accepted: accepted.length, results }, 200)
+  })
 
   app.get('/v1/hosts', (c) => {
     c.header('Cache-Control', 'no-cache')
@@ -128,23 +107,4 @@ function refusalStatus(code: string): 400 | 429 | 503 {
   if (code === 'quota' || code === 'source-quota') return 429
   if (code === 'full') return 503
   return 400
-}
-
-function isBatch(body: unknown): body is { records: unknown[] } {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    Array.isArray((body as { records?: unknown }).records) &&
-    Object.keys(body).length === 1
-  )
-}
-
-function address(c: Context, trustProxy: boolean): string {
-  let remote = ''
-  try {
-    remote = getConnInfo(c).remote.address ?? ''
-  } catch {
-    // Not behind node:http (tests with app.request): no address.
-  }
-  return clientIp(remote, c.req.header('x-forwarded-for'), trustProxy)
 }
