@@ -6,7 +6,7 @@ export default defineConfig({
   testDir: 'e2e',
   // WebRTC transfers between two browser contexts on a 2-core machine: give them room.
   timeout: 240_000,
-  expect: { timeout: 15_000 },
+  expect: { timeout: 30_000 },
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,

@@ -8,7 +8,7 @@ export default defineConfig({
       'app/**/*.test.ts',
       'bench/**/*.test.ts',
     ],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
   },
 })

@@ -44,7 +44,8 @@ export async function allListings(url: string): Promise<Listing[]> {
 export async function waitFor<T>(
   what: string,
   check: () => Promise<T | undefined | null | false>,
-  timeoutMs = 20_000,
+  // Generous: a deadline is a hang detector, not a timing assertion (a loaded CI machine).
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let last: unknown

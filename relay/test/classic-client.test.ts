@@ -121,9 +121,9 @@ describe('a classic client (aria2) through the relay', () => {
         const counts = scrapeFiles(new Uint8Array(await res.arrayBuffer()))
         expect(counts.get(Buffer.from(infoHash).toString('hex'))?.complete).toBe(1)
       },
-      { timeout: 20_000, interval: 200 },
+      { timeout: 60_000, interval: 200 },
     )
-  }, 40_000)
+  }, 120_000)
 
   afterAll(async () => {
     for (const p of running) {
@@ -138,7 +138,7 @@ describe('a classic client (aria2) through the relay', () => {
 
   it.skipIf(!hasAria2)(
     `aria2 downloads from an aria2 seeder, bytes equal${SKIP_NOTE}`,
-    { timeout: 60_000 },
+    { timeout: 120_000 },
     async () => {
       const out = join(dir, 'aria2-download')
       const leecher = aria2([
@@ -156,7 +156,7 @@ describe('a classic client (aria2) through the relay', () => {
 
   it.skipIf(!hasAria2)(
     `stock WebTorrent (Node, TCP) downloads from an aria2 seeder, bytes equal${SKIP_NOTE}`,
-    { timeout: 60_000 },
+    { timeout: 120_000 },
     async () => {
       const client = new WebTorrent(QUIET_WEBTORRENT)
       try {
@@ -175,7 +175,7 @@ describe('a classic client (aria2) through the relay', () => {
 
   it.skipIf(!hasAria2)(
     `aria2 downloads from a stock WebTorrent (Node, TCP) seeder, bytes equal${SKIP_NOTE}`,
-    { timeout: 60_000 },
+    { timeout: 120_000 },
     async () => {
       // Stop the aria2 seeder first, so WebTorrent is the only peer with the data.
       seeder!.child.kill('SIGTERM')

@@ -55,7 +55,7 @@ async function scrape(client: Client): Promise<ScrapeData> {
 describe('stock bittorrent-tracker client over the relay WebSocket', () => {
   it(
     'two clients on one info hash trade offer and answer, connect, and see each other in scrape',
-    { timeout: 60_000 },
+    { timeout: 120_000 },
     async () => {
       const infoHash = randomBytes(20).toString('hex')
       // Two URLs of the same relay: the stock client shares one WebSocket per URL within a
@@ -86,7 +86,7 @@ describe('stock bittorrent-tracker client over the relay WebSocket', () => {
 
         b.client.destroy()
         await vi.waitFor(async () => expect((await scrape(a.client)).incomplete).toBe(0), {
-          timeout: 10_000,
+          timeout: 30_000,
           interval: 200,
         })
         expect(a.warnings).toEqual([])
@@ -102,7 +102,7 @@ describe('stock bittorrent-tracker client over the relay WebSocket', () => {
 describe('stock WebTorrent client over the relay WebSocket', () => {
   it(
     'downloads a magnet link from a WebTorrent seeder over WebRTC, bytes equal',
-    { timeout: 60_000 },
+    { timeout: 120_000 },
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'monsoon-wt-'))
       const seeder = new WebTorrent(QUIET_WEBTORRENT)
