@@ -1,9 +1,9 @@
-// Listings for tests and benchmarks, signed quickly. noble signs about 800/s on our machines,
-// too slow for the thousands a spam test or the 100,000 of bench/catalog-sync need, so this
-// signs with OpenSSL (node:crypto). Ed25519 signatures are deterministic (RFC 8032 §5.1.6):
-// the bytes are the ones noble would make, and verifyListing (noble) accepts them.
+// Listings for tests and benchmarks, signed quickly with OpenSSL (../openssl-signer.ts): a
+// spam test needs thousands, bench/catalog-sync 100,000, and verifyListing (noble) accepts
+// them as its own.
 
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from 'node:crypto'
+import { createHash } from 'node:crypto'
+import { OpenSslSigner } from '../openssl-signer.ts'
 import {
   LISTING_VERSION,
   signingBytes,
@@ -12,26 +12,7 @@ import {
 } from '../../shared/listing.ts'
 import { sanitizeDescription, sanitizeName } from '../../shared/text.ts'
 
-/** DER PKCS#8 header of an Ed25519 private key (RFC 8410 §7); the 32-byte seed follows. */
-const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
-
-export class FastSigner {
-  /** Public key, 64 hex chars: the publisher id. */
-  readonly id: string
-  readonly secretKey: Uint8Array
-  readonly #key: KeyObject
-
-  constructor(secretKey: Uint8Array = crypto.getRandomValues(new Uint8Array(32))) {
-    this.secretKey = secretKey
-    this.#key = createPrivateKey({
-      key: Buffer.concat([PKCS8_PREFIX, secretKey]),
-      format: 'der',
-      type: 'pkcs8',
-    })
-    const spki = createPublicKey(this.#key).export({ format: 'der', type: 'spki' })
-    this.id = spki.subarray(spki.length - 32).toString('hex')
-  }
-
+export class FastSigner extends OpenSslSigner {
   /** Signs a draft as createListing would (the draft's file paths must already be clean). */
   listing(draft: ListingDraft, meta: { seq: number; ts: number }): Listing {
     const unsigned: Omit<Listing, 'sig'> = {
@@ -47,7 +28,7 @@ export class FastSigner {
       seq: meta.seq,
       ts: meta.ts,
     }
-    const sig = sign(null, signingBytes(unsigned), this.#key).toString('hex')
+    const sig = this.signHex(signingBytes(unsigned))
     return { ...unsigned, sig }
   }
 }
