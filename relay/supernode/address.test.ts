@@ -8,7 +8,7 @@ describe('addressKind', () => {
   it.each([
     ['http://8.8.8.8', 'public'],
     ['http://93.184.216.34:8080', 'public'],
-    ['https://relay.example.org', 'public'],
+    ['https://relay.monsoon.network', 'public'],
     ['http://[2001:db8::1]', 'public'],
     ['http://[2606:4700::1111]', 'public'],
     ['http://[::ffff:8.8.8.8]', 'public'],
@@ -22,6 +22,12 @@ describe('addressKind', () => {
     ['http://0x7f.0.0.1', 'loopback'],
     ['http://0177.0.0.1', 'loopback'],
     ['http://0.0.0.0', 'unspecified'],
+    // Names that never resolve on the Internet (RFC 6761, RFC 2606): never looked up.
+    ['https://relay.example', 'reserved'],
+    ['https://a.b.test', 'reserved'],
+    ['https://x.invalid', 'reserved'],
+    ['https://relay.example.org', 'reserved'],
+    ['https://example.com', 'reserved'],
     ['http://0', 'unspecified'],
     ['http://10.1.2.3', 'private'],
     ['http://172.16.0.1', 'private'],
@@ -60,6 +66,7 @@ describe('addressKind', () => {
     expect(addressKind('::1')).toBe('loopback')
     expect(addressKind('[FE80::AB]')).toBe('link-local')
     expect(addressKind('10.0.0.1.')).toBe('private')
-    expect(addressKind('Example.COM')).toBe('public')
+    expect(addressKind('Relay.Monsoon.NETWORK.')).toBe('public')
+    expect(addressKind('Relay.Example.COM')).toBe('reserved')
   })
 })

@@ -47,6 +47,11 @@ export function addressKind(host: string): AddressKind {
   if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || !h.includes('.')) {
     return 'local-name'
   }
+  // RFC 6761 §6.2, §6.4, RFC 2606 §3: names that never resolve on the Internet (tests and
+  // documentation use them), so no lookup for them ever leaves the machine.
+  if (/\.(test|invalid|example)$/.test(h) || /(^|\.)example\.(com|net|org)$/.test(h)) {
+    return 'reserved'
+  }
   return 'public'
 }
 

@@ -7,17 +7,17 @@ const T = 1_764_115_200_000
 describe('HostCache', () => {
   it('records a URL in origin form with its source, last-seen time and contact counts', () => {
     const cache = new HostCache()
-    expect(cache.seen('HTTPS://Relay.Example.org:443/', 'peer:a', T)).toEqual({
+    expect(cache.seen('HTTPS://Relay.Monsoon.NETWORK:443/', 'peer:a', T)).toEqual({
       ok: true,
-      url: 'https://relay.example.org',
+      url: 'https://relay.monsoon.network',
     })
-    cache.seen('https://relay.example.org', 'peer:b', T + 5000)
-    cache.contacted('https://relay.example.org', true, T + 6000)
-    cache.contacted('https://relay.example.org', false, T + 7000)
-    cache.contacted('https://never.example.org', true, T)
+    cache.seen('https://relay.monsoon.network', 'peer:b', T + 5000)
+    cache.contacted('https://relay.monsoon.network', true, T + 6000)
+    cache.contacted('https://relay.monsoon.network', false, T + 7000)
+    cache.contacted('https://never.monsoon.network', true, T)
     expect(cache.list()).toEqual([
       {
-        url: 'https://relay.example.org',
+        url: 'https://relay.monsoon.network',
         source: 'peer:a',
         firstSeenMs: T,
         lastSeenMs: T + 6000,
@@ -30,9 +30,9 @@ describe('HostCache', () => {
   it('refuses what is not an http(s) origin', () => {
     const cache = new HostCache()
     for (const bad of [
-      'ftp://relay.example',
-      'https://relay.example/path',
-      'https://u:p@relay.example',
+      'ftp://relay.monsoon.network',
+      'https://relay.monsoon.network/path',
+      'https://u:p@relay.monsoon.network',
       'nonsense',
       '',
     ]) {
@@ -64,7 +64,7 @@ describe('HostCache', () => {
 
   it('keeps 10,000 addresses from one source to its share, and others keep theirs', () => {
     const cache = new HostCache({ maxPerSource: 50, maxHosts: 200 })
-    for (let i = 0; i < 20; i++) cache.seen(`https://honest${i}.example`, 'honest', T)
+    for (let i = 0; i < 20; i++) cache.seen(`https://honest${i}.monsoon.network`, 'honest', T)
     for (let i = 0; i < 10_000; i++) {
       const ip = `${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}.9`
       expect(cache.seen(`http://${ip}:6881`, '203.0.113.66', T + i).ok).toBe(true)
@@ -79,16 +79,16 @@ describe('HostCache', () => {
 
   it('when full, evicts the worst entry, never one that answers more than it fails', () => {
     const cache = new HostCache({ maxPerSource: 10, maxHosts: 4 })
-    for (let i = 0; i < 4; i++) cache.seen(`https://h${i}.example`, `s${i}`, T + i)
-    cache.contacted('https://h0.example', false, T)
-    for (const i of [1, 2, 3]) cache.contacted(`https://h${i}.example`, true, T + 10)
-    expect(cache.seen('https://new1.example', 'x', T + 20).ok).toBe(true)
-    expect(cache.get('https://h0.example')).toBeUndefined()
+    for (let i = 0; i < 4; i++) cache.seen(`https://h${i}.monsoon.network`, `s${i}`, T + i)
+    cache.contacted('https://h0.monsoon.network', false, T)
+    for (const i of [1, 2, 3]) cache.contacted(`https://h${i}.monsoon.network`, true, T + 10)
+    expect(cache.seen('https://new1.monsoon.network', 'x', T + 20).ok).toBe(true)
+    expect(cache.get('https://h0.monsoon.network')).toBeUndefined()
     // new1 (never contacted) is now the worst; it goes for new2.
-    expect(cache.seen('https://new2.example', 'y', T + 30).ok).toBe(true)
-    expect(cache.get('https://new1.example')).toBeUndefined()
-    cache.contacted('https://new2.example', true, T + 40)
-    expect(cache.seen('https://new3.example', 'z', T + 50)).toMatchObject({
+    expect(cache.seen('https://new2.monsoon.network', 'y', T + 30).ok).toBe(true)
+    expect(cache.get('https://new1.monsoon.network')).toBeUndefined()
+    cache.contacted('https://new2.monsoon.network', true, T + 40)
+    expect(cache.seen('https://new3.monsoon.network', 'z', T + 50)).toMatchObject({
       ok: false,
       code: 'full',
     })
@@ -98,10 +98,10 @@ describe('HostCache', () => {
         .map((h) => h.url)
         .sort(),
     ).toEqual([
-      'https://h1.example',
-      'https://h2.example',
-      'https://h3.example',
-      'https://new2.example',
+      'https://h1.monsoon.network',
+      'https://h2.monsoon.network',
+      'https://h3.monsoon.network',
+      'https://new2.monsoon.network',
     ])
   })
 
@@ -113,7 +113,7 @@ describe('HostCache', () => {
           const cache = new HostCache({ maxPerSource: 5, maxHosts: 12 })
           let t = T
           for (const [host, source, contact, ok] of ops) {
-            const url = `https://h${host}.example`
+            const url = `https://h${host}.monsoon.network`
             if (contact) cache.contacted(url, ok, t++)
             else cache.seen(url, `s${source}`, t++)
             expect(cache.size).toBeLessThanOrEqual(12)
