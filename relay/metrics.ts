@@ -1,0 +1,181 @@
+// The relay's figures for GET /metrics, in the Prometheus text exposition format, version
+// 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format).
+// A pure encoder: metric families in, text out. Reading the figures off the running relay
+// is `relayMetrics`, which takes plain numbers so it too can be tested without a socket.
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+export type MetricType = 'counter' | 'gauge'
+
+export interface Sample {
+  labels?: Record<string, string>
+  value: number
+}
+
+export interface MetricFamily {
+  name: string
+  help: string
+  type: MetricType
+  samples: Sample[]
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
+
+/** Label values escape `\`, `"` and line feeds (exposition format, "Text format details"). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+/** HELP text escapes `\` and line feeds only. */
+export function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
+}
+
+/** A sample value as Go's ParseFloat reads it: `+Inf`, `-Inf`, `NaN` spelled out. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN'
+  if (value === Infinity) return '+Inf'
+  if (value === -Infinity) return '-Inf'
+  return String(value)
+}
+
+/** Encodes families in order; throws TypeError for a name the format does not allow. */
+export function encodeMetrics(families: readonly MetricFamily[]): string {
+  let out = ''
+  for (const family of families) {
+    if (!METRIC_NAME.test(family.name)) throw new TypeError(`bad metric name: ${family.name}`)
+    out += `# HELP ${family.name} ${escapeHelp(family.help)}\n`
+    out += `# TYPE ${family.name} ${family.type}\n`
+    for (const sample of family.samples) {
+      out += `${family.name}${encodeLabels(sample.labels)} ${formatValue(sample.value)}\n`
+    }
+  }
+  return out
+}
+
+function encodeLabels(labels: Record<string, string> | undefined): string {
+  if (!labels) return ''
+  const pairs = Object.entries(labels).map(([name, value]) => {
+    if (!LABEL_NAME.test(name) || name.startsWith('__')) {
+      throw new TypeError(`bad label name: ${name}`)
+    }
+    return `${name}="${escapeLabelValue(value)}"`
+  })
+  return pairs.length ? `{${pairs.join(',')}}` : ''
+}
+
+/** What the relay knows at scrape time, as plain numbers. */
+export interface RelayFigures {
+  torrents: number
+  peers: { tcp: number; rtc: number }
+  seeders: number
+  leechers: number
+  announces: { http: number; ws: number }
+  bandwidthBytesPerSecond: number
+  capacity: { maxTorrents: number; maxPeers: number; maxBandwidth: number }
+  listings: number
+  /** Live supernode records known (own one included), by role. */
+  supernodes: { supernode: number; candidate: number }
+  hosts: number
+  websocketConnections: number
+  uptimeSeconds: number
+  residentMemoryBytes: number
+}
+
+/** The peers of one kind in a swarm, as relay/tracker/swarm.ts keeps them. */
+interface PeerCounts {
+  readonly size: number
+  readonly seeders: { readonly length: number }
+}
+
+/** Peers by kind, seeders and leechers over every swarm: one pass, no allocation. */
+export function swarmFigures(
+  swarms: Iterable<{ readonly tcp: PeerCounts; readonly rtc: PeerCounts }>,
+): Pick<RelayFigures, 'peers' | 'seeders' | 'leechers'> {
+  let tcp = 0
+  let rtc = 0
+  let seeders = 0
+  for (const swarm of swarms) {
+    tcp += swarm.tcp.size
+    rtc += swarm.rtc.size
+    seeders += swarm.tcp.seeders.length + swarm.rtc.seeders.length
+  }
+  return { peers: { tcp, rtc }, seeders, leechers: tcp + rtc - seeders }
+}
+
+/** The highest of hashes, peers and bandwidth used over their capacity: 1 means full. */
+export function loadRatio(f: RelayFigures): number {
+  const ratio = (used: number, max: number) => (max > 0 ? used / max : 0)
+  return Math.max(
+    ratio(f.torrents, f.capacity.maxTorrents),
+    ratio(f.peers.tcp + f.peers.rtc, f.capacity.maxPeers),
+    ratio(f.bandwidthBytesPerSecond, f.capacity.maxBandwidth),
+  )
+}
+
+export function relayMetrics(f: RelayFigures): MetricFamily[] {
+  const gauge = (name: string, help: string, samples: Sample[]): MetricFamily => ({
+    name,
+    help,
+    type: 'gauge',
+    samples,
+  })
+  const one = (value: number): Sample[] => [{ value }]
+  return [
+    gauge('monsoon_tracker_torrents', 'Info hashes tracked.', one(f.torrents)),
+    gauge('monsoon_tracker_peers', 'Peers tracked, by kind (tcp: HTTP tracker; rtc: WebRTC).', [
+      { labels: { kind: 'tcp' }, value: f.peers.tcp },
+      { labels: { kind: 'rtc' }, value: f.peers.rtc },
+    ]),
+    gauge('monsoon_tracker_seeders', 'Peers that have every piece.', one(f.seeders)),
+    gauge('monsoon_tracker_leechers', 'Peers still downloading.', one(f.leechers)),
+    {
+      name: 'monsoon_tracker_announces_total',
+      help: 'Announces received, by transport.',
+      type: 'counter',
+      samples: [
+        { labels: { transport: 'http' }, value: f.announces.http },
+        { labels: { transport: 'ws' }, value: f.announces.ws },
+      ],
+    },
+    gauge(
+      'monsoon_tracking_bandwidth_bytes_per_second',
+      'Bytes per second spent on tracking, averaged over the last seconds.',
+      one(f.bandwidthBytesPerSecond),
+    ),
+    gauge('monsoon_capacity_torrents', 'Most info hashes tracked.', one(f.capacity.maxTorrents)),
+    gauge('monsoon_capacity_peers', 'Most peers tracked.', one(f.capacity.maxPeers)),
+    gauge(
+      'monsoon_capacity_bandwidth_bytes_per_second',
+      'Bytes per second given to tracking.',
+      one(f.capacity.maxBandwidth),
+    ),
+    gauge(
+      'monsoon_load_ratio',
+      'Highest of torrents, peers and bandwidth over their capacity (1 = full).',
+      one(loadRatio(f)),
+    ),
+    gauge('monsoon_catalog_listings', 'Listings in the catalog store.', one(f.listings)),
+    gauge('monsoon_supernodes_known', 'Live supernode records known, own included, by role.', [
+      { labels: { role: 'supernode' }, value: f.supernodes.supernode },
+      { labels: { role: 'candidate' }, value: f.supernodes.candidate },
+    ]),
+    gauge('monsoon_hosts_known', 'Relay URLs in the host cache.', one(f.hosts)),
+    gauge(
+      'monsoon_websocket_connections',
+      'Open WebSocket tracker connections.',
+      one(f.websocketConnections),
+    ),
+    gauge(
+      'monsoon_process_uptime_seconds',
+      'Seconds since the relay started.',
+      one(f.uptimeSeconds),
+    ),
+    gauge(
+      'monsoon_process_resident_memory_bytes',
+      'Resident set size of the relay process.',
+      one(f.residentMemoryBytes),
+    ),
+  ]
+}
