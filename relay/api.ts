@@ -11,6 +11,7 @@ import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { RelayConfig } from './config.ts'
 import type { Logger } from './log.ts'
+import { METRICS_CONTENT_TYPE } from './metrics.ts'
 import type { Tracker } from './tracker/tracker.ts'
 
 /** The package's folder: relative paths such as --app-dir are taken from here. */
@@ -25,9 +26,19 @@ export interface ApiDeps {
   nodeId: string
   /** Routes mounted before the app's catch-all (the catalog's /v1/…). */
   routes?: Hono[]
+  /** The figures for GET /metrics, encoded (relay/metrics.ts). */
+  metrics?: () => string
 }
 
-export function createApi({ config, tracker, log, startedAt, nodeId, routes = [] }: ApiDeps): Hono {
+export function createApi({
+  config,
+  tracker,
+  log,
+  startedAt,
+  nodeId,
+  routes = [],
+  metrics,
+}: ApiDeps): Hono {
   const app = new Hono()
 
   app.get('/health', (c) =>
@@ -49,6 +60,14 @@ export function createApi({ config, tracker, log, startedAt, nodeId, routes = []
   // What the app needs to know of this relay before it opens WebRTC connections. No public
   // STUN server is assumed: an operator names theirs with --ice-server.
   app.get('/v1/config', (c) => c.json({ iceServers: config.iceServers.map((urls) => ({ urls })) }))
+
+  if (metrics) {
+    app.get('/metrics', (c) => {
+      c.header('Content-Type', METRICS_CONTENT_TYPE)
+      c.header('Cache-Control', 'no-store')
+      return c.body(metrics())
+    })
+  }
 
   for (const sub of routes) app.route('/', sub)
 

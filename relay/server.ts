@@ -17,15 +17,27 @@ import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
+import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
 import { handleHttpTracker } from './tracker/http.ts'
-import { Tracker, clientIp } from './tracker/tracker.ts'
+import { Tracker, clientIp, type Announce, type AnnounceResult } from './tracker/tracker.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
 
 /** How often silent peers are swept out. */
 const SWEEP_INTERVAL_MS = 30_000
 /** WebSocket ping period; a socket that misses one pong is closed. */
 const WS_PING_INTERVAL_MS = 30_000
+
+/** The tracker, counting announces by peer kind for /metrics: `tcp` peers announce over
+ * HTTP, `rtc` peers over WebSocket. Malformed requests never reach it and are not counted. */
+class CountingTracker extends Tracker {
+  readonly announces = { tcp: 0, rtc: 0 }
+
+  override announce(req: Announce, now: number): AnnounceResult {
+    this.announces[req.kind]++
+    return super.announce(req, now)
+  }
+}
 
 export interface Relay {
   readonly config: RelayConfig
@@ -47,7 +59,7 @@ export function createRelay(
   log.info(key.created ? 'node key created' : 'node key loaded', { id: key.identity.id })
   if (key.readableByOthers) log.warn('node key is readable by other users', { path: key.path })
   const startedAt = Date.now()
-  const tracker = new Tracker({
+  const tracker = new CountingTracker({
     interval: config.announceInterval,
     // A peer that missed two announces (plus a minute of slack) is gone.
     peerTtl: Math.max(config.announceInterval, config.wsAnnounceInterval) * 2 + 60,
@@ -57,6 +69,31 @@ export function createRelay(
   const catalog = createCatalog(config, tracker, log)
   const supernode = createSupernode(config, key.identity, tracker, log)
   const { meter } = supernode
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
+  const metrics = () => {
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    const live = supernode.directory.live(nowSeconds)
+    const candidates = live.filter((r) => r.role === 'candidate').length
+    return encodeMetrics(
+      relayMetrics({
+        torrents: tracker.swarms.size,
+        ...swarmFigures(tracker.swarms.values()),
+        announces: { http: tracker.announces.tcp, ws: tracker.announces.rtc },
+        bandwidthBytesPerSecond: meter.bytesPerSecond,
+        capacity: {
+          maxTorrents: config.maxTorrents,
+          maxPeers: config.maxPeers,
+          maxBandwidth: config.maxBandwidth,
+        },
+        listings: catalog.store.count(),
+        supernodes: { supernode: live.length - candidates, candidate: candidates },
+        hosts: supernode.hosts.size,
+        websocketConnections: wss.clients.size,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        residentMemoryBytes: process.memoryUsage.rss(),
+      }),
+    )
+  }
   const api = createApi({
     config,
     tracker,
@@ -64,6 +101,7 @@ export function createRelay(
     startedAt,
     nodeId: key.identity.id,
     routes: [catalog.routes, supernode.routes],
+    metrics,
   })
   const honoListener = getRequestListener(api.fetch)
   const httpTrackerOptions = {
@@ -103,7 +141,6 @@ export function createRelay(
     else socket.destroy()
   })
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
   const alive = new WeakSet<WebSocket>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0]
