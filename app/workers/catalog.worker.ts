@@ -143,10 +143,16 @@ async function syncRelay(db: CatalogDb, relay: string): Promise<void> {
   Object.assign(entry, { state: 'syncing', fetched: 0, fraction: null, error: null })
   entry.lastSyncAt = state?.lastSyncAt ?? entry.lastSyncAt
   reportProgress()
+  const fetchPage = (after: number) => {
+    const answer = fetchRelayJson(`${relay}/v1/listings?after=${after}&limit=${PAGE_SIZE}`)
+    answer.catch(() => undefined) // awaited (and its error thrown) when its turn comes
+    return answer
+  }
+  let next: Promise<unknown> | null = null
   try {
     for (;;) {
-      const url = `${relay}/v1/listings?after=${cursor}&limit=${PAGE_SIZE}`
-      const page = parseListingPage(await fetchRelayJson(url))
+      const page = parseListingPage(await (next ?? fetchPage(cursor)))
+      next = null
       if (page.epoch !== null && epoch !== undefined && page.epoch !== epoch && cursor > 0) {
         // Another store behind the same URL: its cursors start over.
         cursor = 0
@@ -154,6 +160,8 @@ async function syncRelay(db: CatalogDb, relay: string): Promise<void> {
         continue
       }
       epoch = page.epoch ?? epoch
+      // The next page travels while this one is checked and stored.
+      if (page.more && page.next > cursor) next = fetchPage(page.next)
       const verified = await verifyListings(page.listings, Math.floor(Date.now() / 1000))
       const fresh = await putListings(db, verified.listings, Date.now(), {
         relay,
