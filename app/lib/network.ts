@@ -1,0 +1,113 @@
+// What the network view reads from a relay (GET /v1/supernodes, GET /v1/hosts) and how it
+// checks it. A relay is just another node: every supernode record is verified with the same
+// code the relays run (shared/supernode.ts), host rows are shape-checked and bounded, and
+// torrent owners are computed here with the relays' rendezvous hashing (shared/rendezvous.ts),
+// so the view shows what this browser can check, not what a relay claims.
+
+import { RendezvousSet } from '../../shared/rendezvous.ts'
+import type { SignatureVerifier } from '../../shared/identity.ts'
+import { verifySupernodeRecord, type SupernodeRecord } from '../../shared/supernode.ts'
+import { relayOrigin } from '../catalog/relay-client.ts'
+
+/** Records verified from one answer: a signature check each, so a relay cannot make the
+ * page spend long on a huge list. Enough for a network of a few hundred supernodes. */
+export const MAX_SUPERNODES_SHOWN = 256
+/** Host cache rows read from one answer. */
+export const MAX_HOSTS_SHOWN = 256
+
+export interface CheckedSupernodes {
+  records: SupernodeRecord[]
+  /** Entries that failed verification (forged, expired, malformed) or repeated an id. */
+  rejected: number
+  /** Entries past MAX_SUPERNODES_SHOWN, not read. */
+  skipped: number
+}
+
+/** Verifies every record of a `GET /v1/supernodes` answer; throws TypeError when the
+ * answer is not a list of them at all. */
+export function checkSupernodes(
+  value: unknown,
+  nowSeconds: number,
+  verify?: SignatureVerifier,
+): CheckedSupernodes {
+  const list = (value as { supernodes?: unknown } | null)?.supernodes
+  if (!Array.isArray(list)) throw new TypeError('the relay sent no list of supernodes')
+  const records: SupernodeRecord[] = []
+  const seen = new Set<string>()
+  let rejected = 0
+  for (const item of list.slice(0, MAX_SUPERNODES_SHOWN)) {
+    try {
+      const record = verifySupernodeRecord(item, nowSeconds, verify)
+      if (seen.has(record.id)) {
+        rejected++
+        continue
+      }
+      seen.add(record.id)
+      records.push(record)
+    } catch {
+      rejected++
+    }
+  }
+  return { records, rejected, skipped: Math.max(0, list.length - MAX_SUPERNODES_SHOWN) }
+}
+
+export interface HostRow {
+  url: string
+  /** Unix seconds. */
+  lastSeen: number
+  successes: number
+  failures: number
+}
+
+/** The rows of a `GET /v1/hosts` answer that are well-formed; throws TypeError when the
+ * answer is not a list. */
+export function checkHosts(value: unknown): HostRow[] {
+  const list = (value as { hosts?: unknown } | null)?.hosts
+  if (!Array.isArray(list)) throw new TypeError('the relay sent no host list')
+  const out: HostRow[] = []
+  for (const item of list.slice(0, MAX_HOSTS_SHOWN)) {
+    const h = item as Record<string, unknown> | null
+    if (typeof h !== 'object' || h === null) continue
+    const url = relayOrigin(h.url)
+    if (!url || !isCount(h.lastSeen) || !isCount(h.successes) || !isCount(h.failures)) continue
+    out.push({ url, lastSeen: h.lastSeen, successes: h.successes, failures: h.failures })
+  }
+  return out
+}
+
+export interface LoadShare {
+  hashes: number
+  peers: number
+  bandwidth: number
+  /** The fullest of the three: what decides overload. */
+  max: number
+}
+
+/** Load over capacity for each figure (0 when a capacity is 0), unclamped. */
+export function loadShare(record: SupernodeRecord): LoadShare {
+  const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
+  const hashes = ratio(record.load.hashes, record.capacity.maxHashes)
+  const peers = ratio(record.load.peers, record.capacity.maxPeers)
+  const bandwidth = ratio(record.load.bandwidth, record.capacity.bandwidth)
+  return { hashes, peers, bandwidth, max: Math.max(hashes, peers, bandwidth) }
+}
+
+/** The rendezvous set over the records' live supernodes (candidates own nothing), as
+ * relay/supernode/directory.ts builds it. */
+export function ownerSet(records: readonly SupernodeRecord[]): RendezvousSet {
+  return new RendezvousSet(records.filter((r) => r.role === 'supernode').map((r) => r.id))
+}
+
+/** The owners of `infoHash`, best first, with their records. */
+export function torrentOwners(
+  infoHash: string,
+  records: readonly SupernodeRecord[],
+  set: RendezvousSet = ownerSet(records),
+): SupernodeRecord[] {
+  const byId = new Map(records.map((r) => [r.id, r]))
+  return set.owners(infoHash.toLowerCase()).map((id) => byId.get(id)!)
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
+}
