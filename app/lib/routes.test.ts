@@ -6,6 +6,7 @@ describe('parseHash', () => {
     expect(parseHash('')).toMatchObject({ name: 'index' })
     expect(parseHash('#/')).toMatchObject({ name: 'index' })
     expect(parseHash('#/add')).toEqual({ name: 'add' })
+    expect(parseHash('#/network')).toEqual({ name: 'network' })
     expect(parseHash('#/nope')).toEqual({ name: 'not-found', path: '/nope' })
     expect(parseHash('#/t/%zz')).toMatchObject({ name: 'torrent', id: '%zz' })
     expect(parseHash('#/l/%zz')).toEqual({ name: 'listing', id: '%zz' })

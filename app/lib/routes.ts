@@ -4,11 +4,12 @@
 export type Route =
   | { name: 'index'; params: URLSearchParams }
   | { name: 'add' }
+  | { name: 'network' }
   | { name: 'listing'; id: string }
   | { name: 'torrent'; id: string; params: URLSearchParams }
   | { name: 'not-found'; path: string }
 
-/** Reads `#/?…`, `#/add`, `#/l/<infohash>`, `#/t/<infohash>?…` into a Route. */
+/** Reads `#/?…`, `#/add`, `#/network`, `#/l/<infohash>`, `#/t/<infohash>?…` into a Route. */
 export function parseHash(hash: string): Route {
   const raw = hash.replace(/^#/, '') || '/'
   const q = raw.indexOf('?')
@@ -16,6 +17,7 @@ export function parseHash(hash: string): Route {
   const params = new URLSearchParams(q === -1 ? '' : raw.slice(q + 1))
   if (path === '/' || path === '') return { name: 'index', params }
   if (path === '/add') return { name: 'add' }
+  if (path === '/network') return { name: 'network' }
   const listing = /^\/l\/([^/]+)\/?$/.exec(path)
   if (listing) return { name: 'listing', id: safeDecode(listing[1]) }
   const torrent = /^\/t\/([^/]+)\/?$/.exec(path)
