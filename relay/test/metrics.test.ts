@@ -87,7 +87,7 @@ describe('GET /metrics', () => {
     expect(m.samples.get('monsoon_process_resident_memory_bytes')).toBeGreaterThan(0)
   })
 
-  it('counts an HTTP announce and its peer; a WebSocket shows as a connection', async () => {
+  it('counts HTTP and WebSocket announces and their peers, and the open WebSocket', async () => {
     const r = await relay('--max-peers', '4')
     const before = await scrape(r)
     expect(before.samples.get('monsoon_tracker_announces_total{transport="http"}')).toBe(0)
@@ -112,6 +112,29 @@ describe('GET /metrics', () => {
       expect(after.samples.get('monsoon_websocket_connections')).toBe(1)
       // Two peers of a capacity of four: half full.
       expect(after.samples.get('monsoon_load_ratio')).toBe(0.5)
+
+      // A WebTorrent announce (binary ids as latin1 strings) on the socket; its answer
+      // means the tracker has counted it.
+      const answered = new Promise((resolve) => ws.once('message', resolve))
+      const bin = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1')
+      ws.send(
+        JSON.stringify({
+          action: 'announce',
+          info_hash: bin(binaryId(1)),
+          peer_id: bin(binaryId(4)),
+          left: 10,
+          event: 'started',
+          numwant: 0,
+          offers: [],
+        }),
+      )
+      await answered
+      const rtc = await scrape(r)
+      expect(rtc.samples.get('monsoon_tracker_announces_total{transport="ws"}')).toBe(1)
+      expect(rtc.samples.get('monsoon_tracker_announces_total{transport="http"}')).toBe(2)
+      expect(rtc.samples.get('monsoon_tracker_peers{kind="rtc"}')).toBe(1)
+      expect(rtc.samples.get('monsoon_tracker_leechers')).toBe(2)
+      expect(rtc.samples.get('monsoon_load_ratio')).toBe(0.75)
     } finally {
       ws.close()
     }
