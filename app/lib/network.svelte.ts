@@ -20,8 +20,10 @@ export class NetworkState {
   selfId = $state<string | null>(null)
   hosts = $state.raw<HostRow[] | null>(null)
   hostError = $state<string | null>(null)
-  /** Unix ms of the last completed read. */
+  /** Unix ms of the last read where both lists came back. */
   readAt = $state(0)
+  /** Unix ms of the last read tried, for how old `readAt` is. */
+  triedAt = $state(0)
 
   readonly #relay: string
   #timer: ReturnType<typeof setInterval> | undefined
@@ -41,7 +43,8 @@ export class NetworkState {
     this.#reading = true
     try {
       await Promise.all([this.#readSupernodes(), this.#readHosts()])
-      this.readAt = Date.now()
+      this.triedAt = Date.now()
+      if (!this.supernodeError && !this.hostError) this.readAt = this.triedAt
     } finally {
       this.#reading = false
     }
