@@ -87,3 +87,29 @@ test('two peered relays: both supernodes, the peer in the host cache, owners in 
     await Promise.all([a.stop(), b.stop()])
   }
 })
+
+test('a relay that stops answering: the view says so and keeps what it read', async ({
+  browser,
+}, testInfo) => {
+  const relay = await startRelay()
+  let stopped = false
+  try {
+    const id = await nodeId(relay.url)
+    const page = await browser.newPage({ baseURL: relay.url })
+    await page.goto('/#/network')
+    await expect(page.getByTestId('supernode')).toHaveAttribute('data-id', id)
+
+    await relay.stop()
+    stopped = true
+    await page.getByRole('button', { name: 'Refresh' }).click()
+    await expect(page.getByTestId('supernodes-error')).toContainText(
+      `Could not read the supernodes. cannot reach 127.0.0.1:${relay.port}`,
+    )
+    await expect(page.getByText('Could not read the host cache.')).toBeVisible()
+    await expect(page.getByTestId('supernode')).toHaveAttribute('data-id', id)
+    await shot(page, testInfo, 'network-relay-down')
+    await page.close()
+  } finally {
+    if (!stopped) await relay.stop()
+  }
+})
