@@ -111,6 +111,10 @@ export const MAX_HELLO_ANSWER_BYTES = 8 * 1024
 export const MAX_EXCHANGE_TARGETS = 16
 /** A pull or push to another relay during the exchange is abandoned after this. */
 export const SUPERNODE_REQUEST_TIMEOUT_MS = 5_000
+/** Failed pulls in a row after which a supernode leaves the owner set (failover). One miss
+ * is a dropped packet or a restart; three, spaced by backoff (about 7 poll intervals), is a
+ * dead or unreachable node, and its hashes move to the next owners until it answers. */
+export const MAX_MISSED_CONTACTS = 3
 /** Relay URLs kept in the host cache: far more relays than a bootstrap needs, at ~200 bytes
  * an entry under 1 MiB, and GET /v1/hosts stays one small answer. */
 export const MAX_HOSTS = 4096

@@ -70,6 +70,55 @@ describe('SupernodeDirectory', () => {
     expect(dir.countFrom('a')).toBe(0)
   })
 
+  it('leaves a supernode out of the owner set after MAX_MISSED_CONTACTS misses in a row', () => {
+    const { me, dir } = setup()
+    const a = new RecordSigner()
+    const b = new RecordSigner()
+    dir.offer(wire(a.record({ seq: 1, ts: NOW })), 's', NOW)
+    dir.offer(wire(b.record({ seq: 1, ts: NOW })), 's', NOW)
+    const all = [me.id, a.id, b.id].sort()
+    // Misses not in a row do not count: an answer in between resets them.
+    for (const ok of [false, false, true, false, false]) expect(dir.contacted(b.id, ok)).toBe(true)
+    expect([...dir.owners(NOW).ids]).toEqual(all)
+    expect(dir.contacted(b.id, false)).toBe(false)
+    // Out of the live set and the owner set; the record stays stored and is still tried.
+    expect([...dir.owners(NOW).ids]).toEqual([me.id, a.id].sort())
+    expect(dir.live(NOW).map((r) => r.id)).toEqual([me.id, a.id])
+    expect(dir.unreachable(NOW).map((r) => r.id)).toEqual([b.id])
+    expect(dir.size).toBe(2)
+    const hash = 'cd'.repeat(20)
+    expect(dir.owners(NOW).owners(hash)).toEqual(rendezvousOwners(hash, [me.id, a.id]))
+    // A newer record relayed by someone else does not prove it answers.
+    dir.offer(wire(b.record({ seq: 2, ts: NOW })), 's', NOW)
+    expect(dir.reachable(b.id)).toBe(false)
+    // One answer brings it back.
+    expect(dir.contacted(b.id, true)).toBe(true)
+    expect([...dir.owners(NOW).ids]).toEqual(all)
+    expect(dir.unreachable(NOW)).toEqual([])
+  })
+
+  it('ignores contacts with ids it does not store, so the miss counts stay bounded', () => {
+    const { me, dir } = setup({ maxRecords: 4 })
+    for (let i = 0; i < 1000; i++) dir.contacted(i.toString(16).padStart(64, '0'), false)
+    expect(dir.contacted(me.id, false)).toBe(true)
+    expect(dir.reachable('0'.repeat(64))).toBe(true)
+    expect(dir.live(NOW).map((r) => r.id)).toEqual([me.id])
+  })
+
+  it('forgets the misses of a pruned record', () => {
+    const { dir, at } = setup()
+    const other = new RecordSigner()
+    dir.offer(wire(other.record({ seq: 1, ts: NOW })), 'a', NOW)
+    for (let i = 0; i < 3; i++) dir.contacted(other.id, false)
+    expect(dir.reachable(other.id)).toBe(false)
+    const later = NOW + MAX_SUPERNODE_RECORD_AGE_SECONDS + 1
+    at(later)
+    dir.prune(later)
+    dir.offer(wire(other.record({ seq: 2, ts: later })), 'a', later)
+    expect(dir.reachable(other.id)).toBe(true)
+    expect(dir.live(later).map((r) => r.id)).toContain(other.id)
+  })
+
   it('ignores a record for its own id', () => {
     const { me, dir } = setup()
     expect(dir.offer(wire(me.record({ seq: NOW + 99, ts: NOW })), 'a', NOW).outcome).toBe('self')

@@ -9,6 +9,11 @@
 // brought in by one source (an address that pushed them, or a relay we pulled them from).
 // When full, new ids are refused rather than old ones evicted: an attacker minting keys
 // must not be able to push real supernodes out.
+//
+// Liveness (failover): the exchange reports every contact with a known supernode. After
+// `maxMissedContacts` failures in a row the id is unreachable: its record stays stored (so
+// the exchange keeps trying it) but it leaves the live set and so the owner set, and its
+// hashes fall to the next-ranked owners. One answer brings it back.
 
 import { RendezvousSet } from '../../shared/rendezvous.ts'
 import type { SignatureVerifier } from '../../shared/identity.ts'
@@ -20,7 +25,7 @@ import {
   type SupernodeRecord,
   type SupernodeRecordErrorCode,
 } from '../../shared/supernode.ts'
-import { MAX_KNOWN_SUPERNODES, MAX_SUPERNODES_PER_SOURCE } from '../limits.ts'
+import { MAX_KNOWN_SUPERNODES, MAX_MISSED_CONTACTS, MAX_SUPERNODES_PER_SOURCE } from '../limits.ts'
 
 export interface SupernodeDirectoryOptions {
   /** This relay's own record (signed on demand). */
@@ -28,6 +33,8 @@ export interface SupernodeDirectoryOptions {
   verify?: SignatureVerifier
   maxRecords: number
   maxPerSource: number
+  /** Failed contacts in a row after which a supernode is left out of the live set. */
+  maxMissedContacts: number
   /** Told of every record stored (new or replacing), with the source that brought it. */
   onStored?: (record: SupernodeRecord, source: string) => void
 }
@@ -55,6 +62,8 @@ export class SupernodeDirectory {
   readonly #opts: SupernodeDirectoryOptions
   readonly #entries = new Map<string, Entry>()
   readonly #perSource = new Map<string, number>()
+  /** Failed contacts in a row, by stored id (an id that answers is deleted). */
+  readonly #missed = new Map<string, number>()
   #set: { key: string; set: RendezvousSet } | undefined
   #prunedAt = -1
 
@@ -64,6 +73,7 @@ export class SupernodeDirectory {
     this.#opts = {
       maxRecords: MAX_KNOWN_SUPERNODES,
       maxPerSource: MAX_SUPERNODES_PER_SOURCE,
+      maxMissedContacts: MAX_MISSED_CONTACTS,
       ...options,
     }
   }
@@ -140,6 +150,7 @@ export class SupernodeDirectory {
     for (const [id, entry] of this.#entries) {
       if (entry.record.ts >= nowSeconds - MAX_SUPERNODE_RECORD_AGE_SECONDS) continue
       this.#entries.delete(id)
+      this.#missed.delete(id)
       const left = this.countFrom(entry.source) - 1
       if (left > 0) this.#perSource.set(entry.source, left)
       else this.#perSource.delete(entry.source)
@@ -155,11 +166,36 @@ export class SupernodeDirectory {
     return record && isFresh(record, nowSeconds) ? record : undefined
   }
 
-  /** Every live record, own one first, then by id. */
+  /** Records whether a stored supernode answered a contact; returns whether it is now
+   * reachable. Ids not stored (and our own) are ignored, so the map stays bounded. */
+  contacted(id: string, ok: boolean): boolean {
+    if (!this.#entries.has(id)) return true
+    const before = this.reachable(id)
+    if (ok) this.#missed.delete(id)
+    else this.#missed.set(id, (this.#missed.get(id) ?? 0) + 1)
+    if (this.reachable(id) !== before) this.#set = undefined
+    return this.reachable(id)
+  }
+
+  /** False once `maxMissedContacts` contacts in a row have failed. */
+  reachable(id: string): boolean {
+    return (this.#missed.get(id) ?? 0) < this.#opts.maxMissedContacts
+  }
+
+  /** Every live record (fresh and reachable), own one first, then by id. */
   live(nowSeconds: number): SupernodeRecord[] {
+    return this.#fresh(nowSeconds, true)
+  }
+
+  /** Fresh records left out of the live set for missed contacts: still worth trying. */
+  unreachable(nowSeconds: number): SupernodeRecord[] {
+    return this.#fresh(nowSeconds, false).slice(1)
+  }
+
+  #fresh(nowSeconds: number, reachable: boolean): SupernodeRecord[] {
     const others = [...this.#entries.values()]
       .map((e) => e.record)
-      .filter((r) => isFresh(r, nowSeconds))
+      .filter((r) => isFresh(r, nowSeconds) && this.reachable(r.id) === reachable)
       .sort((a, b) => (a.id < b.id ? -1 : 1))
     return [this.#opts.self(), ...others]
   }
