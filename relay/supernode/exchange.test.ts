@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../log.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { SupernodeExchange } from './exchange.ts'
+import { MAX_MISSED_CONTACTS } from '../limits.ts'
 import { RecordSigner } from './test-support.ts'
 
 type Handler = (path: string) => { status?: number; body: string } | 'hang'
@@ -38,7 +39,7 @@ async function peer(handler: Handler): Promise<{ url: string; hits: string[] }> 
 
 const now = () => Math.floor(Date.now() / 1000)
 
-function setup(peers: string[]) {
+function setup(peers: string[], options: { mayContact?: boolean; maxBackoffMs?: number } = {}) {
   const me = new RecordSigner()
   const directory = new SupernodeDirectory({
     self: () => me.record({ seq: now(), ts: now(), url: 'http://127.0.0.1:9' }),
@@ -50,11 +51,11 @@ function setup(peers: string[]) {
       peers,
       log: createLogger('silent'),
       onContact: (url, ok) => contacts.push([url, ok]),
-      mayContact: () => false,
+      mayContact: () => options.mayContact ?? false,
     },
-    { intervalMs: 60_000, timeoutMs: 300, random: () => 0.5 },
+    { intervalMs: 60_000, timeoutMs: 300, random: () => 0.5, maxBackoffMs: options.maxBackoffMs },
   )
-  return { directory, exchange, contacts }
+  return { me, directory, exchange, contacts }
 }
 
 describe('SupernodeExchange', () => {
@@ -109,5 +110,49 @@ describe('SupernodeExchange', () => {
     // Failed peers wait out their backoff (no push, no pull); the one that answered is
     // pushed to and pulled again.
     expect(all.map((p, i) => p.hits.length - before[i])).toEqual([0, 0, 0, 3, 0])
+  })
+
+  it('leaves a supernode that stops answering out of the owners, and takes it back', async () => {
+    const peerSigner = new RecordSigner()
+    const learnedSigner = new RecordSigner()
+    let learnedUp = true
+    const learned = await peer((path) =>
+      !learnedUp
+        ? { status: 503, body: '{"error":"down"}' }
+        : path === '/v1/hello'
+          ? { body: JSON.stringify(learnedSigner.record({ seq: 1, ts: now(), url: learned.url })) }
+          : { body: '{"supernodes":[]}' },
+    )
+    const p = await peer((path) =>
+      path === '/v1/hello'
+        ? {
+            body: JSON.stringify(
+              peerSigner.record({ seq: 1, ts: now(), url: 'http://127.0.0.1:9' }),
+            ),
+          }
+        : {
+            body: JSON.stringify({
+              supernodes: [learnedSigner.record({ seq: 1, ts: now(), url: learned.url })],
+            }),
+          },
+    )
+    // No backoff wait, so every round contacts both.
+    const { me, directory, exchange } = setup([p.url], { mayContact: true, maxBackoffMs: 0 })
+    const owners = () => [...directory.owners(now()).ids]
+    const all = [me.id, peerSigner.id, learnedSigner.id].sort()
+    await exchange.round()
+    await exchange.round()
+    expect(learned.hits).toContain('GET /v1/hello')
+    expect(owners()).toEqual(all)
+    learnedUp = false
+    for (let i = 1; i < MAX_MISSED_CONTACTS; i++) await exchange.round()
+    expect(owners()).toEqual(all)
+    await exchange.round()
+    expect(owners()).toEqual([me.id, peerSigner.id].sort())
+    expect(directory.unreachable(now()).map((r) => r.id)).toEqual([learnedSigner.id])
+    // Still pulled while out; the first answer brings it back.
+    learnedUp = true
+    await exchange.round()
+    expect(owners()).toEqual(all)
   })
 })

@@ -8,6 +8,10 @@
 // Bounds: at most MAX_EXCHANGE_TARGETS relays pulled per round (the peers first, then
 // learned ones at random); every request has a timeout and a byte cap (peer-fetch.ts); a
 // relay that fails is skipped with exponential backoff and jitter, up to PEER_MAX_BACKOFF_MS.
+//
+// Failover: every pull of a known supernode is reported to the directory by node id, which
+// leaves it out of the owner set after MAX_MISSED_CONTACTS failures in a row. Such nodes are
+// still pulled (at their backoff), so one that comes back rejoins.
 
 import type { Logger } from '../log.ts'
 import { fetchPeerJson } from '../catalog/peer-fetch.ts'
@@ -54,6 +58,8 @@ export class SupernodeExchange {
   /** Node ids of the --peer relays, from their hellos: not pulled again under their
    * published URL, which may spell the same relay differently. */
   readonly #peerIds = new Map<string, string>()
+  /** Node id behind each URL pulled this round (learned ones, and peers once known). */
+  #idByUrl = new Map<string, string>()
   readonly #stop = new AbortController()
   #loop: Promise<void> | null = null
   #wake: (() => void) | null = null
@@ -92,23 +98,30 @@ export class SupernodeExchange {
     const due = peers.filter((peer) => (this.#backoff.get(peer)?.nextAtMs ?? 0) <= nowMs)
     await Promise.all([
       ...due.map((peer) => this.#attempt(peer, () => this.#push(peer, body))),
-      ...targets.map((url) => this.#attempt(url, () => this.#pull(url))),
+      ...targets.map((url) => this.#attempt(url, () => this.#pull(url), true)),
     ])
     this.stats.rounds++
     this.#deps.log.debug('supernode round', { pushed: peers.length, pulled: targets })
   }
 
-  /** The peers, then learned supernodes at random, skipping any in backoff; bounded. */
+  /** The peers, then learned supernodes (unreachable ones too) at random, skipping any in
+   * backoff; bounded. */
   #targets(nowMs: number): string[] {
     const { directory, peers } = this.#deps
-    const [me, ...others] = directory.live(Math.floor(nowMs / 1000))
+    const nowSeconds = Math.floor(nowMs / 1000)
+    const [me, ...others] = directory.live(nowSeconds)
+    others.push(...directory.unreachable(nowSeconds))
     const own = new Set(me.urls)
     const peerIds = new Set(this.#peerIds.values())
+    this.#idByUrl = new Map([...this.#peerIds].filter(([url]) => peers.includes(url)))
     const learned = others
       .filter((r) => !peerIds.has(r.id))
-      .map((r) => r.urls[0])
-      .filter((url) => !peers.includes(url) && !own.has(url))
-      .filter((url) => this.#deps.mayContact?.(url) ?? true)
+      .filter((r) => !peers.includes(r.urls[0]) && !own.has(r.urls[0]))
+      .filter((r) => this.#deps.mayContact?.(r.urls[0]) ?? true)
+      .map((r) => {
+        this.#idByUrl.set(r.urls[0], r.id)
+        return r.urls[0]
+      })
     for (let i = learned.length - 1; i > 0; i--) {
       const j = Math.floor(this.options.random() * (i + 1))
       ;[learned[i], learned[j]] = [learned[j], learned[i]]
@@ -122,15 +135,17 @@ export class SupernodeExchange {
       .slice(0, this.options.maxTargets)
   }
 
-  async #attempt(url: string, work: () => Promise<void>): Promise<void> {
+  async #attempt(url: string, work: () => Promise<void>, pull = false): Promise<void> {
     try {
       await work()
       this.#backoff.delete(url)
       this.#deps.onContact?.(url, true)
+      if (pull) this.#reportLiveness(url, true)
     } catch (err) {
       if (this.#stop.signal.aborted) return
       this.stats.failures++
       this.#deps.onContact?.(url, false)
+      if (pull) this.#reportLiveness(url, false)
       const failures = (this.#backoff.get(url)?.failures ?? 0) + 1
       const backoff = this.options.intervalMs * 2 ** Math.min(failures, 20)
       const wait = Math.min(this.options.maxBackoffMs, backoff) * (0.5 + this.options.random() / 2)
@@ -141,6 +156,17 @@ export class SupernodeExchange {
         retryInMs: Math.round(wait),
       })
     }
+  }
+
+  /** Tells the directory whether the supernode behind `url` answered a pull. */
+  #reportLiveness(url: string, ok: boolean): void {
+    const id = this.#idByUrl.get(url) ?? this.#peerIds.get(url)
+    if (id === undefined) return
+    const { directory, log } = this.#deps
+    const was = directory.reachable(id)
+    const now = directory.contacted(id, ok)
+    if (was && !now) log.warn('supernode unreachable, left out of the owner set', { id, url })
+    else if (!was && now) log.info('supernode reachable again', { id, url })
   }
 
   async #push(peer: string, body: string): Promise<void> {
