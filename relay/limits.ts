@@ -115,6 +115,11 @@ export const SUPERNODE_REQUEST_TIMEOUT_MS = 5_000
  * is a dropped packet or a restart; three, spaced by backoff (about 7 poll intervals), is a
  * dead or unreachable node, and its hashes move to the next owners until it answers. */
 export const MAX_MISSED_CONTACTS = 3
+/** Total time a leaving relay spends pushing its demoted record (best effort): well inside
+ * the 5 s a stop waits before exiting anyway (main.ts). */
+export const LEAVE_PUSH_BUDGET_MS = 3_000
+/** Supernodes a leaving relay tells at once; the rest learn the demotion by pulls. */
+export const MAX_LEAVE_PUSHES = 64
 /** Relay URLs kept in the host cache: far more relays than a bootstrap needs, at ~200 bytes
  * an entry under 1 MiB, and GET /v1/hosts stays one small answer. */
 export const MAX_HOSTS = 4096

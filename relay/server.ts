@@ -226,10 +226,11 @@ export function createRelay(
         })
       }),
     close: async () => {
+      clearInterval(sweepTimer)
+      clearInterval(pingTimer)
+      // Leaves the supernode network first, while /v1/hello still answers (demoted).
+      await supernode.close()
       await new Promise<void>((resolve) => {
-        clearInterval(sweepTimer)
-        clearInterval(pingTimer)
-        supernode.close()
         for (const ws of wss.clients) ws.terminate()
         wss.close()
         server.close(() => resolve())

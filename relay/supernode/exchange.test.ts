@@ -155,4 +155,37 @@ describe('SupernodeExchange', () => {
     await exchange.round()
     expect(owners()).toEqual(all)
   })
+
+  it('leave: pushes the given record to the peers and every supernode known, within budget', async () => {
+    const learnedSigner = new RecordSigner()
+    const learned = await peer((path) =>
+      path === '/v1/hello'
+        ? { body: JSON.stringify(learnedSigner.record({ seq: 1, ts: now(), url: learned.url })) }
+        : { body: '{"supernodes":[]}' },
+    )
+    const silent = await peer(() => 'hang')
+    const p = await peer((path) => ({
+      body:
+        path === '/v1/hello'
+          ? JSON.stringify(new RecordSigner().record({ seq: 1, ts: now(), url: silent.url }))
+          : JSON.stringify({
+              supernodes: [learnedSigner.record({ seq: 1, ts: now(), url: learned.url })],
+            }),
+    }))
+    const { me, exchange } = setup([p.url, silent.url], { mayContact: true })
+    await exchange.round()
+    await exchange.stop()
+    const demoted = me.record({
+      seq: now() + 1,
+      ts: now(),
+      role: 'candidate',
+      url: 'http://127.0.0.1:9',
+    })
+    const before = [p, learned].map((x) => x.hits.length)
+    // The silent peer never answers: leave still ends, with the two that took it.
+    expect(await exchange.leave(demoted, 500)).toBe(2)
+    for (const [i, x] of [p, learned].entries()) {
+      expect(x.hits.slice(before[i])).toEqual(['POST /v1/supernodes'])
+    }
+  })
 })

@@ -11,13 +11,17 @@
 //
 // Failover: every pull of a known supernode is reported to the directory by node id, which
 // leaves it out of the owner set after MAX_MISSED_CONTACTS failures in a row. Such nodes are
-// still pulled (at their backoff), so one that comes back rejoins.
+// still pulled (at their backoff), so one that comes back rejoins. Graceful leave: `leave`
+// pushes a demoted record to every supernode known, within LEAVE_PUSH_BUDGET_MS.
 
 import type { Logger } from '../log.ts'
 import { fetchPeerJson } from '../catalog/peer-fetch.ts'
+import type { SupernodeRecord } from '../../shared/supernode.ts'
 import {
+  LEAVE_PUSH_BUDGET_MS,
   MAX_EXCHANGE_TARGETS,
   MAX_KNOWN_SUPERNODES,
+  MAX_LEAVE_PUSHES,
   MAX_HELLO_ANSWER_BYTES,
   MAX_SUPERNODES_ANSWER_BYTES,
   PEER_MAX_BACKOFF_MS,
@@ -169,13 +173,42 @@ export class SupernodeExchange {
     else if (!was && now) log.info('supernode reachable again', { id, url })
   }
 
-  async #push(peer: string, body: string): Promise<void> {
+  /** Graceful leave: pushes `record` (our demoted record) to the peers and every supernode
+   * known, at most MAX_LEAVE_PUSHES of them, all within `budgetMs` (best effort). Call it
+   * after stop(). Returns how many relays took it. */
+  async leave(record: SupernodeRecord, budgetMs = LEAVE_PUSH_BUDGET_MS): Promise<number> {
+    const { directory, peers } = this.#deps
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    const [me, ...others] = directory.live(nowSeconds)
+    const own = new Set([...me.urls, ...record.urls])
+    const peerIds = new Set(this.#peerIds.values())
+    const learned = others
+      .filter((r) => !peerIds.has(r.id))
+      .map((r) => r.urls[0])
+      .filter((url) => this.#deps.mayContact?.(url) ?? true)
+    const targets = [...new Set([...peers, ...learned])]
+      .filter((url) => !own.has(url))
+      .slice(0, MAX_LEAVE_PUSHES)
+    const body = JSON.stringify({ records: [record] })
+    const signal = AbortSignal.timeout(budgetMs)
+    const results = await Promise.allSettled(
+      targets.map((url) => this.#push(url, body, signal, budgetMs)),
+    )
+    return results.filter((r) => r.status === 'fulfilled').length
+  }
+
+  async #push(
+    peer: string,
+    body: string,
+    signal = this.#stop.signal,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<void> {
     await fetchPeerJson(`${peer}/v1/supernodes`, {
       method: 'POST',
       body,
-      timeoutMs: this.options.timeoutMs,
+      timeoutMs,
       maxBytes: MAX_HELLO_ANSWER_BYTES,
-      signal: this.#stop.signal,
+      signal,
     })
   }
 

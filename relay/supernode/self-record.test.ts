@@ -65,4 +65,27 @@ describe('SelfRecord', () => {
     at(T0 + 3000)
     expect(self.current().seq).toBe(first.seq + 3)
   })
+
+  it('demotes itself: a candidate record signed at once, with a higher seq, kept', () => {
+    const { identity } = setup()
+    let now = T0
+    const promoted = new SelfRecord({
+      identity,
+      urls: () => ['http://localhost:8080'],
+      role: 'supernode',
+      capacity: { maxHashes: 10, maxPeers: 20, bandwidth: 30 },
+      load: () => ({ hashes: 0, peers: 0, bandwidth: 0 }),
+      now: () => now,
+    })
+    const before = promoted.current()
+    expect(before.role).toBe('supernode')
+    const demoted = verifySupernodeRecord(JSON.parse(JSON.stringify(promoted.demote())), T0 / 1000)
+    expect(demoted).toMatchObject({ id: identity.id, role: 'candidate' })
+    expect(demoted.seq).toBeGreaterThan(before.seq)
+    expect(promoted.role).toBe('candidate')
+    expect(promoted.current()).toEqual(demoted)
+    // Signed again later with fresh load figures, it stays a candidate.
+    now = T0 + 60_000
+    expect(promoted.current()).toMatchObject({ role: 'candidate', seq: T0 / 1000 + 60 })
+  })
 })

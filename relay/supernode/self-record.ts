@@ -31,11 +31,25 @@ export class SelfRecord {
   readonly #opts: SelfRecordOptions
   #record: SupernodeRecord | undefined
   #signedAtMs = 0
+  #role: SupernodeRole
 
   constructor(
     options: Omit<SelfRecordOptions, 'now' | 'resignIntervalSeconds'> & Partial<SelfRecordOptions>,
   ) {
     this.#opts = { now: Date.now, resignIntervalSeconds: RESIGN_INTERVAL_SECONDS, ...options }
+    this.#role = this.#opts.role
+  }
+
+  get role(): SupernodeRole {
+    return this.#role
+  }
+
+  /** Signs the record again at once as a 'candidate' (seq goes up): a leaving supernode's
+   * word that it no longer tracks hashes. */
+  demote(): SupernodeRecord {
+    this.#role = 'candidate'
+    this.#record = this.#sign(this.#opts.now())
+    return this.#record
   }
 
   get id(): string {
@@ -49,14 +63,19 @@ export class SelfRecord {
     if (this.#record && age >= 0 && age < this.#opts.resignIntervalSeconds * 1000) {
       return this.#record
     }
+    this.#record = this.#sign(nowMs)
+    return this.#record
+  }
+
+  #sign(nowMs: number): SupernodeRecord {
     const ts = Math.floor(nowMs / 1000)
     // seq is the signing time, so it keeps going up across restarts; within one run it goes
     // up even if the clock steps back.
     const seq = Math.max(ts, (this.#record?.seq ?? -1) + 1)
-    this.#record = createSupernodeRecord(
+    const record = createSupernodeRecord(
       {
         urls: this.#opts.urls(),
-        role: this.#opts.role,
+        role: this.#role,
         capacity: this.#opts.capacity,
         load: this.#opts.load(),
       },
@@ -64,6 +83,6 @@ export class SelfRecord {
       { seq, ts },
     )
     this.#signedAtMs = nowMs
-    return this.#record
+    return record
   }
 }

@@ -27,7 +27,8 @@ export interface Supernode {
   readonly hosts: HostCache
   readonly routes: Hono
   start(): void
-  close(): void
+  /** Stops the exchange; a supernode then leaves gracefully (demote, push, log). */
+  close(): Promise<void>
 }
 
 export function createSupernode(
@@ -98,10 +99,15 @@ export function createSupernode(
       ticker.unref()
       exchange.start()
     },
-    close() {
+    async close() {
       clearInterval(ticker)
       ticker = undefined
-      void exchange.stop()
+      await exchange.stop()
+      if (self.role !== 'supernode') return
+      // Graceful leave: our own signed demotion, so owners drop us now, not after missed polls.
+      const record = self.demote()
+      const told = await exchange.leave(record)
+      log.info('supernode left', { id: record.id, seq: record.seq, told })
     },
   }
 }

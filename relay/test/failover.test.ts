@@ -1,6 +1,7 @@
 // Supernodes leaving, as real processes on 127.0.0.1 (A; B and C --peer A): a supernode
 // killed with SIGKILL stops answering pulls and, after MAX_MISSED_CONTACTS misses, its
-// hashes fall to the next owners on every relay, with no listing lost.
+// hashes fall to the next owners on every relay, with no listing lost; one stopped with
+// SIGTERM pushes its own signed demotion ('candidate', higher seq) before exiting.
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Listing } from '../../shared/listing.ts'
@@ -117,5 +118,25 @@ describe('failover', () => {
       expect.objectContaining({ id: idB }),
     ])
     for (const r of [a, c]) expect(sigs(await allListings(r.url))).toEqual(sigs(listings))
+  })
+})
+
+describe('graceful leave', () => {
+  it('SIGTERM: the leaving supernode pushes its own signed demotion to every supernode', async () => {
+    const { a, b, c, idB } = await network()
+    const before = (await getJson(`${b.url}/v1/hello`)).body.seq as number
+    const hash = Array.from({ length: 40 }, () => 'f').join('')
+    expect(await b.stop()).toBe(0)
+    running.splice(running.indexOf(b), 1)
+    expect(logsWith(b.logs, 'supernode left')).toEqual([
+      expect.objectContaining({ id: idB, told: 2 }),
+    ])
+    for (const r of [a, c]) {
+      // Verified with B's key: the role change is B's own word, not a guess of A's or C's.
+      const record = (await known(r)).find((x) => x.id === idB)
+      expect(record).toMatchObject({ role: 'candidate' })
+      expect(record!.seq).toBeGreaterThan(before)
+      expect(await ownersAt(r, hash)).not.toContain(idB)
+    }
   })
 })
