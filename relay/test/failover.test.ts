@@ -6,7 +6,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { Listing } from '../../shared/listing.ts'
 import { rendezvousOwners } from '../../shared/rendezvous.ts'
-import { verifySupernodeRecord, type SupernodeRecord } from '../../shared/supernode.ts'
 import { FastSigner } from '../catalog/test-support.ts'
 import {
   allListings,
@@ -17,6 +16,7 @@ import {
   removeTempDirs,
   waitFor,
 } from './catalog-helpers.ts'
+import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const running: RelayProcess[] = []
@@ -40,18 +40,6 @@ async function relay(...args: string[]): Promise<RelayProcess> {
   return r
 }
 
-/** GET /v1/supernodes, each record checked by the verifier every node runs. */
-async function known(r: RelayProcess): Promise<SupernodeRecord[]> {
-  const { status, body } = await getJson(`${r.url}/v1/supernodes`)
-  expect(status).toBe(200)
-  const now = Math.floor(Date.now() / 1000)
-  return (body.supernodes as unknown[]).map((v) => verifySupernodeRecord(v, now))
-}
-
-async function idOf(r: RelayProcess): Promise<string> {
-  return (await getJson(`${r.url}/v1/hello`)).body.id as string
-}
-
 async function ownersAt(r: RelayProcess, hash: string): Promise<string[]> {
   const { status, body } = await getJson(`${r.url}/v1/lookup/${hash}`)
   expect(status).toBe(200)
@@ -62,11 +50,11 @@ async function ownersAt(r: RelayProcess, hash: string): Promise<string[]> {
 async function network() {
   const a = await relay()
   const [b, c] = await Promise.all([relay('--peer', a.url), relay('--peer', a.url)])
-  const [idA, idB, idC] = await Promise.all([a, b, c].map(idOf))
+  const [idA, idB, idC] = await Promise.all([a, b, c].map(nodeIdOf))
   const all = [idA, idB, idC].sort()
   for (const r of [a, b, c]) {
     await waitFor(`${r.url} knowing all three`, async () => {
-      const ids = (await known(r)).map((x) => x.id).sort()
+      const ids = (await knownSupernodes(r)).map((x) => x.id).sort()
       return JSON.stringify(ids) === JSON.stringify(all)
     })
   }
@@ -112,7 +100,7 @@ describe('failover', () => {
           expect((await getJson(`${owner.url}/v1/lookup/${h}`)).body.owner).toBe(true)
         }
       }
-      expect((await known(r)).map((x) => x.id)).not.toContain(idB)
+      expect((await knownSupernodes(r)).map((x) => x.id)).not.toContain(idB)
     }
     expect(logsWith(a.logs, 'supernode unreachable, left out of the owner set')).toEqual([
       expect.objectContaining({ id: idB }),
@@ -133,7 +121,7 @@ describe('graceful leave', () => {
     ])
     for (const r of [a, c]) {
       // Verified with B's key: the role change is B's own word, not a guess of A's or C's.
-      const record = (await known(r)).find((x) => x.id === idB)
+      const record = (await knownSupernodes(r)).find((x) => x.id === idB)
       expect(record).toMatchObject({ role: 'candidate' })
       expect(record!.seq).toBeGreaterThan(before)
       expect(await ownersAt(r, hash)).not.toContain(idB)

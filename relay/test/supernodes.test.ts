@@ -4,9 +4,9 @@
 // with clear 4xx answers and keeps what it had.
 
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { verifySupernodeRecord, type SupernodeRecord } from '../../shared/supernode.ts'
 import { RecordSigner } from '../supernode/test-support.ts'
-import { getJson, removeTempDirs, waitFor } from './catalog-helpers.ts'
+import { removeTempDirs, waitFor } from './catalog-helpers.ts'
+import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const running: RelayProcess[] = []
@@ -21,18 +21,6 @@ async function relay(...args: string[]): Promise<RelayProcess> {
   })
   running.push(r)
   return r
-}
-
-/** GET /v1/supernodes, each record checked by the verifier every node runs. */
-async function known(r: RelayProcess): Promise<SupernodeRecord[]> {
-  const { status, body } = await getJson(`${r.url}/v1/supernodes`)
-  expect(status).toBe(200)
-  const now = Math.floor(Date.now() / 1000)
-  return (body.supernodes as unknown[]).map((v) => verifySupernodeRecord(v, now))
-}
-
-async function idOf(r: RelayProcess): Promise<string> {
-  return (await getJson(`${r.url}/v1/hello`)).body.id as string
 }
 
 async function push(r: RelayProcess, body: unknown) {
@@ -58,15 +46,15 @@ describe('supernode exchange', () => {
     const a = await relay()
     const b = await relay('--peer', a.url)
     const c = await relay('--peer', b.url)
-    const ids = (await Promise.all([a, b, c].map(idOf))).sort()
+    const ids = (await Promise.all([a, b, c].map(nodeIdOf))).sort()
     expect(new Set(ids).size).toBe(3)
     for (const r of [a, b, c]) {
       const records = await waitFor(`${r.url} knowing all three`, async () => {
-        const got = await known(r)
+        const got = await knownSupernodes(r)
         return JSON.stringify(got.map((x) => x.id).sort()) === JSON.stringify(ids) && got
       })
       // Its own record first, each with the URL its relay publishes.
-      expect(records[0].id).toBe(await idOf(r))
+      expect(records[0].id).toBe(await nodeIdOf(r))
       for (const record of records) expect(record.urls[0]).toMatch(/^http:\/\/localhost:\d+$/)
     }
   })
@@ -86,7 +74,7 @@ describe('POST /v1/supernodes', () => {
       status: 200,
       body: { accepted: 0, results: [{ outcome: 'stale' }, { outcome: 'stale' }] },
     })
-    const listed = (await known(r)).find((x) => x.id === signer.id)
+    const listed = (await knownSupernodes(r)).find((x) => x.id === signer.id)
     expect(listed?.seq).toBe(2)
   })
 
@@ -120,7 +108,7 @@ describe('POST /v1/supernodes', () => {
       body: { code: 'too-large' },
     })
     // What it had is unchanged, and the relay still answers.
-    const stored = (await known(r)).find((x) => x.id === signer.id)
+    const stored = (await knownSupernodes(r)).find((x) => x.id === signer.id)
     expect(stored).toMatchObject({ seq: 5, urls: good.urls })
   })
 
@@ -148,6 +136,6 @@ describe('POST /v1/supernodes', () => {
       expect(refusal).toMatchObject({ status: 429, body: { code: 'quota' } })
       expect(Number(refusal.retryAfter)).toBeGreaterThan(0)
     }
-    expect((await known(r)).length).toBe(1 + accepted)
+    expect((await knownSupernodes(r)).length).toBe(1 + accepted)
   })
 })
