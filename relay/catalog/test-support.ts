@@ -13,7 +13,11 @@ import {
 import { sanitizeDescription, sanitizeName } from '../../shared/text.ts'
 
 export class FastSigner extends OpenSslSigner {
-  /** Signs a draft as createListing would (the draft's file paths must already be clean). */
+  /**
+   * Signs a draft with createListing's fields and sanitised text, but without its checks or
+   * its cut to the size cap, so tests can sign what a relay must refuse (an oversized
+   * listing); the draft's file paths must already be clean.
+   */
   listing(draft: ListingDraft, meta: { seq: number; ts: number }): Listing {
     const unsigned: Omit<Listing, 'sig'> = {
       v: LISTING_VERSION,
