@@ -136,21 +136,25 @@ describe('a classic client (aria2) through the relay', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
+  /** An aria2 leecher fetches the torrent into `out` through the relay; bytes must match. */
+  async function aria2Downloads(out: string): Promise<void> {
+    const leecher = aria2([
+      `--dir=${out}`,
+      `--listen-port=${await freePort()}`,
+      '--seed-time=0',
+      torrentPath,
+    ])
+    running.push(leecher)
+    const code = await leecher.exit
+    expect(code, leecher.output()).toBe(0)
+    expect(sha256(readFileSync(join(out, FILE_NAME)))).toBe(sha256(original))
+  }
+
   it.skipIf(!hasAria2)(
     `aria2 downloads from an aria2 seeder, bytes equal${SKIP_NOTE}`,
     { timeout: 120_000 },
     async () => {
-      const out = join(dir, 'aria2-download')
-      const leecher = aria2([
-        `--dir=${out}`,
-        `--listen-port=${await freePort()}`,
-        '--seed-time=0',
-        torrentPath,
-      ])
-      running.push(leecher)
-      const code = await leecher.exit
-      expect(code, leecher.output()).toBe(0)
-      expect(sha256(readFileSync(join(out, FILE_NAME)))).toBe(sha256(original))
+      await aria2Downloads(join(dir, 'aria2-download'))
     },
   )
 
@@ -184,17 +188,7 @@ describe('a classic client (aria2) through the relay', () => {
       try {
         const torrent = client.add(readFileSync(torrentPath), { path: join(dir, 'seed') })
         await once(torrent, 'done')
-        const out = join(dir, 'aria2-from-webtorrent')
-        const leecher = aria2([
-          `--dir=${out}`,
-          `--listen-port=${await freePort()}`,
-          '--seed-time=0',
-          torrentPath,
-        ])
-        running.push(leecher)
-        const code = await leecher.exit
-        expect(code, leecher.output()).toBe(0)
-        expect(sha256(readFileSync(join(out, FILE_NAME)))).toBe(sha256(original))
+        await aria2Downloads(join(dir, 'aria2-from-webtorrent'))
       } finally {
         await new Promise((r) => client.destroy(r))
       }
