@@ -46,16 +46,22 @@ async function nextText(peer: TrackerPeer): Promise<string> {
   return new TextDecoder().decode(data)
 }
 
+/** One scrape answer; gives up after 10 s so a lost answer fails (and retries) a waitFor. */
 async function scrape(client: Client): Promise<ScrapeData> {
-  const got = once(client, 'scrape')
+  const got = once(client, 'scrape', { signal: AbortSignal.timeout(10_000) })
   client.scrape()
   return ((await got) as [ScrapeData])[0]
 }
 
+// WebRTC in Node (node-datachannel over loopback) now and then never completes ICE when the
+// whole suite loads both cores: one hang in six full CI runs, none in runs of this file
+// alone. A stuck attempt is retried; every attempt asserts the same outcomes.
+const WEBRTC_TEST = { timeout: 90_000, retry: 2 }
+
 describe('stock bittorrent-tracker client over the relay WebSocket', () => {
   it(
     'two clients on one info hash trade offer and answer, connect, and see each other in scrape',
-    { timeout: 120_000 },
+    WEBRTC_TEST,
     async () => {
       const infoHash = randomBytes(20).toString('hex')
       // Two URLs of the same relay: the stock client shares one WebSocket per URL within a
@@ -102,7 +108,7 @@ describe('stock bittorrent-tracker client over the relay WebSocket', () => {
 describe('stock WebTorrent client over the relay WebSocket', () => {
   it(
     'downloads a magnet link from a WebTorrent seeder over WebRTC, bytes equal',
-    { timeout: 120_000 },
+    WEBRTC_TEST,
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'monsoon-wt-'))
       const seeder = new WebTorrent(QUIET_WEBTORRENT)
