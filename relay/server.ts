@@ -168,6 +168,7 @@ export function createRelay(
       }
       const conn = new WsTrackerConnection(counted, ip, tracker, {
         interval: config.wsAnnounceInterval,
+        refer: (infoHash) => supernode.placement.referral(infoHash),
       })
       alive.add(ws)
       ws.on('pong', () => alive.add(ws))

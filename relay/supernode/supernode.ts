@@ -15,6 +15,7 @@ import { BandwidthMeter } from './bandwidth.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { SupernodeExchange } from './exchange.ts'
 import { HostCache } from './host-cache.ts'
+import { Placement } from './placement.ts'
 import { supernodeRoutes } from './routes.ts'
 import { SelfRecord } from './self-record.ts'
 
@@ -25,6 +26,8 @@ export interface Supernode {
   readonly directory: SupernodeDirectory
   readonly exchange: SupernodeExchange
   readonly hosts: HostCache
+  /** Which relays track an info hash (the tracker front ends ask it). */
+  readonly placement: Placement
   readonly routes: Hono
   start(): void
   /** Stops the exchange; a supernode then leaves gracefully (demote, push, log). */
@@ -86,6 +89,7 @@ export function createSupernode(
     directory,
     exchange,
     hosts,
+    placement: new Placement(directory),
     routes: supernodeRoutes({
       self,
       directory,

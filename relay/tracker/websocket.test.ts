@@ -20,10 +20,15 @@ const offers = (n: number, tag = 'x') =>
 class Harness {
   readonly tracker = new Tracker()
   now = 0
+  /** What the connections' `refer` option answers (null: tracked here). */
+  owners: string[] | null = null
 
   connect(ip = '127.0.0.1') {
     const socket = new FakeSocket()
-    const conn = new WsTrackerConnection(socket, ip, this.tracker, { interval: 120 })
+    const conn = new WsTrackerConnection(socket, ip, this.tracker, {
+      interval: 120,
+      refer: () => this.owners,
+    })
     const send = (msg: unknown) =>
       conn.onMessage(typeof msg === 'string' ? msg : JSON.stringify(msg), (this.now += 1))
     return { socket, conn, send }
@@ -39,6 +44,45 @@ class Harness {
 }
 
 describe('WsTrackerConnection announce', () => {
+  it('refers a newcomer for a hash owned elsewhere to the owners, without tracking it', () => {
+    const h = new Harness()
+    h.owners = ['ws://127.0.0.1:7001/', 'ws://127.0.0.1:7002/']
+    const b = h.connect()
+    b.send({ action: 'announce', info_hash: HASH, peer_id: bin(2), offers: offers(1) })
+    expect(b.socket.take()).toEqual([
+      {
+        action: 'announce',
+        info_hash: HASH,
+        'failure reason':
+          'monsoon: not tracked here; announce to ws://127.0.0.1:7001/ ws://127.0.0.1:7002/',
+        monsoon_owners: h.owners,
+      },
+    ])
+    expect(h.tracker.swarms.size).toBe(0)
+  })
+
+  it('keeps serving a peer that joined before its hash moved, and tells it where to go', () => {
+    const h = new Harness()
+    h.peer(1, { left: 0 })
+    const b = h.peer(2)
+    h.owners = ['ws://127.0.0.1:7001/']
+    b.send({ action: 'announce', info_hash: HASH, peer_id: bin(2), numwant: 0 })
+    expect(b.socket.take()).toEqual([
+      {
+        action: 'announce',
+        interval: 120,
+        info_hash: HASH,
+        complete: 1,
+        incomplete: 1,
+        'warning message': 'monsoon: moved; announce to ws://127.0.0.1:7001/',
+        monsoon_owners: h.owners,
+      },
+    ])
+    // Leaving is always honoured, owner or not.
+    b.send({ action: 'announce', info_hash: HASH, peer_id: bin(2), event: 'stopped' })
+    expect(h.tracker.swarms.get(h.tracker.swarms.keys().next().value!)!.size).toBe(1)
+  })
+
   it('answers an announce with interval and counts for that info hash', () => {
     const h = new Harness()
     h.peer(1, { left: 0 })

@@ -25,7 +25,16 @@ export interface WsLike {
 export interface WsTrackerOptions {
   /** Seconds between announces asked of WebSocket clients. */
   interval: number
+  /** The WebSocket trackers of the owners of a hash this relay does not track, or null when
+   * it tracks it (relay/supernode/placement.ts). Absent: every hash is tracked here. */
+  refer?: (infoHash: string) => string[] | null
 }
+
+/** Prefix of the failure reason (and warning message) that refers a browser to a hash's
+ * owners. The stock client shows it as a torrent warning; Monsoon's app parses the URLs
+ * after it (app/lib) and announces there instead. */
+export const REFERRAL_PREFIX = 'monsoon: not tracked here; announce to '
+export const MOVED_PREFIX = 'monsoon: moved; announce to '
 
 const OPEN = 1
 
@@ -122,6 +131,25 @@ export class WsTrackerConnection implements SignalSink {
       Number.isFinite(numwantAsked) && numwantAsked >= 0 ? numwantAsked : DEFAULT_NUMWANT,
     )
     const joinKey = infoHash + peerId
+    // A hash owned elsewhere: a newcomer is referred to the owners and not tracked here (two
+    // relays tracking one hash would split its swarm); a peer that joined before the hash
+    // moved is still served, and told where to go on its next announce.
+    let warning: string | undefined
+    const owners = event === 'stopped' ? null : (this.options.refer?.(infoHash) ?? null)
+    if (owners && owners.length > 0) {
+      if (!this.#joined.has(joinKey)) {
+        this.send(
+          JSON.stringify({
+            action: 'announce',
+            info_hash: infoHashBin,
+            'failure reason': REFERRAL_PREFIX + owners.join(' '),
+            monsoon_owners: owners,
+          }),
+        )
+        return
+      }
+      warning = MOVED_PREFIX + owners.join(' ')
+    }
     if (event !== 'stopped' && !this.#joined.has(joinKey)) {
       if (this.#joined.size >= MAX_SWARMS_PER_SOCKET) {
         throw new TrackerError('too many torrents on one connection')
@@ -152,6 +180,7 @@ export class WsTrackerConnection implements SignalSink {
         info_hash: infoHashBin,
         complete: result.complete,
         incomplete: result.incomplete,
+        ...(warning && { 'warning message': warning, monsoon_owners: owners }),
       }),
     )
 

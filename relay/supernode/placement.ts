@@ -1,0 +1,50 @@
+// Where an info hash is tracked (ARCHITECTURE.md, "Supernodes, lookups and load"): its owners
+// are the top R (= 2) rendezvous scores over the live supernodes this relay knows
+// (directory.ts builds the set; shared/rendezvous.ts scores), so every relay that knows the
+// same records names the same owners. The tracker front ends ask this before they answer:
+// the WebSocket tracker refers browsers to the owners, the HTTP tracker proxies classic
+// clients' announces to them (announce-proxy.ts).
+
+import type { SupernodeRecord } from '../../shared/supernode.ts'
+import type { SupernodeDirectory } from './directory.ts'
+
+export interface HashPlacement {
+  /** This relay answers for the hash itself: it is an owner, or no live supernode is known
+   * at all (a lone relay, or a candidate that has not found the network yet). */
+  local: boolean
+  /** The owners' records, best first; this relay's own among them when it owns the hash. */
+  owners: SupernodeRecord[]
+}
+
+export class Placement {
+  readonly #directory: SupernodeDirectory
+
+  constructor(directory: SupernodeDirectory) {
+    this.#directory = directory
+  }
+
+  of(infoHash: string, nowSeconds = Math.floor(Date.now() / 1000)): HashPlacement {
+    const directory = this.#directory
+    const ids = directory.owners(nowSeconds).owners(infoHash)
+    const owners: SupernodeRecord[] = []
+    for (const id of ids) {
+      const record = directory.get(id, nowSeconds)
+      if (record) owners.push(record)
+    }
+    const self = directory.selfId
+    return { local: owners.length === 0 || ids.includes(self), owners }
+  }
+
+  /** The WebSocket trackers of the owners of a hash this relay does not answer for, or null
+   * when it does. */
+  referral(infoHash: string, nowSeconds?: number): string[] | null {
+    const placement = this.of(infoHash, nowSeconds)
+    if (placement.local) return null
+    return placement.owners.flatMap((r) => (r.urls[0] ? [wsTrackerUrl(r.urls[0])] : []))
+  }
+}
+
+/** A relay origin's WebSocket tracker: `http://h:p` → `ws://h:p/`, https → wss. */
+export function wsTrackerUrl(origin: string): string {
+  return origin.replace(/^http/, 'ws') + '/'
+}
