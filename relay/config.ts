@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util'
 import { SUPERNODE_ROLES, canonicalUrl, type SupernodeRole } from '../shared/supernode.ts'
 import {
   ADDRESS_PUBLISHES_PER_MINUTE,
+  DNS_UDP_QUERIES_PER_SECOND,
+  MAX_BOOTSTRAP_SOURCES,
   MAX_LISTINGS_PER_PUBLISHER,
   MAX_ICE_SERVERS,
   MAX_PEERS,
@@ -35,9 +37,20 @@ export interface RelayConfig {
   peerPollInterval: number
   supernodePollInterval: number
   localNetwork: boolean
+  highWatermark: number
+  lowWatermark: number
+  minSupernodes: number
+  rotationInterval: number
   maxListingsPerPublisher: number
   publishRatePerPublisher: number
   publishRatePerAddress: number
+  dnsZones: string[]
+  dnsPort: number | undefined
+  dnsTtl: number
+  dnsNameServers: string[]
+  dnsRate: number
+  dohEndpoints: string[]
+  bootstrapUrls: string[]
 }
 
 interface OptionSpec {
@@ -212,6 +225,40 @@ export const OPTIONS: OptionSpec[] = [
     help: 'accept private, loopback and link-local relay addresses (a LAN or test network)',
   },
   {
+    key: 'highWatermark',
+    flag: 'high-watermark',
+    type: 'number',
+    default: 0.8,
+    help: 'load share (of max torrents, peers or bandwidth) above which a candidate is promoted',
+    check: share,
+  },
+  {
+    key: 'lowWatermark',
+    flag: 'low-watermark',
+    type: 'number',
+    default: 0.1,
+    help: "supernodes' mean load share under which the least loaded one steps down",
+    check: share,
+  },
+  {
+    key: 'minSupernodes',
+    flag: 'min-supernodes',
+    type: 'number',
+    // Enough for R = 2 owners per hash with room for failures: a small network keeps every
+    // supernode it has; only a large idle one shrinks.
+    default: 8,
+    help: 'an underloaded network never demotes below this many supernodes',
+    check: (v: number) => (Number.isInteger(v) && v >= 2 ? null : 'must be an integer >= 2'),
+  },
+  {
+    key: 'rotationInterval',
+    flag: 'rotation-interval',
+    type: 'number',
+    default: 86_400,
+    help: 'seconds a supernode serves before swapping with a rested candidate (0: never)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 ? null : 'must be a whole number >= 0'),
+  },
+  {
     key: 'maxListingsPerPublisher',
     flag: 'max-listings-per-publisher',
     type: 'number',
@@ -235,7 +282,85 @@ export const OPTIONS: OptionSpec[] = [
     help: 'listings accepted per minute from one client address',
     check: positive,
   },
+  {
+    key: 'dnsZones',
+    flag: 'dns-zone',
+    type: 'strings',
+    default: [],
+    help: 'DNS zone to answer for, over DoH at /dns-query (and --dns-port); repeatable',
+    check: (v: string[]) => {
+      if (v.length > MAX_BOOTSTRAP_SOURCES) return `at most ${MAX_BOOTSTRAP_SOURCES} zones`
+      const bad = v.find((zone) => !isDnsName(zone))
+      return bad === undefined ? null : `${bad} is not a DNS name`
+    },
+  },
+  {
+    key: 'dnsPort',
+    flag: 'dns-port',
+    type: 'number',
+    default: undefined,
+    help: 'also answer the zones as a plain DNS server on this UDP and TCP port (0: a free one)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 && v <= 65535 ? null : 'must be 0-65535'),
+  },
+  {
+    key: 'dnsTtl',
+    flag: 'dns-ttl',
+    type: 'number',
+    default: 60,
+    help: 'seconds DNS answers may be cached (TTL of every record)',
+    check: positive,
+  },
+  {
+    key: 'dnsNameServers',
+    flag: 'dns-ns',
+    type: 'strings',
+    default: [],
+    help: "the zones' NS names (default: this relay's public host name); repeatable",
+    check: (v: string[]) => {
+      const bad = v.find((name) => !isDnsName(name))
+      return bad === undefined ? null : `${bad} is not a DNS name`
+    },
+  },
+  {
+    key: 'dnsRate',
+    flag: 'dns-rate',
+    type: 'number',
+    default: DNS_UDP_QUERIES_PER_SECOND,
+    help: 'UDP DNS queries per second answered for one address (against amplification)',
+    check: positive,
+  },
+  {
+    key: 'dohEndpoints',
+    flag: 'doh-endpoint',
+    type: 'strings',
+    default: [],
+    help: 'DoH resolver URL to look the --dns-zone zones up through when bootstrapping; repeatable',
+    check: (v: string[]) => checkUrls(v, 'DoH endpoints'),
+  },
+  {
+    key: 'bootstrapUrls',
+    flag: 'bootstrap-url',
+    type: 'strings',
+    default: [],
+    help: 'URL of a bootstrap list (JSON, as /.well-known/monsoon.json serves); repeatable',
+    check: (v: string[]) => checkUrls(v, 'bootstrap lists'),
+  },
 ]
+
+function isDnsName(name: string): boolean {
+  const bare = name.replace(/\.$/, '')
+  return (
+    bare.length > 0 &&
+    bare.length <= 253 &&
+    bare.split('.').every((label) => /^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(label))
+  )
+}
+
+function checkUrls(v: string[], what: string): string | null {
+  if (v.length > MAX_BOOTSTRAP_SOURCES) return `at most ${MAX_BOOTSTRAP_SOURCES} ${what}`
+  const bad = v.find((url) => !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(url))
+  return bad === undefined ? null : `${bad} must be an http(s) URL`
+}
 
 function isOrigin(url: string): boolean {
   try {
@@ -244,6 +369,10 @@ function isOrigin(url: string): boolean {
   } catch {
     return false
   }
+}
+
+function share(v: number): string | null {
+  return v > 0 && v <= 1 ? null : 'must be a fraction in (0, 1]'
 }
 
 function positive(v: number): string | null {
@@ -315,6 +444,15 @@ export function resolveConfig(raw: Record<string, unknown>): RelayConfig {
   const config = out as unknown as RelayConfig
   config.publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '')
   config.peers = [...new Set(config.peers.map((url) => url.replace(/\/$/, '')))]
+  if (config.lowWatermark >= config.highWatermark) {
+    throw new ConfigError('--low-watermark must be below --high-watermark')
+  }
+  if (config.dnsPort !== undefined && !config.dnsZones.length) {
+    throw new ConfigError('--dns-port needs a zone to answer for: give --dns-zone too')
+  }
+  if (config.dohEndpoints.length && !config.dnsZones.length) {
+    throw new ConfigError('--doh-endpoint needs a zone to look up: give --dns-zone too')
+  }
   return config
 }
 

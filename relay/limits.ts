@@ -127,3 +127,82 @@ export const MAX_HOSTS = 4096
  * supernodes one honest peer names in a few rounds, few enough that one source flooding
  * addresses only churns its own slots. */
 export const MAX_HOSTS_PER_SOURCE = 256
+
+// DNS (relay/dns/): the zone answered over DoH, UDP and TCP. Every figure bounds what one
+// query can cost us or what one small query can make us send (amplification).
+
+/** Largest DNS query read, from any transport: a real query is under 300 bytes (one name of
+ * at most 255 bytes, one OPT record); anything longer is refused before it is decoded. */
+export const MAX_DNS_QUERY_BYTES = 512
+/** UDP answer size when the query carries no EDNS0 record (RFC 1035 §4.2.1). */
+export const DNS_UDP_DEFAULT_BYTES = 512
+/** Largest UDP answer, whatever EDNS0 size a client asks for: the DNS flag day 2020 figure,
+ * which fits one unfragmented packet on nearly every path. Larger answers get TC and the
+ * client retries over TCP, where no amplification is possible. */
+export const DNS_UDP_MAX_BYTES = 1232
+/** Supernodes named in one answer (TXT, A/AAAA, SRV): ~40 URLs fill a TCP or DoH answer of a
+ * few KiB; a client needs a handful to bootstrap. */
+export const MAX_DNS_ANSWER_RECORDS = 40
+/** UDP queries per second one address may make (token bucket, bursts of DNS_UDP_BURST). A
+ * resolver behind many users stays far below; a reflection attack is cut to a trickle. */
+export const DNS_UDP_QUERIES_PER_SECOND = 100
+/** Burst of the UDP token bucket. */
+export const DNS_UDP_BURST = 200
+/** Addresses with a UDP token bucket kept at once (least recently used dropped first). */
+export const MAX_DNS_RATE_BUCKETS = 100_000
+/** TCP connections open at once on the DNS port; more are closed at accept. */
+export const MAX_DNS_TCP_CONNECTIONS = 256
+/** Bytes buffered for one TCP connection (two framed queries); more closes it. */
+export const MAX_DNS_TCP_BUFFER_BYTES = 2 * (MAX_DNS_QUERY_BYTES + 2)
+/** A TCP connection idle this long is closed (RFC 7766 §6.2.3 suggests seconds). */
+export const DNS_TCP_IDLE_MS = 10_000
+/** Queries answered on one TCP connection before it is closed (RFC 7766 allows many). */
+export const MAX_DNS_TCP_QUERIES = 100
+
+// Bootstrap (relay/bootstrap/): finding other relays from a DNS zone or a published list.
+
+/** A bootstrap round runs while the relay knows fewer live supernodes than this. */
+export const BOOTSTRAP_MIN_SUPERNODES = 3
+/** Seconds between bootstrap rounds while the relay knows too few supernodes. */
+export const BOOTSTRAP_INTERVAL_MS = 10_000
+/** A DoH answer larger than this is refused (MAX_DNS_ANSWER_RECORDS URLs fit in ~12 KiB). */
+export const MAX_DOH_ANSWER_BYTES = 64 * 1024
+/** A bootstrap list (JSON) larger than this is refused. */
+export const MAX_BOOTSTRAP_LIST_BYTES = 256 * 1024
+/** URLs taken from one DNS answer or one list per round. */
+export const MAX_BOOTSTRAP_URLS = 64
+/** Relays contacted (hello + push) per bootstrap round. */
+export const MAX_BOOTSTRAP_CONTACTS = 16
+/** A DoH lookup, list fetch or join request is abandoned after this. */
+export const BOOTSTRAP_REQUEST_TIMEOUT_MS = 5_000
+/** Zones, DoH endpoints and bootstrap list URLs configured at most (each costs requests). */
+export const MAX_BOOTSTRAP_SOURCES = 16
+
+// Relay-to-relay messages (relay/supernode/node-message.ts): promotions, swarm handoffs and
+// proxied announces.
+
+/** A signed message's clock window each way: a message older (or newer) is refused, so a
+ * nonce need only be remembered this long. */
+export const MESSAGE_WINDOW_SECONDS = 60
+/** Nonces remembered within the window. Promotions and handoffs are rare (a few a minute per
+ * relay); proxied announces keep none (a replayed announce repeats what its peer said). */
+export const MAX_REPLAY_NONCES = 100_000
+/** A signed message's JSON body: a handoff batch of MAX_HANDOFF_SWARMS swarms, each with up
+ * to MAX_HANDOFF_PEERS peers of ~80 bytes as JSON, fits well inside. */
+export const MAX_NODE_MESSAGE_BYTES = 4 * 1024 * 1024
+/** POST /v1/handoff and /v1/promote bodies, checked before parsing (the body, JSON-escaped,
+ * plus the envelope). */
+export const MAX_NODE_MESSAGE_POST_BYTES = 5 * 1024 * 1024
+/** Swarms per handoff message; a relay with more sends several. */
+export const MAX_HANDOFF_SWARMS = 500
+/** Classic peers handed off per swarm (the most recently seen): what two announce answers
+ * give out; a swarm larger than this refills from its peers' own announces. */
+export const MAX_HANDOFF_PEERS = 400
+/** A proxied announce or scrape to an owner is abandoned after this, and the next owner (or
+ * this relay itself) answers. */
+export const PROXY_TIMEOUT_MS = 3_000
+/** A proxied tracker answer larger than this is refused (200 peers6 entries are ~4 KiB). */
+export const MAX_PROXY_ANSWER_BYTES = 64 * 1024
+/** Announces copied to a hash's other owner at once (replication); more are dropped and
+ * counted, as the peer's next announce carries them again. */
+export const MAX_REPLICAS_IN_FLIGHT = 256

@@ -6,12 +6,13 @@
 
 import { mkdirSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { NodeIdentity } from '../shared/identity.ts'
 import { createApi } from './api.ts'
+import { createDiscovery } from './bootstrap/discovery.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
 import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
@@ -68,6 +69,7 @@ export function createRelay(
   })
   const catalog = createCatalog(config, tracker, log)
   const supernode = createSupernode(config, key.identity, tracker, log)
+  const discovery = createDiscovery(config, supernode, log)
   const { meter } = supernode
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
   const metrics = () => {
@@ -100,7 +102,7 @@ export function createRelay(
     log,
     startedAt,
     nodeId: key.identity.id,
-    routes: [catalog.routes, supernode.routes],
+    routes: [catalog.routes, supernode.routes, ...discovery.routes],
     metrics,
   })
   const honoListener = getRequestListener(api.fetch)
@@ -136,7 +138,8 @@ export function createRelay(
   }
 
   const server = createServer({ maxHeaderSize: 16 * 1024 }, onRequest)
-  server.on('clientError', (_err, socket) => {
+  server.on('clientError', (err, socket) => {
+    if (discovery.handOffHttp2(err, socket as Socket)) return
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()
   })
@@ -223,13 +226,14 @@ export function createRelay(
           )
           catalog.start()
           supernode.start()
-          resolve(address)
+          discovery.start().then(() => resolve(address), reject)
         })
       }),
     close: async () => {
       clearInterval(sweepTimer)
       clearInterval(pingTimer)
       // Leaves the supernode network first, while /v1/hello still answers (demoted).
+      await discovery.close()
       await supernode.close()
       await new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate()

@@ -1,0 +1,77 @@
+// Discovery as the relay runs it (ARCHITECTURE.md, "Discovery"): the zone it answers for
+// (DoH on its port, and plain DNS on --dns-port), its bootstrap list, and the bootstrap
+// loop that finds other relays through the host cache, DNS and lists. server.ts mounts the
+// routes, starts it once listening and closes it on shutdown.
+
+import { Hono } from 'hono'
+import type { Socket } from 'node:net'
+import type { RelayConfig } from '../config.ts'
+import type { Logger } from '../log.ts'
+import { zoneSource } from '../dns/authority.ts'
+import { dohRoutes } from '../dns/doh.ts'
+import { h2cDoh } from '../dns/h2c.ts'
+import { startDnsServer, type DnsServer } from '../dns/server.ts'
+import type { Supernode } from '../supernode/supernode.ts'
+import { Bootstrap } from './bootstrap.ts'
+import { discoveryRoutes } from './routes.ts'
+
+export interface Discovery {
+  readonly bootstrap: Bootstrap
+  readonly routes: Hono[]
+  /** The plain DNS server, once started with --dns-port. */
+  readonly dns: DnsServer | undefined
+  /** Hands a connection that opened with the HTTP/2 preface to DoH over h2c (h2c.ts);
+   * false when the error was something else, or no zone is served. */
+  handOffHttp2(err: Error, socket: Socket): boolean
+  start(): Promise<void>
+  close(): Promise<void>
+}
+
+export function createDiscovery(config: RelayConfig, supernode: Supernode, log: Logger): Discovery {
+  const { directory, hosts } = supernode
+  const live = (nowSeconds: number) => directory.live(nowSeconds)
+  const mayName = (url: string) => hosts.check(url).ok
+  const zone = zoneSource({ config, live, mayName })
+  const bootstrap = new Bootstrap({
+    directory,
+    hosts,
+    self: () => supernode.self.current(),
+    zones: config.dnsZones,
+    dohEndpoints: config.dohEndpoints,
+    listUrls: config.bootstrapUrls,
+    log,
+  })
+  const routes = [
+    discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl }),
+  ]
+  const doh = config.dnsZones.length ? dohRoutes({ zone }) : undefined
+  if (doh) routes.push(doh)
+  const h2c = doh && h2cDoh(new Hono().route('/', doh))
+  let dns: DnsServer | undefined
+  return {
+    bootstrap,
+    routes,
+    get dns() {
+      return dns
+    },
+    handOffHttp2: (err, socket) => h2c?.handOff(err, socket) ?? false,
+    async start() {
+      if (config.dnsPort !== undefined) {
+        dns = await startDnsServer({
+          host: config.host,
+          port: config.dnsPort,
+          zone,
+          log,
+          queriesPerSecond: config.dnsRate,
+        })
+        log.info('dns listening', { port: dns.port, host: config.host, zones: config.dnsZones })
+      }
+      if (config.dohEndpoints.length || config.bootstrapUrls.length) bootstrap.start()
+    },
+    async close() {
+      await bootstrap.stop()
+      await dns?.close()
+      h2c?.close()
+    },
+  }
+}

@@ -1,0 +1,169 @@
+// The plain authoritative DNS server of --dns-port: UDP (RFC 1035 §4.2.1) and TCP with its
+// 2-byte length prefix (§4.2.2, RFC 7766) on the same port, bound to --host. Both hand each
+// query to message.ts and send what it returns.
+//
+// Abuse bounds (relay/limits.ts): over UDP each source address has a token bucket; a query
+// over it is dropped, except every second one, which gets a header-only TC answer no larger
+// than the query (the "slip" of response rate limiting), so a real client behind a busy
+// address still gets through over TCP while a spoofed victim gets no amplification. TCP has
+// a cap on open connections, on bytes buffered per connection, on queries per connection,
+// and an idle timeout.
+
+import { createSocket } from 'node:dgram'
+import { createServer, isIPv6, type Server, type Socket } from 'node:net'
+import {
+  DNS_TCP_IDLE_MS,
+  DNS_UDP_BURST,
+  DNS_UDP_QUERIES_PER_SECOND,
+  MAX_DNS_QUERY_BYTES,
+  MAX_DNS_RATE_BUCKETS,
+  MAX_DNS_TCP_BUFFER_BYTES,
+  MAX_DNS_TCP_CONNECTIONS,
+  MAX_DNS_TCP_QUERIES,
+} from '../limits.ts'
+import type { Logger } from '../log.ts'
+import { respond } from './message.ts'
+import { TokenBuckets } from './rate.ts'
+import type { Zone } from './zone.ts'
+
+export interface DnsServerOptions {
+  host: string
+  port: number
+  zone: () => Zone
+  log: Logger
+  /** UDP queries per second per address (the burst is twice that at least). */
+  queriesPerSecond?: number
+}
+
+export interface DnsServer {
+  /** The port bound (UDP and TCP share it). */
+  readonly port: number
+  readonly stats: { udp: number; tcp: number; limited: number }
+  close(): Promise<void>
+}
+
+/** Binds UDP then TCP on the same port (0: a free port, the same for both). */
+export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
+  const stats = { udp: 0, tcp: 0, limited: 0 }
+  const rate = options.queriesPerSecond ?? DNS_UDP_QUERIES_PER_SECOND
+  const buckets = new TokenBuckets({
+    perSecond: rate,
+    burst: Math.max(DNS_UDP_BURST, rate * 2),
+    maxKeys: MAX_DNS_RATE_BUCKETS,
+  })
+  const udp = createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' })
+  let slip = 0
+  udp.on('message', (msg, rinfo) => {
+    stats.udp++
+    const limited = !buckets.take(rinfo.address, Date.now())
+    if (limited) {
+      stats.limited++
+      if (slip++ % 2 === 1) return
+    }
+    const response = respond(msg, options.zone(), 'udp')
+    if (!response) return
+    const bytes = limited ? slipAnswer(response.bytes, msg.length) : response.bytes
+    if (bytes) udp.send(bytes, rinfo.port, rinfo.address)
+  })
+  udp.on('error', (err) => options.log.warn('dns udp error', { error: err.message }))
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject)
+    udp.bind(options.port, options.host, () => {
+      udp.off('error', reject)
+      resolve()
+    })
+  })
+  const port = udp.address().port
+  let tcp: Server
+  try {
+    tcp = await listenTcp(options, port, stats)
+  } catch (err) {
+    udp.close()
+    throw err
+  }
+  return {
+    port,
+    stats,
+    close: () =>
+      new Promise<void>((resolve) => {
+        udp.close()
+        tcp.close(() => resolve())
+        for (const socket of open.get(tcp) ?? []) socket.destroy()
+      }),
+  }
+}
+
+/** A truncated answer: the header (TC set, counts zeroed) only, so never larger than the
+ * query that asked. Null when the query was too short to echo. */
+function slipAnswer(full: Buffer, queryBytes: number): Buffer | null {
+  if (full.length < 12 || queryBytes < 12) return null
+  const out = Buffer.from(full.subarray(0, 12))
+  out.writeUInt16BE(out.readUInt16BE(2) | 0x0200, 2)
+  out.fill(0, 4, 12)
+  return out
+}
+
+const open = new WeakMap<Server, Set<Socket>>()
+
+function listenTcp(
+  options: DnsServerOptions,
+  port: number,
+  stats: DnsServer['stats'],
+): Promise<Server> {
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    if (sockets.size >= MAX_DNS_TCP_CONNECTIONS) {
+      socket.destroy()
+      return
+    }
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    serveTcp(socket, options, stats)
+  })
+  open.set(server, sockets)
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, options.host, () => {
+      server.off('error', reject)
+      resolve(server)
+    })
+  })
+}
+
+/** One TCP connection: length-prefixed queries in, length-prefixed answers out. */
+function serveTcp(socket: Socket, options: DnsServerOptions, stats: DnsServer['stats']): void {
+  let buffered = Buffer.alloc(0)
+  let answered = 0
+  socket.setTimeout(DNS_TCP_IDLE_MS, () => socket.destroy())
+  socket.on('error', () => socket.destroy())
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk])
+    while (buffered.length >= 2) {
+      const length = buffered.readUInt16BE(0)
+      if (length > MAX_DNS_QUERY_BYTES) {
+        // Cannot be a query of ours; the stream cannot be resynchronised.
+        socket.destroy()
+        return
+      }
+      if (buffered.length < 2 + length) break
+      const query = buffered.subarray(2, 2 + length)
+      buffered = Buffer.from(buffered.subarray(2 + length))
+      stats.tcp++
+      const response = respond(query, options.zone(), 'tcp')
+      if (!response) {
+        socket.destroy()
+        return
+      }
+      const frame = Buffer.alloc(2 + response.bytes.length)
+      frame.writeUInt16BE(response.bytes.length, 0)
+      response.bytes.copy(frame, 2)
+      socket.write(frame)
+      if (++answered >= MAX_DNS_TCP_QUERIES) {
+        socket.end()
+        return
+      }
+    }
+    // What is left is part of one frame: a connection holding more is not speaking DNS.
+    if (buffered.length > MAX_DNS_TCP_BUFFER_BYTES) socket.destroy()
+  })
+}
