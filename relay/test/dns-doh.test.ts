@@ -42,7 +42,7 @@ describe('DoH (RFC 8484)', () => {
     const res = await app.request('/dns-query', {
       method: 'POST',
       headers: { 'Content-Type': 'application/dns-message' },
-      body: query,
+      body: new Uint8Array(query),
     })
     expect(res.status).toBe(200)
     expect(res.headers.get('cache-control')).toBe('max-age=45')
@@ -91,7 +91,7 @@ describe('DoH (RFC 8484)', () => {
     const res = await app.request('/dns-query', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: supernodesQuery('monsoon.test'),
+      body: new Uint8Array(supernodesQuery('monsoon.test')),
     })
     expect(res.status).toBe(415)
     expect(await res.text()).toContain('application/dns-message')
