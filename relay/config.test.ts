@@ -31,6 +31,8 @@ function sampleValue(spec: (typeof OPTIONS)[number]): string {
   if (spec.key === 'publicUrl' || spec.type === 'strings') return 'http://127.0.0.1:1'
   if (spec.key === 'logLevel') return 'debug'
   if (spec.key === 'role') return 'candidate'
+  if (spec.key === 'highWatermark') return '0.9'
+  if (spec.key === 'lowWatermark') return '0.2'
   if (spec.type === 'number') return '7'
   if (spec.type === 'boolean') return 'true'
   return 'x'
@@ -141,6 +143,14 @@ describe('relay config', () => {
     [['--max-torrents=-5'], '--max-torrents -5: must be a positive integer'],
     [['--max-bandwidth', '0'], '--max-bandwidth 0: must be a positive integer'],
     [['--role', 'boss'], '--role boss: must be one of supernode, candidate'],
+    [['--high-watermark', '1.5'], '--high-watermark 1.5: must be a fraction in (0, 1]'],
+    [['--low-watermark', '0'], '--low-watermark 0: must be a fraction in (0, 1]'],
+    [
+      ['--low-watermark', '0.9', '--high-watermark', '0.5'],
+      '--low-watermark must be below --high-watermark',
+    ],
+    [['--min-supernodes', '1'], '--min-supernodes 1: must be an integer >= 2'],
+    [['--rotation-interval=-1'], '--rotation-interval -1: must be a whole number >= 0'],
     [['--announce-interval', '1.5'], '--announce-interval 1.5: must be a positive integer'],
     [['--ws-announce-interval', 'soon'], '--ws-announce-interval soon: not a number'],
     [

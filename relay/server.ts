@@ -19,10 +19,21 @@ import { loadNodeIdentity } from './identity.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
 import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
+import { PROXY_HEADER } from './supernode/announce-proxy.ts'
+import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
-import { handleHttpTracker } from './tracker/http.ts'
+import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
 import { Tracker, clientIp, type Announce, type AnnounceResult } from './tracker/tracker.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
+
+/** A header's value from raw headers (name in lower case), without building req.headers:
+ * the tracker's hot path reads only this one. */
+function rawHeader(raw: string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === name.length && raw[i].toLowerCase() === name) return raw[i + 1]
+  }
+  return undefined
+}
 
 /** How often silent peers are swept out. */
 const SWEEP_INTERVAL_MS = 30_000
@@ -112,29 +123,69 @@ export function createRelay(
     trustProxy: config.trustProxy,
   }
 
+  const localTrackerOptions = { ...httpTrackerOptions, trustProxy: false }
+  /** The tracker's answer as this relay gives it, for a client at `ip`. */
+  const localAnswer = (url: string, ip: string) =>
+    handleHttpTracker(tracker, { url, remoteAddress: ip }, localTrackerOptions, Date.now())
+  /**
+   * Answers /announce or /scrape from a client at `ip`: here when this relay owns the hash
+   * (copying an announce to the other owner), else through its owners (announce-proxy.ts).
+   */
+  const trackerAnswer = (url: string, ip: string): Uint8Array | Promise<Uint8Array> => {
+    const { placement, proxy } = supernode
+    if (placement.alone()) return localAnswer(url, ip)
+    const hashes = requestInfoHashes(url)
+    if (hashes.length === 0) return localAnswer(url, ip)
+    const nowSeconds = Math.floor(Date.now() / 1000)
+    if (url.startsWith('/announce')) {
+      const where = placement.of(hashes[0], nowSeconds)
+      if (where.local && where.owners.length <= 1) return localAnswer(url, ip)
+      return proxy.announce(url, ip, where, () => localAnswer(url, ip))
+    }
+    const wheres = hashes.map((infoHash) => ({ infoHash, placement: placement.of(infoHash) }))
+    if (wheres.every((w) => w.placement.local)) return localAnswer(url, ip)
+    return proxy
+      .scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0])
+      .then((entries) => scrapeAnswer(entries))
+  }
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
     if (url.startsWith('/announce') || url.startsWith('/scrape')) {
-      const body = handleHttpTracker(
-        tracker,
-        {
-          url,
-          remoteAddress: req.socket.remoteAddress ?? '',
-          // req.headers is built on first read: skip it unless a proxy is trusted.
-          forwardedFor: config.trustProxy
-            ? (req.headers['x-forwarded-for'] as string | undefined)
-            : undefined,
-        },
-        httpTrackerOptions,
-        Date.now(),
+      const send = (body: Uint8Array) => {
+        // Tracking bandwidth (the supernode record's load): request line and answer body.
+        meter.add(url.length + body.length)
+        res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
+        res.end(body)
+      }
+      const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
+      if (proxied !== undefined) {
+        send(forwardedAnswer(url, proxied))
+        return
+      }
+      const ip = clientIp(
+        req.socket.remoteAddress ?? '',
+        // req.headers is built on first read: skip it unless a proxy is trusted.
+        config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
+        config.trustProxy,
       )
-      // Tracking bandwidth (the supernode record's load): request line and answer body.
-      meter.add(url.length + body.length)
-      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
-      res.end(body)
+      const answer = trackerAnswer(url, ip)
+      if (answer instanceof Uint8Array) send(answer)
+      else void answer.then(send)
       return
     }
     void honoListener(req, res)
+  }
+
+  /** An announce another relay proxied or copied here: answered here, never forwarded. */
+  const forwardedAnswer = (url: string, header: string): Uint8Array => {
+    try {
+      const ip = supernode.proxy.forwardedIp(header, url, Math.floor(Date.now() / 1000))
+      return localAnswer(url, ip)
+    } catch (err) {
+      if (!(err instanceof NodeMessageError)) throw err
+      return failure(`proxied request refused: ${err.message}`)
+    }
   }
 
   const server = createServer({ maxHeaderSize: 16 * 1024 }, onRequest)

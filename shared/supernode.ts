@@ -185,6 +185,17 @@ export function verifySupernodeRecord(
   return copy
 }
 
+/** A record's fullest figure: load over capacity for hashes, peers and bandwidth, the
+ * largest of the three (0 for a capacity of 0). What overload and underload are judged by. */
+export function loadShare(record: Pick<SupernodeRecord, 'load' | 'capacity'>): number {
+  const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
+  return Math.max(
+    ratio(record.load.hashes, record.capacity.maxHashes),
+    ratio(record.load.peers, record.capacity.maxPeers),
+    ratio(record.load.bandwidth, record.capacity.bandwidth),
+  )
+}
+
 /** True when `incoming` should replace `stored`: the same node, and a higher seq. */
 export function supersedes(
   incoming: Pick<SupernodeRecord, 'id' | 'seq'>,

@@ -30,6 +30,8 @@ import { MAX_KNOWN_SUPERNODES, MAX_MISSED_CONTACTS, MAX_SUPERNODES_PER_SOURCE } 
 export interface SupernodeDirectoryOptions {
   /** This relay's own record (signed on demand). */
   self: () => SupernodeRecord
+  /** This relay's node id, if known up front: saves signing a record to learn it. */
+  selfId?: string
   verify?: SignatureVerifier
   maxRecords: number
   maxPerSource: number
@@ -56,6 +58,9 @@ interface Entry {
   record: SupernodeRecord
   /** Who brought this id in first; charged against that source's quota while stored. */
   source: string
+  /** When this relay first saw the id in its current role (unix seconds): how long a
+   * candidate has rested, as far as this relay can tell. */
+  roleSince: number
 }
 
 export class SupernodeDirectory {
@@ -64,7 +69,7 @@ export class SupernodeDirectory {
   readonly #perSource = new Map<string, number>()
   /** Failed contacts in a row, by stored id (an id that answers is deleted). */
   readonly #missed = new Map<string, number>()
-  #set: { key: string; set: RendezvousSet } | undefined
+  #set: { key: string; set: RendezvousSet; at: number } | undefined
   #prunedAt = -1
 
   constructor(
@@ -79,7 +84,7 @@ export class SupernodeDirectory {
   }
 
   get selfId(): string {
-    return this.#opts.self().id
+    return this.#opts.selfId ?? this.#opts.self().id
   }
 
   /** Records stored, own one aside (expired ones included until the next prune). */
@@ -112,16 +117,17 @@ export class SupernodeDirectory {
     const stored = this.#entries.get(record.id)
     if (stored) {
       if (!supersedes(record, stored.record)) return { outcome: 'stale', id: record.id }
+      if (record.role !== stored.record.role) stored.roleSince = nowSeconds
       stored.record = record
-      this.#set = undefined
+      this.changed()
       this.#opts.onStored?.(record, source)
       return { outcome: 'replaced', id: record.id }
     }
     const refusal = this.#roomFor(source, nowSeconds)
     if (refusal) return refusal
-    this.#entries.set(record.id, { record, source })
+    this.#entries.set(record.id, { record, source, roleSince: nowSeconds })
     this.#perSource.set(source, this.countFrom(source) + 1)
-    this.#set = undefined
+    this.changed()
     this.#opts.onStored?.(record, source)
     return { outcome: 'added', id: record.id }
   }
@@ -156,7 +162,7 @@ export class SupernodeDirectory {
       else this.#perSource.delete(entry.source)
       gone++
     }
-    if (gone) this.#set = undefined
+    if (gone) this.changed()
     return gone
   }
 
@@ -173,7 +179,7 @@ export class SupernodeDirectory {
     const before = this.reachable(id)
     if (ok) this.#missed.delete(id)
     else this.#missed.set(id, (this.#missed.get(id) ?? 0) + 1)
-    if (this.reachable(id) !== before) this.#set = undefined
+    if (this.reachable(id) !== before) this.changed()
     return this.reachable(id)
   }
 
@@ -200,14 +206,31 @@ export class SupernodeDirectory {
     return [this.#opts.self(), ...others]
   }
 
-  /** The rendezvous set over live supernodes (role 'supernode'), rebuilt only on change. */
+  /** Tells the directory something behind the owner set changed (its own record's role,
+   * say): the next owners() call looks again. */
+  changed(): void {
+    if (this.#set) this.#set.at = -1
+  }
+
+  /** Seconds since `id` was first seen in its current role here (0 for unknown ids). */
+  roleAge(id: string, nowSeconds: number): number {
+    const entry = this.#entries.get(id)
+    return entry ? Math.max(0, nowSeconds - entry.roleSince) : 0
+  }
+
+  /** The rendezvous set over live supernodes (role 'supernode'). Every tracker request asks
+   * for it, so it is checked at most once a second (records expire by the second) and on
+   * any change, and rebuilt only when its ids differ; the same object is returned while
+   * they do not. */
   owners(nowSeconds: number): RendezvousSet {
+    if (this.#set?.at === nowSeconds) return this.#set.set
     const ids = this.live(nowSeconds)
       .filter((r) => r.role === 'supernode')
       .map((r) => r.id)
       .sort()
     const key = ids.join(',')
-    if (this.#set?.key !== key) this.#set = { key, set: new RendezvousSet(ids) }
+    if (this.#set?.key !== key) this.#set = { key, set: new RendezvousSet(ids), at: nowSeconds }
+    else this.#set.at = nowSeconds
     return this.#set.set
   }
 }

@@ -156,7 +156,7 @@ describe('SupernodeExchange', () => {
     expect(owners()).toEqual(all)
   })
 
-  it('leave: pushes the given record to the peers and every supernode known, within budget', async () => {
+  it('publish: pushes the given record to the peers and every supernode known, within budget', async () => {
     const learnedSigner = new RecordSigner()
     const learned = await peer((path) =>
       path === '/v1/hello'
@@ -182,8 +182,8 @@ describe('SupernodeExchange', () => {
       url: 'http://127.0.0.1:9',
     })
     const before = [p, learned].map((x) => x.hits.length)
-    // The silent peer never answers: leave still ends, with the two that took it.
-    expect(await exchange.leave(demoted, 500)).toBe(2)
+    // The silent peer never answers: publish still ends, with the two that took it.
+    expect(await exchange.publish(demoted, 500)).toBe(2)
     for (const [i, x] of [p, learned].entries()) {
       expect(x.hits.slice(before[i])).toEqual(['POST /v1/supernodes'])
     }

@@ -12,7 +12,8 @@
 // Failover: every pull of a known supernode is reported to the directory by node id, which
 // leaves it out of the owner set after MAX_MISSED_CONTACTS failures in a row. Such nodes are
 // still pulled (at their backoff), so one that comes back rejoins. Graceful leave: `leave`
-// pushes a demoted record to every supernode known, within LEAVE_PUSH_BUDGET_MS.
+// pushes a demoted record to every supernode known, within LEAVE_PUSH_BUDGET_MS (`publish`, which
+// also carries a promotion or a demotion at once rather than at the next round).
 
 import type { Logger } from '../log.ts'
 import { fetchPeerJson } from '../catalog/peer-fetch.ts'
@@ -173,10 +174,10 @@ export class SupernodeExchange {
     else if (!was && now) log.info('supernode reachable again', { id, url })
   }
 
-  /** Graceful leave: pushes `record` (our demoted record) to the peers and every supernode
-   * known, at most MAX_LEAVE_PUSHES of them, all within `budgetMs` (best effort). Call it
-   * after stop(). Returns how many relays took it. */
-  async leave(record: SupernodeRecord, budgetMs = LEAVE_PUSH_BUDGET_MS): Promise<number> {
+  /** Pushes `record` (our record after a role change: a promotion, a demotion, a graceful
+   * leave) to the peers and every supernode known, at most MAX_LEAVE_PUSHES of them, all
+   * within `budgetMs` (best effort). Returns how many relays took it. */
+  async publish(record: SupernodeRecord, budgetMs = LEAVE_PUSH_BUDGET_MS): Promise<number> {
     const { directory, peers } = this.#deps
     const nowSeconds = Math.floor(Date.now() / 1000)
     const [me, ...others] = directory.live(nowSeconds)

@@ -23,6 +23,13 @@ export class Placement {
     this.#directory = directory
   }
 
+  /** True when this relay is the only supernode it knows (or none is known): every hash is
+   * tracked here, with nothing to ask per hash. The tracker's hot path asks this first. */
+  alone(nowSeconds = Math.floor(Date.now() / 1000)): boolean {
+    const set = this.#directory.owners(nowSeconds)
+    return set.size === 0 || (set.size === 1 && set.has(this.#directory.selfId))
+  }
+
   of(infoHash: string, nowSeconds = Math.floor(Date.now() / 1000)): HashPlacement {
     const directory = this.#directory
     const ids = directory.owners(nowSeconds).owners(infoHash)
@@ -38,6 +45,7 @@ export class Placement {
   /** The WebSocket trackers of the owners of a hash this relay does not answer for, or null
    * when it does. */
   referral(infoHash: string, nowSeconds?: number): string[] | null {
+    if (this.alone(nowSeconds)) return null
     const placement = this.of(infoHash, nowSeconds)
     if (placement.local) return null
     return placement.owners.flatMap((r) => (r.urls[0] ? [wsTrackerUrl(r.urls[0])] : []))

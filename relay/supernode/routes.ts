@@ -3,17 +3,28 @@
 //   GET  /v1/supernodes          {supernodes: [record, …]}: every live record known, own first
 //   POST /v1/supernodes          one record, or {records: [...]} (up to MAX_SUPERNODES_PER_POST)
 //   GET  /v1/lookup/:infohash    who owns a hash: {owner, owners: [{id, urls}], swarm?}
+//   POST /v1/promote             a signed promotion to this candidate (election.ts): 200
+//                                {record} (our record as a supernode), 409 when already one
+//   POST /v1/handoff             signed swarm state from another supernode (handoff.ts):
+//                                200 {swarms, adopted}
 //   GET  /v1/hosts               the host cache, best first:
 //                                {hosts: [{url, lastSeen, successes, failures}]}; who named a
 //                                host (possibly a client's address) is not published
 // Records are passed on exactly as signed; the receiver verifies each (directory.ts).
 
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { RateLimiter } from '../catalog/quotas.ts'
-import { MAX_SUPERNODES_PER_POST, MAX_SUPERNODES_POST_BYTES } from '../limits.ts'
+import {
+  MAX_NODE_MESSAGE_POST_BYTES,
+  MAX_SUPERNODES_PER_POST,
+  MAX_SUPERNODES_POST_BYTES,
+} from '../limits.ts'
 import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import type { OfferOutcome, SupernodeDirectory } from './directory.ts'
+import { PromotionConflict, type Election } from './election.ts'
+import type { Handoff } from './handoff.ts'
+import { NodeMessageError, nodeMessageStatus } from './node-message.ts'
 import type { HostCache } from './host-cache.ts'
 import type { SelfRecord } from './self-record.ts'
 
@@ -22,6 +33,8 @@ export interface SupernodeRouteDeps {
   directory: SupernodeDirectory
   hosts: HostCache
   tracker: Tracker
+  handoff: Handoff
+  election: Election
   /** Records pushed per minute per client address, charged before verifying. */
   pushLimiter: RateLimiter
   trustProxy: boolean
@@ -70,6 +83,39 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
     }
     const accepted = results.filter((r) => r.outcome === 'added' || r.outcome === 'replaced')
     return c.json({ accepted: accepted.length, results }, 200)
+  })
+
+  // Relay-to-relay messages: a bad one gets its code and a one-line reason.
+  const refused = (c: Context, err: unknown) => {
+    if (err instanceof NodeMessageError) {
+      return c.json({ error: err.message, code: err.code }, nodeMessageStatus(err.code))
+    }
+    if (err instanceof PromotionConflict) return c.json({ error: err.message, code: err.code }, 409)
+    throw err
+  }
+  const readMessage = async (c: Context): Promise<unknown> => {
+    try {
+      return JSON.parse(await c.req.text())
+    } catch {
+      throw new NodeMessageError('malformed', 'body is not JSON')
+    }
+  }
+
+  app.post('/v1/promote', jsonBodyLimit(MAX_NODE_MESSAGE_POST_BYTES), async (c) => {
+    try {
+      const record = deps.election.accept(await readMessage(c), now())
+      return c.json({ record })
+    } catch (err) {
+      return refused(c, err)
+    }
+  })
+
+  app.post('/v1/handoff', jsonBodyLimit(MAX_NODE_MESSAGE_POST_BYTES), async (c) => {
+    try {
+      return c.json(deps.handoff.receive(await readMessage(c), now()))
+    } catch (err) {
+      return refused(c, err)
+    }
   })
 
   app.get('/v1/hosts', (c) => {

@@ -32,12 +32,19 @@ export class SelfRecord {
   #record: SupernodeRecord | undefined
   #signedAtMs = 0
   #role: SupernodeRole
+  #roleSinceMs: number
 
   constructor(
     options: Omit<SelfRecordOptions, 'now' | 'resignIntervalSeconds'> & Partial<SelfRecordOptions>,
   ) {
     this.#opts = { now: Date.now, resignIntervalSeconds: RESIGN_INTERVAL_SECONDS, ...options }
     this.#role = this.#opts.role
+    this.#roleSinceMs = this.#opts.now()
+  }
+
+  /** When this relay took its current role (ms since the epoch). */
+  get roleSinceMs(): number {
+    return this.#roleSinceMs
   }
 
   get role(): SupernodeRole {
@@ -47,8 +54,19 @@ export class SelfRecord {
   /** Signs the record again at once as a 'candidate' (seq goes up): a leaving supernode's
    * word that it no longer tracks hashes. */
   demote(): SupernodeRecord {
-    this.#role = 'candidate'
-    this.#record = this.#sign(this.#opts.now())
+    return this.#take('candidate')
+  }
+
+  /** Signs the record again at once as a 'supernode': a candidate accepting a promotion. */
+  promote(): SupernodeRecord {
+    return this.#take('supernode')
+  }
+
+  #take(role: SupernodeRole): SupernodeRecord {
+    const nowMs = this.#opts.now()
+    if (role !== this.#role) this.#roleSinceMs = nowMs
+    this.#role = role
+    this.#record = this.#sign(nowMs)
     return this.#record
   }
 

@@ -1,19 +1,25 @@
 // The supernode side of the relay as it runs (ARCHITECTURE.md, "Supernodes, lookups and
 // load"): its signed record, the tracking bandwidth meter behind the record's load, the
-// directory of known supernodes, the exchange that fills it, and the HTTP routes. server.ts
-// creates it with the node identity, starts it once listening and closes it on shutdown.
+// directory of known supernodes, the exchange that fills it, where each hash is tracked
+// (placement), the announce proxy for classic clients, swarm handoff between owners, the
+// election (promotion, rotation, demotion), and the HTTP routes. server.ts creates it with
+// the node identity, starts it once listening and closes it on shutdown.
 
 import type { Hono } from 'hono'
 import type { NodeIdentity } from '../../shared/identity.ts'
 import { RateLimiter } from '../catalog/quotas.ts'
 import { createFastVerifier } from '../catalog/verify.ts'
 import type { RelayConfig } from '../config.ts'
-import { MAX_RATE_BUCKETS, SUPERNODE_PUSHES_PER_MINUTE } from '../limits.ts'
+import { LEAVE_PUSH_BUDGET_MS, MAX_RATE_BUCKETS, SUPERNODE_PUSHES_PER_MINUTE } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import { BandwidthMeter } from './bandwidth.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { SupernodeExchange } from './exchange.ts'
+import { OpenSslSigner } from '../openssl-signer.ts'
+import { AnnounceProxy } from './announce-proxy.ts'
+import { Election } from './election.ts'
+import { Handoff } from './handoff.ts'
 import { HostCache } from './host-cache.ts'
 import { Placement } from './placement.ts'
 import { supernodeRoutes } from './routes.ts'
@@ -28,9 +34,12 @@ export interface Supernode {
   readonly hosts: HostCache
   /** Which relays track an info hash (the tracker front ends ask it). */
   readonly placement: Placement
+  readonly proxy: AnnounceProxy
+  readonly handoff: Handoff
+  readonly election: Election
   readonly routes: Hono
   start(): void
-  /** Stops the exchange; a supernode then leaves gracefully (demote, push, log). */
+  /** Stops the exchange; a supernode then leaves gracefully (demote, push, hand off). */
   close(): Promise<void>
 }
 
@@ -61,9 +70,13 @@ export function createSupernode(
   const hosts = new HostCache({ localNetwork: config.localNetwork })
   const peers = config.peers.filter((url) => url !== config.publicUrl)
   for (const peer of peers) hosts.seen(peer, 'config', Date.now())
+  const verify = createFastVerifier()
+  const signer = new OpenSslSigner(identity.secretKey)
+  const mayContact = (url: string) => hosts.check(url).ok
   const directory = new SupernodeDirectory({
     self: () => self.current(),
-    verify: createFastVerifier(),
+    selfId: identity.id,
+    verify,
     onStored: (record, source) => {
       for (const url of record.urls) hosts.seen(url, source, Date.now())
     },
@@ -74,15 +87,47 @@ export function createSupernode(
       peers,
       log,
       onContact: (url, ok) => hosts.contacted(url, ok, Date.now()),
-      mayContact: (url) => hosts.check(url).ok,
+      mayContact,
     },
     { intervalMs: config.supernodePollInterval * 1000 },
   )
+  const handoff = new Handoff({ tracker, directory, signer, verify, log, mayContact })
+  const rebalance = () => {
+    void handoff.rebalance().catch((err: unknown) => {
+      log.warn('handoff round failed', { error: String(err) })
+    })
+  }
+  const election = new Election(
+    {
+      self,
+      directory,
+      signer,
+      verify,
+      log,
+      mayContact,
+      publish: (record) => exchange.publish(record),
+      onRoleChange: rebalance,
+    },
+    {
+      highWatermark: config.highWatermark,
+      lowWatermark: config.lowWatermark,
+      minSupernodes: config.minSupernodes,
+      rotationSeconds: config.rotationInterval,
+      // A few exchange rounds: what the network needs to learn a role change.
+      cooldownSeconds: Math.max(10, 3 * config.supernodePollInterval),
+    },
+  )
+  const proxy = new AnnounceProxy({ directory, signer, verify, log, mayContact })
   const pushLimiter = new RateLimiter({
     perMinute: SUPERNODE_PUSHES_PER_MINUTE,
     maxKeys: MAX_RATE_BUCKETS,
   })
-  let ticker: ReturnType<typeof setInterval> | undefined
+  const timers: ReturnType<typeof setInterval>[] = []
+  const every = (ms: number, fn: () => void) => {
+    const timer = setInterval(fn, ms)
+    timer.unref()
+    timers.push(timer)
+  }
   return {
     self,
     meter,
@@ -90,28 +135,43 @@ export function createSupernode(
     exchange,
     hosts,
     placement: new Placement(directory),
+    proxy,
+    handoff,
+    election,
     routes: supernodeRoutes({
       self,
       directory,
       hosts,
       tracker,
       pushLimiter,
+      handoff,
+      election,
       trustProxy: config.trustProxy,
     }),
     start() {
-      ticker ??= setInterval(() => meter.tick(), 1000)
-      ticker.unref()
+      if (timers.length) return
+      handoff.init(Math.floor(Date.now() / 1000))
+      every(1000, () => meter.tick())
+      // The owner set is looked at every second (cheap when unchanged: handoff.ts).
+      every(1000, rebalance)
+      every(Math.max(1, config.supernodePollInterval) * 1000, () => void election.tick())
       exchange.start()
     },
     async close() {
-      clearInterval(ticker)
-      ticker = undefined
+      for (const timer of timers.splice(0)) clearInterval(timer)
       await exchange.stop()
+      proxy.close()
       if (self.role !== 'supernode') return
-      // Graceful leave: our own signed demotion, so owners drop us now, not after missed polls.
+      // Graceful leave: our own signed demotion, so owners drop us now, not after missed
+      // polls, and every swarm we hold to its owners among those left (who take a handoff
+      // from any supernode they know, so the two go out together, within one budget).
       const record = self.demote()
-      const told = await exchange.leave(record)
-      log.info('supernode left', { id: record.id, seq: record.seq, told })
+      directory.changed()
+      const [told, batches] = await Promise.all([
+        exchange.publish(record),
+        handoff.handOffAll(LEAVE_PUSH_BUDGET_MS),
+      ])
+      log.info('supernode left', { id: record.id, seq: record.seq, told, handoffs: batches })
     },
   }
 }

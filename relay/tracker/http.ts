@@ -16,6 +16,7 @@ import {
   type Announce,
   type AnnounceResult,
   type AnnounceEvent,
+  type ScrapeEntry,
   type Tracker,
 } from './tracker.ts'
 
@@ -195,6 +196,15 @@ export function compactAnswer(result: AnnounceResult, opts: HttpTrackerOptions):
 }
 
 function scrape(tracker: Tracker, query: string): Uint8Array {
+  const hashes = scrapeHashes(query)
+  // A full scrape (no info_hash) would hand out the whole swarm table: refused.
+  if (hashes.length === 0) throw new TrackerError('missing info_hash')
+  return scrapeAnswer(tracker.scrape(hashes))
+}
+
+/** The distinct info hashes (hex) a query names, at most MAX_SCRAPE_HASHES; throws
+ * TrackerError for a malformed one. */
+function scrapeHashes(query: string): string[] {
   const hashes = new Set<string>()
   forEachParam(query, (key, value) => {
     if (key !== 'info_hash' || hashes.size >= MAX_SCRAPE_HASHES) return
@@ -202,13 +212,29 @@ function scrape(tracker: Tracker, query: string): Uint8Array {
     if (hex === null) throw new TrackerError('invalid info_hash: must be 20 bytes')
     hashes.add(hex)
   })
-  // A full scrape (no info_hash) would hand out the whole swarm table: refused.
-  if (hashes.size === 0) throw new TrackerError('missing info_hash')
-  // The `files` keys are raw 20-byte hashes, which the bencode package would write as UTF-8
-  // text: so the outer dictionary is framed here, in byte order, and each value encoded by it.
-  const sorted = [...hashes].sort()
+  return [...hashes]
+}
+
+/** The info hashes (hex) a tracker request target names: one for an announce, up to
+ * MAX_SCRAPE_HASHES for a scrape; empty when there is none or one is malformed (the local
+ * tracker then answers with the failure reason). */
+export function requestInfoHashes(url: string): string[] {
+  const q = url.indexOf('?')
+  if (q === -1 || url.length > MAX_TRACKER_URL_BYTES) return []
+  try {
+    return scrapeHashes(url.slice(q + 1))
+  } catch {
+    return []
+  }
+}
+
+/** A BEP 48 scrape answer. The `files` keys are raw 20-byte hashes, which the bencode
+ * package would write as UTF-8 text: so the outer dictionary is framed here, in byte order,
+ * and each value encoded by it. */
+export function scrapeAnswer(entries: ScrapeEntry[]): Uint8Array {
+  const sorted = [...entries].sort((a, b) => (a.infoHash < b.infoHash ? -1 : 1))
   const parts: Uint8Array[] = [FILES_OPEN]
-  for (const entry of tracker.scrape(sorted)) {
+  for (const entry of sorted) {
     parts.push(KEY_PREFIX, Buffer.from(entry.infoHash, 'hex'))
     parts.push(
       bencode.encode({

@@ -28,6 +28,13 @@ export interface AnnounceResult {
   peers: Peer[]
 }
 
+/** One swarm as relays hand it to each other. */
+export interface SwarmState {
+  infoHash: string
+  downloaded: number
+  peers: { id: string; ip: string; port: number; seeder: boolean }[]
+}
+
 export interface ScrapeEntry {
   infoHash: string
   complete: number
@@ -159,6 +166,64 @@ export class Tracker {
       })
     }
     return out
+  }
+
+  /**
+   * The part of a swarm that can move to another relay (relay/supernode/handoff.ts): its
+   * classic peers, most recently seen first, at most `maxPeers`, and its completed count.
+   * WebRTC peers stay: they are bound to this relay's WebSockets, and are referred to the
+   * new owners on their next announce.
+   */
+  handoffState(infoHash: string, maxPeers: number): SwarmState | undefined {
+    const swarm = this.swarms.get(infoHash)
+    if (!swarm) return undefined
+    const peers = [...swarm.tcp.all()]
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, maxPeers)
+      .map((p) => ({ id: p.id, ip: p.ip, port: p.port, seeder: p.seeder }))
+    return { infoHash, downloaded: swarm.completed, peers }
+  }
+
+  /**
+   * Takes in a swarm handed off by another relay: each classic peer not known here joins as
+   * if it had just announced (so it expires on the usual TTL unless it announces again), and
+   * the completed count becomes the larger of the two. Caps hold: peers beyond them are left
+   * out. Returns how many peers were added.
+   */
+  adopt(state: SwarmState, now: number): number {
+    let swarm = this.swarms.get(state.infoHash)
+    if (!swarm) {
+      if (this.swarms.size >= this.options.maxSwarms) return 0
+      swarm = new Swarm(state.infoHash, now)
+      this.swarms.set(state.infoHash, swarm)
+    }
+    swarm.lastActivity = now
+    swarm.completed = Math.max(swarm.completed, state.downloaded)
+    let added = 0
+    for (const p of state.peers) {
+      if (this.#peers >= this.options.maxPeers) break
+      if (swarm.tcp.get(p.id)) continue
+      const compact = compactPeer(p.ip, p.port)
+      if (compact === null) continue
+      const peer = { id: p.id, ip: p.ip, port: p.port, compact, ip4: ip4Of(compact) }
+      swarm.tcp.upsert({ ...peer, seeder: p.seeder, lastSeen: now, sink: null })
+      this.#peers++
+      added++
+    }
+    return added
+  }
+
+  /** Forgets what handoffState gave away: the classic peers and the completed count. The
+   * swarm itself goes once no WebRTC peer is left in it. */
+  release(infoHash: string): void {
+    const swarm = this.swarms.get(infoHash)
+    if (!swarm) return
+    for (const peer of [...swarm.tcp.all()]) {
+      swarm.tcp.remove(peer.id)
+      this.#peers--
+    }
+    swarm.completed = 0
+    if (swarm.rtc.size === 0) this.swarms.delete(infoHash)
   }
 
   /**
