@@ -1,0 +1,160 @@
+// Runs the very bundle the app loads (webtorrent/dist/webtorrent.min.js) in Node against two
+// WebSocket trackers, so that a WebTorrent update that changes the internals
+// discovery-trackers.ts reaches into fails here rather than in a user's tab.
+
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import * as wrtc from 'webrtc-polyfill'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import {
+  canChangeTrackers,
+  currentTrackers,
+  downTrackers,
+  replaceTrackers,
+} from './discovery-trackers.ts'
+
+const HASH = '0123456789abcdef0123456789abcdef01234567'
+
+/** What the browser bundle expects of its global scope, on Node 20 (Node 22+ and every
+ * current browser have these). */
+function browserGlobals(): void {
+  const g = globalThis as Record<string, unknown>
+  g.self ??= globalThis
+  if (!('navigator' in g)) g.navigator = { hardwareConcurrency: 2 }
+  g.WebSocket ??= WebSocketCtor
+  g.RTCPeerConnection ??= wrtc.RTCPeerConnection
+  g.RTCSessionDescription ??= wrtc.RTCSessionDescription
+  g.RTCIceCandidate ??= wrtc.RTCIceCandidate
+  const proto = Uint8Array.prototype as unknown as Record<string, unknown>
+  proto.toHex ??= function (this: Uint8Array) {
+    return Buffer.from(this).toString('hex')
+  }
+  proto.toBase64 ??= function (this: Uint8Array) {
+    return Buffer.from(this).toString('base64')
+  }
+  const ctor = Uint8Array as unknown as Record<string, unknown>
+  ctor.fromHex ??= (s: string) => new Uint8Array(Buffer.from(s, 'hex'))
+  ctor.fromBase64 ??= (s: string) => new Uint8Array(Buffer.from(s, 'base64'))
+}
+let WebSocketCtor: unknown
+
+interface Announce {
+  event?: string
+}
+
+/** A WebSocket tracker that records each announce and answers it with empty swarm figures. */
+class RecordingTracker {
+  readonly announces: Announce[] = []
+  readonly #server: WebSocketServer
+  readonly #sockets = new Set<WebSocket>()
+
+  constructor() {
+    this.#server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket)
+      socket.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as Announce & { action: string; info_hash: string }
+        if (msg.action !== 'announce') return
+        this.announces.push({ event: msg.event })
+        socket.send(
+          JSON.stringify({
+            action: 'announce',
+            info_hash: msg.info_hash,
+            interval: 120,
+            complete: 0,
+            incomplete: 1,
+          }),
+        )
+      })
+    })
+  }
+
+  /** The tracker's URL, as the stock client spells it (no trailing slash). */
+  url = ''
+
+  async listening(): Promise<void> {
+    if (!this.#server.address()) await once(this.#server, 'listening')
+    this.url = `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}`
+  }
+
+  events(): (string | undefined)[] {
+    return this.announces.map((a) => a.event)
+  }
+
+  /** Closes every socket and stops listening: a relay gone. */
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.terminate()
+    await new Promise((resolve) => this.#server.close(resolve))
+  }
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
+  let client: { add(id: string, opts: object): Torrent; destroy(): void }
+  let version: string
+  const a = new RecordingTracker()
+  const b = new RecordingTracker()
+
+  beforeAll(async () => {
+    WebSocketCtor = (await import('ws')).WebSocket
+    browserGlobals()
+    const { default: WebTorrent } =
+      (await import('webtorrent/dist/webtorrent.min.js')) as unknown as {
+        default: (new (opts: object) => typeof client) & { VERSION: string }
+      }
+    version = WebTorrent.VERSION
+    client = new WebTorrent({
+      dht: false,
+      lsd: false,
+      tracker: { rtcConfig: { iceServers: [], bindAddress: '127.0.0.1' } },
+    })
+    await Promise.all([a.listening(), b.listening()])
+  })
+
+  afterAll(async () => {
+    client?.destroy()
+    await Promise.all([a.close(), b.close()])
+  })
+
+  it('is the version this wrapper was checked against', () => {
+    expect(version).toBe('3.0.21')
+  })
+
+  it('moves a running torrent from one tracker to another, and sees a tracker die', async () => {
+    const torrent = client.add(HASH, { announce: [`${a.url}/`] })
+    await until(() => a.events().includes('started'), "A's started announce")
+    expect(canChangeTrackers(torrent)).toBe(true)
+    expect(currentTrackers(torrent)).toEqual([a.url])
+    expect(downTrackers(torrent)).toEqual([])
+
+    const announced = once(torrent as unknown as NodeJS.EventEmitter, 'trackerAnnounce')
+    expect(replaceTrackers(torrent, [`${b.url}/`])).toBe(true)
+    await until(() => a.events().includes('stopped'), "A's stopped announce")
+    await until(() => b.events().includes('started'), "B's started announce")
+    // The new client's answers reach the torrent: its events are wired as the old one's were.
+    await announced
+    expect(currentTrackers(torrent)).toEqual([b.url])
+    expect(torrent.destroyed).toBe(false)
+
+    await b.close()
+    await until(() => downTrackers(torrent).length > 0, 'B to be seen down')
+    expect(downTrackers(torrent)).toEqual([b.url])
+  })
+
+  it('changes nothing on a torrent whose discovery has not started', () => {
+    const fake = { destroyed: false } as unknown as Torrent
+    expect(canChangeTrackers(fake)).toBe(false)
+    expect(currentTrackers(fake)).toBeNull()
+    expect(downTrackers(fake)).toEqual([])
+    expect(replaceTrackers(fake, ['ws://x/'])).toBe(false)
+  })
+})

@@ -1,0 +1,95 @@
+// Changing the trackers of a running torrent. Why this exists: a torrent re-homes when a
+// relay refers it to the owners of its hash or an owner dies (app/lib/rehome.ts), and stock
+// WebTorrent has no public API for that; removing and re-adding the torrent would drop its
+// peers and, for a download, its pieces. So this reaches into the one internal part
+// involved, and nothing else: `torrent.discovery` (torrent-discovery) holds the announce
+// list in `_announce` and its bittorrent-tracker Client in `tracker`, built by
+// `_createTracker()` from `_announce`; torrent-discovery's own `updatePort()` replaces the
+// client the same way. Destroying the old Client closes its WebSockets (shared ones stay
+// open for other torrents) and drops WebRTC offers still unanswered; peers already
+// connected belong to the torrent's wires and are untouched.
+//
+// Checked against webtorrent 3.0.21's dist/webtorrent.min.js (torrent-discovery 11,
+// bittorrent-tracker 11). discovery-trackers.test.ts runs that bundle and fails if this
+// shape changes.
+
+import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+
+/** The part of bittorrent-tracker's WebSocketTracker read here. */
+interface TrackerInternals {
+  announceUrl: string
+  /** True from the moment its socket closed or failed until it connects again. */
+  reconnecting: boolean
+}
+
+/** bittorrent-tracker's Client, as torrent-discovery holds it. */
+interface TrackerClientInternals {
+  _trackers: TrackerInternals[]
+  stop(): void
+  destroy(cb?: () => void): void
+  on(event: 'error', listener: () => void): void
+  removeListener(event: string, listener: unknown): void
+}
+
+interface DiscoveryInternals {
+  destroyed: boolean
+  _announce: string[] | null
+  tracker: TrackerClientInternals | null
+  _createTracker(): TrackerClientInternals
+  _onWarning: unknown
+  _onError: unknown
+  _onTrackerPeer: unknown
+  _onTrackerAnnounce: unknown
+}
+
+function discoveryOf(torrent: Torrent): DiscoveryInternals | null {
+  const d = (torrent as unknown as { discovery?: DiscoveryInternals | null }).discovery
+  if (!d || d.destroyed || typeof d._createTracker !== 'function') return null
+  return d
+}
+
+/** Whether the running torrent's trackers can be read and changed (its discovery started:
+ * a download right away, a seed once hashed). */
+export function canChangeTrackers(torrent: Torrent): boolean {
+  return !torrent.destroyed && discoveryOf(torrent)?.tracker != null
+}
+
+/** The trackers the torrent announces to now (as the client spells them, no trailing
+ * slash), or null before its discovery started. */
+export function currentTrackers(torrent: Torrent): string[] | null {
+  const tracker = discoveryOf(torrent)?.tracker
+  if (!tracker || !Array.isArray(tracker._trackers)) return null
+  return tracker._trackers.map((t) => t.announceUrl)
+}
+
+/** Trackers whose WebSocket is down (closed or failed, waiting to reconnect). */
+export function downTrackers(torrent: Torrent): string[] {
+  const tracker = discoveryOf(torrent)?.tracker
+  if (!tracker || !Array.isArray(tracker._trackers)) return []
+  return tracker._trackers.filter((t) => t.reconnecting === true).map((t) => t.announceUrl)
+}
+
+/**
+ * Announces to `announce` from now on instead: tells the old trackers the torrent stopped,
+ * starts the new ones (a 'started' announce with the torrent's figures), then drops the
+ * old client. Returns false, changing nothing, before the torrent's discovery started.
+ */
+export function replaceTrackers(torrent: Torrent, announce: readonly string[]): boolean {
+  if (torrent.destroyed) return false
+  const d = discoveryOf(torrent)
+  const old = d?.tracker
+  if (!d || !old) return false
+  old.removeListener('warning', d._onWarning)
+  old.removeListener('peer', d._onTrackerPeer)
+  old.removeListener('update', d._onTrackerAnnounce)
+  old.removeListener('error', d._onError)
+  // An 'error' with no listener would throw; the old client's news no longer matters.
+  old.on('error', () => {})
+  // Stop first: where old and new share a tracker (and so one pooled socket), 'stopped'
+  // then goes out before the new 'started'.
+  old.stop()
+  d._announce = [...announce]
+  d.tracker = d._createTracker()
+  old.destroy()
+  return true
+}
