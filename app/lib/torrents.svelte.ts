@@ -3,13 +3,24 @@
 // copies the figures it shows off its torrent on events and on a short timer.
 
 import WebTorrent, { type Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import { fetchRelayJson } from '../catalog/relay-client.ts'
+import { canChangeTrackers, downTrackers, replaceTrackers } from './discovery-trackers.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
 import { relayConfig } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
-import { announceList } from './trackers.ts'
+import {
+  TorrentHome,
+  planTrackers,
+  type HomeContext,
+  type HomedTorrent,
+  type RehomeReason,
+} from './rehome.ts'
+import { SupernodeView } from './supernode-view.ts'
 
 /** How often figures are read off WebTorrent while any torrent is open. */
 const REFRESH_MS = 500
+/** Trackers' sockets are checked every this many refreshes (each second). */
+const TRACKER_CHECK_TICKS = 2
 
 /**
  * - `hashing`: this browser is hashing files to seed them (hashed / hashTotal).
@@ -21,6 +32,9 @@ export type Phase = 'hashing' | 'metadata' | 'downloading' | 'seeding' | 'failed
 export type TrackerStatus =
   { state: 'connecting' } | { state: 'connected' } | { state: 'unreachable'; message: string }
 
+/** Why a torrent's trackers last changed, for the network view. */
+export type MoveReason = 'referral' | 'down' | 'news'
+
 export interface FileView {
   index: number
   /** Untrusted, from the torrent: render as text only. */
@@ -30,7 +44,7 @@ export interface FileView {
   progress: number
 }
 
-export class TorrentEntry {
+export class TorrentEntry implements HomedTorrent {
   infoHash = $state('')
   name = $state('')
   phase = $state<Phase>('metadata')
@@ -47,12 +61,19 @@ export class TorrentEntry {
   files = $state.raw<FileView[]>([])
   error = $state<string | null>(null)
   tracker = $state.raw<TrackerStatus>({ state: 'connecting' })
-  /** WebSocket trackers this torrent announces to. */
-  readonly trackers: string[]
+  /** WebSocket trackers this torrent announces to now: its owners' (app/lib/trackers.ts),
+   * changed when it re-homes (app/lib/rehome.ts). */
+  trackers = $state.raw<string[]>([])
+  /** Times the trackers changed since the torrent was opened, and why they last did. */
+  moves = $state(0)
+  movedBecause = $state<MoveReason | null>(null)
+  /** Trackers the link brought. */
+  readonly fromLink: readonly string[]
   /** Created in this browser from the user's files (rather than downloaded). */
   readonly local: boolean
 
   #torrent: Torrent
+  #home: TorrentHome | null = null
   #seeded = false
   /** Trackers whose socket failed since the last successful announce. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
@@ -64,6 +85,7 @@ export class TorrentEntry {
   constructor(torrent: Torrent, init: { ref?: TorrentRef; trackers: string[]; local: boolean }) {
     this.#torrent = torrent
     this.trackers = init.trackers
+    this.fromLink = init.ref?.trackers ?? []
     this.local = init.local
     if (init.ref) {
       this.infoHash = init.ref.infoHash
@@ -75,9 +97,38 @@ export class TorrentEntry {
     torrent.on('trackerAnnounce', () => {
       this.#unreachable.clear()
       this.tracker = { state: 'connected' }
+      this.#home?.onAnswered()
     })
     for (const event of ['infoHash', 'metadata', 'ready', 'done'] as const) {
       torrent.on(event, () => this.refresh())
+    }
+  }
+
+  /** Follows referrals and dead owners from now on (TorrentClient sets it). */
+  set home(home: TorrentHome) {
+    this.#home = home
+  }
+
+  get home(): TorrentHome | null {
+    return this.#home
+  }
+
+  /** Announces to `trackers` from now on (rehome.ts calls this); false while the
+   * torrent's discovery has not started. */
+  retarget(trackers: string[], reason: RehomeReason): boolean {
+    if (!replaceTrackers(this.#torrent, trackers)) return false
+    this.trackers = trackers
+    this.#unreachable.clear()
+    if (this.tracker.state === 'unreachable') this.tracker = { state: 'connecting' }
+    this.moves++
+    this.movedBecause = reason.kind
+    return true
+  }
+
+  /** Passes the trackers whose socket is down to the re-homing (called on a timer). */
+  checkTrackers(): void {
+    if (this.#home && canChangeTrackers(this.#torrent)) {
+      this.#home.onDown(downTrackers(this.#torrent))
     }
   }
 
@@ -152,6 +203,7 @@ export class TorrentEntry {
   }
 
   dispose(): void {
+    this.#home?.dispose()
     for (const url of this.#urls.values()) URL.revokeObjectURL(url)
     this.#urls.clear()
   }
@@ -160,10 +212,13 @@ export class TorrentEntry {
     const message = typeof err === 'string' ? err : err.message
     // Failed WebRTC handshakes with single peers are routine; the tracker is what matters.
     if (message.startsWith('Connection error')) return
+    // A relay that does not track this hash names its owners: follow it, quietly.
+    if (this.#home?.onWarning(message)) return
     if (!/wss?:\/\/|tracker|websocket/i.test(message)) return
     // "Error connecting to ws://…": one relay down is no news while another still answers,
-    // so the torrent is only reported cut off once every tracker has failed.
-    const failed = this.trackers.find((t) => message.includes(t))
+    // so the torrent is only reported cut off once every tracker has failed. The stock
+    // client names a tracker without its trailing slash.
+    const failed = this.trackers.find((t) => message.includes(t.replace(/\/+$/, '')))
     if (failed) this.#unreachable.add(failed)
     else for (const t of this.trackers) this.#unreachable.add(t)
     if (this.tracker.state !== 'connected' && this.#unreachable.size >= this.trackers.length) {
@@ -176,21 +231,28 @@ export class TorrentClient {
   entries = $state.raw<TorrentEntry[]>([])
   /** A failure of the client itself (for example no WebRTC in this browser). */
   error = $state<string | null>(null)
-  /** Other relays the catalog knows: new torrents announce to their trackers too, so
-   * browsers served by different relays find each other. */
+  /** Other relays the catalog knows: torrents announce to those outside the known
+   * supernodes too, so browsers served by relays that do not share supernodes still meet. */
   relays = $state.raw<string[]>([])
+  /** The supernodes torrents announce to, read from the origin when the first torrent opens
+   * and again whenever one re-homes. */
+  readonly supernodes = new SupernodeView((url) => fetchRelayJson(url))
 
   #client: WebTorrent | null = null
   #timer: ReturnType<typeof setInterval> | null = null
+  #ticks = 0
+  #home: HomeContext | null = null
+  #viewAsked = false
 
-  /** The relay that served the page: its WebSocket tracker is every torrent's first. */
+  /** The relay that served the page: its tracker is the fallback while no owner is known. */
   get tracker(): string {
     return originTracker(location)
   }
 
-  /** Trackers a new torrent announces to, before any a link brings. */
+  /** Trackers a new torrent announces to before its info hash is known (and so its owners),
+   * before any a link brings. */
   get trackers(): string[] {
-    return this.#announceList([])
+    return planTrackers(this.#context(), { infoHash: '', fromLink: [] })
   }
 
   get supported(): boolean {
@@ -203,6 +265,7 @@ export class TorrentClient {
 
   /** Hashes the files and seeds them; the entry reports hashing progress, then the links. */
   seed(files: File[], name?: string): TorrentEntry {
+    this.#readSupernodes()
     const trackers = this.trackers
     const total = files.reduce((n, f) => n + f.size, 0)
     const pieceLength = pieceLengthFor(total)
@@ -245,7 +308,11 @@ export class TorrentClient {
     const existing = this.find(ref.infoHash)
     if (existing && existing.phase !== 'failed') return existing
     if (existing) this.#drop(existing)
-    const trackers = this.#announceList(ref.trackers)
+    this.#readSupernodes()
+    const trackers = planTrackers(this.#context(), {
+      infoHash: ref.infoHash,
+      fromLink: ref.trackers,
+    })
     const torrent = this.#webtorrent().add(ref.infoHash, { announce: trackers })
     const entry = new TorrentEntry(torrent, { ref, trackers, local: false })
     this.#track(entry)
@@ -258,8 +325,26 @@ export class TorrentClient {
     if (!entry.torrent.destroyed) await this.#client?.remove(entry.torrent, { destroyStore: true })
   }
 
-  #announceList(fromLink: string[]): string[] {
-    return announceList(this.tracker, this.relays, fromLink, location.protocol === 'https:')
+  #context(): HomeContext {
+    this.#home ??= {
+      origin: location.origin,
+      originTracker: this.tracker,
+      secure: location.protocol === 'https:',
+      relays: () => this.relays,
+      view: this.supernodes,
+    }
+    return this.#home
+  }
+
+  /** Reads the origin's supernodes once; torrents opened before the answer then move to
+   * their owners. Later reads come with re-homes (rehome.ts). */
+  #readSupernodes(): void {
+    if (this.#viewAsked) return
+    this.#viewAsked = true
+    void this.supernodes.read([location.origin]).then((ok) => {
+      if (!ok) this.#viewAsked = false
+      else for (const e of this.entries) void e.home?.rehome({ kind: 'news' })
+    })
   }
 
   #webtorrent(): WebTorrent {
@@ -274,9 +359,19 @@ export class TorrentClient {
   }
 
   #track(entry: TorrentEntry): void {
+    entry.home = new TorrentHome(this.#context(), entry)
+    // A seed's owners are known once it is hashed, and its trackers can change once it
+    // announces: move it to them then.
+    for (const event of ['infoHash', 'ready'] as const) {
+      entry.torrent.on(event, () => void entry.home?.rehome({ kind: 'news' }))
+    }
     this.entries = [...this.entries, entry]
     this.#timer ??= setInterval(() => {
-      for (const e of this.entries) e.refresh()
+      const checkTrackers = ++this.#ticks % TRACKER_CHECK_TICKS === 0
+      for (const e of this.entries) {
+        e.refresh()
+        if (checkTrackers) e.checkTrackers()
+      }
     }, REFRESH_MS)
   }
 

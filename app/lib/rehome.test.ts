@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest'
+import { identityFromSecret } from '../../shared/identity.ts'
+import { rendezvousOwners } from '../../shared/rendezvous.ts'
+import {
+  createSupernodeRecord,
+  type SupernodeRecord,
+  type SupernodeRole,
+} from '../../shared/supernode.ts'
+import { MOVED_PREFIX, REFERRAL_PREFIX } from './referral.ts'
+import {
+  Backoff,
+  DOWN_AFTER_MS,
+  REHOME_MAX_DELAY_MS,
+  REHOME_MIN_DELAY_MS,
+  TorrentHome,
+  planTrackers,
+  readSources,
+  type HomeContext,
+  type HomedTorrent,
+  type RehomeReason,
+} from './rehome.ts'
+import { DEAD_FOR_MS, SupernodeView } from './supernode-view.ts'
+
+const NOW_S = 1_800_000_000
+const HASH = '0123456789abcdef0123456789abcdef01234567'
+const ORIGIN = 'http://127.0.0.1:4000'
+const ORIGIN_TRACKER = 'ws://127.0.0.1:4000/'
+
+const relay = (n: number) => `http://127.0.0.1:${4000 + n}`
+const tracker = (n: number) => `ws://127.0.0.1:${4000 + n}/`
+
+function record(n: number, role: SupernodeRole = 'supernode'): SupernodeRecord {
+  return createSupernodeRecord(
+    {
+      urls: [relay(n)],
+      role,
+      capacity: { maxHashes: 100, maxPeers: 1000, bandwidth: 10_000 },
+      load: { hashes: 0, peers: 0, bandwidth: 0 },
+    },
+    identityFromSecret(new Uint8Array(32).fill(n)),
+    { seq: NOW_S, ts: NOW_S },
+  )
+}
+
+/** Relays 0 (the origin) to 4 as supernodes; a fake clock and timers. */
+function setup(answers: Record<string, SupernodeRecord[] | 'down'> = {}) {
+  const records = [0, 1, 2, 3, 4].map((n) => record(n))
+  const ids = records.map((r) => r.id)
+  const trackerOf = (id: string) => tracker(ids.indexOf(id))
+  let now = NOW_S * 1000
+  const reads: string[] = []
+  const fetchJson = async (url: string) => {
+    reads.push(url)
+    const relayUrl = url.replace(/\/v1\/supernodes$/, '')
+    const answer = answers[relayUrl] ?? records
+    if (answer === 'down') throw new Error(`cannot reach ${relayUrl}`)
+    return { supernodes: answer }
+  }
+  const timers: { at: number; fn: () => void }[] = []
+  const view = new SupernodeView(fetchJson, () => now)
+  const ctx: HomeContext = {
+    origin: ORIGIN,
+    originTracker: ORIGIN_TRACKER,
+    secure: false,
+    relays: () => [],
+    view,
+    now: () => now,
+    setTimer: (fn, ms) => {
+      const t = { at: now + ms, fn }
+      timers.push(t)
+      return t
+    },
+    clearTimer: (t) => timers.splice(timers.indexOf(t as (typeof timers)[0]), 1),
+  }
+  const torrent: HomedTorrent & {
+    trackers: string[]
+    moves: { trackers: string[]; reason: RehomeReason }[]
+  } = {
+    infoHash: HASH,
+    fromLink: [],
+    trackers: [ORIGIN_TRACKER],
+    moves: [],
+    retarget(trackers, reason) {
+      this.trackers = trackers
+      this.moves.push({ trackers, reason })
+      return true
+    },
+  }
+  const home = new TorrentHome(ctx, torrent)
+  /** Moves the clock, firing timers that come due, and lets the re-homes they start finish. */
+  const advance = async (ms: number) => {
+    now += ms
+    for (const t of timers.filter((t) => t.at <= now)) {
+      timers.splice(timers.indexOf(t), 1)
+      t.fn()
+    }
+    await settle()
+  }
+  const owners = (excluded: string[] = [], r = 2) =>
+    rendezvousOwners(
+      HASH,
+      ids.filter((id) => !excluded.includes(id)),
+      r,
+    )
+  return { records, ids, trackerOf, view, ctx, torrent, home, reads, timers, advance, owners }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0))
+
+describe('planTrackers', () => {
+  it('announces to the origin until a supernode is known, then to the owners', async () => {
+    const s = setup()
+    expect(planTrackers(s.ctx, s.torrent)).toEqual([ORIGIN_TRACKER])
+    await s.view.read([ORIGIN])
+    expect(planTrackers(s.ctx, s.torrent)).toEqual(s.owners().map(s.trackerOf))
+  })
+
+  it('takes a referral’s trackers only while no record is known', async () => {
+    const s = setup()
+    const referral = { kind: 'refer' as const, trackers: ['ws://elsewhere:1/'] }
+    expect(planTrackers(s.ctx, s.torrent, { referral })).toEqual(['ws://elsewhere:1/'])
+    await s.view.read([ORIGIN])
+    expect(planTrackers(s.ctx, s.torrent, { referral })).toEqual(s.owners().map(s.trackerOf))
+  })
+})
+
+describe('readSources', () => {
+  it('asks the referrer first, then the origin, then the owners named', () => {
+    const reason: RehomeReason = {
+      kind: 'referral',
+      referral: { kind: 'refer', trackers: [tracker(1), tracker(2)] },
+    }
+    expect(readSources({ origin: ORIGIN }, [tracker(3), tracker(1)], reason)).toEqual([
+      relay(3),
+      ORIGIN,
+      relay(1),
+      relay(2),
+    ])
+  })
+
+  it('after a failure asks the origin, then trackers still up', () => {
+    const reason: RehomeReason = { kind: 'down', trackers: [tracker(1)] }
+    expect(readSources({ origin: ORIGIN }, [tracker(1), tracker(2)], reason)).toEqual([
+      ORIGIN,
+      relay(2),
+    ])
+  })
+})
+
+describe('TorrentHome', () => {
+  it('follows a referral to the owners the page computes from the referrer’s records', async () => {
+    const s = setup()
+    expect(s.home.onWarning(`${REFERRAL_PREFIX}${tracker(1)} ${tracker(2)}`)).toBe(true)
+    await settle()
+    // The origin tracker (the referrer) is asked first.
+    expect(s.reads).toEqual([`${ORIGIN}/v1/supernodes`])
+    expect(s.torrent.trackers).toEqual(s.owners().map(s.trackerOf))
+    expect(s.home.moves).toBe(1)
+    expect(s.home.lastReason?.kind).toBe('referral')
+  })
+
+  it('ignores warnings that are no referral', () => {
+    const s = setup()
+    expect(s.home.onWarning('Error connecting to ws://127.0.0.1:4001')).toBe(false)
+    expect(s.home.onWarning(`${MOVED_PREFIX}http://evil.example/`)).toBe(false)
+    expect(s.reads).toEqual([])
+  })
+
+  it('does not move when the owners are where it already announces', async () => {
+    const s = setup()
+    await s.view.read([ORIGIN])
+    s.torrent.trackers = s.owners().map(s.trackerOf)
+    s.home.onWarning(`${MOVED_PREFIX}${tracker(1)}`)
+    await settle()
+    expect(s.torrent.moves).toEqual([])
+  })
+
+  it('spaces attempts with doubling delays and never loops on a relay that keeps referring', async () => {
+    // Every relay answers with only the origin's record: the page keeps computing the
+    // origin as the owner, so a referral away from it can never be followed.
+    const s = setup()
+    const onlyOrigin = { [ORIGIN]: [s.records[0]] }
+    const t = setup(onlyOrigin)
+    const refer = `${REFERRAL_PREFIX}${tracker(1)}`
+    for (let i = 0; i < 50; i++) t.home.onWarning(refer)
+    await settle()
+    expect(t.reads).toHaveLength(1)
+    // Referrals every second for ten minutes: reads only as the backoff allows.
+    for (let i = 0; i < 600; i++) {
+      t.home.onWarning(refer)
+      await t.advance(1000)
+    }
+    // 2 + 4 + 8 + … s up to 5 min: 8 attempts in 10 min, not 600.
+    expect(t.reads.length).toBeGreaterThan(2)
+    expect(t.reads.length).toBeLessThanOrEqual(10)
+    expect(t.torrent.moves).toEqual([])
+    expect(t.timers.length).toBeLessThanOrEqual(1)
+  })
+
+  it('passes a dead owner’s place to the next owner once its tracker stays down', async () => {
+    const s = setup()
+    await s.view.read([ORIGIN])
+    const [first, second] = s.owners()
+    s.torrent.trackers = [s.trackerOf(first), s.trackerOf(second)]
+    const deadUrl = s.trackerOf(first).replace(/\/$/, '')
+    s.home.onDown([deadUrl])
+    await s.advance(DOWN_AFTER_MS - 1)
+    s.home.onDown([deadUrl])
+    expect(s.torrent.moves).toEqual([])
+    await s.advance(1)
+    s.home.onDown([deadUrl])
+    await settle()
+    expect(s.torrent.trackers).toEqual(s.owners([first]).map(s.trackerOf))
+    expect(s.torrent.moves[0].reason.kind).toBe('down')
+    expect(s.view.dead()).toEqual(new Set([first]))
+
+    // Past DEAD_FOR_MS the page gives the dead node another chance.
+    await s.advance(DEAD_FOR_MS)
+    expect(s.view.dead()).toEqual(new Set())
+  })
+
+  it('keeps its trackers when every relay is down and no other is known', async () => {
+    const s = setup({ [ORIGIN]: 'down' })
+    s.home.onDown([ORIGIN_TRACKER])
+    await s.advance(DOWN_AFTER_MS)
+    s.home.onDown([ORIGIN_TRACKER])
+    await settle()
+    expect(s.torrent.trackers).toEqual([ORIGIN_TRACKER])
+    expect(s.reads).toEqual([`${ORIGIN}/v1/supernodes`])
+  })
+
+  it('re-homes on news without reading again', async () => {
+    const s = setup()
+    await s.view.read([ORIGIN])
+    s.reads.length = 0
+    expect(await s.home.rehome({ kind: 'news' })).toBe(true)
+    expect(s.reads).toEqual([])
+    expect(s.torrent.trackers).toEqual(s.owners().map(s.trackerOf))
+  })
+})
+
+describe('Backoff', () => {
+  it('doubles up to the cap and starts again after a success', () => {
+    const b = new Backoff()
+    let now = 0
+    const delays: number[] = []
+    for (let i = 0; i < 12; i++) {
+      b.attempted(now)
+      delays.push(b.wait(now))
+      now += b.wait(now)
+    }
+    expect(delays[0]).toBe(REHOME_MIN_DELAY_MS)
+    expect(delays[1]).toBe(2 * REHOME_MIN_DELAY_MS)
+    expect(Math.max(...delays)).toBe(REHOME_MAX_DELAY_MS)
+    b.succeeded()
+    b.attempted(now)
+    expect(b.wait(now)).toBe(REHOME_MIN_DELAY_MS)
+  })
+})

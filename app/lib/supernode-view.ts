@@ -1,0 +1,104 @@
+// The supernodes this page knows, for choosing where torrents announce: the verified records
+// of the last relay that answered GET /v1/supernodes (network.ts checks every signature),
+// and the nodes this page saw die. A relay's list is its live set, the one it computes owners
+// from; taking one relay's list whole, rather than merging several, keeps this page's owners
+// the same as that relay's, and lets a dead supernode drop out when the relays drop it.
+
+import type { SupernodeRecord } from '../../shared/supernode.ts'
+import { checkSupernodes } from './network.ts'
+
+/** Relays asked in one read before giving up: the referrer, the origin, an owner. */
+export const MAX_READ_SOURCES = 3
+/** A read within this long of the last one is not repeated: torrents re-homing together
+ * (one relay down takes all of them) share one answer. */
+export const MIN_READ_GAP_MS = 1_000
+/** How long a supernode whose tracker this page saw down stays out of its owner choice.
+ * The relays drop a dead supernode themselves after a few missed polls (relay/limits.ts
+ * MAX_MISSED_CONTACTS); past this the page tries it again, in case it came back. */
+export const DEAD_FOR_MS = 2 * 60_000
+
+export type FetchJson = (url: string) => Promise<unknown>
+
+export class SupernodeView {
+  /** Verified records, null until a relay answered. */
+  records: SupernodeRecord[] | null = null
+  /** The relay whose list `records` is. */
+  source: string | null = null
+  readAt = 0
+
+  readonly #fetchJson: FetchJson
+  readonly #now: () => number
+  readonly #dead = new Map<string, number>()
+  #reading: Promise<boolean> | null = null
+
+  constructor(fetchJson: FetchJson, now: () => number = Date.now) {
+    this.#fetchJson = fetchJson
+    this.#now = now
+  }
+
+  /** Ids of supernodes seen dead lately. */
+  dead(): Set<string> {
+    const now = this.#now()
+    for (const [id, until] of this.#dead) if (until <= now) this.#dead.delete(id)
+    return new Set(this.#dead.keys())
+  }
+
+  markDead(ids: Iterable<string>): void {
+    const until = this.#now() + DEAD_FOR_MS
+    for (const id of ids) this.#dead.set(id, until)
+  }
+
+  /** Ids of the known records that serve any of `trackers` (ws:// or wss:// URLs). */
+  idsOf(trackers: readonly string[]): string[] {
+    const hosts = new Set(trackers.flatMap((t) => hostOf(t) ?? []))
+    return (this.records ?? [])
+      .filter((r) => r.urls.some((u) => hosts.has(hostOf(u) ?? '')))
+      .map((r) => r.id)
+  }
+
+  /** Reads the list of the first of `relays` (http origins) that answers with one; false
+   * when none did. Concurrent calls share one read. */
+  read(relays: readonly string[]): Promise<boolean> {
+    if (this.#reading) return this.#reading
+    if (this.records && this.#now() - this.readAt < MIN_READ_GAP_MS) return Promise.resolve(true)
+    this.#reading = this.#read(relays).finally(() => (this.#reading = null))
+    return this.#reading
+  }
+
+  async #read(relays: readonly string[]): Promise<boolean> {
+    for (const relay of [...new Set(relays)].slice(0, MAX_READ_SOURCES)) {
+      try {
+        const answer = await this.#fetchJson(`${relay}/v1/supernodes`)
+        const { records } = checkSupernodes(answer, Math.floor(this.#now() / 1000))
+        if (records.length === 0) continue
+        this.records = records
+        this.source = relay
+        this.readAt = this.#now()
+        return true
+      } catch {
+        // Down, or sent nothing usable: try the next.
+      }
+    }
+    return false
+  }
+}
+
+/** `host:port` of an http(s) or ws(s) URL, lower case, or null. */
+function hostOf(url: string): string | null {
+  try {
+    return new URL(url).host.toLowerCase()
+  } catch {
+    return null
+  }
+}
+
+/** The relay (http origin) behind a WebSocket tracker: `ws://h:p/` → `http://h:p`. */
+export function trackerRelay(tracker: string): string | null {
+  try {
+    const url = new URL(tracker)
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return null
+    return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`
+  } catch {
+    return null
+  }
+}
