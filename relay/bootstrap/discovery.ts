@@ -41,8 +41,20 @@ export function createDiscovery(config: RelayConfig, supernode: Supernode, log: 
     listUrls: config.bootstrapUrls,
     log,
   })
+  // A page served here may resolve the zones through this relay too, and read its list.
+  // Read per request: the default public URL names port 0 until the relay listens.
+  const hints = () => ({
+    zones: config.dnsZones,
+    dohEndpoints: [
+      ...new Set([
+        ...config.dohEndpoints,
+        ...(config.dnsZones.length ? [`${config.publicUrl}/dns-query`] : []),
+      ]),
+    ],
+    lists: [...config.bootstrapUrls, `${config.publicUrl}/.well-known/monsoon.json`],
+  })
   const routes = [
-    discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl }),
+    discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl, hints }),
   ]
   const doh = config.dnsZones.length ? dohRoutes({ zone }) : undefined
   if (doh) routes.push(doh)

@@ -2,10 +2,12 @@
 //   GET /.well-known/monsoon.json   this relay's bootstrap list (shared/bootstrap-list.ts):
 //                                   the live supernodes it would name in DNS, itself first.
 //                                   Anyone may read it (CORS) and republish it anywhere.
-//   GET /v1/discovery               how this relay found each live supernode:
-//                                   {supernodes: [{id, url, route}]}, route one of 'self',
-//                                   'config' (--peer), 'peer' (named by another relay),
-//                                   'host-cache', 'dns', 'list' (the bootstrap, bootstrap.ts)
+//   GET /v1/discovery               how this relay found each live supernode, and where a
+//                                   page it serves may look when it knows too few:
+//                                   {supernodes: [{id, url, route}], zones: [name],
+//                                    dohEndpoints: [url], lists: [url]}; route is one of
+//                                   'self', 'config' (--peer), 'peer' (named by another
+//                                   relay), 'host-cache', 'dns', 'list' (bootstrap.ts)
 
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
@@ -22,6 +24,12 @@ export interface DiscoveryRouteDeps {
   peers: readonly string[]
   /** Seconds a reader may cache the list (the DNS TTL). */
   ttl: number
+  /** Where the app may bootstrap from: zones, DoH endpoints, list URLs. */
+  hints: () => {
+    zones: readonly string[]
+    dohEndpoints: readonly string[]
+    lists: readonly string[]
+  }
 }
 
 export function discoveryRoutes(deps: DiscoveryRouteDeps): Hono {
@@ -46,7 +54,7 @@ export function discoveryRoutes(deps: DiscoveryRouteDeps): Hono {
       ...others.map((r) => ({ id: r.id, url: r.urls[0], route: routeOf(r.urls[0]) })),
     ]
     c.header('Cache-Control', 'no-cache')
-    return c.json({ supernodes })
+    return c.json({ supernodes, ...deps.hints() })
   })
 
   function routeOf(url: string): string {
