@@ -214,6 +214,12 @@ describe('TorrentHome', () => {
     expect(s.torrent.moves[0].reason.kind).toBe('down')
     expect(s.view.dead()).toEqual(new Set([first]))
 
+    // A link that still names the dead tracker does not bring it back.
+    const fromLink = [s.trackerOf(first)]
+    expect(planTrackers(s.ctx, { infoHash: HASH, fromLink })).toEqual(
+      s.owners([first]).map(s.trackerOf),
+    )
+
     // Past DEAD_FOR_MS the page gives the dead node another chance.
     await s.advance(DEAD_FOR_MS)
     expect(s.view.dead()).toEqual(new Set())

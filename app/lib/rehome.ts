@@ -75,7 +75,7 @@ export interface HomedTorrent {
 export function planTrackers(
   ctx: HomeContext,
   torrent: Pick<HomedTorrent, 'infoHash' | 'fromLink'>,
-  options: { referral?: Referral; down?: readonly string[] } = {},
+  options: { referral?: Referral } = {},
 ): string[] {
   const records = ctx.view.records
   let owners =
@@ -91,9 +91,8 @@ export function planTrackers(
     fromLink: torrent.fromLink,
     secure: ctx.secure,
   })
-  // A tracker seen down is left out while any other remains.
-  const down = new Set((options.down ?? []).map(trackerKey))
-  const up = list.filter((t) => !down.has(trackerKey(t)))
+  // A tracker seen dead lately (a link may still name it) is left out while any other remains.
+  const up = list.filter((t) => !ctx.view.isDown(t))
   return up.length ? up : list
 }
 
@@ -215,10 +214,9 @@ export class TorrentHome {
     const current = this.#torrent.trackers
     if (reason.kind !== 'news') await ctx.view.read(readSources(ctx, current, reason))
     const down = reason.kind === 'down' ? reason.trackers : []
-    if (down.length) ctx.view.markDead(ctx.view.idsOf(down))
+    if (down.length) ctx.view.markDown(down)
     const next = planTrackers(ctx, this.#torrent, {
       referral: reason.kind === 'referral' ? reason.referral : undefined,
-      down,
     })
     if (this.#disposed || sameTrackers(next, current)) return false
     if (!this.#torrent.retarget(next, reason)) return false

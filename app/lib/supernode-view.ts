@@ -28,24 +28,37 @@ export class SupernodeView {
 
   readonly #fetchJson: FetchJson
   readonly #now: () => number
+  /** Node ids, and trackers (by host), seen dead lately, with when they may be tried again. */
   readonly #dead = new Map<string, number>()
+  readonly #deadHosts = new Map<string, number>()
+  readonly #onRead: (() => void) | undefined
   #reading: Promise<boolean> | null = null
 
-  constructor(fetchJson: FetchJson, now: () => number = Date.now) {
+  constructor(fetchJson: FetchJson, now: () => number = Date.now, onRead?: () => void) {
     this.#fetchJson = fetchJson
     this.#now = now
+    this.#onRead = onRead
   }
 
   /** Ids of supernodes seen dead lately. */
   dead(): Set<string> {
-    const now = this.#now()
-    for (const [id, until] of this.#dead) if (until <= now) this.#dead.delete(id)
-    return new Set(this.#dead.keys())
+    return live(this.#dead, this.#now())
   }
 
-  markDead(ids: Iterable<string>): void {
+  /** Whether a tracker (ws:// or wss:// URL) was seen dead lately. */
+  isDown(tracker: string): boolean {
+    const host = hostOf(tracker)
+    return host !== null && live(this.#deadHosts, this.#now()).has(host)
+  }
+
+  /** Marks trackers whose socket stayed down, and the supernodes behind them, as dead. */
+  markDown(trackers: readonly string[]): void {
     const until = this.#now() + DEAD_FOR_MS
-    for (const id of ids) this.#dead.set(id, until)
+    for (const id of this.idsOf(trackers)) this.#dead.set(id, until)
+    for (const t of trackers) {
+      const host = hostOf(t)
+      if (host) this.#deadHosts.set(host, until)
+    }
   }
 
   /** Ids of the known records that serve any of `trackers` (ws:// or wss:// URLs). */
@@ -74,6 +87,7 @@ export class SupernodeView {
         this.records = records
         this.source = relay
         this.readAt = this.#now()
+        this.#onRead?.()
         return true
       } catch {
         // Down, or sent nothing usable: try the next.
@@ -81,6 +95,12 @@ export class SupernodeView {
     }
     return false
   }
+}
+
+/** The keys of `map` whose time has not passed; drops the others. */
+function live(map: Map<string, number>, now: number): Set<string> {
+  for (const [key, until] of map) if (until <= now) map.delete(key)
+  return new Set(map.keys())
 }
 
 /** `host:port` of an http(s) or ws(s) URL, lower case, or null. */

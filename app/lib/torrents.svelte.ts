@@ -236,7 +236,18 @@ export class TorrentClient {
   relays = $state.raw<string[]>([])
   /** The supernodes torrents announce to, read from the origin when the first torrent opens
    * and again whenever one re-homes. */
-  readonly supernodes = new SupernodeView((url) => fetchRelayJson(url))
+  readonly supernodes: SupernodeView = new SupernodeView(
+    (url) => fetchRelayJson(url),
+    Date.now,
+    () => {
+      const view = this.supernodes
+      const count = view.records?.filter((r) => r.role === 'supernode').length ?? 0
+      this.ownersFrom = { relay: view.source ?? '', supernodes: count, at: view.readAt }
+    },
+  )
+  /** Where the owners torrents announce to were last worked out from: the relay whose list
+   * was read, and how many supernodes it named. */
+  ownersFrom = $state.raw<{ relay: string; supernodes: number; at: number } | null>(null)
 
   #client: WebTorrent | null = null
   #timer: ReturnType<typeof setInterval> | null = null
