@@ -131,3 +131,55 @@ export async function startPeeredRelays(): Promise<[RunningRelay, RunningRelay]>
   }
   return [relays[0], relays[1]]
 }
+
+/** A relay's node id, as its GET /health gives it. */
+export async function relayNodeId(url: string): Promise<string> {
+  const health = (await (await fetch(`${url}/health`)).json()) as { id: string }
+  return health.id
+}
+
+/** `n` relays on ports picked first, each under its own `--public-url`, started together.
+ * With `peered`, each names every other with --peer; without, they start knowing no other
+ * supernode (introduceRelays makes them meet later). */
+export async function startRelays(
+  n: number,
+  options: { args?: string[]; peered?: boolean } = {},
+): Promise<RunningRelay[]> {
+  const ports = await Promise.all(Array.from({ length: n }, () => freePort()))
+  const url = (port: number) => `http://127.0.0.1:${port}`
+  const started = await Promise.allSettled(
+    ports.map((port) =>
+      startRelay({
+        port,
+        peers: options.peered ? ports.filter((p) => p !== port).map(url) : [],
+        args: options.args,
+      }),
+    ),
+  )
+  const relays = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const failed = started.find((s) => s.status === 'rejected')
+  if (failed) {
+    await Promise.all(relays.map((r) => r.stop()))
+    throw failed.reason
+  }
+  return relays
+}
+
+/** Hands every relay the others' signed records (GET /v1/hello → POST /v1/supernodes), as
+ * their supernode exchange would, so relays started apart form one network now. */
+export async function introduceRelays(relays: RunningRelay[]): Promise<void> {
+  const hellos = await Promise.all(
+    relays.map(async (r) => (await fetch(`${r.url}/v1/hello`)).json() as Promise<unknown>),
+  )
+  await Promise.all(
+    relays.map(async (to, i) => {
+      const records = hellos.filter((_, j) => j !== i)
+      const response = await fetch(`${to.url}/v1/supernodes`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ records }),
+      })
+      if (!response.ok) throw new Error(`${to.url} refused records: ${await response.text()}`)
+    }),
+  )
+}
