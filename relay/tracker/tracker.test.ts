@@ -278,3 +278,42 @@ describe('addresses', () => {
     expect(normalizeIp('::ffff:7f00:1')).toBe('::ffff:7f00:1')
   })
 })
+
+describe('Tracker handoff (handoffState, adopt, release)', () => {
+  it('moves classic peers and the completed count to another tracker; WebRTC peers stay', () => {
+    const from = new Tracker()
+    for (let n = 1; n <= 5; n++) from.announce(ann(n, { left: n === 1 ? 0 : 100 }), n)
+    from.announce(ann(6, { event: 'completed', left: 0 }), 6)
+    from.announce(ann(7, { kind: 'rtc', sink: sink(), port: 0 }), 7)
+    const state = from.handoffState(HASH, 3)!
+    // The most recently seen first, capped.
+    expect(state.peers.map((p) => p.id)).toEqual([pid(6), pid(5), pid(4)])
+    expect(state.downloaded).toBe(1)
+
+    const to = new Tracker()
+    expect(to.adopt(from.handoffState(HASH, 100)!, 10)).toBe(6)
+    expect(to.adopt(from.handoffState(HASH, 100)!, 11)).toBe(0)
+    expect(to.scrape([HASH])).toEqual([
+      { infoHash: HASH, complete: 2, incomplete: 4, downloaded: 1 },
+    ])
+    expect(to.peerCount).toBe(6)
+
+    from.release(HASH)
+    expect(from.peerCount).toBe(1)
+    expect(from.swarms.get(HASH)!.rtc.size).toBe(1)
+    expect(from.scrape([HASH])[0]).toMatchObject({ complete: 0, incomplete: 1, downloaded: 0 })
+    from.leave(HASH, 'rtc', pid(7))
+    from.release(HASH)
+    expect(from.swarms.has(HASH)).toBe(false)
+  })
+
+  it('keeps its caps when adopting, and skips addresses it cannot encode', () => {
+    const t = new Tracker({ maxPeers: 2, maxSwarms: 1 })
+    const peers = [1, 2, 3].map((n) => ({ id: pid(n), ip: '10.0.0.1', port: n, seeder: false }))
+    expect(t.adopt({ infoHash: HASH, downloaded: 0, peers }, 0)).toBe(2)
+    expect(t.adopt({ infoHash: OTHER_HASH, downloaded: 0, peers }, 0)).toBe(0)
+    const u = new Tracker()
+    const odd = [{ id: pid(9), ip: 'nowhere', port: 1, seeder: true }]
+    expect(u.adopt({ infoHash: HASH, downloaded: 0, peers: odd }, 0)).toBe(0)
+  })
+})
