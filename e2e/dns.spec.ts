@@ -1,0 +1,119 @@
+// Finding the network through DNS alone (issue 5), with four real relays on loopback:
+// B, C and D are peered, and B answers the zone over DNS-over-HTTPS. Relay A is started
+// knowing nothing but B's DoH endpoint and the zone's name (no --peer): it looks the zone
+// up, joins, and so learns C and D. A browser served by A sees C and D in its Network view,
+// found by DNS, and downloads a file from a browser seeding through C, on a torrent whose
+// owners (rendezvous hashing over the four) are C and D.
+
+import bencode from 'bencode'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, writeFile } from 'node:fs/promises'
+import { pieceLengthFor } from '../app/lib/file-chunk-store.ts'
+import { rendezvousOwners } from '../shared/rendezvous.ts'
+import { expect, shot, test } from './fixtures.ts'
+import { freePort, startRelay, type RunningRelay } from './relay.ts'
+
+const ZONE = 'monsoon.test'
+const FAST = ['--local-network', '--supernode-poll-interval', '1', '--ws-announce-interval', '2']
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
+const sha1 = (data: Uint8Array) => createHash('sha1').update(data).digest()
+
+async function relay(...args: string[]): Promise<RunningRelay> {
+  return startRelay({ port: await freePort(), args: [...FAST, ...args] })
+}
+
+async function supernodeIds(r: RunningRelay): Promise<string[]> {
+  const body = (await (await fetch(`${r.url}/v1/supernodes`)).json()) as {
+    supernodes: { id: string }[]
+  }
+  return body.supernodes.map((s) => s.id).sort()
+}
+
+const nodeId = async (r: RunningRelay) =>
+  ((await (await fetch(`${r.url}/v1/hello`)).json()) as { id: string }).id
+
+/** The v1 info hash the app gives one file shared under its own name (BEP 3). */
+function infoHashOf(name: string, data: Buffer): string {
+  const pieceLength = pieceLengthFor(data.length)
+  const pieces: Buffer[] = []
+  for (let at = 0; at < data.length; at += pieceLength) {
+    pieces.push(sha1(data.subarray(at, at + pieceLength)))
+  }
+  const info = {
+    length: data.length,
+    name,
+    'piece length': pieceLength,
+    pieces: Buffer.concat(pieces),
+  }
+  return sha1(bencode.encode(info)).toString('hex')
+}
+
+test('a relay that knows only a DoH endpoint and a zone joins, and its browser downloads through supernodes found by DNS', async ({
+  browser,
+}, testInfo) => {
+  const relays: RunningRelay[] = []
+  const contexts = []
+  try {
+    const b = await relay('--dns-zone', ZONE)
+    relays.push(b)
+    const c = await relay('--peer', b.url)
+    const d = await relay('--peer', b.url)
+    relays.push(c, d)
+    const a = await relay('--dns-zone', ZONE, '--doh-endpoint', `${b.url}/dns-query`)
+    relays.push(a)
+    const ids = await Promise.all([a, b, c, d].map(nodeId))
+    const all = [...ids].sort()
+    // Every relay comes to list all four: A found B, C and D through B's zone, and told them.
+    for (const r of relays) {
+      await expect.poll(() => supernodeIds(r), { timeout: 60_000 }).toEqual(all)
+    }
+
+    // A torrent whose two owners are C and D: the seeder joins through C.
+    const name = 'through-dns.bin'
+    let data: Buffer
+    do data = randomBytes(2 * 1024 * 1024)
+    while (
+      !rendezvousOwners(infoHashOf(name, data), ids).every((id) => id === ids[2] || id === ids[3])
+    )
+    const source = testInfo.outputPath(name)
+    await writeFile(source, data)
+
+    const seeder = await browser.newContext({ baseURL: c.url })
+    const leecher = await browser.newContext({ baseURL: a.url })
+    contexts.push(seeder, leecher)
+    const s = await seeder.newPage()
+    await s.goto('/#/add')
+    await s.getByLabel('Choose files').setInputFiles(source)
+    await s.getByLabel('List it in the index').uncheck()
+    await s.getByRole('button', { name: 'Share', exact: true }).click()
+    const field = s.getByTestId('share-url')
+    await expect(field).toHaveValue(/#\/t\/[0-9a-f]{40}\?/, { timeout: 120_000 })
+    const shareUrl = await field.inputValue()
+    await expect(s.getByTestId('phase')).toHaveText('Seeding')
+
+    // The page served by A: its Network view lists C and D, which A found through DNS.
+    const l = await leecher.newPage()
+    await l.goto('/#/network')
+    for (const r of [b, c, d]) {
+      await expect(
+        l.locator(`[data-testid="discovery-route"][data-url="${r.url}"]`),
+      ).toHaveAttribute('data-route', 'dns')
+    }
+    await expect(l.locator(`[data-testid="discovery-route"][data-url="${a.url}"]`)).toHaveAttribute(
+      'data-route',
+      'self',
+    )
+    await shot(l, testInfo, 'dns-network-view')
+
+    // And it downloads the file from the browser seeding through C.
+    await l.goto(`/${new URL(shareUrl).hash}`)
+    const save = l.getByRole('button', { name: `Save ${name}` })
+    await expect(save).toBeEnabled({ timeout: 180_000 })
+    const [download] = await Promise.all([l.waitForEvent('download'), save.click()])
+    const saved = await readFile(await download.path())
+    expect(sha256(saved)).toBe(sha256(data))
+  } finally {
+    await Promise.all(contexts.map((x) => x.close()))
+    await Promise.all(relays.map((r) => r.stop()))
+  }
+})
