@@ -78,6 +78,20 @@ export interface RelayFigures {
   /** Live supernode records known (own one included), by role. */
   supernodes: { supernode: number; candidate: number }
   hosts: number
+  /** This relay's role now. */
+  role: 'supernode' | 'candidate'
+  /** Election events here (relay/supernode/election.ts). */
+  election: { promoted: number; conflicts: number; accepted: number; demoted: number }
+  /** Swarm handoff batches sent and taken (relay/supernode/handoff.ts). */
+  handoff: { sent: number; failed: number; received: number; adopted: number }
+  /** Classic announces answered through owners (relay/supernode/announce-proxy.ts). */
+  proxy: {
+    proxied: number
+    proxyFailures: number
+    fallbacks: number
+    replicas: number
+    replicasDropped: number
+  }
   websocketConnections: number
   uptimeSeconds: number
   residentMemoryBytes: number
@@ -121,6 +135,12 @@ export function relayMetrics(f: RelayFigures): MetricFamily[] {
     type: 'gauge',
     samples,
   })
+  const counter = (name: string, help: string, samples: Sample[]): MetricFamily => ({
+    name,
+    help,
+    type: 'counter',
+    samples,
+  })
   const one = (value: number): Sample[] => [{ value }]
   return [
     gauge('monsoon_tracker_torrents', 'Info hashes tracked.', one(f.torrents)),
@@ -162,6 +182,39 @@ export function relayMetrics(f: RelayFigures): MetricFamily[] {
       { labels: { role: 'candidate' }, value: f.supernodes.candidate },
     ]),
     gauge('monsoon_hosts_known', 'Relay URLs in the host cache.', one(f.hosts)),
+    gauge('monsoon_role', "This relay's role: 1 for the one it has.", [
+      { labels: { role: 'supernode' }, value: f.role === 'supernode' ? 1 : 0 },
+      { labels: { role: 'candidate' }, value: f.role === 'candidate' ? 1 : 0 },
+    ]),
+    counter('monsoon_election_events_total', 'Election events at this relay, by event.', [
+      { labels: { event: 'promoted' }, value: f.election.promoted },
+      { labels: { event: 'conflict' }, value: f.election.conflicts },
+      { labels: { event: 'accepted' }, value: f.election.accepted },
+      { labels: { event: 'demoted' }, value: f.election.demoted },
+    ]),
+    counter('monsoon_handoff_batches_total', 'Swarm handoff batches, by outcome.', [
+      { labels: { outcome: 'sent' }, value: f.handoff.sent },
+      { labels: { outcome: 'failed' }, value: f.handoff.failed },
+      { labels: { outcome: 'received' }, value: f.handoff.received },
+    ]),
+    counter(
+      'monsoon_handoff_peers_adopted_total',
+      'Peers taken over by handoff.',
+      one(f.handoff.adopted),
+    ),
+    counter(
+      'monsoon_proxy_announces_total',
+      'Classic announces for hashes owned elsewhere (proxied: an owner answered; failed: an owner did not; local: none did, answered here).',
+      [
+        { labels: { outcome: 'proxied' }, value: f.proxy.proxied },
+        { labels: { outcome: 'failed' }, value: f.proxy.proxyFailures },
+        { labels: { outcome: 'local' }, value: f.proxy.fallbacks },
+      ],
+    ),
+    counter('monsoon_proxy_copies_total', "Announces copied to a hash's other owner, by outcome.", [
+      { labels: { outcome: 'sent' }, value: f.proxy.replicas },
+      { labels: { outcome: 'dropped' }, value: f.proxy.replicasDropped },
+    ]),
     gauge(
       'monsoon_websocket_connections',
       'Open WebSocket tracker connections.',
