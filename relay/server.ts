@@ -23,7 +23,13 @@ import { PROXY_HEADER } from './supernode/announce-proxy.ts'
 import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
 import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
-import { Tracker, clientIp, type Announce, type AnnounceResult } from './tracker/tracker.ts'
+import {
+  Tracker,
+  clientIp,
+  type Announce,
+  type AnnounceResult,
+  type ScrapeEntry,
+} from './tracker/tracker.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
 
 /** A header's value from raw headers (name in lower case), without building req.headers:
@@ -78,7 +84,16 @@ export function createRelay(
     maxSwarms: config.maxTorrents,
     maxPeers: config.maxPeers,
   })
-  const catalog = createCatalog(config, tracker, log)
+  // Figures of hashes from their owners (announce-proxy.ts), for the tracker's scrape and
+  // the catalog's live stats. Reads `supernode`, created next, only when called.
+  const liveScrape = async (hashes: string[]): Promise<ScrapeEntry[]> => {
+    const { placement, proxy } = supernode
+    if (placement.alone()) return tracker.scrape(hashes)
+    const wheres = hashes.map((infoHash) => ({ infoHash, placement: placement.of(infoHash) }))
+    if (wheres.every((w) => w.placement.local)) return tracker.scrape(hashes)
+    return proxy.scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0])
+  }
+  const catalog = createCatalog(config, tracker, log, liveScrape)
   const supernode = createSupernode(config, key.identity, tracker, log)
   const discovery = createDiscovery(config, supernode, log)
   const { meter } = supernode
@@ -146,11 +161,10 @@ export function createRelay(
       if (where.local && where.owners.length <= 1) return localAnswer(url, ip)
       return proxy.announce(url, ip, where, () => localAnswer(url, ip))
     }
-    const wheres = hashes.map((infoHash) => ({ infoHash, placement: placement.of(infoHash) }))
-    if (wheres.every((w) => w.placement.local)) return localAnswer(url, ip)
-    return proxy
-      .scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0])
-      .then((entries) => scrapeAnswer(entries))
+    if (hashes.every((infoHash) => placement.of(infoHash, nowSeconds).local)) {
+      return localAnswer(url, ip)
+    }
+    return liveScrape(hashes).then(scrapeAnswer)
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {

@@ -7,7 +7,7 @@ import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import { MAX_RATE_BUCKETS } from '../limits.ts'
 import type { Logger } from '../log.ts'
-import type { Tracker } from '../tracker/tracker.ts'
+import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
 import { ListingPublisher } from './publish.ts'
 import { Gossip } from './push.ts'
 import { RateLimiter } from './quotas.ts'
@@ -26,7 +26,12 @@ export interface Catalog {
   close(): Promise<void>
 }
 
-export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger): Catalog {
+export function createCatalog(
+  config: RelayConfig,
+  tracker: Tracker,
+  log: Logger,
+  liveScrape?: (hashes: string[]) => Promise<ScrapeEntry[]>,
+): Catalog {
   const store = new CatalogStore(join(config.dataDir, 'catalog.sqlite'), {
     maxListingsPerPublisher: config.maxListingsPerPublisher,
   })
@@ -63,6 +68,7 @@ export function createCatalog(config: RelayConfig, tracker: Tracker, log: Logger
     publicUrl: () => config.publicUrl,
     peers,
     trustProxy: config.trustProxy,
+    liveScrape,
   })
   log.info('catalog open', { listings: store.count(), latest: store.latest(), peers })
   return {

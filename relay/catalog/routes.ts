@@ -4,8 +4,10 @@
 //   GET  /v1/listings/:infohash   every publisher's listing of one hash
 //   GET  /v1/relays               this relay's URL and the relays it syncs with
 //   GET  /v1/stats?ih=…&ih=…      live swarm figures of up to MAX_SCRAPE_HASHES hashes
-// Swarm figures (seeds, leechers, downloads) come from this relay's tracker and travel in a
-// separate `stats` map: they are not signed, and not part of any listing.
+// Swarm figures (seeds, leechers, downloads) travel in a separate `stats` map: they are not
+// signed, and not part of any listing. A page of listings carries this relay's own counts;
+// /v1/stats and /v1/listings/:infohash ask each hash's owners (`liveScrape`), so whichever
+// relay the app asks, the figures on screen are the owners'.
 
 import { Hono, type Context } from 'hono'
 import {
@@ -18,7 +20,7 @@ import {
   MAX_SCRAPE_HASHES,
 } from '../limits.ts'
 import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
-import type { Tracker } from '../tracker/tracker.ts'
+import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
 import type { ListingPublisher, PublishResult } from './publish.ts'
 import type { CatalogStore } from './store.ts'
 
@@ -30,6 +32,8 @@ export interface CatalogRouteDeps {
   publicUrl: () => string
   peers: readonly string[]
   trustProxy: boolean
+  /** Figures of hashes from their owners (this relay's tracker for those it owns). */
+  liveScrape?: (hashes: string[]) => Promise<ScrapeEntry[]>
 }
 
 const HEX40 = /^[0-9a-fA-F]{40}$/
@@ -38,6 +42,8 @@ const CURSOR = /^\d{1,15}$/
 export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   const { store, publisher, tracker } = deps
   const app = new Hono()
+  const live = async (hashes: string[]) =>
+    figuresOf(deps.liveScrape ? await deps.liveScrape(hashes) : tracker.scrape(hashes))
 
   app.post('/v1/listings', jsonBodyLimit(MAX_LISTINGS_POST_BYTES), async (c) => {
     const posted = await readPostedBatch(c, 'listings', MAX_LISTINGS_PER_POST, 'listings')
@@ -75,13 +81,13 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })
 
-  app.get('/v1/listings/:infohash', (c) => {
+  app.get('/v1/listings/:infohash', async (c) => {
     const infoHash = c.req.param('infohash')
     if (!HEX40.test(infoHash)) return badRequest(c, 'info hash must be 40 hex chars')
     const hash = infoHash.toLowerCase()
     const rows = store.byInfoHash(hash, MAX_LISTINGS_PER_HASH)
     if (rows.length === 0) return c.json({ error: 'no listing for this info hash' }, 404)
-    const figures = JSON.stringify(stats(tracker, [hash])[hash])
+    const figures = JSON.stringify((await live([hash]))[hash])
     const json = `{"infoHash":"${hash}","listings":[${rows.join(',')}],"stats":${figures}}`
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })
@@ -90,7 +96,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
 
   // The index page's figures go stale once a listing is synced; the app refreshes the rows
   // on screen from here (a JSON scrape, capped like the tracker's own).
-  app.get('/v1/stats', (c) => {
+  app.get('/v1/stats', async (c) => {
     const asked = c.req.queries('ih') ?? []
     if (asked.length === 0) return badRequest(c, 'ih (an info hash) is required')
     if (asked.length > MAX_SCRAPE_HASHES) {
@@ -98,7 +104,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     }
     const bad = asked.find((h) => !HEX40.test(h))
     if (bad !== undefined) return badRequest(c, 'each ih must be 40 hex chars')
-    return c.json({ stats: stats(tracker, new Set(asked.map((h) => h.toLowerCase()))) })
+    return c.json({ stats: await live([...new Set(asked.map((h) => h.toLowerCase()))]) })
   })
 
   return app
@@ -111,8 +117,12 @@ export interface SwarmFigures {
 }
 
 function stats(tracker: Tracker, hashes: Iterable<string>): Record<string, SwarmFigures> {
+  return figuresOf(tracker.scrape(hashes))
+}
+
+function figuresOf(entries: ScrapeEntry[]): Record<string, SwarmFigures> {
   const out: Record<string, SwarmFigures> = {}
-  for (const s of tracker.scrape(hashes)) {
+  for (const s of entries) {
     out[s.infoHash] = { seeds: s.complete, leechers: s.incomplete, downloads: s.downloaded }
   }
   return out

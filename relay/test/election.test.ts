@@ -25,7 +25,13 @@ import {
 } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
-import { announcePath, compactPeers, decodeDict, failureReason } from './tracker-wire.ts'
+import {
+  announcePath,
+  compactPeers,
+  decodeDict,
+  failureReason,
+  scrapePath,
+} from './tracker-wire.ts'
 
 const HASHES = 30
 const COMMON = ['--supernode-poll-interval', '1', '--peer-poll-interval', '1', '--local-network']
@@ -78,9 +84,22 @@ function lookup(url: string, i: number): Promise<number[]> {
   return announce(url, i, 100_000 + probes, 40_000 + (probes % 20_000), 500)
 }
 
-/** Every hash, looked up at every running relay, answers with both classic peers. */
+/** Every hash, looked up at every running relay, answers with both classic peers; its
+ * figures (the catalog's /v1/stats, the tracker's scrape) are the owners' wherever asked. */
 async function everyLookupAnswered(): Promise<void> {
   for (const node of alive()) {
+    const query = Array.from({ length: HASHES }, (_, i) => `ih=${hashOf(i).hex}`).join('&')
+    const { body } = await getJson(`${node.relay.url}/v1/stats?${query}`)
+    const stats = body.stats as Record<string, { seeds: number }>
+    for (let i = 0; i < HASHES; i++) {
+      expect(stats[hashOf(i).hex].seeds, `seeds of hash ${i} at ${node.name}`).toBe(1)
+    }
+    const scrape = await fetch(node.relay.url + scrapePath([hashOf(0).bytes, hashOf(1).bytes]))
+    const files = decodeDict(new Uint8Array(await scrape.arrayBuffer())).files as Record<
+      string,
+      { complete: number }
+    >
+    expect(Object.values(files).map((f) => f.complete)).toEqual([1, 1])
     const answers = await Promise.all(
       Array.from({ length: HASHES }, (_, i) => lookup(node.relay.url, i)),
     )
