@@ -29,10 +29,10 @@ const ORIGIN_TRACKER = 'ws://127.0.0.1:4000/'
 const relay = (n: number) => `http://127.0.0.1:${4000 + n}`
 const tracker = (n: number) => `ws://127.0.0.1:${4000 + n}/`
 
-function record(n: number, role: SupernodeRole = 'supernode'): SupernodeRecord {
+function record(n: number, role: SupernodeRole = 'supernode', urls = [relay(n)]) {
   return createSupernodeRecord(
     {
-      urls: [relay(n)],
+      urls,
       role,
       capacity: { maxHashes: 100, maxPeers: 1000, bandwidth: 10_000 },
       load: { hashes: 0, peers: 0, bandwidth: 0 },
@@ -113,6 +113,17 @@ describe('planTrackers', () => {
     expect(planTrackers(s.ctx, s.torrent)).toEqual([ORIGIN_TRACKER])
     await s.view.read([ORIGIN])
     expect(planTrackers(s.ctx, s.torrent)).toEqual(s.owners().map(s.trackerOf))
+  })
+
+  it('reaches the relay that served the page at the page’s origin, whatever URL it publishes', async () => {
+    const s = setup()
+    // The origin lists its own record first, under the name it gave itself.
+    const self = record(0, 'supernode', ['http://localhost:4000'])
+    const t = setup({ [ORIGIN]: [self] })
+    await t.view.read([ORIGIN])
+    expect(t.view.idOf(ORIGIN)).toBe(s.records[0].id)
+    expect(planTrackers(t.ctx, t.torrent)).toEqual([ORIGIN_TRACKER])
+    expect(t.view.idsOf([ORIGIN_TRACKER])).toEqual([s.records[0].id])
   })
 
   it('takes a referral’s trackers only while no record is known', async () => {

@@ -12,7 +12,7 @@
 // and never a loop.
 
 import { parseReferral, type Referral } from './referral.ts'
-import { announceList, ownerTrackers, sameTrackers, trackerKey } from './trackers.ts'
+import { announceList, ownerTrackers, preferOrigin, sameTrackers, trackerKey } from './trackers.ts'
 import { trackerRelay, type SupernodeView } from './supernode-view.ts'
 
 /** First delay between two re-homes of one torrent. */
@@ -77,7 +77,8 @@ export function planTrackers(
   torrent: Pick<HomedTorrent, 'infoHash' | 'fromLink'>,
   options: { referral?: Referral } = {},
 ): string[] {
-  const records = ctx.view.records
+  const known = ctx.view.records
+  const records = known && preferOrigin(known, ctx.view.idOf(ctx.origin), ctx.origin)
   let owners =
     records && torrent.infoHash
       ? ownerTrackers(torrent.infoHash, records, ctx.secure, ctx.view.dead())

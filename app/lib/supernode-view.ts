@@ -16,6 +16,8 @@ export const MIN_READ_GAP_MS = 1_000
  * The relays drop a dead supernode themselves after a few missed polls (relay/limits.ts
  * MAX_MISSED_CONTACTS); past this the page tries it again, in case it came back. */
 export const DEAD_FOR_MS = 2 * 60_000
+/** Relays whose own node id is remembered: the origin and the trackers' relays, a few. */
+const MAX_KNOWN_RELAY_IDS = 64
 
 export type FetchJson = (url: string) => Promise<unknown>
 
@@ -31,6 +33,9 @@ export class SupernodeView {
   /** Node ids, and trackers (by host), seen dead lately, with when they may be tried again. */
   readonly #dead = new Map<string, number>()
   readonly #deadHosts = new Map<string, number>()
+  /** Each relay read, with its own node id: the first record it lists (it lists its own
+   * first, relay/supernode/routes.ts). */
+  readonly #selfIds = new Map<string, string>()
   readonly #onRead: (() => void) | undefined
   #reading: Promise<boolean> | null = null
 
@@ -43,6 +48,11 @@ export class SupernodeView {
   /** Ids of supernodes seen dead lately. */
   dead(): Set<string> {
     return live(this.#dead, this.#now())
+  }
+
+  /** The node id of a relay this view read from, if known. */
+  idOf(relay: string): string | null {
+    return this.#selfIds.get(relay) ?? null
   }
 
   /** Whether a tracker (ws:// or wss:// URL) was seen dead lately. */
@@ -61,12 +71,17 @@ export class SupernodeView {
     }
   }
 
-  /** Ids of the known records that serve any of `trackers` (ws:// or wss:// URLs). */
+  /** Ids of the known records that serve any of `trackers` (ws:// or wss:// URLs), by the
+   * URLs they publish or, for a relay read from, the address it was read at. */
   idsOf(trackers: readonly string[]): string[] {
     const hosts = new Set(trackers.flatMap((t) => hostOf(t) ?? []))
-    return (this.records ?? [])
-      .filter((r) => r.urls.some((u) => hosts.has(hostOf(u) ?? '')))
-      .map((r) => r.id)
+    const ids = new Set(
+      (this.records ?? [])
+        .filter((r) => r.urls.some((u) => hosts.has(hostOf(u) ?? '')))
+        .map((r) => r.id),
+    )
+    for (const [relay, id] of this.#selfIds) if (hosts.has(hostOf(relay) ?? '')) ids.add(id)
+    return [...ids]
   }
 
   /** Reads the list of the first of `relays` (http origins) that answers with one; false
@@ -86,6 +101,7 @@ export class SupernodeView {
         if (records.length === 0) continue
         this.records = records
         this.source = relay
+        if (this.#selfIds.size < MAX_KNOWN_RELAY_IDS) this.#selfIds.set(relay, records[0].id)
         this.readAt = this.#now()
         this.#onRead?.()
         return true

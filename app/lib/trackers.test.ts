@@ -6,6 +6,7 @@ import {
   MAX_RELAY_TRACKERS,
   announceList,
   ownerTrackers,
+  preferOrigin,
   recordTracker,
   relayTracker,
   sameTrackers,
@@ -82,6 +83,16 @@ describe('ownerTrackers', () => {
   it('is empty with no supernode known', () => {
     expect(ownerTrackers(HASH, [], false)).toEqual([])
     expect(ownerTrackers(HASH, [record(1, 'candidate')], false)).toEqual([])
+  })
+})
+
+describe('preferOrigin', () => {
+  it('puts the page’s origin first among the URLs of the relay that served it', () => {
+    const records = [record(1, 'supernode', ['http://localhost:4001']), record(2)]
+    const out = preferOrigin(records, records[0].id, 'http://127.0.0.1:4001')
+    expect(out[0].urls).toEqual(['http://127.0.0.1:4001', 'http://localhost:4001'])
+    expect(out[1]).toBe(records[1])
+    expect(preferOrigin(records, null, 'http://127.0.0.1:4001')).toEqual(records)
   })
 })
 

@@ -55,6 +55,19 @@ export function recordTracker(record: SupernodeRecord, secure: boolean): string 
   return null
 }
 
+/** The records, with the page's own origin put first among the URLs of the relay that served
+ * it (node `id`): the page reaches that relay where it loaded it from, whatever URL the relay
+ * publishes (one started without --public-url calls itself localhost). */
+export function preferOrigin(
+  records: readonly SupernodeRecord[],
+  id: string | null,
+  origin: string,
+): SupernodeRecord[] {
+  return records.map((r) =>
+    r.id === id && !r.urls.includes(origin) ? { ...r, urls: [origin, ...r.urls] } : r,
+  )
+}
+
 /** The trackers of the owners of `infoHash`, best first, leaving out nodes in `down`
  * (seen dead by this page): their hashes fall to the next-ranked owners. */
 export function ownerTrackers(
