@@ -140,6 +140,9 @@ export const DNS_UDP_DEFAULT_BYTES = 512
  * which fits one unfragmented packet on nearly every path. Larger answers get TC and the
  * client retries over TCP, where no amplification is possible. */
 export const DNS_UDP_MAX_BYTES = 1232
+/** Answers kept per zone snapshot (answer-cache.ts), keyed by the query's bytes: the zone
+ * has a few dozen names, so real traffic needs a handful; odd queries beyond this empty it. */
+export const MAX_DNS_CACHED_ANSWERS = 1024
 /** Supernodes named in one answer (TXT, A/AAAA, SRV): ~40 URLs fill a TCP or DoH answer of a
  * few KiB; a client needs a handful to bootstrap. */
 export const MAX_DNS_ANSWER_RECORDS = 40

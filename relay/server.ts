@@ -13,6 +13,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { NodeIdentity } from '../shared/identity.ts'
 import { createApi } from './api.ts'
 import { createDiscovery } from './bootstrap/discovery.ts'
+import { isDohPath } from './dns/doh.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
 import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
@@ -192,6 +193,7 @@ export function createRelay(
       else void answer.then(send)
       return
     }
+    if (discovery.doh && isDohPath(url)) return discovery.doh(req, res)
     void honoListener(req, res)
   }
 

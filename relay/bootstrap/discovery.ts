@@ -3,12 +3,13 @@
 // loop that finds other relays through the host cache, DNS and lists. server.ts mounts the
 // routes, starts it once listening and closes it on shutdown.
 
-import { Hono } from 'hono'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import type { Logger } from '../log.ts'
 import { zoneSource } from '../dns/authority.ts'
-import { dohRoutes } from '../dns/doh.ts'
+import { dohHandler } from '../dns/doh.ts'
 import { h2cDoh } from '../dns/h2c.ts'
 import { startDnsServer, type DnsServer } from '../dns/server.ts'
 import type { Supernode } from '../supernode/supernode.ts'
@@ -20,6 +21,8 @@ export interface Discovery {
   readonly routes: Hono[]
   /** The plain DNS server, once started with --dns-port. */
   readonly dns: DnsServer | undefined
+  /** The DoH handler for GET/POST /dns-query, when the relay serves a zone. */
+  readonly doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
   /** Hands a connection that opened with the HTTP/2 preface to DoH over h2c (h2c.ts);
    * false when the error was something else, or no zone is served. */
   handOffHttp2(err: Error, socket: Socket): boolean
@@ -56,13 +59,13 @@ export function createDiscovery(config: RelayConfig, supernode: Supernode, log: 
   const routes = [
     discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl, hints }),
   ]
-  const doh = config.dnsZones.length ? dohRoutes({ zone }) : undefined
-  if (doh) routes.push(doh)
-  const h2c = doh && h2cDoh(new Hono().route('/', doh))
+  const doh = config.dnsZones.length ? dohHandler(zone) : undefined
+  const h2c = doh && h2cDoh(doh)
   let dns: DnsServer | undefined
   return {
     bootstrap,
     routes,
+    doh,
     get dns() {
       return dns
     },

@@ -8,12 +8,16 @@
 //
 // Bounds: concurrent streams and session memory are capped, and an idle session is closed.
 
-import { createServer, type Http2Server } from 'node:http2'
+import {
+  createServer,
+  type Http2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+} from 'node:http2'
 import type { Socket } from 'node:net'
 import { Duplex } from 'node:stream'
-import { getRequestListener } from '@hono/node-server'
-import type { Hono } from 'hono'
 import { DNS_TCP_IDLE_MS } from '../limits.ts'
+import { isDohPath } from './doh.ts'
 
 /** Streams one HTTP/2 DoH connection may have open at once. */
 const MAX_H2_STREAMS = 32
@@ -26,16 +30,17 @@ export interface H2cHandOff {
   close(): void
 }
 
-export function h2cDoh(app: Hono): H2cHandOff {
-  const listener = getRequestListener(app.fetch)
+export function h2cDoh(
+  doh: (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+): H2cHandOff {
   const server: Http2Server = createServer(
     { maxSessionMemory: MAX_H2_SESSION_MB, settings: { maxConcurrentStreams: MAX_H2_STREAMS } },
     (req, res) => {
-      if (!req.url.startsWith('/dns-query')) {
+      if (!isDohPath(req.url)) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('only /dns-query over HTTP/2\n')
         return
       }
-      void listener(req, res)
+      doh(req, res)
     },
   )
   server.setTimeout(DNS_TCP_IDLE_MS)

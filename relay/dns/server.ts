@@ -22,7 +22,7 @@ import {
   MAX_DNS_TCP_QUERIES,
 } from '../limits.ts'
 import type { Logger } from '../log.ts'
-import { respond } from './message.ts'
+import { AnswerCache } from './answer-cache.ts'
 import { TokenBuckets } from './rate.ts'
 import type { Zone } from './zone.ts'
 
@@ -45,6 +45,7 @@ export interface DnsServer {
 /** Binds UDP then TCP on the same port (0: a free port, the same for both). */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const stats = { udp: 0, tcp: 0, limited: 0 }
+  const cache = new AnswerCache()
   const rate = options.queriesPerSecond ?? DNS_UDP_QUERIES_PER_SECOND
   const buckets = new TokenBuckets({
     perSecond: rate,
@@ -60,7 +61,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
       stats.limited++
       if (slip++ % 2 === 1) return
     }
-    const response = respond(msg, options.zone(), 'udp')
+    const response = cache.respond(msg, options.zone(), 'udp')
     if (!response) return
     const bytes = limited ? slipAnswer(response.bytes, msg.length) : response.bytes
     if (bytes) udp.send(bytes, rinfo.port, rinfo.address)
@@ -76,7 +77,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const port = udp.address().port
   let tcp: Server
   try {
-    tcp = await listenTcp(options, port, stats)
+    tcp = await listenTcp(options, port, stats, cache)
   } catch (err) {
     udp.close()
     throw err
@@ -109,6 +110,7 @@ function listenTcp(
   options: DnsServerOptions,
   port: number,
   stats: DnsServer['stats'],
+  cache: AnswerCache,
 ): Promise<Server> {
   const sockets = new Set<Socket>()
   const server = createServer((socket) => {
@@ -118,7 +120,7 @@ function listenTcp(
     }
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
-    serveTcp(socket, options, stats)
+    serveTcp(socket, options, stats, cache)
   })
   open.set(server, sockets)
   return new Promise((resolve, reject) => {
@@ -131,7 +133,12 @@ function listenTcp(
 }
 
 /** One TCP connection: length-prefixed queries in, length-prefixed answers out. */
-function serveTcp(socket: Socket, options: DnsServerOptions, stats: DnsServer['stats']): void {
+function serveTcp(
+  socket: Socket,
+  options: DnsServerOptions,
+  stats: DnsServer['stats'],
+  cache: AnswerCache,
+): void {
   let buffered = Buffer.alloc(0)
   let answered = 0
   socket.setTimeout(DNS_TCP_IDLE_MS, () => socket.destroy())
@@ -149,7 +156,7 @@ function serveTcp(socket: Socket, options: DnsServerOptions, stats: DnsServer['s
       const query = buffered.subarray(2, 2 + length)
       buffered = Buffer.from(buffered.subarray(2 + length))
       stats.tcp++
-      const response = respond(query, options.zone(), 'tcp')
+      const response = cache.respond(query, options.zone(), 'tcp')
       if (!response) {
         socket.destroy()
         return

@@ -1,14 +1,18 @@
-// DoH's HTTP rules (RFC 8484) from code, through the Hono routes (relay/dns/doh.ts): GET
+// DoH's HTTP rules (RFC 8484) from code, through the handler (relay/dns/doh.ts) on a
+// loopback node:http server: GET
 // with base64url, POST with application/dns-message, the answer's media type and max-age,
 // and clear 400/413/415 answers for what is not a DNS query. The same rules over real
 // sockets and real clients are in dns-clients.test.ts. Also: the UDP token buckets, and
 // bootstrap lists (shared/bootstrap-list.ts).
 
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import dnsPacket from 'dns-packet'
-import { describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BootstrapListError, parseBootstrapList } from '../../shared/bootstrap-list.ts'
 import { supernodeUrlsIn, supernodesQuery } from '../bootstrap/doh-lookup.ts'
-import { dohRoutes } from '../dns/doh.ts'
+import { AnswerCache } from '../dns/answer-cache.ts'
+import { dohHandler } from '../dns/doh.ts'
 import { TokenBuckets } from '../dns/rate.ts'
 import type { Zone } from '../dns/zone.ts'
 
@@ -19,7 +23,14 @@ const ZONE: Zone = {
   serial: 1,
   supernodes: [{ id: 'a'.repeat(64), urls: ['http://127.0.0.1:8080'] }],
 }
-const app = dohRoutes({ zone: () => ZONE })
+const server = createServer(dohHandler(() => ZONE))
+let base = ''
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
+const app = { request: (path: string, init?: RequestInit) => fetch(`${base}${path}`, init) }
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
 
 describe('DoH (RFC 8484)', () => {
@@ -87,6 +98,14 @@ describe('DoH (RFC 8484)', () => {
     expect(streamed.status).toBe(413)
   })
 
+  it('lets any origin POST (CORS preflight) and refuses other methods with 405', async () => {
+    const pre = await app.request('/dns-query', { method: 'OPTIONS' })
+    expect(pre.status).toBe(204)
+    expect(pre.headers.get('access-control-allow-headers')).toBe('Content-Type')
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST')
+    expect((await app.request('/dns-query', { method: 'DELETE' })).status).toBe(405)
+  })
+
   it('refuses another content type with 415', async () => {
     const res = await app.request('/dns-query', {
       method: 'POST',
@@ -95,6 +114,34 @@ describe('DoH (RFC 8484)', () => {
     })
     expect(res.status).toBe(415)
     expect(await res.text()).toContain('application/dns-message')
+  })
+})
+
+describe('answer cache', () => {
+  const ask = (id: number, name: string) =>
+    dnsPacket.encode({ type: 'query', id, questions: [{ name, type: 'TXT' }] })
+  const decode = (b: Buffer) => dnsPacket.decode(b) as { id: number; answers?: unknown[] }
+
+  it('gives each query its own id, and forgets answers when the zone changes', () => {
+    const cache = new AnswerCache()
+    const first = cache.respond(ask(1, '_supernodes.monsoon.test'), ZONE, 'udp')!
+    const second = cache.respond(ask(2, '_supernodes.monsoon.test'), ZONE, 'udp')!
+    expect(decode(first.bytes).id).toBe(1)
+    expect(decode(second.bytes).id).toBe(2)
+    expect(cache.size).toBe(1)
+    const grown = {
+      ...ZONE,
+      supernodes: [...ZONE.supernodes, { id: 'b'.repeat(64), urls: ['http://127.0.0.2:1'] }],
+    }
+    const third = cache.respond(ask(3, '_supernodes.monsoon.test'), grown, 'udp')!
+    expect(decode(third.bytes).answers).toHaveLength(2)
+  })
+
+  it('stays bounded whatever is asked', () => {
+    const cache = new AnswerCache()
+    for (let i = 0; i < 5000; i++) cache.respond(ask(i, `n${i}.monsoon.test`), ZONE, 'tcp')
+    expect(cache.size).toBeLessThanOrEqual(1024)
+    expect(cache.respond(Buffer.alloc(3), ZONE, 'udp')).toBeNull()
   })
 })
 
