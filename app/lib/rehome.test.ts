@@ -136,14 +136,16 @@ describe('planTrackers', () => {
 })
 
 describe('readSources', () => {
-  it('asks the referrer first, then the origin, then the owners named', () => {
+  const all = () => true
+
+  it('asks the origin first, then the referrer, then the owners named', () => {
     const reason: RehomeReason = {
       kind: 'referral',
       referral: { kind: 'refer', trackers: [tracker(1), tracker(2)] },
     }
-    expect(readSources({ origin: ORIGIN }, [tracker(3), tracker(1)], reason)).toEqual([
-      relay(3),
+    expect(readSources({ origin: ORIGIN }, [tracker(3), tracker(1)], reason, all)).toEqual([
       ORIGIN,
+      relay(3),
       relay(1),
       relay(2),
     ])
@@ -151,7 +153,19 @@ describe('readSources', () => {
 
   it('after a failure asks the origin, then trackers still up', () => {
     const reason: RehomeReason = { kind: 'down', trackers: [tracker(1)] }
-    expect(readSources({ origin: ORIGIN }, [tracker(1), tracker(2)], reason)).toEqual([
+    expect(readSources({ origin: ORIGIN }, [tracker(1), tracker(2)], reason, all)).toEqual([
+      ORIGIN,
+      relay(2),
+    ])
+  })
+
+  it('never asks a relay only a link or a referral named', () => {
+    const reason: RehomeReason = {
+      kind: 'referral',
+      referral: { kind: 'refer', trackers: ['ws://evil.example/', tracker(2)] },
+    }
+    const known = (t: string) => t === tracker(2)
+    expect(readSources({ origin: ORIGIN }, ['ws://link.example/'], reason, known)).toEqual([
       ORIGIN,
       relay(2),
     ])
@@ -163,11 +177,25 @@ describe('TorrentHome', () => {
     const s = setup()
     expect(s.home.onWarning(`${REFERRAL_PREFIX}${tracker(1)} ${tracker(2)}`)).toBe(true)
     await settle()
-    // The origin tracker (the referrer) is asked first.
+    // The origin is asked first (here it is also the referrer).
     expect(s.reads).toEqual([`${ORIGIN}/v1/supernodes`])
     expect(s.torrent.trackers).toEqual(s.owners().map(s.trackerOf))
     expect(s.home.moves).toBe(1)
     expect(s.home.lastReason?.kind).toBe('referral')
+  })
+
+  it('reads a known supernode when the origin is down, and never one only a referral named', async () => {
+    const answers: Record<string, SupernodeRecord[] | 'down'> = {}
+    const s = setup(answers)
+    await s.view.read([ORIGIN])
+    answers[ORIGIN] = 'down'
+    s.torrent.trackers = [tracker(3)]
+    s.reads.length = 0
+    await s.advance(2000)
+    s.home.onWarning(`${REFERRAL_PREFIX}ws://evil.example/ ${tracker(1)}`)
+    await settle()
+    expect(s.reads).toEqual([`${ORIGIN}/v1/supernodes`, `${relay(3)}/v1/supernodes`])
+    expect(s.torrent.trackers).toEqual(s.owners().map(s.trackerOf))
   })
 
   it('ignores warnings that are no referral', () => {

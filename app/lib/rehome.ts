@@ -4,8 +4,8 @@
 //   - a referral: a relay answered "not tracked here" or "moved" (referral.ts);
 //   - a dead owner: a tracker's socket stayed down (discovery-trackers.ts downTrackers);
 //   - news: the page read the supernodes for the first time, or again.
-// Each time the page reads the supernodes again (from the referrer, else the origin, else an
-// owner), works out the owners (trackers.ts, with the nodes it saw die left out), and swaps
+// Each time the page reads the supernodes again (from the origin, else a supernode it knows),
+// works out the owners (trackers.ts, with the nodes it saw die left out), and swaps
 // the torrent's trackers if they differ. Attempts on one torrent are spaced by a delay that
 // doubles up to REHOME_MAX_DELAY_MS and goes back to the start once a tracker answers, so a
 // relay that keeps referring, or a network that is down, costs a request every few minutes
@@ -97,23 +97,31 @@ export function planTrackers(
   return up.length ? up : list
 }
 
-/** Where to read the supernodes for a re-home, best first: for a referral, the torrent's
- * trackers it did not name (one of them sent it), then the origin, then the named owners;
- * otherwise the origin, then the torrent's trackers that are still up. */
+/**
+ * Where to read the supernodes for a re-home, best first. The origin always comes first: it
+ * is the relay this page trusts (it served the code), and a list read elsewhere replaces
+ * the page's whole view, so a tracker a link or a referral named must not get to write it.
+ * Only when the origin does not answer are other known supernodes asked: for a referral,
+ * the torrent's trackers it did not name (one of them sent it), then the owners it named;
+ * otherwise the torrent's trackers still up.
+ */
 export function readSources(
   ctx: Pick<HomeContext, 'origin'>,
   current: readonly string[],
   reason: RehomeReason,
+  known: (tracker: string) => boolean,
 ): string[] {
-  const relayOf = (ts: readonly string[]) => ts.flatMap((t) => trackerRelay(t) ?? [])
+  const relayOf = (ts: readonly string[]) => ts.filter(known).flatMap((t) => trackerRelay(t) ?? [])
+  let fallback: string[]
   if (reason.kind === 'referral') {
     const named = new Set(reason.referral.trackers.map(trackerKey))
     const referrers = current.filter((t) => !named.has(trackerKey(t)))
-    return [...new Set([...relayOf(referrers), ctx.origin, ...relayOf(reason.referral.trackers)])]
+    fallback = [...relayOf(referrers), ...relayOf(reason.referral.trackers)]
+  } else {
+    const down = new Set(reason.kind === 'down' ? reason.trackers.map(trackerKey) : [])
+    fallback = relayOf(current.filter((t) => !down.has(trackerKey(t))))
   }
-  const down = new Set(reason.kind === 'down' ? reason.trackers.map(trackerKey) : [])
-  const up = current.filter((t) => !down.has(trackerKey(t)))
-  return [...new Set([ctx.origin, ...relayOf(up)])]
+  return [...new Set([ctx.origin, ...fallback])]
 }
 
 /** One torrent's re-homing: takes triggers, spaces them, and swaps its trackers. */
@@ -213,7 +221,10 @@ export class TorrentHome {
   async rehome(reason: RehomeReason): Promise<boolean> {
     const ctx = this.#ctx
     const current = this.#torrent.trackers
-    if (reason.kind !== 'news') await ctx.view.read(readSources(ctx, current, reason))
+    if (reason.kind !== 'news') {
+      const known = (t: string) => ctx.view.idsOf([t]).length > 0
+      await ctx.view.read(readSources(ctx, current, reason, known))
+    }
     const down = reason.kind === 'down' ? reason.trackers : []
     if (down.length) ctx.view.markDown(down)
     const next = planTrackers(ctx, this.#torrent, {
