@@ -38,13 +38,13 @@ export interface DnsServerOptions {
 export interface DnsServer {
   /** The port bound (UDP and TCP share it). */
   readonly port: number
-  readonly stats: { udp: number; tcp: number; limited: number }
+  readonly stats: { udp: number; tcp: number; limited: number; sendErrors: number }
   close(): Promise<void>
 }
 
 /** Binds UDP then TCP on the same port (0: a free port, the same for both). */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
-  const stats = { udp: 0, tcp: 0, limited: 0 }
+  const stats = { udp: 0, tcp: 0, limited: 0, sendErrors: 0 }
   const cache = new AnswerCache()
   const rate = options.queriesPerSecond ?? DNS_UDP_QUERIES_PER_SECOND
   const buckets = new TokenBuckets({
@@ -56,6 +56,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   let slip = 0
   udp.on('message', (msg, rinfo) => {
     stats.udp++
+    // Port 0 cannot be answered (send would throw); such a source is forged anyway.
+    if (rinfo.port === 0) return
     const limited = !buckets.take(rinfo.address, Date.now())
     if (limited) {
       stats.limited++
@@ -64,7 +66,10 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     const response = cache.respond(msg, options.zone(), 'udp')
     if (!response) return
     const bytes = limited ? slipAnswer(response.bytes, msg.length) : response.bytes
-    if (bytes) udp.send(bytes, rinfo.port, rinfo.address)
+    if (bytes)
+      udp.send(bytes, rinfo.port, rinfo.address, (err) => {
+        if (err) stats.sendErrors++
+      })
   })
   udp.on('error', (err) => options.log.warn('dns udp error', { error: err.message }))
   await new Promise<void>((resolve, reject) => {
