@@ -166,8 +166,10 @@ export const MAX_DNS_TCP_QUERIES = 100
 
 /** A bootstrap round runs while the relay knows fewer live supernodes than this. */
 export const BOOTSTRAP_MIN_SUPERNODES = 3
-/** Seconds between bootstrap rounds while the relay knows too few supernodes. */
+/** Time between bootstrap rounds while the relay knows too few supernodes. */
 export const BOOTSTRAP_INTERVAL_MS = 10_000
+/** Longest wait between bootstrap rounds that find nobody new (the wait doubles up to it). */
+export const BOOTSTRAP_MAX_INTERVAL_MS = 5 * 60_000
 /** A DoH answer larger than this is refused (MAX_DNS_ANSWER_RECORDS URLs fit in ~12 KiB). */
 export const MAX_DOH_ANSWER_BYTES = 64 * 1024
 /** A bootstrap list (JSON) larger than this is refused. */

@@ -20,6 +20,7 @@ import type { SupernodeRecord } from '../../shared/supernode.ts'
 import { fetchPeerJson } from '../catalog/peer-fetch.ts'
 import {
   BOOTSTRAP_INTERVAL_MS,
+  BOOTSTRAP_MAX_INTERVAL_MS,
   BOOTSTRAP_MIN_SUPERNODES,
   BOOTSTRAP_REQUEST_TIMEOUT_MS,
   MAX_BOOTSTRAP_CONTACTS,
@@ -53,6 +54,8 @@ export interface BootstrapDeps {
 
 export interface BootstrapOptions {
   intervalMs: number
+  /** Longest wait between rounds that keep finding nobody new. */
+  maxIntervalMs: number
   minSupernodes: number
   timeoutMs: number
 }
@@ -69,6 +72,7 @@ export class Bootstrap {
     this.#deps = deps
     this.options = {
       intervalMs: BOOTSTRAP_INTERVAL_MS,
+      maxIntervalMs: BOOTSTRAP_MAX_INTERVAL_MS,
       minSupernodes: BOOTSTRAP_MIN_SUPERNODES,
       timeoutMs: BOOTSTRAP_REQUEST_TIMEOUT_MS,
       ...options,
@@ -199,13 +203,21 @@ export class Bootstrap {
   }
 
   async #run(): Promise<void> {
+    let wait = this.options.intervalMs
     while (!this.#stop.signal.aborted) {
       if (this.needed()) {
+        const joined = this.stats.joined
         try {
           await this.round()
         } catch (err) {
           this.#deps.log.warn('bootstrap round failed', { error: String(err) })
         }
+        // A small network stays below the minimum for good: rounds that find nobody new
+        // back off, so its endpoints and lists are not asked every few seconds forever.
+        const found = this.stats.joined > joined
+        wait = found ? this.options.intervalMs : Math.min(wait * 2, this.options.maxIntervalMs)
+      } else {
+        wait = this.options.intervalMs
       }
       await new Promise<void>((resolve) => {
         const { signal } = this.#stop
@@ -214,7 +226,7 @@ export class Bootstrap {
           signal.removeEventListener('abort', done)
           resolve()
         }
-        const timer = setTimeout(done, this.options.intervalMs)
+        const timer = setTimeout(done, wait)
         timer.unref()
         signal.addEventListener('abort', done, { once: true })
       })
