@@ -15,10 +15,11 @@ const START_TIMEOUT_MS = 20_000
 const RELAY_BIN = resolve(process.env.MONSOON_BENCH_RELAY_BIN ?? join(ROOT, 'relay/bin.js'))
 
 /** Our relay, as users run it (`relay/bin.js`), logging at info. `nodeArgs` e.g. --cpu-prof. */
-export async function startRelay(procs, { nodeArgs = [] } = {}) {
+export async function startRelay(procs, { nodeArgs = [], relayArgs = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-relay-'))
   const args = [...nodeArgs, RELAY_BIN]
   args.push('--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info')
+  args.push(...relayArgs)
   const child = procs.spawn('relay', process.execPath, args, { cwd: dirname(dirname(RELAY_BIN)) })
   void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }))
   const line = await procs.waitForLine(
@@ -27,6 +28,29 @@ export async function startRelay(procs, { nodeArgs = [] } = {}) {
     START_TIMEOUT_MS,
   )
   return { name: 'ours', port: line.port, child }
+}
+
+/**
+ * Our relay as a non-owner: a candidate peered with a supernode that owns every hash, so
+ * each classic announce it takes is proxied to that owner (relay/supernode/announce-proxy.ts).
+ * Returns the candidate (the one measured) once it knows the owner; `owner` is stopped with it.
+ */
+export async function startProxyingRelay(procs) {
+  const local = ['--local-network', '--supernode-poll-interval', '1']
+  const owner = await startRelay(procs, { relayArgs: local })
+  const proxy = await startRelay(procs, {
+    relayArgs: [...local, '--role', 'candidate', '--peer', `http://127.0.0.1:${owner.port}`],
+  })
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${proxy.port}/v1/supernodes`)
+    const { supernodes } = await res.json()
+    if (supernodes.some((r) => r.role === 'supernode')) break
+    if (Date.now() > deadline) throw new Error('the proxying relay never learned its owner')
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  void proxy.child.exited.then(() => procs.stop(owner.child, 3000))
+  return { name: 'ours_proxied', port: proxy.port, child: proxy.child, owner }
 }
 
 /** bittorrent-tracker@11's Server with HTTP and WebSocket on one port (UDP off). */

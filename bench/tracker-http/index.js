@@ -1,4 +1,6 @@
-// tracker-http: HTTP announces/s under wrk: our relay, bittorrent-tracker, opentracker.
+// tracker-http: HTTP announces/s under wrk: our relay, our relay proxying to an owner (a
+// candidate that owns no hash, so every announce goes on to the supernode that does, as a
+// classic client announcing to a non-owner sees it), bittorrent-tracker, opentracker.
 //
 // wrk runs 2 threads and 64 connections of random peers over 1,000 info hashes (see
 // announce.lua) against each server in the same run, one server under load at a time.
@@ -19,7 +21,12 @@ import { fileURLToPath } from 'node:url'
 import { checkHttpAnnounce } from '../lib/announce-check.js'
 import { CpuMeter } from '../lib/cpu.js'
 import { note, runBenchmark, which, withDeadline } from '../lib/processes.js'
-import { startBittorrentTracker, startOpentracker, startRelay } from '../lib/servers.js'
+import {
+  startBittorrentTracker,
+  startOpentracker,
+  startProxyingRelay,
+  startRelay,
+} from '../lib/servers.js'
 
 const BENCH = 'tracker-http'
 const DURATION_S = Number(process.env.MONSOON_BENCH_DURATION ?? 10)
@@ -120,6 +127,7 @@ await runBenchmark(BENCH, async (procs) => {
   const result = {
     bench: BENCH,
     ours_rps: null,
+    ours_proxied_rps: null,
     bittorrent_tracker_rps: null,
     opentracker_rps: null,
     ratio_to_bittorrent_tracker: null,
@@ -147,6 +155,8 @@ await runBenchmark(BENCH, async (procs) => {
   const relayArgs = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR)] : []
   const servers = [
     { key: 'ours', start: () => startRelay(procs, { nodeArgs: relayArgs }) },
+    // Through a relay that owns no hash: proxied to the owner, answered byte for byte.
+    { key: 'ours_proxied', start: () => startProxyingRelay(procs) },
     { key: 'bittorrent_tracker', start: () => startBittorrentTracker(procs) },
     { key: 'opentracker', start: () => startOpentracker(procs, hashes) },
   ]
@@ -183,6 +193,15 @@ await runBenchmark(BENCH, async (procs) => {
   const ratio = (ref) => (result.ours_rps && ref ? round(result.ours_rps / ref, 2) : null)
   result.ratio_to_bittorrent_tracker = ratio(result.bittorrent_tracker_rps)
   result.ratio_to_opentracker = ratio(result.opentracker_rps)
+  // What a classic client that announces to a non-owner gets, against asking the owner.
+  result.proxied_ratio_to_direct =
+    result.ours_proxied_rps && result.ours_rps
+      ? round(result.ours_proxied_rps / result.ours_rps, 2)
+      : null
+  result.proxied_ratio_to_bittorrent_tracker =
+    result.ours_proxied_rps && result.bittorrent_tracker_rps
+      ? round(result.ours_proxied_rps / result.bittorrent_tracker_rps, 2)
+      : null
   const perCpuOf = (key) => result.details[key]?.announces_per_cpu_s
   const cpuRatio = (ref) =>
     perCpuOf('ours') && perCpuOf(ref) ? round(perCpuOf('ours') / perCpuOf(ref), 2) : null

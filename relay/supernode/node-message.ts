@@ -1,4 +1,4 @@
-// Signed messages from one relay to another (promotions, swarm handoffs, proxied announces):
+// Signed messages from one relay to another (promotions, swarm handoffs):
 // what the sender's node key vouches for, addressed to one receiver, fresh, and not
 // replayable. Supernode records (shared/supernode.ts) say who a relay is; these say what it
 // asks of another one.
@@ -15,8 +15,9 @@
 // away from its clock, or whose nonce it has seen within that window (ReplayGuard). Whether
 // the sender may ask this at all (a live supernode it knows) is the caller's check.
 //
-// Signing uses OpenSSL (relay/openssl-signer.ts: a proxied announce is signed per request,
-// and noble signs ~800/s); verifying uses the relay's fast verifier (catalog/verify.ts).
+// Signing uses OpenSSL (relay/openssl-signer.ts: noble signs ~800/s); verifying uses the
+// relay's fast verifier (catalog/verify.ts). Proxied announces, one per client request, are
+// MACed instead (announce-proxy.ts).
 
 import { randomBytes } from 'node:crypto'
 import bencode from 'bencode'
@@ -25,7 +26,7 @@ import { MAX_NODE_MESSAGE_BYTES, MAX_REPLAY_NONCES, MESSAGE_WINDOW_SECONDS } fro
 import type { OpenSslSigner } from '../openssl-signer.ts'
 
 export const NODE_MESSAGE_VERSION = 1
-export const NODE_MESSAGE_TYPES = ['promotion', 'handoff', 'announce'] as const
+export const NODE_MESSAGE_TYPES = ['promotion', 'handoff'] as const
 export type NodeMessageType = (typeof NODE_MESSAGE_TYPES)[number]
 
 export interface NodeMessage {
@@ -104,7 +105,7 @@ export interface VerifyNodeMessageOptions {
   typ: NodeMessageType
   nowSeconds: number
   verify: SignatureVerifier
-  /** Omit only where a replay is harmless (a repeated announce); then no nonce is kept. */
+  /** Omit only where a replay is harmless; then no nonce is kept. */
   replay?: ReplayGuard
 }
 

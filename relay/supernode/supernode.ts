@@ -117,7 +117,7 @@ export function createSupernode(
       cooldownSeconds: Math.max(10, 3 * config.supernodePollInterval),
     },
   )
-  const proxy = new AnnounceProxy({ directory, signer, verify, log, mayContact })
+  const proxy = new AnnounceProxy({ directory, signer, log, mayContact })
   const pushLimiter = new RateLimiter({
     perMinute: SUPERNODE_PUSHES_PER_MINUTE,
     maxKeys: MAX_RATE_BUCKETS,

@@ -1,10 +1,11 @@
 // Hostile relay-to-relay input on a real relay process (127.0.0.1): forged or tampered
 // promotions and handoffs, replays, oversized and malformed bodies, and proxied announces
-// with a bad X-Monsoon-Announce header. Each gets a clear 4xx (or a bencoded failure reason
+// with a bad X-Monsoon-Announce header (bad MAC, unknown sender, stale, another target). Each gets a clear 4xx (or a bencoded failure reason
 // on the tracker) and changes nothing; the real thing from a known supernode works.
 
-import { createHash } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pairKey } from '../../shared/pair-key.ts'
 import { signNodeMessage } from '../supernode/node-message.ts'
 import { RecordSigner } from '../supernode/test-support.ts'
 import { getJson, removeTempDirs } from './catalog-helpers.ts'
@@ -18,6 +19,7 @@ let relayId: string
 const known = new RecordSigner()
 const stranger = new RecordSigner()
 const HASH = 'ab'.repeat(20)
+const now = () => Math.floor(Date.now() / 1000)
 
 beforeAll(async () => {
   relay = await startRelay({ args: ['--role', 'candidate'] })
@@ -104,19 +106,22 @@ describe('hostile relay-to-relay input', () => {
       peerId: new TextEncoder().encode('-AZ2060-hostile00001'),
       port: 6881,
     })
-    const sign = (from: RecordSigner, target: string, ip = '10.9.9.9') =>
-      JSON.stringify(
-        signNodeMessage(from, 'announce', relayId, {
-          ip,
-          target: createHash('sha256').update(target).digest('hex'),
-        }),
-      )
+    // `<from> <ts> <ip> <HMAC-SHA256(pair key, "monsoon-announce\nfrom\nto\nts\nip\ntarget")>`
+    const sign = (from: RecordSigner, target: string, ip = '10.9.9.9', ts = now()) => {
+      const key = pairKey(from.secretKey, from.id, relayId, 'announce')
+      const mac = createHmac('sha256', key)
+        .update(`monsoon-announce\n${from.id}\n${relayId}\n${ts}\n${ip}\n${target}`)
+        .digest('hex')
+      return `${from.id} ${ts} ${ip} ${mac}`
+    }
     const headers = [
       'garbage',
-      '{}',
+      `${known.id} 1 2 3`,
       sign(stranger, path),
       sign(known, '/announce?other'),
       sign(known, path, 'x'.repeat(100)),
+      sign(known, path, '10.9.9.9', now() - 120),
+      sign(known, path).replace('10.9.9.9', '10.9.9.8'),
     ]
     for (const header of headers) {
       const res = await fetch(relay.url + path, { headers: { 'X-Monsoon-Announce': header } })
