@@ -36,13 +36,14 @@ export class SupernodeView {
   /** Each relay read, with its own node id: the first record it lists (it lists its own
    * first, relay/supernode/routes.ts). */
   readonly #selfIds = new Map<string, string>()
-  readonly #onRead: (() => void) | undefined
+  readonly #onChange: (() => void) | undefined
   #reading: Promise<boolean> | null = null
 
-  constructor(fetchJson: FetchJson, now: () => number = Date.now, onRead?: () => void) {
+  /** `onChange` is told after each read and each node marked dead. */
+  constructor(fetchJson: FetchJson, now: () => number = Date.now, onChange?: () => void) {
     this.#fetchJson = fetchJson
     this.#now = now
-    this.#onRead = onRead
+    this.#onChange = onChange
   }
 
   /** Ids of supernodes seen dead lately. */
@@ -69,6 +70,7 @@ export class SupernodeView {
       const host = hostOf(t)
       if (host) this.#deadHosts.set(host, until)
     }
+    this.#onChange?.()
   }
 
   /** Ids of the known records that serve any of `trackers` (ws:// or wss:// URLs), by the
@@ -103,7 +105,7 @@ export class SupernodeView {
         this.source = relay
         if (this.#selfIds.size < MAX_KNOWN_RELAY_IDS) this.#selfIds.set(relay, records[0].id)
         this.readAt = this.#now()
-        this.#onRead?.()
+        this.#onChange?.()
         return true
       } catch {
         // Down, or sent nothing usable: try the next.

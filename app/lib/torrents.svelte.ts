@@ -242,12 +242,17 @@ export class TorrentClient {
     () => {
       const view = this.supernodes
       const count = view.records?.filter((r) => r.role === 'supernode').length ?? 0
-      this.ownersFrom = { relay: view.source ?? '', supernodes: count, at: view.readAt }
+      if (view.source) this.ownersFrom = { relay: view.source, supernodes: count, at: view.readAt }
+      this.deadSupernodes = view.dead()
     },
   )
   /** Where the owners torrents announce to were last worked out from: the relay whose list
    * was read, and how many supernodes it named. */
   ownersFrom = $state.raw<{ relay: string; supernodes: number; at: number } | null>(null)
+  /** Supernodes this page saw die lately, left out of torrents' owners (as of the last
+   * change: a node is tried again DEAD_FOR_MS later). */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- replaced whole, never mutated
+  deadSupernodes = $state.raw<ReadonlySet<string>>(new Set())
 
   #client: WebTorrent | null = null
   #timer: ReturnType<typeof setInterval> | null = null
