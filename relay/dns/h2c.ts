@@ -43,8 +43,7 @@ export function h2cDoh(
       doh(req, res)
     },
   )
-  server.setTimeout(DNS_TCP_IDLE_MS)
-  server.on('timeout', () => undefined)
+  server.on('session', (session) => session.setTimeout(DNS_TCP_IDLE_MS, () => session.destroy()))
   return {
     handOff(err, socket) {
       if (err.code !== 'HPE_PAUSED_H2_UPGRADE' || !err.rawPacket) return false

@@ -46,6 +46,7 @@ export interface ZoneAnswer {
   authorities: Answer[]
 }
 
+const MAX_TXT_STRING = 255
 /** Seconds a secondary would wait (SOA REFRESH/RETRY/EXPIRE): nominal, there is no AXFR. */
 const SOA_TIMERS = { refresh: 3600, retry: 600, expire: 86400 }
 
@@ -101,7 +102,9 @@ function namesOf(origin: string, zone: Zone): Map<string, Answer[]> {
   const seed = `seed.${origin}`
   const srvName = `_monsoon._tcp.${origin}`
   for (const node of zone.supernodes.slice(0, MAX_DNS_ANSWER_RECORDS)) {
-    if (node.urls.length) add(txtName, { type: 'TXT', name: txtName, ttl, data: node.urls })
+    // A TXT character-string holds 255 bytes (RFC 1035 §3.3); canonical URLs are ASCII.
+    const urls = node.urls.filter((url) => url.length <= MAX_TXT_STRING)
+    if (urls.length) add(txtName, { type: 'TXT', name: txtName, ttl, data: urls })
     const endpoint = endpointOf(node.urls[0])
     if (!endpoint) continue
     const own = `${hostLabel(node.id)}.${seed}`

@@ -128,6 +128,15 @@ describe('zone answers', () => {
     expect(packet.questions![0].name).toBe('_SuperNodes.MONSOON.test')
   })
 
+  it('leaves out a URL too long for one TXT string', () => {
+    const long = `https://${'a'.repeat(250)}.test`
+    const z = zone({ supernodes: [{ id: ID_A, urls: [long, 'http://127.0.0.1:1'] }] })
+    const { packet } = ask(query('_supernodes.monsoon.test', 'TXT'), z)
+    expect(data(packet.answers).map((d) => (d as Buffer[]).map(String))).toEqual([
+      ['http://127.0.0.1:1'],
+    ])
+  })
+
   it('answers ANY with the RFC 8482 stand-in, and serves several zones', () => {
     expect(ask(query('seed.monsoon.test', 'ANY')).packet.answers![0].type).toBe('HINFO')
     const z = zone({ origins: ['monsoon.test', 'other.test'] })
