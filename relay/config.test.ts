@@ -28,6 +28,7 @@ function refusal(fn: () => unknown): string {
 /** A valid non-default value for an option, as a flag or environment variable would carry it. */
 function sampleValue(spec: (typeof OPTIONS)[number]): string {
   if (spec.key === 'iceServers') return 'stun:127.0.0.1:3478'
+  if (spec.key === 'dnsZones' || spec.key === 'dnsNameServers') return 'monsoon.example'
   if (spec.key === 'publicUrl' || spec.type === 'strings') return 'http://127.0.0.1:1'
   if (spec.key === 'logLevel') return 'debug'
   if (spec.key === 'role') return 'candidate'
@@ -90,10 +91,14 @@ describe('relay config', () => {
     for (const spec of OPTIONS) {
       const value = sampleValue(spec)
       const envName = `MONSOON_${spec.flag.toUpperCase().replace(/-/g, '_')}`
-      const fromEnv = parseCommandLine([], { [envName]: value }).config[spec.key]
+      // Options that only make sense with a zone to answer for or look up.
+      const zone = ['dnsPort', 'dohEndpoints'].includes(spec.key)
+        ? { MONSOON_DNS_ZONE: 'monsoon.example' }
+        : {}
+      const fromEnv = parseCommandLine([], { ...zone, [envName]: value }).config[spec.key]
       expect(fromEnv, envName).not.toEqual(defaults[spec.key])
       const argv = spec.type === 'boolean' ? [`--${spec.flag}`] : [`--${spec.flag}`, value]
-      expect(parseCommandLine(argv, {}).config[spec.key], spec.flag).toEqual(fromEnv)
+      expect(parseCommandLine(argv, zone).config[spec.key], spec.flag).toEqual(fromEnv)
     }
   })
 
@@ -199,6 +204,7 @@ describe('relay config', () => {
       expect(line, spec.flag).toBeDefined()
       let shown = `default: ${String(spec.default)}`
       if (spec.key === 'publicUrl') shown = 'default: http://localhost:PORT'
+      if (spec.key === 'dnsPort') shown = 'default: off'
       // A list that starts empty has no default to show; the line says it may be repeated.
       if (Array.isArray(spec.default) && spec.default.length === 0) shown = '(repeatable)'
       expect(line, spec.flag).toContain(shown)

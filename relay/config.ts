@@ -287,7 +287,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'dns-zone',
     type: 'strings',
     default: [],
-    help: 'DNS zone to answer for, over DoH at /dns-query (and --dns-port); repeatable',
+    help: 'DNS zone to answer for over DoH at /dns-query, and --dns-port (repeatable)',
     check: (v: string[]) => {
       if (v.length > MAX_BOOTSTRAP_SOURCES) return `at most ${MAX_BOOTSTRAP_SOURCES} zones`
       const bad = v.find((zone) => !isDnsName(zone))
@@ -299,7 +299,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'dns-port',
     type: 'number',
     default: undefined,
-    help: 'also answer the zones as a plain DNS server on this UDP and TCP port (0: a free one)',
+    help: 'also serve the zones over UDP and TCP on this port (0: a free one; default: off)',
     check: (v: number) => (Number.isInteger(v) && v >= 0 && v <= 65535 ? null : 'must be 0-65535'),
   },
   {
@@ -315,7 +315,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'dns-ns',
     type: 'strings',
     default: [],
-    help: "the zones' NS names (default: this relay's public host name); repeatable",
+    help: "the zones' NS names, default the --public-url host (repeatable)",
     check: (v: string[]) => {
       const bad = v.find((name) => !isDnsName(name))
       return bad === undefined ? null : `${bad} is not a DNS name`
@@ -334,7 +334,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'doh-endpoint',
     type: 'strings',
     default: [],
-    help: 'DoH resolver URL to look the --dns-zone zones up through when bootstrapping; repeatable',
+    help: 'DoH resolver URL to look the --dns-zone zones up through when bootstrapping (repeatable)',
     check: (v: string[]) => checkUrls(v, 'DoH endpoints'),
   },
   {
@@ -342,7 +342,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'bootstrap-url',
     type: 'strings',
     default: [],
-    help: 'URL of a bootstrap list (JSON, as /.well-known/monsoon.json serves); repeatable',
+    help: 'URL of a bootstrap list (JSON, as /.well-known/monsoon.json serves) (repeatable)',
     check: (v: string[]) => checkUrls(v, 'bootstrap lists'),
   },
 ]
