@@ -205,6 +205,22 @@ describe('hostile DNS input over real sockets', () => {
     expect((dnsPacket.decode(answer) as { rcode?: string }).rcode).toBe('NOERROR')
   })
 
+  it('drops an HTTP/2 connection that sends garbage after the preface, and keeps serving', async () => {
+    const preface = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(httpPort, '127.0.0.1', () => {
+        socket.write(preface)
+        socket.write(Buffer.alloc(4096, 0xff))
+      })
+      socket.on('data', () => undefined)
+      socket.on('close', () => resolve())
+      socket.on('error', () => undefined)
+      setTimeout(() => reject(new Error('connection stayed open')), 15_000).unref()
+    })
+    const res = await fetch(`${relay.url}/health`)
+    expect(res.status).toBe(200)
+  })
+
   it('limits UDP answers per address, slipping TC answers no larger than the query', async () => {
     const query = dnsPacket.encode({
       type: 'query',
