@@ -193,7 +193,7 @@ export function createRelay(
       else void answer.then(send)
       return
     }
-    if (discovery.doh && isDohPath(url)) return discovery.doh(req, res)
+    if (isDohPath(url)) return discovery.doh(req, res)
     void honoListener(req, res)
   }
 

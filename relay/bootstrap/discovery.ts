@@ -9,7 +9,7 @@ import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import type { Logger } from '../log.ts'
 import { zoneSource } from '../dns/authority.ts'
-import { dohHandler } from '../dns/doh.ts'
+import { dohHandler, noZoneHandler } from '../dns/doh.ts'
 import { h2cDoh } from '../dns/h2c.ts'
 import { startDnsServer, type DnsServer } from '../dns/server.ts'
 import type { Supernode } from '../supernode/supernode.ts'
@@ -21,8 +21,8 @@ export interface Discovery {
   readonly routes: Hono[]
   /** The plain DNS server, once started with --dns-port. */
   readonly dns: DnsServer | undefined
-  /** The DoH handler for GET/POST /dns-query, when the relay serves a zone. */
-  readonly doh: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  /** The handler of /dns-query: DoH when the relay serves a zone, else a clear 404. */
+  readonly doh: (req: IncomingMessage, res: ServerResponse) => void
   /** Hands a connection that opened with the HTTP/2 preface to DoH over h2c (h2c.ts);
    * false when the error was something else, or no zone is served. */
   handOffHttp2(err: Error, socket: Socket): boolean
@@ -59,8 +59,9 @@ export function createDiscovery(config: RelayConfig, supernode: Supernode, log: 
   const routes = [
     discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl, hints }),
   ]
-  const doh = config.dnsZones.length ? dohHandler(zone) : undefined
-  const h2c = doh && h2cDoh(doh)
+  const served = config.dnsZones.length ? dohHandler(zone) : undefined
+  const h2c = served && h2cDoh(served)
+  const doh = served ?? noZoneHandler
   let dns: DnsServer | undefined
   return {
     bootstrap,

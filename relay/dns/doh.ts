@@ -66,6 +66,11 @@ export function dohHandler(zone: () => Zone): (req: Request, res: Response) => v
   }
 }
 
+/** /dns-query on a relay that serves no zone: a clear 404 rather than the app's page. */
+export function noZoneHandler(_req: Request, res: Response): void {
+  problem(res, 404, 'this relay answers no DNS zone (it runs without --dns-zone)')
+}
+
 /** Reads a POST body up to MAX_DNS_QUERY_BYTES; null past it (the rest is not read). */
 function readBody(req: Request, done: (body: Buffer | null) => void): void {
   if (Number(req.headers['content-length']) > MAX_DNS_QUERY_BYTES) return done(null)

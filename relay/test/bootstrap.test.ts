@@ -75,13 +75,18 @@ describe('bootstrap', () => {
 
   it('keeps running, alone, when the DoH endpoint and the list are broken', async () => {
     const { b } = await network()
+    // C serves no zone: its /dns-query says so, rather than serving the app's page.
+    const c = running[1]
+    const noZone = await fetch(`${c.url}/dns-query?dns=AAABAAABAAAAAAAAAAAAAQAB`)
+    expect(noZone.status).toBe(404)
+    expect(await noZone.text()).toContain('answers no DNS zone')
     const a = await relay(
       '--dns-zone',
       ZONE,
       '--doh-endpoint',
       `${b.url}/not-doh`,
       '--doh-endpoint',
-      'http://127.0.0.1:9/dns-query',
+      `${c.url}/dns-query`,
       '--bootstrap-url',
       `${b.url}/v1/hosts`,
       '--log-level',
