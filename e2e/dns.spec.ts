@@ -105,6 +105,39 @@ test('a relay that knows only a DoH endpoint and a zone joins, and its browser d
     )
     await shot(l, testInfo, 'dns-network-view')
 
+    // The page may resolve through another relay's DoH endpoint (the app's DoH client does
+    // when its relay knows too few): GET, and POST after a CORS preflight, both readable.
+    const query = Buffer.from(
+      '0000010000010000000000000b5f73757065726e6f646573076d6f6e736f6f6e04746573740000100001',
+      'hex',
+    )
+    const answers = await l.evaluate(
+      async ({ endpoint, bytes }) => {
+        const body = new Uint8Array(bytes)
+        const b64 = btoa(String.fromCharCode(...body))
+          .replace(/\+/g, '-')
+          .replace(/\//g, '_')
+          .replace(/=+$/, '')
+        const get = await fetch(`${endpoint}?dns=${b64}`)
+        const post = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/dns-message' },
+          body,
+        })
+        const text = async (r: Response) => new TextDecoder().decode(await r.arrayBuffer())
+        return [
+          [get.status, get.headers.get('content-type'), await text(get)],
+          [post.status, post.headers.get('content-type'), await text(post)],
+        ]
+      },
+      { endpoint: `${b.url}/dns-query`, bytes: [...query] },
+    )
+    for (const [status, type, body] of answers) {
+      expect(status).toBe(200)
+      expect(type).toBe('application/dns-message')
+      for (const r of [b, c, d]) expect(body).toContain(r.url)
+    }
+
     // And it downloads the file from the browser seeding through C.
     await l.goto(`/${new URL(shareUrl).hash}`)
     const save = l.getByRole('button', { name: `Save ${name}` })
