@@ -51,6 +51,14 @@ export interface RelayConfig {
   dnsRate: number
   dohEndpoints: string[]
   bootstrapUrls: string[]
+  bridge: boolean
+  bridgeMaxTorrents: number
+  bridgeMaxDisk: number
+  bridgeMaxMemory: number
+  bridgeMaxRate: number
+  bridgePort: number
+  bridgeDht: boolean
+  bridgeLsd: boolean
 }
 
 interface OptionSpec {
@@ -344,6 +352,68 @@ export const OPTIONS: OptionSpec[] = [
     default: [],
     help: 'URL of a bootstrap list (JSON, as /.well-known/monsoon.json serves) (repeatable)',
     check: (v: string[]) => checkUrls(v, 'bootstrap lists'),
+  },
+  {
+    key: 'bridge',
+    flag: 'bridge',
+    type: 'boolean',
+    default: false,
+    help: 'also run a bridge to classic BitTorrent (TCP/uTP peers) for browsers, both ways',
+  },
+  {
+    key: 'bridgeMaxTorrents',
+    flag: 'bridge-max-torrents',
+    type: 'number',
+    // Each bridged torrent costs peer connections (WebTorrent's default of 55) and buffers.
+    default: 20,
+    help: 'most torrents bridged at once (least recently used evicted)',
+    check: positive,
+  },
+  {
+    key: 'bridgeMaxDisk',
+    flag: 'bridge-max-disk',
+    type: 'number',
+    default: 10 * 1024 ** 3,
+    help: "bytes of bridged torrents' data stored at once under DATA_DIR/bridge",
+    check: positive,
+  },
+  {
+    key: 'bridgeMaxMemory',
+    flag: 'bridge-max-memory',
+    type: 'number',
+    default: 1024 ** 3,
+    help: 'resident memory of the relay above which the bridge evicts idle torrents and takes none',
+    check: positive,
+  },
+  {
+    key: 'bridgeMaxRate',
+    flag: 'bridge-max-rate',
+    type: 'number',
+    default: 0,
+    help: 'bytes/s the bridge may download, and as many upload, over all torrents (0: no limit)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 ? null : 'must be a whole number >= 0'),
+  },
+  {
+    key: 'bridgePort',
+    flag: 'bridge-port',
+    type: 'number',
+    default: 0,
+    help: "TCP and uTP port of the bridge's classic peer (0: a free one)",
+    check: (v: number) => (Number.isInteger(v) && v >= 0 && v <= 65535 ? null : 'must be 0-65535'),
+  },
+  {
+    key: 'bridgeDht',
+    flag: 'bridge-dht',
+    type: 'boolean',
+    default: false,
+    help: 'the bridge also finds classic peers and metadata through the public DHT (BEP 5)',
+  },
+  {
+    key: 'bridgeLsd',
+    flag: 'bridge-lsd',
+    type: 'boolean',
+    default: false,
+    help: 'the bridge also finds classic peers on the LAN by local service discovery (BEP 14)',
   },
 ]
 

@@ -211,3 +211,22 @@ export const MAX_PROXY_ANSWER_BYTES = 64 * 1024
 /** Announces copied to a hash's other owner at once (replication); more are dropped and
  * counted, as the peer's next announce carries them again. */
 export const MAX_REPLICAS_IN_FLIGHT = 256
+
+// The bridge to classic BitTorrent (relay/bridge/). Defaults for --bridge-* options live in
+// config.ts; these bound what one request can make the bridge do.
+
+/** POST /v1/bridge/:infohash body (a .torrent file or a magnet link): the largest real
+ * .torrent files (tens of thousands of pieces) are a few MiB; 4 MiB with room. */
+export const MAX_BRIDGE_POST_BYTES = 4 * 1024 * 1024
+/** Trackers taken from a posted magnet or .torrent, beside the owners' own. */
+export const MAX_BRIDGE_BODY_TRACKERS = 8
+/** A bridged torrent used (asked for, or moving bytes) within this long is never evicted for
+ * another: eviction takes only torrents nobody has used for a minute, so two users cannot
+ * evict each other's transfer back and forth. */
+export const BRIDGE_MIN_IDLE_MS = 60_000
+/** How often the bridge reads its torrents' traffic (to mark them used) and checks memory. */
+export const BRIDGE_CHECK_INTERVAL_MS = 5_000
+/** A hash the bridge could not take automatically (full) is not tried again for this long. */
+export const BRIDGE_AUTO_RETRY_MS = 5 * 60_000
+/** Hashes remembered as refused for automatic bridging (least recent dropped first). */
+export const MAX_BRIDGE_REFUSALS = 10_000

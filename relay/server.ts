@@ -12,6 +12,7 @@ import { getRequestListener } from '@hono/node-server'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { NodeIdentity } from '../shared/identity.ts'
 import { createApi } from './api.ts'
+import { createRelayBridge } from './bridge/service.ts'
 import { createDiscovery } from './bootstrap/discovery.ts'
 import { isDohPath } from './dns/doh.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
@@ -97,6 +98,7 @@ export function createRelay(
   const catalog = createCatalog(config, tracker, log, liveScrape)
   const supernode = createSupernode(config, key.identity, tracker, log)
   const discovery = createDiscovery(config, supernode, log)
+  const bridge = createRelayBridge(config, { log, tracker, supernode })
   const { meter } = supernode
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
   const metrics = () => {
@@ -133,7 +135,7 @@ export function createRelay(
     log,
     startedAt,
     nodeId: key.identity.id,
-    routes: [catalog.routes, supernode.routes, ...discovery.routes],
+    routes: [catalog.routes, supernode.routes, ...discovery.routes, bridge.routes],
     metrics,
   })
   const honoListener = getRequestListener(api.fetch)
@@ -188,6 +190,7 @@ export function createRelay(
         config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
         config.trustProxy,
       )
+      if (url.startsWith('/announce')) bridge.onAnnounce(url)
       const answer = trackerAnswer(url, ip)
       if (answer instanceof Uint8Array) send(answer)
       else void answer.then(send)
@@ -297,7 +300,10 @@ export function createRelay(
           )
           catalog.start()
           supernode.start()
-          discovery.start().then(() => resolve(address), reject)
+          Promise.all([discovery.start(), bridge.start(address.port)]).then(
+            () => resolve(address),
+            reject,
+          )
         })
       }),
     close: async () => {
@@ -306,6 +312,7 @@ export function createRelay(
       // Leaves the supernode network first, while /v1/hello still answers (demoted).
       await discovery.close()
       await supernode.close()
+      await bridge.close()
       await new Promise<void>((resolve) => {
         for (const ws of wss.clients) ws.terminate()
         wss.close()

@@ -3,6 +3,7 @@
 
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
+import { bridges } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
 import { relayConfig } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
@@ -183,6 +184,8 @@ export class TorrentClient {
       for (const e of this.entries) {
         e.refresh()
         if (checkTrackers) e.checkTrackers()
+        // A download that finds no peer asks the relay's bridge for classic peers.
+        bridges.watch(e)
       }
     }, REFRESH_MS)
   }

@@ -1,0 +1,175 @@
+// The bridge to classic BitTorrent, both ways, with a real classic client (aria2 from
+// Debian's packages) whose only tracker is the relay's HTTP /announce, and the app in
+// Chromium. Everything on 127.0.0.1: aria2 without DHT, LPD or PEX; the relay's bridge without
+// DHT or LSD, its WebRTC bound to 127.0.0.1 (it listens there).
+//  - classic → browser: aria2 seeds; the browser opens the hash, asks for the bridge, and
+//    saves a byte-identical copy.
+//  - browser → classic: the browser seeds; aria2 announces for a hash only browsers seed,
+//    which makes the relay bridge it by itself, and downloads a byte-identical copy.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import bencode from 'bencode'
+import createTorrent from 'create-torrent'
+import { expect, shot, test } from './fixtures.ts'
+import { freePort, startRelay, type RunningRelay } from './relay.ts'
+
+const hasAria2 = spawnSync('aria2c', ['--version'], { stdio: 'ignore' }).status === 0
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+
+/** Flags that keep aria2 on loopback and make the relay's tracker its only source of peers. */
+const ARIA2_COMMON = [
+  '--no-conf=true',
+  '--enable-dht=false',
+  '--enable-dht6=false',
+  '--bt-enable-lpd=false',
+  '--enable-peer-exchange=false',
+  '--interface=127.0.0.1',
+  '--disable-ipv6=true',
+  '--summary-interval=0',
+  '--console-log-level=warn',
+  '--allow-overwrite=true',
+  '--file-allocation=none',
+  '--bt-tracker-interval=3',
+]
+
+interface Aria2 {
+  child: ChildProcess
+  output: () => string
+  exit: Promise<number | null>
+}
+
+function aria2(args: string[]): Aria2 {
+  const child = spawn('aria2c', [...ARIA2_COMMON, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c))
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c))
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, output: () => output, exit }
+}
+
+async function stop(p: Aria2): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
+  await p.exit
+}
+
+test.describe('the bridge to classic BitTorrent', () => {
+  test.skip(!hasAria2, 'aria2c is not installed (apt-get install aria2)')
+
+  let relay: RunningRelay
+  let dir: string
+  const running: Aria2[] = []
+
+  test.beforeAll(async () => {
+    relay = await startRelay({ args: ['--bridge'] })
+    dir = await mkdtemp(join(tmpdir(), 'monsoon-bridge-e2e-'))
+  })
+
+  test.afterAll(async () => {
+    for (const p of running) await stop(p)
+    await relay?.stop()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  test('a file only aria2 seeds is saved byte-identical in the browser', async ({
+    browser,
+  }, testInfo) => {
+    const name = 'classic-only.bin'
+    const data = randomBytes(8 * 1024 * 1024)
+    await mkdir(join(dir, 'seed'))
+    await writeFile(join(dir, 'seed', name), data)
+    const torrent = await new Promise<Uint8Array>((resolve, reject) =>
+      createTorrent(
+        join(dir, 'seed', name),
+        { announceList: [[`${relay.url}/announce`]], urlList: [], createdBy: 'monsoon-e2e' },
+        (err, t) => (err ? reject(err) : resolve(t)),
+      ),
+    )
+    const torrentPath = join(dir, 'classic.torrent')
+    await writeFile(torrentPath, torrent)
+    const { info } = bencode.decode(torrent) as { info: unknown }
+    const infoHash = createHash('sha1').update(bencode.encode(info)).digest('hex')
+
+    const seeder = aria2([
+      `--dir=${join(dir, 'seed')}`,
+      `--listen-port=${await freePort()}`,
+      '--check-integrity=true',
+      '--seed-ratio=0.0',
+      torrentPath,
+    ])
+    running.push(seeder)
+
+    const context = await browser.newContext({ baseURL: relay.url })
+    try {
+      const page = await context.newPage()
+      await page.goto(`/#/t/${infoHash}?dn=${name}`)
+      await expect(page.getByTestId('peers')).toHaveText('0')
+      await page.getByRole('button', { name: 'Bridge from classic peers' }).click()
+      await expect(page.getByTestId('bridge-status')).toContainText('classic BitTorrent peers')
+
+      const save = page.getByRole('button', { name: `Save ${name}` })
+      await expect(save).toBeEnabled({ timeout: 180_000 })
+      await shot(page, testInfo, 'bridged-download')
+      const [download] = await Promise.all([page.waitForEvent('download'), save.click()])
+      const saved = await readFile(await download.path())
+      expect(saved.length).toBe(data.length)
+      expect(sha256(saved)).toBe(sha256(data))
+
+      // The network view lists the bridged torrent, with aria2 as its classic peer.
+      await page.goto('/#/network')
+      const row = page.locator(`[data-testid="bridged"][data-infohash="${infoHash}"]`)
+      await expect(row).toContainText(name)
+      await shot(page, testInfo, 'network-bridge')
+    } finally {
+      await context.close()
+      await stop(seeder)
+    }
+  })
+
+  test('a file only a browser seeds is downloaded byte-identical by aria2', async ({
+    browser,
+  }, testInfo) => {
+    const name = 'browser-only.bin'
+    const data = randomBytes(8 * 1024 * 1024)
+    const source = testInfo.outputPath(name)
+    await writeFile(source, data)
+
+    const context = await browser.newContext({ baseURL: relay.url })
+    try {
+      const page = await context.newPage()
+      await page.goto('/#/add')
+      await page.getByLabel('Choose files').setInputFiles(source)
+      await page.getByRole('button', { name: 'Share', exact: true }).click()
+      const shareField = page.getByTestId('share-url')
+      await expect(shareField).toHaveValue(/#\/t\/[0-9a-f]{40}\?/, { timeout: 120_000 })
+      const infoHash = /#\/t\/([0-9a-f]{40})/.exec(await shareField.inputValue())![1]
+
+      // aria2 knows only the hash and the relay's HTTP tracker. Its announce finds a browser
+      // seeder and no classic one, so the relay bridges the hash without being asked.
+      const out = join(dir, 'aria2-out')
+      const leecher = aria2([
+        `--dir=${out}`,
+        `--listen-port=${await freePort()}`,
+        '--seed-time=0',
+        '--bt-save-metadata=false',
+        `magnet:?xt=urn:btih:${infoHash}&tr=${encodeURIComponent(`${relay.url}/announce`)}`,
+      ])
+      running.push(leecher)
+      const code = await leecher.exit
+      expect(code, leecher.output()).toBe(0)
+      expect(sha256(await readFile(join(out, name)))).toBe(sha256(data))
+
+      const listed = (await (await fetch(`${relay.url}/v1/bridge`)).json()) as {
+        torrents: { infoHash: string; reason: string }[]
+      }
+      expect(listed.torrents).toContainEqual(
+        expect.objectContaining({ infoHash, reason: 'classic-announce' }),
+      )
+    } finally {
+      await context.close()
+    }
+  })
+})

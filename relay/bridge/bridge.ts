@@ -1,0 +1,300 @@
+// The bridge to classic BitTorrent (ARCHITECTURE.md, "Bridge to classic BitTorrent"): one
+// hybrid WebTorrent client in the relay that joins a hash's swarm on both sides, TCP and uTP
+// towards classic clients and WebRTC (node-datachannel, through webrtc-polyfill) towards
+// browsers. Pieces pass through on their own: what it downloads from one side it offers the
+// other as soon as the piece is verified. Classic connections prefer BitTorrent protocol
+// encryption (MSE/PE, WebTorrent's `secure: 1`: it offers RC4 and falls back to plaintext
+// for peers without it). Bounded by the ledger (ledger.ts): torrents, disk, memory, evicting
+// the least recently used; bandwidth by WebTorrent's throttle groups.
+
+import type { EventEmitter } from 'node:events'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
+import type { Logger } from '../log.ts'
+import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
+
+/** The parts of a WebTorrent torrent the bridge reads. */
+interface HybridTorrent extends EventEmitter {
+  readonly infoHash: string
+  readonly name?: string
+  readonly length: number
+  readonly progress: number
+  readonly downloadSpeed: number
+  readonly uploadSpeed: number
+  readonly downloaded: number
+  readonly uploaded: number
+  readonly done: boolean
+  readonly ready: boolean
+  readonly destroyed: boolean
+  readonly wires: readonly { type: string }[]
+}
+
+/** The parts of the WebTorrent client the bridge drives. */
+interface HybridClient extends EventEmitter {
+  add(torrentId: unknown, opts: { announce: string[]; path: string }): HybridTorrent
+  remove(torrent: HybridTorrent, opts: { destroyStore: boolean }, cb: (err?: Error) => void): void
+  destroy(cb: (err?: Error) => void): void
+  address(): { port: number } | null
+}
+
+export interface BridgeOptions {
+  /** The relay's data directory: torrents are stored under `bridge/` in it. */
+  dataDir: string
+  limits: BridgeLimits
+  /** Bytes/s downloaded, and as many uploaded, over all torrents; 0 for no limit. */
+  maxRate: number
+  /** TCP and uTP port for classic peers (0: a free one). */
+  port: number
+  dht: boolean
+  lsd: boolean
+  /** STUN/TURN servers for the WebRTC side (the relay's --ice-server list). */
+  iceServers: string[]
+  /** The address ICE binds to (a relay listening on one address keeps WebRTC on it). */
+  bindAddress?: string
+}
+
+export interface BridgeDeps {
+  log: Logger
+  /** The trackers to announce a hash to (trackers.ts). */
+  trackers(infoHash: string): string[]
+  /** Seeders this relay's tracker knows for a hash, by kind; null when it tracks none. */
+  seeders(infoHash: string): { tcp: number; rtc: number } | null
+  /** The relay's resident memory, in bytes. */
+  memory?: () => number
+  now?: () => number
+}
+
+/** What to bridge: a hash, with the .torrent or magnet it came with (parse-torrent's
+ * object) and their trackers, already filtered (trackers.ts, bodyTrackers). */
+export interface BridgeRequest {
+  infoHash: string
+  torrent?: object
+  trackers?: string[]
+  /** The torrent's length, when a .torrent file gave it. */
+  length?: number
+}
+
+export type BridgeReason = 'request' | 'classic-announce'
+
+export interface BridgedTorrent {
+  infoHash: string
+  name: string
+  /** 0 until the metadata arrives. */
+  length: number
+  progress: number
+  downloadSpeed: number
+  uploadSpeed: number
+  downloaded: number
+  uploaded: number
+  /** Connected peers: classic (TCP, uTP) and browsers (WebRTC). */
+  peers: { classic: number; webrtc: number }
+  state: 'metadata' | 'downloading' | 'seeding'
+  reason: BridgeReason
+  addedAt: number
+  lastUsed: number
+}
+
+interface Held {
+  torrent: HybridTorrent
+  reason: BridgeReason
+  addedAt: number
+}
+
+export class Bridge {
+  readonly ledger: BridgeLedger
+  readonly #opts: BridgeOptions
+  readonly #deps: Required<BridgeDeps>
+  readonly #store: string
+  readonly #held = new Map<string, Held>()
+  /** Hashes automatic bridging could not take lately, with when: not retried before
+   * BRIDGE_AUTO_RETRY_MS (Map order is age order). */
+  readonly #refused = new Map<string, number>()
+  #client: HybridClient | null = null
+  #timer: ReturnType<typeof setInterval> | null = null
+
+  constructor(opts: BridgeOptions, deps: BridgeDeps) {
+    this.#opts = opts
+    this.#deps = { memory: () => process.memoryUsage.rss(), now: Date.now, ...deps }
+    this.ledger = new BridgeLedger(opts.limits)
+    this.#store = join(opts.dataDir, 'bridge')
+  }
+
+  /** Loads WebTorrent (only a bridging relay pays for it) and starts listening for peers.
+   * Data left by an earlier run is a cache of nothing anyone asked for since: deleted. */
+  async start(): Promise<number> {
+    rmSync(this.#store, { recursive: true, force: true })
+    mkdirSync(this.#store, { recursive: true })
+    const { default: WebTorrent } = (await import('webtorrent')) as unknown as {
+      default: new (opts: Record<string, unknown>) => HybridClient
+    }
+    const opts = this.#opts
+    const rate = opts.maxRate > 0 ? opts.maxRate : -1
+    const client = new WebTorrent({
+      torrentPort: opts.port,
+      dht: opts.dht,
+      lsd: opts.lsd,
+      natUpnp: false,
+      natPmp: false,
+      // MSE/PE first, plaintext for peers that refuse it (BEP 8 is not an RFC; this is
+      // what Vuze, qBittorrent and Transmission call "prefer encryption").
+      secure: 1,
+      downloadLimit: rate,
+      uploadLimit: rate,
+      tracker: {
+        rtcConfig: {
+          iceServers: opts.iceServers.map((urls) => ({ urls })),
+          ...(opts.bindAddress && { bindAddress: opts.bindAddress }),
+        },
+      },
+    })
+    this.#client = client
+    client.on('error', (err: Error) =>
+      this.#deps.log.warn('bridge client error', { error: err.message }),
+    )
+    await new Promise<void>((resolve) => {
+      if (client.address()) resolve()
+      else client.once('listening', () => resolve())
+    })
+    this.#timer = setInterval(() => this.#check(), BRIDGE_CHECK_INTERVAL_MS)
+    this.#timer.unref()
+    return client.address()?.port ?? 0
+  }
+
+  has(infoHash: string): boolean {
+    return this.#held.has(infoHash)
+  }
+
+  /**
+   * Bridges a hash (or marks it used when it already is), evicting the least recently used
+   * as the limits require. Throws BridgeFullError when it cannot be taken now.
+   */
+  add(req: BridgeRequest, reason: BridgeReason = 'request'): BridgedTorrent {
+    const client = this.#client
+    if (!client) throw new Error('the bridge is not started')
+    const now = this.#deps.now()
+    const evict = this.ledger.admit(req.infoHash, now, this.#deps.memory(), req.length ?? 0)
+    for (const hash of evict) this.#drop(hash, 'evicted (least recently used)')
+    const held = this.#held.get(req.infoHash)
+    if (held) return this.#view(req.infoHash, held)
+
+    const announce = [...new Set([...this.#deps.trackers(req.infoHash), ...(req.trackers ?? [])])]
+    const torrentId = req.torrent ? { ...req.torrent, announce } : req.infoHash
+    const torrent = client.add(torrentId, {
+      announce,
+      path: join(this.#store, req.infoHash),
+    })
+    const entry: Held = { torrent, reason, addedAt: now }
+    this.#held.set(req.infoHash, entry)
+    torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))
+    torrent.on('error', (err: Error) => {
+      this.#deps.log.warn('bridged torrent failed', { infoHash: req.infoHash, error: err.message })
+      this.#drop(req.infoHash, 'failed')
+    })
+    this.#deps.log.info('bridging', { infoHash: req.infoHash, reason, trackers: announce })
+    return this.#view(req.infoHash, entry)
+  }
+
+  /**
+   * A classic client announced a hash over HTTP: when browsers seed it and no classic peer
+   * does, the bridge joins so the classic client can download it. Never throws.
+   */
+  onClassicAnnounce(infoHash: string): void {
+    if (!this.#client || this.#held.has(infoHash)) return
+    const seeders = this.#deps.seeders(infoHash)
+    if (!seeders || seeders.rtc === 0 || seeders.tcp > 0) return
+    const now = this.#deps.now()
+    const refusedAt = this.#refused.get(infoHash)
+    if (refusedAt !== undefined && now - refusedAt < BRIDGE_AUTO_RETRY_MS) return
+    try {
+      this.add({ infoHash }, 'classic-announce')
+    } catch (err) {
+      if (!(err instanceof BridgeFullError)) throw err
+      this.#refused.delete(infoHash)
+      this.#refused.set(infoHash, now)
+      if (this.#refused.size > MAX_BRIDGE_REFUSALS) {
+        this.#refused.delete(this.#refused.keys().next().value!)
+      }
+      this.#deps.log.info('not bridged', { infoHash, reason: err.reason, error: err.message })
+    }
+  }
+
+  list(): BridgedTorrent[] {
+    return this.ledger
+      .entries()
+      .reverse()
+      .flatMap((e) => {
+        const held = this.#held.get(e.infoHash)
+        return held ? [this.#view(e.infoHash, held)] : []
+      })
+  }
+
+  get port(): number {
+    return this.#client?.address()?.port ?? 0
+  }
+
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer)
+    const client = this.#client
+    this.#client = null
+    this.#held.clear()
+    if (client) await new Promise<void>((resolve) => client.destroy(() => resolve()))
+    rmSync(this.#store, { recursive: true, force: true })
+  }
+
+  #onMetadata(infoHash: string, torrent: HybridTorrent): void {
+    if (this.#held.get(infoHash)?.torrent !== torrent) return
+    try {
+      const evict = this.ledger.setBytes(infoHash, torrent.length, this.#deps.now())
+      for (const hash of evict) this.#drop(hash, 'evicted (least recently used)')
+    } catch (err) {
+      if (!(err instanceof BridgeFullError)) throw err
+      this.#deps.log.info('not bridged', { infoHash, reason: err.reason, error: err.message })
+      this.#drop(infoHash, err.message)
+    }
+  }
+
+  /** Marks torrents moving bytes as used, and evicts idle ones while memory is over. */
+  #check(): void {
+    const now = this.#deps.now()
+    for (const [infoHash, { torrent }] of this.#held) {
+      if (torrent.downloadSpeed > 0 || torrent.uploadSpeed > 0) this.ledger.touch(infoHash, now)
+    }
+    const over = this.ledger.overMemory(now, this.#deps.memory())
+    if (over) this.#drop(over, 'evicted (memory)')
+  }
+
+  /** Destroys a torrent and deletes its data. */
+  #drop(infoHash: string, why: string): void {
+    this.ledger.remove(infoHash)
+    const held = this.#held.get(infoHash)
+    if (!held) return
+    this.#held.delete(infoHash)
+    this.#deps.log.info('bridge dropped', { infoHash, why })
+    const path = join(this.#store, infoHash)
+    const done = () => rmSync(path, { recursive: true, force: true })
+    if (held.torrent.destroyed || !this.#client) return done()
+    this.#client.remove(held.torrent, { destroyStore: true }, done)
+  }
+
+  #view(infoHash: string, { torrent, reason, addedAt }: Held): BridgedTorrent {
+    let webrtc = 0
+    for (const wire of torrent.wires) if (wire.type === 'webrtc') webrtc++
+    const ready = torrent.ready && !torrent.destroyed
+    return {
+      infoHash,
+      name: torrent.name ?? '',
+      length: ready ? torrent.length : 0,
+      progress: ready ? torrent.progress : 0,
+      downloadSpeed: Math.round(torrent.downloadSpeed),
+      uploadSpeed: Math.round(torrent.uploadSpeed),
+      downloaded: torrent.downloaded,
+      uploaded: torrent.uploaded,
+      peers: { classic: torrent.wires.length - webrtc, webrtc },
+      state: !ready ? 'metadata' : torrent.done ? 'seeding' : 'downloading',
+      reason,
+      addedAt,
+      lastUsed: this.ledger.get(infoHash)?.lastUsed ?? addedAt,
+    }
+  }
+}
