@@ -25,6 +25,11 @@ export interface RelayConfig {
   publicUrl: string
   logLevel: LogLevel
   trustProxy: boolean
+  tlsCert: string | undefined
+  tlsKey: string | undefined
+  tlsSelfSigned: boolean
+  tlsCa: string[]
+  unsealed: boolean
   announceInterval: number
   wsAnnounceInterval: number
   maxTorrents: number
@@ -102,7 +107,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'public-url',
     type: 'string',
     default: undefined,
-    help: 'URL others reach this relay at (default: http://localhost:PORT)',
+    help: 'URL others reach this relay at (default: http(s)://localhost:PORT)',
     // It is signed into the supernode record, so it must be a bare origin (no user, path).
     check: (v: string) =>
       /^https?:\/\/[^/]+\/?$/.test(v) && isOrigin(v) ? null : 'must be http(s)://host[:port]',
@@ -122,6 +127,41 @@ export const OPTIONS: OptionSpec[] = [
     type: 'boolean',
     default: false,
     help: 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)',
+  },
+  {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    type: 'string',
+    default: undefined,
+    help: 'PEM certificate (chain): serve everything on the port over HTTPS and WSS',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    type: 'string',
+    default: undefined,
+    help: "PEM private key of --tls-cert's certificate",
+  },
+  {
+    key: 'tlsSelfSigned',
+    flag: 'tls-self-signed',
+    type: 'boolean',
+    default: false,
+    help: 'HTTPS with a self-signed certificate made once in DATA_DIR/tls/ (for tests)',
+  },
+  {
+    key: 'tlsCa',
+    flag: 'tls-ca',
+    type: 'strings',
+    default: [],
+    help: "PEM CA certificate trusted for other relays' HTTPS, beside the system's (repeatable)",
+  },
+  {
+    key: 'unsealed',
+    flag: 'unsealed',
+    type: 'boolean',
+    default: false,
+    help: 'talk to plain-HTTP relays in clear instead of sealed (debugging only)',
   },
   {
     key: 'announceInterval',
@@ -512,7 +552,14 @@ export function resolveConfig(raw: Record<string, unknown>): RelayConfig {
     out[spec.key] = value
   }
   const config = out as unknown as RelayConfig
-  config.publicUrl = (config.publicUrl ?? `http://localhost:${config.port}`).replace(/\/$/, '')
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('--tls-cert and --tls-key go together: give both, or neither')
+  }
+  if (config.tlsSelfSigned && config.tlsCert !== undefined) {
+    throw new ConfigError('--tls-self-signed makes its own certificate: drop --tls-cert/--tls-key')
+  }
+  const scheme = config.tlsCert !== undefined || config.tlsSelfSigned ? 'https' : 'http'
+  config.publicUrl = (config.publicUrl ?? `${scheme}://localhost:${config.port}`).replace(/\/$/, '')
   config.peers = [...new Set(config.peers.map((url) => url.replace(/\/$/, '')))]
   if (config.lowWatermark >= config.highWatermark) {
     throw new ConfigError('--low-watermark must be below --high-watermark')

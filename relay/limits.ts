@@ -212,6 +212,19 @@ export const MAX_PROXY_ANSWER_BYTES = 64 * 1024
  * counted, as the peer's next announce carries them again. */
 export const MAX_REPLICAS_IN_FLIGHT = 256
 
+// Sealed messages over plain HTTP (relay/sealed/, shared/sealed/).
+
+/** A sealed request (POST /v1/sealed): it carries any API request, so the largest API body
+ * (a handoff, MAX_NODE_MESSAGE_POST_BYTES) fits, with room for the envelope and head. */
+export const MAX_SEALED_REQUEST_BYTES = MAX_NODE_MESSAGE_POST_BYTES + 64 * 1024
+/** Session keys kept by sender (LRU): one X25519 per new sender, then a map look-up. Far
+ * more than the relays and browsers that talk to one relay within a few minutes. */
+export const MAX_SEALED_SESSIONS = 10_000
+/** Node ids learned from plain-HTTP relays' GET /health (by origin), least recent dropped. */
+export const MAX_SEALED_PEER_IDS = 4096
+/** GET /health answer read to learn a relay's id: a few hundred bytes. */
+export const MAX_HEALTH_ANSWER_BYTES = 4096
+
 // The bridge to classic BitTorrent (relay/bridge/). Defaults for --bridge-* options live in
 // config.ts; these bound what one request can make the bridge do.
 

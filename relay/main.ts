@@ -5,6 +5,7 @@ import { ConfigError, helpText, parseCommandLine } from './config.ts'
 import { NodeKeyError } from './identity.ts'
 import { createLogger } from './log.ts'
 import { createRelay } from './server.ts'
+import { TlsConfigError, loadTls } from './tls/tls.ts'
 
 export async function main(argv: string[]): Promise<void> {
   let parsed
@@ -22,10 +23,12 @@ export async function main(argv: string[]): Promise<void> {
   const { config } = parsed
   const log = createLogger(config.logLevel)
   let relay
+  let tls
   try {
-    relay = createRelay(config, log)
+    tls = await loadTls(config)
+    relay = createRelay(config, log, tls)
   } catch (err) {
-    if (!(err instanceof NodeKeyError)) throw err
+    if (!(err instanceof NodeKeyError) && !(err instanceof TlsConfigError)) throw err
     process.stderr.write(`monsoon-relay: ${err.message}\n`)
     process.exit(1)
   }
@@ -40,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   log.info('listening', {
     port: address.port,
     host: address.address,
-    url: `http://${shownHost}:${address.port}`,
+    url: `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
   })

@@ -6,6 +6,7 @@
 
 import { mkdirSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
@@ -16,6 +17,7 @@ import { createRelayBridge } from './bridge/service.ts'
 import { createDiscovery } from './bootstrap/discovery.ts'
 import { isDohPath } from './dns/doh.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
+import { usePeerTransport } from './catalog/peer-fetch.ts'
 import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
@@ -24,6 +26,10 @@ import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
 import { PROXY_HEADER } from './supernode/announce-proxy.ts'
 import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
+import { SEALED_PATH } from '../shared/sealed/client.ts'
+import { SealedTransport } from './sealed/transport.ts'
+import { sealedTunnel } from './sealed/tunnel.ts'
+import { readCa, type TlsMaterial } from './tls/tls.ts'
 import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
 import {
   Tracker,
@@ -65,7 +71,7 @@ export interface Relay {
   readonly catalog: Catalog
   readonly identity: NodeIdentity
   readonly supernode: Supernode
-  readonly server: Server
+  readonly server: Server | HttpsServer
   listen(): Promise<AddressInfo>
   close(): Promise<void>
 }
@@ -73,12 +79,21 @@ export interface Relay {
 export function createRelay(
   config: RelayConfig,
   log: Logger = createLogger(config.logLevel),
+  /** Serve HTTPS/WSS with this certificate (relay/tls/tls.ts loads it); else plain HTTP. */
+  tls?: TlsMaterial,
 ): Relay {
   mkdirSync(config.dataDir, { recursive: true })
   const key = loadNodeIdentity(config.dataDir)
   log.info(key.created ? 'node key created' : 'node key loaded', { id: key.identity.id })
   if (key.readableByOthers) log.warn('node key is readable by other users', { path: key.path })
   const startedAt = Date.now()
+  // Requests to other relays: sealed over plain HTTP, --tls-ca trusted over HTTPS.
+  const transport = new SealedTransport({
+    identity: key.identity,
+    seal: !config.unsealed,
+    ca: config.tlsCa.map(readCa),
+  })
+  usePeerTransport(transport)
   const tracker = new CountingTracker({
     interval: config.announceInterval,
     // A peer that missed two announces (plus a minute of slack) is gone.
@@ -139,6 +154,10 @@ export function createRelay(
     metrics,
   })
   const honoListener = getRequestListener(api.fetch)
+  // POST /v1/sealed: API requests sealed over plain HTTP, answered by the API itself.
+  const sealedListener = getRequestListener(
+    sealedTunnel({ identity: key.identity, dispatch: (req, env) => api.fetch(req, env) }).fetch,
+  )
   const httpTrackerOptions = {
     interval: config.announceInterval,
     minInterval: Math.max(1, Math.floor(config.announceInterval / 2)),
@@ -197,6 +216,7 @@ export function createRelay(
       return
     }
     if (isDohPath(url)) return discovery.doh(req, res)
+    if (url === SEALED_PATH) return void sealedListener(req, res)
     void honoListener(req, res)
   }
 
@@ -211,7 +231,10 @@ export function createRelay(
     }
   }
 
-  const server = createServer({ maxHeaderSize: 16 * 1024 }, onRequest)
+  const server = tls
+    ? createHttpsServer({ maxHeaderSize: 16 * 1024, cert: tls.cert, key: tls.key }, onRequest)
+    : createServer({ maxHeaderSize: 16 * 1024 }, onRequest)
+  if (tls) log.info('tls on', { certificate: tls.source })
   server.on('clientError', (err, socket) => {
     if (discovery.handOffHttp2(err, socket as Socket)) return
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
@@ -295,7 +318,7 @@ export function createRelay(
           const address = server.address() as AddressInfo
           // The default public URL names port 0 until the OS has picked one.
           config.publicUrl = config.publicUrl.replace(
-            /^(http:\/\/localhost):0$/,
+            /^(https?:\/\/localhost):0$/,
             `$1:${address.port}`,
           )
           catalog.start()
@@ -320,6 +343,8 @@ export function createRelay(
         server.closeAllConnections()
       })
       await catalog.close()
+      transport.close()
+      usePeerTransport(undefined)
     },
   }
 }

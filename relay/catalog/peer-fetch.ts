@@ -2,6 +2,8 @@
 // response body is read only up to a byte cap, so a slow or hostile peer costs bounded time
 // and memory.
 
+import type { Agent as HttpsAgent } from 'node:https'
+
 export class PeerError extends Error {
   override name = 'PeerError'
   constructor(
@@ -23,8 +25,31 @@ export interface PeerRequest {
   signal?: AbortSignal
 }
 
+/** How requests to peer relays travel: sealed over plain HTTP, with the configured CAs over
+ * HTTPS (relay/sealed/transport.ts). One relay per process: createRelay installs it. */
+export interface PeerTransport {
+  fetchJson(url: string, req: PeerRequest): Promise<unknown>
+  /** For requests made with node:https (the announce proxy): trusts the same CAs. */
+  readonly httpsAgent?: HttpsAgent
+}
+
+let transport: PeerTransport | undefined
+
+export function usePeerTransport(next: PeerTransport | undefined): void {
+  transport = next
+}
+
+export function peerTransport(): PeerTransport | undefined {
+  return transport
+}
+
 /** Fetches `url` and parses its JSON body; throws PeerError for non-2xx or bad bodies. */
-export async function fetchPeerJson(url: string, req: PeerRequest): Promise<unknown> {
+export function fetchPeerJson(url: string, req: PeerRequest): Promise<unknown> {
+  return transport ? transport.fetchJson(url, req) : fetchPeerJsonDirect(url, req)
+}
+
+/** fetchPeerJson as it goes on the wire, with no sealing. */
+export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promise<unknown> {
   const timeout = AbortSignal.timeout(req.timeoutMs)
   const res = await fetch(url, {
     method: req.method ?? 'GET',
@@ -44,7 +69,7 @@ export async function fetchPeerJson(url: string, req: PeerRequest): Promise<unkn
   }
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
+export async function readCapped(res: Response, maxBytes: number): Promise<string> {
   const declared = Number(res.headers.get('content-length'))
   if (declared > maxBytes) {
     await res.body?.cancel()

@@ -18,12 +18,19 @@
 // CPU where the HMAC costs ~3 µs (bench/tracker-http, ours_proxied). No nonce is kept: a
 // replay within the window repeats an announce its peer made.
 //
-// Scrapes of hashes owned elsewhere are answered from the owners' GET /v1/lookup counts.
+// Scrapes of hashes owned elsewhere are answered from the owners' GET /v1/lookup counts,
+// asked through fetchPeerJson: sealed when the owner is on plain HTTP (relay/sealed/).
+//
+// Proxied announces themselves are not sealed: they are tracker traffic that the classic
+// client already sent in clear to the first relay, and they keep the tracker's hot path (one
+// HMAC, no tunnel dispatch). An observer between two relays learns from them what one on the
+// client's own path learns anyway.
 
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
 import { pairKey } from '../../shared/pair-key.ts'
+import { fetchPeerJson, peerTransport } from '../catalog/peer-fetch.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
 import {
   MAX_KNOWN_SUPERNODES,
@@ -166,8 +173,12 @@ export class AnnounceProxy {
         if (placement.local) return local(infoHash)
         for (const owner of placement.owners.filter((r) => r.id !== self)) {
           try {
-            const text = await this.#get(owner, `/v1/lookup/${infoHash}`)
-            const answer = JSON.parse(text.toString()) as {
+            const origin = owner.urls[0]
+            if (!origin || !(this.#deps.mayContact?.(origin) ?? true)) continue
+            const answer = (await fetchPeerJson(`${origin}/v1/lookup/${infoHash}`, {
+              timeoutMs: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
+              maxBytes: MAX_PROXY_ANSWER_BYTES,
+            })) as {
               owner?: boolean
               swarm?: { seeds?: unknown; leechers?: unknown; downloads?: unknown }
             }
@@ -226,7 +237,7 @@ export class AnnounceProxy {
       const req = (https ? httpsRequest : request)(
         url,
         {
-          agent: https ? this.#httpsAgent : this.#agent,
+          agent: https ? (peerTransport()?.httpsAgent ?? this.#httpsAgent) : this.#agent,
           headers,
           timeout: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
         },

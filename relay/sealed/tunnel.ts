@@ -1,0 +1,184 @@
+// POST /v1/sealed: the receiver's side of sealed messages (shared/sealed/envelope.ts). The
+// body is one sealed inner request {method, path and query, body}; it is opened, checked
+// (addressed to this relay, fresh, never seen), dispatched to this relay's own API in
+// process, and the answer is sealed back under the same key. Over plain HTTP an observer
+// sees a POST of random-looking bytes and an answer of the same, both to /v1/sealed.
+//
+// Order of checks: shape, receiver, tag, clock, nonce. The nonce is remembered only once the
+// tag has checked, so a forger cannot fill the cache (as node-message.ts does).
+//
+// Through the tunnel go the API's paths (/v1/…, /health) and nothing else: not the app's
+// pages, not the tunnel itself. A POST inside is refused when the outer request comes from
+// another origin's page (browsers send Origin): the API's writes stay same-origin.
+
+import { randomBytes as nodeRandomBytes } from 'node:crypto'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import type { NodeIdentity } from '../../shared/identity.ts'
+import {
+  SealedError,
+  openRequest,
+  parseRequest,
+  receiverKey,
+  sealResponse,
+  type SealedErrorCode,
+  type SealedRequest,
+} from '../../shared/sealed/envelope.ts'
+import { SEALED_PATH } from '../../shared/sealed/client.ts'
+import { decodeInnerRequest, encodeInnerResponse } from '../../shared/sealed/inner.ts'
+import {
+  MAX_REPLAY_NONCES,
+  MAX_SEALED_REQUEST_BYTES,
+  MAX_SEALED_SESSIONS,
+  MESSAGE_WINDOW_SECONDS,
+} from '../limits.ts'
+import { NodeMessageError, ReplayGuard } from '../supernode/node-message.ts'
+
+export interface SealedTunnelDeps {
+  identity: NodeIdentity
+  /** This relay's API (the Hono app's fetch): inner requests are answered by it. */
+  dispatch: (req: Request, env: unknown) => Response | Promise<Response>
+  nowSeconds?: () => number
+  randomBytes?: (n: number) => Uint8Array
+  maxSessions?: number
+  maxNonces?: number
+}
+
+export const SEALED_STATUS: Record<SealedErrorCode, 400 | 403 | 409 | 413 | 421 | 503> = {
+  malformed: 400,
+  truncated: 400,
+  'unsupported-version': 400,
+  unauthentic: 400,
+  stale: 400,
+  'too-large': 413,
+  // RFC 9110 §15.5.20: sealed to another node; the sender fetches this relay's id again.
+  'wrong-receiver': 421,
+  replayed: 409,
+  busy: 503,
+  forbidden: 403,
+}
+
+export function sealedTunnel(deps: SealedTunnelDeps): Hono {
+  const { identity, dispatch } = deps
+  const now = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000))
+  const random = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
+  const replay = new ReplayGuard(deps.maxNonces ?? MAX_REPLAY_NONCES)
+  const maxSessions = deps.maxSessions ?? MAX_SEALED_SESSIONS
+  /** Keys by kind and sender, least recently used dropped first. */
+  const keys = new Map<string, Uint8Array>()
+  const keyFor = (req: SealedRequest): Uint8Array => {
+    const id = `${req.kind}:${req.senderHex}`
+    let key = keys.get(id)
+    if (key) {
+      keys.delete(id)
+    } else {
+      key = receiverKey(identity.secretKey, identity.id, req)
+      if (keys.size >= maxSessions) keys.delete(keys.keys().next().value!)
+    }
+    keys.set(id, key)
+    return key
+  }
+
+  const app = new Hono()
+  // Another relay's page may read through the tunnel, as it reads the API (api.ts).
+  app.use(SEALED_PATH, cors({ origin: '*', allowMethods: ['POST'], maxAge: 86400 }))
+  app.post(
+    SEALED_PATH,
+    bodyLimit({
+      maxSize: MAX_SEALED_REQUEST_BYTES,
+      onError: (c) => c.json(refusal(new SealedError('too-large', tooLarge())), 413),
+    }),
+    async (c) => {
+      try {
+        const req = parseRequest(
+          new Uint8Array(await c.req.arrayBuffer()),
+          MAX_SEALED_REQUEST_BYTES,
+        )
+        if (req.to !== identity.id) {
+          throw new SealedError(
+            'wrong-receiver',
+            `sealed to node ${req.to.slice(0, 16)}…, not this relay: read its id from GET /health`,
+          )
+        }
+        const key = keyFor(req)
+        const plaintext = openRequest(req, key)
+        const nowSeconds = now()
+        if (Math.abs(req.ts - nowSeconds) > MESSAGE_WINDOW_SECONDS) {
+          throw new SealedError('stale', `sealed more than ${MESSAGE_WINDOW_SECONDS} s from now`)
+        }
+        checkReplay(replay, req, nowSeconds)
+        const inner = decodeInnerRequest(plaintext)
+        const path = inner.path.split('?')[0]
+        if (!(path === '/health' || path.startsWith('/v1/')) || path === SEALED_PATH) {
+          throw new SealedError('forbidden', `${path} is not part of the API`)
+        }
+        const origin = c.req.header('origin')
+        if (inner.method !== 'GET' && origin && !sameHost(origin, c.req.url)) {
+          throw new SealedError('forbidden', 'writes are taken from this relay’s own pages only')
+        }
+        const headers = new Headers()
+        if (inner.contentType) headers.set('content-type', inner.contentType)
+        const forwarded = c.req.header('x-forwarded-for')
+        if (forwarded) headers.set('x-forwarded-for', forwarded)
+        const answer = await dispatch(
+          new Request(new URL(inner.path, c.req.url), {
+            method: inner.method,
+            headers,
+            body: inner.method === 'GET' ? undefined : (inner.body as BufferSource),
+          }),
+          c.env,
+        )
+        const body = new Uint8Array(await answer.arrayBuffer())
+        const sealed = sealResponse(
+          key,
+          req.nonce,
+          encodeInnerResponse({
+            status: answer.status,
+            contentType: answer.headers.get('content-type') ?? undefined,
+            retryAfter: answer.headers.get('retry-after') ?? undefined,
+            body,
+          }),
+          now(),
+          random,
+        )
+        c.header('Cache-Control', 'no-store')
+        return c.body(sealed as Uint8Array<ArrayBuffer>, 200, {
+          'Content-Type': 'application/octet-stream',
+        })
+      } catch (err) {
+        if (!(err instanceof SealedError)) throw err
+        return c.json(refusal(err), SEALED_STATUS[err.code])
+      }
+    },
+  )
+  return app
+}
+
+function checkReplay(replay: ReplayGuard, req: SealedRequest, nowSeconds: number): void {
+  let nonce = ''
+  for (const byte of req.nonce) nonce += byte.toString(16).padStart(2, '0')
+  try {
+    replay.check(`${req.kind}:${req.senderHex}:${nonce}`, req.ts, nowSeconds)
+  } catch (err) {
+    if (!(err instanceof NodeMessageError)) throw err
+    if (err.code === 'replayed') throw new SealedError('replayed', 'sealed message was seen before')
+    throw new SealedError('busy', 'too many sealed messages in flight; retry later')
+  }
+}
+
+function refusal(err: SealedError): { error: string; code: SealedErrorCode } {
+  return { error: err.message, code: err.code }
+}
+
+function tooLarge(): string {
+  return `sealed message is over ${MAX_SEALED_REQUEST_BYTES} bytes`
+}
+
+function sameHost(origin: string, url: string): boolean {
+  try {
+    return new URL(origin).host === new URL(url).host
+  } catch {
+    return false
+  }
+}

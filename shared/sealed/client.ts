@@ -1,0 +1,96 @@
+// The sender's side of a relay's sealed tunnel (POST /v1/sealed), for relays and the app
+// alike: seals one inner request to the relay at `origin`, posts it, opens the answer and
+// checks it is fresh. The caller decides when to seal (plain http: and a known node id).
+
+import { SealedError, openResponse, sealRequest, type RandomBytes } from './envelope.ts'
+import type { SealedSession } from './envelope.ts'
+import {
+  decodeInnerResponse,
+  encodeInnerRequest,
+  type InnerRequest,
+  type InnerResponse,
+} from './inner.ts'
+import { RESPONSE_OVERHEAD } from './envelope.ts'
+
+export const SEALED_PATH = '/v1/sealed'
+/** text/plain keeps a browser's cross-origin POST "simple" (no CORS preflight). */
+export const SEALED_CONTENT_TYPE = 'text/plain'
+/** How far a response's clock may be from ours (seconds); as for node messages. */
+export const SEALED_WINDOW_SECONDS = 60
+
+export interface SealedFetchOptions {
+  /** The most response bytes read (the inner body's cap plus the envelope). */
+  maxBytes: number
+  signal?: AbortSignal
+  nowSeconds?: () => number
+  randomBytes?: RandomBytes
+  fetch?: typeof fetch
+}
+
+const defaultRandom: RandomBytes = (n) => crypto.getRandomValues(new Uint8Array(n))
+const defaultNow = () => Math.floor(Date.now() / 1000)
+
+/** Sends `inner` sealed to the relay at `origin`; throws SealedError if the tunnel refuses it
+ * or the answer does not open. An inner status other than 2xx is returned, not thrown. */
+export async function sealedFetch(
+  origin: string,
+  session: SealedSession,
+  inner: InnerRequest,
+  options: SealedFetchOptions,
+): Promise<InnerResponse> {
+  const random = options.randomBytes ?? defaultRandom
+  const now = options.nowSeconds ?? defaultNow
+  const envelope = sealRequest(session, encodeInnerRequest(inner), now(), random)
+  const res = await (options.fetch ?? fetch)(`${origin}${SEALED_PATH}`, {
+    method: 'POST',
+    headers: { 'Content-Type': SEALED_CONTENT_TYPE },
+    body: envelope as BufferSource,
+    signal: options.signal,
+  })
+  const bytes = await readCapped(res, options.maxBytes + RESPONSE_OVERHEAD + 1024)
+  if (!res.ok) {
+    let refusal: { error?: unknown; code?: unknown } = {}
+    try {
+      refusal = JSON.parse(new TextDecoder().decode(bytes)) as typeof refusal
+    } catch {
+      // Not ours: a proxy's page, or a relay without the tunnel.
+    }
+    const code = typeof refusal.code === 'string' ? refusal.code : 'malformed'
+    const error = typeof refusal.error === 'string' ? refusal.error : `HTTP ${res.status}`
+    throw new SealedError(code as SealedError['code'], `${origin} refused: ${error}`, res.status)
+  }
+  const { plaintext, ts } = openResponse(session.key, envelope.subarray(70, 94), bytes)
+  if (Math.abs(ts - now()) > SEALED_WINDOW_SECONDS) {
+    throw new SealedError('stale', `response is more than ${SEALED_WINDOW_SECONDS} s off`)
+  }
+  return decodeInnerResponse(plaintext)
+}
+
+async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length'))
+  if (declared > maxBytes) {
+    await res.body?.cancel()
+    throw new SealedError('too-large', `answer of ${declared} bytes is over ${maxBytes}`)
+  }
+  if (!res.body) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let size = 0
+  const reader = res.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.length
+    if (size > maxBytes) {
+      await reader.cancel()
+      throw new SealedError('too-large', `answer is over ${maxBytes} bytes`)
+    }
+    chunks.push(value)
+  }
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.length
+  }
+  return out
+}
