@@ -82,10 +82,11 @@ declare module 'create-torrent' {
     urlList?: string[]
     createdBy?: string
     private?: boolean
+    pieceLength?: number
   }
 
   export default function createTorrent(
-    input: string | Uint8Array,
+    input: string | Uint8Array | Uint8Array[],
     opts: CreateTorrentOptions,
     cb: (err: Error | null, torrent: Uint8Array) => void,
   ): void

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto'
+import createTorrent from 'create-torrent'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { FromHashWorker, ToHashWorker } from '../../workers/piece-hash.worker.ts'
+import { hashBatch } from './batch.ts'
+import { hashPieces } from './pieces.ts'
+import { pieceSpans } from './plan.ts'
+import { buildTorrent, torrentLayout } from './torrent-file.ts'
+
+/** A worker in the same thread, running the worker's own batch code: what the pool sees. */
+function inlineWorker(): Worker {
+  let files: Blob[] = []
+  const fake = {
+    onmessage: null as ((e: MessageEvent<FromHashWorker>) => void) | null,
+    onerror: null,
+    postMessage(msg: ToHashWorker) {
+      if (msg.type === 'files') {
+        files = msg.files
+        return
+      }
+      void hashBatch(files, msg.from, msg.to, msg.pieceLength).then(({ hashes, bytes }) => {
+        const data = { type: 'hashed', batch: msg.batch, from: msg.from, hashes, bytes }
+        fake.onmessage?.({ data } as MessageEvent<FromHashWorker>)
+      })
+    },
+    terminate() {},
+  }
+  return fake as unknown as Worker
+}
+
+function bytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(n)
+  let x = seed
+  for (let i = 0; i < n; i++) out[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24
+  return out
+}
+
+/** SHA-1 per piece of the concatenation, computed the obvious way. */
+function reference(parts: Uint8Array<ArrayBuffer>[], pieceLength: number): Uint8Array {
+  const all = Buffer.concat(parts)
+  const out: Buffer[] = []
+  for (let i = 0; i < all.length; i += pieceLength) {
+    out.push(
+      createHash('sha1')
+        .update(all.subarray(i, i + pieceLength))
+        .digest(),
+    )
+  }
+  return new Uint8Array(Buffer.concat(out))
+}
+
+describe('piece hashing', () => {
+  it('splits pieces across file boundaries as BEP 3 lays files end to end', () => {
+    expect(pieceSpans([5, 3, 10], 4, 1)).toEqual([
+      { file: 0, start: 4, end: 5 },
+      { file: 1, start: 0, end: 3 },
+    ])
+    expect(pieceSpans([5, 0, 10], 4, 1)).toEqual([
+      { file: 0, start: 4, end: 5 },
+      { file: 2, start: 0, end: 3 },
+    ])
+    expect(() => pieceSpans([5], 4, 2)).toThrow(RangeError)
+  })
+
+  it('hashes any files and piece length like the obvious reference, over 1-3 workers', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(16, 100, 1024),
+        fc.integer({ min: 1, max: 3 }),
+        async (sizes, pieceLength, workers) => {
+          const parts = sizes.map((n, i) => bytes(n, i + 1))
+          const files = parts.map((p) => new Blob([p]))
+          let last = 0
+          const got = await hashPieces(files, {
+            pieceLength,
+            workers,
+            spawn: inlineWorker,
+            onProgress: (hashed, total) => {
+              expect(hashed).toBeGreaterThan(last)
+              expect(total).toBe(sizes.reduce((a, b) => a + b, 0))
+              last = hashed
+            },
+          })
+          expect(Buffer.from(got).toString('hex')).toBe(
+            Buffer.from(reference(parts, pieceLength)).toString('hex'),
+          )
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
+  it('makes the info hash create-torrent (WebTorrent seed) makes for the same files', async () => {
+    const cases = [
+      { files: [{ name: 'one.bin', size: 70_000 }], name: undefined },
+      {
+        files: [
+          { name: 'a.txt', size: 1000 },
+          { name: 'b.webm', size: 50_000 },
+        ],
+        name: undefined,
+      },
+      {
+        files: [
+          { name: 'a.txt', size: 1000 },
+          { name: 'b.txt', size: 3 },
+        ],
+        name: 'My share',
+      },
+    ]
+    for (const [k, c] of cases.entries()) {
+      const parts = c.files.map((f, i) => bytes(f.size, 10 * k + i))
+      const pieceLength = 16384
+      const pieces = await hashPieces(
+        parts.map((p) => new Blob([p])),
+        { pieceLength, workers: 2, spawn: inlineWorker },
+      )
+      const ours = buildTorrent({
+        layout: torrentLayout(c.files, c.name),
+        pieceLength,
+        pieces,
+        announce: ['ws://127.0.0.1:1/'],
+      })
+      const input = parts.map((p, i) => Object.assign(Buffer.from(p), { name: c.files[i].name }))
+      const theirs = await new Promise<Buffer>((resolve, reject) =>
+        createTorrent(
+          input,
+          { pieceLength, name: c.name, announceList: [['ws://127.0.0.1:1/']] },
+          (err, torrent) => (err ? reject(err) : resolve(Buffer.from(torrent))),
+        ),
+      )
+      const parsed = (await import('parse-torrent')).default
+      const their = await parsed(theirs)
+      const our = await parsed(Buffer.from(ours.torrent))
+      expect(our.infoHash, `case ${k}`).toBe(their.infoHash)
+      expect(ours.infoHash).toBe(their.infoHash)
+      expect(our.announce).toEqual(['ws://127.0.0.1:1/'])
+    }
+  })
+
+  it('reports unreadable files as a clear error and stops every worker', async () => {
+    const broken = {
+      size: 10,
+      slice: () => ({ arrayBuffer: () => Promise.reject(new Error('NotReadableError')) }),
+    } as unknown as Blob
+    const err = await hashPieces([broken], { pieceLength: 4, spawn: errorWorker }).catch((e) => e)
+    expect(String(err)).toMatch(/could not read the files/)
+  })
+})
+
+function errorWorker(): Worker {
+  const fake = {
+    onmessage: null as ((e: MessageEvent<FromHashWorker>) => void) | null,
+    onerror: null,
+    files: [] as Blob[],
+    postMessage(msg: ToHashWorker) {
+      if (msg.type === 'files') return void (fake.files = msg.files)
+      void hashBatch(fake.files, msg.from, msg.to, msg.pieceLength).catch((err: unknown) => {
+        const data = { type: 'error', batch: msg.batch, message: String(err) }
+        fake.onmessage?.({ data } as MessageEvent<FromHashWorker>)
+      })
+    },
+    terminate() {},
+  }
+  return fake as unknown as Worker
+}
