@@ -4,7 +4,6 @@
 
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import * as wrtc from 'webrtc-polyfill'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
@@ -14,31 +13,9 @@ import {
   downTrackers,
   replaceTrackers,
 } from './discovery-trackers.ts'
+import { loadBundle } from './test-bundle.ts'
 
 const HASH = '0123456789abcdef0123456789abcdef01234567'
-
-/** What the browser bundle expects of its global scope, on Node 20 (Node 22+ and every
- * current browser have these). */
-function browserGlobals(): void {
-  const g = globalThis as Record<string, unknown>
-  g.self ??= globalThis
-  if (!('navigator' in g)) g.navigator = { hardwareConcurrency: 2 }
-  g.WebSocket ??= WebSocketCtor
-  g.RTCPeerConnection ??= wrtc.RTCPeerConnection
-  g.RTCSessionDescription ??= wrtc.RTCSessionDescription
-  g.RTCIceCandidate ??= wrtc.RTCIceCandidate
-  const proto = Uint8Array.prototype as unknown as Record<string, unknown>
-  proto.toHex ??= function (this: Uint8Array) {
-    return Buffer.from(this).toString('hex')
-  }
-  proto.toBase64 ??= function (this: Uint8Array) {
-    return Buffer.from(this).toString('base64')
-  }
-  const ctor = Uint8Array as unknown as Record<string, unknown>
-  ctor.fromHex ??= (s: string) => new Uint8Array(Buffer.from(s, 'hex'))
-  ctor.fromBase64 ??= (s: string) => new Uint8Array(Buffer.from(s, 'base64'))
-}
-let WebSocketCtor: unknown
 
 interface Announce {
   event?: string
@@ -105,12 +82,9 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
   const b = new RecordingTracker()
 
   beforeAll(async () => {
-    WebSocketCtor = (await import('ws')).WebSocket
-    browserGlobals()
-    const { default: WebTorrent } =
-      (await import('webtorrent/dist/webtorrent.min.js')) as unknown as {
-        default: (new (opts: object) => typeof client) & { VERSION: string }
-      }
+    const WebTorrent = (await loadBundle()) as unknown as (new (opts: object) => typeof client) & {
+      VERSION: string
+    }
     version = WebTorrent.VERSION
     client = new WebTorrent({
       dht: false,
