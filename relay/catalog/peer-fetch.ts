@@ -17,6 +17,11 @@ export class PeerError extends Error {
   }
 }
 
+/** No HTTP answer at all: refused, reset, or a TLS handshake that failed. */
+export class PeerUnreachableError extends PeerError {
+  override name = 'PeerUnreachableError'
+}
+
 export interface PeerRequest {
   method?: 'GET' | 'POST'
   body?: string
@@ -51,12 +56,21 @@ export function fetchPeerJson(url: string, req: PeerRequest): Promise<unknown> {
 /** fetchPeerJson as it goes on the wire, with no sealing. */
 export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promise<unknown> {
   const timeout = AbortSignal.timeout(req.timeoutMs)
-  const res = await fetch(url, {
-    method: req.method ?? 'GET',
-    headers: req.body === undefined ? {} : { 'Content-Type': 'application/json' },
-    body: req.body,
-    signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
-  })
+  let res: Response
+  try {
+    res = await fetch(url, {
+      method: req.method ?? 'GET',
+      headers: req.body === undefined ? {} : { 'Content-Type': 'application/json' },
+      body: req.body,
+      signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
+    })
+  } catch (err) {
+    // fetch says only "fetch failed"; the reason (refused, a certificate not trusted) is
+    // its cause, which the logs should show.
+    const cause = (err as { cause?: unknown }).cause
+    if (!(err instanceof TypeError) || !(cause instanceof Error)) throw err
+    throw new PeerUnreachableError(`cannot reach ${url}: ${cause.message}`)
+  }
   const text = await readCapped(res, req.maxBytes)
   if (!res.ok) {
     const retryAfter = Number(res.headers.get('retry-after')) || undefined

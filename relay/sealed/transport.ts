@@ -18,6 +18,7 @@ import { SealedError, nodeSession, type SealedSession } from '../../shared/seale
 import { sealedFetch } from '../../shared/sealed/client.ts'
 import {
   PeerError,
+  PeerUnreachableError,
   fetchPeerJsonDirect,
   type PeerRequest,
   type PeerTransport,
@@ -135,7 +136,7 @@ export class SealedTransport implements PeerTransport {
       })) as { id?: unknown } | null
     } catch (err) {
       // It answered, but not as a relay does (404, too long, not JSON): not one of ours.
-      if (err instanceof PeerError) return undefined
+      if (err instanceof PeerError && !(err instanceof PeerUnreachableError)) return undefined
       throw err
     }
     const id = health?.id
