@@ -2,6 +2,8 @@
 // what they answer: a relay is just another node on the network, so its pages, figures and
 // relay lists are untrusted input — shapes checked, numbers bounded, sizes capped.
 
+import { SealedError } from '../../shared/sealed/envelope.ts'
+import { relayFetch } from './sealed-fetch.ts'
 import type { SwarmFigures } from './search-index.ts'
 
 /** Give up on one relay request after this long. */
@@ -58,11 +60,14 @@ export async function fetchRelayJson(
   const host = relayHost(url)
   let response: Response
   try {
-    response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) })
+    // Sealed when the relay is on plain HTTP (sealed-fetch.ts).
+    const signal = AbortSignal.timeout(timeoutMs)
+    response = await relayFetch(url, { ...init, signal, maxBytes: MAX_ANSWER_BYTES })
   } catch (err) {
     if (err instanceof DOMException && err.name === 'TimeoutError') {
       throw new RelayError(`${host} did not answer within ${Math.round(timeoutMs / 1000)} s`)
     }
+    if (err instanceof SealedError) throw new RelayError(err.message, err.status ?? null)
     // Down, refused, or not letting this page read it (no CORS): fetch cannot tell which.
     throw new RelayError(`cannot reach ${host}`)
   }

@@ -1,0 +1,60 @@
+import { Hono } from 'hono'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createIdentity } from '../../shared/identity.ts'
+import { sealedTunnel } from '../../relay/sealed/tunnel.ts'
+import { fetchRelayJson } from './relay-client.ts'
+
+/** A relay as the page sees it: its record, its API, and the tunnel in front of the API. */
+function relay() {
+  const identity = createIdentity()
+  const api = new Hono()
+  api.get('/v1/hello', (c) => c.json({ id: identity.id }))
+  api.get('/v1/lookup/:hash', (c) => c.json({ owner: true, hash: c.req.param('hash') }))
+  api.post('/v1/listings', async (c) => c.json({ stored: (await c.req.json()).length }))
+  const tunnel = sealedTunnel({ identity, dispatch: (req, env) => api.fetch(req, env) })
+  const wire: string[] = []
+  const fetchStub = async (input: string | URL | Request, init?: RequestInit) => {
+    const req = new Request(input, init)
+    const body = new Uint8Array(await req.clone().arrayBuffer())
+    const res = await (req.url.endsWith('/v1/sealed') ? tunnel : api).fetch(req)
+    const answer = new Uint8Array(await res.clone().arrayBuffer())
+    wire.push(`${req.method} ${new URL(req.url).pathname} ${Buffer.from(body).toString('latin1')}`)
+    wire.push(Buffer.from(answer).toString('latin1'))
+    return res
+  }
+  return { wire, fetchStub }
+}
+
+afterEach(() => vi.unstubAllGlobals())
+
+describe('fetchRelayJson to a relay on plain HTTP', () => {
+  it('seals every API request after reading the relay id once', async () => {
+    const { wire, fetchStub } = relay()
+    vi.stubGlobal('fetch', fetchStub)
+    const hash = 'ab'.repeat(20)
+    expect(await fetchRelayJson(`http://relay-a.test:8080/v1/lookup/${hash}`)).toEqual({
+      owner: true,
+      hash,
+    })
+    const posted = await fetchRelayJson('http://relay-a.test:8080/v1/listings', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '[1,2,3]',
+    })
+    expect(posted).toEqual({ stored: 3 })
+    expect(wire.filter((line) => line.startsWith('GET /v1/hello'))).toHaveLength(1)
+    expect(wire.filter((line) => line.startsWith('POST /v1/sealed'))).toHaveLength(2)
+    expect(wire.join('\n')).not.toContain(hash)
+    expect(wire.join('\n')).not.toContain('stored')
+  })
+
+  it('asks a relay over https as it is', async () => {
+    const calls: string[] = []
+    vi.stubGlobal('fetch', async (input: string) => {
+      calls.push(String(input))
+      return new Response('{"ok":true}', { headers: { 'content-type': 'application/json' } })
+    })
+    expect(await fetchRelayJson('https://relay-b.test/v1/supernodes')).toEqual({ ok: true })
+    expect(calls).toEqual(['https://relay-b.test/v1/supernodes'])
+  })
+})

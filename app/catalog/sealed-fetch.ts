@@ -1,0 +1,76 @@
+// The app's requests to relays on plain HTTP, sealed (ARCHITECTURE.md, "Transport and
+// encryption"; shared/sealed/): an X25519 key made for this page session against the
+// relay's node id, read once from its signed record (GET /v1/hello, the one call in clear),
+// then every API request through its POST /v1/sealed. Over https: the request goes as it is.
+// A server that gives no node id is not a relay of ours and is asked in clear; once a relay
+// has given one it is never asked in clear again in this session.
+
+import { ephemeralSession, SealedError, type SealedSession } from '../../shared/sealed/envelope.ts'
+import { sealedFetch } from '../../shared/sealed/client.ts'
+
+/** Relays whose id was asked for in this session: more than any page talks to. */
+const MAX_SESSIONS = 256
+const HEX64 = /^[0-9a-f]{64}$/
+const random = (n: number) => crypto.getRandomValues(new Uint8Array(n))
+const sessions = new Map<string, Promise<SealedSession | null>>()
+
+/** fetch() for relay API URLs, sealed over plain HTTP. Same answers, same errors. */
+export async function relayFetch(
+  url: string,
+  init: RequestInit & { signal: AbortSignal; maxBytes: number },
+): Promise<Response> {
+  const { origin, protocol, pathname, search } = new URL(url)
+  const body = init.body
+  if (protocol !== 'http:' || (body !== undefined && body !== null && typeof body !== 'string')) {
+    return fetch(url, init)
+  }
+  let session = await sessionFor(origin, init.signal)
+  if (!session) return fetch(url, init)
+  const inner = {
+    method: init.method === 'POST' ? ('POST' as const) : ('GET' as const),
+    path: pathname + search,
+    contentType: new Headers(init.headers).get('content-type') ?? undefined,
+    body: new TextEncoder().encode(body ?? ''),
+  }
+  const options = { maxBytes: init.maxBytes, signal: init.signal }
+  let answer
+  try {
+    answer = await sealedFetch(origin, session, inner, options)
+  } catch (err) {
+    if (!(err instanceof SealedError) || err.code !== 'wrong-receiver') throw err
+    // The relay has another key now: ask its id again, once.
+    sessions.delete(origin)
+    session = await sessionFor(origin, init.signal)
+    if (!session) throw err
+    answer = await sealedFetch(origin, session, inner, options)
+  }
+  const headers: Record<string, string> = {}
+  if (answer.contentType) headers['content-type'] = answer.contentType
+  if (answer.retryAfter) headers['retry-after'] = answer.retryAfter
+  return new Response(answer.body as BodyInit, { status: answer.status, headers })
+}
+
+function sessionFor(origin: string, signal: AbortSignal): Promise<SealedSession | null> {
+  let session = sessions.get(origin)
+  if (!session) {
+    session = helloId(origin, signal).then((id) => (id ? ephemeralSession(id, random) : null))
+    // A failure is not remembered: the next request asks again.
+    session.catch(() => sessions.delete(origin))
+    if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!)
+    sessions.set(origin, session)
+  }
+  return session
+}
+
+/** The relay's node id from its signed record; null when it answers without one. */
+async function helloId(origin: string, signal: AbortSignal): Promise<string | null> {
+  const res = await fetch(`${origin}/v1/hello`, { signal })
+  const text = (await res.text()).slice(0, 16 * 1024)
+  let id: unknown
+  try {
+    id = (JSON.parse(text) as { id?: unknown } | null)?.id
+  } catch {
+    return null
+  }
+  return res.ok && typeof id === 'string' && HEX64.test(id) ? id : null
+}
