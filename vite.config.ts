@@ -1,13 +1,61 @@
 // The app's build: Svelte 5 from app/, static files from public/, output in dist/app where
-// the relay serves it (relay/api.ts).
+// the relay serves it (relay/api.ts). vite-plugin-pwa writes the web app manifest and builds
+// our own service worker (app/sw.ts) with the app shell's precache list injected.
 import { defineConfig } from 'vite'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
+import { VitePWA } from 'vite-plugin-pwa'
+
+/** The design's page background (app/app.css `--bg`), light and dark. */
+const LIGHT_BG = '#f6f8fb'
 
 export default defineConfig({
   root: 'app',
   publicDir: '../public',
   // No svelte.config.js: Svelte 5 reads TypeScript itself, and the defaults suit the app.
-  plugins: [svelte({ configFile: false })],
+  plugins: [
+    svelte({ configFile: false }),
+    VitePWA({
+      strategies: 'injectManifest',
+      srcDir: '.',
+      filename: 'sw.ts',
+      // app/lib/sw-registration.ts registers it through workbox-window.
+      injectRegister: false,
+      // The icons are in globPatterns already.
+      includeManifestIcons: false,
+      injectManifest: {
+        // The shell: scripts (the catalog worker and WebTorrent included), styles, the page,
+        // icons and the manifest. Nothing the relay answers at run time.
+        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
+        rollupFormat: 'es',
+      },
+      manifest: {
+        name: 'Monsoon',
+        short_name: 'Monsoon',
+        description: 'Share and download files peer to peer, straight from your browser.',
+        id: '/',
+        start_url: '/',
+        scope: '/',
+        display: 'standalone',
+        // The manifest takes one colour; the page's <meta name="theme-color"> tags give
+        // the dark one where the browser follows the system theme (app/index.html).
+        theme_color: LIGHT_BG,
+        background_color: LIGHT_BG,
+        icons: [
+          { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+          { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+          {
+            src: '/icons/maskable-512.png',
+            sizes: '512x512',
+            type: 'image/png',
+            purpose: 'maskable',
+          },
+          { src: '/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
+        ],
+        // A magnet: link clicked anywhere opens the app's open route (app/lib/routes.ts).
+        protocol_handlers: [{ protocol: 'magnet', url: '/#/open?magnet=%s' }],
+      },
+    }),
+  ],
   build: {
     outDir: '../dist/app',
     emptyOutDir: true,

@@ -48,7 +48,8 @@ export class Catalog {
     }
   }
 
-  /** Starts syncing; the origin relay comes first, the relays it knows are found from it. */
+  /** Starts syncing; the origin relay comes first, the relays it knows are found from it.
+   * Called again, it adds relays to sync from at once (a relay added in Settings). */
   start(relays: string[]): void {
     this.#worker.postMessage({ type: 'start', relays } satisfies ToWorker)
   }
@@ -162,11 +163,12 @@ export class Catalog {
 
 let shared: Catalog | null = null
 
-/** The page's one catalog, started against the origin relay on first use. */
-export function catalog(): Catalog {
+/** The page's one catalog, started against the origin relay (and the relays the user added
+ * in Settings, passed by the first caller) on first use. */
+export function catalog(relays: string[] = []): Catalog {
   if (!shared) {
     shared = new Catalog()
-    shared.start([location.origin])
+    shared.start([location.origin, ...relays])
   }
   return shared
 }

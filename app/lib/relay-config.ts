@@ -7,6 +7,8 @@
 const CONFIG_TIMEOUT_MS = 2000
 /** Most ICE servers taken from a relay (each one is tried for every connection). */
 const MAX_ICE_SERVERS = 8
+/** The last answer read, kept for starts without the network (an installed app offline). */
+const STORAGE_KEY = 'monsoon.relay-config'
 
 export interface RelayConfig {
   iceServers: RTCIceServer[]
@@ -18,17 +20,36 @@ export function relayConfig(): RelayConfig {
   return current
 }
 
-/** Reads the origin's config; on any failure (offline, an older relay) keeps the default. */
-export async function loadRelayConfig(origin = location.origin): Promise<RelayConfig> {
+/**
+ * Reads the origin's config. Offline (or on any failure: an older relay, a timeout) it takes
+ * the last answer kept in `storage`, else the default; it never waits past the timeout.
+ */
+export async function loadRelayConfig(
+  origin = location.origin,
+  storage: Pick<Storage, 'getItem' | 'setItem'> | null = globalThis.localStorage ?? null,
+): Promise<RelayConfig> {
   try {
+    if (globalThis.navigator?.onLine === false) throw new Error('offline')
     const res = await fetch(`${origin}/v1/config`, {
       signal: AbortSignal.timeout(CONFIG_TIMEOUT_MS),
     })
-    if (res.ok) current = parseRelayConfig(await res.json())
+    if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    const text = await res.text()
+    current = parseRelayConfig(JSON.parse(text))
+    storage?.setItem(STORAGE_KEY, JSON.stringify(current))
   } catch {
-    // Keep the default.
+    current = stored(storage) ?? current
   }
   return current
+}
+
+function stored(storage: Pick<Storage, 'getItem'> | null): RelayConfig | null {
+  try {
+    const text = storage?.getItem(STORAGE_KEY)
+    return text ? parseRelayConfig(JSON.parse(text)) : null
+  } catch {
+    return null
+  }
 }
 
 export function parseRelayConfig(value: unknown): RelayConfig {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { listingPath, parseHash } from './routes.ts'
+import { MAGNET_HANDLER_URL, listingPath, parseHash } from './routes.ts'
 
 describe('parseHash', () => {
   it('maps the app routes', () => {
@@ -32,5 +32,25 @@ describe('parseHash', () => {
   it('round-trips a listing path', () => {
     const hash = '0123456789abcdef0123456789abcdef01234567'
     expect(parseHash(listingPath(hash))).toEqual({ name: 'listing', id: hash })
+  })
+})
+
+describe('the magnet handler route', () => {
+  const link =
+    'magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=A+b&tr=wss%3A%2F%2Fx%2F'
+
+  it('reads the link as the browser escapes it (%s in MAGNET_HANDLER_URL)', () => {
+    const hash = MAGNET_HANDLER_URL.replace('%s', encodeURIComponent(link)).replace(/^\//, '')
+    expect(parseHash(hash)).toEqual({ name: 'open', link })
+  })
+
+  it('reads a link pasted unescaped, its own & and all', () => {
+    expect(parseHash(`#/open?magnet=${link}`)).toEqual({ name: 'open', link })
+  })
+
+  it('gives an empty link when there is none', () => {
+    expect(parseHash('#/open')).toEqual({ name: 'open', link: '' })
+    expect(parseHash('#/open?x=1')).toEqual({ name: 'open', link: '' })
+    expect(parseHash('#/settings')).toEqual({ name: 'settings' })
   })
 })

@@ -19,6 +19,13 @@ export {
   type TrackerStatus,
 } from './torrent-entry.svelte.ts'
 
+/** Bytes per second (null: no limit) and connections per torrent. */
+export interface ClientLimits {
+  downloadLimit: number | null
+  uploadLimit: number | null
+  maxConns: number
+}
+
 /** How often figures are read off WebTorrent while any torrent is open. */
 const REFRESH_MS = 500
 /** Trackers' sockets are checked every this many refreshes (each second). */
@@ -52,6 +59,8 @@ export class TorrentClient {
   deadSupernodes = $state.raw<ReadonlySet<string>>(new Set())
 
   #client: WebTorrent | null = null
+  /** Rate limits and connection cap from Settings (app/lib/settings.ts). */
+  #limits: ClientLimits = { downloadLimit: null, uploadLimit: null, maxConns: 55 }
   #timer: ReturnType<typeof setInterval> | null = null
   #ticks = 0
   #home: HomeContext | null = null
@@ -164,11 +173,27 @@ export class TorrentClient {
     if (!this.#client) {
       // No public STUN default: only the ICE servers the origin relay names (relay-config.ts).
       this.#client = new WebTorrent({ tracker: { rtcConfig: relayConfig() } })
+      this.#applyLimits()
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
       })
     }
     return this.#client
+  }
+
+  /** Applies the user's limits now, and to the client when it starts. */
+  setLimits(limits: ClientLimits): void {
+    this.#limits = { ...limits }
+    this.#applyLimits()
+  }
+
+  #applyLimits(): void {
+    const client = this.#client
+    if (!client) return
+    // WebTorrent 3: -1 lifts a throttle; maxConns is read each time a torrent connects.
+    client.throttleDownload(this.#limits.downloadLimit ?? -1)
+    client.throttleUpload(this.#limits.uploadLimit ?? -1)
+    client.maxConns = this.#limits.maxConns
   }
 
   #track(entry: TorrentEntry): void {

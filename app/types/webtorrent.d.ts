@@ -66,6 +66,11 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     constructor(opts?: { maxConns?: number; tracker?: { rtcConfig?: RTCConfiguration } })
     readonly torrents: Torrent[]
     static readonly WEBRTC_SUPPORT: boolean
+    /** Connections per torrent; read whenever a torrent looks for more peers. */
+    maxConns: number
+    /** Bytes per second for all torrents; -1 lifts the limit. */
+    throttleDownload(rate: number): void
+    throttleUpload(rate: number): void
     add(torrentId: string, opts?: TorrentOptions, onTorrent?: (torrent: Torrent) => void): Torrent
     seed(files: File[], opts?: SeedOptions, onSeed?: (torrent: Torrent) => void): Torrent
     remove(

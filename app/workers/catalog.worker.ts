@@ -349,7 +349,13 @@ async function handle(message: ToWorker): Promise<void> {
   const db = await dbReady
   switch (message.type) {
     case 'start':
-      if (started) return
+      if (started) {
+        // More relays (added in Settings): read them in the next pass, which starts now.
+        for (const relay of message.relays) addRelay(relay)
+        again = true
+        wake?.()
+        return
+      }
       started = true
       for (const relay of message.relays) addRelay(relay)
       await loadFromDb(db, relays.length > 0)
