@@ -24,6 +24,7 @@ import {
   type PeerTransport,
 } from '../catalog/peer-fetch.ts'
 import { MAX_HEALTH_ANSWER_BYTES, MAX_SEALED_PEER_IDS } from '../limits.ts'
+import { relayAead } from './native-aead.ts'
 
 const HEX64 = /^[0-9a-f]{64}$/
 
@@ -101,6 +102,7 @@ export class SealedTransport implements PeerTransport {
       {
         maxBytes: req.maxBytes,
         signal: req.signal ? AbortSignal.any([req.signal, timeout]) : timeout,
+        aead: relayAead,
       },
     )
     this.stats.sealed++

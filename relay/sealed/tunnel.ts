@@ -22,6 +22,7 @@ import {
   parseRequest,
   receiverKey,
   sealResponse,
+  type Aead,
   type SealedErrorCode,
   type SealedRequest,
 } from '../../shared/sealed/envelope.ts'
@@ -34,6 +35,7 @@ import {
   MESSAGE_WINDOW_SECONDS,
 } from '../limits.ts'
 import { NodeMessageError, ReplayGuard } from '../supernode/node-message.ts'
+import { relayAead } from './native-aead.ts'
 
 export interface SealedTunnelDeps {
   identity: NodeIdentity
@@ -43,6 +45,8 @@ export interface SealedTunnelDeps {
   randomBytes?: (n: number) => Uint8Array
   maxSessions?: number
   maxNonces?: number
+  /** XChaCha20-Poly1305 implementation (default: OpenSSL's, native-aead.ts). */
+  aead?: Aead
 }
 
 export const SEALED_STATUS: Record<SealedErrorCode, 400 | 403 | 409 | 413 | 421 | 503> = {
@@ -65,6 +69,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
   const random = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
   const replay = new ReplayGuard(deps.maxNonces ?? MAX_REPLAY_NONCES)
   const maxSessions = deps.maxSessions ?? MAX_SEALED_SESSIONS
+  const aead = deps.aead ?? relayAead
   /** Keys by kind and sender, least recently used dropped first. */
   const keys = new Map<string, Uint8Array>()
   const keyFor = (req: SealedRequest): Uint8Array => {
@@ -102,7 +107,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
           )
         }
         const key = keyFor(req)
-        const plaintext = openRequest(req, key)
+        const plaintext = openRequest(req, key, aead)
         const nowSeconds = now()
         if (Math.abs(req.ts - nowSeconds) > MESSAGE_WINDOW_SECONDS) {
           throw new SealedError('stale', `sealed more than ${MESSAGE_WINDOW_SECONDS} s from now`)
@@ -141,6 +146,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
           }),
           now(),
           random,
+          aead,
         )
         c.header('Cache-Control', 'no-store')
         return c.body(sealed as Uint8Array<ArrayBuffer>, 200, {

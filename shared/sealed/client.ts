@@ -2,7 +2,7 @@
 // alike: seals one inner request to the relay at `origin`, posts it, opens the answer and
 // checks it is fresh. The caller decides when to seal (plain http: and a known node id).
 
-import { SealedError, openResponse, sealRequest, type RandomBytes } from './envelope.ts'
+import { SealedError, openResponse, sealRequest, type Aead, type RandomBytes } from './envelope.ts'
 import type { SealedSession } from './envelope.ts'
 import {
   decodeInnerResponse,
@@ -25,6 +25,7 @@ export interface SealedFetchOptions {
   nowSeconds?: () => number
   randomBytes?: RandomBytes
   fetch?: typeof fetch
+  aead?: Aead
 }
 
 const defaultRandom: RandomBytes = (n) => crypto.getRandomValues(new Uint8Array(n))
@@ -40,7 +41,7 @@ export async function sealedFetch(
 ): Promise<InnerResponse> {
   const random = options.randomBytes ?? defaultRandom
   const now = options.nowSeconds ?? defaultNow
-  const envelope = sealRequest(session, encodeInnerRequest(inner), now(), random)
+  const envelope = sealRequest(session, encodeInnerRequest(inner), now(), random, options.aead)
   const res = await (options.fetch ?? fetch)(`${origin}${SEALED_PATH}`, {
     method: 'POST',
     headers: { 'Content-Type': SEALED_CONTENT_TYPE },
@@ -59,7 +60,8 @@ export async function sealedFetch(
     const error = typeof refusal.error === 'string' ? refusal.error : `HTTP ${res.status}`
     throw new SealedError(code as SealedError['code'], `${origin} refused: ${error}`, res.status)
   }
-  const { plaintext, ts } = openResponse(session.key, envelope.subarray(70, 94), bytes)
+  const nonce = envelope.subarray(70, 94)
+  const { plaintext, ts } = openResponse(session.key, nonce, bytes, options.aead)
   if (Math.abs(ts - now()) > SEALED_WINDOW_SECONDS) {
     throw new SealedError('stale', `response is more than ${SEALED_WINDOW_SECONDS} s off`)
   }

@@ -71,6 +71,14 @@ export class SealedError extends Error {
 
 export type RandomBytes = (n: number) => Uint8Array
 
+/** An XChaCha20-Poly1305 implementation: @noble/ciphers' by default; a relay passes one
+ * that gives the same bytes faster (relay/sealed/native-aead.ts). */
+export type Aead = (
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad?: Uint8Array,
+) => { encrypt(plaintext: Uint8Array): Uint8Array; decrypt(sealed: Uint8Array): Uint8Array }
+
 /** A sender's side of a channel to one receiver: the key and what goes in the header. */
 export interface SealedSession {
   readonly kind: typeof KIND_NODE | typeof KIND_EPHEMERAL
@@ -121,6 +129,7 @@ export function sealRequest(
   plaintext: Uint8Array,
   nowSeconds: number,
   randomBytes: RandomBytes,
+  aead: Aead = xchacha20poly1305,
 ): Uint8Array {
   const header = new Uint8Array(REQUEST_HEADER_BYTES)
   header[0] = SEALED_VERSION
@@ -129,7 +138,7 @@ export function sealRequest(
   header.set(session.to, 34)
   new DataView(header.buffer).setUint32(66, nowSeconds >>> 0)
   header.set(randomBytes(24), 70)
-  const sealed = xchacha20poly1305(session.key, header.subarray(70), header).encrypt(plaintext)
+  const sealed = aead(session.key, header.subarray(70), header).encrypt(plaintext)
   return concatBytes(header, sealed)
 }
 
@@ -175,9 +184,13 @@ export function receiverKey(mySecretKey: Uint8Array, myId: string, req: SealedRe
 }
 
 /** Opens a parsed request with `key`; throws SealedError('unauthentic') when it fails. */
-export function openRequest(req: SealedRequest, key: Uint8Array): Uint8Array {
+export function openRequest(
+  req: SealedRequest,
+  key: Uint8Array,
+  aead: Aead = xchacha20poly1305,
+): Uint8Array {
   try {
-    return xchacha20poly1305(key, req.nonce, req.header).decrypt(req.sealed)
+    return aead(key, req.nonce, req.header).decrypt(req.sealed)
   } catch {
     throw new SealedError('unauthentic', 'cannot open: tampered with, or sealed under another key')
   }
@@ -189,6 +202,7 @@ export function sealResponse(
   plaintext: Uint8Array,
   nowSeconds: number,
   randomBytes: RandomBytes,
+  aead: Aead = xchacha20poly1305,
 ): Uint8Array {
   const header = new Uint8Array(RESPONSE_HEADER_BYTES)
   header[0] = SEALED_VERSION
@@ -196,7 +210,7 @@ export function sealResponse(
   new DataView(header.buffer).setUint32(2, nowSeconds >>> 0)
   header.set(randomBytes(24), 6)
   const aad = concatBytes(header, requestNonce)
-  return concatBytes(header, xchacha20poly1305(key, header.subarray(6), aad).encrypt(plaintext))
+  return concatBytes(header, aead(key, header.subarray(6), aad).encrypt(plaintext))
 }
 
 /** Opens the response to the request whose nonce is `requestNonce`; returns it and its ts. */
@@ -204,6 +218,7 @@ export function openResponse(
   key: Uint8Array,
   requestNonce: Uint8Array,
   bytes: Uint8Array,
+  aead: Aead = xchacha20poly1305,
 ): { plaintext: Uint8Array; ts: number } {
   if (bytes.length < 1) throw new SealedError('truncated', 'empty response')
   if (bytes[0] !== SEALED_VERSION) {
@@ -217,7 +232,7 @@ export function openResponse(
   const ts = new DataView(header.buffer, header.byteOffset).getUint32(2)
   try {
     const aad = concatBytes(header, requestNonce)
-    const cipher = xchacha20poly1305(key, header.subarray(6), aad)
+    const cipher = aead(key, header.subarray(6), aad)
     return { plaintext: cipher.decrypt(bytes.subarray(RESPONSE_HEADER_BYTES)), ts }
   } catch {
     throw new SealedError('unauthentic', 'cannot open the response: tampered with or misdirected')

@@ -1,0 +1,38 @@
+import fc from 'fast-check'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { describe, expect, it } from 'vitest'
+import { relayAead } from './native-aead.ts'
+
+describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
+  it('gives exactly the bytes of @noble/ciphers, and opens what noble sealed', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 24, maxLength: 24 }),
+        fc.uint8Array({ maxLength: 2000 }),
+        fc.option(fc.uint8Array({ maxLength: 100 }), { nil: undefined }),
+        (key, nonce, plaintext, aad) => {
+          const ours = relayAead(key, nonce, aad).encrypt(plaintext)
+          const noble = xchacha20poly1305(key, nonce, aad).encrypt(plaintext)
+          expect(ours).toEqual(noble)
+          expect(relayAead(key, nonce, aad).decrypt(noble)).toEqual(plaintext)
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('refuses a flipped bit anywhere, a wrong associated data and a short input', () => {
+    const key = new Uint8Array(32).fill(7)
+    const nonce = new Uint8Array(24).fill(9)
+    const aad = new Uint8Array([1, 2, 3])
+    const sealed = relayAead(key, nonce, aad).encrypt(new Uint8Array(40).fill(5))
+    for (let i = 0; i < sealed.length; i++) {
+      const bad = sealed.slice()
+      bad[i] ^= 0x10
+      expect(() => relayAead(key, nonce, aad).decrypt(bad)).toThrow()
+    }
+    expect(() => relayAead(key, nonce, new Uint8Array([1, 2])).decrypt(sealed)).toThrow()
+    expect(() => relayAead(key, nonce, aad).decrypt(sealed.subarray(0, 15))).toThrow()
+  })
+})
