@@ -1,19 +1,21 @@
 // The bridge to classic BitTorrent, both ways, with a real classic client (aria2 from
-// Debian's packages) whose only tracker is the relay's HTTP /announce, and the app in
-// Chromium. Everything on 127.0.0.1: aria2 without DHT, LPD or PEX; the relay's bridge without
-// DHT or LSD, its WebRTC bound to 127.0.0.1 (it listens there).
-//  - classic → browser: aria2 seeds; the browser opens the hash, asks for the bridge, and
-//    saves a byte-identical copy.
+// Debian's packages) whose only tracker is the relay's HTTP /announce and which accepts only
+// encrypted connections (MSE/PE, RC4), and the app in Chromium. Everything on 127.0.0.1:
+// aria2 without DHT, LPD or PEX; the relay's bridge without DHT or LSD, its WebRTC bound to
+// 127.0.0.1 (it listens there).
+//  - classic → browser: aria2 seeds; the browser opens the hash, asks for the bridge (a
+//    button, or by itself after finding no peer), and saves a byte-identical copy.
 //  - browser → classic: the browser seeds; aria2 announces for a hash only browsers seed,
 //    which makes the relay bridge it by itself, and downloads a byte-identical copy.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import bencode from 'bencode'
 import createTorrent from 'create-torrent'
+import type { Page } from '@playwright/test'
 import { expect, shot, test } from './fixtures.ts'
 import { freePort, startRelay, type RunningRelay } from './relay.ts'
 
@@ -34,6 +36,10 @@ const ARIA2_COMMON = [
   '--allow-overwrite=true',
   '--file-allocation=none',
   '--bt-tracker-interval=3',
+  // BitTorrent protocol encryption (MSE/PE) with RC4 or nothing: aria2 refuses plain
+  // handshakes, so every transfer here proves the bridge speaks MSE/PE both ways.
+  '--bt-require-crypto=true',
+  '--bt-min-crypto-level=arc4',
 ]
 
 interface Aria2 {
@@ -74,33 +80,49 @@ test.describe('the bridge to classic BitTorrent', () => {
     if (dir) await rm(dir, { recursive: true, force: true })
   })
 
+  /** aria2 seeds `data` as `name`, its torrent naming only the relay's /announce. */
+  async function aria2Seeds(name: string, data: Uint8Array): Promise<string> {
+    const seedDir = await mkdtemp(join(dir, 'seed-'))
+    await writeFile(join(seedDir, name), data)
+    const torrent = await new Promise<Uint8Array>((resolve, reject) =>
+      createTorrent(
+        join(seedDir, name),
+        { announceList: [[`${relay.url}/announce`]], urlList: [], createdBy: 'monsoon-e2e' },
+        (err, t) => (err ? reject(err) : resolve(t)),
+      ),
+    )
+    const torrentPath = join(seedDir, 'classic.torrent')
+    await writeFile(torrentPath, torrent)
+    running.push(
+      aria2([
+        `--dir=${seedDir}`,
+        `--listen-port=${await freePort()}`,
+        '--check-integrity=true',
+        '--seed-ratio=0.0',
+        torrentPath,
+      ]),
+    )
+    // BEP 3: the info hash is the SHA-1 of the bencoded info dictionary.
+    const { info } = bencode.decode(torrent) as { info: unknown }
+    return createHash('sha1').update(bencode.encode(info)).digest('hex')
+  }
+
+  /** Waits for the torrent page's Save button, saves the file, and checks its bytes. */
+  async function savesIdentical(page: Page, name: string, data: Uint8Array): Promise<void> {
+    const save = page.getByRole('button', { name: `Save ${name}` })
+    await expect(save).toBeEnabled({ timeout: 180_000 })
+    const [download] = await Promise.all([page.waitForEvent('download'), save.click()])
+    const saved = await readFile(await download.path())
+    expect(saved.length).toBe(data.length)
+    expect(sha256(saved)).toBe(sha256(data))
+  }
+
   test('a file only aria2 seeds is saved byte-identical in the browser', async ({
     browser,
   }, testInfo) => {
     const name = 'classic-only.bin'
     const data = randomBytes(8 * 1024 * 1024)
-    await mkdir(join(dir, 'seed'))
-    await writeFile(join(dir, 'seed', name), data)
-    const torrent = await new Promise<Uint8Array>((resolve, reject) =>
-      createTorrent(
-        join(dir, 'seed', name),
-        { announceList: [[`${relay.url}/announce`]], urlList: [], createdBy: 'monsoon-e2e' },
-        (err, t) => (err ? reject(err) : resolve(t)),
-      ),
-    )
-    const torrentPath = join(dir, 'classic.torrent')
-    await writeFile(torrentPath, torrent)
-    const { info } = bencode.decode(torrent) as { info: unknown }
-    const infoHash = createHash('sha1').update(bencode.encode(info)).digest('hex')
-
-    const seeder = aria2([
-      `--dir=${join(dir, 'seed')}`,
-      `--listen-port=${await freePort()}`,
-      '--check-integrity=true',
-      '--seed-ratio=0.0',
-      torrentPath,
-    ])
-    running.push(seeder)
+    const infoHash = await aria2Seeds(name, data)
 
     const context = await browser.newContext({ baseURL: relay.url })
     try {
@@ -109,23 +131,36 @@ test.describe('the bridge to classic BitTorrent', () => {
       await expect(page.getByTestId('peers')).toHaveText('0')
       await page.getByRole('button', { name: 'Bridge from classic peers' }).click()
       await expect(page.getByTestId('bridge-status')).toContainText('classic BitTorrent peers')
-
-      const save = page.getByRole('button', { name: `Save ${name}` })
-      await expect(save).toBeEnabled({ timeout: 180_000 })
+      await savesIdentical(page, name, data)
       await shot(page, testInfo, 'bridged-download')
-      const [download] = await Promise.all([page.waitForEvent('download'), save.click()])
-      const saved = await readFile(await download.path())
-      expect(saved.length).toBe(data.length)
-      expect(sha256(saved)).toBe(sha256(data))
 
-      // The network view lists the bridged torrent, with aria2 as its classic peer.
+      // The network view lists the bridged torrent.
       await page.goto('/#/network')
       const row = page.locator(`[data-testid="bridged"][data-infohash="${infoHash}"]`)
       await expect(row).toContainText(name)
       await shot(page, testInfo, 'network-bridge')
     } finally {
       await context.close()
-      await stop(seeder)
+    }
+  })
+
+  test('a download that finds no peer asks the bridge by itself', async ({ browser }) => {
+    const name = 'asked-by-itself.bin'
+    const data = randomBytes(2 * 1024 * 1024)
+    const infoHash = await aria2Seeds(name, data)
+
+    const context = await browser.newContext({ baseURL: relay.url })
+    try {
+      const page = await context.newPage()
+      await page.goto(`/#/t/${infoHash}?dn=${name}`)
+      // No button pressed: after NO_PEERS_MS (20 s) without a peer the tab asks.
+      await expect(page.getByTestId('bridge-status')).toContainText(
+        'No peer was found, so this tab asked.',
+        { timeout: 60_000 },
+      )
+      await savesIdentical(page, name, data)
+    } finally {
+      await context.close()
     }
   })
 
