@@ -198,6 +198,9 @@ export function createRelay(
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
         res.end(body)
       }
+      // A classic client's announce, here or proxied from a relay that does not own the hash,
+      // may ask the bridge to join a swarm only browsers seed.
+      if (url.startsWith('/announce')) bridge.onAnnounce(url)
       const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
       if (proxied !== undefined) {
         send(forwardedAnswer(url, proxied))
@@ -209,7 +212,6 @@ export function createRelay(
         config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
         config.trustProxy,
       )
-      if (url.startsWith('/announce')) bridge.onAnnounce(url)
       const answer = trackerAnswer(url, ip)
       if (answer instanceof Uint8Array) send(answer)
       else void answer.then(send)
