@@ -6,6 +6,7 @@
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { canChangeTrackers, downTrackers, replaceTrackers } from './discovery-trackers.ts'
 import type { TorrentRef } from './magnet.ts'
+import { isQuotaError } from './opfs-store.ts'
 import type { HomedTorrent, RehomeReason, TorrentHome } from './rehome.ts'
 
 /**
@@ -46,6 +47,13 @@ export class TorrentEntry implements HomedTorrent {
   timeRemaining = $state(Infinity)
   files = $state.raw<FileView[]>([])
   error = $state<string | null>(null)
+  /** Stopped because storage ran out: the pieces saved so far are kept (persist-torrent.ts),
+   * and opening the torrent again resumes from them. */
+  storageFull = $state(false)
+  /** Bytes received from peers since this page added the torrent (off the wire). */
+  received = $state(0)
+  /** Bytes already verified in storage when the torrent started (kept from a visit before). */
+  resumedFrom = $state(0)
   tracker = $state.raw<TrackerStatus>({ state: 'connecting' })
   /** WebSocket trackers this torrent announces to now: its owners' (app/lib/trackers.ts),
    * changed when it re-homes (app/lib/rehome.ts). */
@@ -88,6 +96,9 @@ export class TorrentEntry implements HomedTorrent {
     for (const event of ['infoHash', 'metadata', 'ready', 'done'] as const) {
       torrent.on(event, () => this.refresh())
     }
+    torrent.on('ready', () => {
+      if (!init.local) this.resumedFrom = torrent.downloaded
+    })
   }
 
   /** Follows referrals and dead owners from now on (TorrentClient sets it). */
@@ -142,7 +153,13 @@ export class TorrentEntry implements HomedTorrent {
   }
 
   fail(err: Error | string): void {
-    this.error = typeof err === 'string' ? err : err.message
+    this.storageFull = isQuotaError(err)
+    this.error = this.storageFull
+      ? `Storage is full: Monsoon could not save “${this.name || this.infoHash}”. ` +
+        'Free some space or delete a torrent, then resume: the pieces saved so far are kept.'
+      : typeof err === 'string'
+        ? err
+        : err.message
     this.phase = 'failed'
   }
 
@@ -171,6 +188,7 @@ export class TorrentEntry implements HomedTorrent {
       }))
     }
     this.uploaded = t.uploaded
+    this.received = t.received
     this.downloadSpeed = t.downloadSpeed
     this.uploadSpeed = t.uploadSpeed
     this.numPeers = t.numPeers
@@ -186,6 +204,25 @@ export class TorrentEntry implements HomedTorrent {
     const url = URL.createObjectURL(await file.blob())
     this.#urls.set(index, url)
     return url
+  }
+
+  /** The first `bytes` of a file (fetched first if still missing), for a preview. */
+  async fileHead(index: number, bytes: number): Promise<Uint8Array> {
+    const file = this.#torrent.files[index]
+    if (!file) throw new RangeError(`no file ${index} in this torrent`)
+    if (file.length === 0) return new Uint8Array(0)
+    return new Uint8Array(
+      await file.arrayBuffer({ start: 0, end: Math.min(bytes, file.length) - 1 }),
+    )
+  }
+
+  /** The file's URL under the streaming server (null without one: see streamServer). */
+  streamUrl(index: number): string | null {
+    try {
+      return this.#torrent.files[index]?.streamURL ?? null
+    } catch {
+      return null
+    }
   }
 
   dispose(): void {

@@ -1,14 +1,17 @@
 // The page's one WebTorrent client: seeds and opens torrents (torrent-entry.svelte.ts), picks
 // where each announces (trackers.ts, rehome.ts) and moves it when its owners change.
 
-import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { bridges } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
-import { relayConfig } from './relay-config.ts'
+import { TorrentLibrary } from './persist-library.ts'
+import { fullBitfield, type TorrentRecord } from './persist.ts'
+import { loadRelayConfig, relayConfig } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
 import { TorrentHome, planTrackers, type HomeContext } from './rehome.ts'
 import { SupernodeView } from './supernode-view.ts'
+import { serviceWorkerRegistration } from './sw-registration.ts'
 import { TorrentEntry } from './torrent-entry.svelte.ts'
 
 export {
@@ -58,9 +61,17 @@ export class TorrentClient {
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- replaced whole, never mutated
   deadSupernodes = $state.raw<ReadonlySet<string>>(new Set())
 
+  /** Torrents kept across reloads: records in IndexedDB, downloads' data in OPFS. */
+  readonly library = new TorrentLibrary()
+  /** Shares from an earlier visit: the user's files are gone with the page, so each waits
+   * for them to be picked again (reshare). Copying them into OPFS instead would silently
+   * double the disk a big share takes; picking again costs a click and no re-hashing. */
+  waiting = $state.raw<TorrentRecord[]>([])
+
   #client: WebTorrent | null = null
   /** Rate limits and connection cap from Settings (app/lib/settings.ts). */
   #limits: ClientLimits = { downloadLimit: null, uploadLimit: null, maxConns: 55 }
+  #server: Promise<StreamServer | null> | null = null
   #timer: ReturnType<typeof setInterval> | null = null
   #ticks = 0
   #home: HomeContext | null = null
@@ -111,6 +122,7 @@ export class TorrentClient {
           if (!same || seeded.files.length !== files.length) {
             return entry.fail('The torrent does not list the files in the order they were given.')
           }
+          this.library.keep(seeded, 'share', () => entry?.trackers ?? trackers)
           return entry.onSeeded()
         }
         // The same files were already shared: WebTorrent hands back the existing torrent.
@@ -135,16 +147,86 @@ export class TorrentClient {
       infoHash: ref.infoHash,
       fromLink: ref.trackers,
     })
-    const torrent = this.#webtorrent().add(ref.infoHash, { announce: trackers })
+    // A torrent kept from before is added from its .torrent with the pieces already stored.
+    const { id, opts } = this.library.download(ref.infoHash)
+    const torrent = this.#webtorrent().add(id, { ...opts, announce: trackers })
     const entry = new TorrentEntry(torrent, { ref, trackers, local: false })
+    this.library.keep(torrent, 'download', () => entry.trackers)
     this.#track(entry)
     return entry
+  }
+
+  /** Goes on with the torrents of earlier visits: downloads resume from the pieces already
+   * in OPFS, finished ones seed again; shares wait for their files (`waiting`). */
+  async restore(): Promise<void> {
+    const kept = await this.library.load()
+    const downloads = kept.filter((r) => r.source === 'download')
+    this.waiting = kept.filter((r) => r.source === 'share')
+    if (downloads.length === 0) return
+    // Its ICE servers are needed before the client starts (main.ts reads them again).
+    await loadRelayConfig()
+    for (const r of downloads)
+      this.open({ infoHash: r.infoHash, trackers: r.trackers, name: r.name })
+  }
+
+  /** Seeds a share from an earlier visit again from the same files, picked again. Only one or
+   * two pieces per file are hashed to check they are the same files. */
+  reshare(record: TorrentRecord, files: File[]): TorrentEntry {
+    const sizes = files.map((f) => f.size).join()
+    if (sizes !== record.files.map((f) => f.length).join()) {
+      throw new RangeError(
+        `Pick the same ${record.files.length === 1 ? 'file' : `${record.files.length} files`} ` +
+          `that were shared (${record.files.map((f) => f.path).join(', ')}).`,
+      )
+    }
+    this.waiting = this.waiting.filter((r) => r !== record)
+    this.#readSupernodes()
+    const trackers = planTrackers(this.#context(), {
+      infoHash: record.infoHash,
+      fromLink: record.trackers,
+    })
+    const pieces = Math.ceil(record.length / record.pieceLength)
+    const torrent = this.#webtorrent().add(record.torrentFile, {
+      announce: trackers,
+      preloadedStore: new FileChunkStore(record.pieceLength, files),
+      bitfield: fullBitfield(pieces),
+    })
+    const ref = { infoHash: record.infoHash, trackers, name: record.name }
+    const entry = new TorrentEntry(torrent, { ref, trackers, local: true })
+    torrent.on('ready', () => {
+      if (!torrent.done) return entry.fail('These are not the files that were shared.')
+      this.library.keep(torrent, 'share', () => entry.trackers)
+      entry.onSeeded()
+    })
+    this.#track(entry)
+    return entry
+  }
+
+  /** Deletes a kept share that waits for its files. */
+  async forget(record: TorrentRecord): Promise<void> {
+    this.waiting = this.waiting.filter((r) => r !== record)
+    await this.library.forget(record.infoHash)
+  }
+
+  /** The streaming server: WebTorrent's, reached through the service worker (app/sw.ts),
+   * or null where no worker controls the page (sw-registration.ts). */
+  streamServer(): Promise<StreamServer | null> {
+    this.#server ??= serviceWorkerRegistration()
+      .then((registration) =>
+        registration ? this.#webtorrent().createServer({ controller: registration }) : null,
+      )
+      .catch((err: unknown) => {
+        console.warn('Monsoon cannot stream without its service worker', err)
+        return null
+      })
+    return this.#server
   }
 
   /** Stops sharing or downloading, and deletes the stored pieces. */
   async remove(entry: TorrentEntry): Promise<void> {
     this.#drop(entry)
     if (!entry.torrent.destroyed) await this.#client?.remove(entry.torrent, { destroyStore: true })
+    if (entry.infoHash) await this.library.forget(entry.infoHash)
   }
 
   #context(): HomeContext {
@@ -227,3 +309,7 @@ export class TorrentClient {
 
 /** The page's one client. */
 export const torrents = new TorrentClient()
+// The kept torrents are read before any view mounts, so a view that opens one finds it.
+await torrents.restore().catch((err: unknown) => {
+  console.warn('Monsoon could not resume its kept torrents', err)
+})

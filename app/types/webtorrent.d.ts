@@ -13,6 +13,20 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     readonly progress: number
     done: boolean
     blob(): Promise<Blob>
+    /** Under the streaming server (createServer): the service worker serves it with ranges. */
+    readonly streamURL: string
+    /** Reads a range (inclusive end), fetching the pieces it needs first. */
+    stream(opts?: { start?: number; end?: number }): ReadableStream<Uint8Array>
+    /** Reads a range (inclusive end) into memory, fetching the pieces it needs first. */
+    arrayBuffer(opts?: { start?: number; end?: number }): Promise<ArrayBuffer>
+    select(priority?: number): void
+    deselect(): void
+  }
+
+  /** The streaming server: in the browser, the page half of WebTorrent's service worker. */
+  export interface StreamServer {
+    close(cb?: () => void): void
+    destroy(cb?: () => void): void
   }
 
   export interface Torrent {
@@ -33,6 +47,19 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     readonly done: boolean
     readonly destroyed: boolean
     readonly files: TorrentFile[]
+    readonly pieceLength: number
+    /** One entry per piece: null once verified. */
+    readonly pieces: unknown[]
+    /** Verified pieces (BEP 3 bitfield, high bit first) in `buffer`. */
+    readonly bitfield: { buffer: Uint8Array; get(index: number): boolean }
+    /** The .torrent file, once the metadata is known. */
+    readonly torrentFile: Uint8Array
+    /** Bytes received from peers since the torrent was added, counted off the wire. */
+    readonly received: number
+    readonly paused: boolean
+    pause(): void
+    resume(): void
+    on(event: 'verified', listener: (index: number) => void): this
     on(event: 'error' | 'warning', listener: (err: Error | string) => void): this
     on(
       event: 'infoHash' | 'metadata' | 'ready' | 'done' | 'seed' | 'trackerAnnounce' | 'wire',
@@ -43,6 +70,15 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
   export interface TorrentOptions {
     /** Trackers added to those of the torrent or magnet link. */
     announce?: string[]
+    /** A chunk store class, constructed with (pieceLength, { length, torrent, ...storeOpts }). */
+    store?: new (chunkLength: number, opts: never) => object
+    storeOpts?: object
+    /** Pieces kept in memory by WebTorrent's read cache in front of the store. */
+    storeCacheSlots?: number
+    /** Pieces the store already holds: only one or two per file are hashed again. */
+    bitfield?: Uint8Array
+    /** A chunk store that already holds the data (abstract-chunk-store interface). */
+    preloadedStore?: object
   }
 
   export interface SeedOptions extends TorrentOptions {
@@ -53,8 +89,6 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     pieceLength?: number
     /** create-torrent drops names such as .DS_Store unless this is false. */
     filterJunkFiles?: boolean
-    /** A chunk store that already holds the data (abstract-chunk-store interface). */
-    preloadedStore?: object
   }
 
   export interface RemoveOptions {
@@ -71,13 +105,19 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     /** Bytes per second for all torrents; -1 lifts the limit. */
     throttleDownload(rate: number): void
     throttleUpload(rate: number): void
-    add(torrentId: string, opts?: TorrentOptions, onTorrent?: (torrent: Torrent) => void): Torrent
+    add(
+      torrentId: string | Uint8Array,
+      opts?: TorrentOptions,
+      onTorrent?: (torrent: Torrent) => void,
+    ): Torrent
     seed(files: File[], opts?: SeedOptions, onSeed?: (torrent: Torrent) => void): Torrent
     remove(
       torrent: Torrent | string,
       opts?: RemoveOptions,
       cb?: (err?: Error) => void,
     ): Promise<void>
+    /** In the browser: `{ controller }` is the active service worker's registration. */
+    createServer(opts: { controller: ServiceWorkerRegistration }): StreamServer
     on(event: 'error', listener: (err: Error | string) => void): this
     destroy(cb?: (err?: Error) => void): void
   }

@@ -1,0 +1,20 @@
+// Messages between the page's OPFS chunk stores (opfs-store.ts) and the worker that owns
+// the files (app/workers/opfs.worker.ts). Each torrent's data is one file, `key`, in the
+// origin-private file system (https://fs.spec.whatwg.org/#sandboxed-filesystem).
+
+export type OpfsRequest =
+  | { id: number; op: 'write'; key: string; at: number; data: ArrayBuffer }
+  | { id: number; op: 'read'; key: string; at: number; length: number }
+  /** Makes every earlier write durable (FileSystemSyncAccessHandle.flush). */
+  | { id: number; op: 'flush'; key: string }
+  /** Releases the file's access handle, so the page can read it as a File (getFile). */
+  | { id: number; op: 'close'; key: string }
+  | { id: number; op: 'remove'; key: string }
+
+export type OpfsReply =
+  | { id: number; ok: true; data?: ArrayBuffer }
+  /** `name` is the DOMException's name: QuotaExceededError, NoModificationAllowedError… */
+  | { id: number; ok: false; name: string; message: string }
+
+/** The OPFS folder that holds one file per torrent, named by info hash. */
+export const TORRENT_DIR = 'torrents'

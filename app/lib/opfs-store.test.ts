@@ -1,0 +1,115 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { OpfsChunkStore, isQuotaError, type ChunkFile, type ChunkFiles } from './opfs-store.ts'
+import { countPieces, fullBitfield } from './persist.ts'
+
+/** Files in memory, as the OPFS worker keeps them on disk; `quota` caps the bytes held. */
+class MemoryFiles implements ChunkFiles {
+  readonly data = new Map<string, Uint8Array>()
+  flushed = 0
+  constructor(readonly quota = Infinity) {}
+
+  file(key: string): ChunkFile {
+    return {
+      write: async (at, bytes) => {
+        const old = this.data.get(key) ?? new Uint8Array(0)
+        const size = Math.max(old.length, at + bytes.length)
+        if (size > this.quota) throw new DOMException('quota', 'QuotaExceededError')
+        const next = new Uint8Array(size)
+        next.set(old)
+        next.set(bytes, at)
+        this.data.set(key, next)
+      },
+      read: async (at, length) => {
+        const all = this.data.get(key) ?? new Uint8Array(0)
+        if (at + length > all.length) throw new RangeError('short read')
+        return all.slice(at, at + length)
+      },
+      flush: async () => void this.flushed++,
+      close: async () => {},
+      remove: async () => void this.data.delete(key),
+    }
+  }
+}
+
+const put = (s: OpfsChunkStore, i: number, b: Uint8Array) =>
+  new Promise<void>((resolve, reject) => s.put(i, b, (err) => (err ? reject(err) : resolve())))
+const get = (s: OpfsChunkStore, i: number, opts?: { offset?: number; length?: number }) =>
+  new Promise<Uint8Array>((resolve, reject) =>
+    s.get(i, opts ?? null, (err, buf) => (err ? reject(err) : resolve(buf!))),
+  )
+
+describe('OpfsChunkStore', () => {
+  it('keeps every chunk at its offset in one file, and reads any range back', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 500 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.nat(),
+        fc.nat(),
+        async (all, chunkLength, a, b) => {
+          const files = new MemoryFiles()
+          const store = new OpfsChunkStore(chunkLength, {
+            length: all.length,
+            key: 'abc',
+            backend: files,
+          })
+          const chunks = Math.ceil(all.length / chunkLength)
+          // Written out of order, as pieces arrive from a swarm.
+          const order = Array.from({ length: chunks }, (_, i) => i).reverse()
+          for (const i of order) {
+            await put(store, i, all.subarray(i * chunkLength, (i + 1) * chunkLength))
+          }
+          expect(Buffer.from(files.data.get('abc')!)).toEqual(Buffer.from(all))
+          const index = a % chunks
+          const size = Math.min(chunkLength, all.length - index * chunkLength)
+          const offset = b % size
+          const part = await get(store, index, { offset, length: size - offset })
+          const at = index * chunkLength + offset
+          expect(Buffer.from(part)).toEqual(Buffer.from(all.subarray(at, at + size - offset)))
+        },
+      ),
+    )
+  })
+
+  it('refuses chunks of the wrong size, out of range, and after close', async () => {
+    const store = new OpfsChunkStore(10, { length: 25, key: 'k', backend: new MemoryFiles() })
+    await expect(put(store, 0, new Uint8Array(9))).rejects.toThrow(/must be 10 bytes/)
+    await expect(put(store, 2, new Uint8Array(10))).rejects.toThrow(/must be 5 bytes/)
+    await expect(put(store, 3, new Uint8Array(5))).rejects.toThrow(/no chunk 3/)
+    await expect(put(store, -1, new Uint8Array(10))).rejects.toThrow(/no chunk/)
+    await put(store, 2, new Uint8Array(5).fill(1))
+    await expect(get(store, 2, { offset: 3, length: 3 })).rejects.toThrow(/outside chunk/)
+    await new Promise<void>((resolve) => store.close(() => resolve()))
+    await expect(get(store, 2)).rejects.toThrow(/closed/)
+    expect(() => new OpfsChunkStore(0, { length: 1, key: 'k' })).toThrow(RangeError)
+    expect(() => new OpfsChunkStore(1, { length: 1, key: '../x' })).toThrow(TypeError)
+  })
+
+  it('passes a full disk on as QuotaExceededError, and keeps what was written', async () => {
+    const files = new MemoryFiles(25)
+    const store = new OpfsChunkStore(10, { length: 40, key: 'q', backend: files })
+    await put(store, 0, new Uint8Array(10).fill(7))
+    await put(store, 1, new Uint8Array(10).fill(8))
+    const err = await put(store, 2, new Uint8Array(10)).catch((e: unknown) => e)
+    expect(isQuotaError(err)).toBe(true)
+    expect(Buffer.from(await get(store, 0))).toEqual(Buffer.alloc(10, 7))
+    expect(Buffer.from(await get(store, 1))).toEqual(Buffer.alloc(10, 8))
+  })
+
+  it('destroy deletes the file', async () => {
+    const files = new MemoryFiles()
+    const store = new OpfsChunkStore(4, { length: 4, key: 'd', backend: files })
+    await put(store, 0, new Uint8Array(4))
+    await new Promise<void>((resolve) => store.destroy(() => resolve()))
+    expect(files.data.has('d')).toBe(false)
+  })
+})
+
+describe('bitfields', () => {
+  it('counts the pieces a full bitfield marks, high bit first (BEP 3)', () => {
+    expect(Array.from(fullBitfield(10))).toEqual([0xff, 0xc0])
+    fc.assert(fc.property(fc.nat(200), (n) => countPieces(fullBitfield(n), n) === n))
+    expect(countPieces(new Uint8Array([0b10100000]), 8)).toBe(2)
+  })
+})

@@ -1,0 +1,227 @@
+// A chunk store (the abstract-chunk-store interface WebTorrent uses: put, get, close,
+// destroy, chunkLength) that keeps each torrent in one file of the origin-private file
+// system, named by its info hash, piece i at byte i × pieceLength.
+//
+// Why not WebTorrent 3's own browser default (fsa-chunk-store): it writes each piece to a
+// file of its own through createWritable, which copies into a swap file and renames on every
+// close, so each byte is written twice; on import it wipes an OPFS folder named `chunks`;
+// and a write that fails destroys the torrent with nothing to tell the user why. Here the
+// writes go to a worker (app/workers/opfs.worker.ts) that writes in place with a
+// FileSystemSyncAccessHandle, a piece at a time: the page never holds more than the pieces in
+// flight, so a 4 GiB torrent costs no more memory than a 4 MiB one; and a full disk comes
+// back as a QuotaExceededError that the app turns into a paused torrent and a message.
+
+import { TORRENT_DIR, type OpfsReply, type OpfsRequest } from './opfs-protocol.ts'
+
+type Callback<T> = (err: Error | null, value?: T) => void
+
+/** One torrent's data file. */
+export interface ChunkFile {
+  write(at: number, data: Uint8Array): Promise<void>
+  read(at: number, length: number): Promise<Uint8Array>
+  /** Durable once this resolves: call before recording pieces as kept (persist.ts). */
+  flush(): Promise<void>
+  close(): Promise<void>
+  remove(): Promise<void>
+}
+
+/** Where the data files live: the OPFS worker in the page, memory in unit tests. */
+export interface ChunkFiles {
+  file(key: string): ChunkFile
+}
+
+/** What WebTorrent passes a store's constructor (its own fields plus `storeOpts`). */
+export interface OpfsStoreOptions {
+  length: number
+  /** WebTorrent's torrent: its info hash names the file. */
+  torrent?: { infoHash: string }
+  /** The file's name when there is no torrent object (tests). */
+  key?: string
+  backend?: ChunkFiles
+}
+
+export function isQuotaError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'QuotaExceededError'
+}
+
+export class OpfsChunkStore {
+  readonly chunkLength: number
+  readonly length: number
+  readonly key: string
+  readonly #file: ChunkFile
+  readonly #lastIndex: number
+  readonly #lastLength: number
+  #closed = false
+
+  constructor(chunkLength: number, opts: OpfsStoreOptions) {
+    if (!Number.isInteger(chunkLength) || chunkLength <= 0) {
+      throw new RangeError('chunk length must be a positive integer')
+    }
+    if (!Number.isSafeInteger(opts.length) || opts.length < 0) {
+      throw new RangeError('length must be a non-negative integer')
+    }
+    const key = opts.key ?? opts.torrent?.infoHash
+    if (!key || !/^[0-9a-z-]+$/i.test(key)) throw new TypeError('a store needs a plain file key')
+    this.chunkLength = chunkLength
+    this.length = opts.length
+    this.key = key
+    this.#file = (opts.backend ?? opfsFiles()).file(key)
+    this.#lastIndex = Math.max(0, Math.ceil(opts.length / chunkLength) - 1)
+    this.#lastLength = opts.length - this.#lastIndex * chunkLength
+  }
+
+  put(index: number, buf: Uint8Array, cb: Callback<void> = () => {}): void {
+    const wrong = this.#check(index)
+    if (wrong) return fail(cb, wrong)
+    const expected = this.#chunkSize(index)
+    if (buf.length !== expected) {
+      return fail(cb, `chunk ${index} must be ${expected} bytes, not ${buf.length}`)
+    }
+    this.#file.write(index * this.chunkLength, buf).then(
+      () => cb(null),
+      (err: unknown) => cb(asError(err)),
+    )
+  }
+
+  get(
+    index: number,
+    opts: { offset?: number; length?: number } | null | Callback<Uint8Array>,
+    cb?: Callback<Uint8Array>,
+  ): void {
+    if (typeof opts === 'function') return this.get(index, null, opts)
+    const done = cb ?? (() => {})
+    const wrong = this.#check(index)
+    if (wrong) return fail(done, wrong)
+    const size = this.#chunkSize(index)
+    const offset = opts?.offset ?? 0
+    const length = opts?.length ?? size - offset
+    if (offset < 0 || length < 0 || offset + length > size) {
+      return fail(done, `range ${offset}+${length} is outside chunk ${index}`)
+    }
+    if (length === 0) return void queueMicrotask(() => done(null, new Uint8Array(0)))
+    this.#file.read(index * this.chunkLength + offset, length).then(
+      (data) => done(null, data),
+      (err: unknown) => done(asError(err)),
+    )
+  }
+
+  close(cb: Callback<void> = () => {}): void {
+    if (this.#closed) return fail(cb, 'storage is closed')
+    this.#closed = true
+    this.#file.close().then(
+      () => cb(null),
+      (err: unknown) => cb(asError(err)),
+    )
+  }
+
+  /** Deletes the torrent's data file. */
+  destroy(cb: Callback<void> = () => {}): void {
+    this.#closed = true
+    this.#file.remove().then(
+      () => cb(null),
+      (err: unknown) => cb(asError(err)),
+    )
+  }
+
+  #check(index: number): string | null {
+    if (this.#closed) return 'storage is closed'
+    if (!Number.isInteger(index) || index < 0 || index > this.#lastIndex || this.length === 0) {
+      return `no chunk ${index}`
+    }
+    return null
+  }
+
+  #chunkSize(index: number): number {
+    return index === this.#lastIndex ? this.#lastLength : this.chunkLength
+  }
+}
+
+function fail(cb: Callback<never>, message: string): void {
+  queueMicrotask(() => cb(new Error(message)))
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+/** Whether this browser can keep torrents in OPFS through a worker's sync access handles. */
+export function opfsSupported(): boolean {
+  return (
+    typeof Worker !== 'undefined' &&
+    typeof navigator !== 'undefined' &&
+    typeof navigator.storage?.getDirectory === 'function' &&
+    // createSyncAccessHandle itself is only exposed in dedicated workers, not here; every
+    // browser with OPFS and module workers has it (Chromium 102, Firefox 111, Safari 15.2).
+    typeof FileSystemFileHandle !== 'undefined'
+  )
+}
+
+/** The page's data files, served by one OPFS worker. */
+class WorkerFiles implements ChunkFiles {
+  #worker: Worker | null = null
+  #next = 1
+  readonly #pending = new Map<number, { resolve: (r: OpfsReply) => void }>()
+
+  file(key: string): ChunkFile {
+    return {
+      write: async (at, data) => {
+        // One copy, handed over to the worker: WebTorrent keeps using its own buffer until
+        // the put completes (immediate-chunk-store serves reads from it meanwhile).
+        const copy = data.slice().buffer
+        await this.#ask({ op: 'write', key, at, data: copy }, [copy])
+      },
+      read: async (at, length) => {
+        const reply = await this.#ask({ op: 'read', key, at, length })
+        return new Uint8Array(reply ?? new ArrayBuffer(0))
+      },
+      flush: async () => void (await this.#ask({ op: 'flush', key })),
+      close: async () => void (await this.#ask({ op: 'close', key })),
+      remove: async () => void (await this.#ask({ op: 'remove', key })),
+    }
+  }
+
+  async #ask(
+    req: DistributiveOmit<OpfsRequest, 'id'>,
+    transfer: Transferable[] = [],
+  ): Promise<ArrayBuffer | undefined> {
+    const id = this.#next++
+    const reply = await new Promise<OpfsReply>((resolve) => {
+      this.#pending.set(id, { resolve })
+      this.#spawn().postMessage({ ...req, id } as OpfsRequest, { transfer })
+    })
+    this.#pending.delete(id)
+    if (!reply.ok) throw new DOMException(reply.message, reply.name)
+    return reply.data
+  }
+
+  #spawn(): Worker {
+    if (!this.#worker) {
+      // Vite bundles the worker from this exact `new URL(…, import.meta.url)` form.
+      this.#worker = new Worker(new URL('../workers/opfs.worker.ts', import.meta.url), {
+        type: 'module',
+      })
+      this.#worker.onmessage = (event: MessageEvent<OpfsReply>) => {
+        this.#pending.get(event.data.id)?.resolve(event.data)
+      }
+    }
+    return this.#worker
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
+let shared: WorkerFiles | null = null
+
+/** The page's one set of OPFS data files. */
+export function opfsFiles(): ChunkFiles {
+  shared ??= new WorkerFiles()
+  return shared
+}
+
+/** The torrent's data file as a disk-backed File, for saving or previewing without reading
+ * it into memory (its handle must be closed first: see ChunkFile.close). */
+export async function opfsFile(key: string): Promise<File> {
+  const root = await navigator.storage.getDirectory()
+  const dir = await root.getDirectoryHandle(TORRENT_DIR, { create: true })
+  return (await dir.getFileHandle(key)).getFile()
+}

@@ -1,0 +1,112 @@
+// Owns the torrents' data files in the origin-private file system and does every read and
+// write with a FileSystemSyncAccessHandle: synchronous, in place, at an offset, without the
+// swap-file copy that createWritable makes on each close. Those handles exist only in
+// dedicated workers, hence this worker. One handle per file, opened on first use and kept
+// until `close`; a handle locks its file, so a second tab gets NoModificationAllowedError.
+
+import { TORRENT_DIR, type OpfsReply, type OpfsRequest } from '../lib/opfs-protocol.ts'
+
+interface SyncHandle {
+  read(buffer: Uint8Array, opts: { at: number }): number
+  write(buffer: Uint8Array, opts: { at: number }): number
+  getSize(): number
+  flush(): void
+  close(): void
+}
+type SyncFileHandle = FileSystemFileHandle & { createSyncAccessHandle(): Promise<SyncHandle> }
+
+const handles = new Map<string, Promise<SyncHandle>>()
+let dir: Promise<FileSystemDirectoryHandle> | null = null
+
+function folder(): Promise<FileSystemDirectoryHandle> {
+  dir ??= navigator.storage
+    .getDirectory()
+    .then((root) => root.getDirectoryHandle(TORRENT_DIR, { create: true }))
+  return dir
+}
+
+/** A page just reloaded may find its old worker still holding the file for a moment. */
+const LOCK_RETRIES = 20
+const LOCK_RETRY_MS = 250
+
+async function lock(file: SyncFileHandle): Promise<SyncHandle> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await file.createSyncAccessHandle()
+    } catch (err) {
+      const locked = err instanceof DOMException && err.name === 'NoModificationAllowedError'
+      if (!locked || attempt >= LOCK_RETRIES) throw err
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS))
+    }
+  }
+}
+
+function open(key: string): Promise<SyncHandle> {
+  let handle = handles.get(key)
+  if (!handle) {
+    handle = folder()
+      .then((d) => d.getFileHandle(key, { create: true }))
+      .then((f) => lock(f as SyncFileHandle))
+    handles.set(key, handle)
+    handle.catch(() => handles.delete(key))
+  }
+  return handle
+}
+
+async function release(key: string): Promise<void> {
+  const handle = handles.get(key)
+  if (!handle) return
+  handles.delete(key)
+  const h = await handle.catch(() => null)
+  h?.flush()
+  h?.close()
+}
+
+async function run(req: OpfsRequest): Promise<ArrayBuffer | undefined> {
+  switch (req.op) {
+    case 'write': {
+      const h = await open(req.key)
+      const data = new Uint8Array(req.data)
+      const written = h.write(data, { at: req.at })
+      // A short write means the disk or the quota ran out part way.
+      if (written !== data.length) {
+        throw new DOMException(`wrote ${written} of ${data.length} bytes`, 'QuotaExceededError')
+      }
+      return undefined
+    }
+    case 'read': {
+      const h = await open(req.key)
+      const out = new Uint8Array(req.length)
+      const got = h.read(out, { at: req.at })
+      if (got !== req.length) throw new RangeError(`read ${got} of ${req.length} bytes`)
+      return out.buffer
+    }
+    case 'flush':
+      if (handles.has(req.key)) (await open(req.key)).flush()
+      return undefined
+    case 'close':
+      await release(req.key)
+      return undefined
+    case 'remove':
+      await release(req.key)
+      await (await folder()).removeEntry(req.key).catch((err: unknown) => {
+        if (!(err instanceof DOMException && err.name === 'NotFoundError')) throw err
+      })
+      return undefined
+  }
+}
+
+self.onmessage = async (event: MessageEvent<OpfsRequest>) => {
+  const req = event.data
+  let reply: OpfsReply
+  const transfer: Transferable[] = []
+  try {
+    const data = await run(req)
+    reply = data ? { id: req.id, ok: true, data } : { id: req.id, ok: true }
+    if (data) transfer.push(data)
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err))
+    reply = { id: req.id, ok: false, name: e.name, message: e.message }
+  }
+  self.postMessage(reply, { transfer })
+}
