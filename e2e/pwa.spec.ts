@@ -211,6 +211,26 @@ test('a magnet link through the protocol handler route opens its torrent view', 
   await page.goto('/#/open?magnet=magnet%3A%3Fxt%3Durn%3Abtih%3Anope')
   await expect(page.getByRole('alert')).toHaveText(/not a valid info hash/)
   await expect(page.getByRole('link', { name: 'Go to the index' })).toBeVisible()
+
+  // The fallback for a browser tab: Settings asks the browser to send magnet: links here,
+  // with the same route.
+  await page.goto('/#/settings')
+  const asked = await page.evaluate(() => {
+    const calls: string[][] = []
+    const original = navigator.registerProtocolHandler.bind(navigator)
+    navigator.registerProtocolHandler = (scheme: string, url: string) => {
+      calls.push([scheme, url])
+      original(scheme, url)
+    }
+    ;(window as unknown as { handlerCalls: string[][] }).handlerCalls = calls
+    return true
+  })
+  expect(asked).toBe(true)
+  await page.getByRole('button', { name: 'Open magnet links with Monsoon' }).click()
+  await expect(page.getByText('Asked the browser.')).toBeVisible()
+  expect(
+    await page.evaluate(() => (window as unknown as { handlerCalls: string[][] }).handlerCalls),
+  ).toEqual([['magnet', `${new URL(page.url()).origin}/#/open?magnet=%s`]])
 })
 
 test('the dark theme follows the system setting', async ({ page }, testInfo) => {
