@@ -8,48 +8,17 @@
 // The file's bytes are picked so that the serving relay is not among the hash's two owners
 // (shared/rendezvous.ts over the relays' node ids, the relays' own computation).
 
-import bencode from 'bencode'
-import { createHash, randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import type { Page } from '@playwright/test'
-import { pieceLengthFor } from '../app/lib/file-chunk-store.ts'
 import { rendezvousOwners } from '../shared/rendezvous.ts'
 import { expect, shot, test } from './fixtures.ts'
-import { introduceRelays, relayNodeId, startRelays, type RunningRelay } from './relay.ts'
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
-const sha1 = (data: Uint8Array) => createHash('sha1').update(data).digest()
+import { introduceRelays, relayNodeId, startRelays } from './relay.ts'
+import { contentWithOwners, networkView, saveAndCompare, tracker, trackersOf } from './sharing.ts'
 
 /** Relays that learn each other within a second or two and ask browsers to announce every
  * two seconds, so a referral is seen soon. */
 const FAST = ['--local-network', '--supernode-poll-interval', '1', '--ws-announce-interval', '2']
-
-/** The v1 info hash the app gives one file shared under its own name (BEP 3: SHA-1 of the
- * bencoded info dictionary, pieces sized by the app's pieceLengthFor). */
-function infoHashOf(name: string, data: Buffer): string {
-  const pieceLength = pieceLengthFor(data.length)
-  const pieces: Buffer[] = []
-  for (let at = 0; at < data.length; at += pieceLength) {
-    pieces.push(sha1(data.subarray(at, at + pieceLength)))
-  }
-  const info = {
-    length: data.length,
-    name,
-    'piece length': pieceLength,
-    pieces: Buffer.concat(pieces),
-  }
-  return sha1(bencode.encode(info)).toString('hex')
-}
-
-/** Random bytes whose torrent `home` does not own among `ids`: its owners, best first. */
-function contentNotOwnedBy(home: string, ids: string[], name: string, size: number) {
-  for (;;) {
-    const data = randomBytes(size)
-    const infoHash = infoHashOf(name, data)
-    const owners = rendezvousOwners(infoHash, ids)
-    if (!owners.includes(home)) return { data, infoHash, owners }
-  }
-}
 
 /** Some info hash that `home` owns among `ids`. */
 function hashOwnedBy(home: string, ids: string[]): string {
@@ -58,8 +27,6 @@ function hashOwnedBy(home: string, ids: string[]): string {
     if (rendezvousOwners(hash, ids).includes(home)) return hash
   }
 }
-
-const tracker = (relay: RunningRelay) => `ws://127.0.0.1:${relay.port}/`
 
 /** Shares a file from the page; returns its share URL once hashed. */
 async function share(page: Page, path: string): Promise<string> {
@@ -72,28 +39,6 @@ async function share(page: Page, path: string): Promise<string> {
   return field.inputValue()
 }
 
-/** Opens the network view in the page without reloading it (torrents live in the tab). */
-async function networkView(page: Page): Promise<void> {
-  await page.getByRole('link', { name: 'Network', exact: true }).click()
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Network')
-}
-
-/** The trackers the page's torrent announces to now, as the network view lists them. */
-function trackersOf(page: Page, infoHash: string) {
-  return page
-    .locator(`[data-testid="torrent-owners"][data-infohash="${infoHash}"]`)
-    .getByTestId('torrent-tracker')
-}
-
-async function saveAndCompare(page: Page, name: string, data: Buffer): Promise<void> {
-  const save = page.getByRole('button', { name: `Save ${name}` })
-  await expect(save).toBeEnabled({ timeout: 120_000 })
-  const [download] = await Promise.all([page.waitForEvent('download'), save.click()])
-  const saved = await readFile(await download.path())
-  expect(saved.length).toBe(data.length)
-  expect(sha256(saved)).toBe(sha256(data))
-}
-
 test('a relay that does not own the hash refers both browsers to its owners, and they download there', async ({
   browser,
 }, testInfo) => {
@@ -104,7 +49,12 @@ test('a relay that does not own the hash refers both browsers to its owners, and
     const ids = await Promise.all(relays.map((r) => relayNodeId(r.url)))
     const [home] = relays
     const name = 'referred.bin'
-    const { data, infoHash, owners } = contentNotOwnedBy(ids[0], ids, name, 4 * 1024 * 1024)
+    const { data, infoHash, owners } = contentWithOwners(
+      name,
+      4 * 1024 * 1024,
+      ids,
+      (o) => !o.includes(ids[0]),
+    )
     const ownerTrackers = owners.map((id) => tracker(relays[ids.indexOf(id)]))
     const source = testInfo.outputPath(name)
     await writeFile(source, data)
@@ -192,7 +142,12 @@ test('an owner killed with SIGKILL: the browsers meet through the other owner an
         .toBe(3)
     }
     const name = 'failover.bin'
-    const { data, infoHash, owners } = contentNotOwnedBy(ids[0], ids, name, 4 * 1024 * 1024)
+    const { data, infoHash, owners } = contentWithOwners(
+      name,
+      4 * 1024 * 1024,
+      ids,
+      (o) => !o.includes(ids[0]),
+    )
     const [doomed, survivor] = owners.map((id) => relays[ids.indexOf(id)])
     const source = testInfo.outputPath(name)
     await writeFile(source, data)

@@ -1,7 +1,6 @@
 // Browser steps shared by the multi-relay end-to-end tests: sharing a file from a page,
 // saving it in another and comparing bytes, reading the network view; and, on the Node side,
 // the info hash the app will give a file, so a test can pick bytes whose owners it wants.
-// (referral.spec.ts holds its own copies of these, from before this module.)
 
 import bencode from 'bencode'
 import { createHash, randomBytes } from 'node:crypto'
