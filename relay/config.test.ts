@@ -94,7 +94,12 @@ describe('relay config', () => {
       // Options that only make sense with a zone to answer for or look up.
       const zone = ['dnsPort', 'dohEndpoints'].includes(spec.key)
         ? { MONSOON_DNS_ZONE: 'monsoon.example' }
-        : {}
+        : // A TLS certificate and its key go together.
+          spec.key === 'tlsCert'
+          ? { MONSOON_TLS_KEY: 'key.pem' }
+          : spec.key === 'tlsKey'
+            ? { MONSOON_TLS_CERT: 'cert.pem' }
+            : {}
       const fromEnv = parseCommandLine([], { ...zone, [envName]: value }).config[spec.key]
       expect(fromEnv, envName).not.toEqual(defaults[spec.key])
       const argv = spec.type === 'boolean' ? [`--${spec.flag}`] : [`--${spec.flag}`, value]
@@ -205,6 +210,7 @@ describe('relay config', () => {
       let shown = `default: ${String(spec.default)}`
       if (spec.key === 'publicUrl') shown = 'default: http://localhost:PORT'
       if (spec.key === 'dnsPort') shown = 'default: off'
+      if (spec.key === 'tlsCert' || spec.key === 'tlsKey') shown = 'default: plain HTTP'
       // A list that starts empty has no default to show; the line says it may be repeated.
       if (Array.isArray(spec.default) && spec.default.length === 0) shown = '(repeatable)'
       expect(line, spec.flag).toContain(shown)

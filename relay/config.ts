@@ -107,7 +107,7 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'public-url',
     type: 'string',
     default: undefined,
-    help: 'URL others reach this relay at (default: http(s)://localhost:PORT)',
+    help: 'URL others reach this relay at (default: http://localhost:PORT; https: with TLS)',
     // It is signed into the supernode record, so it must be a bare origin (no user, path).
     check: (v: string) =>
       /^https?:\/\/[^/]+\/?$/.test(v) && isOrigin(v) ? null : 'must be http(s)://host[:port]',
@@ -133,14 +133,14 @@ export const OPTIONS: OptionSpec[] = [
     flag: 'tls-cert',
     type: 'string',
     default: undefined,
-    help: 'PEM certificate (chain): serve everything on the port over HTTPS and WSS',
+    help: 'PEM certificate (chain): everything on the port over HTTPS and WSS (default: plain HTTP)',
   },
   {
     key: 'tlsKey',
     flag: 'tls-key',
     type: 'string',
     default: undefined,
-    help: "PEM private key of --tls-cert's certificate",
+    help: "PEM private key of --tls-cert's certificate (default: plain HTTP)",
   },
   {
     key: 'tlsSelfSigned',
