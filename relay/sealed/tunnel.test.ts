@@ -143,7 +143,13 @@ describe('POST /v1/sealed', () => {
 
   it('carries only the API: not the app, not itself, and writes only from its own pages', async () => {
     const app = tunnel()
-    for (const path of ['/index.html', SEALED_PATH, '//evil.example/v1/x']) {
+    for (const path of [
+      '/index.html',
+      SEALED_PATH,
+      '//evil.example/v1/x',
+      '/v1/../index.html',
+      '/v1/%2e%2e/index.html',
+    ]) {
       const res = await post(app, request(path))
       expect([path, res.status]).toEqual([path, path.startsWith('//') ? 400 : 403])
     }

@@ -114,7 +114,9 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
         }
         checkReplay(replay, req, nowSeconds)
         const inner = decodeInnerRequest(plaintext)
-        const path = inner.path.split('?')[0]
+        // Checked as it will be routed: "/v1/../x" and "%2e%2e" resolve before the check.
+        const target = new URL(inner.path, c.req.url)
+        const path = target.pathname
         if (!(path === '/health' || path.startsWith('/v1/')) || path === SEALED_PATH) {
           throw new SealedError('forbidden', `${path} is not part of the API`)
         }
@@ -127,7 +129,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
         const forwarded = c.req.header('x-forwarded-for')
         if (forwarded) headers.set('x-forwarded-for', forwarded)
         const answer = await dispatch(
-          new Request(new URL(inner.path, c.req.url), {
+          new Request(target, {
             method: inner.method,
             headers,
             body: inner.method === 'GET' ? undefined : (inner.body as BufferSource),
