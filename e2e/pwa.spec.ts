@@ -290,9 +290,13 @@ test('Tab reaches the skip link, the navigation and the primary actions, each wi
   expect((await focused()).text).toBe('Save')
   await shot(page, testInfo, 'focus-settings-save')
 
-  // The skip link moves focus to the page's content.
+  // The skip link moves focus to the page's content (a fresh page: going to `/` from
+  // `/#/settings` only changes the hash and keeps the focus where it was).
   await page.goto('/')
+  await page.reload()
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Index')
   await page.keyboard.press('Tab')
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused()
   await page.keyboard.press('Enter')
   expect(await page.evaluate(() => document.activeElement?.id)).toBe('main')
 })
