@@ -5,6 +5,7 @@ import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { bridges } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
+import { seedFiles } from './hash/seed.ts'
 import { TorrentLibrary } from './persist-library.ts'
 import { fullBitfield, type TorrentRecord } from './persist.ts'
 import { loadRelayConfig, relayConfig } from './relay-config.ts'
@@ -103,7 +104,9 @@ export class TorrentClient {
     const total = files.reduce((n, f) => n + f.size, 0)
     const pieceLength = pieceLengthFor(total)
     let entry: TorrentEntry | undefined = undefined
-    const torrent = this.#webtorrent().seed(
+    // Hashed in a worker pool rather than by WebTorrent's seed() (app/lib/hash/seed.ts).
+    const torrent = seedFiles(
+      this.#webtorrent(),
       files,
       {
         announce: trackers,
