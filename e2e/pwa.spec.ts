@@ -184,13 +184,33 @@ test('offline, the app starts from the service worker, lists and searches the sa
     await expect(page.getByTestId('phase')).toHaveText('Waiting for the network')
     await shot(page, testInfo, 'offline-torrent')
 
-    // Back online, the transfer looks for peers again.
+    // Back online, the notice goes; the transfer waits on until a tracker answers again
+    // (WebTorrent retries a failed tracker socket on its own schedule).
     await context.setOffline(false)
-    await expect(page.getByTestId('phase')).toHaveText('Finding peers')
+    await expect(page.getByRole('status').filter({ hasText: 'You are offline' })).toHaveCount(0)
   } finally {
     await context.close()
     await relay.stop()
   }
+})
+
+test('a transfer whose relays are all out of reach waits for the network', async ({
+  page,
+}, testInfo) => {
+  // The relay that served the page, killed once the app is loaded: online, but no tracker.
+  const doomed = await startRelay()
+  try {
+    await page.goto(`${doomed.url}/`)
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible()
+  } finally {
+    await doomed.stop('SIGKILL')
+  }
+  await page.getByLabel('Magnet link or info hash').fill(HASH)
+  await page.getByRole('button', { name: 'Open' }).click()
+  await expect(page.getByTestId('tracker-error')).toBeVisible({ timeout: 60_000 })
+  await expect(page.getByTestId('phase')).toHaveText('Waiting for the network')
+  expect(await page.evaluate(() => navigator.onLine)).toBe(true)
+  await shot(page, testInfo, 'relays-unreachable')
 })
 
 test('a magnet link through the protocol handler route opens its torrent view', async ({
