@@ -82,6 +82,14 @@ test('the app is installable: a valid manifest, icons that decode, a service wor
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors')
   expect(installabilityErrors.map((e) => e.errorId)).toEqual(['in-incognito'])
 
+  // WebTorrent's streaming half answers under /webtorrent/ (its keepalive is an empty
+  // answer from the worker; the relay would send the app's page).
+  const keepalive = await page.evaluate(async () => {
+    const r = await fetch('/webtorrent/keepalive/')
+    return { status: r.status, body: await r.text() }
+  })
+  expect(keepalive).toEqual({ status: 200, body: '' })
+
   // The relay's answers are never served from the worker's caches.
   const cached = await page.evaluate(async () => {
     const urls: string[] = []
