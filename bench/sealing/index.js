@@ -12,12 +12,14 @@
 //
 // HTTP: a relay holding 500 listings; GET /v1/listings?after=0&limit=100 as it is and
 // through POST /v1/sealed (a relay-to-relay session), 16 requests in flight, alternating
-// rounds. Environment: MONSOON_BENCH_DURATION (s per measurement, default 10),
+// rounds; with the relay's CPU time per request, since the load generator (which does its
+// half of the sealing) shares the two cores and often limits the rate. Environment: MONSOON_BENCH_DURATION (s per measurement, default 10),
 // MONSOON_BENCH_ROUNDS (default 4).
 
 import { randomBytes } from 'node:crypto'
 import { register } from 'tsx/esm/api'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { processCpuSeconds } from '../lib/cpu.js'
 import { note, runBenchmark } from '../lib/processes.js'
 import { startRelay } from '../lib/servers.js'
 
@@ -184,11 +186,26 @@ await runBenchmark(BENCH, async (procs) => {
   await load(1, sealed)
   const clearPerRound = []
   const sealedPerRound = []
+  // The relay's own CPU per request: the load generator shares the machine and does its
+  // half of the sealing, so requests/s alone says little about the relay's cost.
+  const cpu = { clear: 0, sealed: 0 }
+  const counted = { clear: 0, sealed: 0 }
+  const measure = async (kind, once) => {
+    const before = processCpuSeconds(relay.child.pid)
+    const rate = await load(DURATION_S / ROUNDS, once)
+    const after = processCpuSeconds(relay.child.pid)
+    if (before !== null && after !== null) {
+      cpu[kind] += after - before
+      counted[kind] += rate * (DURATION_S / ROUNDS)
+    }
+    return rate
+  }
   for (let i = 0; i < ROUNDS; i++) {
-    clearPerRound.push(await load(DURATION_S / ROUNDS, clear))
-    sealedPerRound.push(await load(DURATION_S / ROUNDS, sealed))
+    clearPerRound.push(await measure('clear', clear))
+    sealedPerRound.push(await measure('sealed', sealed))
   }
   const rps = { clear: median(clearPerRound), sealed: median(sealedPerRound) }
+  const cpuUs = (kind) => (counted[kind] ? Math.round((cpu[kind] / counted[kind]) * 1e6) : null)
 
   return {
     bench: BENCH,
@@ -207,6 +224,8 @@ await runBenchmark(BENCH, async (procs) => {
     listings_page_rps_unsealed: Math.round(rps.clear),
     listings_page_rps_sealed: Math.round(rps.sealed),
     ratio_rps: round2(rps.sealed / rps.clear),
+    relay_cpu_us_per_page_unsealed: cpuUs('clear'),
+    relay_cpu_us_per_page_sealed: cpuUs('sealed'),
     page_bytes: page.length,
     per_round: {
       ours_typical: small.oursPerRound.map(round2),
