@@ -220,6 +220,10 @@ export const MAX_SEALED_REQUEST_BYTES = MAX_NODE_MESSAGE_POST_BYTES + 64 * 1024
 /** Session keys kept by sender (LRU): one X25519 per new sender, then a map look-up. Far
  * more than the relays and browsers that talk to one relay within a few minutes. */
 export const MAX_SEALED_SESSIONS = 10_000
+/** New sealed sessions (one X25519 each, ~0.1-0.2 ms in OpenSSL here) per second: a few
+ * hundred browsers opening the app at once, and a flood of fresh keys costs at most a
+ * fraction of a core. Senders already known are never refused for this. */
+export const NEW_SEALED_SESSIONS_PER_SECOND = 200
 /** Node ids learned from plain-HTTP relays' GET /health (by origin), least recent dropped. */
 export const MAX_SEALED_PEER_IDS = 4096
 /** GET /health answer read to learn a relay's id: a few hundred bytes. */

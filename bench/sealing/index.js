@@ -3,7 +3,7 @@
 // Crypto, in process (shared/sealed/envelope.ts): one "round trip" is what a sealed request
 // costs both ends — sealRequest (header, random nonce, AEAD) then parseRequest + openRequest
 // with the session key cached, as a relay runs it; with noble's AEAD (as the app runs it:
-// `ours_*`) and with the relay's OpenSSL one (relay/sealed/native-aead.ts, same bytes:
+// `ours_*`) and with the relay's OpenSSL one (relay/sealed/native-crypto.ts, same bytes:
 // `relay_openssl_*`). The reference is @noble/ciphers'
 // xchacha20poly1305 encrypt + decrypt of the same bytes with a fixed key, measured in the
 // same run, in alternating rounds so drift hits both alike. Payloads: typical API bodies
@@ -28,7 +28,7 @@ const envelope = await import('../../shared/sealed/envelope.ts')
 const { sealedFetch } = await import('../../shared/sealed/client.ts')
 const { createIdentity } = await import('../../shared/identity.ts')
 const { FastSigner, sampleDraft } = await import('../../relay/catalog/test-support.ts')
-const { relayAead } = await import('../../relay/sealed/native-aead.ts')
+const { relayAead } = await import('../../relay/sealed/native-crypto.ts')
 
 const BENCH = 'sealing'
 const DURATION_S = Number(process.env.MONSOON_BENCH_DURATION ?? 10)

@@ -24,7 +24,7 @@ import {
   type PeerTransport,
 } from '../catalog/peer-fetch.ts'
 import { MAX_HEALTH_ANSWER_BYTES, MAX_SEALED_PEER_IDS } from '../limits.ts'
-import { relayAead } from './native-aead.ts'
+import { relayAead } from './native-crypto.ts'
 
 const HEX64 = /^[0-9a-f]{64}$/
 

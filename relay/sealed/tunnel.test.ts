@@ -30,13 +30,14 @@ function api() {
   return app
 }
 
-function tunnel(now = () => 1_764_115_200, maxNonces?: number) {
+function tunnel(now = () => 1_764_115_200, maxNonces?: number, newSessionsPerSecond?: number) {
   const inner = api()
   return sealedTunnel({
     identity: relay,
     dispatch: (req, env) => inner.fetch(req, env),
     nowSeconds: now,
     maxNonces,
+    newSessionsPerSecond,
   })
 }
 
@@ -172,6 +173,16 @@ describe('POST /v1/sealed', () => {
     expect((await post(app, request('/v1/listings'))).status).toBe(200)
     const full = await post(app, request('/v1/listings'))
     expect([full.status, (await full.json()).code]).toEqual([503, 'busy'])
+  })
+
+  it('bounds the new sender keys it derives a second; known senders still get through', async () => {
+    const app = tunnel(undefined, undefined, 2)
+    const known = ephemeralSession(relay.id, random)
+    expect((await post(app, request('/v1/listings', undefined, known))).status).toBe(200)
+    expect((await post(app, request('/v1/listings'))).status).toBe(200)
+    const flood = await post(app, request('/v1/listings'))
+    expect([flood.status, (await flood.json()).code]).toEqual([503, 'busy'])
+    expect((await post(app, request('/v1/listings', undefined, known))).status).toBe(200)
   })
 
   it('gives the sender a SealedError with the code and status', async () => {

@@ -33,9 +33,10 @@ import {
   MAX_SEALED_REQUEST_BYTES,
   MAX_SEALED_SESSIONS,
   MESSAGE_WINDOW_SECONDS,
+  NEW_SEALED_SESSIONS_PER_SECOND,
 } from '../limits.ts'
 import { NodeMessageError, ReplayGuard } from '../supernode/node-message.ts'
-import { relayAead } from './native-aead.ts'
+import { relayAead, relayX25519 } from './native-crypto.ts'
 
 export interface SealedTunnelDeps {
   identity: NodeIdentity
@@ -45,7 +46,9 @@ export interface SealedTunnelDeps {
   randomBytes?: (n: number) => Uint8Array
   maxSessions?: number
   maxNonces?: number
-  /** XChaCha20-Poly1305 implementation (default: OpenSSL's, native-aead.ts). */
+  /** New sender keys derived per second (a burst of as many is allowed). */
+  newSessionsPerSecond?: number
+  /** XChaCha20-Poly1305 implementation (default: OpenSSL's, native-crypto.ts). */
   aead?: Aead
 }
 
@@ -69,6 +72,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
   const random = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
   const replay = new ReplayGuard(deps.maxNonces ?? MAX_REPLAY_NONCES)
   const maxSessions = deps.maxSessions ?? MAX_SEALED_SESSIONS
+  const newSessions = new TokenBucket(deps.newSessionsPerSecond ?? NEW_SEALED_SESSIONS_PER_SECOND)
   const aead = deps.aead ?? relayAead
   /** Keys by kind and sender, least recently used dropped first. */
   const keys = new Map<string, Uint8Array>()
@@ -78,7 +82,12 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
     if (key) {
       keys.delete(id)
     } else {
-      key = receiverKey(identity.secretKey, identity.id, req)
+      // Each new sender costs an X25519 (and, for a node id, a point conversion): bounded,
+      // so a flood of fresh keys cannot take the CPU; known senders are not affected.
+      if (!newSessions.take(Date.now())) {
+        throw new SealedError('busy', 'too many new sealed sessions; retry in a second')
+      }
+      key = receiverKey(identity.secretKey, identity.id, req, relayX25519)
       if (keys.size >= maxSessions) keys.delete(keys.keys().next().value!)
     }
     keys.set(id, key)
@@ -188,5 +197,25 @@ function sameHost(origin: string, url: string): boolean {
     return new URL(origin).host === new URL(url).host
   } catch {
     return false
+  }
+}
+
+/** `rate` a second, up to `rate` at once. */
+class TokenBucket {
+  #tokens: number
+  #at = 0
+  readonly #rate: number
+
+  constructor(rate: number) {
+    this.#rate = rate
+    this.#tokens = rate
+  }
+
+  take(nowMs: number): boolean {
+    this.#tokens = Math.min(this.#rate, this.#tokens + ((nowMs - this.#at) / 1000) * this.#rate)
+    this.#at = nowMs
+    if (this.#tokens < 1) return false
+    this.#tokens--
+    return true
   }
 }

@@ -28,7 +28,7 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js'
-import { pairKey } from '../pair-key.ts'
+import { pairKey, type SharedSecret } from '../pair-key.ts'
 
 export const SEALED_VERSION = 1
 export const KIND_NODE = 1
@@ -72,7 +72,7 @@ export class SealedError extends Error {
 export type RandomBytes = (n: number) => Uint8Array
 
 /** An XChaCha20-Poly1305 implementation: @noble/ciphers' by default; a relay passes one
- * that gives the same bytes faster (relay/sealed/native-aead.ts). */
+ * that gives the same bytes faster (relay/sealed/native-crypto.ts). */
 export type Aead = (
   key: Uint8Array,
   nonce: Uint8Array,
@@ -173,11 +173,18 @@ export function parseRequest(bytes: Uint8Array, maxBytes: number): SealedRequest
 /** The key a receiver opens `req` with (cache it by kind and sender). A sender key that is
  * not a curve point, or of small order (noble refuses an all-zero shared secret), is
  * refused as SealedError('unauthentic'). */
-export function receiverKey(mySecretKey: Uint8Array, myId: string, req: SealedRequest) {
+export function receiverKey(
+  mySecretKey: Uint8Array,
+  myId: string,
+  req: SealedRequest,
+  dh: SharedSecret = x25519.getSharedSecret,
+) {
   try {
-    if (req.kind === KIND_NODE) return pairKey(mySecretKey, myId, req.senderHex, SEALED_PURPOSE)
+    if (req.kind === KIND_NODE) {
+      return pairKey(mySecretKey, myId, req.senderHex, SEALED_PURPOSE, dh)
+    }
     const mine = ed25519.utils.toMontgomerySecret(mySecretKey)
-    return ephemeralKey(x25519.getSharedSecret(mine, req.sender), req.sender, hexToBytes(myId))
+    return ephemeralKey(dh(mine, req.sender), req.sender, hexToBytes(myId))
   } catch {
     throw new SealedError('unauthentic', 'sender key is not usable')
   }

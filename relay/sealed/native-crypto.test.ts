@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { describe, expect, it } from 'vitest'
-import { relayAead } from './native-aead.ts'
+import { x25519 } from '@noble/curves/ed25519.js'
+import { relayAead, relayX25519 } from './native-crypto.ts'
 
 describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
   it('gives exactly the bytes of @noble/ciphers, and opens what noble sealed', () => {
@@ -34,5 +35,22 @@ describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
     }
     expect(() => relayAead(key, nonce, new Uint8Array([1, 2])).decrypt(sealed)).toThrow()
     expect(() => relayAead(key, nonce, aad).decrypt(sealed.subarray(0, 15))).toThrow()
+  })
+})
+
+describe('relayX25519 (OpenSSL X25519)', () => {
+  it('agrees with noble on any key pair, and refuses a small-order public key', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (a, b) => {
+          const publicB = x25519.getPublicKey(b)
+          expect(relayX25519(a, publicB)).toEqual(x25519.getSharedSecret(a, publicB))
+        },
+      ),
+      { numRuns: 50 },
+    )
+    expect(() => relayX25519(new Uint8Array(32).fill(3), new Uint8Array(32))).toThrow()
   })
 })
