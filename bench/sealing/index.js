@@ -7,8 +7,8 @@
 // `relay_openssl_*`). The reference is @noble/ciphers'
 // xchacha20poly1305 encrypt + decrypt of the same bytes with a fixed key, measured in the
 // same run, in alternating rounds so drift hits both alike. Payloads: typical API bodies
-// (a lookup, a supernode record, a 100-listing page) and 1 MiB. Also: new sessions/s (the
-// X25519 + HKDF a relay does once per new sender).
+// (a lookup, a supernode record, a 100-listing page) and 1 MiB. Also: new sessions/s (a
+// browser's X25519 key pair and the relay's OpenSSL X25519 + HKDF, once per new sender).
 //
 // HTTP: a relay holding 500 listings; GET /v1/listings?after=0&limit=100 as it is and
 // through POST /v1/sealed (a relay-to-relay session), 16 requests in flight, alternating
@@ -28,7 +28,7 @@ const envelope = await import('../../shared/sealed/envelope.ts')
 const { sealedFetch } = await import('../../shared/sealed/client.ts')
 const { createIdentity } = await import('../../shared/identity.ts')
 const { FastSigner, sampleDraft } = await import('../../relay/catalog/test-support.ts')
-const { relayAead } = await import('../../relay/sealed/native-crypto.ts')
+const { relayAead, relayX25519 } = await import('../../relay/sealed/native-crypto.ts')
 
 const BENCH = 'sealing'
 const DURATION_S = Number(process.env.MONSOON_BENCH_DURATION ?? 10)
@@ -99,7 +99,7 @@ function sessionsPerSecond(seconds) {
   while (performance.now() - start < seconds * 1000) {
     const s = envelope.ephemeralSession(relay.id, random)
     const req = envelope.parseRequest(envelope.sealRequest(s, new Uint8Array(1), 0, random), 1024)
-    envelope.receiverKey(relay.secretKey, relay.id, req)
+    envelope.receiverKey(relay.secretKey, relay.id, req, relayX25519)
     n++
   }
   return n / ((performance.now() - start) / 1000)
