@@ -53,7 +53,9 @@ function setup(peers: string[], options: { mayContact?: boolean; maxBackoffMs?: 
       onContact: (url, ok) => contacts.push([url, ok]),
       mayContact: () => options.mayContact ?? false,
     },
-    { intervalMs: 60_000, timeoutMs: 300, random: () => 0.5, maxBackoffMs: options.maxBackoffMs },
+    // The timeout is what a silent peer costs each round; short, but long enough that a busy
+    // machine does not turn an answering peer into a failure.
+    { intervalMs: 60_000, timeoutMs: 2000, random: () => 0.5, maxBackoffMs: options.maxBackoffMs },
   )
   return { me, directory, exchange, contacts }
 }

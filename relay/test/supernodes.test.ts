@@ -117,7 +117,9 @@ describe('POST /v1/supernodes', () => {
     // Signed first, so the pushes follow each other quickly (the bucket refills 4 a second).
     const batches = Array.from({ length: 10 }, () =>
       Array.from({ length: 32 }, () =>
-        new RecordSigner().record({ seq: 1, ts: now(), url: NOWHERE }),
+        // A reserved name (never contacted): made-up records at one address the relay can
+        // reach would go unreachable after three failed pulls and drop out of the list.
+        new RecordSigner().record({ seq: 1, ts: now(), url: 'https://quota.invalid' }),
       ),
     )
     let accepted = 0
