@@ -11,10 +11,12 @@
 // Chromium on the relay's origin (its /health document) running the stock WebTorrent bundle
 // (webtorrent/dist/webtorrent.min.js, as the app does), announcing to the relay's WebSocket
 // tracker; the data is random bytes made in the seeding page or on disk for aria2.
-//  - direct: page A seeds, page B downloads: MiB/s from B's `add` to its `done`.
+// Throughput is MiB/s from a page's first peer connection to its `done`; the seconds from
+// `add` to that connection (finding and reaching a peer) are reported apart (`*ConnectS`).
+//  - direct: page A seeds, page B downloads.
 //  - bridged (cold): aria2 seeds with the relay's /announce as its only tracker; POST
-//    /v1/bridge/:infohash, and page C adds the hash at once: MiB/s from C's `add` to `done`,
-//    so the bridge's own download from aria2 is inside the figure.
+//    /v1/bridge/:infohash, and page C adds the hash at once, so the bridge's own download
+//    from aria2 is inside the figure.
 //  - bridged (warm): page D downloads the same hash again, from the bridge alone.
 // Each download's sha256 is checked against the source. Prints one JSON line on stdout.
 
@@ -133,7 +135,9 @@ async function webtorrentPage(relay) {
   return page
 }
 
-/** Downloads `infoHash` in `page`; resolves with seconds from add to done and the sha256. */
+/** Downloads `infoHash` in `page`; resolves with seconds from the first peer connection to
+ * done (the transfer), seconds from add to that connection (finding and reaching a peer),
+ * and the sha256. */
 function download(page, infoHash, tracker) {
   return withDeadline(
     page.evaluate(
@@ -142,15 +146,19 @@ function download(page, infoHash, tracker) {
           const client = new window.WebTorrent({ tracker: { rtcConfig: { iceServers: [] } } })
           client.on('error', (err) => reject(new Error(String(err))))
           const t0 = performance.now()
+          let connected = 0
           const torrent = client.add(infoHash, { announce: [tracker] })
+          torrent.once('wire', () => (connected = performance.now()))
           torrent.on('done', async () => {
-            const seconds = (performance.now() - t0) / 1000
+            const now = performance.now()
+            const seconds = (now - connected) / 1000
+            const connectSeconds = (connected - t0) / 1000
             const bytes = new Uint8Array(await torrent.files[0].arrayBuffer())
             const digest = await crypto.subtle.digest('SHA-256', bytes)
             const hex = [...new Uint8Array(digest)]
               .map((b) => b.toString(16).padStart(2, '0'))
               .join('')
-            resolve({ seconds, sha256: hex, peers: torrent.numPeers })
+            resolve({ seconds, connectSeconds, sha256: hex })
           })
         }),
       { infoHash, tracker },
@@ -176,14 +184,26 @@ try {
   })
 
   const mibps = (r) => MIB / r.seconds
-  const rounds = { direct: [], bridged: [], warm: [], relayCpuPerWarm: [] }
+  const rounds = {
+    direct: [],
+    bridged: [],
+    warm: [],
+    relayCpuPerWarm: [],
+    directConnectS: [],
+    bridgedConnectS: [],
+    warmConnectS: [],
+  }
   for (let round = 1; round <= ROUNDS; round++) {
     note(`bridge: round ${round}/${ROUNDS}: direct browser → browser, ${MIB} MiB`)
-    rounds.direct.push(mibps(await directRound(relay, tracker)))
+    const direct = await directRound(relay, tracker)
+    rounds.direct.push(mibps(direct))
     note(`bridge: round ${round}/${ROUNDS}: aria2 → bridge → browser, then bridge → browser`)
     const { cold, warm } = await bridgedRound(relay, tracker, round)
     rounds.bridged.push(mibps(cold))
     rounds.warm.push(mibps(warm))
+    rounds.directConnectS.push(direct.connectSeconds)
+    rounds.bridgedConnectS.push(cold.connectSeconds)
+    rounds.warmConnectS.push(warm.connectSeconds)
     rounds.relayCpuPerWarm.push(warm.relayCpu / warm.seconds)
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]

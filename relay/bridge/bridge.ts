@@ -27,7 +27,30 @@ interface HybridTorrent extends EventEmitter {
   readonly done: boolean
   readonly ready: boolean
   readonly destroyed: boolean
-  readonly wires: readonly { type: string }[]
+  readonly wires: readonly HybridWire[]
+}
+
+/** The parts of a bittorrent-protocol wire the bridge reads. */
+interface HybridWire {
+  readonly type: string
+  readonly ut_metadata?: object
+  /** Our extended handshake (BEP 10), as sent or to be sent. */
+  readonly extendedHandshake?: { metadata_size?: number }
+  _sendExtendedHandshake?(): void
+}
+
+/**
+ * Tells the peers that connected before the metadata came that it has come. Their extended
+ * handshake (BEP 10) said no `metadata_size` (BEP 9), so a browser that asked the bridge
+ * for the metadata would never ask again; BEP 10 lets a peer send the handshake again to
+ * update it. WebTorrent gives each wire the metadata right after 'ready' (hence the
+ * setImmediate) but does not resend the handshake, so it is resent here.
+ */
+function announceMetadata(torrent: HybridTorrent): void {
+  if (torrent.destroyed) return
+  for (const wire of torrent.wires) {
+    if (wire.ut_metadata && wire.extendedHandshake?.metadata_size) wire._sendExtendedHandshake?.()
+  }
 }
 
 /** The parts of the WebTorrent client the bridge drives. */
@@ -125,6 +148,8 @@ export class Bridge {
   async start(): Promise<number> {
     rmSync(this.#store, { recursive: true, force: true })
     mkdirSync(this.#store, { recursive: true })
+    const { fireEndOfCandidates } = await import('./end-of-candidates.ts')
+    fireEndOfCandidates()
     const { default: WebTorrent } = (await import('webtorrent')) as unknown as {
       default: new (opts: Record<string, unknown>) => HybridClient
     }
@@ -187,6 +212,7 @@ export class Bridge {
     const entry: Held = { torrent, reason, addedAt: now }
     this.#held.set(req.infoHash, entry)
     torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))
+    torrent.once('ready', () => setImmediate(() => announceMetadata(torrent)))
     torrent.on('error', (err: Error) => {
       this.#deps.log.warn('bridged torrent failed', { infoHash: req.infoHash, error: err.message })
       this.#drop(req.infoHash, 'failed')
