@@ -122,6 +122,16 @@ export class TorrentEntry implements HomedTorrent {
     return true
   }
 
+  /** Opens fresh tracker sockets in place of any that are down, keeping the same trackers
+   * (the browser came back online). Returns whether it did. */
+  reconnect(): boolean {
+    if (!canChangeTrackers(this.#torrent) || downTrackers(this.#torrent).length === 0) return false
+    if (!replaceTrackers(this.#torrent, this.trackers)) return false
+    this.#unreachable.clear()
+    if (this.tracker.state === 'unreachable') this.tracker = { state: 'connecting' }
+    return true
+  }
+
   /** Passes the trackers whose socket is down to the re-homing (called on a timer). */
   checkTrackers(): void {
     if (this.#home && canChangeTrackers(this.#torrent)) {

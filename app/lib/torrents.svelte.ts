@@ -262,6 +262,11 @@ export class TorrentClient {
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
       })
+      // Back online: trackers whose socket died reconnect now, not after WebTorrent's own
+      // retry wait (up to minutes, with jitter).
+      addEventListener('online', () => {
+        for (const entry of this.entries) entry.reconnect()
+      })
     }
     return this.#client
   }
