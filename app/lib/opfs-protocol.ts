@@ -3,7 +3,8 @@
 // origin-private file system (https://fs.spec.whatwg.org/#sandboxed-filesystem).
 
 export type OpfsRequest =
-  | { id: number; op: 'write'; key: string; at: number; data: ArrayBuffer }
+  /** `size` is the torrent's length: the file is given that size before its first write. */
+  | { id: number; op: 'write'; key: string; size: number; at: number; data: ArrayBuffer }
   | { id: number; op: 'read'; key: string; at: number; length: number }
   /** Makes every earlier write durable (FileSystemSyncAccessHandle.flush). */
   | { id: number; op: 'flush'; key: string }

@@ -11,10 +11,12 @@ class MemoryFiles implements ChunkFiles {
 
   file(key: string): ChunkFile {
     return {
-      write: async (at, bytes) => {
+      write: async (at, bytes, length) => {
         const old = this.data.get(key) ?? new Uint8Array(0)
-        const size = Math.max(old.length, at + bytes.length)
-        if (size > this.quota) throw new DOMException('quota', 'QuotaExceededError')
+        // The whole file is taken at the first write, as the OPFS worker does.
+        const size = Math.max(old.length, at + bytes.length, length)
+        const others = [...this.data].reduce((n, [k, v]) => (k === key ? n : n + v.length), 0)
+        if (others + size > this.quota) throw new DOMException('quota', 'QuotaExceededError')
         const next = new Uint8Array(size)
         next.set(old)
         next.set(bytes, at)
@@ -86,15 +88,17 @@ describe('OpfsChunkStore', () => {
     expect(() => new OpfsChunkStore(1, { length: 1, key: '../x' })).toThrow(TypeError)
   })
 
-  it('passes a full disk on as QuotaExceededError, and keeps what was written', async () => {
-    const files = new MemoryFiles(25)
-    const store = new OpfsChunkStore(10, { length: 40, key: 'q', backend: files })
-    await put(store, 0, new Uint8Array(10).fill(7))
-    await put(store, 1, new Uint8Array(10).fill(8))
-    const err = await put(store, 2, new Uint8Array(10)).catch((e: unknown) => e)
+  it('takes the whole length at the first write; a torrent that does not fit fails with QuotaExceededError, others keep their pieces', async () => {
+    const files = new MemoryFiles(50)
+    const kept = new OpfsChunkStore(10, { length: 30, key: 'kept', backend: files })
+    await put(kept, 2, new Uint8Array(10).fill(7))
+    expect(files.data.get('kept')!.length).toBe(30)
+    await put(kept, 0, new Uint8Array(10).fill(8))
+    const big = new OpfsChunkStore(10, { length: 40, key: 'big', backend: files })
+    const err = await put(big, 0, new Uint8Array(10)).catch((e: unknown) => e)
     expect(isQuotaError(err)).toBe(true)
-    expect(Buffer.from(await get(store, 0))).toEqual(Buffer.alloc(10, 7))
-    expect(Buffer.from(await get(store, 1))).toEqual(Buffer.alloc(10, 8))
+    expect(Buffer.from(await get(kept, 0))).toEqual(Buffer.alloc(10, 8))
+    expect(Buffer.from(await get(kept, 2))).toEqual(Buffer.alloc(10, 7))
   })
 
   it('destroy deletes the file', async () => {

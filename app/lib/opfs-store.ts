@@ -17,7 +17,8 @@ type Callback<T> = (err: Error | null, value?: T) => void
 
 /** One torrent's data file. */
 export interface ChunkFile {
-  write(at: number, data: Uint8Array): Promise<void>
+  /** `size`: the whole file's length, reserved before the first write (see the worker). */
+  write(at: number, data: Uint8Array, size: number): Promise<void>
   read(at: number, length: number): Promise<Uint8Array>
   /** Durable once this resolves: call before recording pieces as kept (persist.ts). */
   flush(): Promise<void>
@@ -77,7 +78,7 @@ export class OpfsChunkStore {
     if (buf.length !== expected) {
       return fail(cb, `chunk ${index} must be ${expected} bytes, not ${buf.length}`)
     }
-    this.#file.write(index * this.chunkLength, buf).then(
+    this.#file.write(index * this.chunkLength, buf, this.length).then(
       () => cb(null),
       (err: unknown) => cb(asError(err)),
     )
@@ -164,11 +165,11 @@ class WorkerFiles implements ChunkFiles {
 
   file(key: string): ChunkFile {
     return {
-      write: async (at, data) => {
+      write: async (at, data, size) => {
         // One copy, handed over to the worker: WebTorrent keeps using its own buffer until
         // the put completes (immediate-chunk-store serves reads from it meanwhile).
         const copy = data.slice().buffer
-        await this.#ask({ op: 'write', key, at, data: copy }, [copy])
+        await this.#ask({ op: 'write', key, size, at, data: copy }, [copy])
       },
       read: async (at, length) => {
         const reply = await this.#ask({ op: 'read', key, at, length })

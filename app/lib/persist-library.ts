@@ -68,6 +68,7 @@ export class TorrentLibrary {
     if (torrent.infoHash) register()
     else torrent.on('infoHash', register)
     torrent.on('error', (err) => {
+      console.warn(`Monsoon stopped torrent ${torrent.infoHash}:`, err)
       // The data written so far stays; the record says which pieces to trust.
       if (isQuotaError(err)) void keeper.save({ storageFull: true })
       else void keeper.save()

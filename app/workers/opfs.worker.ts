@@ -10,6 +10,7 @@ interface SyncHandle {
   read(buffer: Uint8Array, opts: { at: number }): number
   write(buffer: Uint8Array, opts: { at: number }): number
   getSize(): number
+  truncate(size: number): void
   flush(): void
   close(): void
 }
@@ -53,6 +54,22 @@ function open(key: string): Promise<SyncHandle> {
   return handle
 }
 
+/** Gives the file the torrent's whole length before the first piece lands. Pieces arrive in
+ * any order, and a piece near the end needs the file, and so the quota, to reach there; so
+ * the space is taken at once: a torrent that does not fit fails before it downloads anything,
+ * and one that fits can no longer run out half way when something else fills the disk. */
+function reserve(h: SyncHandle, size: number): void {
+  try {
+    h.truncate(size)
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'QuotaExceededError') throw err
+    throw new DOMException(`could not reserve ${size} bytes: ${String(err)}`, 'QuotaExceededError')
+  }
+  if (h.getSize() !== size) {
+    throw new DOMException(`could not reserve ${size} bytes`, 'QuotaExceededError')
+  }
+}
+
 async function release(key: string): Promise<void> {
   const handle = handles.get(key)
   if (!handle) return
@@ -66,11 +83,15 @@ async function run(req: OpfsRequest): Promise<ArrayBuffer | undefined> {
   switch (req.op) {
     case 'write': {
       const h = await open(req.key)
+      if (h.getSize() < req.size) reserve(h, req.size)
       const data = new Uint8Array(req.data)
       const written = h.write(data, { at: req.at })
-      // A short write means the disk or the quota ran out part way.
+      // Chromium answers a write past the quota with a bogus count (2^32 - 8), not an error.
       if (written !== data.length) {
-        throw new DOMException(`wrote ${written} of ${data.length} bytes`, 'QuotaExceededError')
+        throw new DOMException(
+          `wrote ${written} of ${data.length} bytes at ${req.at}`,
+          'QuotaExceededError',
+        )
       }
       return undefined
     }
