@@ -56,6 +56,15 @@ describe('relay to relay', () => {
       seq: 1,
       ts: Math.floor(Date.now() / 1000),
     })
+    // r2's first pull of r1 over (caught up, or failed if r1 was not listening yet), so the
+    // listing reaches r2 by push, which r2 passes on, and not by that pull, which it would
+    // not: pulled listings are not pushed again.
+    const fromR1 = (e: Record<string, unknown>) => e.peer === `http://127.0.0.1:${p1}`
+    await waitFor('r2 to have tried r1 once', async () =>
+      [...logsWith(r2.logs, 'catalog caught up'), ...logsWith(r2.logs, 'catalog pull failed')].some(
+        fromR1,
+      ),
+    )
     expect((await postJson(r1.url, l)).status).toBe(200)
     await waitFor('the listing on r3', () => has(r3, l))
     expect(await has(r2, l)).toBe(true)
