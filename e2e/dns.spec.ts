@@ -5,18 +5,15 @@
 // found by DNS, and downloads a file from a browser seeding through C, on a torrent whose
 // owners (rendezvous hashing over the four) are C and D.
 
-import bencode from 'bencode'
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
-import { pieceLengthFor } from '../app/lib/file-chunk-store.ts'
 import { rendezvousOwners } from '../shared/rendezvous.ts'
 import { expect, shot, test } from './fixtures.ts'
-import { freePort, startRelay, type RunningRelay } from './relay.ts'
+import { freePort, relayNodeId, startRelay, type RunningRelay } from './relay.ts'
+import { infoHashOf, sha256 } from './sharing.ts'
 
 const ZONE = 'monsoon.test'
 const FAST = ['--local-network', '--supernode-poll-interval', '1', '--ws-announce-interval', '2']
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
-const sha1 = (data: Uint8Array) => createHash('sha1').update(data).digest()
 
 async function relay(...args: string[]): Promise<RunningRelay> {
   return startRelay({ port: await freePort(), args: [...FAST, ...args] })
@@ -27,25 +24,6 @@ async function supernodeIds(r: RunningRelay): Promise<string[]> {
     supernodes: { id: string }[]
   }
   return body.supernodes.map((s) => s.id).sort()
-}
-
-const nodeId = async (r: RunningRelay) =>
-  ((await (await fetch(`${r.url}/v1/hello`)).json()) as { id: string }).id
-
-/** The v1 info hash the app gives one file shared under its own name (BEP 3). */
-function infoHashOf(name: string, data: Buffer): string {
-  const pieceLength = pieceLengthFor(data.length)
-  const pieces: Buffer[] = []
-  for (let at = 0; at < data.length; at += pieceLength) {
-    pieces.push(sha1(data.subarray(at, at + pieceLength)))
-  }
-  const info = {
-    length: data.length,
-    name,
-    'piece length': pieceLength,
-    pieces: Buffer.concat(pieces),
-  }
-  return sha1(bencode.encode(info)).toString('hex')
 }
 
 test('a relay that knows only a DoH endpoint and a zone joins, and its browser downloads through supernodes found by DNS', async ({
@@ -61,7 +39,7 @@ test('a relay that knows only a DoH endpoint and a zone joins, and its browser d
     relays.push(c, d)
     const a = await relay('--dns-zone', ZONE, '--doh-endpoint', `${b.url}/dns-query`)
     relays.push(a)
-    const ids = await Promise.all([a, b, c, d].map(nodeId))
+    const ids = await Promise.all([a, b, c, d].map((r) => relayNodeId(r.url)))
     const all = [...ids].sort()
     // Every relay comes to list all four: A found B, C and D through B's zone, and told them.
     for (const r of relays) {
