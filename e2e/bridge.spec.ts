@@ -18,24 +18,14 @@ import createTorrent from 'create-torrent'
 import type { Page } from '@playwright/test'
 import { expect, shot, test } from './fixtures.ts'
 import { freePort, startRelay, type RunningRelay } from './relay.ts'
+import { ARIA2_LOOPBACK } from '../relay/test/aria2-flags.ts'
 
 const hasAria2 = spawnSync('aria2c', ['--version'], { stdio: 'ignore' }).status === 0
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
 
-/** Flags that keep aria2 on loopback and make the relay's tracker its only source of peers. */
+/** aria2 on loopback with the relay's tracker as its only source of peers, encrypted only. */
 const ARIA2_COMMON = [
-  '--no-conf=true',
-  '--enable-dht=false',
-  '--enable-dht6=false',
-  '--bt-enable-lpd=false',
-  '--enable-peer-exchange=false',
-  '--interface=127.0.0.1',
-  '--disable-ipv6=true',
-  '--summary-interval=0',
-  '--console-log-level=warn',
-  '--allow-overwrite=true',
-  '--file-allocation=none',
-  '--bt-tracker-interval=3',
+  ...ARIA2_LOOPBACK,
   // BitTorrent protocol encryption (MSE/PE) with RC4 or nothing: aria2 refuses plain
   // handshakes, so every transfer here proves the bridge speaks MSE/PE both ways.
   '--bt-require-crypto=true',

@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { QUIET_WEBTORRENT } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { scrapeFiles, scrapePath } from './tracker-wire.ts'
+import { ARIA2_LOOPBACK } from './aria2-flags.ts'
 
 const ARIA2 = 'aria2c'
 const hasAria2 = spawnSync(ARIA2, ['--version'], { stdio: 'ignore' }).status === 0
@@ -27,23 +28,6 @@ const SKIP_NOTE = hasAria2 ? '' : ' [skipped: aria2c not installed; CI installs 
 
 const FILE_NAME = 'random-4MiB.bin'
 const FILE_SIZE = 4 * 1024 * 1024
-
-/** Flags that keep aria2 on loopback and make the tracker its only source of peers. */
-const ARIA2_COMMON = [
-  '--no-conf=true',
-  '--enable-dht=false',
-  '--enable-dht6=false',
-  '--bt-enable-lpd=false',
-  '--enable-peer-exchange=false',
-  '--interface=127.0.0.1',
-  '--disable-ipv6=true',
-  '--summary-interval=0',
-  '--console-log-level=warn',
-  '--allow-overwrite=true',
-  '--file-allocation=none',
-  // If the first announce found nobody, ask again soon instead of after `min interval`.
-  '--bt-tracker-interval=3',
-]
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
@@ -74,7 +58,7 @@ interface Aria2 {
 }
 
 function aria2(args: string[]): Aria2 {
-  const child = spawn(ARIA2, [...ARIA2_COMMON, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(ARIA2, [...ARIA2_LOOPBACK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c))
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c))
