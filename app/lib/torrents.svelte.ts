@@ -5,6 +5,7 @@ import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { bridges } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
+import { createClient } from './engine.ts'
 import { seedFiles } from './hash/seed.ts'
 import { TorrentLibrary } from './persist-library.ts'
 import { fullBitfield, type TorrentRecord } from './persist.ts'
@@ -257,7 +258,7 @@ export class TorrentClient {
   #webtorrent(): WebTorrent {
     if (!this.#client) {
       // No public STUN default: only the ICE servers the origin relay names (relay-config.ts).
-      this.#client = new WebTorrent({ tracker: { rtcConfig: relayConfig() } })
+      this.#client = createClient({ tracker: { rtcConfig: relayConfig() } })
       this.#applyLimits()
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
