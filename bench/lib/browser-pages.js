@@ -1,0 +1,189 @@
+// Browser parts for the WebRTC transfer benchmarks (transfer, swarm): the page in
+// bench/transfer/page built with Vite and served on 127.0.0.1 (a secure context, for
+// WebCrypto), one headless Debian Chromium, a fresh context for each part (seeder, leecher,
+// channel end) so no state is shared but the browser, and the raw data-channel ceiling.
+
+import { createServer } from 'node:http'
+import { readFileSync } from 'node:fs'
+import { extname, join, normalize } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+import { build } from 'vite'
+import { note, withDeadline } from './processes.js'
+
+export const MIB = 1024 * 1024
+const PAGE = fileURLToPath(new URL('../transfer/page', import.meta.url))
+/** Signalling and opening a channel on loopback takes well under a second. */
+const CONNECT_DEADLINE_MS = 30_000
+/** Making the bytes and the torrent (hashing on the page's thread runs at ~50 MiB/s). */
+const seedDeadlineMs = (bytes) => 60_000 + (bytes / MIB) * 500
+/** Hashing a download back with WebCrypto. */
+const VERIFY_DEADLINE_MS = 120_000
+
+/** Builds the page into `outDir`. */
+export async function buildPage(outDir) {
+  await build({
+    configFile: false,
+    root: PAGE,
+    logLevel: 'warn',
+    build: { outDir, emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 2000 },
+    worker: { format: 'es' },
+  })
+}
+
+/** Serves `dir` on 127.0.0.1; resolves with the server and the page's URL. */
+export function servePage(dir) {
+  const types = { '.html': 'text/html', '.js': 'text/javascript' }
+  const server = createServer((req, res) => {
+    if (req.url === '/favicon.ico') return res.writeHead(204).end()
+    const path = normalize(join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname)))
+    if (!path.startsWith(dir)) return res.writeHead(403).end()
+    try {
+      const body = readFileSync(path.endsWith('/') ? join(path, 'index.html') : path)
+      res.writeHead(200, { 'Content-Type': types[extname(path) || '.html'] ?? 'text/plain' })
+      res.end(body)
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${server.address().port}/` }),
+    ),
+  )
+}
+
+/** Debian's Chromium, headless. Host candidates stay plain addresses rather than mDNS names,
+ * which loopback peers in other contexts could not resolve. */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-features=WebRtcHideLocalIpsWithMdns',
+    ],
+  })
+}
+
+/** The page in a context of its own, ready (`window.bench`); its errors go to stderr. */
+export async function openPart(browser, url, label) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  page.on('pageerror', (err) => note(`${label}: page error: ${err.message}`))
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') note(`${label}: console: ${msg.text()}`)
+  })
+  await page.goto(url)
+  await page.waitForFunction(() => window.bench !== undefined)
+  return page
+}
+
+export const closePart = (page) =>
+  page
+    ?.context()
+    .close()
+    .catch(() => undefined)
+
+/**
+ * The raw ceiling: `bytes` over one RTCDataChannel between two fresh contexts, in
+ * `messageBytes` messages with at most `highWater` bytes waiting in the sender's buffer.
+ * Timed from the first send() to the last byte received. Resolves with seconds.
+ */
+export async function measureCeiling(browser, url, { bytes, messageBytes, highWater }) {
+  const sender = await openPart(browser, url, 'ceiling sender')
+  const receiver = await openPart(browser, url, 'ceiling receiver')
+  try {
+    const offer = await sender.evaluate((size) => window.bench.ceilingOffer(size), bytes)
+    const answer = await receiver.evaluate(
+      ([o, size]) => window.bench.ceilingAnswer(o, size),
+      [offer, bytes],
+    )
+    await withDeadline(
+      sender.evaluate((a) => window.bench.ceilingConnect(a), answer),
+      CONNECT_DEADLINE_MS,
+      'ceiling: opening the data channel',
+    )
+    const received = receiver.evaluate(() => window.bench.ceilingReceived())
+    received.catch(() => undefined)
+    const deadline = transferDeadlineMs(bytes)
+    const { startAt } = await withDeadline(
+      sender.evaluate(([m, h]) => window.bench.ceilingSend(m, h), [messageBytes, highWater]),
+      deadline,
+      'ceiling: sending',
+    )
+    const { endAt } = await withDeadline(received, deadline, 'ceiling: receiving')
+    return { seconds: (endAt - startAt) / 1000 }
+  } finally {
+    await closePart(sender)
+    await closePart(receiver)
+  }
+}
+
+/** How long one transfer of `bytes` may take before it is called stuck: a minute to
+ * connect, then at least 1 MiB/s (the slowest seen here was ~7 MiB/s). */
+export const transferDeadlineMs = (bytes) => 60_000 + (bytes / MIB) * 1000
+
+/** Seeds `size` random bytes in `page` with a client of `kind` (page/torrent.js seed()). */
+export async function seedIn(page, { kind, size, tracker, name }) {
+  const seeded = await withDeadline(
+    page.evaluate((o) => window.bench.seed(o), { kind, size, tracker, name }),
+    seedDeadlineMs(size),
+    `${kind} seeding ${size / MIB} MiB`,
+  )
+  if (!seeded.announced) note(`${kind} seeder: no tracker answer yet, leechers let in anyway`)
+  return seeded
+}
+
+/** Downloads in `page` until done (page/torrent.js leech()); a stuck download is an error
+ * that says how far it got. */
+export async function leechIn(page, { kind, magnetURI, tracker, size, what }) {
+  try {
+    return await withDeadline(
+      page.evaluate((o) => window.bench.leech(o), { kind, magnetURI, tracker }),
+      transferDeadlineMs(size),
+      what,
+    )
+  } catch (err) {
+    const at = await withDeadline(
+      page.evaluate(() => window.bench.status()),
+      5000,
+      'status',
+    ).catch(() => null)
+    if (at) {
+      err.message +=
+        ` (stuck at ${(at.progress * 100).toFixed(1)}%, ${(at.received / MIB).toFixed(1)} MiB` +
+        ` received, ${at.peers} peers)`
+    }
+    throw err
+  }
+}
+
+/** Checks the download in `page` against the seeder's SHA-256. */
+export async function verifyIn(page, sha256, what) {
+  const got = await withDeadline(
+    page.evaluate(() => window.bench.verify()),
+    VERIFY_DEADLINE_MS,
+    `${what}: hashing the download`,
+  )
+  if (got !== sha256) throw new Error(`${what}: downloaded SHA-256 ${got}, seeded ${sha256}`)
+}
+
+/** The median (the mean of the middle two for an even count). */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+export const round = (x, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null)
+
+/** A positive integer from the environment, or `fallback`; anything else is refused. */
+export function envInt(name, fallback) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer`)
+  return n
+}

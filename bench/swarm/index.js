@@ -1,0 +1,158 @@
+// swarm: one seeder to four leechers in Chromium, all done: ours (createClient) beside stock WebTorrent, aggregate MiB/s against a raw RTCDataChannel ceiling
+//
+//   npm run bench -- swarm
+//   MONSOON_BENCH_SWARM_MIB=N             bytes moved to each leecher (default 128)
+//   MONSOON_BENCH_SWARM_ROUNDS=N          rounds of each kind, interleaved; medians (default 2)
+//   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
+//   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
+//   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
+//
+// Five fresh contexts of one headless Chromium per round, on the transfer bench's page
+// (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent 3 client)
+// or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes and seeds
+// them at the app's piece length, announcing to our relay's WebSocket tracker (relay/bin.js
+// on a free port); once it is ready and announced, the four leechers add its magnet at once
+// (they trade pieces among themselves too, as a swarm does). Timed from the first add to the
+// last 'done'; each download's SHA-256 is then checked against the seeded bytes. The raw
+// ceiling, one RTCDataChannel between two contexts (the transfer bench's), is measured once
+// at the start at the same size: the aggregate 4 × size / time is compared with it.
+// Prints one JSON line: {"bench":"swarm","ours_s","stock_s","ratio_to_stock",
+// "ours_aggregate_mib_s","ceiling_mib_s","ratio_to_ceiling","each",…}.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  MIB,
+  buildPage,
+  closePart,
+  envInt,
+  launchChromium,
+  leechIn,
+  measureCeiling,
+  median,
+  openPart,
+  round,
+  seedIn,
+  servePage,
+  verifyIn,
+} from '../lib/browser-pages.js'
+import { note, runBenchmark } from '../lib/processes.js'
+import { startRelay } from '../lib/servers.js'
+
+const BENCH = 'swarm'
+const LEECHERS = 4
+const KINDS = ['stock', 'ours']
+
+await runBenchmark(BENCH, async (procs) => {
+  const mib = envInt('MONSOON_BENCH_SWARM_MIB', 128)
+  const rounds = envInt('MONSOON_BENCH_SWARM_ROUNDS', 2)
+  const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
+  const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
+  const size = mib * MIB
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-swarm-'))
+  let browser
+  let server
+  try {
+    note(`${BENCH}: building the bench page`)
+    await buildPage(join(dir, 'page'))
+    const relay = await startRelay(procs)
+    const tracker = `ws://127.0.0.1:${relay.port}/`
+    const served = await servePage(join(dir, 'page'))
+    server = served.server
+    browser = await launchChromium()
+
+    /** One seeder, four leechers, all clients of `kind`; resolves with seconds until all
+     * four are done and each leecher's own seconds. */
+    async function swarm(kind, n) {
+      const seeder = await openPart(browser, served.url, `${kind} seeder`)
+      const leechers = []
+      try {
+        for (let i = 1; i <= LEECHERS; i++) {
+          leechers.push(await openPart(browser, served.url, `${kind} leecher ${i}`))
+        }
+        const name = `swarm-${kind}-${n}.bin`
+        const seeded = await seedIn(seeder, { kind, size, tracker, name })
+        const times = await Promise.all(
+          leechers.map((page, i) =>
+            leechIn(page, {
+              kind,
+              magnetURI: seeded.magnetURI,
+              tracker,
+              size,
+              what: `${kind}: leecher ${i + 1} of ${LEECHERS}, ${mib} MiB`,
+            }),
+          ),
+        )
+        // Hashed only once all are done, so no leecher's check slows another's download.
+        for (const [i, page] of leechers.entries()) {
+          await verifyIn(page, seeded.sha256, `${kind}: leecher ${i + 1}`)
+        }
+        const start = Math.min(...times.map((t) => t.addAt))
+        const end = Math.max(...times.map((t) => t.doneAt))
+        return {
+          seconds: (end - start) / 1000,
+          leechers_s: times.map((t) => round((t.doneAt - t.addAt) / 1000)),
+          ttfb_ms: round(median(times.map((t) => t.firstByteAt - t.addAt)), 0),
+        }
+      } finally {
+        for (const page of leechers) await closePart(page)
+        await closePart(seeder)
+      }
+    }
+
+    note(`${BENCH}: raw data-channel ceiling, ${mib} MiB`)
+    const ceiling = await measureCeiling(browser, served.url, {
+      bytes: size,
+      messageBytes,
+      highWater,
+    })
+    const ceilingMibS = mib / ceiling.seconds
+    const each = [
+      { round: 0, kind: 'ceiling', mib_s: round(ceilingMibS), s: round(ceiling.seconds) },
+    ]
+    for (let n = 1; n <= rounds; n++) {
+      const order = n % 2 ? KINDS : [...KINDS].reverse()
+      for (const kind of order) {
+        note(`${BENCH}: round ${n}/${rounds}: ${kind}, 1 seeder → ${LEECHERS} leechers, ${mib} MiB`)
+        const r = await swarm(kind, n)
+        const aggregate = (LEECHERS * mib) / r.seconds
+        each.push({
+          round: n,
+          kind,
+          s: round(r.seconds),
+          aggregate_mib_s: round(aggregate),
+          leechers_s: r.leechers_s,
+          ttfb_ms: r.ttfb_ms,
+        })
+        note(`${BENCH}: ${JSON.stringify(each.at(-1))}`)
+      }
+    }
+
+    const of = (kind, field) => median(each.filter((e) => e.kind === kind).map((e) => e[field]))
+    const ours = of('ours', 's')
+    const stock = of('stock', 's')
+    const oursAggregate = (LEECHERS * mib) / ours
+    return {
+      bench: BENCH,
+      ours_s: round(ours),
+      stock_s: round(stock),
+      ratio_to_stock: round(stock / ours),
+      ours_aggregate_mib_s: round(oursAggregate),
+      stock_aggregate_mib_s: round((LEECHERS * mib) / stock),
+      ceiling_mib_s: round(ceilingMibS),
+      ratio_to_ceiling: round(oursAggregate / ceilingMibS),
+      goal_ratio_to_stock: 1.5,
+      goal_ratio_to_ceiling: 0.75,
+      size_mib: mib,
+      leechers: LEECHERS,
+      rounds,
+      verified: 'sha256 of each download against the seeded bytes',
+      each,
+    }
+  } finally {
+    await browser?.close().catch(() => undefined)
+    server?.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

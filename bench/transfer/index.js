@@ -1,0 +1,133 @@
+// transfer: browser → browser MiB/s over WebRTC in Chromium, ours (createClient) beside stock WebTorrent and a raw RTCDataChannel ceiling
+//
+//   npm run bench -- transfer
+//   MONSOON_BENCH_TRANSFER_MIB=N          bytes moved (default 256)
+//   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 2)
+//   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
+//   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
+//   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
+//
+// Two fresh contexts of one headless Chromium per transfer, on a page built here
+// (bench/transfer/page), each round in turn (the order rotates each round):
+//   ceiling: one RTCDataChannel, no WebTorrent, the bytes sent as fast as the channel takes
+//            them (page/ceiling.js); from the first send to the last byte received;
+//   stock:   a plain WebTorrent 3 client seeds in one context, another downloads the magnet;
+//   ours:    the same with clients from createClient() (app/lib/engine.ts), the app's own.
+// Torrents announce to our relay's WebSocket tracker (relay/bin.js on a free port) and are
+// made from random bytes in the seeding page at the app's piece length (pieceLengthFor), all
+// before timing. Torrent times run from the leecher's add(magnet) to its 'done' (every piece
+// verified), so finding and connecting to the peer and fetching the metadata are inside;
+// time to first byte is add → the first block of piece data received. Each download is then read back
+// and its SHA-256 compared with the seeded bytes' (WebCrypto, in the pages).
+// Prints one JSON line: {"bench":"transfer","ours_mib_s","stock_mib_s","ceiling_mib_s",
+// "ratio_to_ceiling","ratio_to_stock","ours_ttfb_ms","stock_ttfb_ms","each",…}.
+
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  MIB,
+  buildPage,
+  closePart,
+  envInt,
+  launchChromium,
+  leechIn,
+  measureCeiling,
+  median,
+  openPart,
+  round,
+  seedIn,
+  servePage,
+  verifyIn,
+} from '../lib/browser-pages.js'
+import { note, runBenchmark } from '../lib/processes.js'
+import { startRelay } from '../lib/servers.js'
+
+const BENCH = 'transfer'
+const KINDS = ['ceiling', 'stock', 'ours']
+
+await runBenchmark(BENCH, async (procs) => {
+  const mib = envInt('MONSOON_BENCH_TRANSFER_MIB', 256)
+  const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 2)
+  // 256 KiB is the most an SCTP message may carry in Chromium (its SDP's max-message-size),
+  // and was the fastest here (64 and 128 KiB were slower; see bench/README.md).
+  const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
+  const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
+  const size = mib * MIB
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-transfer-'))
+  let browser
+  let server
+  try {
+    note(`${BENCH}: building the bench page`)
+    await buildPage(join(dir, 'page'))
+    const relay = await startRelay(procs)
+    const tracker = `ws://127.0.0.1:${relay.port}/`
+    const served = await servePage(join(dir, 'page'))
+    server = served.server
+    browser = await launchChromium()
+
+    /** One torrent from a seeder context to a leecher context. */
+    async function torrentTransfer(kind, n) {
+      const seeder = await openPart(browser, served.url, `${kind} seeder`)
+      const leecher = await openPart(browser, served.url, `${kind} leecher`)
+      try {
+        const name = `transfer-${kind}-${n}.bin`
+        const seeded = await seedIn(seeder, { kind, size, tracker, name })
+        const what = `${kind}: transfer of ${mib} MiB`
+        const t = await leechIn(leecher, { kind, magnetURI: seeded.magnetURI, tracker, size, what })
+        await verifyIn(leecher, seeded.sha256, what)
+        return {
+          seconds: (t.doneAt - t.addAt) / 1000,
+          ttfb_ms: round(t.firstByteAt - t.addAt, 0),
+          connect_ms: round(t.connectAt - t.addAt, 0),
+          first_piece_ms: round(t.firstPieceAt - t.addAt, 0),
+        }
+      } finally {
+        await closePart(leecher)
+        await closePart(seeder)
+      }
+    }
+
+    const each = []
+    for (let n = 1; n <= rounds; n++) {
+      const order = KINDS.map((_, i) => KINDS[(i + n - 1) % KINDS.length])
+      for (const kind of order) {
+        note(`${BENCH}: round ${n}/${rounds}: ${kind}, ${mib} MiB`)
+        const r =
+          kind === 'ceiling'
+            ? await measureCeiling(browser, served.url, { bytes: size, messageBytes, highWater })
+            : await torrentTransfer(kind, n)
+        const entry = { round: n, kind, mib_s: round(mib / r.seconds), s: round(r.seconds) }
+        delete r.seconds
+        each.push({ ...entry, ...r })
+        note(`${BENCH}: ${JSON.stringify(each.at(-1))}`)
+      }
+    }
+
+    const of = (kind, field) => median(each.filter((e) => e.kind === kind).map((e) => e[field]))
+    const ours = of('ours', 'mib_s')
+    const stock = of('stock', 'mib_s')
+    const ceiling = of('ceiling', 'mib_s')
+    return {
+      bench: BENCH,
+      ours_mib_s: round(ours),
+      stock_mib_s: round(stock),
+      ceiling_mib_s: round(ceiling),
+      ratio_to_ceiling: round(ours / ceiling),
+      ratio_to_stock: round(ours / stock),
+      ours_ttfb_ms: round(of('ours', 'ttfb_ms'), 0),
+      stock_ttfb_ms: round(of('stock', 'ttfb_ms'), 0),
+      goal_ratio_to_ceiling: 0.9,
+      size_mib: mib,
+      rounds,
+      ceiling_message_kib: messageBytes / 1024,
+      ceiling_buffer_kib: highWater / 1024,
+      verified: 'sha256 of each download against the seeded bytes',
+      each,
+    }
+  } finally {
+    await browser?.close().catch(() => undefined)
+    server?.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
