@@ -8,12 +8,16 @@ export type OpfsRequest =
   | { id: number; op: 'read'; key: string; at: number; length: number }
   /** Makes every earlier write durable (FileSystemSyncAccessHandle.flush). */
   | { id: number; op: 'flush'; key: string }
-  /** Releases the file's access handle, so the page can read it as a File (getFile). */
+  /** Releases the file's access handle (the next read or write takes it again). */
   | { id: number; op: 'close'; key: string }
+  /** Flushes and releases the handle, then answers with the file as a disk-backed File. */
+  | { id: number; op: 'snapshot'; key: string }
   | { id: number; op: 'remove'; key: string }
 
 export type OpfsReply =
-  | { id: number; ok: true; data?: ArrayBuffer }
+  /** `data`: the bytes a read asked for; `file`: a snapshot's File (a handle to the disk,
+   * not the bytes: structured clone passes Files by reference). */
+  | { id: number; ok: true; data?: ArrayBuffer; file?: File }
   /** `name` is the DOMException's name: QuotaExceededError, NoModificationAllowedError… */
   | { id: number; ok: false; name: string; message: string }
 

@@ -1,6 +1,14 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { OpfsChunkStore, isQuotaError, type ChunkFile, type ChunkFiles } from './opfs-store.ts'
+import {
+  OpfsChunkStore,
+  fileSpan,
+  isQuotaError,
+  opfsStoreOf,
+  savedFile,
+  type ChunkFile,
+  type ChunkFiles,
+} from './opfs-store.ts'
 import { countPieces, fullBitfield } from './persist.ts'
 
 /** Files in memory, as the OPFS worker keeps them on disk; `quota` caps the bytes held. */
@@ -29,6 +37,7 @@ class MemoryFiles implements ChunkFiles {
       },
       flush: async () => void this.flushed++,
       close: async () => {},
+      snapshot: async () => new Blob([(this.data.get(key) ?? new Uint8Array(0)).slice()]),
       remove: async () => void this.data.delete(key),
     }
   }
@@ -107,6 +116,60 @@ describe('OpfsChunkStore', () => {
     await put(store, 0, new Uint8Array(4))
     await new Promise<void>((resolve) => store.destroy(() => resolve()))
     expect(files.data.has('d')).toBe(false)
+  })
+})
+
+describe('saving from the data file', () => {
+  it('places each file of a torrent at the sum of the lengths before it (BEP 3)', () => {
+    expect(fileSpan([5], 0)).toEqual({ start: 0, end: 5 })
+    expect(fileSpan([5, 0, 7], 1)).toEqual({ start: 5, end: 5 })
+    expect(fileSpan([5, 0, 7], 2)).toEqual({ start: 5, end: 12 })
+    // Past 4 GiB: plain numbers, no 32-bit wrap.
+    expect(fileSpan([2 ** 32, 3], 1)).toEqual({ start: 2 ** 32, end: 2 ** 32 + 3 })
+    expect(() => fileSpan([5], 1)).toThrow(RangeError)
+    expect(() => fileSpan([5], -1)).toThrow(RangeError)
+    expect(() => fileSpan([5], 0.5)).toThrow(RangeError)
+  })
+
+  it("gives each file's exact bytes from the stored torrent", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.nat(),
+        async (parts, chunkLength, pick) => {
+          const all = Buffer.concat(parts)
+          fc.pre(all.length > 0)
+          const store = new OpfsChunkStore(chunkLength, {
+            length: all.length,
+            key: 'saved',
+            backend: new MemoryFiles(),
+          })
+          for (let i = 0; i * chunkLength < all.length; i++) {
+            await put(store, i, all.subarray(i * chunkLength, (i + 1) * chunkLength))
+          }
+          const index = pick % parts.length
+          const lengths = parts.map((p) => p.length)
+          const blob = await savedFile(store, lengths, index, 'video/webm')
+          expect(blob.type).toBe('video/webm')
+          expect(Buffer.from(await blob.arrayBuffer())).toEqual(Buffer.from(parts[index]!))
+        },
+      ),
+    )
+  })
+
+  it("finds a torrent's open store by key, and forgets it once closed or destroyed", async () => {
+    const files = new MemoryFiles()
+    const a = new OpfsChunkStore(4, { length: 8, key: 'found', backend: files })
+    expect(opfsStoreOf('found')).toBe(a)
+    expect(opfsStoreOf('other')).toBeUndefined()
+    await new Promise<void>((resolve) => a.close(() => resolve()))
+    expect(opfsStoreOf('found')).toBeUndefined()
+    await expect(a.snapshot()).rejects.toThrow(/closed/)
+    const b = new OpfsChunkStore(4, { length: 8, key: 'found', backend: files })
+    expect(opfsStoreOf('found')).toBe(b)
+    await new Promise<void>((resolve) => b.destroy(() => resolve()))
+    expect(opfsStoreOf('found')).toBeUndefined()
   })
 })
 

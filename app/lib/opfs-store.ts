@@ -10,8 +10,10 @@
 // FileSystemSyncAccessHandle, a piece at a time: the page never holds more than the pieces in
 // flight, so a 4 GiB torrent costs no more memory than a 4 MiB one; and a full disk comes
 // back as a QuotaExceededError that the app turns into a paused torrent and a message.
+// Saving a finished torrent's file takes a slice of the data file as a disk-backed File
+// (`savedFile`): the bytes go from disk to the download without passing through the page.
 
-import { TORRENT_DIR, type OpfsReply, type OpfsRequest } from './opfs-protocol.ts'
+import { type OpfsReply, type OpfsRequest } from './opfs-protocol.ts'
 
 type Callback<T> = (err: Error | null, value?: T) => void
 
@@ -23,6 +25,9 @@ export interface ChunkFile {
   /** Durable once this resolves: call before recording pieces as kept (persist.ts). */
   flush(): Promise<void>
   close(): Promise<void>
+  /** The whole file, flushed, as a Blob backed by the disk (the worker's File). Only for a
+   * file no longer written to: see app/workers/opfs.worker.ts. */
+  snapshot(): Promise<Blob>
   remove(): Promise<void>
 }
 
@@ -43,6 +48,15 @@ export interface OpfsStoreOptions {
 
 export function isQuotaError(err: unknown): boolean {
   return err instanceof Error && err.name === 'QuotaExceededError'
+}
+
+/** The open stores, by key: how the page finds a torrent's data file to save from it
+ * (WebTorrent wraps the store in caches and keeps no public handle on it). */
+const openStores = new Map<string, OpfsChunkStore>()
+
+/** The OPFS store holding the torrent `key` in this page, if it is kept in OPFS. */
+export function opfsStoreOf(key: string): OpfsChunkStore | undefined {
+  return openStores.get(key)
 }
 
 export class OpfsChunkStore {
@@ -69,6 +83,14 @@ export class OpfsChunkStore {
     this.#file = (opts.backend ?? opfsFiles()).file(key)
     this.#lastIndex = Math.max(0, Math.ceil(opts.length / chunkLength) - 1)
     this.#lastLength = opts.length - this.#lastIndex * chunkLength
+    openStores.set(key, this)
+  }
+
+  /** The torrent's whole data as a disk-backed Blob (every piece must be stored: the file
+   * must not be written again while the Blob is in use). */
+  snapshot(): Promise<Blob> {
+    if (this.#closed) return Promise.reject(new Error('storage is closed'))
+    return this.#file.snapshot()
   }
 
   put(index: number, buf: Uint8Array, cb: Callback<void> = () => {}): void {
@@ -109,6 +131,7 @@ export class OpfsChunkStore {
   close(cb: Callback<void> = () => {}): void {
     if (this.#closed) return fail(cb, 'storage is closed')
     this.#closed = true
+    this.#forget()
     this.#file.close().then(
       () => cb(null),
       (err: unknown) => cb(asError(err)),
@@ -118,10 +141,15 @@ export class OpfsChunkStore {
   /** Deletes the torrent's data file. */
   destroy(cb: Callback<void> = () => {}): void {
     this.#closed = true
+    this.#forget()
     this.#file.remove().then(
       () => cb(null),
       (err: unknown) => cb(asError(err)),
     )
+  }
+
+  #forget(): void {
+    if (openStores.get(this.key) === this) openStores.delete(this.key)
   }
 
   #check(index: number): string | null {
@@ -135,6 +163,31 @@ export class OpfsChunkStore {
   #chunkSize(index: number): number {
     return index === this.#lastIndex ? this.#lastLength : this.chunkLength
   }
+}
+
+/** Where file `index` lies in its torrent's data: a torrent's files are its pieces' bytes cut
+ * in order (BEP 3, the info dictionary's `files`). `lengths`: every file's length. */
+export function fileSpan(
+  lengths: readonly number[],
+  index: number,
+): { start: number; end: number } {
+  if (!Number.isInteger(index) || index < 0 || index >= lengths.length) {
+    throw new RangeError(`no file ${index} in this torrent`)
+  }
+  let start = 0
+  for (let i = 0; i < index; i++) start += lengths[i]!
+  return { start, end: start + lengths[index]! }
+}
+
+/** File `index` of a torrent stored whole in `store`, as a disk-backed Blob of `type`. */
+export async function savedFile(
+  store: OpfsChunkStore,
+  lengths: readonly number[],
+  index: number,
+  type = '',
+): Promise<Blob> {
+  const { start, end } = fileSpan(lengths, index)
+  return (await store.snapshot()).slice(start, end, type)
 }
 
 function fail(cb: Callback<never>, message: string): void {
@@ -173,10 +226,15 @@ class WorkerFiles implements ChunkFiles {
       },
       read: async (at, length) => {
         const reply = await this.#ask({ op: 'read', key, at, length })
-        return new Uint8Array(reply ?? new ArrayBuffer(0))
+        return new Uint8Array(reply.data ?? new ArrayBuffer(0))
       },
       flush: async () => void (await this.#ask({ op: 'flush', key })),
       close: async () => void (await this.#ask({ op: 'close', key })),
+      snapshot: async () => {
+        const reply = await this.#ask({ op: 'snapshot', key })
+        if (!reply.file) throw new Error(`no file for ${key}`)
+        return reply.file
+      },
       remove: async () => void (await this.#ask({ op: 'remove', key })),
     }
   }
@@ -184,7 +242,7 @@ class WorkerFiles implements ChunkFiles {
   async #ask(
     req: DistributiveOmit<OpfsRequest, 'id'>,
     transfer: Transferable[] = [],
-  ): Promise<ArrayBuffer | undefined> {
+  ): Promise<OpfsReply & { ok: true }> {
     const id = this.#next++
     const reply = await new Promise<OpfsReply>((resolve) => {
       this.#pending.set(id, { resolve })
@@ -192,7 +250,7 @@ class WorkerFiles implements ChunkFiles {
     })
     this.#pending.delete(id)
     if (!reply.ok) throw new DOMException(reply.message, reply.name)
-    return reply.data
+    return reply
   }
 
   #spawn(): Worker {
@@ -217,12 +275,4 @@ let shared: WorkerFiles | null = null
 export function opfsFiles(): ChunkFiles {
   shared ??= new WorkerFiles()
   return shared
-}
-
-/** The torrent's data file as a disk-backed File, for saving or previewing without reading
- * it into memory (its handle must be closed first: see ChunkFile.close). */
-export async function opfsFile(key: string): Promise<File> {
-  const root = await navigator.storage.getDirectory()
-  const dir = await root.getDirectoryHandle(TORRENT_DIR, { create: true })
-  return (await dir.getFileHandle(key)).getFile()
 }

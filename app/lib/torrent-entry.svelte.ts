@@ -6,7 +6,7 @@
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { canChangeTrackers, downTrackers, replaceTrackers } from './discovery-trackers.ts'
 import type { TorrentRef } from './magnet.ts'
-import { isQuotaError } from './opfs-store.ts'
+import { isQuotaError, opfsStoreOf, savedFile } from './opfs-store.ts'
 import type { HomedTorrent, RehomeReason, TorrentHome } from './rehome.ts'
 
 /**
@@ -205,13 +205,26 @@ export class TorrentEntry implements HomedTorrent {
     this.timeRemaining = t.timeRemaining
   }
 
-  /** A Blob URL holding one complete file, for a download link. */
+  /** A Blob URL holding one complete file, for a download link. A finished download kept
+   * in OPFS is a slice of its data file on disk (savedFile): saving a 4 GiB file costs the
+   * page no memory. Otherwise (a share served from the user's files, a browser without
+   * OPFS, a file done before the rest of its torrent) WebTorrent reads it into a Blob. */
   async fileUrl(index: number): Promise<string> {
     const cached = this.#urls.get(index)
     if (cached) return cached
-    const file = this.#torrent.files[index]
+    const t = this.#torrent
+    const file = t.files[index]
     if (!file) throw new RangeError(`no file ${index} in this torrent`)
-    const url = URL.createObjectURL(await file.blob())
+    const store = t.done ? opfsStoreOf(t.infoHash) : undefined
+    const blob = store
+      ? await savedFile(
+          store,
+          t.files.map((f) => f.length),
+          index,
+          file.type,
+        )
+      : await file.blob()
+    const url = URL.createObjectURL(blob)
     this.#urls.set(index, url)
     return url
   }

@@ -2,7 +2,19 @@
 // write with a FileSystemSyncAccessHandle: synchronous, in place, at an offset, without the
 // swap-file copy that createWritable makes on each close. Those handles exist only in
 // dedicated workers, hence this worker. One handle per file, opened on first use and kept
-// until `close`; a handle locks its file, so a second tab gets NoModificationAllowedError.
+// until `close` or `snapshot`; a handle locks its file, so a second tab gets
+// NoModificationAllowedError.
+//
+// Saving a finished download (`snapshot`) releases the handle and hands the page the file
+// itself as a File: a reference to the disk that the browser reads in slices as it saves or
+// plays, never the bytes in memory. Seeding goes on through the same store: the next piece a
+// peer asks for takes the handle again (`open`). A finished torrent is never written again,
+// so the File stays valid. Why release rather than call getFile() beside the open handle:
+// the handle is an exclusive lock, and File System Access does not promise that a File
+// taken under it is complete and readable in every browser (Chromium allows it, others may
+// not); after a flush and close it is. Requests on one file run one at a time, in order
+// (`inOrder`), so a read that comes in while a snapshot is being taken cannot slip in between
+// its close and its getFile().
 
 import { TORRENT_DIR, type OpfsReply, type OpfsRequest } from '../lib/opfs-protocol.ts'
 
@@ -79,7 +91,21 @@ async function release(key: string): Promise<void> {
   h?.close()
 }
 
-async function run(req: OpfsRequest): Promise<ArrayBuffer | undefined> {
+/** The tail of each file's queue of requests. */
+const queues = new Map<string, Promise<unknown>>()
+
+/** Runs `job` once every earlier request on `key` has settled. */
+function inOrder<T>(key: string, job: () => Promise<T>): Promise<T> {
+  const result = (queues.get(key) ?? Promise.resolve()).then(job, job)
+  const tail = result.catch(() => undefined)
+  queues.set(key, tail)
+  void tail.then(() => {
+    if (queues.get(key) === tail) queues.delete(key)
+  })
+  return result
+}
+
+async function run(req: OpfsRequest): Promise<ArrayBuffer | File | undefined> {
   switch (req.op) {
     case 'write': {
       const h = await open(req.key)
@@ -108,6 +134,10 @@ async function run(req: OpfsRequest): Promise<ArrayBuffer | undefined> {
     case 'close':
       await release(req.key)
       return undefined
+    case 'snapshot': {
+      await release(req.key)
+      return (await (await folder()).getFileHandle(req.key)).getFile()
+    }
     case 'remove':
       await release(req.key)
       await (await folder()).removeEntry(req.key).catch((err: unknown) => {
@@ -122,9 +152,13 @@ self.onmessage = async (event: MessageEvent<OpfsRequest>) => {
   let reply: OpfsReply
   const transfer: Transferable[] = []
   try {
-    const data = await run(req)
-    reply = data ? { id: req.id, ok: true, data } : { id: req.id, ok: true }
-    if (data) transfer.push(data)
+    const out = await inOrder(req.key, () => run(req))
+    if (out instanceof File) {
+      reply = { id: req.id, ok: true, file: out }
+    } else {
+      reply = out ? { id: req.id, ok: true, data: out } : { id: req.id, ok: true }
+      if (out) transfer.push(out)
+    }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err))
     reply = { id: req.id, ok: false, name: e.name, message: e.message }
