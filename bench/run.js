@@ -25,6 +25,15 @@ function summary(name) {
   return first.replace(/^\/\/\s*/, '').replace(new RegExp(`^${name}:\\s*`), '')
 }
 
+const DEFAULT_TIMEOUT_S = 300
+
+/** A benchmark's own default for --timeout, from a `// timeout: S` line in its index.js's
+ * header (for those that need longer than most at their default size). */
+function ownTimeout(name) {
+  const m = readFileSync(join(BENCH_DIR, name, 'index.js'), 'utf8').match(/^\/\/ timeout: (\d+)/m)
+  return m ? Number(m[1]) : DEFAULT_TIMEOUT_S
+}
+
 const HELP = `Usage: npm run bench [-- [options] [NAME...]]
        node bench/run.js [options] [NAME...]
 
@@ -39,7 +48,8 @@ ${available.map((n) => `  ${n.padEnd(14)}${summary(n)}`).join('\n')}
 Options:
   --duration S   seconds of measured load per server (default 10)
   --warmup S     seconds of warm-up per server (default 2)
-  --timeout S    stop a benchmark that runs longer than this (default 300)
+  --timeout S    stop a benchmark that runs longer than this (default 300, or the
+                 benchmark's own: transfer and swarm take longer)
   --profile DIR  tracker-http: run our relay under node --cpu-prof, profile into DIR
   --relay FILE   the relay/bin.js to measure (default: this checkout's), e.g. a scratch
                  copy with a candidate change
@@ -53,7 +63,7 @@ try {
     options: {
       duration: { type: 'string' },
       warmup: { type: 'string' },
-      timeout: { type: 'string', default: '300' },
+      timeout: { type: 'string' },
       profile: { type: 'string' },
       relay: { type: 'string' },
       list: { type: 'boolean', default: false },
@@ -94,7 +104,6 @@ if (values.duration) env.MONSOON_BENCH_DURATION = values.duration
 if (values.warmup) env.MONSOON_BENCH_WARMUP = values.warmup
 if (values.profile) env.MONSOON_BENCH_PROFILE = values.profile
 if (values.relay) env.MONSOON_BENCH_RELAY_BIN = values.relay
-const timeoutMs = Number(values.timeout) * 1000
 
 let current = null
 const killGroup = (child, signal) => {
@@ -117,6 +126,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 /** Runs one benchmark; resolves with its result object (an `error` field when it failed). */
 function runOne(name) {
+  const timeoutMs = Number(values.timeout ?? ownTimeout(name)) * 1000
   return new Promise((resolve) => {
     const started = Date.now()
     process.stderr.write(`[bench] ${name}: running\n`)
