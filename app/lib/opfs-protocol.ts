@@ -1,6 +1,8 @@
 // Messages between the page's OPFS chunk stores (opfs-store.ts) and the worker that owns
 // the files (app/workers/opfs.worker.ts). Each torrent's data is one file, `key`, in the
-// origin-private file system (https://fs.spec.whatwg.org/#sandboxed-filesystem).
+// origin-private file system (https://fs.spec.whatwg.org/#sandboxed-filesystem). The worker
+// answers the requests on one file in the order they were sent (perKeyQueue), so a snapshot
+// is never split by a read that takes the file's handle between its close and its getFile.
 
 export type OpfsRequest =
   /** `size` is the torrent's length: the file is given that size before its first write. */
@@ -23,3 +25,19 @@ export type OpfsReply =
 
 /** The OPFS folder that holds one file per torrent, named by info hash. */
 export const TORRENT_DIR = 'torrents'
+
+/** Runs jobs one at a time per key, each once every earlier job on that key has settled
+ * (failed or not); jobs on different keys do not wait for each other. */
+export function perKeyQueue() {
+  const tails = new Map<string, Promise<unknown>>()
+  return function inOrder<T>(key: string, job: () => Promise<T>): Promise<T> {
+    const result = (tails.get(key) ?? Promise.resolve()).then(job, job)
+    const tail = result.catch(() => undefined)
+    tails.set(key, tail)
+    // The map only holds keys with work pending.
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key)
+    })
+    return result
+  }
+}

@@ -16,7 +16,7 @@
 // (`inOrder`), so a read that comes in while a snapshot is being taken cannot slip in between
 // its close and its getFile().
 
-import { TORRENT_DIR, type OpfsReply, type OpfsRequest } from '../lib/opfs-protocol.ts'
+import { TORRENT_DIR, perKeyQueue, type OpfsReply, type OpfsRequest } from '../lib/opfs-protocol.ts'
 
 interface SyncHandle {
   read(buffer: Uint8Array, opts: { at: number }): number
@@ -91,19 +91,8 @@ async function release(key: string): Promise<void> {
   h?.close()
 }
 
-/** The tail of each file's queue of requests. */
-const queues = new Map<string, Promise<unknown>>()
-
-/** Runs `job` once every earlier request on `key` has settled. */
-function inOrder<T>(key: string, job: () => Promise<T>): Promise<T> {
-  const result = (queues.get(key) ?? Promise.resolve()).then(job, job)
-  const tail = result.catch(() => undefined)
-  queues.set(key, tail)
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key)
-  })
-  return result
-}
+/** Requests on one file run one at a time, in the order they came. */
+const inOrder = perKeyQueue()
 
 async function run(req: OpfsRequest): Promise<ArrayBuffer | File | undefined> {
   switch (req.op) {
