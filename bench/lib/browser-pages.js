@@ -9,7 +9,7 @@ import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { build } from 'vite'
-import { note, withDeadline } from './processes.js'
+import { note, sleep, withDeadline } from './processes.js'
 
 export const MIB = 1024 * 1024
 const PAGE = fileURLToPath(new URL('../transfer/page', import.meta.url))
@@ -121,9 +121,19 @@ export async function measureCeiling(browser, url, { bytes, messageBytes, highWa
   }
 }
 
-/** How long one transfer of `bytes` may take before it is called stuck: a minute to
- * connect, then at least 1 MiB/s (the slowest seen here was ~7 MiB/s). */
-export const transferDeadlineMs = (bytes) => 60_000 + (bytes / MIB) * 1000
+/** The longest one transfer of `bytes` may take: two minutes to connect, then at least
+ * 0.25 MiB/s (5 MiB/s is typical on a busy 2-core machine). A download that stops moving is
+ * caught much sooner (STALL_MS). */
+export const transferDeadlineMs = (bytes) => 120_000 + (bytes / MIB) * 4000
+/** A download that has received nothing for this long is stuck. */
+const STALL_MS = 60_000
+const STALL_POLL_MS = 2000
+
+const describe = (at) =>
+  at
+    ? ` (at ${(at.progress * 100).toFixed(1)}%, ${(at.received / MIB).toFixed(1)} MiB` +
+      ` received, ${at.peers} peers)`
+    : ''
 
 /** Seeds `size` random bytes in `page` with a client of `kind` (page/torrent.js seed()). */
 export async function seedIn(page, { kind, size, tracker, name }) {
@@ -136,27 +146,41 @@ export async function seedIn(page, { kind, size, tracker, name }) {
   return seeded
 }
 
-/** Downloads in `page` until done (page/torrent.js leech()); a stuck download is an error
- * that says how far it got. */
+const statusOf = (page) =>
+  withDeadline(
+    page.evaluate(() => window.bench.status()),
+    5000,
+    'status',
+  ).catch(() => null)
+
+/** Downloads in `page` until done (page/torrent.js leech()). A download that receives nothing
+ * for STALL_MS, or outlives its deadline, is an error that says how far it got. */
 export async function leechIn(page, { kind, magnetURI, tracker, size, what }) {
-  try {
-    return await withDeadline(
-      page.evaluate((o) => window.bench.leech(o), { kind, magnetURI, tracker }),
-      transferDeadlineMs(size),
-      what,
-    )
-  } catch (err) {
-    const at = await withDeadline(
-      page.evaluate(() => window.bench.status()),
-      5000,
-      'status',
-    ).catch(() => null)
-    if (at) {
-      err.message +=
-        ` (stuck at ${(at.progress * 100).toFixed(1)}%, ${(at.received / MIB).toFixed(1)} MiB` +
-        ` received, ${at.peers} peers)`
+  const done = page.evaluate((o) => window.bench.leech(o), { kind, magnetURI, tracker })
+  done.catch(() => undefined)
+  let watching = true
+  const stalled = (async () => {
+    let last = -1
+    let since = Date.now()
+    while (watching) {
+      await sleep(STALL_POLL_MS)
+      const at = await statusOf(page)
+      if (!watching) return
+      if ((at?.received ?? 0) !== last) {
+        last = at?.received ?? 0
+        since = Date.now()
+      } else if (Date.now() - since > STALL_MS) {
+        throw new Error(`${what}: nothing received for ${STALL_MS / 1000} s${describe(at)}`)
+      }
     }
+  })()
+  try {
+    return await withDeadline(Promise.race([done, stalled]), transferDeadlineMs(size), what)
+  } catch (err) {
+    if (!err.message.includes('nothing received')) err.message += describe(await statusOf(page))
     throw err
+  } finally {
+    watching = false
   }
 }
 

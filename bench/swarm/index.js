@@ -7,7 +7,7 @@
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
-// timeout: 1500 (run.js's default --timeout for this one, in seconds: four 128 MiB swarms of
+// timeout: 2400 (run.js's default --timeout for this one, in seconds: four 128 MiB swarms of
 // five clients each take minutes on a busy 2-core machine)
 //
 // Five fresh contexts of one headless Chromium per round, on the transfer bench's page

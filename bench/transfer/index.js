@@ -7,7 +7,7 @@
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
-// timeout: 1200 (run.js's default --timeout for this one, in seconds: two rounds of three
+// timeout: 1800 (run.js's default --timeout for this one, in seconds: two rounds of three
 // 256 MiB transfers, pages seeded and downloads hashed, take minutes on a busy 2-core machine)
 //
 // Two fresh contexts of one headless Chromium per transfer, on a page built here
