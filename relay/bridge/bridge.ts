@@ -4,7 +4,7 @@
 // browsers. Pieces pass through on their own: what it downloads from one side it offers the
 // other as soon as the piece is verified. Classic connections prefer BitTorrent protocol
 // encryption (MSE/PE, WebTorrent's `secure: 1`: it offers RC4 and falls back to plaintext
-// for peers without it). Bounded by the ledger (ledger.ts): torrents, disk, memory, evicting
+// for peers without it), and are dialed over TCP before uTP (tcp-first.ts). Bounded by the ledger (ledger.ts): torrents, disk, memory, evicting
 // the least recently used; bandwidth by WebTorrent's throttle groups.
 
 import type { EventEmitter } from 'node:events'
@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
+import { dialTcpFirst, type PeerDialer } from './tcp-first.ts'
 
 /** The parts of a WebTorrent torrent the bridge reads. */
 interface HybridTorrent extends EventEmitter {
@@ -209,6 +210,8 @@ export class Bridge {
       announce,
       path: join(this.#store, req.infoHash),
     })
+    // Before any peer is dialed (WebTorrent parses the torrent id on a later tick).
+    dialTcpFirst(torrent as unknown as PeerDialer)
     const entry: Held = { torrent, reason, addedAt: now }
     this.#held.set(req.infoHash, entry)
     torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))

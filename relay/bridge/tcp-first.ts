@@ -1,0 +1,45 @@
+// TCP before uTP for the bridge's outgoing classic connections.
+//
+// Why this exists: WebTorrent 3.0.21 (lib/torrent.js, addPeer/_addPeer/_drain), with uTP
+// available, dials every IPv4 peer over uTP first and only falls back to TCP after the uTP
+// attempts are used up: a 5 s connect timeout, then reconnects after 1, 5 and 15 s, each
+// with its own timeout, about 40 s in all. A peer that speaks no uTP (aria2, many seedboxes,
+// anything behind a UDP-hostile firewall) is therefore reached only after 40 s, or when it
+// happens to dial in itself; a browser waiting on the bridge sees nothing meanwhile (the
+// cold bridged transfer in bench/bridge sat at 0 bytes for its first 14 s). Every classic
+// client that has uTP also has TCP, so the bridge dials TCP first and keeps uTP as the
+// fallback, the reverse of WebTorrent's order; incoming uTP is accepted as before.
+//
+// How: WebTorrent picks the transport in `torrent._addPeer(addr, type, source)`, called with
+// 'utp' for a new or reconnecting IPv4 peer and with 'tcp' once the uTP attempts are used up.
+// The wrapper swaps the two for IPv4 address strings (WebRTC peers pass objects, and IPv6
+// peers never use uTP in WebTorrent; both are left alone): the first attempts and reconnects go over TCP, and when they are used up the
+// fallback goes over uTP, which WebTorrent's own bookkeeping then treats as a first attempt.
+// bridge.test.ts's classic-to-browser test runs aria2 (no uTP) through this.
+
+/** The part of WebTorrent's torrent changed here. */
+export interface PeerDialer {
+  _addPeer(peer: unknown, type: 'tcp' | 'utp', source?: unknown): unknown
+  /** The client: `utp` is true when WebTorrent dials uTP at all. */
+  readonly client?: { utp?: unknown }
+}
+
+/** "a.b.c.d:port": the peers WebTorrent would dial over uTP. */
+const IPV4_ADDR = /^\d{1,3}(\.\d{1,3}){3}:\d+$/
+
+const WRAPPED = Symbol('monsoon.tcpFirst')
+
+/** Makes `torrent` dial classic peers over TCP first and uTP second. Idempotent. */
+export function dialTcpFirst(torrent: PeerDialer): void {
+  const target = torrent as PeerDialer & { [WRAPPED]?: true }
+  if (target[WRAPPED] || typeof torrent._addPeer !== 'function' || !torrent.client?.utp) return
+  const addPeer = torrent._addPeer.bind(torrent)
+  target._addPeer = (peer, type, source) =>
+    addPeer(peer, typeof peer === 'string' && IPV4_ADDR.test(peer) ? swapped(type) : type, source)
+  target[WRAPPED] = true
+}
+
+/** The transport to dial when WebTorrent asks for `type`. */
+export function swapped(type: 'tcp' | 'utp'): 'tcp' | 'utp' {
+  return type === 'utp' ? 'tcp' : 'utp'
+}
