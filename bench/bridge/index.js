@@ -17,6 +17,8 @@
 //  - bridged (cold): aria2 seeds with the relay's /announce as its only tracker; POST
 //    /v1/bridge/:infohash, and page C adds the hash at once, so the bridge's own download
 //    from aria2 is inside the figure.
+//    `bridgeFromClassicS`: when the bridge itself held every piece (from GET /v1/bridge);
+//    `bridgedWallS`: from the request to the page's done. Both sides' traces go to stderr.
 //  - bridged (warm): page D downloads the same hash again, from the bridge alone.
 // Each download's sha256 is checked against the source. Prints one JSON line on stdout.
 
@@ -137,7 +139,8 @@ async function webtorrentPage(relay) {
 
 /** Downloads `infoHash` in `page`; resolves with seconds from the first peer connection to
  * done (the transfer), seconds from add to that connection (finding and reaching a peer),
- * and the sha256. */
+ * the sha256, and a trace sampled every 500 ms (ms since add, MiB, peers, metadata ready,
+ * HAVE messages received, requests in flight) that shows where a slow transfer waited. */
 function download(page, infoHash, tracker) {
   return withDeadline(
     page.evaluate(
@@ -149,8 +152,24 @@ function download(page, infoHash, tracker) {
           let connected = 0
           const torrent = client.add(infoHash, { announce: [tracker] })
           torrent.once('wire', () => (connected = performance.now()))
+          const trace = []
+          let haves = 0
+          torrent.on('wire', (w) => w.on('have', () => haves++))
+          const sampler = setInterval(
+            () =>
+              trace.push([
+                Math.round(performance.now() - t0),
+                Math.round(torrent.downloaded / 1048576),
+                torrent.numPeers,
+                torrent.ready ? 1 : 0,
+                haves,
+                torrent.wires.reduce((n, w) => n + w.requests.length, 0),
+              ]),
+            500,
+          )
           torrent.on('done', async () => {
             const now = performance.now()
+            clearInterval(sampler)
             const seconds = (now - connected) / 1000
             const connectSeconds = (connected - t0) / 1000
             const bytes = new Uint8Array(await torrent.files[0].arrayBuffer())
@@ -158,7 +177,7 @@ function download(page, infoHash, tracker) {
             const hex = [...new Uint8Array(digest)]
               .map((b) => b.toString(16).padStart(2, '0'))
               .join('')
-            resolve({ seconds, connectSeconds, sha256: hex })
+            resolve({ seconds, connectSeconds, sha256: hex, trace })
           })
         }),
       { infoHash, tracker },
@@ -192,6 +211,10 @@ try {
     directConnectS: [],
     bridgedConnectS: [],
     warmConnectS: [],
+    // Cold: seconds from the bridge request until the bridge held every piece from aria2, and
+    // until the browser was done (its transfer plus finding the bridge).
+    bridgeFromClassicS: [],
+    bridgedWallS: [],
   }
   for (let round = 1; round <= ROUNDS; round++) {
     note(`bridge: round ${round}/${ROUNDS}: direct browser → browser, ${MIB} MiB`)
@@ -204,6 +227,8 @@ try {
     rounds.directConnectS.push(direct.connectSeconds)
     rounds.bridgedConnectS.push(cold.connectSeconds)
     rounds.warmConnectS.push(warm.connectSeconds)
+    rounds.bridgeFromClassicS.push(cold.classicSeconds)
+    rounds.bridgedWallS.push(cold.wallSeconds)
     rounds.relayCpuPerWarm.push(warm.relayCpu / warm.seconds)
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -288,6 +313,42 @@ async function directRound(relay, tracker) {
   }
 }
 
+/** Polls the relay's bridge list while a cold download runs: the seconds from `t0` until the
+ * bridge itself held the whole torrent (its download from aria2), NaN if never seen. */
+function watchBridge(relay, infoHash, t0) {
+  let doneAt = NaN
+  let stopped = false
+  const trace = []
+  const poll = (async () => {
+    while (!stopped && Number.isNaN(doneAt)) {
+      try {
+        const body = await (await fetch(`${relay}/v1/bridge`)).json()
+        const held = body.torrents.find((t) => t.infoHash === infoHash)
+        if (held)
+          trace.push([
+            Math.round(performance.now() - t0),
+            Math.round(held.progress * 100),
+            held.peers.classic,
+            held.peers.webrtc,
+            held.state,
+          ])
+        if (held?.progress === 1) doneAt = performance.now()
+      } catch {
+        // The relay is busy or restarting: try again.
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  })()
+  return {
+    async stop() {
+      stopped = true
+      await poll
+      note(`bridge: bridge, cold [ms, %, classic, webrtc, state]: ${JSON.stringify(trace)}`)
+      return (doneAt - t0) / 1000
+    },
+  }
+}
+
 /** aria2 seeds new random bytes; the bridge is asked for the hash as a page adds it (cold);
  * then another page downloads it from the bridge alone (warm). */
 async function bridgedRound(relay, tracker, n) {
@@ -311,7 +372,14 @@ async function bridgedRound(relay, tracker, n) {
     const page = await webtorrentPage(relay)
     const res = await fetch(`${relay}/v1/bridge/${infoHash}`, { method: 'POST', body: torrent })
     if (!res.ok) throw new Error(`POST /v1/bridge: ${res.status} ${await res.text()}`)
+    const t0 = performance.now()
+    const classic = watchBridge(relay, infoHash, t0)
     const cold = await download(page, infoHash, tracker)
+    cold.classicSeconds = await classic.stop()
+    cold.wallSeconds = (performance.now() - t0) / 1000
+    note(
+      `bridge: browser, cold [ms, MiB, peers, ready, haves, requests]: ${JSON.stringify(cold.trace)}`,
+    )
     await page.context().close()
     if (cold.sha256 !== sha256(data)) throw new Error('bridged download: sha256 differs')
     const again = await webtorrentPage(relay)
