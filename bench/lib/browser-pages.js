@@ -166,8 +166,10 @@ export async function leechIn(page, { kind, magnetURI, tracker, size, what }) {
       await sleep(STALL_POLL_MS)
       const at = await statusOf(page)
       if (!watching) return
-      if ((at?.received ?? 0) !== last) {
-        last = at?.received ?? 0
+      // Bytes off the wire or verified: either moving is progress.
+      const moved = (at?.received ?? 0) + (at?.downloaded ?? 0)
+      if (moved !== last) {
+        last = moved
         since = Date.now()
       } else if (Date.now() - since > STALL_MS) {
         throw new Error(`${what}: nothing received for ${STALL_MS / 1000} s${describe(at)}`)
@@ -202,6 +204,9 @@ export function median(xs) {
 }
 
 export const round = (x, d = 2) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null)
+
+/** Milliseconds from `from` to `to`, or null when `to` never happened. */
+export const since = (from, to) => (to === null || to === undefined ? null : round(to - from, 0))
 
 /** A positive integer from the environment, or `fallback`; anything else is refused. */
 export function envInt(name, fallback) {

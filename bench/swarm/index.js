@@ -38,6 +38,7 @@ import {
   round,
   seedIn,
   servePage,
+  since,
   verifyIn,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
@@ -96,7 +97,9 @@ await runBenchmark(BENCH, async (procs) => {
         return {
           seconds: (end - start) / 1000,
           leechers_s: times.map((t) => round((t.doneAt - t.addAt) / 1000)),
-          ttfb_ms: round(median(times.map((t) => t.firstByteAt - t.addAt)), 0),
+          ttfb_ms: times.every((t) => t.firstByteAt !== null)
+            ? since(0, median(times.map((t) => t.firstByteAt - t.addAt)))
+            : null,
         }
       } finally {
         for (const page of leechers) await closePart(page)

@@ -41,6 +41,7 @@ import {
   round,
   seedIn,
   servePage,
+  since,
   verifyIn,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
@@ -81,9 +82,9 @@ await runBenchmark(BENCH, async (procs) => {
         await verifyIn(leecher, seeded.sha256, what)
         return {
           seconds: (t.doneAt - t.addAt) / 1000,
-          ttfb_ms: round(t.firstByteAt - t.addAt, 0),
-          connect_ms: round(t.connectAt - t.addAt, 0),
-          first_piece_ms: round(t.firstPieceAt - t.addAt, 0),
+          ttfb_ms: since(t.addAt, t.firstByteAt),
+          connect_ms: since(t.addAt, t.connectAt),
+          first_piece_ms: since(t.addAt, t.firstPieceAt),
         }
       } finally {
         await closePart(leecher)
@@ -107,7 +108,11 @@ await runBenchmark(BENCH, async (procs) => {
       }
     }
 
-    const of = (kind, field) => median(each.filter((e) => e.kind === kind).map((e) => e[field]))
+    /** The median of `field` over the rounds of `kind` (null when a round lacks it). */
+    const of = (kind, field) => {
+      const xs = each.filter((e) => e.kind === kind).map((e) => e[field])
+      return xs.includes(null) ? null : median(xs)
+    }
     const ours = of('ours', 'mib_s')
     const stock = of('stock', 'mib_s')
     const ceiling = of('ceiling', 'mib_s')

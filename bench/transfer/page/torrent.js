@@ -82,7 +82,12 @@ export async function verify() {
 /** Where a download stands (for the error when one is stuck). */
 export const status = () =>
   torrent
-    ? { progress: torrent.progress, peers: torrent.numPeers, received: torrent.received }
+    ? {
+        progress: torrent.progress,
+        peers: torrent.numPeers,
+        received: torrent.received,
+        downloaded: torrent.downloaded,
+      }
     : null
 
 export function stop() {
