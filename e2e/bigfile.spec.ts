@@ -19,9 +19,11 @@ import { saveAndCompare, shareFile } from './fixtures/storage.ts'
 const MiB = 1024 * 1024
 const SIZE = 96 * MiB
 /** The page's heap must stay under half the file, downloading and saving: a copy of the
- * file in memory is the whole file. Pieces in flight and WebTorrent's read cache are a few
- * MiB; a page keeping what it downloaded passes this half way. (Seen: about 18 MiB live while
- * downloading; saving with the old file.blob() went to 148 MiB.) */
+ * file in memory is the whole file. What a download holds is bounded by speed, not size:
+ * WebTorrent requests at most about a second of a wire's speed ahead (its
+ * PIPELINE_MAX_DURATION), plus the pieces being assembled or written and the read cache.
+ * Seen here: up to 31 MiB live while downloading, 6 MiB while saving; saving with the old
+ * file.blob() went to 148 MiB. */
 const BOUND = SIZE / 2
 
 /** Samples the page's heap every `everyMs` until stopped; `gc` collects garbage first. */
