@@ -53,8 +53,9 @@ const KINDS = ['ceiling', 'stock', 'ours']
 await runBenchmark(BENCH, async (procs) => {
   const mib = envInt('MONSOON_BENCH_TRANSFER_MIB', 256)
   const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 2)
-  // 256 KiB is the most an SCTP message may carry in Chromium (its SDP's max-message-size),
-  // and was the fastest here (64 and 128 KiB were slower; see bench/README.md).
+  // 256 KiB is the most an SCTP message may carry in Chromium (its SDP's max-message-size).
+  // With 4 MiB buffered it had the best mean of 64, 128 and 256 KiB (and 256 KiB with 1 or
+  // 8 MiB) over 10 interleaved tries of 64-96 MiB here, though within a busy machine's noise.
   const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB
