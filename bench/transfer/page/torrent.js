@@ -2,7 +2,10 @@
 // client of one kind: `stock` is a plain WebTorrent 3 client (the bundle the app uses, default
 // options), `ours` is the app's own, from createClient() (app/lib/engine.ts), so whatever is
 // done there to make transfers faster is what is measured. Both only get the one setting the
-// app gives too: ICE servers (none here: loopback host candidates are enough).
+// app gives too: ICE servers (none here: loopback host candidates are enough). Each keeps
+// pieces in its own client's default store: stock WebTorrent's is fsa-chunk-store in the
+// context's origin-private file system (a fresh Playwright context is off the record, so that
+// is held in memory); ours is whatever createClient() picks.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import { createClient } from '../../../app/lib/engine.ts'
 import { pieceLengthFor } from '../../../app/lib/file-chunk-store.ts'
