@@ -119,6 +119,8 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     /** In the browser: `{ controller }` is the active service worker's registration. */
     createServer(opts: { controller: ServiceWorkerRegistration }): StreamServer
     on(event: 'error', listener: (err: Error | string) => void): this
+    /** Every torrent as it is made, by add() and seed() alike, before any peer connects. */
+    on(event: 'add', listener: (torrent: Torrent) => void): this
     destroy(cb?: (err?: Error) => void): void
   }
 }

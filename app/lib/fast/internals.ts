@@ -1,0 +1,51 @@
+// The parts of WebTorrent 3.0.21's internals (webtorrent/dist/webtorrent.min.js, pinned in
+// package-lock.json) that the fast path reaches into. Property names survive the bundle's
+// minification; each patch checks the shape it relies on and leaves an object alone (stock
+// behaviour) when it is not there, so a WebTorrent update degrades to stock speed rather than
+// breaking transfers. e2e/interop.spec.ts fails if the patches stop applying.
+
+import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+
+/** bittorrent-protocol's Wire (lib: bittorrent-protocol/index.js). */
+export interface WireInternals {
+  type: string
+  destroyed: boolean
+  _finished: boolean
+  _encryptor: unknown
+  requests: unknown[]
+  peerPieces: { get(index: number): boolean }
+  peerChoking: boolean
+  downloaded: number
+  push(data: Uint8Array | null): boolean
+  _push(data: Uint8Array): unknown
+  _message(id: number, numbers: number[], data: Uint8Array | null): void
+  on(event: string, listener: (...args: never[]) => void): unknown
+  once(event: string, listener: (...args: never[]) => void): unknown
+}
+
+/** @thaunknown/simple-peer's Peer (lite.js), the WebRTC connection under a wire. */
+export interface SimplePeerInternals {
+  destroyed: boolean
+  _connected: boolean
+  _channel: RTCDataChannel | null
+  _cb: ((err: Error | null) => void) | null
+  _write(chunk: Uint8Array, cb: (err: Error | null) => void): void
+}
+
+/** WebTorrent's Peer (lib/peer.js). */
+export interface PeerInternals {
+  type: string
+  wire: WireInternals | null
+  conn: SimplePeerInternals | null
+}
+
+/** WebTorrent's Torrent (lib/torrent.js), beyond its public API. */
+export interface TorrentInternals {
+  destroyed: boolean
+  _peers: Map<string, PeerInternals> | null
+  _update(): void
+  _updateWireWrapper(): void
+  on(event: 'wire', listener: (wire: WireInternals) => void): unknown
+}
+
+export const internals = (torrent: Torrent) => torrent as unknown as TorrentInternals
