@@ -4,7 +4,7 @@
 
 import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import {
@@ -24,12 +24,15 @@ interface Announce {
 /** A WebSocket tracker that records each announce and answers it with empty swarm figures. */
 class RecordingTracker {
   readonly announces: Announce[] = []
+  /** WebSocket connections accepted so far. */
+  connections = 0
   readonly #server: WebSocketServer
   readonly #sockets = new Set<WebSocket>()
 
   constructor() {
     this.#server = new WebSocketServer({ host: '127.0.0.1', port: 0 })
     this.#server.on('connection', (socket) => {
+      this.connections++
       this.#sockets.add(socket)
       socket.on('message', (data) => {
         const msg = JSON.parse(String(data)) as Announce & { action: string; info_hash: string }
@@ -60,6 +63,12 @@ class RecordingTracker {
     return this.announces.map((a) => a.event)
   }
 
+  /** Drops every socket but keeps listening: a relay that restarted. */
+  drop(): void {
+    for (const s of this.#sockets) s.terminate()
+    this.#sockets.clear()
+  }
+
   /** Closes every socket and stops listening: a relay gone. */
   async close(): Promise<void> {
     for (const s of this.#sockets) s.terminate()
@@ -80,6 +89,8 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
   let version: string
   const a = new RecordingTracker()
   const b = new RecordingTracker()
+  const c = new RecordingTracker()
+  const d = new RecordingTracker()
 
   beforeAll(async () => {
     const WebTorrent = (await loadBundle()) as unknown as (new (opts: object) => typeof client) & {
@@ -91,12 +102,12 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
       lsd: false,
       tracker: { rtcConfig: { iceServers: [], bindAddress: '127.0.0.1' } },
     })
-    await Promise.all([a.listening(), b.listening()])
+    await Promise.all([a, b, c, d].map((t) => t.listening()))
   })
 
   afterAll(async () => {
     client?.destroy()
-    await Promise.all([a.close(), b.close()])
+    await Promise.all([a, b, c, d].map((t) => t.close()))
   })
 
   it('is the version this wrapper was checked against', () => {
@@ -123,6 +134,28 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
     await until(() => downTrackers(torrent).length > 0, 'B to be seen down')
     expect(downTrackers(torrent)).toEqual([b.url])
   })
+
+  it('leaves no tracker behind that reconnects on its own after a re-home', async () => {
+    // bittorrent-tracker waits 10 s plus a random part before reconnecting: no random part.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0)
+    try {
+      const torrent = client.add(HASH.replace('0', 'f'), { announce: [`${c.url}/`] })
+      await until(() => c.events().includes('started'), "C's started announce")
+      c.drop()
+      await until(() => downTrackers(torrent).length > 0, 'C to be seen down')
+      // Re-homed while C's tracker waits to reconnect, as rehome.ts does for a tracker down.
+      expect(replaceTrackers(torrent, [`${d.url}/`])).toBe(true)
+      await until(() => d.events().includes('started'), "D's started announce")
+      const before = c.connections
+      // Past the reconnect: without disarmReconnects the old tracker would connect to C
+      // again here and announce for a client nobody listens to.
+      await new Promise((r) => setTimeout(r, 11_000))
+      expect(c.connections).toBe(before)
+      expect(currentTrackers(torrent)).toEqual([d.url])
+    } finally {
+      random.mockRestore()
+    }
+  }, 30_000)
 
   it('changes nothing on a torrent whose discovery has not started', () => {
     const fake = { destroyed: false } as unknown as Torrent

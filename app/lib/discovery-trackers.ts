@@ -20,6 +20,8 @@ interface TrackerInternals {
   announceUrl: string
   /** True from the moment its socket closed or failed until it connects again. */
   reconnecting: boolean
+  /** The pending reconnect while `reconnecting`. */
+  reconnectTimer?: ReturnType<typeof setTimeout> | null
 }
 
 /** bittorrent-tracker's Client, as torrent-discovery holds it. */
@@ -90,6 +92,34 @@ export function replaceTrackers(torrent: Torrent, announce: readonly string[]): 
   old.stop()
   d._announce = [...announce]
   d.tracker = d._createTracker()
+  disarmReconnects(old)
   old.destroy()
   return true
+}
+
+/**
+ * Cancels the reconnects the client's WebSocket trackers have pending, before the client is
+ * destroyed. Why: in bittorrent-tracker 11 a WebSocketTracker whose socket closed marks itself
+ * destroyed and arms a reconnect timer (10 s to 5 min); destroy() then returns at once, seeing
+ * it destroyed, and leaves that timer armed, so the tracker comes back on its own and announces
+ * for a client nobody listens to. Such a zombie, with the torrent's peer id, answers offers
+ * from other peers with WebRTC connections that no torrent takes up: the other side waits on
+ * a dead peer while the live tracker's answer to the same offer is ignored. A torrent
+ * re-homes exactly when a tracker is down (rehome.ts) and reconnects after the browser was
+ * offline, so this is the common case here, not a corner.
+ */
+export function disarmReconnects(client: Pick<TrackerClientInternals, '_trackers'>): void {
+  if (!Array.isArray(client._trackers)) return
+  for (const t of client._trackers) {
+    if (t.reconnectTimer == null) continue
+    clearTimeout(t.reconnectTimer)
+    t.reconnectTimer = null
+  }
+}
+
+/** Cancels pending tracker reconnects of a torrent about to be removed (see
+ * disarmReconnects): its trackers must not come back after it is gone. */
+export function quietTrackers(torrent: Torrent): void {
+  const tracker = discoveryOf(torrent)?.tracker
+  if (tracker) disarmReconnects(tracker)
 }

@@ -5,6 +5,7 @@ import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { bridges } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
+import { quietTrackers } from './discovery-trackers.ts'
 import { createClient } from './engine.ts'
 import { seedFiles } from './hash/seed.ts'
 import { TorrentLibrary } from './persist-library.ts'
@@ -229,7 +230,10 @@ export class TorrentClient {
   /** Stops sharing or downloading, and deletes the stored pieces. */
   async remove(entry: TorrentEntry): Promise<void> {
     this.#drop(entry)
-    if (!entry.torrent.destroyed) await this.#client?.remove(entry.torrent, { destroyStore: true })
+    if (!entry.torrent.destroyed) {
+      quietTrackers(entry.torrent)
+      await this.#client?.remove(entry.torrent, { destroyStore: true })
+    }
     if (entry.infoHash) await this.library.forget(entry.infoHash)
   }
 
