@@ -1,9 +1,11 @@
 // The fast path for one of our client's torrents (WebTorrent 3.0.21): each WebRTC wire gets
-// batched messages and a deeper send buffer (wire.ts), and the request loop runs as soon as
-// a block lands instead of when the page is idle. Instance patches only (see wire.ts).
+// batched messages and a deeper send buffer (wire.ts) and, with another Monsoon peer, larger
+// requests (requests.ts); the request loop runs as soon as a block lands instead of when the
+// page is idle. Instance patches only (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { internals, type PeerInternals, type TorrentInternals } from './internals.ts'
+import { mergeRequests } from './requests.ts'
 import { batchWire, deepenChannel } from './wire.ts'
 
 /** What was applied, per torrent, for tests and benchmarks to check. */
@@ -11,6 +13,8 @@ export interface FastStats {
   wires: number
   batched: number
   deepened: number
+  /** Wires that offered larger requests (requests.ts); they are used if the peer agrees. */
+  offered: number
 }
 
 const stats = new WeakMap<Torrent, FastStats>()
@@ -47,7 +51,7 @@ function promptUpdates(t: TorrentInternals): void {
 /** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). */
 export function accelerate(torrent: Torrent): void {
   const t = internals(torrent)
-  const s: FastStats = { wires: 0, batched: 0, deepened: 0 }
+  const s: FastStats = { wires: 0, batched: 0, deepened: 0, offered: 0 }
   stats.set(torrent, s)
   promptUpdates(t)
   // 'wire' comes once the peer's handshake is in, before WebTorrent sends its bitfield.
@@ -55,7 +59,9 @@ export function accelerate(torrent: Torrent): void {
     s.wires++
     const peer = peerOf(t, wire)
     if (peer?.type !== 'webrtc' || !peer.conn) return
-    if (batchWire(wire)) s.batched++
+    if (!batchWire(wire)) return
+    s.batched++
     if (deepenChannel(peer.conn)) s.deepened++
+    if (mergeRequests(wire)) s.offered++
   })
 }
