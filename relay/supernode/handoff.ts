@@ -1,7 +1,7 @@
 // Moving swarm state between owners (ARCHITECTURE.md, "Supernodes, lookups and load"): when
 // the live supernode set changes (a promotion, a demotion, a leave, a node failing or coming
 // back), the owners of some hashes change with it. Each relay then sends the classic peers
-// and completed count of every swarm it holds to the owners that did not hold it before, and
+// and completed count of every swarm whose owners changed to each of its new owners, and
 // forgets the swarms it no longer owns, so peers need not re-announce to be found.
 //
 //   POST /v1/handoff   a signed 'handoff' message (node-message.ts) whose body is
@@ -118,15 +118,8 @@ export class Handoff {
       const now = after.owners(infoHash)
       if (now.length === 0) continue
       const owned = now.includes(self)
-      // Owners that already held it need nothing: while this relay was an owner, every
-      // announce was copied to the other owners too (announce-proxy.ts).
-      const held = was.includes(self) ? was : []
-      const targets = now.filter((id) => id !== self && !held.includes(id))
-      if (targets.length === 0) {
-        // Every new owner held it already: nothing to send, and ours goes if we lost it.
-        if (!owned) tracker.release(infoHash)
-        continue
-      }
+      const targets = handoffTargets(was, now, self)
+      if (targets.length === 0) continue
       const state = tracker.handoffState(infoHash, MAX_HANDOFF_PEERS)
       if (!state) continue
       for (const to of targets) {
@@ -213,6 +206,29 @@ export class Handoff {
 
 function sameIds(a: RendezvousSet, b: RendezvousSet): boolean {
   return a.ids.length === b.ids.length && a.ids.every((id, i) => id === b.ids[i])
+}
+
+/**
+ * The relays a swarm held here goes to when its owners go from `was` to `now`. None when its
+ * owners did not change (this relay among them). Otherwise every new owner but this relay,
+ * those that held it too: while this relay was an owner each announce was copied to the
+ * others (announce-proxy.ts), but a copy that failed (a timeout on a busy machine, a restart)
+ * is repaired by nothing until the peer announces again, up to half an hour later, and
+ * meanwhile that owner answers lookups without the peer. Taking state it has is a merge
+ * (Tracker.adopt adds only the peers it lacks).
+ */
+export function handoffTargets(
+  was: readonly string[],
+  now: readonly string[],
+  self: string,
+): string[] {
+  if (was.includes(self) && sameMembers(was, now)) return []
+  return now.filter((id) => id !== self)
+}
+
+/** Whether two owner lists name the same nodes, in any order. */
+function sameMembers(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id) => b.includes(id))
 }
 
 const HEX40 = /^[0-9a-f]{40}$/
