@@ -39,13 +39,32 @@ export interface PeerInternals {
   conn: SimplePeerInternals | null
 }
 
+/** torrent-piece's Piece: a piece being downloaded, its blocks reserved in order. */
+export interface PieceInternals {
+  _chunks: number
+  _reservations: number
+  _cancellations: number[] | null
+}
+
+/** WebTorrent's RarityMap (lib/rarity-map.js). */
+export interface RarityMapInternals {
+  getRarestPiece(filter?: (index: number) => boolean): number
+}
+
 /** WebTorrent's Torrent (lib/torrent.js), beyond its public API. */
 export interface TorrentInternals {
   destroyed: boolean
+  strategy: string
+  /** Per piece: the download in progress, null once verified. */
+  pieces: (PieceInternals | null)[]
+  _rarityMap: RarityMapInternals | null
+  /** Ranges of pieces wanted, highest priority first; a stream's have priority 1. */
+  _selections: { length: number; get(i: number): { priority: number } }
   _peers: Map<string, PeerInternals> | null
   _update(): void
   _updateWireWrapper(): void
   on(event: 'wire', listener: (wire: WireInternals) => void): unknown
+  once(event: 'metadata', listener: () => void): unknown
 }
 
 export const internals = (torrent: Torrent) => torrent as unknown as TorrentInternals

@@ -1,7 +1,7 @@
 // The fast path for one of our client's torrents (WebTorrent 3.0.21): each WebRTC wire gets
 // batched messages and a deeper send buffer (wire.ts) and, with another Monsoon peer, larger
-// requests (requests.ts); the request loop runs as soon as a block lands instead of when the
-// page is idle. Instance patches only (see wire.ts).
+// requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
+// block lands instead of when the page is idle. Instance patches only (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { internals, type PeerInternals, type TorrentInternals } from './internals.ts'
@@ -48,12 +48,54 @@ function promptUpdates(t: TorrentInternals): void {
   }
 }
 
+/** A piece worth asking for: not verified yet, and with a block nobody was asked for. */
+function requestable(t: TorrentInternals, index: number): boolean {
+  const piece = t.pieces[index]
+  if (!piece) return false
+  return piece._reservations < piece._chunks || (piece._cancellations?.length ?? 0) > 0
+}
+
+/**
+ * Rarest first (WebTorrent's 'rarest' strategy) in place of its default, 'sequential', with
+ * a filter that skips pieces that cannot be asked for. Why rarest: with 'sequential' every
+ * leecher of a swarm asks for the same pieces at the same time, all from the seeder, and has
+ * little to trade; rarest first spreads them so leechers serve each other. Why the filter:
+ * RarityMap#getRarestPiece scans every piece per call, and the request loop calls it again
+ * for each piece it could not use (verified, or every block already asked for), so near the
+ * end of a download one refill cost (pieces)² filter calls; now every piece it returns can
+ * be asked for. Streaming is unchanged: critical pieces and priority selections come first
+ * in WebTorrent's loop, and while a stream reads the order is sequential, as stock.
+ */
+function rarestFirst(t: TorrentInternals): void {
+  // Sequential while a stream reads (WebTorrent's file iterator selects with priority 1):
+  // rarest first would fetch the stream's range in random order.
+  const streaming = () => {
+    for (let i = 0; i < t._selections.length; i++) if (t._selections.get(i).priority) return true
+    return false
+  }
+  Object.defineProperty(t, 'strategy', {
+    configurable: true,
+    get: () => (streaming() ? 'sequential' : 'rarest'),
+    set: () => {},
+  })
+  const patch = () => {
+    const map = t._rarityMap
+    if (!map || typeof map.getRarestPiece !== 'function') return
+    const original = map.getRarestPiece
+    map.getRarestPiece = (filter) =>
+      original.call(map, (i) => requestable(t, i) && (!filter || filter(i)))
+  }
+  if (t._rarityMap) patch()
+  else t.once('metadata', patch)
+}
+
 /** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). */
 export function accelerate(torrent: Torrent): void {
   const t = internals(torrent)
   const s: FastStats = { wires: 0, batched: 0, deepened: 0, offered: 0 }
   stats.set(torrent, s)
   promptUpdates(t)
+  rarestFirst(t)
   // 'wire' comes once the peer's handshake is in, before WebTorrent sends its bitfield.
   t.on('wire', (wire) => {
     s.wires++
