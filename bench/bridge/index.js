@@ -151,7 +151,9 @@ function download(page, infoHash, tracker) {
           const t0 = performance.now()
           let connected = 0
           const torrent = client.add(infoHash, { announce: [tracker] })
+          let ready = 0
           torrent.once('wire', () => (connected = performance.now()))
+          torrent.once('ready', () => (ready = performance.now()))
           const trace = []
           let haves = 0
           torrent.on('wire', (w) => w.on('have', () => haves++))
@@ -172,12 +174,13 @@ function download(page, infoHash, tracker) {
             clearInterval(sampler)
             const seconds = (now - connected) / 1000
             const connectSeconds = (connected - t0) / 1000
+            const metadataSeconds = (ready - connected) / 1000
             const bytes = new Uint8Array(await torrent.files[0].arrayBuffer())
             const digest = await crypto.subtle.digest('SHA-256', bytes)
             const hex = [...new Uint8Array(digest)]
               .map((b) => b.toString(16).padStart(2, '0'))
               .join('')
-            resolve({ seconds, connectSeconds, sha256: hex, trace })
+            resolve({ seconds, connectSeconds, metadataSeconds, sha256: hex, trace })
           })
         }),
       { infoHash, tracker },
@@ -211,6 +214,11 @@ try {
     directConnectS: [],
     bridgedConnectS: [],
     warmConnectS: [],
+    // From the first connection to the metadata (ut_metadata from the peer): part of each
+    // transfer's seconds.
+    directMetadataS: [],
+    bridgedMetadataS: [],
+    warmMetadataS: [],
     // Cold: seconds from the bridge request until the bridge held every piece from aria2, and
     // until the browser was done (its transfer plus finding the bridge).
     bridgeFromClassicS: [],
@@ -227,6 +235,9 @@ try {
     rounds.directConnectS.push(direct.connectSeconds)
     rounds.bridgedConnectS.push(cold.connectSeconds)
     rounds.warmConnectS.push(warm.connectSeconds)
+    rounds.directMetadataS.push(direct.metadataSeconds)
+    rounds.bridgedMetadataS.push(cold.metadataSeconds)
+    rounds.warmMetadataS.push(warm.metadataSeconds)
     rounds.bridgeFromClassicS.push(cold.classicSeconds)
     rounds.bridgedWallS.push(cold.wallSeconds)
     rounds.relayCpuPerWarm.push(warm.relayCpu / warm.seconds)
