@@ -124,3 +124,11 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     destroy(cb?: (err?: Error) => void): void
   }
 }
+
+// bittorrent-protocol, the wire inside WebTorrent's bundle (a dependency of webtorrent, not
+// ours): only app/lib/fast/wire.test.ts loads it, to run the fast path's wire patches on the
+// real thing in Node. Its shape there is fast/internals.ts's WireInternals.
+declare module 'bittorrent-protocol' {
+  const Wire: new () => unknown
+  export default Wire
+}
