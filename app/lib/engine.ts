@@ -7,6 +7,8 @@
 // deeper send buffer and a prompter request loop. It patches the client's own objects as
 // they are made ('add' fires for add() and seed() alike), never WebTorrent's prototypes.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import type { TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
+import { RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
 import { OpfsChunkStore, opfsSupported } from './opfs-store.ts'
 
@@ -20,7 +22,7 @@ const STORE_CACHE_SLOTS = 4
 export function createClient(opts?: ClientOptions): WebTorrent {
   const client = new WebTorrent(opts)
   client.on('add', accelerate)
-  if (opfsSupported()) defaultToOpfs(client)
+  storeDefaults(client)
   return client
 }
 
@@ -30,19 +32,30 @@ export function createClient(opts?: ClientOptions): WebTorrent {
  * browser default, fsa-chunk-store: that one writes each piece through createWritable (a
  * swap-file copy and rename in the browser process per piece) and reads each back through
  * getFile(); in a 256 MiB transfer here the browser process spent a third of all the CPU
- * the transfer used on it. seed() goes through add() too.
+ * the transfer used on it. seed() goes through add() too. Either way the store keeps the
+ * last pieces it wrote in memory for uploads (fast/recent-pieces.ts).
  */
-function defaultToOpfs(client: WebTorrent): void {
+function storeDefaults(client: WebTorrent): void {
   const add = client.add.bind(client)
   client.add = (torrentId, options, onTorrent) => {
     // add(id, onTorrent), as WebTorrent allows.
     if (typeof options === 'function') [options, onTorrent] = [{}, options]
     const given = options ?? {}
-    if (given.store || given.preloadedStore) return add(torrentId, given, onTorrent)
-    return add(
-      torrentId,
-      { storeCacheSlots: STORE_CACHE_SLOTS, ...given, store: OpfsChunkStore as never },
-      onTorrent,
-    )
+    if (given.preloadedStore) return add(torrentId, given, onTorrent)
+    const store = given.store ?? (opfsSupported() ? OpfsChunkStore : undefined)
+    if (!store) return add(torrentId, given, onTorrent)
+    const storeCacheSlots = given.store ? given.storeCacheSlots : STORE_CACHE_SLOTS
+    return add(torrentId, { ...given, storeCacheSlots, store: keepingRecent(store) }, onTorrent)
   }
+}
+
+type StoreClass = NonNullable<TorrentOptions['store']>
+
+/** `Store`, constructed as WebTorrent does, behind RecentPieces. */
+function keepingRecent(Store: StoreClass): StoreClass {
+  return class extends RecentPieces {
+    constructor(chunkLength: number, opts: never) {
+      super(new Store(chunkLength, opts) as ChunkStore)
+    }
+  } as unknown as StoreClass
 }
