@@ -4,21 +4,24 @@
 //   npm run bench -- bridge
 //   MONSOON_BENCH_BRIDGE_MIB=N         another size (default 64)
 //   MONSOON_BENCH_BRIDGE_ROUNDS=N      rounds of each, interleaved; medians reported (default 2)
+//   MONSOON_BENCH_BRIDGE_CLIENT=stock  browsers run stock WebTorrent instead of the app's client
 //   CHROMIUM_PATH=/path/to/chromium    another browser (default /usr/bin/chromium)
 //   MONSOON_BENCH_PROFILE=DIR          run the relay under node --cpu-prof, profile into DIR
 //
-// One relay started with --bridge on 127.0.0.1. Pages are two contexts of one headless
-// Chromium on the relay's origin (its /health document) running the stock WebTorrent bundle
-// (webtorrent/dist/webtorrent.min.js, as the app does), announcing to the relay's WebSocket
-// tracker; the data is random bytes made in the seeding page or on disk for aria2.
-// Throughput is MiB/s from a page's first peer connection to its `done`; the seconds from
-// `add` to that connection (finding and reaching a peer) are reported apart (`*ConnectS`).
+// One relay started with --bridge on 127.0.0.1. Pages are contexts of one headless Chromium
+// running the transfer benchmarks' page (bench/transfer/page, bench/lib/browser-pages.js)
+// with the app's own client (createClient, app/lib/engine.ts: what users run), announcing to
+// the relay's WebSocket tracker; the data is random bytes made in the seeding page or on disk
+// for aria2. Throughput is MiB/s from a page's first peer connection to its `done`; the
+// seconds from `add` to that connection (finding and reaching a peer) are reported apart
+// (`*ConnectS`), and from that connection to the first block of data (`*FirstByteS`: the
+// metadata comes first).
 //  - direct: page A seeds, page B downloads.
 //  - bridged (cold): aria2 seeds with the relay's /announce as its only tracker; POST
 //    /v1/bridge/:infohash, and page C adds the hash at once, so the bridge's own download
 //    from aria2 is inside the figure.
 //    `bridgeFromClassicS`: when the bridge itself held every piece (from GET /v1/bridge);
-//    `bridgedWallS`: from the request to the page's done. Both sides' traces go to stderr.
+//    `bridgedWallS`: from the request to the page's done. The bridge's progress goes to stderr.
 //  - bridged (warm): page D downloads the same hash again, from the bridge alone.
 // Each download's sha256 is checked against the source. Prints one JSON line on stdout.
 
@@ -31,21 +34,31 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import bencode from 'bencode'
 import createTorrent from 'create-torrent'
-import { chromium } from 'playwright-core'
+import {
+  buildPage,
+  closePart,
+  launchChromium,
+  leechIn,
+  openPart,
+  seedIn,
+  servePage,
+  verifyIn,
+} from '../lib/browser-pages.js'
 import { ProcessGroup, freePort, note, withDeadline } from '../lib/processes.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MIB = Number(process.env.MONSOON_BENCH_BRIDGE_MIB ?? 64)
 const BYTES = MIB * 1024 * 1024
-const TRANSFER_TIMEOUT_MS = 10 * 60_000
 /** Rounds of each transfer, interleaved; the median is reported (the machine is shared). */
 const ROUNDS = Number(process.env.MONSOON_BENCH_BRIDGE_ROUNDS ?? 2)
 
 const procs = new ProcessGroup()
 const dirs = []
 let browser = null
+let pageServer = null
 const cleanup = async () => {
   await browser?.close().catch(() => undefined)
+  pageServer?.close()
   await procs.stopAll()
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 }
@@ -124,86 +137,46 @@ async function aria2Seed(dir, torrentPath) {
   )
 }
 
-/** A page on the relay's origin with the stock WebTorrent bundle as `window.WebTorrent`. */
-async function webtorrentPage(relay) {
-  const page = await (await browser.newContext()).newPage()
-  await page.goto(`${relay}/health`)
-  const bundle = readFileSync(join(ROOT, 'node_modules/webtorrent/dist/webtorrent.min.js'), 'utf8')
-  await page.addScriptTag({
-    type: 'module',
-    content: bundle.replace(/export\{(\w+) as default\};?/, 'window.WebTorrent=$1;'),
-  })
-  await page.waitForFunction(() => typeof window.WebTorrent === 'function')
-  return page
+/** Which client the pages run: the app's (default) or stock WebTorrent. */
+const KIND = process.env.MONSOON_BENCH_BRIDGE_CLIENT ?? 'ours'
+if (KIND !== 'ours' && KIND !== 'stock') {
+  throw new Error('MONSOON_BENCH_BRIDGE_CLIENT must be ours or stock')
 }
+let pageUrl = ''
 
-/** Downloads `infoHash` in `page`; resolves with seconds from the first peer connection to
- * done (the transfer), seconds from add to that connection (finding and reaching a peer),
- * the sha256, and a trace sampled every 500 ms (ms since add, MiB, peers, metadata ready,
- * HAVE messages received, requests in flight) that shows where a slow transfer waited. */
-function download(page, infoHash, tracker) {
-  return withDeadline(
-    page.evaluate(
-      ({ infoHash, tracker }) =>
-        new Promise((resolve, reject) => {
-          const client = new window.WebTorrent({ tracker: { rtcConfig: { iceServers: [] } } })
-          client.on('error', (err) => reject(new Error(String(err))))
-          const t0 = performance.now()
-          let connected = 0
-          const torrent = client.add(infoHash, { announce: [tracker] })
-          let ready = 0
-          torrent.once('wire', () => (connected = performance.now()))
-          torrent.once('ready', () => (ready = performance.now()))
-          const trace = []
-          let haves = 0
-          torrent.on('wire', (w) => w.on('have', () => haves++))
-          const sampler = setInterval(
-            () =>
-              trace.push([
-                Math.round(performance.now() - t0),
-                Math.round(torrent.downloaded / 1048576),
-                torrent.numPeers,
-                torrent.ready ? 1 : 0,
-                haves,
-                torrent.wires.reduce((n, w) => n + w.requests.length, 0),
-              ]),
-            500,
-          )
-          torrent.on('done', async () => {
-            const now = performance.now()
-            clearInterval(sampler)
-            const seconds = (now - connected) / 1000
-            const connectSeconds = (connected - t0) / 1000
-            const metadataSeconds = (ready - connected) / 1000
-            const bytes = new Uint8Array(await torrent.files[0].arrayBuffer())
-            const digest = await crypto.subtle.digest('SHA-256', bytes)
-            const hex = [...new Uint8Array(digest)]
-              .map((b) => b.toString(16).padStart(2, '0'))
-              .join('')
-            resolve({ seconds, connectSeconds, metadataSeconds, sha256: hex, trace })
-          })
-        }),
-      { infoHash, tracker },
-    ),
-    TRANSFER_TIMEOUT_MS,
-    'download',
-  )
+/** Downloads `infoHash` in `page`; resolves with seconds from the first peer
+ * connection to done (the transfer), from add to that connection (finding and reaching a
+ * peer), and from that connection to the first block of data (the metadata first). The bytes
+ * are checked against `sha256`. */
+async function download(page, infoHash, tracker, sha256, what) {
+  const t = await leechIn(page, {
+    kind: KIND,
+    magnetURI: `magnet:?xt=urn:btih:${infoHash}`,
+    tracker,
+    size: BYTES,
+    what,
+  })
+  await verifyIn(page, sha256, what)
+  return {
+    seconds: (t.doneAt - t.connectAt) / 1000,
+    connectSeconds: (t.connectAt - t.addAt) / 1000,
+    firstByteSeconds: (t.firstByteAt - t.connectAt) / 1000,
+  }
 }
 
 try {
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-bridge-'))
-  dirs.push(dataDir)
   const relay = await startRelay(dataDir)
   const tracker = relay.replace(/^http/, 'ws') + '/'
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  })
+  const pageDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-bridge-page-'))
+  dirs.push(dataDir)
+  dirs.push(pageDir)
+  note('bridge: building the page')
+  await buildPage(pageDir)
+  const served = await servePage(pageDir)
+  pageServer = served.server
+  pageUrl = served.url
+  browser = await launchChromium()
 
   const mibps = (r) => MIB / r.seconds
   const rounds = {
@@ -214,11 +187,11 @@ try {
     directConnectS: [],
     bridgedConnectS: [],
     warmConnectS: [],
-    // From the first connection to the metadata (ut_metadata from the peer): part of each
-    // transfer's seconds.
-    directMetadataS: [],
-    bridgedMetadataS: [],
-    warmMetadataS: [],
+    // From the first connection to the first block of data (the metadata comes first): part
+    // of each transfer's seconds.
+    directFirstByteS: [],
+    bridgedFirstByteS: [],
+    warmFirstByteS: [],
     // Cold: seconds from the bridge request until the bridge held every piece from aria2, and
     // until the browser was done (its transfer plus finding the bridge).
     bridgeFromClassicS: [],
@@ -226,7 +199,7 @@ try {
   }
   for (let round = 1; round <= ROUNDS; round++) {
     note(`bridge: round ${round}/${ROUNDS}: direct browser → browser, ${MIB} MiB`)
-    const direct = await directRound(relay, tracker)
+    const direct = await directRound(tracker)
     rounds.direct.push(mibps(direct))
     note(`bridge: round ${round}/${ROUNDS}: aria2 → bridge → browser, then bridge → browser`)
     const { cold, warm } = await bridgedRound(relay, tracker, round)
@@ -235,9 +208,9 @@ try {
     rounds.directConnectS.push(direct.connectSeconds)
     rounds.bridgedConnectS.push(cold.connectSeconds)
     rounds.warmConnectS.push(warm.connectSeconds)
-    rounds.directMetadataS.push(direct.metadataSeconds)
-    rounds.bridgedMetadataS.push(cold.metadataSeconds)
-    rounds.warmMetadataS.push(warm.metadataSeconds)
+    rounds.directFirstByteS.push(direct.firstByteSeconds)
+    rounds.bridgedFirstByteS.push(cold.firstByteSeconds)
+    rounds.warmFirstByteS.push(warm.firstByteSeconds)
     rounds.bridgeFromClassicS.push(cold.classicSeconds)
     rounds.bridgedWallS.push(cold.wallSeconds)
     rounds.relayCpuPerWarm.push(warm.relayCpu / warm.seconds)
@@ -249,6 +222,7 @@ try {
   const out = {
     bench: 'bridge',
     mib: MIB,
+    client: KIND,
     rounds: ROUNDS,
     bridged_mib_per_s: round(bridged),
     bridged_warm_mib_per_s: round(warm),
@@ -295,32 +269,15 @@ async function waitForClassicSeed(relay, infoHash) {
 }
 
 /** Page A seeds random bytes it makes itself; page B downloads them. */
-async function directRound(relay, tracker) {
-  const seeder = await webtorrentPage(relay)
+async function directRound(tracker) {
+  const seeder = await openPart(browser, pageUrl, 'direct seeder')
+  const leecher = await openPart(browser, pageUrl, 'direct leecher')
   try {
-    const seeded = await seeder.evaluate(
-      ({ size, tracker }) =>
-        new Promise((resolve) => {
-          const data = new Uint8Array(size)
-          for (let i = 0; i < size; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536))
-          const client = new window.WebTorrent({ tracker: { rtcConfig: { iceServers: [] } } })
-          client.seed(new File([data], 'direct.bin'), { announce: [tracker] }, async (torrent) => {
-            const digest = await crypto.subtle.digest('SHA-256', data)
-            const hex = [...new Uint8Array(digest)]
-              .map((b) => b.toString(16).padStart(2, '0'))
-              .join('')
-            resolve({ infoHash: torrent.infoHash, sha256: hex })
-          })
-        }),
-      { size: BYTES, tracker },
-    )
-    const leecher = await webtorrentPage(relay)
-    const result = await download(leecher, seeded.infoHash, tracker)
-    await leecher.context().close()
-    if (result.sha256 !== seeded.sha256) throw new Error('direct download: sha256 differs')
-    return result
+    const seeded = await seedIn(seeder, { kind: KIND, size: BYTES, tracker, name: 'direct.bin' })
+    return await download(leecher, seeded.infoHash, tracker, seeded.sha256, 'direct download')
   } finally {
-    await seeder.context().close()
+    await closePart(leecher)
+    await closePart(seeder)
   }
 }
 
@@ -380,25 +337,28 @@ async function bridgedRound(relay, tracker, n) {
   const aria2 = await aria2Seed(dir, join(dir, 'bridged.torrent'))
   try {
     await waitForClassicSeed(relay, infoHash)
-    const page = await webtorrentPage(relay)
+    const page = await openPart(browser, pageUrl, 'bridged download')
     const res = await fetch(`${relay}/v1/bridge/${infoHash}`, { method: 'POST', body: torrent })
     if (!res.ok) throw new Error(`POST /v1/bridge: ${res.status} ${await res.text()}`)
     const t0 = performance.now()
     const classic = watchBridge(relay, infoHash, t0)
-    const cold = await download(page, infoHash, tracker)
-    cold.classicSeconds = await classic.stop()
+    let cold
+    try {
+      cold = await download(page, infoHash, tracker, sha256(data), 'bridged download')
+    } finally {
+      cold = { ...cold, classicSeconds: await classic.stop() }
+      await closePart(page)
+    }
     cold.wallSeconds = (performance.now() - t0) / 1000
-    note(
-      `bridge: browser, cold [ms, MiB, peers, ready, haves, requests]: ${JSON.stringify(cold.trace)}`,
-    )
-    await page.context().close()
-    if (cold.sha256 !== sha256(data)) throw new Error('bridged download: sha256 differs')
-    const again = await webtorrentPage(relay)
-    const cpu0 = relayCpuSeconds()
-    const warm = await download(again, infoHash, tracker)
-    warm.relayCpu = relayCpuSeconds() - cpu0
-    await again.context().close()
-    if (warm.sha256 !== sha256(data)) throw new Error('warm bridged download: sha256 differs')
+    const again = await openPart(browser, pageUrl, 'warm bridged download')
+    let warm
+    try {
+      const cpu0 = relayCpuSeconds()
+      warm = await download(again, infoHash, tracker, sha256(data), 'warm bridged download')
+      warm.relayCpu = relayCpuSeconds() - cpu0
+    } finally {
+      await closePart(again)
+    }
     return { cold, warm }
   } finally {
     await procs.stop(aria2)
