@@ -15,6 +15,8 @@ import { countPieces, fullBitfield } from './persist.ts'
 class MemoryFiles implements ChunkFiles {
   readonly data = new Map<string, Uint8Array>()
   flushed = 0
+  /** Reads that reached the files. */
+  reads = 0
   constructor(readonly quota = Infinity) {}
 
   file(key: string): ChunkFile {
@@ -31,7 +33,9 @@ class MemoryFiles implements ChunkFiles {
         this.data.set(key, next)
       },
       read: async (at, length) => {
+        this.reads++
         const all = this.data.get(key) ?? new Uint8Array(0)
+        if (all.length === 0) throw new DOMException('nothing is stored yet', 'NotFoundError')
         if (at + length > all.length) throw new RangeError('short read')
         return all.slice(at, at + length)
       },
@@ -51,6 +55,24 @@ const get = (s: OpfsChunkStore, i: number, opts?: { offset?: number; length?: nu
   )
 
 describe('OpfsChunkStore', () => {
+  it('refuses the chunks of a new file at once, after asking the file once', async () => {
+    const files = new MemoryFiles()
+    const store = new OpfsChunkStore(4, { length: 16, key: 'new', backend: files })
+    // WebTorrent checks every piece of a new torrent before it starts.
+    for (const i of [0, 1, 2, 3]) await expect(get(store, i)).rejects.toThrow()
+    expect(files.reads).toBe(1)
+    await put(store, 2, new Uint8Array([1, 2, 3, 4]))
+    expect(await get(store, 2)).toEqual(new Uint8Array([1, 2, 3, 4]))
+    await expect(get(store, 3)).rejects.toThrow('chunk 3 is not stored')
+    expect(files.reads).toBe(2)
+
+    // A file that holds data (a download resumed) is asked every time.
+    const again = new OpfsChunkStore(4, { length: 16, key: 'new', backend: files })
+    expect(await get(again, 2)).toEqual(new Uint8Array([1, 2, 3, 4]))
+    expect(await get(again, 3)).toEqual(new Uint8Array(4))
+    expect(files.reads).toBe(4)
+  })
+
   it('keeps every chunk at its offset in one file, and reads any range back', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -21,6 +21,7 @@ type Callback<T> = (err: Error | null, value?: T) => void
 export interface ChunkFile {
   /** `size`: the whole file's length, reserved before the first write (see the worker). */
   write(at: number, data: Uint8Array, size: number): Promise<void>
+  /** Rejects with a NotFoundError while nothing at all is stored in the file. */
   read(at: number, length: number): Promise<Uint8Array>
   /** Durable once this resolves: call before recording pieces as kept (persist.ts). */
   flush(): Promise<void>
@@ -67,6 +68,14 @@ export class OpfsChunkStore {
   readonly #lastIndex: number
   readonly #lastLength: number
   #closed = false
+  /** The file held nothing when first read (a new download): chunks this store has not
+   * written since cannot be there, and are refused at once. Why: WebTorrent checks every
+   * piece of a new torrent against its store before it starts; asking the worker for each
+   * of a thousand pieces, two at a time, cost a new download a good part of a second before
+   * its first byte (bench/transfer). */
+  #empty = false
+  /** Chunks written through this store: the only ones an empty file can hold. */
+  readonly #written = new Set<number>()
 
   constructor(chunkLength: number, opts: OpfsStoreOptions) {
     if (!Number.isInteger(chunkLength) || chunkLength <= 0) {
@@ -100,6 +109,7 @@ export class OpfsChunkStore {
     if (buf.length !== expected) {
       return fail(cb, `chunk ${index} must be ${expected} bytes, not ${buf.length}`)
     }
+    this.#written.add(index)
     this.#file.write(index * this.chunkLength, buf, this.length).then(
       () => cb(null),
       (err: unknown) => cb(asError(err)),
@@ -122,9 +132,13 @@ export class OpfsChunkStore {
       return fail(done, `range ${offset}+${length} is outside chunk ${index}`)
     }
     if (length === 0) return void queueMicrotask(() => done(null, new Uint8Array(0)))
+    if (this.#empty && !this.#written.has(index)) return fail(done, `chunk ${index} is not stored`)
     this.#file.read(index * this.chunkLength + offset, length).then(
       (data) => done(null, data),
-      (err: unknown) => done(asError(err)),
+      (err: unknown) => {
+        if ((err as { name?: unknown } | null)?.name === 'NotFoundError') this.#empty = true
+        done(asError(err))
+      },
     )
   }
 

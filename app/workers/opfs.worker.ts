@@ -112,6 +112,8 @@ async function run(req: OpfsRequest): Promise<ArrayBuffer | File | undefined> {
     }
     case 'read': {
       const h = await open(req.key)
+      // A new download's file: the store stops asking for pieces it has not written.
+      if (h.getSize() === 0) throw new DOMException('nothing is stored yet', 'NotFoundError')
       const out = new Uint8Array(req.length)
       const got = h.read(out, { at: req.at })
       if (got !== req.length) throw new RangeError(`read ${got} of ${req.length} bytes`)
