@@ -370,10 +370,11 @@ test('five relays: one overloaded promotes a candidate, one killed, and the brow
         held.push(`${n.name} (${n.relay.port}, ${n.id.slice(0, 8)}) ${h.slice(0, 8)}: ${body}`)
       }
     }
-    await testInfo.attach('tracker-traffic.txt', {
-      body: [...held, '', ...traffic].join('\n'),
-      contentType: 'text/plain',
-    })
+    // A file beside the test's other output (a body-only attachment reaches only some
+    // reporters), attached too.
+    const path = testInfo.outputPath('tracker-traffic.txt')
+    await writeFile(path, [...held, '', ...traffic].join('\n'))
+    await testInfo.attach('tracker-traffic.txt', { path, contentType: 'text/plain' })
     throw err
   } finally {
     await Promise.all(contexts.map((c) => c.close()))
