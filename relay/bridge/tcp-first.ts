@@ -13,8 +13,9 @@
 // How: WebTorrent picks the transport in `torrent._addPeer(addr, type, source)`, called with
 // 'utp' for a new or reconnecting IPv4 peer and with 'tcp' once the uTP attempts are used up.
 // The wrapper swaps the two for IPv4 address strings (WebRTC peers pass objects, and IPv6
-// peers never use uTP in WebTorrent; both are left alone): the first attempts and reconnects go over TCP, and when they are used up the
-// fallback goes over uTP, which WebTorrent's own bookkeeping then treats as a first attempt.
+// peers never use uTP in WebTorrent; both are left alone): the first attempts and reconnects
+// go over TCP, and when they are used up the fallback goes over uTP, which WebTorrent's own
+// bookkeeping then treats as a first attempt.
 // bridge.test.ts's classic-to-browser test runs aria2 (no uTP) through this.
 
 /** The part of WebTorrent's torrent changed here. */
