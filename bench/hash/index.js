@@ -17,13 +17,12 @@
 // Prints one JSON line: {"bench":"hash","ours_mib_s","stock_mib_s","native_mib_s","ratio_to_stock",…}.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer } from 'node:http'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
-import { extname, join, normalize } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
 import { build } from 'vite'
+import { launchChromium, servePage } from '../lib/browser-pages.js'
 import { note, runBenchmark, withDeadline } from '../lib/processes.js'
 
 const BENCH = 'hash'
@@ -55,23 +54,6 @@ function nativeMibPerSecond() {
   return (4 * 64) / s
 }
 
-/** Serves `dir` on 127.0.0.1 (a secure context for WebCrypto, and module workers). */
-function serve(dir) {
-  const types = { '.html': 'text/html', '.js': 'text/javascript' }
-  const server = createServer((req, res) => {
-    const path = normalize(join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname)))
-    if (!path.startsWith(dir)) return res.writeHead(403).end()
-    try {
-      const body = readFileSync(path.endsWith('/') ? join(path, 'index.html') : path)
-      res.writeHead(200, { 'Content-Type': types[extname(path) || '.html'] ?? 'text/plain' })
-      res.end(body)
-    } catch {
-      res.writeHead(404).end()
-    }
-  })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
-}
-
 await runBenchmark(BENCH, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-hash-'))
   let browser
@@ -91,13 +73,12 @@ await runBenchmark(BENCH, async () => {
     writeFile(file, SIZE_MIB)
     const native = nativeMibPerSecond()
     const cores = availableParallelism()
-    server = await serve(out)
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
+    // On 127.0.0.1: a secure context for WebCrypto, and module workers.
+    const served = await servePage(out)
+    server = served.server
+    browser = await launchChromium()
     const page = await (await browser.newContext()).newPage()
-    await page.goto(`http://127.0.0.1:${server.address().port}/`)
+    await page.goto(served.url)
     await page.setInputFiles('#file', file)
     const deadline = (SIZE_MIB / 5 + 60) * 1000
 
