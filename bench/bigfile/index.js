@@ -38,6 +38,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { CHROMIUM } from '../lib/browser-pages.js'
 import { note, runBenchmark, sleep, withDeadline } from '../lib/processes.js'
 
 const BENCH = 'bigfile'
@@ -50,15 +51,6 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT_DIR = join(ROOT, 'bench', 'out')
 const TRACE = join(OUT_DIR, 'bigfile-heap.jsonl')
 const NAME = 'bigfile.bin'
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Host candidates as plain addresses: two browser processes connect on 127.0.0.1.
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-]
 const MB = 1e6
 const round = (x, d = 1) => Number(x.toFixed(d))
 
@@ -169,11 +161,9 @@ await runBenchmark(BENCH, async (procs) => {
     const source = join(dir, NAME)
     const sourceSha = writeSource(source, SIZE_MIB)
 
-    const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-    seederBrowser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS })
+    seederBrowser = await chromium.launch(CHROMIUM)
     downloader = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath,
-      args: CHROMIUM_ARGS,
+      ...CHROMIUM,
       acceptDownloads: true,
       baseURL: relay,
     })

@@ -53,18 +53,23 @@ export function servePage(dir) {
   )
 }
 
-/** Debian's Chromium, headless. Host candidates stay plain addresses rather than mDNS names,
- * which loopback peers in other contexts could not resolve. */
+/** Debian's Chromium, headless, as every browser benchmark launches it. Host candidates stay
+ * plain addresses rather than mDNS names, which loopback peers in other contexts or browser
+ * processes could not resolve. */
+export const CHROMIUM = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+  ],
+}
+
 export function launchChromium() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-    ],
-  })
+  return chromium.launch(CHROMIUM)
 }
 
 /** The page in a context of its own, ready (`window.bench`); its errors go to stderr. */
