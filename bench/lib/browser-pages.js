@@ -4,12 +4,14 @@
 // channel end) so no state is shared but the browser, and the raw data-channel ceiling.
 
 import { createServer } from 'node:http'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
 import { build } from 'vite'
 import { note, sleep, withDeadline } from './processes.js'
+import { startRelay } from './servers.js'
 
 export const MIB = 1024 * 1024
 const PAGE = fileURLToPath(new URL('../transfer/page', import.meta.url))
@@ -70,6 +72,40 @@ export const CHROMIUM = {
 
 export function launchChromium() {
   return chromium.launch(CHROMIUM)
+}
+
+/**
+ * What the transfer and swarm benchmarks run in: the page built and served, a relay whose
+ * WebSocket tracker the torrents announce to (in `procs`, stopped with it), and one Chromium.
+ * `close()` takes down the browser and the page's server and deletes the build.
+ */
+export async function benchSession(procs, bench) {
+  const dir = mkdtempSync(join(tmpdir(), `monsoon-bench-${bench}-`))
+  let server = null
+  const session = {
+    url: '',
+    tracker: '',
+    browser: null,
+    async close() {
+      await session.browser?.close().catch(() => undefined)
+      server?.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  try {
+    note(`${bench}: building the bench page`)
+    await buildPage(join(dir, 'page'))
+    const relay = await startRelay(procs)
+    session.tracker = `ws://127.0.0.1:${relay.port}/`
+    const served = await servePage(join(dir, 'page'))
+    server = served.server
+    session.url = served.url
+    session.browser = await launchChromium()
+    return session
+  } catch (err) {
+    await session.close()
+    throw err
+  }
 }
 
 /** The page in a context of its own, ready (`window.bench`); its errors go to stderr. */

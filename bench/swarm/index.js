@@ -22,27 +22,21 @@
 // Prints one JSON line: {"bench":"swarm","ours_s","stock_s","ratio_to_stock",
 // "ours_aggregate_mib_s","ceiling_mib_s","ratio_to_ceiling","each",…}.
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   MIB,
-  buildPage,
+  benchSession,
   closePart,
   envInt,
-  launchChromium,
   leechIn,
   measureCeiling,
   median,
   openPart,
   round,
   seedIn,
-  servePage,
   since,
   verifyIn,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
-import { startRelay } from '../lib/servers.js'
 
 const BENCH = 'swarm'
 const LEECHERS = 4
@@ -54,26 +48,17 @@ await runBenchmark(BENCH, async (procs) => {
   const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB
-  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-swarm-'))
-  let browser
-  let server
+  const session = await benchSession(procs, BENCH)
+  const { browser, tracker, url } = session
   try {
-    note(`${BENCH}: building the bench page`)
-    await buildPage(join(dir, 'page'))
-    const relay = await startRelay(procs)
-    const tracker = `ws://127.0.0.1:${relay.port}/`
-    const served = await servePage(join(dir, 'page'))
-    server = served.server
-    browser = await launchChromium()
-
     /** One seeder, four leechers, all clients of `kind`; resolves with seconds until all
      * four are done and each leecher's own seconds. */
     async function swarm(kind, n) {
-      const seeder = await openPart(browser, served.url, `${kind} seeder`)
+      const seeder = await openPart(browser, url, `${kind} seeder`)
       const leechers = []
       try {
         for (let i = 1; i <= LEECHERS; i++) {
-          leechers.push(await openPart(browser, served.url, `${kind} leecher ${i}`))
+          leechers.push(await openPart(browser, url, `${kind} leecher ${i}`))
         }
         const name = `swarm-${kind}-${n}.bin`
         const seeded = await seedIn(seeder, { kind, size, tracker, name })
@@ -108,7 +93,7 @@ await runBenchmark(BENCH, async (procs) => {
     }
 
     note(`${BENCH}: raw data-channel ceiling, ${mib} MiB`)
-    const ceiling = await measureCeiling(browser, served.url, {
+    const ceiling = await measureCeiling(browser, url, {
       bytes: size,
       messageBytes,
       highWater,
@@ -157,8 +142,6 @@ await runBenchmark(BENCH, async (procs) => {
       each,
     }
   } finally {
-    await browser?.close().catch(() => undefined)
-    server?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await session.close()
   }
 })

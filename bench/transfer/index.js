@@ -25,27 +25,21 @@
 // Prints one JSON line: {"bench":"transfer","ours_mib_s","stock_mib_s","ceiling_mib_s",
 // "ratio_to_ceiling","ratio_to_stock","ours_ttfb_ms","stock_ttfb_ms","each",…}.
 
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import {
   MIB,
-  buildPage,
+  benchSession,
   closePart,
   envInt,
-  launchChromium,
   leechIn,
   measureCeiling,
   median,
   openPart,
   round,
   seedIn,
-  servePage,
   since,
   verifyIn,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
-import { startRelay } from '../lib/servers.js'
 
 const BENCH = 'transfer'
 const KINDS = ['ceiling', 'stock', 'ours']
@@ -59,22 +53,13 @@ await runBenchmark(BENCH, async (procs) => {
   const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB
-  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-transfer-'))
-  let browser
-  let server
+  const session = await benchSession(procs, BENCH)
+  const { browser, tracker, url } = session
   try {
-    note(`${BENCH}: building the bench page`)
-    await buildPage(join(dir, 'page'))
-    const relay = await startRelay(procs)
-    const tracker = `ws://127.0.0.1:${relay.port}/`
-    const served = await servePage(join(dir, 'page'))
-    server = served.server
-    browser = await launchChromium()
-
     /** One torrent from a seeder context to a leecher context. */
     async function torrentTransfer(kind, n) {
-      const seeder = await openPart(browser, served.url, `${kind} seeder`)
-      const leecher = await openPart(browser, served.url, `${kind} leecher`)
+      const seeder = await openPart(browser, url, `${kind} seeder`)
+      const leecher = await openPart(browser, url, `${kind} leecher`)
       try {
         const name = `transfer-${kind}-${n}.bin`
         const seeded = await seedIn(seeder, { kind, size, tracker, name })
@@ -100,7 +85,7 @@ await runBenchmark(BENCH, async (procs) => {
         note(`${BENCH}: round ${n}/${rounds}: ${kind}, ${mib} MiB`)
         const r =
           kind === 'ceiling'
-            ? await measureCeiling(browser, served.url, { bytes: size, messageBytes, highWater })
+            ? await measureCeiling(browser, url, { bytes: size, messageBytes, highWater })
             : await torrentTransfer(kind, n)
         const entry = { round: n, kind, mib_s: round(mib / r.seconds), s: round(r.seconds) }
         delete r.seconds
@@ -135,8 +120,6 @@ await runBenchmark(BENCH, async (procs) => {
       each,
     }
   } finally {
-    await browser?.close().catch(() => undefined)
-    server?.close()
-    rmSync(dir, { recursive: true, force: true })
+    await session.close()
   }
 })
