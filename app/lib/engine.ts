@@ -11,6 +11,7 @@ import type { TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
 import { RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
 import { OpfsChunkStore, opfsSupported } from './opfs-store.ts'
+import { preferNewestAttempt } from './pending-peers.ts'
 
 export type ClientOptions = ConstructorParameters<typeof WebTorrent>[0]
 
@@ -22,6 +23,9 @@ const STORE_CACHE_SLOTS = 4
 export function createClient(opts?: ClientOptions): WebTorrent {
   const client = new WebTorrent(opts)
   client.on('add', accelerate)
+  // Two browsers that each hold a dead attempt for the other must not refuse each other's
+  // fresh ones (pending-peers.ts).
+  client.on('add', preferNewestAttempt)
   storeDefaults(client)
   return client
 }

@@ -132,3 +132,11 @@ declare module 'bittorrent-protocol' {
   const Wire: new () => unknown
   export default Wire
 }
+
+// @thaunknown/simple-peer, the WebRTC peer WebTorrent's trackers make (a dependency of
+// webtorrent, not ours): only app/lib/pending-peers.test.ts loads it, to replay tracker
+// signalling by hand in Node. Its shape there is that test's SimplePeer.
+declare module '@thaunknown/simple-peer/lite.js' {
+  const Peer: new (opts: object) => unknown
+  export default Peer
+}

@@ -1,0 +1,128 @@
+// The stall e2e/supernodes.spec.ts caught, replayed on the very WebTorrent bundle the app
+// ships (in Node, real WebRTC through webrtc-polyfill): the seeder holds a dead attempt for
+// the leecher (it answered an offer the leecher then dropped), and a fresh attempt arrives.
+// Stock WebTorrent refuses the fresh one as a duplicate; with preferNewestAttempt it
+// connects and the file downloads.
+
+import Peer from '@thaunknown/simple-peer/lite.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import { preferNewestAttempt } from './pending-peers.ts'
+import { loadBundle } from './test-bundle.ts'
+
+interface SimplePeer {
+  id?: string
+  destroyed: boolean
+  destroying: boolean
+  signal(data: unknown): void
+  on(event: 'signal', listener: (data: unknown) => void): void
+  once(event: 'signal', listener: (data: unknown) => void): void
+  destroy(): void
+}
+const simplePeer = (initiator: boolean) => new Peer({ initiator }) as SimplePeer
+/** Destroyed or on its way (streamx finishes a destroy on a later tick). */
+const gone = (p: SimplePeer) => p.destroyed || p.destroying
+const signalOf = (p: SimplePeer) => new Promise<unknown>((r) => p.once('signal', r))
+
+/** The parts of a WebTorrent Torrent these tests drive (beyond the package's types). */
+type Swarming = Torrent & {
+  addPeer(peer: never): unknown
+  once(event: string, listener: () => void): unknown
+}
+
+const quiet = { tracker: false, dht: false, lsd: false, webSeeds: false, utp: false } as never
+const clients: WebTorrent[] = []
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => new Promise((r) => c.destroy(r))))
+})
+
+/** A seeder and a leecher of one small file, no trackers: peers are added by hand here. */
+async function swarm(patched: boolean) {
+  const WebTorrent = await loadBundle()
+  const seederClient = new WebTorrent(quiet)
+  const leecherClient = new WebTorrent(quiet)
+  clients.push(seederClient, leecherClient)
+  const data = new Uint8Array(200_000).map((_, i) => (i * 7) % 256)
+  const file = Object.assign(data, { name: 'pending.bin' })
+  const seeder = (await new Promise<Torrent>((resolve) =>
+    seederClient.seed(file as never, { announce: [] }, resolve),
+  )) as Swarming
+  const leecher = leecherClient.add(seeder.torrentFile as never, { announce: [] }) as Swarming
+  await new Promise((r) => (leecher.infoHash ? r(null) : leecher.once('infoHash', () => r(null))))
+  if (patched) {
+    expect(preferNewestAttempt(seeder)).toBe(true)
+    expect(preferNewestAttempt(leecher)).toBe(true)
+  }
+  const idOf = (c: WebTorrent) => (c as unknown as { peerId: string }).peerId
+  return { seeder, leecher, seederId: idOf(seederClient), leecherId: idOf(leecherClient) }
+}
+type Swarm = Awaited<ReturnType<typeof swarm>>
+
+/** The seeder answers the leecher's offer, and the leecher drops that offer unanswered: the
+ * seeder is left holding a dead attempt named after the leecher. */
+async function deadAttempt(s: Swarm) {
+  const dropped = simplePeer(true)
+  const answering = simplePeer(false)
+  answering.id = s.leecherId
+  s.seeder.addPeer(answering as never)
+  dropped.on('signal', (d) => answering.signal(d))
+  await signalOf(answering) // the answer, which never reaches the leecher
+  dropped.destroy()
+  return answering
+}
+
+/** A fresh attempt, the seeder's offer this time, answered by the leecher; signals relayed
+ * as a tracker does: the seeder names and adds its side when the answer comes. */
+async function freshAttempt(s: Swarm) {
+  const offering = simplePeer(true)
+  const answering = simplePeer(false)
+  answering.id = s.seederId
+  s.leecher.addPeer(answering as never)
+  offering.on('signal', (d) => {
+    if (!gone(answering)) answering.signal(d)
+  })
+  const answered = new Promise<void>((resolve) =>
+    answering.on('signal', (d) => {
+      if (offering.id === undefined) {
+        offering.id = s.leecherId
+        s.seeder.addPeer(offering as never)
+        resolve()
+      }
+      if (!gone(offering)) offering.signal(d)
+    }),
+  )
+  await answered
+  return offering
+}
+
+describe('a fresh WebRTC attempt beside a dead one', () => {
+  it('stock WebTorrent refuses it as a duplicate (the stall)', async () => {
+    const s = await swarm(false)
+    await deadAttempt(s)
+    const fresh = await freshAttempt(s)
+    expect(gone(fresh)).toBe(true)
+  })
+
+  it('replaces the dead attempt, connects, and the download completes', async () => {
+    const s = await swarm(true)
+    const dead = await deadAttempt(s)
+    const fresh = await freshAttempt(s)
+    expect(gone(dead)).toBe(true)
+    expect(gone(fresh)).toBe(false)
+    await new Promise((r) => (s.leecher.done ? r(null) : s.leecher.once('done', () => r(null))))
+    expect(s.leecher.progress).toBe(1)
+  }, 20_000)
+
+  it('never replaces a connected peer', async () => {
+    const s = await swarm(true)
+    await freshAttempt(s)
+    await new Promise((r) => (s.leecher.done ? r(null) : s.leecher.once('done', () => r(null))))
+    const late = simplePeer(false)
+    late.id = s.leecherId
+    s.seeder.addPeer(late as never)
+    expect(gone(late)).toBe(true)
+    expect(s.seeder.numPeers).toBe(1)
+  }, 20_000)
+})
