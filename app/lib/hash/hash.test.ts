@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import createTorrent from 'create-torrent'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -138,6 +138,36 @@ describe('piece hashing', () => {
       expect(ours.infoHash).toBe(their.infoHash)
       expect(our.announce).toEqual(['ws://127.0.0.1:1/'])
     }
+  })
+
+  it('hashes a batch read in several reads, some ahead, across file boundaries', async () => {
+    // 16 MiB reads (batch.ts): 41 pieces of 1 MiB over three files take three reads.
+    const MiB = 1024 * 1024
+    const parts = [randomBytes(10 * MiB + 5), randomBytes(7), randomBytes(30 * MiB + 100)].map(
+      (b) => new Uint8Array(b),
+    )
+    const { hashes, bytes } = await hashBatch(
+      parts.map((p) => new Blob([p])),
+      2,
+      41,
+      MiB,
+    )
+    const all = reference(parts, MiB)
+    expect(bytes).toBe(parts.reduce((n, p) => n + p.length, 0) - 2 * MiB)
+    expect(Buffer.from(hashes).toString('hex')).toBe(Buffer.from(all.subarray(40)).toString('hex'))
+  })
+
+  it('stops with the error of a read that fails after others were started', async () => {
+    const MiB = 1024 * 1024
+    const good = new Blob([new Uint8Array(48 * MiB)])
+    const failing = {
+      size: good.size,
+      slice: (from: number, to: number) =>
+        from >= 32 * MiB
+          ? { arrayBuffer: () => Promise.reject(new Error('NotReadableError')) }
+          : good.slice(from, to),
+    } as unknown as Blob
+    await expect(hashBatch([failing], 0, 48, MiB)).rejects.toThrow(/NotReadableError/)
   })
 
   it('reports unreadable files as a clear error and stops every worker', async () => {

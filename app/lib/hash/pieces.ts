@@ -7,9 +7,12 @@
 import type { FromHashWorker, ToHashWorker } from '../../workers/piece-hash.worker.ts'
 import { batches, pieceCount } from './plan.ts'
 
-/** Bytes per batch handed to a worker: large enough that messages cost nothing, small enough
- * that progress moves and the last batches spread over every worker. */
-const BATCH_BYTES = 16 * 1024 * 1024
+/** Most bytes per batch handed to a worker. A worker reads ahead only within a batch, so
+ * batches are large (several of batch.ts's reads); small enough that progress moves. */
+const BATCH_BYTES = 64 * 1024 * 1024
+/** Batches per worker at least, so a smaller file still spreads over every worker and the
+ * last batches do not leave one working alone for long. */
+const BATCHES_PER_WORKER = 4
 /** Batches queued per worker, so one never waits for the page between two. */
 const QUEUED_PER_WORKER = 2
 
@@ -34,8 +37,10 @@ export function hashPieces(files: Blob[], opts: HashOptions): Promise<Uint8Array
   const count = pieceCount(total, opts.pieceLength)
   const out = new Uint8Array(count * 20)
   if (count === 0) return Promise.resolve(out)
-  const queue = batches(count, opts.pieceLength, BATCH_BYTES)
-  const size = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), queue.length))
+  const workers = Math.max(1, opts.workers ?? defaultWorkers())
+  const batchBytes = Math.min(BATCH_BYTES, Math.ceil(total / (workers * BATCHES_PER_WORKER)))
+  const queue = batches(count, opts.pieceLength, batchBytes)
+  const size = Math.min(workers, queue.length)
   const spawn =
     opts.spawn ??
     (() =>
