@@ -10,7 +10,8 @@
 // timeout: 2400 (run.js's default --timeout for this one, in seconds: four 128 MiB swarms of
 // five clients each take minutes on a busy 2-core machine)
 //
-// Five fresh contexts of one headless Chromium per round, on the transfer bench's page
+// Five fresh contexts of one headless Chromium per round, a fresh Chromium for each swarm and
+// for the ceiling (benchSession's freshBrowser), on the transfer bench's page
 // (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent 3 client)
 // or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes and seeds
 // them at the app's piece length, announcing to our relay's WebSocket tracker (relay/bin.js
@@ -49,11 +50,12 @@ await runBenchmark(BENCH, async (procs) => {
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB
   const session = await benchSession(procs, BENCH)
-  const { browser, tracker, url } = session
+  const { tracker, url } = session
   try {
     /** One seeder, four leechers, all clients of `kind`; resolves with seconds until all
      * four are done and each leecher's own seconds. */
     async function swarm(kind, n) {
+      const browser = await session.freshBrowser()
       const seeder = await openPart(browser, url, `${kind} seeder`)
       const leechers = []
       try {
@@ -93,7 +95,7 @@ await runBenchmark(BENCH, async (procs) => {
     }
 
     note(`${BENCH}: raw data-channel ceiling, ${mib} MiB`)
-    const ceiling = await measureCeiling(browser, url, {
+    const ceiling = await measureCeiling(await session.freshBrowser(), url, {
       bytes: size,
       messageBytes,
       highWater,

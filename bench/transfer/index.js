@@ -10,8 +10,9 @@
 // timeout: 1800 (run.js's default --timeout for this one, in seconds: two rounds of three
 // 256 MiB transfers, pages seeded and downloads hashed, take minutes on a busy 2-core machine)
 //
-// Two fresh contexts of one headless Chromium per transfer, on a page built here
-// (bench/transfer/page), each round in turn (the order rotates each round):
+// Two fresh contexts of one headless Chromium per transfer, a fresh Chromium for each
+// (benchSession's freshBrowser: leftovers of one transfer slowed the next), on a page built
+// here (bench/transfer/page), each round in turn (the order rotates each round):
 //   ceiling: one RTCDataChannel, no WebTorrent, the bytes sent as fast as the channel takes
 //            them (page/ceiling.js); from the first send to the last byte received;
 //   stock:   a plain WebTorrent 3 client seeds in one context, another downloads the magnet;
@@ -54,10 +55,11 @@ await runBenchmark(BENCH, async (procs) => {
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB
   const session = await benchSession(procs, BENCH)
-  const { browser, tracker, url } = session
+  const { tracker, url } = session
   try {
     /** One torrent from a seeder context to a leecher context. */
     async function torrentTransfer(kind, n) {
+      const browser = await session.freshBrowser()
       const seeder = await openPart(browser, url, `${kind} seeder`)
       const leecher = await openPart(browser, url, `${kind} leecher`)
       try {
@@ -85,7 +87,11 @@ await runBenchmark(BENCH, async (procs) => {
         note(`${BENCH}: round ${n}/${rounds}: ${kind}, ${mib} MiB`)
         const r =
           kind === 'ceiling'
-            ? await measureCeiling(browser, url, { bytes: size, messageBytes, highWater })
+            ? await measureCeiling(await session.freshBrowser(), url, {
+                bytes: size,
+                messageBytes,
+                highWater,
+              })
             : await torrentTransfer(kind, n)
         const entry = { round: n, kind, mib_s: round(mib / r.seconds), s: round(r.seconds) }
         delete r.seconds
