@@ -75,6 +75,37 @@ export function launchChromium() {
 }
 
 /**
+ * With MONSOON_BENCH_PROFILES=1 the transfer and swarm benchmarks give each part (seeder,
+ * leecher, channel end) a Chromium of its own with an ordinary on-disk profile instead of an
+ * off-the-record context of one shared Chromium, ceiling and both clients alike. Why: in an
+ * off-the-record context Chromium keeps OPFS in the browser process's memory and sends every
+ * write there; a user's normal profile writes OPFS files to disk from the worker. Stands in
+ * for a Browser where the benchmarks use one: newContext() and close().
+ */
+export const PROFILES = process.env.MONSOON_BENCH_PROFILES === '1'
+
+function profileBrowsers() {
+  const open = new Set()
+  return {
+    async newContext() {
+      const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-profile-'))
+      const context = await chromium.launchPersistentContext(dir, CHROMIUM)
+      const close = context.close.bind(context)
+      context.close = async () => {
+        open.delete(context)
+        await close().catch(() => undefined)
+        rmSync(dir, { recursive: true, force: true })
+      }
+      open.add(context)
+      return context
+    },
+    async close() {
+      await Promise.all([...open].map((c) => c.close()))
+    },
+  }
+}
+
+/**
  * What the transfer and swarm benchmarks run in: the page built and served, a relay whose
  * WebSocket tracker the torrents announce to (in `procs`, stopped with it), and one Chromium.
  * `freshBrowser()` replaces that Chromium with a new one: each measurement starts in a fresh
@@ -94,7 +125,7 @@ export async function benchSession(procs, bench) {
     async freshBrowser() {
       await session.browser?.close().catch(() => undefined)
       session.browser = null
-      session.browser = await launchChromium()
+      session.browser = PROFILES ? profileBrowsers() : await launchChromium()
       return session.browser
     },
     async close() {
@@ -111,7 +142,7 @@ export async function benchSession(procs, bench) {
     const served = await servePage(join(dir, 'page'))
     server = served.server
     session.url = served.url
-    session.browser = await launchChromium()
+    await session.freshBrowser()
     return session
   } catch (err) {
     await session.close()

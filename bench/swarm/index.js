@@ -36,6 +36,7 @@ import {
   seedIn,
   since,
   verifyIn,
+  PROFILES,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
 
@@ -140,6 +141,9 @@ await runBenchmark(BENCH, async (procs) => {
       size_mib: mib,
       leechers: LEECHERS,
       rounds,
+      browsers: PROFILES
+        ? 'a Chromium per part, on-disk profiles (MONSOON_BENCH_PROFILES=1)'
+        : 'off-the-record contexts of one Chromium',
       verified: 'sha256 of each download against the seeded bytes',
       each,
     }

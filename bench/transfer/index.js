@@ -39,6 +39,7 @@ import {
   seedIn,
   since,
   verifyIn,
+  PROFILES,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
 
@@ -122,6 +123,9 @@ await runBenchmark(BENCH, async (procs) => {
       rounds,
       ceiling_message_kib: messageBytes / 1024,
       ceiling_buffer_kib: highWater / 1024,
+      browsers: PROFILES
+        ? 'a Chromium per part, on-disk profiles (MONSOON_BENCH_PROFILES=1)'
+        : 'off-the-record contexts of one Chromium',
       verified: 'sha256 of each download against the seeded bytes',
       each,
     }
