@@ -176,13 +176,14 @@ async function startNetwork(): Promise<Node[]> {
   return relays.map((relay, i) => ({ name: 'ABCDE'[i], relay, id: ids[i], alive: true }))
 }
 
-// Retried, as every multi-browser test here may be on a loaded machine. The stall this test
-// used to hit after the promotion (second download never connecting, both browsers
-// announcing to the new owners) was WebTorrent keeping a dead WebRTC attempt and refusing
-// every fresh one from the same peer: the seeder had answered an offer the leecher dropped
-// when it re-homed. Fixed in app/lib/pending-peers.ts (unit-tested on the real bundle). On
+// The stall this test used to hit after the promotion, in about 1 of 7 runs on a loaded
+// machine (second download never connecting, both browsers announcing to the new owners),
+// was WebTorrent keeping a dead WebRTC attempt and refusing every fresh one from the same
+// peer: the seeder had answered an offer the leecher dropped when it re-homed. Fixed in
+// app/lib/pending-peers.ts (replayed on the real bundle in its unit test); 12 runs under
+// the same load passed since. One retry stays until full CI runs have shown it gone; on
 // failure this test writes both pages' tracker traffic and what every relay holds.
-test.describe.configure({ retries: 2 })
+test.describe.configure({ retries: 1 })
 
 test('five relays: one overloaded promotes a candidate, one killed, and the browsers keep downloading', async ({
   browser,
