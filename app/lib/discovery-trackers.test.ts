@@ -91,6 +91,8 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
   const b = new RecordingTracker()
   const c = new RecordingTracker()
   const d = new RecordingTracker()
+  const e = new RecordingTracker()
+  const f = new RecordingTracker()
 
   beforeAll(async () => {
     const WebTorrent = (await loadBundle()) as unknown as (new (opts: object) => typeof client) & {
@@ -102,12 +104,12 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
       lsd: false,
       tracker: { rtcConfig: { iceServers: [], bindAddress: '127.0.0.1' } },
     })
-    await Promise.all([a, b, c, d].map((t) => t.listening()))
+    await Promise.all([a, b, c, d, e, f].map((t) => t.listening()))
   })
 
   afterAll(async () => {
     client?.destroy()
-    await Promise.all([a, b, c, d].map((t) => t.close()))
+    await Promise.all([a, b, c, d, e, f].map((t) => t.close()))
   })
 
   it('is the version this wrapper was checked against', () => {
@@ -156,6 +158,47 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
       random.mockRestore()
     }
   }, 30_000)
+
+  it('leaves a tracker that stays alone: no stopped, no second started, the same socket', async () => {
+    // What a referral does (rehome.ts): a torrent on E learns its owners are E and F, later F
+    // alone. E's tracker must carry on as it was: an answer to an offer it has out is then
+    // still read (a new tracker would not know the offer, and the peer that answered it
+    // would wait on a connection nobody makes).
+    const torrent = client.add(HASH.replace('0', 'e'), { announce: [`${e.url}/`] })
+    await until(() => e.events().includes('started'), "E's started announce")
+    const connections = e.connections
+    expect(replaceTrackers(torrent, [`${e.url}/`, `${f.url}/`])).toBe(true)
+    await until(() => f.events().includes('started'), "F's started announce")
+    expect(currentTrackers(torrent)).toEqual([e.url, f.url])
+    expect(e.events()).toEqual(['started'])
+    expect(e.connections).toBe(connections)
+
+    expect(replaceTrackers(torrent, [`${f.url}/`])).toBe(true)
+    await until(() => e.events().includes('stopped'), "E's stopped announce")
+    expect(currentTrackers(torrent)).toEqual([f.url])
+    expect(f.events().filter((x) => x === 'started')).toHaveLength(1)
+    expect(f.events()).not.toContain('stopped')
+    expect(torrent.destroyed).toBe(false)
+  })
+
+  it('makes a tracker that is down afresh when asked for the same trackers (reconnect)', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0)
+    try {
+      const started = () => f.events().filter((x) => x === 'started').length
+      const before = started()
+      const torrent = client.add(HASH.replace('0', 'd'), { announce: [`${f.url}/`] })
+      await until(() => started() > before, "F's started announce")
+      const connections = f.connections
+      f.drop()
+      await until(() => downTrackers(torrent).length > 0, 'F to be seen down')
+      expect(replaceTrackers(torrent, [`${f.url}/`])).toBe(true)
+      await until(() => f.connections > connections, 'a new socket to F')
+      expect(downTrackers(torrent)).toEqual([])
+      expect(currentTrackers(torrent)).toEqual([f.url])
+    } finally {
+      random.mockRestore()
+    }
+  })
 
   it('changes nothing on a torrent whose discovery has not started', () => {
     const fake = { destroyed: false } as unknown as Torrent

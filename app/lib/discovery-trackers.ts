@@ -3,11 +3,14 @@
 // WebTorrent has no public API for that; removing and re-adding the torrent would drop its
 // peers and, for a download, its pieces. So this reaches into the one internal part
 // involved, and nothing else: `torrent.discovery` (torrent-discovery) holds the announce
-// list in `_announce` and its bittorrent-tracker Client in `tracker`, built by
-// `_createTracker()` from `_announce`; torrent-discovery's own `updatePort()` replaces the
-// client the same way. Destroying the old Client closes its WebSockets (shared ones stay
-// open for other torrents) and drops WebRTC offers still unanswered; peers already
-// connected belong to the torrent's wires and are untouched.
+// list in `_announce` and its bittorrent-tracker Client in `tracker`, whose `_trackers` are
+// one tracker object per URL. Trackers that stay are left alone (their socket, timers and
+// the WebRTC offers they have out: an answer on its way still finds its offer); the ones
+// that go are told the torrent stopped and destroyed (shared sockets stay open for other
+// torrents); new ones are made as the Client makes them and sent 'started'. Where that
+// cannot be done exactly (a new tracker of a kind the Client holds none of), the whole
+// Client is replaced, as torrent-discovery's own `updatePort()` does. Peers already
+// connected belong to the torrent's wires and are untouched either way.
 //
 // Checked against webtorrent 3.0.21's dist/webtorrent.min.js (torrent-discovery 11,
 // bittorrent-tracker 11). discovery-trackers.test.ts runs that bundle and fails if this
@@ -18,6 +21,10 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 /** The part of bittorrent-tracker's WebSocketTracker read here. */
 interface TrackerInternals {
   announceUrl: string
+  destroyed: boolean
+  announce(opts: object): void
+  setInterval(ms?: number): void
+  destroy(cb?: () => void): void
   /** True from the moment its socket closed or failed until it connects again. */
   reconnecting: boolean
   /** The pending reconnect while `reconnecting`. */
@@ -27,6 +34,7 @@ interface TrackerInternals {
 /** bittorrent-tracker's Client, as torrent-discovery holds it. */
 interface TrackerClientInternals {
   _trackers: TrackerInternals[]
+  _defaultAnnounceOpts(opts: object): object
   stop(): void
   destroy(cb?: () => void): void
   on(event: 'error', listener: () => void): void
@@ -72,15 +80,64 @@ export function downTrackers(torrent: Torrent): string[] {
 }
 
 /**
- * Announces to `announce` from now on instead: tells the old trackers the torrent stopped,
- * starts the new ones (a 'started' announce with the torrent's figures), then drops the
- * old client. Returns false, changing nothing, before the torrent's discovery started.
+ * Announces to `announce` from now on instead: trackers in both lists carry on untouched
+ * (unless their socket is down: those are made afresh), the old ones alone are told the
+ * torrent stopped, the new ones get a 'started' announce with the torrent's figures. Returns false, changing nothing, before the torrent's
+ * discovery started.
  */
 export function replaceTrackers(torrent: Torrent, announce: readonly string[]): boolean {
   if (torrent.destroyed) return false
   const d = discoveryOf(torrent)
-  const old = d?.tracker
-  if (!d || !old) return false
+  const client = d?.tracker
+  if (!d || !client) return false
+  if (!Array.isArray(client._trackers) || !editTrackers(client, announce)) {
+    replaceClient(d, client, announce)
+  }
+  d._announce = [...announce]
+  return true
+}
+
+/** As bittorrent-tracker's Client spells a tracker URL (no trailing slash). */
+const spelled = (url: string) => (url.endsWith('/') ? url.slice(0, -1) : url)
+
+/** Edits the Client's trackers in place; false, changing nothing, where a new tracker would
+ * be of a kind it holds no example of (its constructor is read off one it has). */
+function editTrackers(client: TrackerClientInternals, announce: readonly string[]): boolean {
+  const wanted = [...new Set(announce.map(spelled))]
+  // A tracker whose socket is down is made afresh (TorrentEntry#reconnect asks for the same
+  // trackers to get new sockets in place of dead ones).
+  const live = (t: TrackerInternals) => !t.destroyed && t.reconnecting !== true
+  const kept = client._trackers.filter((t) => wanted.includes(t.announceUrl) && live(t))
+  const gone = client._trackers.filter((t) => !kept.includes(t))
+  const added = wanted.filter((url) => !kept.some((t) => t.announceUrl === url))
+  const ctorFor = (url: string) =>
+    client._trackers.find((t) => sameKind(t.announceUrl, url))?.constructor as
+      (new (client: TrackerClientInternals, url: string) => TrackerInternals) | undefined
+  if (added.some((url) => !ctorFor(url))) return false
+  const made = added.map((url) => new (ctorFor(url)!)(client, url))
+  for (const t of gone) t.announce(client._defaultAnnounceOpts({ event: 'stopped' }))
+  disarmReconnects({ _trackers: gone })
+  for (const t of gone) t.destroy()
+  client._trackers = [...kept, ...made]
+  for (const t of made) {
+    t.announce(client._defaultAnnounceOpts({ event: 'started' }))
+    t.setInterval()
+  }
+  return true
+}
+
+/** Whether two tracker URLs take the same kind of tracker object (ws/wss, http/https, udp). */
+function sameKind(a: string, b: string): boolean {
+  const kind = (url: string) => url.slice(0, url.indexOf(':')).replace(/s$/, '')
+  return kind(a) === kind(b)
+}
+
+/** Replaces the whole Client: stops the old one, starts a new one from `announce`. */
+function replaceClient(
+  d: DiscoveryInternals,
+  old: TrackerClientInternals,
+  announce: readonly string[],
+): void {
   old.removeListener('warning', d._onWarning)
   old.removeListener('peer', d._onTrackerPeer)
   old.removeListener('update', d._onTrackerAnnounce)
@@ -94,7 +151,6 @@ export function replaceTrackers(torrent: Torrent, announce: readonly string[]): 
   d.tracker = d._createTracker()
   disarmReconnects(old)
   old.destroy()
-  return true
 }
 
 /**
