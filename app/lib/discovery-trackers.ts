@@ -82,8 +82,8 @@ export function downTrackers(torrent: Torrent): string[] {
 /**
  * Announces to `announce` from now on instead: trackers in both lists carry on untouched
  * (unless their socket is down: those are made afresh), the old ones alone are told the
- * torrent stopped, the new ones get a 'started' announce with the torrent's figures. Returns false, changing nothing, before the torrent's
- * discovery started.
+ * torrent stopped, the new ones get a 'started' announce with the torrent's figures.
+ * Returns false, changing nothing, before the torrent's discovery started.
  */
 export function replaceTrackers(torrent: Torrent, announce: readonly string[]): boolean {
   if (torrent.destroyed) return false
@@ -109,7 +109,7 @@ function editTrackers(client: TrackerClientInternals, announce: readonly string[
   const live = (t: TrackerInternals) => !t.destroyed && t.reconnecting !== true
   const kept = client._trackers.filter((t) => wanted.includes(t.announceUrl) && live(t))
   const gone = client._trackers.filter((t) => !kept.includes(t))
-  const added = wanted.filter((url) => !kept.some((t) => t.announceUrl === url))
+  const added = wanted.filter((url) => !kept.some((t) => t.announceUrl === url) && allowed(url))
   const ctorFor = (url: string) =>
     client._trackers.find((t) => sameKind(t.announceUrl, url))?.constructor as
       (new (client: TrackerClientInternals, url: string) => TrackerInternals) | undefined
@@ -124,6 +124,13 @@ function editTrackers(client: TrackerClientInternals, announce: readonly string[
     t.setInterval()
   }
   return true
+}
+
+/** Whether the Client would make a tracker for `url` here: it refuses ws: on an https page
+ * (the browser would block it as mixed content). */
+function allowed(url: string): boolean {
+  const page = typeof location === 'undefined' ? '' : location.protocol
+  return !(page === 'https:' && url.startsWith('ws:'))
 }
 
 /** Whether two tracker URLs take the same kind of tracker object (ws/wss, http/https, udp). */
