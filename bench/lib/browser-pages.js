@@ -109,11 +109,11 @@ function profileBrowsers() {
  * What the transfer and swarm benchmarks run in: the page built and served, a relay whose
  * WebSocket tracker the torrents announce to (in `procs`, stopped with it), and one Chromium.
  * `freshBrowser()` replaces that Chromium with a new one: each measurement starts in a fresh
- * browser, because one browser carries a measurement's leftovers into the next (Playwright's
- * contexts are off the record, so their OPFS files live in the browser process's memory, and
- * a torrent measured after another ran ~20% slower here: ours 20.6 MiB/s first, 16.4 after a
- * stock transfer, in one browser). `close()` takes down the browser and the page's server and
- * deletes the build.
+ * browser, because one browser carries a measurement's leftovers into the next: ours ran at
+ * 20.6 MiB/s as a browser's first transfer and 16.4 after a stock transfer in it (likely
+ * cause: Playwright's contexts are off the record, and their OPFS files live in the browser
+ * process's memory). `close()` takes down the browser and the page's server and deletes the
+ * build.
  */
 export async function benchSession(procs, bench) {
   const dir = mkdtempSync(join(tmpdir(), `monsoon-bench-${bench}-`))
