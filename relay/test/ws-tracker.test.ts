@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Client, { type ScrapeData, type TrackerPeer } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
 import { LOOPBACK_RTC_CONFIG, QUIET_WEBTORRENT } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
@@ -53,10 +53,17 @@ async function scrape(client: Client): Promise<ScrapeData> {
   return ((await got) as [ScrapeData])[0]
 }
 
-// WebRTC in Node (node-datachannel over loopback) now and then never completes ICE when the
-// whole suite loads both cores: one hang in six full CI runs, none in runs of this file
-// alone. A stuck attempt is retried; every attempt asserts the same outcomes.
+// WebRTC in Node (node-datachannel over loopback) now and then takes minutes to complete ICE
+// when the whole suite loads both cores (one such attempt connected after 130 s under a CPU
+// hog). A stuck attempt is retried; every attempt asserts the same outcomes. Each attempt
+// destroys its clients when it ends, timed out or not, and uses tracker URLs of its own: the
+// stock client shares one WebSocket per URL within a process, so a stuck earlier attempt
+// holding the same URLs kept that socket open and the relay never saw the next attempt's
+// client leave (its scrape kept counting it: a second failure caused by the first).
 const WEBRTC_TEST = { timeout: 90_000, retry: 2 }
+
+/** A URL of the relay's WebSocket tracker that no other attempt uses (see WEBRTC_TEST). */
+const freshWsUrl = (path = '') => `${relay.wsUrl}${path}?attempt=${randomBytes(4).toString('hex')}`
 
 describe('stock bittorrent-tracker client over the relay WebSocket', () => {
   it(
@@ -66,8 +73,12 @@ describe('stock bittorrent-tracker client over the relay WebSocket', () => {
       const infoHash = randomBytes(20).toString('hex')
       // Two URLs of the same relay: the stock client shares one WebSocket per URL within a
       // process, and the relay holds one peer_id per WebSocket.
-      const a = trackerClient(relay.wsUrl, infoHash)
-      const b = trackerClient(`${relay.wsUrl}/announce`, infoHash)
+      const a = trackerClient(freshWsUrl(), infoHash)
+      const b = trackerClient(freshWsUrl('/announce'), infoHash)
+      onTestFinished(() => {
+        a.client.destroy()
+        b.client.destroy()
+      })
       try {
         const aAnnounced = once(a.client, 'update')
         a.client.start({ left: 0 })
@@ -113,13 +124,19 @@ describe('stock WebTorrent client over the relay WebSocket', () => {
       const dir = mkdtempSync(join(tmpdir(), 'monsoon-wt-'))
       const seeder = new WebTorrent(QUIET_WEBTORRENT)
       const leecher = new WebTorrent(QUIET_WEBTORRENT)
+      onTestFinished(() => {
+        // Destroying twice throws: the finally below may have done it.
+        for (const c of [seeder, leecher]) {
+          if (!(c as unknown as { destroyed: boolean }).destroyed) c.destroy()
+        }
+      })
       try {
         const data = randomBytes(1 << 20)
         const seeded = await new Promise<Torrent>((resolve) =>
-          seeder.seed(data, { name: 'random.bin', announce: [relay.wsUrl], path: dir }, resolve),
+          seeder.seed(data, { name: 'random.bin', announce: [freshWsUrl()], path: dir }, resolve),
         )
         // Only an info hash and the relay: the metadata must come from the seeder too.
-        const tr = encodeURIComponent(`${relay.wsUrl}/announce`)
+        const tr = encodeURIComponent(freshWsUrl('/announce'))
         const torrent = leecher.add(`magnet:?xt=urn:btih:${seeded.infoHash}&tr=${tr}`, {
           path: join(dir, 'download'),
         })
