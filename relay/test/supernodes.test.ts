@@ -124,15 +124,18 @@ describe('POST /v1/supernodes', () => {
     )
     let accepted = 0
     const refusals: Awaited<ReturnType<typeof push>>[] = []
+    const t0 = performance.now()
     for (const records of batches) {
       const answer = await push(r, { records })
       if (answer.status === 200) accepted += answer.body.accepted as number
       else refusals.push(answer)
     }
-    // 240 records a minute per address (a few more if the bucket refilled meanwhile) out of
-    // 320, the rest refused before any signature was checked.
+    const seconds = (performance.now() - t0) / 1000
+    // 240 records a minute per address, plus what the bucket refilled meanwhile (4 a second:
+    // bounded by the time the pushes took, so a slow machine does not fail it), out of 320;
+    // the rest refused before any signature was checked.
     expect(accepted).toBeGreaterThanOrEqual(240)
-    expect(accepted).toBeLessThan(240 + 32)
+    expect(accepted).toBeLessThanOrEqual(240 + Math.ceil(seconds * 4) + 32)
     expect(refusals.length).toBeGreaterThan(0)
     for (const refusal of refusals) {
       expect(refusal).toMatchObject({ status: 429, body: { code: 'quota' } })
