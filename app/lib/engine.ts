@@ -15,10 +15,6 @@ import { preferNewestAttempt } from './pending-peers.ts'
 
 export type ClientOptions = ConstructorParameters<typeof WebTorrent>[0]
 
-/** Pieces WebTorrent's read cache keeps in front of the OPFS store: persist-library.ts's
- * figure for downloads (bounded memory at any torrent size). */
-const STORE_CACHE_SLOTS = 4
-
 /** A WebTorrent client set up the way Monsoon runs it. */
 export function createClient(opts?: ClientOptions): WebTorrent {
   const client = new WebTorrent(opts)
@@ -36,8 +32,10 @@ export function createClient(opts?: ClientOptions): WebTorrent {
  * browser default, fsa-chunk-store: that one writes each piece through createWritable (a
  * swap-file copy and rename in the browser process per piece) and reads each back through
  * getFile(); in a 256 MiB transfer here the browser process spent a third of all the CPU
- * the transfer used on it. seed() goes through add() too. Either way the store keeps the
- * last pieces it wrote in memory for uploads (fast/recent-pieces.ts).
+ * the transfer used on it. seed() goes through add() too.
+ * Every store, OPFS or given (a preloaded one too), is read through RecentPieces
+ * (fast/recent-pieces.ts) instead of WebTorrent's read cache (storeCacheSlots 0), which
+ * copies each block it serves.
  */
 function storeDefaults(client: WebTorrent): void {
   const add = client.add.bind(client)
@@ -45,11 +43,13 @@ function storeDefaults(client: WebTorrent): void {
     // add(id, onTorrent), as WebTorrent allows.
     if (typeof options === 'function') [options, onTorrent] = [{}, options]
     const given = options ?? {}
-    if (given.preloadedStore) return add(torrentId, given, onTorrent)
+    if (given.preloadedStore) {
+      const preloadedStore = new RecentPieces(given.preloadedStore as ChunkStore)
+      return add(torrentId, { ...given, storeCacheSlots: 0, preloadedStore }, onTorrent)
+    }
     const store = given.store ?? (opfsSupported() ? OpfsChunkStore : undefined)
     if (!store) return add(torrentId, given, onTorrent)
-    const storeCacheSlots = given.store ? given.storeCacheSlots : STORE_CACHE_SLOTS
-    return add(torrentId, { ...given, storeCacheSlots, store: keepingRecent(store) }, onTorrent)
+    return add(torrentId, { ...given, storeCacheSlots: 0, store: keepingRecent(store) }, onTorrent)
   }
 }
 

@@ -9,13 +9,6 @@ import { TorrentKeeper } from './persist-torrent.ts'
 import { TorrentRecords, type TorrentRecord, type TorrentSource } from './persist.ts'
 import { storage } from './storage.svelte.ts'
 
-/** Pieces WebTorrent's read cache keeps in memory in front of the OPFS store (its default is
- * 20: 80 MiB at 4 MiB pieces). Reads from OPFS are fast; memory stays bounded for 4 GiB.
- * The rest a download holds in the page does not grow with the torrent either: blocks
- * requested (at most about a second of each wire's speed: WebTorrent's
- * PIPELINE_MAX_DURATION), pieces being assembled, and pieces waiting for their write to
- * return (immediate-chunk-store). bench/bigfile measures it at 4 GiB. */
-const STORE_CACHE_SLOTS = 4
 /** The app starts without the kept torrents rather than wait longer for IndexedDB. */
 const LOAD_TIMEOUT_MS = 3_000
 
@@ -49,8 +42,12 @@ export class TorrentLibrary {
     const bitfield = this.#keepers.get(infoHash)?.bitfield ?? kept?.bitfield
     const opts: TorrentOptions = this.opfs
       ? {
+          // Read through RecentPieces (engine.ts), at most 8 MiB of pieces in memory. The rest
+          // a download holds in the page does not grow with the torrent either: blocks
+          // requested (about a second of each wire's speed: WebTorrent's
+          // PIPELINE_MAX_DURATION), pieces being assembled, and pieces waiting for their write
+          // to return (immediate-chunk-store). bench/bigfile measures it at 4 GiB.
           store: OpfsChunkStore,
-          storeCacheSlots: STORE_CACHE_SLOTS,
           ...(bitfield && { bitfield: bitfield.slice() }),
         }
       : {}

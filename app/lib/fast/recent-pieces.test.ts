@@ -70,12 +70,75 @@ describe('RecentPieces', () => {
     await expect(get(s, 0)).rejects.toThrow('missing')
   })
 
-  it("leaves a bad range to the store's own error", async () => {
+  it('refuses a range outside the piece', async () => {
     const inner = new CountingStore()
     const s = new RecentPieces(inner, 8)
     await put(s, 0, Uint8Array.of(1, 2, 3, 4))
-    await expect(get(s, 0, { offset: 3, length: 5 })).rejects.toThrow('missing')
+    await expect(get(s, 0, { offset: 3, length: 5 })).rejects.toThrow('outside chunk 0')
+    await expect(get(s, 0, { offset: -1, length: 2 })).rejects.toThrow('outside chunk 0')
+  })
+
+  it('reads a piece it does not hold once, whole, and answers parts of it as views', async () => {
+    const inner = new CountingStore()
+    inner.data.set(0, Uint8Array.of(1, 2, 3, 4))
+    const s = new RecentPieces(inner, 8)
+    const [a, b, c] = await Promise.all([
+      get(s, 0, { offset: 0, length: 2 }),
+      get(s, 0, { offset: 2, length: 2 }),
+      get(s, 0),
+    ])
     expect(inner.reads).toBe(1)
+    expect([a, b, c]).toEqual([Uint8Array.of(1, 2), Uint8Array.of(3, 4), Uint8Array.of(1, 2, 3, 4)])
+    // No copies: every answer is a view of the one piece read.
+    expect(a.buffer).toBe(c.buffer)
+    expect(b.buffer).toBe(c.buffer)
+    expect(await get(s, 0, { offset: 1, length: 1 })).toEqual(Uint8Array.of(2))
+    expect(inner.reads).toBe(1)
+  })
+
+  it('passes a failed read to every reader waiting on it, and keeps nothing', async () => {
+    const inner = new CountingStore()
+    const s = new RecentPieces(inner, 8)
+    const reads = [get(s, 5), get(s, 5, { offset: 1, length: 1 })]
+    for (const r of reads) await expect(r).rejects.toThrow('missing')
+    expect(inner.reads).toBe(1)
+    await expect(get(s, 5)).rejects.toThrow('missing')
+    expect(inner.reads).toBe(2)
+  })
+
+  it('keeps the bytes of a write, not those of a read that began before it', async () => {
+    const inner = new CountingStore()
+    inner.data.set(0, Uint8Array.of(0, 0, 0, 0))
+    const s = new RecentPieces(inner, 8)
+    const stale = get(s, 0)
+    await put(s, 0, Uint8Array.of(9, 9, 9, 9))
+    expect(await stale).toEqual(Uint8Array.of(0, 0, 0, 0))
+    expect(await get(s, 0)).toEqual(Uint8Array.of(9, 9, 9, 9))
+  })
+
+  it('keeps the pieces read most recently within its budget', async () => {
+    const inner = new CountingStore()
+    for (let i = 0; i < 3; i++) inner.data.set(i, Uint8Array.of(i, i, i, i))
+    const s = new RecentPieces(inner, 8)
+    await get(s, 0)
+    await get(s, 1)
+    await get(s, 0) // 0 is now the newer of the two
+    await get(s, 2) // drops 1
+    expect(inner.reads).toBe(3)
+    await get(s, 0)
+    await get(s, 2)
+    expect(inner.reads).toBe(3)
+    await get(s, 1)
+    expect(inner.reads).toBe(4)
+  })
+
+  it('reads pieces too large to keep two of in part, as asked', async () => {
+    const inner = new CountingStore()
+    inner.data.set(0, Uint8Array.of(1, 2, 3, 4))
+    const s = new RecentPieces(inner, 7)
+    expect(await get(s, 0, { offset: 1, length: 2 })).toEqual(Uint8Array.of(2, 3))
+    expect(await get(s, 0, { offset: 1, length: 2 })).toEqual(Uint8Array.of(2, 3))
+    expect(inner.reads).toBe(2)
   })
 
   it('forgets everything when closed, and closes the store', async () => {

@@ -1,13 +1,19 @@
-// A chunk store wrapper (abstract-chunk-store: put, get, close, destroy) that answers reads
-// of the pieces it stored last from memory, up to a byte budget.
+// A chunk store wrapper (abstract-chunk-store: put, get, close, destroy) that keeps the
+// pieces written or read last in memory, up to a byte budget, and answers reads of them
+// without a copy. It is our client's read cache, in place of WebTorrent's own.
 //
 // Why: in a swarm a leecher uploads a piece to the other leechers right after it announced
 // it (BEP 3 `have`), and WebTorrent's read cache (cache-chunk-store) drops a piece when it is
 // written, so each of those uploads read the piece back from the OPFS store, through its
-// worker (and, in a private window, the browser process). Those pieces are the ones asked
-// for most; keeping the last few megabytes of them costs little and bounded memory.
+// worker (and, in a private window, the browser process). And cache-chunk-store answers every
+// read of part of a piece with a copy (`slice`): serving 256 MiB cost the seeder's page
+// ~0.9 s of its ~5 s of main-thread work in bench/transfer. Here a read of a piece not held
+// reads the whole piece once (readers of the same piece meanwhile wait for that one read),
+// and every read of a held piece is a view of it (`subarray`): nothing downstream writes to
+// it (the wire copies it into its batch or the data channel copies it on send).
 
 type Callback<T> = (err: Error | null, value?: T) => void
+type Range = { offset?: number; length?: number }
 
 /** The chunk-store surface WebTorrent uses. */
 export interface ChunkStore {
@@ -32,6 +38,11 @@ export class RecentPieces implements ChunkStore {
   /** Insertion order is age: the first entry is the oldest. */
   readonly #pieces = new Map<number, Uint8Array>()
   #bytes = 0
+  /** Whole-piece reads under way, with the reads waiting on each. */
+  readonly #reading = new Map<number, { opts: Range | null; done: Callback<Uint8Array> }[]>()
+  /** Pieces written while a read of them was under way: that read is not kept. */
+  readonly #overwritten = new Set<number>()
+  #open = true
 
   constructor(store: ChunkStore, budget = RECENT_PIECES_BYTES) {
     if (!(budget >= 0)) throw new RangeError(`budget must be ≥ 0, not ${budget}`)
@@ -42,6 +53,7 @@ export class RecentPieces implements ChunkStore {
 
   put(index: number, buf: Uint8Array, cb: Callback<void> = () => {}): void {
     this.#forget(index)
+    if (this.#reading.has(index)) this.#overwritten.add(index)
     this.#store.put(index, buf, (err) => {
       if (!err) this.#remember(index, buf)
       cb(err)
@@ -56,21 +68,40 @@ export class RecentPieces implements ChunkStore {
     if (typeof opts === 'function') return this.get(index, null, opts)
     const done = cb ?? (() => {})
     const buf = this.#pieces.get(index)
-    if (!buf) return this.#store.get(index, opts, done)
-    const offset = opts?.offset ?? 0
-    const length = opts?.length ?? buf.length - offset
-    if (offset < 0 || length < 0 || offset + length > buf.length) {
-      return this.#store.get(index, opts, done) // the store's own error for a bad range
+    if (buf) {
+      // Most recently used last: reads keep a piece that is still asked for.
+      this.#pieces.delete(index)
+      this.#pieces.set(index, buf)
+      return queueMicrotask(() => serve(index, buf, opts, done))
     }
-    queueMicrotask(() => done(null, buf.subarray(offset, offset + length)))
+    // Pieces too large to keep two of are read in part, as asked.
+    if (this.chunkLength * 2 > this.#budget) return this.#store.get(index, opts, done)
+    const waiting = this.#reading.get(index)
+    if (waiting) return void waiting.push({ opts, done })
+    this.#reading.set(index, [{ opts, done }])
+    this.#store.get(index, null, (err, whole) => {
+      const waiters = this.#reading.get(index) ?? []
+      this.#reading.delete(index)
+      // A put since the read began holds newer bytes than it read (and keeps them itself).
+      const overwritten = this.#overwritten.delete(index)
+      if (err || !whole) {
+        const error = err ?? new Error(`chunk ${index} is not stored`)
+        for (const w of waiters) w.done(error)
+        return
+      }
+      if (!overwritten && this.#open) this.#remember(index, whole)
+      for (const w of waiters) serve(index, whole, w.opts, w.done)
+    })
   }
 
   close(cb?: Callback<void>): void {
+    this.#open = false
     this.#clear()
     this.#store.close(cb)
   }
 
   destroy(cb?: Callback<void>): void {
+    this.#open = false
     this.#clear()
     this.#store.destroy(cb)
   }
@@ -98,4 +129,14 @@ export class RecentPieces implements ChunkStore {
     this.#pieces.clear()
     this.#bytes = 0
   }
+}
+
+/** Answers a read of `opts` (the whole piece when null) from `piece`, as a view of it. */
+function serve(index: number, piece: Uint8Array, opts: Range | null, done: Callback<Uint8Array>) {
+  const offset = opts?.offset ?? 0
+  const length = opts?.length ?? piece.length - offset
+  if (!(offset >= 0 && length >= 0 && offset + length <= piece.length)) {
+    return done(new Error(`range ${offset}+${length} is outside chunk ${index}`))
+  }
+  done(null, piece.subarray(offset, offset + length))
 }
