@@ -12,7 +12,8 @@ export interface WireInternals {
   destroyed: boolean
   _finished: boolean
   _encryptor: unknown
-  requests: unknown[]
+  /** Requests out to the peer, in the order sent (bittorrent-protocol's Request). */
+  requests: { piece: number; offset: number; length: number }[]
   peerPieces: { get(index: number): boolean }
   peerChoking: boolean
   downloaded: number
@@ -42,6 +43,8 @@ export interface PeerInternals {
 /** torrent-piece's Piece: a piece being downloaded, its blocks reserved in order. */
 export interface PieceInternals {
   _chunks: number
+  /** Blocks received so far, by block; null until the first block is reserved. */
+  _buffer: (Uint8Array | undefined)[] | null
   _reservations: number
   _cancellations: number[] | null
 }
@@ -54,17 +57,26 @@ export interface RarityMapInternals {
 /** WebTorrent's Torrent (lib/torrent.js), beyond its public API. */
 export interface TorrentInternals {
   destroyed: boolean
+  ready: boolean
+  done: boolean
+  bitfield: { get(index: number): boolean }
+  wires: WireInternals[]
   strategy: string
   /** Per piece: the download in progress, null once verified. */
   pieces: (PieceInternals | null)[]
   _rarityMap: RarityMapInternals | null
   /** Ranges of pieces wanted, highest priority first; a stream's have priority 1. */
-  _selections: { length: number; get(i: number): { priority: number } }
+  _selections: {
+    length: number
+    get(i: number): { priority: number; from: number; to: number }
+  }
   _peers: Map<string, PeerInternals> | null
   _update(): void
   _updateWireWrapper(): void
+  /** Asks `wire` for the next block of piece `index` it can reserve; false when it did not. */
+  _request(wire: WireInternals, index: number, hotswap: boolean): boolean
   on(event: 'wire', listener: (wire: WireInternals) => void): unknown
-  once(event: 'metadata', listener: () => void): unknown
+  once(event: 'metadata' | 'ready' | 'done' | 'close', listener: () => void): unknown
 }
 
 export const internals = (torrent: Torrent) => torrent as unknown as TorrentInternals

@@ -1,9 +1,11 @@
 // The fast path for one of our client's torrents (WebTorrent 3.0.21): each WebRTC wire gets
 // batched messages and a deeper send buffer (wire.ts) and, with another Monsoon peer, larger
 // requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
-// block lands instead of when the page is idle. Instance patches only (see wire.ts).
+// block lands instead of when the page is idle; the last blocks are asked of more than one
+// peer (endgame.ts). Instance patches only (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import { runEndgame } from './endgame.ts'
 import { internals, type PeerInternals, type TorrentInternals } from './internals.ts'
 import { mergeRequests } from './requests.ts'
 import { batchWire, deepenChannel } from './wire.ts'
@@ -96,6 +98,9 @@ export function accelerate(torrent: Torrent): void {
   stats.set(torrent, s)
   promptUpdates(t)
   rarestFirst(t)
+  // Peers are asked for blocks already out on other wires once nothing else is left.
+  if (t.ready) runEndgame(t)
+  else t.once('ready', () => runEndgame(t))
   // 'wire' comes once the peer's handshake is in, before WebTorrent sends its bitfield.
   t.on('wire', (wire) => {
     s.wires++
