@@ -18,6 +18,7 @@ export interface WireInternals {
   peerChoking: boolean
   downloaded: number
   push(data: Uint8Array | null): boolean
+  have(index: number): void
   _push(data: Uint8Array): unknown
   _message(id: number, numbers: number[], data: Uint8Array | null): void
   on(event: string, listener: (...args: never[]) => void): unknown

@@ -8,7 +8,7 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { runEndgame } from './endgame.ts'
 import { internals, type PeerInternals, type TorrentInternals } from './internals.ts'
 import { mergeRequests } from './requests.ts'
-import { batchWire, deepenChannel } from './wire.ts'
+import { batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
 
 /** What was applied, per torrent, for tests and benchmarks to check. */
 export interface FastStats {
@@ -104,6 +104,7 @@ export function accelerate(torrent: Torrent): void {
   // 'wire' comes once the peer's handshake is in, before WebTorrent sends its bitfield.
   t.on('wire', (wire) => {
     s.wires++
+    skipRedundantHaves(wire)
     const peer = peerOf(t, wire)
     if (peer?.type !== 'webrtc' || !peer.conn) return
     if (!batchWire(wire)) return

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import Wire from 'bittorrent-protocol'
 import type { WireInternals } from './internals.ts'
 import { BLOCK_BYTES, HANDSHAKE_KEY, mergeRequests } from './requests.ts'
-import { batchWire } from './wire.ts'
+import { batchWire, skipRedundantHaves } from './wire.ts'
 
 const INFO_HASH = '01'.repeat(20)
 const PIECE = 8 * BLOCK_BYTES
@@ -15,6 +15,7 @@ type W = WireInternals & {
   unchoke(): void
   request(i: number, o: number, l: number, cb: (err: Error | null, b?: Uint8Array) => void): void
   piece(i: number, o: number, b: Uint8Array): void
+  have(i: number): void
   pipe(w: W): W
   destroy(): void
 }
@@ -100,6 +101,53 @@ describe('fast wire patches on bittorrent-protocol', () => {
     const got = await fetch(ours, 0, 8)
     got.forEach((buf, n) => expect(buf).toEqual(expected(n)))
     expect(asked).toEqual(Array(8).fill(BLOCK_BYTES))
+    ours.destroy()
+    theirs.destroy()
+  })
+
+  it('sends the control messages of one task together, at the next task', async () => {
+    const { ours, theirs, ready } = pair(true)
+    await ready
+    await new Promise((r) => setTimeout(r, 10)) // the handshakes' own batches
+    const pushed: number[] = []
+    const push = ours.push.bind(ours)
+    ours.push = (data) => {
+      if (data) pushed.push(data.length)
+      return push(data)
+    }
+    const haves: number[] = []
+    theirs.on('have', ((i: number) => haves.push(i)) as never)
+    ours.have(1)
+    await Promise.resolve()
+    ours.have(2)
+    await Promise.resolve()
+    expect(pushed).toEqual([])
+    await new Promise((r) => setTimeout(r, 0))
+    // One data-channel message: two 9-byte BEP 3 haves.
+    expect(pushed).toEqual([18])
+    await new Promise((r) => setTimeout(r, 10))
+    expect(haves).toEqual([1, 2])
+    // Piece data does not wait for a task: it goes at the end of this one.
+    ours.piece(0, 0, new Uint8Array(BLOCK_BYTES))
+    await Promise.resolve()
+    expect(pushed).toEqual([18, 13 + BLOCK_BYTES])
+    ours.destroy()
+    theirs.destroy()
+  })
+
+  it('leaves out haves for pieces the peer has', async () => {
+    const { ours, theirs, ready } = pair(true)
+    await ready
+    expect(skipRedundantHaves(ours)).toBe(true)
+    const theirHave = new Promise((r) => ours.once('have', r as never))
+    theirs.have(3)
+    await theirHave
+    const haves: number[] = []
+    theirs.on('have', ((i: number) => haves.push(i)) as never)
+    ours.have(3)
+    ours.have(4)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(haves).toEqual([4])
     ours.destroy()
     theirs.destroy()
   })
