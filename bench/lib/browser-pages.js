@@ -1,7 +1,8 @@
 // Browser parts for the WebRTC transfer benchmarks (transfer, swarm): the page in
 // bench/transfer/page built with Vite and served on 127.0.0.1 (a secure context, for
-// WebCrypto), one headless Debian Chromium, a fresh context for each part (seeder, leecher,
-// channel end) so no state is shared but the browser, and the raw data-channel ceiling.
+// WebCrypto), one headless Debian Chromium, each part (seeder, leecher, channel end) apart
+// from the others (its own origin, or its own context: BROWSERS) so no state is shared but
+// the browser, and the raw data-channel ceiling.
 
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -75,32 +76,55 @@ export function launchChromium() {
 }
 
 /**
- * With MONSOON_BENCH_PROFILES=1 the transfer and swarm benchmarks give each part (seeder,
- * leecher, channel end) a Chromium of its own with an ordinary on-disk profile instead of an
- * off-the-record context of one shared Chromium, ceiling and both clients alike. Why: in an
- * off-the-record context Chromium keeps OPFS in the browser process's memory and sends every
- * write there; a user's normal profile writes OPFS files to disk from the worker. Stands in
- * for a Browser where the benchmarks use one: newContext() and close().
+ * What the transfer and swarm benchmarks run their parts in (seeder, leechers, the ceiling's
+ * channel ends; ceiling and both clients alike), from MONSOON_BENCH_BROWSERS:
+ * - `profile` (the default): one Chromium with an ordinary on-disk profile, as a user runs
+ *   one; each part a page of an origin of its own (`partN.localhost`: Chromium resolves
+ *   *.localhost to loopback and treats it as a secure context), so parts share nothing but
+ *   the browser, as separate contexts would.
+ * - `private`: an off-the-record context per part in one Chromium (Playwright's
+ *   newContext), what the benchmarks ran in before. There Chromium keeps OPFS in the browser
+ *   process's memory and sends it every write: a 256 MiB download into OPFS costs ~3 CPU-s
+ *   more than in a normal profile on this 2-core machine, which no user's normal window pays.
  */
-export const PROFILES = process.env.MONSOON_BENCH_PROFILES === '1'
+export const BROWSERS = process.env.MONSOON_BENCH_BROWSERS || 'profile'
+if (!['profile', 'private'].includes(BROWSERS)) {
+  throw new RangeError(`MONSOON_BENCH_BROWSERS must be profile or private, not ${BROWSERS}`)
+}
 
-function profileBrowsers() {
-  const open = new Set()
+export const browsersNote = () =>
+  BROWSERS === 'profile'
+    ? 'one Chromium, on-disk profile, an origin per part (MONSOON_BENCH_BROWSERS=profile)'
+    : 'off-the-record contexts of one Chromium (MONSOON_BENCH_BROWSERS=private)'
+
+/** Pages of a profile browser: each part's page is closed on its own (closing its context
+ * would close the whole browser). */
+const profilePages = new WeakSet()
+
+/** One Chromium on a fresh on-disk profile, standing in for a Browser where the benchmarks
+ * use one: newContext() gives a part (its own origin) and close() ends it all. */
+async function profileBrowser() {
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-profile-'))
+  const context = await chromium.launchPersistentContext(dir, CHROMIUM).catch((err) => {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  })
+  let parts = 0
   return {
     async newContext() {
-      const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-profile-'))
-      const context = await chromium.launchPersistentContext(dir, CHROMIUM)
-      const close = context.close.bind(context)
-      context.close = async () => {
-        open.delete(context)
-        await close().catch(() => undefined)
-        rmSync(dir, { recursive: true, force: true })
+      const part = ++parts
+      return {
+        partUrl: (url) => url.replace('//127.0.0.1:', `//part${part}.localhost:`),
+        async newPage() {
+          const page = await context.newPage()
+          profilePages.add(page)
+          return page
+        },
       }
-      open.add(context)
-      return context
     },
     async close() {
-      await Promise.all([...open].map((c) => c.close()))
+      await context.close().catch(() => undefined)
+      rmSync(dir, { recursive: true, force: true })
     },
   }
 }
@@ -125,7 +149,7 @@ export async function benchSession(procs, bench) {
     async freshBrowser() {
       await session.browser?.close().catch(() => undefined)
       session.browser = null
-      session.browser = PROFILES ? profileBrowsers() : await launchChromium()
+      session.browser = BROWSERS === 'profile' ? await profileBrowser() : await launchChromium()
       return session.browser
     },
     async close() {
@@ -150,7 +174,8 @@ export async function benchSession(procs, bench) {
   }
 }
 
-/** The page in a context of its own, ready (`window.bench`); its errors go to stderr. */
+/** The page as a part of its own (its own context, or its own origin in a profile
+ * browser), ready (`window.bench`); its errors go to stderr. */
 export async function openPart(browser, url, label) {
   const context = await browser.newContext()
   const page = await context.newPage()
@@ -158,19 +183,21 @@ export async function openPart(browser, url, label) {
   page.on('console', (msg) => {
     if (msg.type() === 'error') note(`${label}: console: ${msg.text()}`)
   })
-  await page.goto(url)
+  await page.goto(context.partUrl?.(url) ?? url)
   await page.waitForFunction(() => window.bench !== undefined)
   return page
 }
 
 export const closePart = (page) =>
-  page
-    ?.context()
-    .close()
-    .catch(() => undefined)
+  profilePages.has(page)
+    ? page.close().catch(() => undefined)
+    : page
+        ?.context()
+        .close()
+        .catch(() => undefined)
 
 /**
- * The raw ceiling: `bytes` over one RTCDataChannel between two fresh contexts, in
+ * The raw ceiling: `bytes` over one RTCDataChannel between two fresh parts, in
  * `messageBytes` messages with at most `highWater` bytes waiting in the sender's buffer.
  * Timed from the first send() to the last byte received. Resolves with seconds.
  */

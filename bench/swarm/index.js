@@ -5,13 +5,15 @@
 //   MONSOON_BENCH_SWARM_ROUNDS=N          rounds of each kind, interleaved; medians (default 2)
 //   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
+//   MONSOON_BENCH_BROWSERS=profile|private  on-disk profile (default) or off-the-record contexts
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
 // timeout: 2400 (run.js's default --timeout for this one, in seconds: four 128 MiB swarms of
 // five clients each take minutes on a busy 2-core machine)
 //
-// Five fresh contexts of one headless Chromium per round, a fresh Chromium for each swarm and
-// for the ceiling (benchSession's freshBrowser), on the transfer bench's page
+// Five parts (seeder, four leechers) in one headless Chromium, each a page of its own origin
+// on an on-disk profile (or an off-the-record context: lib/browser-pages.js, BROWSERS), a
+// fresh Chromium for each swarm and for the ceiling (benchSession's freshBrowser), on the transfer bench's page
 // (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent 3 client)
 // or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes and seeds
 // them at the app's piece length, announcing to our relay's WebSocket tracker (relay/bin.js
@@ -36,7 +38,7 @@ import {
   seedIn,
   since,
   verifyIn,
-  PROFILES,
+  browsersNote,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
 
@@ -141,9 +143,7 @@ await runBenchmark(BENCH, async (procs) => {
       size_mib: mib,
       leechers: LEECHERS,
       rounds,
-      browsers: PROFILES
-        ? 'a Chromium per part, on-disk profiles (MONSOON_BENCH_PROFILES=1)'
-        : 'off-the-record contexts of one Chromium',
+      browsers: browsersNote(),
       verified: 'sha256 of each download against the seeded bytes',
       each,
     }

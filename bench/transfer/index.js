@@ -5,13 +5,16 @@
 //   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 2)
 //   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
+//   MONSOON_BENCH_BROWSERS=profile|private  on-disk profile (default) or off-the-record contexts
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
 // timeout: 1800 (run.js's default --timeout for this one, in seconds: two rounds of three
 // 256 MiB transfers, pages seeded and downloads hashed, take minutes on a busy 2-core machine)
 //
-// Two fresh contexts of one headless Chromium per transfer, a fresh Chromium for each
-// (benchSession's freshBrowser: leftovers of one transfer slowed the next), on a page built
+// Two parts (seeder and leecher, or the channel's two ends) in one headless Chromium, each a
+// page of its own origin on an on-disk profile (or an off-the-record context:
+// lib/browser-pages.js, BROWSERS), a fresh Chromium for each transfer (benchSession's
+// freshBrowser: leftovers of one transfer slowed the next), on a page built
 // here (bench/transfer/page), each round in turn (the order rotates each round):
 //   ceiling: one RTCDataChannel, no WebTorrent, the bytes sent as fast as the channel takes
 //            them (page/ceiling.js); from the first send to the last byte received;
@@ -39,7 +42,7 @@ import {
   seedIn,
   since,
   verifyIn,
-  PROFILES,
+  browsersNote,
 } from '../lib/browser-pages.js'
 import { note, runBenchmark } from '../lib/processes.js'
 
@@ -123,9 +126,7 @@ await runBenchmark(BENCH, async (procs) => {
       rounds,
       ceiling_message_kib: messageBytes / 1024,
       ceiling_buffer_kib: highWater / 1024,
-      browsers: PROFILES
-        ? 'a Chromium per part, on-disk profiles (MONSOON_BENCH_PROFILES=1)'
-        : 'off-the-record contexts of one Chromium',
+      browsers: browsersNote(),
       verified: 'sha256 of each download against the seeded bytes',
       each,
     }

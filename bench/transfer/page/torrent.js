@@ -4,8 +4,8 @@
 // done there to make transfers faster is what is measured. Both only get the one setting the
 // app gives too: ICE servers (none here: loopback host candidates are enough). Each keeps
 // pieces in its own client's default store: stock WebTorrent's is fsa-chunk-store in the
-// context's origin-private file system (a fresh Playwright context is off the record, so that
-// is held in memory); ours is whatever createClient() picks.
+// page's origin-private file system (on disk in a normal profile, in the browser process's
+// memory in an off-the-record context); ours is whatever createClient() picks.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import { createClient } from '../../../app/lib/engine.ts'
 import { pieceLengthFor } from '../../../app/lib/file-chunk-store.ts'
