@@ -4,6 +4,7 @@
 // from the others (its own origin, or its own context: BROWSERS) so no state is shared but
 // the browser, and the raw data-channel ceiling.
 
+import { execFileSync } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -132,7 +133,8 @@ async function profileBrowser() {
 /**
  * What the transfer and swarm benchmarks run in: the page built and served, a relay whose
  * WebSocket tracker the torrents announce to (in `procs`, stopped with it), and one Chromium.
- * `freshBrowser()` replaces that Chromium with a new one: each measurement starts in a fresh
+ * `freshBrowser()` replaces that Chromium with a new one (after the kernel has written back
+ * what the last one left dirty): each measurement starts in a fresh
  * browser, because one browser carries a measurement's leftovers into the next: ours ran at
  * 20.6 MiB/s as a browser's first transfer and 16.4 after a stock transfer in it (likely
  * cause: Playwright's contexts are off the record, and their OPFS files live in the browser
@@ -149,6 +151,9 @@ export async function benchSession(procs, bench) {
     async freshBrowser() {
       await session.browser?.close().catch(() => undefined)
       session.browser = null
+      // What the last measurement wrote to disk (its profile's OPFS files: hundreds of MiB)
+      // is written back now, not during the next one.
+      execFileSync('sync')
       session.browser = BROWSERS === 'profile' ? await profileBrowser() : await launchChromium()
       return session.browser
     },

@@ -2,13 +2,13 @@
 //
 //   npm run bench -- swarm
 //   MONSOON_BENCH_SWARM_MIB=N             bytes moved to each leecher (default 128)
-//   MONSOON_BENCH_SWARM_ROUNDS=N          rounds of each kind, interleaved; medians (default 2)
+//   MONSOON_BENCH_SWARM_ROUNDS=N          rounds of each kind, interleaved; medians (default 3)
 //   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
 //   MONSOON_BENCH_BROWSERS=profile|private  on-disk profile (default) or off-the-record contexts
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
-// timeout: 2400 (run.js's default --timeout for this one, in seconds: four 128 MiB swarms of
+// timeout: 2400 (run.js's default --timeout for this one, in seconds: six 128 MiB swarms of
 // five clients each take minutes on a busy 2-core machine)
 //
 // Five parts (seeder, four leechers) in one headless Chromium, each a page of its own origin
@@ -48,7 +48,7 @@ const KINDS = ['stock', 'ours']
 
 await runBenchmark(BENCH, async (procs) => {
   const mib = envInt('MONSOON_BENCH_SWARM_MIB', 128)
-  const rounds = envInt('MONSOON_BENCH_SWARM_ROUNDS', 2)
+  const rounds = envInt('MONSOON_BENCH_SWARM_ROUNDS', 3)
   const messageBytes = envInt('MONSOON_BENCH_CEILING_MESSAGE_KIB', 256) * 1024
   const highWater = envInt('MONSOON_BENCH_CEILING_BUFFER_KIB', 4096) * 1024
   const size = mib * MIB

@@ -2,13 +2,13 @@
 //
 //   npm run bench -- transfer
 //   MONSOON_BENCH_TRANSFER_MIB=N          bytes moved (default 256)
-//   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 2)
+//   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 3)
 //   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
 //   MONSOON_BENCH_BROWSERS=profile|private  on-disk profile (default) or off-the-record contexts
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
-// timeout: 1800 (run.js's default --timeout for this one, in seconds: two rounds of three
+// timeout: 1800 (run.js's default --timeout for this one, in seconds: three rounds of three
 // 256 MiB transfers, pages seeded and downloads hashed, take minutes on a busy 2-core machine)
 //
 // Two parts (seeder and leecher, or the channel's two ends) in one headless Chromium, each a
@@ -51,7 +51,7 @@ const KINDS = ['ceiling', 'stock', 'ours']
 
 await runBenchmark(BENCH, async (procs) => {
   const mib = envInt('MONSOON_BENCH_TRANSFER_MIB', 256)
-  const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 2)
+  const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 3)
   // 256 KiB is the most an SCTP message may carry in Chromium (its SDP's max-message-size).
   // With 4 MiB buffered it had the best mean of 64, 128 and 256 KiB (and 256 KiB with 1 or
   // 8 MiB) over 10 interleaved tries of 64-96 MiB here, though within a busy machine's noise.
