@@ -1,14 +1,17 @@
 // hash: hashing a file for seeding in Chromium: our worker pool beside stock WebTorrent's seed(), with native SHA-1 × cores as the limit
 //
 // A file of MONSOON_BENCH_HASH_MIB MiB (default 1024) is written to a temporary directory and
-// picked in a page of Debian's Chromium through a file input, as a user would. The page
+// picked in a page of Debian's Chromium through a file input, as a user would, in an
+// on-disk profile (MONSOON_BENCH_BROWSERS=private: an off-the-record context; see
+// lib/browser-pages.js). The page
 // (bench/hash/page, built here with Vite) times, on the same file:
 //   ours:  what the app's Share page does: app/lib/hash/pieces.ts (piece hashes from workers
 //          reading the File in large slices, WebCrypto SHA-1), the .torrent built
 //          (torrent-file.ts), and the torrent added over the picked file itself
 //          (FileChunkStore, skipVerify) until it is ready to seed;
 //   stock: a WebTorrent 3 page's client.seed(file) until its seed callback (create-torrent
-//          hashing on the page's thread, then the pieces copied into its store).
+//          hashing on the page's thread, then the pieces copied into its store: its
+//          browser default, fsa-chunk-store in OPFS, on disk in a normal profile).
 // Both with no trackers or peers; the two info hashes must be equal.
 // Both at the piece length the app picks (pieceLengthFor: 1 MiB at 1 GiB). The longest main-
 // thread task (PerformanceObserver 'longtask') is reported for each: the page must stay
@@ -16,13 +19,14 @@
 // process, times the machine's cores: the ceiling no page can pass.
 // Prints one JSON line: {"bench":"hash","ours_mib_s","stock_mib_s","native_mib_s","ratio_to_stock",…}.
 
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'vite'
-import { launchChromium, servePage } from '../lib/browser-pages.js'
+import { browsersNote, launchBrowser, servePage } from '../lib/browser-pages.js'
 import { note, runBenchmark, withDeadline } from '../lib/processes.js'
 
 const BENCH = 'hash'
@@ -76,9 +80,10 @@ await runBenchmark(BENCH, async () => {
     // On 127.0.0.1: a secure context for WebCrypto, and module workers.
     const served = await servePage(out)
     server = served.server
-    browser = await launchChromium()
-    const page = await (await browser.newContext()).newPage()
-    await page.goto(served.url)
+    browser = await launchBrowser()
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    await page.goto(context.partUrl?.(served.url) ?? served.url)
     await page.setInputFiles('#file', file)
     const deadline = (SIZE_MIB / 5 + 60) * 1000
 
@@ -88,6 +93,8 @@ await runBenchmark(BENCH, async () => {
       deadline,
       'stock',
     )
+    // Stock's seed() copied the file into the page's OPFS: written back now, not during ours.
+    execFileSync('sync')
     const ours = []
     for (let i = 0; i < OURS_RUNS; i++) {
       note(`${BENCH}: ours, run ${i + 1} of ${OURS_RUNS}`)
@@ -122,6 +129,7 @@ await runBenchmark(BENCH, async () => {
       stock_s: round(stock.seconds, 2),
       native_mib_s_per_core: round(native),
       cores,
+      browsers: browsersNote(),
     }
   } finally {
     await browser?.close().catch(() => undefined)

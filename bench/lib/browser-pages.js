@@ -98,13 +98,18 @@ export const browsersNote = () =>
     ? 'one Chromium, on-disk profile, an origin per part (MONSOON_BENCH_BROWSERS=profile)'
     : 'off-the-record contexts of one Chromium (MONSOON_BENCH_BROWSERS=private)'
 
+/** A browser of the kind BROWSERS names: newContext() gives a part, whose `partUrl` (when
+ * it has one) is where its page must go. */
+export const launchBrowser = () =>
+  BROWSERS === 'profile' ? launchProfileBrowser() : launchChromium()
+
 /** Pages of a profile browser: each part's page is closed on its own (closing its context
  * would close the whole browser). */
 const profilePages = new WeakSet()
 
 /** One Chromium on a fresh on-disk profile, standing in for a Browser where the benchmarks
  * use one: newContext() gives a part (its own origin) and close() ends it all. */
-async function profileBrowser() {
+export async function launchProfileBrowser() {
   const dir = mkdtempSync(join(tmpdir(), 'monsoon-bench-profile-'))
   const context = await chromium.launchPersistentContext(dir, CHROMIUM).catch((err) => {
     rmSync(dir, { recursive: true, force: true })
@@ -154,7 +159,7 @@ export async function benchSession(procs, bench) {
       // What the last measurement wrote to disk (its profile's OPFS files: hundreds of MiB)
       // is written back now, not during the next one.
       execFileSync('sync')
-      session.browser = BROWSERS === 'profile' ? await profileBrowser() : await launchChromium()
+      session.browser = await launchBrowser()
       return session.browser
     },
     async close() {
