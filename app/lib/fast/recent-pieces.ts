@@ -6,8 +6,8 @@
 // it (BEP 3 `have`), and WebTorrent's read cache (cache-chunk-store) drops a piece when it is
 // written, so each of those uploads read the piece back from the OPFS store, through its
 // worker (and, in a private window, the browser process). And cache-chunk-store answers every
-// read of part of a piece with a copy (`slice`): serving 256 MiB cost the seeder's page
-// ~0.9 s of its ~5 s of main-thread work in bench/transfer. Here a read of a piece not held
+// read of part of a piece with a copy (`slice`): one more copy of every byte a page serves
+// (copying 256 MiB into fresh buffers takes ~0.2 CPU-s here). Here a read of a piece not held
 // reads the whole piece once (readers of the same piece meanwhile wait for that one read),
 // and every read of a held piece is a view of it (`subarray`): nothing downstream writes to
 // it (the wire copies it into its batch or the data channel copies it on send).
