@@ -233,10 +233,14 @@ class WorkerFiles implements ChunkFiles {
   file(key: string): ChunkFile {
     return {
       write: async (at, data, size) => {
-        // One copy, handed over to the worker: WebTorrent keeps using its own buffer until
-        // the put completes (immediate-chunk-store serves reads from it meanwhile).
-        const copy = data.slice().buffer
-        await this.#ask({ op: 'write', key, size, at, data: copy }, [copy])
+        // Cloned, not transferred: WebTorrent keeps using its own buffer until the put
+        // completes (immediate-chunk-store serves reads from it meanwhile). postMessage's
+        // copy lives outside the page's JS heap and is gone once the worker has it; a
+        // slice() handed over was garbage in the page until its next collection, and
+        // bench/bigfile's downloading tab held up to ~240 MB of ArrayBuffers at 4 GiB.
+        const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+        const buffer = whole ? (data.buffer as ArrayBuffer) : data.slice().buffer
+        await this.#ask({ op: 'write', key, size, at, data: buffer })
       },
       read: async (at, length) => {
         const reply = await this.#ask({ op: 'read', key, at, length })
