@@ -58,6 +58,24 @@ describe('FileChunkStore', () => {
     expect(pieceLengthFor(1)).toBe(16 * 1024)
     expect(pieceLengthFor(8 * 1024 * 1024)).toBe(16 * 1024)
     expect(pieceLengthFor(256 * 1024 * 1024)).toBe(256 * 1024)
+    expect(pieceLengthFor(512 * 1024 * 1024)).toBe(512 * 1024)
     expect(pieceLengthFor(1024 ** 4)).toBe(4 * 1024 * 1024)
+  })
+
+  it('keeps pieces at 1 MiB at most while that makes no more than 4,096 pieces', () => {
+    const MiB = 1024 * 1024
+    expect(pieceLengthFor(1024 * MiB)).toBe(MiB)
+    expect(pieceLengthFor(2048 * MiB)).toBe(MiB)
+    expect(pieceLengthFor(3072 * MiB)).toBe(MiB)
+    expect(pieceLengthFor(4096 * MiB)).toBe(MiB)
+    expect(pieceLengthFor(4096 * MiB + 1)).toBe(2 * MiB)
+    expect(pieceLengthFor(8192 * MiB)).toBe(2 * MiB)
+    expect(pieceLengthFor(16384 * MiB)).toBe(4 * MiB)
+    for (let mib = 1; mib <= 65536; mib = Math.ceil(mib * 1.3)) {
+      const n = pieceLengthFor(mib * MiB)
+      expect(Math.log2(n) % 1).toBe(0)
+      expect(n).toBeLessThanOrEqual(4 * MiB)
+      expect(n <= MiB || mib * MiB > 4096 * MiB).toBe(true)
+    }
   })
 })

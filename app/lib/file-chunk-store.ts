@@ -3,11 +3,26 @@
 // WebTorrent's default would first copy every byte into the origin-private file system, a
 // second pass over the data with no progress to show and a second copy on disk.
 
+/** The largest piece while a torrent stays within SMALL_PIECES_MAX pieces. Why: a download
+ * holds its pieces' buffers (the blocks received, the piece joined for its hash, the copy
+ * sent to the OPFS worker) until the page's next garbage collection, and bigger pieces left
+ * far more of them uncollected. bench/bigfile, 4 GiB into OPFS, the downloading tab's
+ * ArrayBuffers: up to ~390-570 MB with 4 MiB pieces, ~210-240 MB with 1 MiB pieces. */
+const SMALL_PIECE_BYTES = 1024 * 1024
+/** The most pieces a torrent gets for the sake of SMALL_PIECE_BYTES (80 KB of piece hashes
+ * in its metadata). */
+const SMALL_PIECES_MAX = 4096
+
 /** Piece length for a new torrent: about 1,024 pieces, a power of two in 16 KiB..4 MiB (the
- * rule create-torrent applies by default, fixed here so the store knows it in advance). */
+ * rule create-torrent applies by default, fixed here so the store knows it in advance), but
+ * no more than SMALL_PIECE_BYTES while that keeps the torrent within SMALL_PIECES_MAX pieces
+ * (up to 4 GiB; 8 GiB: 2 MiB pieces; 16 GiB and more: 4 MiB). */
 export function pieceLengthFor(totalBytes: number): number {
   const target = Math.round(Math.log2(Math.max(1, totalBytes / 1024)))
-  return Math.min(4 * 1024 * 1024, Math.max(16 * 1024, 2 ** target))
+  const usual = Math.min(4 * 1024 * 1024, Math.max(16 * 1024, 2 ** target))
+  if (usual <= SMALL_PIECE_BYTES) return usual
+  const fewest = 2 ** Math.ceil(Math.log2(totalBytes / SMALL_PIECES_MAX))
+  return Math.min(usual, Math.max(SMALL_PIECE_BYTES, fewest))
 }
 
 type Callback<T> = (err: Error | null, value?: T) => void
