@@ -7,7 +7,7 @@
  * holds its pieces' buffers (the blocks received, the piece joined for its hash, the copy
  * sent to the OPFS worker) until the page's next garbage collection, and bigger pieces left
  * far more of them uncollected. bench/bigfile, 4 GiB into OPFS, the downloading tab's
- * ArrayBuffers: up to ~390-570 MB with 4 MiB pieces, ~210-240 MB with 1 MiB pieces. */
+ * ArrayBuffers: up to ~390-570 MB with 4 MiB pieces, ~210-270 MB with 1 MiB pieces. */
 const SMALL_PIECE_BYTES = 1024 * 1024
 /** The most pieces a torrent gets for the sake of SMALL_PIECE_BYTES (80 KB of piece hashes
  * in its metadata). */
