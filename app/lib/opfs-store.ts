@@ -236,8 +236,9 @@ class WorkerFiles implements ChunkFiles {
         // One copy, handed over to the worker: WebTorrent keeps using its own buffer until
         // the put completes (immediate-chunk-store serves reads from it meanwhile). Not
         // structured clone, which copies twice (into the message, then into the worker): on
-        // 2 cores that copy is speed. (Cloned, the copy stays out of the page's heap: a 4 GiB
-        // download's tab peaked at 227 MB instead of 268; both within bench/bigfile's 300.)
+        // 2 cores every copy is speed. (A clone keeps the copy out of the page's heap; at 4 GiB
+        // the tab peaked at 227 MB with it and at 227-268 MB without: within the 300 either
+        // way, bench/bigfile.)
         const copy = data.slice().buffer
         await this.#ask({ op: 'write', key, size, at, data: copy }, [copy])
       },
