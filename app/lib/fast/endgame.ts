@@ -16,7 +16,12 @@
 // as if cancelled (torrent-piece's `_cancellations`), which is what `_request` reserves next.
 
 import { BLOCK_BYTES } from './requests.ts'
-import type { PieceInternals, TorrentInternals, WireInternals } from './internals.ts'
+import {
+  hasBlocksToAsk,
+  type PieceInternals,
+  type TorrentInternals,
+  type WireInternals,
+} from './internals.ts'
 
 /** How often a torrent that is not done checks whether it has reached its endgame. */
 export const ENDGAME_CHECK_MS = 200
@@ -49,8 +54,7 @@ export function endgameStep(t: TorrentInternals): number {
     const piece = t.pieces[i]
     if (!piece || t.bitfield.get(i) || !wanted(t, i)) continue
     // Blocks nobody was asked for: WebTorrent's own request loop hands those out.
-    if (!piece._buffer || piece._reservations < piece._chunks) return 0
-    if ((piece._cancellations?.length ?? 0) > 0) return 0
+    if (hasBlocksToAsk(piece)) return 0
     missing.push(i)
   }
   let sent = 0

@@ -81,3 +81,10 @@ export interface TorrentInternals {
 }
 
 export const internals = (torrent: Torrent) => torrent as unknown as TorrentInternals
+
+/** A piece worth asking for: not verified yet (WebTorrent nulls a verified piece), and with a
+ * block nobody was asked for or one handed back (a cancelled or refused request). */
+export function hasBlocksToAsk(piece: PieceInternals | null | undefined): boolean {
+  if (!piece) return false
+  return piece._reservations < piece._chunks || (piece._cancellations?.length ?? 0) > 0
+}

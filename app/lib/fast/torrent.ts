@@ -6,7 +6,12 @@
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { runEndgame } from './endgame.ts'
-import { internals, type PeerInternals, type TorrentInternals } from './internals.ts'
+import {
+  hasBlocksToAsk,
+  internals,
+  type PeerInternals,
+  type TorrentInternals,
+} from './internals.ts'
 import { mergeRequests } from './requests.ts'
 import { batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
 
@@ -50,13 +55,6 @@ function promptUpdates(t: TorrentInternals): void {
   }
 }
 
-/** A piece worth asking for: not verified yet, and with a block nobody was asked for. */
-function requestable(t: TorrentInternals, index: number): boolean {
-  const piece = t.pieces[index]
-  if (!piece) return false
-  return piece._reservations < piece._chunks || (piece._cancellations?.length ?? 0) > 0
-}
-
 /**
  * Rarest first (WebTorrent's 'rarest' strategy) in place of its default, 'sequential', with
  * a filter that skips pieces that cannot be asked for. Why rarest: with 'sequential' every
@@ -85,7 +83,7 @@ function rarestFirst(t: TorrentInternals): void {
     if (!map || typeof map.getRarestPiece !== 'function') return
     const original = map.getRarestPiece
     map.getRarestPiece = (filter) =>
-      original.call(map, (i) => requestable(t, i) && (!filter || filter(i)))
+      original.call(map, (i) => hasBlocksToAsk(t.pieces[i]) && (!filter || filter(i)))
   }
   if (t._rarityMap) patch()
   else t.once('metadata', patch)
