@@ -11,17 +11,18 @@
 // timeout: 2400 (run.js's default --timeout for this one, in seconds: six 128 MiB swarms of
 // five clients each take minutes on a busy 2-core machine)
 //
-// Five parts (seeder, four leechers) in one headless Chromium, each a page of its own origin
-// on an on-disk profile (or an off-the-record context: lib/browser-pages.js, BROWSERS), a
-// fresh Chromium for each swarm and for the ceiling (benchSession's freshBrowser), on the transfer bench's page
-// (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent 3 client)
-// or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes and seeds
-// them at the app's piece length, announcing to our relay's WebSocket tracker (relay/bin.js
-// on a free port); once it is ready and announced, the four leechers add its magnet at once
-// (they trade pieces among themselves too, as a swarm does). Timed from the first add to the
-// last 'done'; each download's SHA-256 is then checked against the seeded bytes. The raw
-// ceiling, one RTCDataChannel between two contexts (the transfer bench's), is measured once
-// at the start at the same size: the aggregate 4 × size / time is compared with it.
+// Five parts (seeder, four leechers) in one headless Chromium, each a page of its own origin on
+// an on-disk profile (or an off-the-record context: lib/browser-pages.js, BROWSERS), a fresh
+// Chromium for each swarm and for the ceiling (benchSession's freshBrowser), on the transfer
+// bench's page (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent
+// 3 client) or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes
+// and seeds them at the app's piece length, announcing to our relay's WebSocket tracker
+// (relay/bin.js on a free port); once it is ready and announced, the four leechers add its
+// magnet at once (they trade pieces among themselves too, as a swarm does). Timed from the
+// first add to the last 'done'; each download's SHA-256 is then checked against the seeded
+// bytes. The raw ceiling, one RTCDataChannel between two parts (the transfer bench's), is
+// measured once at the start at the same size: the aggregate 4 × size / time is compared with
+// it.
 // Prints one JSON line: {"bench":"swarm","ours_s","stock_s","ratio_to_stock",
 // "ours_aggregate_mib_s","ceiling_mib_s","ratio_to_ceiling","each",…}.
 
