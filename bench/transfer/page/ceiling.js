@@ -1,4 +1,4 @@
-// The raw ceiling: one RTCDataChannel between two contexts, no WebTorrent. The sender pushes
+// The raw ceiling: one RTCDataChannel between two pages, no WebTorrent. The sender pushes
 // the bytes as fast as the channel takes them, holding at most `highWater` bytes in its send
 // buffer (Chromium closes the channel when a send() overflows its buffer, so a sender must
 // wait for 'bufferedamountlow' instead). Signalling is done by the bench process, whole SDPs
