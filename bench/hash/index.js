@@ -6,14 +6,14 @@
 // lib/browser-pages.js). The page
 // (bench/hash/page, built here with Vite) times, on the same file:
 //   ours:  what the app's Share page does: app/lib/hash/pieces.ts (piece hashes from workers
-//          reading the File in large slices, WebCrypto SHA-1), the .torrent built
+//          streaming the File into one reused buffer each, WebCrypto SHA-1), the .torrent built
 //          (torrent-file.ts), and the torrent added over the picked file itself
 //          (FileChunkStore, skipVerify) until it is ready to seed;
 //   stock: a WebTorrent 3 page's client.seed(file) until its seed callback (create-torrent
 //          hashing on the page's thread, then the pieces copied into its store: its
 //          browser default, fsa-chunk-store in OPFS, on disk in a normal profile).
 // Both with no trackers or peers; the two info hashes must be equal.
-// Both at the piece length the app picks (pieceLengthFor: 1 MiB at 1 GiB). The longest main-
+// Both at the piece length the app picks (pieceLengthFor: 512 KiB at 1 GiB). The longest main-
 // thread task (PerformanceObserver 'longtask') is reported for each: the page must stay
 // responsive (goal: none over 200 ms). Native: node:crypto SHA-1 over 64 MiB in this
 // process, times the machine's cores: the ceiling no page can pass.

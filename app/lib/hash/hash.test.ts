@@ -140,8 +140,8 @@ describe('piece hashing', () => {
     }
   })
 
-  it('hashes a batch read in several reads, some ahead, across file boundaries', async () => {
-    // 16 MiB reads (batch.ts): 41 pieces of 1 MiB over three files take three reads.
+  it('hashes a batch read in several fills of one buffer, across file boundaries', async () => {
+    // 8 MiB fills (batch.ts): 39 pieces of 1 MiB over three files take five.
     const MiB = 1024 * 1024
     const parts = [randomBytes(10 * MiB + 5), randomBytes(7), randomBytes(30 * MiB + 100)].map(
       (b) => new Uint8Array(b),
@@ -157,28 +157,65 @@ describe('piece hashing', () => {
     expect(Buffer.from(hashes).toString('hex')).toBe(Buffer.from(all.subarray(40)).toString('hex'))
   })
 
-  it('stops with the error of a read that fails after others were started', async () => {
+  it('reads by arrayBuffer() where a Blob stream is not a byte stream', async () => {
+    const file = new Uint8Array(randomBytes(8 * 65536 + 11))
+    const { hashes } = await hashBatch([withPlainStream(new Blob([file]))], 0, 9, 65536)
+    expect(Buffer.from(hashes).toString('hex')).toBe(
+      Buffer.from(reference([file], 65536)).toString('hex'),
+    )
+  })
+
+  it('stops with the error of a read that fails after others were read', async () => {
     const MiB = 1024 * 1024
-    const good = new Blob([new Uint8Array(48 * MiB)])
-    const failing = {
-      size: good.size,
-      slice: (from: number, to: number) =>
-        from >= 32 * MiB
-          ? { arrayBuffer: () => Promise.reject(new Error('NotReadableError')) }
-          : good.slice(from, to),
-    } as unknown as Blob
-    await expect(hashBatch([failing], 0, 48, MiB)).rejects.toThrow(/NotReadableError/)
+    await expect(hashBatch([failsAfter(48 * MiB, 32 * MiB)], 0, 48, MiB)).rejects.toThrow(
+      /NotReadableError/,
+    )
+  })
+
+  it('says so when a file is shorter than it was when picked', async () => {
+    const shrunk = { size: 100, slice: () => new Blob([new Uint8Array(60)]) } as unknown as Blob
+    await expect(hashBatch([shrunk], 0, 4, 32)).rejects.toThrow(/shorter than when it was picked/)
   })
 
   it('reports unreadable files as a clear error and stops every worker', async () => {
-    const broken = {
-      size: 10,
-      slice: () => ({ arrayBuffer: () => Promise.reject(new Error('NotReadableError')) }),
-    } as unknown as Blob
-    const err = await hashPieces([broken], { pieceLength: 4, spawn: errorWorker }).catch((e) => e)
+    const err = await hashPieces([failsAfter(10, 0)], { pieceLength: 4, spawn: errorWorker }).catch(
+      (e) => e,
+    )
     expect(String(err)).toMatch(/could not read the files/)
   })
 })
+
+/** A file of `size` bytes whose reads fail past `readable` bytes, as one changed or removed
+ * on disk since it was picked does (NotReadableError). */
+function failsAfter(size: number, readable: number): Blob {
+  return {
+    size,
+    slice: (from = 0, to = size) => failsAfter(to - from, Math.max(0, readable - from)),
+    stream() {
+      let sent = 0
+      return new ReadableStream({
+        type: 'bytes',
+        pull(controller) {
+          const request = controller.byobRequest!
+          const n = Math.min(request.view!.byteLength, readable - sent, 1 << 20)
+          if (n <= 0) return controller.error(new Error('NotReadableError'))
+          request.respond(n)
+          sent += n
+        },
+      })
+    },
+  } as unknown as Blob
+}
+
+/** `blob` with a stream that is not a byte stream (no BYOB reader), as in older browsers. */
+function withPlainStream(blob: Blob): Blob {
+  return {
+    size: blob.size,
+    slice: (from?: number, to?: number) => withPlainStream(blob.slice(from, to)),
+    arrayBuffer: () => blob.arrayBuffer(),
+    stream: () => new ReadableStream({ start: (c) => c.close() }),
+  } as unknown as Blob
+}
 
 function errorWorker(): Worker {
   const fake = {
