@@ -62,10 +62,11 @@ describe('FileChunkStore', () => {
     expect(pieceLengthFor(1024 ** 4)).toBe(4 * 1024 * 1024)
   })
 
-  it('keeps pieces at 1 MiB at most while that makes no more than 4,096 pieces', () => {
+  it('keeps pieces at 512 KiB at most while that makes no more than 4,096 pieces', () => {
     const MiB = 1024 * 1024
-    expect(pieceLengthFor(1024 * MiB)).toBe(MiB)
-    expect(pieceLengthFor(2048 * MiB)).toBe(MiB)
+    expect(pieceLengthFor(1024 * MiB)).toBe(MiB / 2)
+    expect(pieceLengthFor(2048 * MiB)).toBe(MiB / 2)
+    expect(pieceLengthFor(2048 * MiB + 1)).toBe(MiB)
     expect(pieceLengthFor(3072 * MiB)).toBe(MiB)
     expect(pieceLengthFor(4096 * MiB)).toBe(MiB)
     expect(pieceLengthFor(4096 * MiB + 1)).toBe(2 * MiB)
@@ -75,6 +76,7 @@ describe('FileChunkStore', () => {
       const n = pieceLengthFor(mib * MiB)
       expect(Math.log2(n) % 1).toBe(0)
       expect(n).toBeLessThanOrEqual(4 * MiB)
+      expect(n <= MiB / 2 || mib * MiB > 2048 * MiB).toBe(true)
       expect(n <= MiB || mib * MiB > 4096 * MiB).toBe(true)
     }
   })
