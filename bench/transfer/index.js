@@ -2,14 +2,22 @@
 //
 //   npm run bench -- transfer
 //   MONSOON_BENCH_TRANSFER_MIB=N          bytes moved (default 256)
-//   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 3)
+//   MONSOON_BENCH_TRANSFER_ROUNDS=N       rounds of the three, interleaved; medians (default 5)
 //   MONSOON_BENCH_CEILING_MESSAGE_KIB=N   the ceiling's message size (default 256)
 //   MONSOON_BENCH_CEILING_BUFFER_KIB=N    the most the ceiling's sender buffers (default 4096)
 //   MONSOON_BENCH_BROWSERS=profile|private  on-disk profile (default) or off-the-record contexts
 //   CHROMIUM_PATH=/path/to/chromium       another browser (default /usr/bin/chromium)
 //
-// timeout: 1800 (run.js's default --timeout for this one, in seconds: three rounds of three
-// 256 MiB transfers, pages seeded and downloads hashed, take minutes on a busy 2-core machine)
+// timeout: 1800 (run.js's default --timeout for this one, in seconds: five rounds of three
+// 256 MiB transfers, pages seeded and downloads hashed, take ~7 minutes on a busy 2-core
+// machine)
+//
+// Why five rounds: a data channel here, the ceiling's as much as a torrent's, often stalls
+// for 0.5-2 s early on: ~1.5-4 MiB arrive in the first quarter second, then one message every
+// few hundred milliseconds (as after a retransmission timeout), then full speed. Not the ICE
+// candidates (one host candidate alone does it too) nor the sender's buffering (one message
+// in flight at a time does it too): Chromium's transport, out of a page's reach. It sets most
+// of the spread between runs (ceiling 15-23 MiB/s), so the medians need more rounds.
 //
 // Two parts (seeder and leecher, or the channel's two ends) in one headless Chromium, each a
 // page of its own origin on an on-disk profile (or an off-the-record context:
@@ -51,7 +59,7 @@ const KINDS = ['ceiling', 'stock', 'ours']
 
 await runBenchmark(BENCH, async (procs) => {
   const mib = envInt('MONSOON_BENCH_TRANSFER_MIB', 256)
-  const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 3)
+  const rounds = envInt('MONSOON_BENCH_TRANSFER_ROUNDS', 5)
   // 256 KiB is the most an SCTP message may carry in Chromium (its SDP's max-message-size).
   // With 4 MiB buffered it had the best mean of 64, 128 and 256 KiB (and 256 KiB with 1 or
   // 8 MiB) over 10 interleaved tries of 64-96 MiB here, though within a busy machine's noise.
