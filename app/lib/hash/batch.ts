@@ -6,9 +6,9 @@
 // (BYOB) into one buffer of whole pieces that is filled again and again: WebCrypto copies a
 // piece when digest() is called, so the buffer is free again at once. Blob.arrayBuffer()
 // instead hands back a fresh buffer per read (likely the cost: its pages are new to the
-// process each time, faulted in and zeroed). Measured on 1 GiB in Chromium, 2 workers on 2 cores, reading alone: the renderer's
-// CPU 0.77 s/GiB this way, 1.3 s with 16 MiB arrayBuffer() reads (the browser process ~1.1 s
-// either way, its side of every Blob read).
+// process each time, faulted in and zeroed). Measured on 1 GiB in Chromium, 2 workers on 2
+// cores, reading alone: the renderer's CPU 0.77 s/GiB this way, 1.3 s with 16 MiB
+// arrayBuffer() reads (the browser process ~1.1 s either way, its side of every Blob read).
 
 import { pieceSpans } from './plan.ts'
 
