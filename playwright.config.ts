@@ -1,6 +1,7 @@
 // End-to-end tests: real Chromium (Debian's, Playwright cannot download its own here)
 // against real relay processes (e2e/fixtures.ts). Run after `vite build`: `npm run test:e2e`.
 import { defineConfig } from '@playwright/test'
+import { CHROMIUM } from './scripts/chromium.js'
 
 export default defineConfig({
   testDir: 'e2e',
@@ -14,18 +15,7 @@ export default defineConfig({
   outputDir: 'test-results',
   use: {
     browserName: 'chromium',
-    launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        // Host candidates as plain addresses, so peers on 127.0.0.1 connect without mDNS.
-        '--disable-features=WebRtcHideLocalIpsWithMdns',
-      ],
-    },
+    launchOptions: CHROMIUM,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },

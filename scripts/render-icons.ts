@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { chromium } from '@playwright/test'
+import { CHROMIUM } from './chromium.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
@@ -18,10 +19,7 @@ function maskable(svg: string): string {
 
 async function main(): Promise<void> {
   const svg = await readFile(`${ROOT}public/favicon.svg`, 'utf8')
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu'],
-  })
+  const browser = await chromium.launch(CHROMIUM)
   try {
     const page = await browser.newPage({ deviceScaleFactor: 1 })
     const icons = [

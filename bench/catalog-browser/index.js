@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { CHROMIUM } from '../../scripts/chromium.js'
 import { ProcessGroup, note, withDeadline } from '../lib/processes.js'
 
 register()
@@ -235,10 +236,7 @@ try {
   const relay = await startRelay(dataDir)
   const verifyNode = nobleVerifyRate(listings)
 
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
+  browser = await chromium.launch(CHROMIUM)
   const page = await (await browser.newContext()).newPage()
   await page.exposeFunction('benchNote', (text) => note(`catalog-browser: ${text}`))
   await page.goto(`${relay}/health`)

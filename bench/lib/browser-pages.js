@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core'
 import { build } from 'vite'
 import { note, sleep, withDeadline } from './processes.js'
 import { startRelay } from './servers.js'
+import { CHROMIUM } from '../../scripts/chromium.js'
 
 export const MIB = 1024 * 1024
 const PAGE = fileURLToPath(new URL('../transfer/page', import.meta.url))
@@ -57,20 +58,9 @@ export function servePage(dir) {
   )
 }
 
-/** Debian's Chromium, headless, as every browser benchmark launches it. Host candidates stay
- * plain addresses rather than mDNS names, which loopback peers in other contexts or browser
- * processes could not resolve. */
-export const CHROMIUM = {
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--disable-features=WebRtcHideLocalIpsWithMdns',
-  ],
-}
+/** Debian's Chromium, headless, as every browser benchmark launches it (scripts/chromium.js,
+ * shared with the end-to-end tests). */
+export { CHROMIUM }
 
 export function launchChromium() {
   return chromium.launch(CHROMIUM)
