@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { MessageBatcher } from './batch.ts'
+import { MessageBatcher, POOLED_BATCH_BYTES } from './batch.ts'
+import { BufferPool } from './buffer-pool.ts'
 
 const bytes = (n: number, fill: number) => new Uint8Array(n).fill(fill)
 
@@ -93,5 +94,26 @@ describe('MessageBatcher', () => {
         },
       ),
     )
+  })
+
+  it('joins large batches into pooled buffers, each the start of a maximum-size one', () => {
+    const pool = new BufferPool(4 * 1024 * 1024)
+    const max = 256 * 1024
+    const b = new MessageBatcher(128 * 1024, max, pool)
+    const header = bytes(13, 9)
+    const block = bytes(128 * 1024, 4)
+    const [batch] = b.add(header, block)
+    expect(batch).toEqual(join([header, block]))
+    expect(batch!.buffer.byteLength).toBe(max)
+    pool.give(batch!) // sent: its buffer comes back and is used for the next batch
+    const [next] = b.add(header, bytes(128 * 1024, 5))
+    expect(next!.buffer).toBe(batch!.buffer)
+    expect(next).toEqual(join([header, bytes(128 * 1024, 5)]))
+    // Control messages alone stay small, off the pool.
+    b.add(bytes(17, 1))
+    b.add(bytes(17, 2))
+    const small = b.take()!
+    expect(small.length).toBeLessThan(POOLED_BATCH_BYTES)
+    expect(small.buffer.byteLength).toBe(34)
   })
 })

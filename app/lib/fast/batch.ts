@@ -10,6 +10,8 @@
 // message boundaries, so a receiving bittorrent-protocol wire never has to join a message
 // split across two channel messages (its `concat` copy).
 
+import type { BufferPool } from './buffer-pool.ts'
+
 /** A batch is sent once it holds this much: large enough that per-message costs vanish,
  * small enough that the first block of a burst is not held back long. */
 export const BATCH_TARGET_BYTES = 128 * 1024
@@ -19,18 +21,25 @@ export const BATCH_TARGET_BYTES = 128 * 1024
  * WebTorrent sends over WebRTC is) goes alone. */
 export const BATCH_MAX_BYTES = 256 * 1024
 
+/** Batches at least this large are joined into a pooled buffer (when the batcher has a pool). */
+export const POOLED_BATCH_BYTES = 64 * 1024
+
 export class MessageBatcher {
   #parts: Uint8Array[] = []
   #bytes = 0
   readonly #target: number
   readonly #max: number
+  readonly #pool: BufferPool | null
 
-  constructor(target = BATCH_TARGET_BYTES, max = BATCH_MAX_BYTES) {
+  /** `pool`: where joined batches come from, each the start of a `max`-byte buffer; whoever
+   * sends a batch gives its buffer back once the bytes are copied out (wire.ts). */
+  constructor(target = BATCH_TARGET_BYTES, max = BATCH_MAX_BYTES, pool: BufferPool | null = null) {
     if (!(target > 0 && max >= target)) {
       throw new RangeError(`batch target ${target} must be > 0 and ≤ max ${max}`)
     }
     this.#target = target
     this.#max = max
+    this.#pool = pool
   }
 
   /** Bytes waiting. */
@@ -65,7 +74,12 @@ export class MessageBatcher {
     this.#parts = []
     this.#bytes = 0
     if (parts.length === 1) return parts[0]
-    const out = new Uint8Array(bytes)
+    // A single message over the maximum goes alone, in a buffer of its own; a batch of
+    // control messages alone is small enough to come from the heap without page faults.
+    const out =
+      this.#pool && bytes <= this.#max && bytes >= POOLED_BATCH_BYTES
+        ? this.#pool.take(this.#max).subarray(0, bytes)
+        : new Uint8Array(bytes)
     let at = 0
     for (const p of parts) {
       out.set(p, at)

@@ -30,6 +30,8 @@ export interface SimplePeerInternals {
   destroyed: boolean
   _connected: boolean
   _channel: RTCDataChannel | null
+  /** The one chunk written before the channel opened, sent once it does. */
+  _chunk: Uint8Array | null
   _cb: ((err: Error | null) => void) | null
   _write(chunk: Uint8Array, cb: (err: Error | null) => void): void
 }
@@ -52,6 +54,9 @@ export interface PieceInternals {
 
 /** WebTorrent's RarityMap (lib/rarity-map.js). */
 export interface RarityMapInternals {
+  /** Per piece: how many connected peers have it. */
+  _pieces: (number | undefined)[]
+  _numPieces: number
   getRarestPiece(filter?: (index: number) => boolean): number
 }
 

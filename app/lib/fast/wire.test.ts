@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest'
 import Wire from 'bittorrent-protocol'
 import type { WireInternals } from './internals.ts'
 import { BLOCK_BYTES, HANDSHAKE_KEY, mergeRequests } from './requests.ts'
-import { batchWire, skipRedundantHaves } from './wire.ts'
+import { batchBuffers, batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
+import type { SimplePeerInternals } from './internals.ts'
 
 const INFO_HASH = '01'.repeat(20)
 const PIECE = 8 * BLOCK_BYTES
@@ -150,5 +151,59 @@ describe('fast wire patches on bittorrent-protocol', () => {
     expect(haves).toEqual([4])
     ours.destroy()
     theirs.destroy()
+  })
+})
+
+/** simple-peer lite's write path (its _write, 3.0.21's bundle), over a channel that copies
+ * what it is sent, as RTCDataChannel.send() does. */
+function fakePeer(connected: boolean) {
+  const sent: Uint8Array[] = []
+  const channel = { bufferedAmount: 0, bufferedAmountLowThreshold: 0 }
+  const peer = {
+    destroyed: false,
+    _connected: connected,
+    _channel: channel as unknown as RTCDataChannel,
+    _cb: null as ((err: Error | null) => void) | null,
+    _chunk: null as Uint8Array | null,
+    _write(chunk: Uint8Array, cb: (err: Error | null) => void) {
+      if (this._connected) {
+        sent.push(chunk.slice())
+        if (channel.bufferedAmount > 64 * 1024) this._cb = cb
+        else cb(null)
+      } else {
+        this._chunk = chunk
+        this._cb = cb
+      }
+    },
+  }
+  return { peer: peer as SimplePeerInternals & typeof peer, sent }
+}
+
+describe('deepenChannel', () => {
+  it('gives a batch buffer back once the channel has its bytes, not while a peer holds it', () => {
+    const { peer, sent } = fakePeer(true)
+    expect(deepenChannel(peer)).toBe(true)
+    const before = batchBuffers.size
+    const batch = batchBuffers
+      .take(256 * 1024)
+      .subarray(0, 1000)
+      .fill(3)
+    peer._write(batch, () => {})
+    expect(sent[0]).toEqual(new Uint8Array(1000).fill(3))
+    expect(batchBuffers.size).toBe(before + 256 * 1024)
+    expect(batchBuffers.take(256 * 1024).buffer).toBe(batch.buffer)
+
+    const waiting = fakePeer(false)
+    deepenChannel(waiting.peer)
+    const held = batchBuffers.take(256 * 1024).subarray(0, 10)
+    waiting.peer._write(held, () => {})
+    expect(waiting.peer._chunk).toBe(held)
+    expect(batchBuffers.size).toBe(before)
+  })
+
+  it('leaves a peer of another shape alone', () => {
+    const { peer } = fakePeer(true)
+    delete (peer as Partial<typeof peer>)._chunk
+    expect(deepenChannel(peer)).toBe(false)
   })
 })

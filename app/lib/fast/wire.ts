@@ -4,7 +4,8 @@
 // any other WebTorrent client in the page (the benchmarks' stock client), which stays stock.
 // Nothing here changes the bytes on the wire, only how they are cut and paced.
 
-import { MessageBatcher } from './batch.ts'
+import { BATCH_MAX_BYTES, MessageBatcher } from './batch.ts'
+import { BufferPool } from './buffer-pool.ts'
 import type { SimplePeerInternals, WireInternals } from './internals.ts'
 
 /** A batch smaller than this holds only control messages (requests, haves, interest, 17
@@ -14,6 +15,13 @@ import type { SimplePeerInternals, WireInternals } from './internals.ts'
  * delay costs nothing; in bench/swarm each leecher sent ~4,500 messages under 1 KiB (haves
  * and requests) beside ~900 of piece data. */
 export const CONTROL_BYTES = 1024
+
+/** The page's batch buffers (buffer-pool.ts): a batch joined from a piece message's header and
+ * block is written into one, and deepenChannel gives it back once the data channel has copied
+ * it. Up to 32 MiB of them: a seeder answers a peer's requests as fast as it reads the
+ * pieces, so ~1 s of transfer (WebTorrent's request pipeline) waits joined behind the
+ * channel's own 4 MiB buffer, and each of those batches holds a buffer until it is sent. */
+export const batchBuffers = new BufferPool(128 * BATCH_MAX_BYTES)
 
 /**
  * Replaces the wire's `_push` and `_message` (bittorrent-protocol 5: every outgoing message
@@ -26,7 +34,7 @@ export const CONTROL_BYTES = 1024
 export function batchWire(wire: WireInternals): boolean {
   if (wire._encryptor) return false
   if (typeof wire._push !== 'function' || typeof wire._message !== 'function') return false
-  const batcher = new MessageBatcher()
+  const batcher = new MessageBatcher(undefined, undefined, batchBuffers)
   let flushQueued = false
   let taskQueued = false
   const send = (batch: Uint8Array) => {
@@ -100,16 +108,20 @@ export const CHANNEL_LOW_WATER_BYTES = 1024 * 1024
  * _write still sends and destroys on error, and still parks the stream's callback in `_cb`
  * when over its limit; this wrapper releases the callback at once unless the channel holds
  * more than CHANNEL_HIGH_WATER_BYTES, and the channel's low-water event (simple-peer releases
- * `_cb` on it) fires at CHANNEL_LOW_WATER_BYTES.
+ * `_cb` on it) fires at CHANNEL_LOW_WATER_BYTES. A batch's buffer (batchBuffers) goes back
+ * once written: RTCDataChannel.send() copies what it sends, and simple-peer keeps a chunk only
+ * while it is not connected yet (`_chunk`). A chunk that is not the batch itself (a speed
+ * limit's throttle slices copies) is not the pool's and is left alone.
  */
 export function deepenChannel(conn: SimplePeerInternals): boolean {
   const channel = conn._channel
   const original = conn._write
   if (!channel || typeof channel.bufferedAmountLowThreshold !== 'number') return false
-  if (typeof original !== 'function' || !('_cb' in conn)) return false
+  if (typeof original !== 'function' || !('_cb' in conn) || !('_chunk' in conn)) return false
   channel.bufferedAmountLowThreshold = CHANNEL_LOW_WATER_BYTES
   conn._write = function (this: SimplePeerInternals, chunk, cb) {
     original.call(this, chunk, cb)
+    if (this._chunk !== chunk) batchBuffers.give(chunk)
     // Not connected yet: simple-peer holds the one chunk until it is, and must keep `_cb`.
     const parked = this._cb === cb && this._connected && !this.destroyed
     if (parked && channel.bufferedAmount <= CHANNEL_HIGH_WATER_BYTES) {
