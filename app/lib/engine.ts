@@ -8,7 +8,8 @@
 // they are made ('add' fires for add() and seed() alike), never WebTorrent's prototypes.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
-import { RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
+import { pieceBuffers } from './fast/buffer-pool.ts'
+import { RECENT_PIECES_BYTES, RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
 import { OpfsChunkStore, opfsSupported } from './opfs-store.ts'
 import { preferNewestAttempt } from './pending-peers.ts'
@@ -55,11 +56,14 @@ function storeDefaults(client: WebTorrent): void {
 
 type StoreClass = NonNullable<TorrentOptions['store']>
 
+/** Where RecentPieces gives a downloaded piece back once it lets go of it (fast/pieces.ts). */
+const recyclePiece = (buf: Uint8Array) => pieceBuffers.give(buf)
+
 /** `Store`, constructed as WebTorrent does, behind RecentPieces. */
 function keepingRecent(Store: StoreClass): StoreClass {
   return class extends RecentPieces {
     constructor(chunkLength: number, opts: never) {
-      super(new Store(chunkLength, opts) as ChunkStore)
+      super(new Store(chunkLength, opts) as ChunkStore, RECENT_PIECES_BYTES, recyclePiece)
     }
   } as unknown as StoreClass
 }

@@ -10,10 +10,11 @@
  * buffer: 512 KiB pieces ~2,800 MiB/s (0.7 CPU-s), 1 MiB pieces ~1,300 (1.4 CPU-s). That
  * cost falls on hashing for seeding (bench/hash, 1 GiB: ours 965-969 MiB/s with 512 KiB
  * pieces, 587-655 with 1 MiB) and on every piece a download verifies. Second: a download
- * holds its pieces' buffers (the blocks received, the piece joined for its hash, the copy
- * sent to the OPFS worker) until the page's next garbage collection, and bigger pieces left
- * far more of them uncollected (bench/bigfile, 4 GiB into OPFS, the downloading tab's
- * ArrayBuffers: up to ~390-570 MB with 4 MiB pieces, ~210-270 MB with 1 MiB pieces). */
+ * holds its pieces' buffers (the blocks received, the piece joined for its hash and, when
+ * this was measured, its copy for the OPFS worker) until the page's next garbage collection,
+ * and bigger pieces left far more of them uncollected (bench/bigfile, 4 GiB into OPFS, the
+ * downloading tab's ArrayBuffers: up to ~390-570 MB with 4 MiB pieces, ~210-270 MB with
+ * 1 MiB pieces). */
 const SMALL_PIECE_BYTES = 512 * 1024
 /** The most pieces a torrent gets for the sake of SMALL_PIECE_BYTES (80 KB of piece hashes
  * in its metadata). */

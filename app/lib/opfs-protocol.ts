@@ -17,8 +17,9 @@ export type OpfsRequest =
   | { id: number; op: 'remove'; key: string }
 
 export type OpfsReply =
-  /** `data`: the bytes a read asked for; `file`: a snapshot's File (a handle to the disk,
-   * not the bytes: structured clone passes Files by reference). */
+  /** `data`: the bytes a read asked for, or a write's own buffer handed back once written;
+   * `file`: a snapshot's File (a handle to the disk, not the bytes: structured clone passes
+   * Files by reference). */
   | { id: number; ok: true; data?: ArrayBuffer; file?: File }
   /** `name` is the DOMException's name: QuotaExceededError, NoModificationAllowedError… */
   | { id: number; ok: false; name: string; message: string }

@@ -10,6 +10,7 @@ import {
   type ChunkFiles,
 } from './opfs-store.ts'
 import { countPieces, fullBitfield } from './persist.ts'
+import { pieceBuffers } from './fast/buffer-pool.ts'
 
 /** Files in memory, as the OPFS worker keeps them on disk; `quota` caps the bytes held. */
 class MemoryFiles implements ChunkFiles {
@@ -21,7 +22,15 @@ class MemoryFiles implements ChunkFiles {
 
   file(key: string): ChunkFile {
     return {
-      write: async (at, bytes, length) => {
+      write: async (at, bytes, length, handOver) => {
+        // A buffer handed over moves here and back, as to and from the OPFS worker.
+        const back =
+          handOver && bytes.byteLength === bytes.buffer.byteLength
+            ? new Uint8Array(
+                structuredClone(bytes.buffer, { transfer: [bytes.buffer as ArrayBuffer] }),
+              )
+            : undefined
+        if (back) bytes = back
         const old = this.data.get(key) ?? new Uint8Array(0)
         // The whole file is taken at the first write, as the OPFS worker does.
         const size = Math.max(old.length, at + bytes.length, length)
@@ -31,6 +40,7 @@ class MemoryFiles implements ChunkFiles {
         next.set(old)
         next.set(bytes, at)
         this.data.set(key, next)
+        return back
       },
       read: async (at, length) => {
         this.reads++
@@ -200,5 +210,29 @@ describe('bitfields', () => {
     expect(Array.from(fullBitfield(10))).toEqual([0xff, 0xc0])
     fc.assert(fc.property(fc.nat(200), (n) => countPieces(fullBitfield(n), n) === n))
     expect(countPieces(new Uint8Array([0b10100000]), 8)).toBe(2)
+  })
+})
+
+describe('OpfsChunkStore, a pooled piece', () => {
+  it('moves a pooled piece to the files and back instead of copying it; any other is copied', async () => {
+    const files = new MemoryFiles()
+    const store = new OpfsChunkStore(4, { length: 8, key: 'pooled', backend: files })
+    const piece = pieceBuffers.take(4)
+    piece.set([1, 2, 3, 4])
+    const kept = await new Promise<Uint8Array | undefined>((resolve, reject) =>
+      store.put(0, piece, (err, back) => (err ? reject(err) : resolve(back))),
+    )
+    expect(piece.length).toBe(0) // moved
+    expect(kept).toEqual(Uint8Array.of(1, 2, 3, 4))
+    expect(pieceBuffers.owns(kept!)).toBe(true) // the pool's again
+
+    const plain = Uint8Array.of(5, 6, 7, 8)
+    const none = await new Promise<Uint8Array | undefined>((resolve, reject) =>
+      store.put(1, plain, (err, back) => (err ? reject(err) : resolve(back))),
+    )
+    expect(none).toBeUndefined()
+    expect(plain).toEqual(Uint8Array.of(5, 6, 7, 8)) // the caller's, untouched
+    expect(await get(store, 0)).toEqual(Uint8Array.of(1, 2, 3, 4))
+    expect(await get(store, 1)).toEqual(Uint8Array.of(5, 6, 7, 8))
   })
 })

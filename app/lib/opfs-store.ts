@@ -13,14 +13,18 @@
 // Saving a finished torrent's file takes a slice of the data file as a disk-backed File
 // (`savedFile`): the bytes go from disk to the download without passing through the page.
 
+import { pieceBuffers } from './fast/buffer-pool.ts'
 import type { OpfsReply, OpfsRequest } from './opfs-protocol.ts'
 
 type Callback<T> = (err: Error | null, value?: T) => void
 
 /** One torrent's data file. */
 export interface ChunkFile {
-  /** `size`: the whole file's length, reserved before the first write (see the worker). */
-  write(at: number, data: Uint8Array, size: number): Promise<void>
+  /** `size`: the whole file's length, reserved before the first write (see the worker).
+   * `handOver`: `data` is the whole of a buffer nobody else reads until this settles; it may
+   * be moved to the worker rather than copied (detached here), and comes back in the result.
+   * The result is `data`'s bytes as handed back, or nothing when `data` was copied. */
+  write(at: number, data: Uint8Array, size: number, handOver?: boolean): Promise<Uint8Array | void>
   /** Rejects with a NotFoundError while nothing at all is stored in the file. */
   read(at: number, length: number): Promise<Uint8Array>
   /** Durable once this resolves: call before recording pieces as kept (persist.ts). */
@@ -102,7 +106,9 @@ export class OpfsChunkStore {
     return this.#file.snapshot()
   }
 
-  put(index: number, buf: Uint8Array, cb: Callback<void> = () => {}): void {
+  /** `cb`'s value, when there is one, holds the piece's bytes: `buf` (a pooled piece) was moved
+   * to the worker and back, and is detached. */
+  put(index: number, buf: Uint8Array, cb: Callback<Uint8Array | undefined> = () => {}): void {
     const wrong = this.#check(index)
     if (wrong) return fail(cb, wrong)
     const expected = this.#chunkSize(index)
@@ -110,8 +116,12 @@ export class OpfsChunkStore {
       return fail(cb, `chunk ${index} must be ${expected} bytes, not ${buf.length}`)
     }
     this.#written.add(index)
-    this.#file.write(index * this.chunkLength, buf, this.length).then(
-      () => cb(null),
+    // A piece joined into the page's pool (fast/pieces.ts) is read by nothing else while it is
+    // written (WebTorrent serves and reads a piece only once its put has completed), so it is
+    // moved to the worker and back instead of copied.
+    const handOver = pieceBuffers.owns(buf)
+    this.#file.write(index * this.chunkLength, buf, this.length, handOver).then(
+      (back) => cb(null, back ? pieceBuffers.adopt(back.buffer as ArrayBuffer) : undefined),
       (err: unknown) => cb(asError(err)),
     )
   }
@@ -232,15 +242,18 @@ class WorkerFiles implements ChunkFiles {
 
   file(key: string): ChunkFile {
     return {
-      write: async (at, data, size) => {
-        // One copy, handed over to the worker: WebTorrent keeps using its own buffer until
-        // the put completes (immediate-chunk-store serves reads from it meanwhile). Not
-        // structured clone, which copies twice (into the message, then into the worker): on
-        // 2 cores every copy is speed. (A clone keeps the copy out of the page's heap; at 4 GiB
-        // the tab peaked at 227 MB with it and at 227-268 MB without: within the 300 either
-        // way, bench/bigfile.)
-        const copy = data.slice().buffer
-        await this.#ask({ op: 'write', key, size, at, data: copy }, [copy])
+      write: async (at, data, size, handOver = false) => {
+        // Handed over: the buffer itself moves to the worker, which moves it back once
+        // written. Otherwise one copy, moved: the caller may read its buffer meanwhile (a
+        // piece not from the pool). Never structured clone, which copies twice (into the
+        // message, then into the worker): on 2 cores every copy is speed. (A clone keeps the
+        // copy out of the page's heap; at 4 GiB the tab peaked at 227 MB with it and at
+        // 227-268 MB without: within the 300 either way, bench/bigfile.)
+        const whole =
+          handOver && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+        const moved = whole ? (data.buffer as ArrayBuffer) : data.slice().buffer
+        const reply = await this.#ask({ op: 'write', key, size, at, data: moved }, [moved])
+        return whole && reply.data ? new Uint8Array(reply.data) : undefined
       },
       read: async (at, length) => {
         const reply = await this.#ask({ op: 'read', key, at, length })

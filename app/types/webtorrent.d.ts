@@ -133,6 +133,14 @@ declare module 'bittorrent-protocol' {
   export default Wire
 }
 
+// torrent-piece, the Piece WebTorrent downloads into (a dependency of webtorrent, not ours):
+// only app/lib/fast/pieces.test.ts loads it, to run the pooled flush on the real thing. Its
+// shape there is fast/internals.ts's PieceInternals.
+declare module 'torrent-piece' {
+  const Piece: new (length: number) => unknown
+  export default Piece
+}
+
 // @thaunknown/simple-peer, the WebRTC peer WebTorrent's trackers make (a dependency of
 // webtorrent, not ours): only app/lib/pending-peers.test.ts loads it, to replay tracker
 // signalling by hand in Node. Its shape there is that test's SimplePeer.

@@ -108,7 +108,8 @@ async function run(req: OpfsRequest): Promise<ArrayBuffer | File | undefined> {
           'QuotaExceededError',
         )
       }
-      return undefined
+      // Handed back (moved, not copied): the page may reuse the buffer (opfs-store.ts).
+      return req.data
     }
     case 'read': {
       const h = await open(req.key)

@@ -154,4 +154,42 @@ describe('RecentPieces', () => {
   it('refuses a negative budget', () => {
     expect(() => new RecentPieces(new CountingStore(), -1)).toThrow(RangeError)
   })
+
+  it('recycles a piece the store handed back once it lets go of it unserved, never a served one', async () => {
+    /** A store that takes each buffer and hands its bytes back in a new one, as the OPFS
+     * store does with a pooled piece (the memory moves to the worker and back). */
+    class HandingBack extends CountingStore {
+      override put(
+        index: number,
+        buf: Uint8Array,
+        cb: (err: Error | null, kept?: Uint8Array) => void = () => {},
+      ) {
+        this.data.set(index, buf.slice())
+        const back = new Uint8Array(
+          structuredClone(buf.buffer, { transfer: [buf.buffer as ArrayBuffer] }),
+        )
+        queueMicrotask(() => cb(null, back))
+      }
+    }
+    const recycled: Uint8Array[] = []
+    const s = new RecentPieces(new HandingBack(), 8, (b) => recycled.push(b))
+    const p0 = Uint8Array.of(1, 2, 3, 4)
+    await put(s, 0, p0)
+    expect(p0.length).toBe(0) // moved
+    await put(s, 1, Uint8Array.of(5, 6, 7, 8))
+    expect(await get(s, 1, { offset: 2, length: 2 })).toEqual(Uint8Array.of(7, 8)) // served
+    await put(s, 2, Uint8Array.of(9, 9, 9, 9)) // over budget: piece 0 goes, unserved
+    expect(recycled).toEqual([Uint8Array.of(1, 2, 3, 4)])
+    await put(s, 3, Uint8Array.of(0, 0, 0, 0)) // piece 1 goes, but a view of it went out
+    await put(s, 2, Uint8Array.of(8, 8, 8, 8)) // written again: the old piece 2 goes
+    expect(recycled).toEqual([Uint8Array.of(1, 2, 3, 4), Uint8Array.of(9, 9, 9, 9)])
+    expect(await get(s, 2)).toEqual(Uint8Array.of(8, 8, 8, 8))
+  })
+
+  it('never recycles a piece of a store that keeps what it is given', async () => {
+    const recycled: Uint8Array[] = []
+    const s = new RecentPieces(new CountingStore(), 4, (b) => recycled.push(b))
+    for (let i = 0; i < 4; i++) await put(s, i, new Uint8Array(4).fill(i))
+    expect(recycled).toEqual([])
+  })
 })

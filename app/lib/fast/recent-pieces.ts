@@ -11,6 +11,12 @@
 // reads the whole piece once (readers of the same piece meanwhile wait for that one read),
 // and every read of a held piece is a view of it (`subarray`): nothing downstream writes to
 // it (the wire copies it into its batch or the data channel copies it on send).
+//
+// A piece that the store handed back after its write (the OPFS store: its memory went to the
+// worker and back, so the store keeps none of it) goes, when let go of without a view of it
+// ever served, to `recycle` (the page's pool of piece buffers, buffer-pool.ts): nothing else
+// holds it by then. A piece served once is left to the garbage collector, since a view of it
+// may still be waiting to be sent; one the store may keep (a memory store) is never recycled.
 
 type Callback<T> = (err: Error | null, value?: T) => void
 type Range = { offset?: number; length?: number }
@@ -18,7 +24,10 @@ type Range = { offset?: number; length?: number }
 /** The chunk-store surface WebTorrent uses. */
 export interface ChunkStore {
   readonly chunkLength: number
-  put(index: number, buf: Uint8Array, cb?: Callback<void>): void
+  /** `cb`'s value, when given, is the piece's bytes as the store now holds them: the store
+   * took `buf` itself (its memory moved to a worker and back, opfs-store.ts), and `buf` is
+   * empty (detached) from then on. */
+  put(index: number, buf: Uint8Array, cb?: Callback<Uint8Array | void>): void
   get(
     index: number,
     opts: { offset?: number; length?: number } | null,
@@ -42,20 +51,32 @@ export class RecentPieces implements ChunkStore {
   readonly #reading = new Map<number, { opts: Range | null; done: Callback<Uint8Array> }[]>()
   /** Pieces written while a read of them was under way: that read is not kept. */
   readonly #overwritten = new Set<number>()
+  /** Pieces held that a view was handed out of. */
+  readonly #served = new WeakSet<Uint8Array>()
+  /** Pieces the store handed back after writing them: it keeps none of their memory. */
+  readonly #handedBack = new WeakSet<Uint8Array>()
+  readonly #recycle: (buf: Uint8Array) => void
   #open = true
 
-  constructor(store: ChunkStore, budget = RECENT_PIECES_BYTES) {
+  /** `recycle`: where a piece goes that is let go of unserved. */
+  constructor(
+    store: ChunkStore,
+    budget = RECENT_PIECES_BYTES,
+    recycle: (buf: Uint8Array) => void = () => {},
+  ) {
     if (!(budget >= 0)) throw new RangeError(`budget must be ≥ 0, not ${budget}`)
     this.#store = store
     this.#budget = budget
+    this.#recycle = recycle
     this.chunkLength = store.chunkLength
   }
 
   put(index: number, buf: Uint8Array, cb: Callback<void> = () => {}): void {
     this.#forget(index)
     if (this.#reading.has(index)) this.#overwritten.add(index)
-    this.#store.put(index, buf, (err) => {
-      if (!err) this.#remember(index, buf)
+    this.#store.put(index, buf, (err, kept) => {
+      if (!err && kept) this.#handedBack.add(kept)
+      if (!err) this.#remember(index, kept ?? buf)
       cb(err)
     })
   }
@@ -72,6 +93,7 @@ export class RecentPieces implements ChunkStore {
       // Most recently used last: reads keep a piece that is still asked for.
       this.#pieces.delete(index)
       this.#pieces.set(index, buf)
+      this.#served.add(buf)
       return queueMicrotask(() => serve(index, buf, opts, done))
     }
     // Pieces too large to keep two of are read in part, as asked.
@@ -90,6 +112,7 @@ export class RecentPieces implements ChunkStore {
         return
       }
       if (!overwritten && this.#open) this.#remember(index, whole)
+      this.#served.add(whole)
       for (const w of waiters) serve(index, whole, w.opts, w.done)
     })
   }
@@ -115,6 +138,7 @@ export class RecentPieces implements ChunkStore {
       if (this.#bytes <= this.#budget) break
       this.#pieces.delete(old)
       this.#bytes -= b.length
+      this.#letGo(b)
     }
   }
 
@@ -123,6 +147,11 @@ export class RecentPieces implements ChunkStore {
     if (!b) return
     this.#pieces.delete(index)
     this.#bytes -= b.length
+    this.#letGo(b)
+  }
+
+  #letGo(buf: Uint8Array): void {
+    if (this.#handedBack.has(buf) && !this.#served.has(buf)) this.#recycle(buf)
   }
 
   #clear(): void {

@@ -2,7 +2,8 @@
 // batched messages and a deeper send buffer (wire.ts) and, with another Monsoon peer, larger
 // requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
 // block lands instead of when the page is idle; the last blocks are asked of more than one
-// peer (endgame.ts). Instance patches only (see wire.ts).
+// peer (endgame.ts); each piece is joined into a pooled buffer (pieces.ts). Instance patches
+// only (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { runEndgame } from './endgame.ts'
@@ -12,6 +13,7 @@ import {
   type PeerInternals,
   type TorrentInternals,
 } from './internals.ts'
+import { poolPiece } from './pieces.ts'
 import { mergeRequests } from './requests.ts'
 import { batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
 
@@ -89,6 +91,21 @@ function rarestFirst(t: TorrentInternals): void {
   else t.once('metadata', patch)
 }
 
+/**
+ * Joins each piece this torrent downloads into a pooled buffer (pieces.ts): every piece is
+ * asked for through Torrent#_request (the request loop's and the endgame's), so each gets
+ * its flush() there, before its first block is reserved.
+ */
+function poolPieces(t: TorrentInternals): void {
+  const request = t._request
+  if (typeof request !== 'function') return
+  t._request = function (this: TorrentInternals, wire, index, hotswap) {
+    const piece = this.pieces[index]
+    if (piece) poolPiece(piece)
+    return request.call(this, wire, index, hotswap)
+  }
+}
+
 /** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). */
 export function accelerate(torrent: Torrent): void {
   const t = internals(torrent)
@@ -96,6 +113,7 @@ export function accelerate(torrent: Torrent): void {
   stats.set(torrent, s)
   promptUpdates(t)
   rarestFirst(t)
+  poolPieces(t)
   // Peers are asked for blocks already out on other wires once nothing else is left.
   if (t.ready) runEndgame(t)
   else t.once('ready', () => runEndgame(t))
