@@ -56,4 +56,15 @@ describe('RarestPicker', () => {
     expect(picker.pick(next, next)).toBe(1)
     expect(new RarestPicker(() => [], 0).pick(all, all)).toBe(-1)
   })
+
+  it('answers -1 after one scan when nothing is usable', () => {
+    let scans = 0
+    const picker = new RarestPicker(() => {
+      scans++
+      return [1, 1, 1]
+    }, 3)
+    const none = () => false
+    expect(picker.pick(none, none)).toBe(-1)
+    expect(scans).toBe(1)
+  })
 })

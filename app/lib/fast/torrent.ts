@@ -137,7 +137,8 @@ export class RarestPicker {
   }
 
   pick(usable: (i: number) => boolean, filter: ((i: number) => boolean) | null): number {
-    if (filter === null || filter !== this.#filter) this.#scan(usable, filter)
+    let fresh = filter === null || filter !== this.#filter
+    if (fresh && !this.#scan(usable, filter)) return -1
     for (;;) {
       while (this.#left > 0) {
         const at = (Math.random() * this.#left) | 0
@@ -145,7 +146,9 @@ export class RarestPicker {
         this.#scratch[at] = this.#scratch[--this.#left]!
         if (usable(i)) return i
       }
-      if (!this.#scan(usable, filter)) return -1
+      // Drawn out: the next rarest, unless the scan just made found nothing usable left.
+      if (fresh || !this.#scan(usable, filter)) return -1
+      fresh = true
     }
   }
 
