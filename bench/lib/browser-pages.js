@@ -199,7 +199,9 @@ export const closePart = (page) =>
 /**
  * The raw ceiling: `bytes` over one RTCDataChannel between two fresh parts, in
  * `messageBytes` messages with at most `highWater` bytes waiting in the sender's buffer.
- * Timed from the first send() to the last byte received. Resolves with seconds.
+ * Timed from the first send() to the last byte received. Resolves with seconds, and the
+ * milliseconds until the first tenth of the bytes arrived (`to_tenth_ms`: an early stall of
+ * the channel shows there).
  */
 export async function measureCeiling(browser, url, { bytes, messageBytes, highWater }) {
   const sender = await openPart(browser, url, 'ceiling sender')
@@ -223,8 +225,8 @@ export async function measureCeiling(browser, url, { bytes, messageBytes, highWa
       deadline,
       'ceiling: sending',
     )
-    const { endAt } = await withDeadline(received, deadline, 'ceiling: receiving')
-    return { seconds: (endAt - startAt) / 1000 }
+    const { tenthAt, endAt } = await withDeadline(received, deadline, 'ceiling: receiving')
+    return { seconds: (endAt - startAt) / 1000, to_tenth_ms: since(startAt, tenthAt) }
   } finally {
     await closePart(sender)
     await closePart(receiver)

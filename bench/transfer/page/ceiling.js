@@ -31,16 +31,18 @@ export async function ceilingOffer(size) {
 }
 
 /** Receiver: answers, and counts bytes from the first message on; resolves `received`
- * with the time the last of `size` bytes arrived. */
+ * with the times the first tenth and the last of `size` bytes arrived. */
 export async function ceilingAnswer(offer, size) {
   pc = new RTCPeerConnection({ iceServers: [] })
   received = new Promise((resolve) => {
     pc.addEventListener('datachannel', ({ channel: ch }) => {
       ch.binaryType = 'arraybuffer'
       let count = 0
+      let tenthAt = null
       ch.addEventListener('message', ({ data: msg }) => {
         count += msg.byteLength
-        if (count >= size) resolve({ endAt: now(), bytes: count })
+        if (tenthAt === null && count >= size / 10) tenthAt = now()
+        if (count >= size) resolve({ tenthAt, endAt: now(), bytes: count })
       })
     })
   })

@@ -58,13 +58,19 @@ export async function seed({ kind, size, tracker, name }) {
 }
 
 /** Downloads `magnetURI`; resolves at 'done' (every piece verified) with the times of the
- * add, the first peer connection, the first block of piece data, the first verified piece
- * and the end, on the shared clock. */
+ * add, the first peer connection, the first block of piece data, the first verified piece,
+ * the first tenth of the bytes received and the end, on the shared clock. */
 export function leech({ kind, magnetURI, tracker }) {
   client = makeClient(kind)
   return new Promise((resolve, reject) => {
     client.on('error', (err) => reject(new Error(`downloading: ${err?.message ?? err}`)))
-    const times = { addAt: now(), connectAt: null, firstByteAt: null, firstPieceAt: null }
+    const times = {
+      addAt: now(),
+      connectAt: null,
+      firstByteAt: null,
+      firstPieceAt: null,
+      tenthAt: null,
+    }
     torrent = client.add(magnetURI, { announce: [tracker] })
     // The torrent's own 'download' counts every byte off the connection (handshakes too);
     // a wire's 'piece' is the first block of file data.
@@ -73,6 +79,13 @@ export function leech({ kind, magnetURI, tracker }) {
       wire.once('piece', () => (times.firstByteAt ??= now()))
     })
     torrent.once('verified', () => (times.firstPieceAt = now()))
+    const tenth = () => {
+      // Not before the metadata (no length yet: those bytes are the metadata's).
+      if (!torrent.length || torrent.received < torrent.length / 10) return
+      times.tenthAt = now()
+      torrent.removeListener('download', tenth)
+    }
+    torrent.on('download', tenth)
     torrent.once('done', () => resolve({ ...times, doneAt: now(), peers: torrent.numPeers }))
   })
 }
