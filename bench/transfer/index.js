@@ -37,8 +37,9 @@
 // (`*_from_first_byte_mib_s`, and `ratio_to_ceiling_from_first_byte` beside the headline
 // `ratio_to_ceiling`, which keeps the setup in). Each round in `each` also has `to_tenth_ms`:
 // how long the first tenth of the bytes took (the ceiling's from its first send, a torrent's
-// from its first block), where the early stall shows: ~1 s without one, 2-3 s with. Each download is then read back
-// and its SHA-256 compared with the seeded bytes' (WebCrypto, in the pages).
+// from its first block), where the early stall shows: ~1 s without one, 2-3 s with. Each
+// download is then read back and its SHA-256 compared with the seeded bytes' (WebCrypto, in
+// the pages).
 // Prints one JSON line: {"bench":"transfer","ours_mib_s","stock_mib_s","ceiling_mib_s",
 // "ratio_to_ceiling","ratio_to_stock","ours_ttfb_ms","stock_ttfb_ms",
 // "ratio_to_ceiling_from_first_byte","each",…}.
