@@ -175,19 +175,21 @@ await runBenchmark(BENCH, async (procs) => {
     await seeder.goto('/#/add')
     await seeder.getByLabel('Choose files').setInputFiles(source)
     await seeder.getByLabel('List it in the index').uncheck()
+    // How long sharing (hashing) may take, first for the link to show, then for its address.
+    const sharingMs = (SIZE_MIB / 5 + 120) * 1000
     const hashStart = performance.now()
     await seeder.getByRole('button', { name: 'Share', exact: true }).click()
     // The link shows once hashing is done: seconds normally (7 s for 4 GiB here), but once
     // over 30 s (Playwright's default wait), right after another benchmark had read 1 GiB.
     const field = seeder.getByTestId('share-url')
-    await field.waitFor({ timeout: (SIZE_MIB / 5 + 120) * 1000 })
+    await field.waitFor({ timeout: sharingMs })
     await withDeadline(
       seeder.waitForFunction(
         () => /#\/t\/[0-9a-f]{40}\?/.test(document.querySelector('[data-testid=share-url]')?.value),
         null,
         { timeout: 0, polling: 500 },
       ),
-      (SIZE_MIB / 5 + 120) * 1000,
+      sharingMs,
       'sharing',
     )
     const shareUrl = await field.inputValue()
