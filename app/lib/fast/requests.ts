@@ -78,8 +78,12 @@ export function mergeRequests(w: WireInternals): boolean {
   if (typeof onReject !== 'function' || typeof wire.extendedHandshake !== 'object') return false
   wire.extendedHandshake[HANDSHAKE_KEY] = REQUEST_MAX_BYTES
 
+  let agreed = false
   wire.on('extended', (ext: string, info: unknown) => {
-    if (ext !== 'handshake') return
+    // BEP 10 lets a peer send its handshake again (start.ts does, to lift its `reqq`): the
+    // first one settles the request size for the connection.
+    if (ext !== 'handshake' || agreed) return
+    agreed = true
     const max = agreedRequestBytes(info)
     if (max === 0) return
     let pending: BlockRequest[] = []

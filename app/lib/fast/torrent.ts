@@ -1,6 +1,6 @@
 // The fast path for one of our client's torrents (WebTorrent 3.0.21): each WebRTC wire gets
-// batched messages and a deeper send buffer (wire.ts) and, with another Monsoon peer, larger
-// requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
+// batched messages and a deeper send buffer (wire.ts), a bounded start against Chromium's
+// early packet drops (start.ts) and, with another Monsoon peer, larger requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
 // block lands instead of when the page is idle; the last blocks are asked of more than one
 // peer (endgame.ts); each piece is joined into a pooled buffer (pieces.ts). Instance patches
 // only (see wire.ts).
@@ -15,6 +15,7 @@ import {
 } from './internals.ts'
 import { poolPiece } from './pieces.ts'
 import { mergeRequests } from './requests.ts'
+import { boundStart, type StartEnd } from './start.ts'
 import { batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
 
 /** What was applied, per torrent, for tests and benchmarks to check. */
@@ -24,6 +25,10 @@ export interface FastStats {
   deepened: number
   /** Wires that offered larger requests (requests.ts); they are used if the peer agrees. */
   offered: number
+  /** Wires whose peer's requests were bounded while the connection started (start.ts). */
+  bounded: number
+  /** How those bounded starts ended, so far. */
+  startEnds: Partial<Record<StartEnd, number>>
 }
 
 const stats = new WeakMap<Torrent, FastStats>()
@@ -179,7 +184,14 @@ export class RarestPicker {
 /** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). */
 export function accelerate(torrent: Torrent): void {
   const t = internals(torrent)
-  const s: FastStats = { wires: 0, batched: 0, deepened: 0, offered: 0 }
+  const s: FastStats = {
+    wires: 0,
+    batched: 0,
+    deepened: 0,
+    offered: 0,
+    bounded: 0,
+    startEnds: {},
+  }
   stats.set(torrent, s)
   promptUpdates(t)
   rarestFirst(t)
@@ -197,5 +209,7 @@ export function accelerate(torrent: Torrent): void {
     s.batched++
     if (deepenChannel(peer.conn)) s.deepened++
     if (mergeRequests(wire)) s.offered++
+    const done = (end: StartEnd) => (s.startEnds[end] = (s.startEnds[end] ?? 0) + 1)
+    if (boundStart(wire, peer.conn, { done })) s.bounded++
   })
 }
