@@ -12,12 +12,13 @@
 // 256 MiB transfers, pages seeded and downloads hashed, take ~7 minutes on a busy 2-core
 // machine)
 //
-// Why five rounds: a data channel here, the ceiling's as much as a torrent's, often stalls
-// for 0.5-2 s early on: ~1.5-4 MiB arrive in the first quarter second, then one message every
-// few hundred milliseconds (as after a retransmission timeout), then full speed. Not the ICE
-// candidates (one host candidate alone does it too) nor the sender's buffering (one message
-// in flight at a time does it too): Chromium's transport, out of a page's reach. It sets most
-// of the spread between runs (ceiling 15-23 MiB/s), so the medians need more rounds.
+// Why five rounds: a data channel here often stalls for 1.3-2.3 s early on: a few MiB
+// arrive, then one message every few hundred milliseconds (retransmission timeouts), then
+// full speed. Chromium drops packets when its network process falls behind while SCTP's slow
+// start is still bursting (bench/README.md, "Seeing a transfer's start-up stall"). The
+// ceiling's raw channel and stock WebTorrent stall so in most rounds; ours bounds its
+// connections' start against it (app/lib/fast/start.ts) and rarely does. It sets most of the
+// spread between runs, so the medians need more rounds.
 //
 // Two parts (seeder and leecher, or the channel's two ends) in one headless Chromium, each a
 // page of its own origin on an on-disk profile (or an off-the-record context:
