@@ -18,7 +18,7 @@ const QUEUED_PER_WORKER = 2
 
 export interface HashOptions {
   pieceLength: number
-  /** Workers in the pool (default: the machine's cores, at most 4). */
+  /** Workers in the pool (default: one more than the machine's cores, at most 4). */
   workers?: number
   /** Bytes hashed so far, of `total`. */
   onProgress?: (hashed: number, total: number) => void
@@ -99,7 +99,10 @@ export function hashPieces(files: Blob[], opts: HashOptions): Promise<Uint8Array
   })
 }
 
+/** One worker more than cores: while one waits on a read of the file (the browser process
+ * serves every Blob read), the others hash. 1 GiB on 2 cores (bench/hash, alternating, three
+ * runs each): 1140-1185 MiB/s with 3 workers, 1065-1092 with 2. */
 function defaultWorkers(): number {
   const cores = typeof navigator === 'undefined' ? 2 : navigator.hardwareConcurrency || 2
-  return Math.max(1, Math.min(4, cores))
+  return Math.max(1, Math.min(4, cores + 1))
 }
