@@ -1,9 +1,10 @@
 // The fast path for one of our client's torrents (WebTorrent 3.0.21): each WebRTC wire gets
 // batched messages and a deeper send buffer (wire.ts), a bounded start against Chromium's
-// early packet drops (start.ts) and, with another Monsoon peer, larger requests (requests.ts); pieces are picked rarest first; the request loop runs as soon as a
-// block lands instead of when the page is idle; the last blocks are asked of more than one
-// peer (endgame.ts); each piece is joined into a pooled buffer (pieces.ts). Instance patches
-// only (see wire.ts).
+// early packet drops (start.ts) and, with another Monsoon peer, larger requests
+// (requests.ts); pieces are picked rarest first; the request loop runs as soon as a block
+// lands instead of when the page is idle; the last blocks are asked of more than one peer
+// (endgame.ts); each piece is joined into a pooled buffer (pieces.ts). Instance patches only
+// (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { runEndgame } from './endgame.ts'
