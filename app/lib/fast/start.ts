@@ -18,10 +18,10 @@
 //
 // Measured (bench/transfer's pair, 256 MiB, 2 cores; a stall shows as more than ~2.1 s to the
 // first tenth): without the bound, 5 of 10 alternating transfers stalled; with it, none of
-// 10, nor of the 5 of a `transfer` run. The first drop came 0.17-0.46 s in; one transfer in
-// ten dropped nothing, had the bound lifted at START_MAX_MS, and did not stall either. Held for a whole
-// transfer, a 1 MiB bound costs ~20 % of the speed (the request loop's round trip), which is
-// why it does not stay.
+// 10, and 2 of the 20 rounds of four `transfer` runs (the raw channel's: 19 of 20). The first
+// drop came 0.17-0.46 s in; one transfer in ten dropped nothing, had the bound lifted at
+// START_MAX_MS, and did not stall either. Held for a whole transfer, a 1 MiB bound costs ~20 %
+// of the speed (the request loop's round trip), which is why it does not stay.
 //
 // The bound is BEP 10's own (`reqq`: "the number of outstanding request messages this client
 // supports without dropping any"), which WebTorrent honours (getBlockPipelineLength), and BEP
