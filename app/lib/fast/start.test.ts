@@ -186,20 +186,11 @@ describe('boundStart', () => {
 
   it('leaves a wire alone without stats or an extended handshake to send', () => {
     const wire = new Wire() as unknown as W
+    const conn = fakeConn(async () => report(0))
     expect(boundStart(wire, { destroyed: false } as unknown as SimplePeerInternals)).toBe(false)
-    expect(
-      boundStart(
-        wire,
-        fakeConn(async () => report(0)),
-      ),
-    ).toBe(true)
+    expect(boundStart(wire, conn)).toBe(true)
     const odd = { ...wire, _sendExtendedHandshake: undefined } as unknown as W
-    expect(
-      boundStart(
-        odd,
-        fakeConn(async () => report(0)),
-      ),
-    ).toBe(false)
+    expect(boundStart(odd, conn)).toBe(false)
     wire.destroy()
   })
 
