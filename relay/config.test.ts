@@ -28,6 +28,11 @@ function refusal(fn: () => unknown): string {
 /** A valid non-default value for an option, as a flag or environment variable would carry it. */
 function sampleValue(spec: (typeof OPTIONS)[number]): string {
   if (spec.key === 'iceServers') return 'stun:127.0.0.1:3478'
+  if (spec.key === 'acmeDomains') return 'relay.example'
+  if (spec.key === 'acmeDirectory') return 'https://127.0.0.1:14000/dir'
+  if (spec.key === 'turnRelayPorts') return '50000-50999'
+  // A switch that is on by default is set to its other value.
+  if (spec.type === 'boolean' && spec.default === true) return 'false'
   if (spec.key === 'dnsZones' || spec.key === 'dnsNameServers') return 'monsoon.example'
   if (spec.key === 'publicUrl' || spec.type === 'strings') return 'http://127.0.0.1:1'
   if (spec.key === 'logLevel') return 'debug'
@@ -102,9 +107,46 @@ describe('relay config', () => {
             : {}
       const fromEnv = parseCommandLine([], { ...zone, [envName]: value }).config[spec.key]
       expect(fromEnv, envName).not.toEqual(defaults[spec.key])
-      const argv = spec.type === 'boolean' ? [`--${spec.flag}`] : [`--${spec.flag}`, value]
+      const argv =
+        spec.type !== 'boolean'
+          ? [`--${spec.flag}`, value]
+          : spec.default === true
+            ? [`--no-${spec.flag}`]
+            : [`--${spec.flag}`]
       expect(parseCommandLine(argv, zone).config[spec.key], spec.flag).toEqual(fromEnv)
     }
+  })
+
+  it('turns STUN and TURN off with --no-stun / --no-turn, and checks what they take', () => {
+    const on = parseCommandLine([], {}).config
+    expect([on.stun, on.turn, on.turnRelayPorts]).toEqual([true, true, '49152-65535'])
+    const off = parseCommandLine(['--no-stun', '--no-turn'], {}).config
+    expect([off.stun, off.turn]).toEqual([false, false])
+    expect(parseCommandLine([], { MONSOON_TURN: 'false' }).config.turn).toBe(false)
+    expect(refusal(() => parseCommandLine(['--turn-relay-ports', '80-90'], {}))).toMatch(
+      /must be MIN-MAX/,
+    )
+    expect(refusal(() => parseCommandLine(['--turn-relay-ports', '6000-5000'], {}))).toMatch(
+      /must be MIN-MAX/,
+    )
+    expect(
+      refusal(() => parseCommandLine(['--no-stun', '--no-turn', '--stun-port', '3478'], {})),
+    ).toMatch(/--stun-port moves STUN and TURN/)
+  })
+
+  it('serves HTTPS under --acme-domain, which gets its own certificate', () => {
+    const acme = parseCommandLine(['--acme-domain', 'relay.example', '--port', '443'], {}).config
+    expect(acme.publicUrl).toBe('https://localhost:443')
+    expect(acme.acmeDomains).toEqual(['relay.example'])
+    expect(parseCommandLine(['--acme-domain', '203.0.113.7'], {}).config.acmeDomains).toEqual([
+      '203.0.113.7',
+    ])
+    expect(refusal(() => parseCommandLine(['--acme-domain', 'a b'], {}))).toMatch(
+      /neither a DNS name nor an IP address/,
+    )
+    expect(
+      refusal(() => parseCommandLine(['--acme-domain', 'relay.example', '--tls-self-signed'], {})),
+    ).toMatch(/--acme-domain gets its own certificate/)
   })
 
   it('takes --peer repeatedly, comma-separated from env or file, without duplicates', () => {
@@ -205,11 +247,15 @@ describe('relay config', () => {
     const text = helpText()
     const lines = text.split('\n')
     for (const spec of OPTIONS) {
-      const line = lines.find((l) => new RegExp(`^\\s+--${spec.flag}(\\s|$)`).test(l))
+      const line = lines.find((l) => new RegExp(`^\\s+--${spec.flag}(\\s|,|$)`).test(l))
       expect(line, spec.flag).toBeDefined()
       let shown = `default: ${String(spec.default)}`
       if (spec.key === 'publicUrl') shown = 'default: http://localhost:PORT'
       if (spec.key === 'dnsPort') shown = 'default: off'
+      if (spec.key === 'stunPort') shown = 'default: the same number as --port'
+      if (spec.key === 'turnSecretFile') shown = 'default: DATA_DIR/turn.secret'
+      if (spec.key === 'acmeEmail') shown = '(optional)'
+      if (spec.default === true) expect(line, spec.flag).toContain(`--no-${spec.flag}`)
       if (spec.key === 'tlsCert' || spec.key === 'tlsKey') shown = 'default: plain HTTP'
       // A list that starts empty has no default to show; the line says it may be repeated.
       if (Array.isArray(spec.default) && spec.default.length === 0) shown = '(repeatable)'

@@ -4,6 +4,7 @@
 // file > default. Unknown keys and impossible values are refused at start-up.
 
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { parseArgs } from 'node:util'
 import { SUPERNODE_ROLES, canonicalUrl, type SupernodeRole } from '../shared/supernode.ts'
 import {
@@ -39,6 +40,17 @@ export interface RelayConfig {
   appDir: string
   peers: string[]
   iceServers: string[]
+  stun: boolean
+  stunPort: number | undefined
+  turn: boolean
+  turnSecretFile: string | undefined
+  turnMaxBandwidth: number
+  turnMaxAllocations: number
+  turnRelayPorts: string
+  acmeDomains: string[]
+  acmeDirectory: string
+  acmeEmail: string | undefined
+  acmeCa: string[]
   peerPollInterval: number
   supernodePollInterval: number
   localNetwork: boolean
@@ -246,6 +258,102 @@ export const OPTIONS: OptionSpec[] = [
       const bad = v.find((url) => !/^(stun|stuns|turn|turns):[^\s/]+$/.test(url))
       return bad === undefined ? null : `${bad} must be stun:host[:port] or turn:host[:port]`
     },
+  },
+  {
+    key: 'stun',
+    flag: 'stun',
+    type: 'boolean',
+    // Without a STUN server two browsers behind ordinary home NATs never connect. On by
+    // default: a Binding answer is the size of its request (no amplification).
+    default: true,
+    help: "answer STUN on UDP at the relay's port number, for browsers behind NAT (--no-stun: off)",
+  },
+  {
+    key: 'stunPort',
+    flag: 'stun-port',
+    type: 'number',
+    default: undefined,
+    help: 'UDP port of STUN and TURN (default: the same number as --port)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 && v <= 65535 ? null : 'must be 0-65535'),
+  },
+  {
+    key: 'turn',
+    flag: 'turn',
+    type: 'boolean',
+    // Symmetric NATs (mobile carriers, CGNAT) and UDP-blocking networks have no path without
+    // a relay; ephemeral credentials and the caps below keep it from being an open proxy.
+    default: true,
+    help: 'relay WebRTC data (TURN, RFC 8656) over UDP, and TCP/TLS on the one port (--no-turn: off)',
+  },
+  {
+    key: 'turnSecretFile',
+    flag: 'turn-secret-file',
+    type: 'string',
+    default: undefined,
+    help: 'shared secret of TURN credentials, made once when absent; also minted for --ice-server turn: (coturn static-auth-secret) (default: DATA_DIR/turn.secret)',
+  },
+  {
+    key: 'turnMaxBandwidth',
+    flag: 'turn-max-bandwidth',
+    type: 'number',
+    // 2 MiB/s (16 Mbit/s) is a share a home uplink can give; a relay on a server raises it.
+    // Relaying is bandwidth the supernode gives the network: published in its record.
+    default: 2 * 1024 * 1024,
+    help: 'bytes/s relayed for browsers over all allocations, published as capacity (0: no cap)',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 ? null : 'must be a whole number >= 0'),
+  },
+  {
+    key: 'turnMaxAllocations',
+    flag: 'turn-max-allocations',
+    type: 'number',
+    // Each allocation holds a UDP socket (a file descriptor): 1,000 stays inside the common
+    // 1,024 soft limit's neighbourhood with the tracker's sockets beside it only when raised.
+    default: 1000,
+    help: 'most TURN allocations at once (each is a UDP port; a browser makes one per relayed peer)',
+    check: positive,
+  },
+  {
+    key: 'turnRelayPorts',
+    flag: 'turn-relay-ports',
+    type: 'string',
+    // The IANA dynamic range, as coturn's default; firewalls of relays open it for UDP.
+    default: '49152-65535',
+    help: 'UDP ports the relayed addresses are taken from, MIN-MAX',
+    check: (v: string) => (parsePortRange(v) ? null : 'must be MIN-MAX, 1024-65535, MIN <= MAX'),
+  },
+  {
+    key: 'acmeDomains',
+    flag: 'acme-domain',
+    type: 'strings',
+    default: [],
+    help: 'get and renew an HTTPS certificate for this name (or IP) over ACME, RFC 8555 (repeatable)',
+    check: (v: string[]) => {
+      if (v.length > 16) return 'at most 16 names'
+      const bad = v.find((name) => !isDnsName(name) && !isIP(name))
+      return bad === undefined ? null : `${bad} is neither a DNS name nor an IP address`
+    },
+  },
+  {
+    key: 'acmeDirectory',
+    flag: 'acme-directory',
+    type: 'string',
+    default: 'https://acme-v02.api.letsencrypt.org/directory',
+    help: 'ACME directory URL of the certificate authority',
+    check: (v: string) => (/^https?:\/\/\S+$/.test(v) ? null : 'must be an http(s) URL'),
+  },
+  {
+    key: 'acmeEmail',
+    flag: 'acme-email',
+    type: 'string',
+    default: undefined,
+    help: 'contact address given to the ACME certificate authority (optional)',
+  },
+  {
+    key: 'acmeCa',
+    flag: 'acme-ca',
+    type: 'strings',
+    default: [],
+    help: "PEM CA certificate trusted for the ACME server's HTTPS, beside the system's (repeatable)",
   },
   {
     key: 'peerPollInterval',
@@ -466,6 +574,15 @@ function isDnsName(name: string): boolean {
   )
 }
 
+/** `MIN-MAX` as numbers, or null when it is not a usable range of unprivileged ports. */
+export function parsePortRange(text: string): { min: number; max: number } | null {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim())
+  if (!m) return null
+  const min = Number(m[1])
+  const max = Number(m[2])
+  return min >= 1024 && max <= 65535 && min <= max ? { min, max } : null
+}
+
 function checkUrls(v: string[], what: string): string | null {
   if (v.length > MAX_BOOTSTRAP_SOURCES) return `at most ${MAX_BOOTSTRAP_SOURCES} ${what}`
   const bad = v.find((url) => !/^https?:\/\/[^/\s]+(\/\S*)?$/.test(url))
@@ -515,6 +632,10 @@ export function parseCommandLine(
       type: spec.type === 'boolean' ? 'boolean' : 'string',
       multiple: spec.type === 'strings',
     }
+    // A switch that is on by default is turned off with --no-FLAG.
+    if (spec.type === 'boolean' && spec.default === true) {
+      options[`no-${spec.flag}`] = { type: 'boolean' }
+    }
   }
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>
   try {
@@ -532,6 +653,7 @@ export function parseCommandLine(
     if (fromEnv !== undefined) raw[spec.key] = fromEnv
     const fromFlag = values[spec.flag]
     if (fromFlag !== undefined) raw[spec.key] = fromFlag
+    if (values[`no-${spec.flag}`] === true) raw[spec.key] = false
   }
   return { help: false, config: resolveConfig(raw) }
 }
@@ -558,11 +680,20 @@ export function resolveConfig(raw: Record<string, unknown>): RelayConfig {
   if (config.tlsSelfSigned && config.tlsCert !== undefined) {
     throw new ConfigError('--tls-self-signed makes its own certificate: drop --tls-cert/--tls-key')
   }
-  const scheme = config.tlsCert !== undefined || config.tlsSelfSigned ? 'https' : 'http'
+  if (config.acmeDomains.length && (config.tlsCert !== undefined || config.tlsSelfSigned)) {
+    throw new ConfigError(
+      '--acme-domain gets its own certificate: drop --tls-cert/--tls-key and --tls-self-signed',
+    )
+  }
+  const tls = config.tlsCert !== undefined || config.tlsSelfSigned || config.acmeDomains.length > 0
+  const scheme = tls ? 'https' : 'http'
   config.publicUrl = (config.publicUrl ?? `${scheme}://localhost:${config.port}`).replace(/\/$/, '')
   config.peers = [...new Set(config.peers.map((url) => url.replace(/\/$/, '')))]
   if (config.lowWatermark >= config.highWatermark) {
     throw new ConfigError('--low-watermark must be below --high-watermark')
+  }
+  if (!config.turn && !config.stun && config.stunPort !== undefined) {
+    throw new ConfigError('--stun-port moves STUN and TURN: drop it with --no-stun --no-turn')
   }
   if (config.dnsPort !== undefined && !config.dnsZones.length) {
     throw new ConfigError('--dns-port needs a zone to answer for: give --dns-zone too')
@@ -626,7 +757,8 @@ export function helpText(): string {
     const arg = o.type === 'boolean' ? '' : o.type === 'number' ? ' N' : ' VALUE'
     const noDefault = o.default === undefined || (Array.isArray(o.default) && !o.default.length)
     const def = noDefault ? '' : ` (default: ${String(o.default)})`
-    return [`  --${o.flag}${arg}`, `${o.help}${def}`]
+    const negation = o.type === 'boolean' && o.default === true ? `, --no-${o.flag}` : ''
+    return [`  --${o.flag}${arg}${negation}`, `${o.help}${def}`]
   })
   rows.push(['  --config FILE', 'read options from a JSON file'])
   rows.push(['  -h, --help', 'show this help'])
