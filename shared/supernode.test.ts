@@ -13,6 +13,7 @@ import {
   SupernodeRecordError,
   canonicalUrl,
   createSupernodeRecord,
+  loadShare,
   supernodeSigningBytes,
   supersedes,
   verifySupernodeRecord,
@@ -77,6 +78,36 @@ describe('createSupernodeRecord / verifySupernodeRecord', () => {
       ),
       { numRuns: 100 },
     )
+  })
+
+  it('carries the relayed bandwidth (TURN) when a relay relays, signed, and only as a pair', () => {
+    const relaying = signed({
+      capacity: { ...draft.capacity, relay: 2_097_152 },
+      load: { ...draft.load, relay: 40_000 },
+    })
+    const back = verifySupernodeRecord(JSON.parse(JSON.stringify(relaying)), NOW)
+    expect(back.capacity.relay).toBe(2_097_152)
+    expect(back.load.relay).toBe(40_000)
+    // The relay figures are signed: changing one breaks the signature.
+    const raised = { ...relaying, capacity: { ...relaying.capacity, relay: 9_999_999 } }
+    expect(refusal(raised)).toBe('bad-signature')
+    // A record without them signs exactly what it signed before they existed.
+    const plain = signed()
+    const decoded = bencode.decode(supernodeSigningBytes(plain)) as { cap: object }
+    expect(decoded.cap).not.toHaveProperty('relay')
+    // One without the other, or a value that is not a count, is malformed.
+    const half = { ...plain, capacity: { ...plain.capacity, relay: 5 } }
+    expect(refusal(half)).toBe('malformed')
+    const bad = { ...relaying, load: { ...relaying.load, relay: -1 } }
+    expect(refusal(bad)).toBe('malformed')
+    expect(refusal({ ...plain, load: { ...plain.load, other: 1 } })).toBe('malformed')
+    // Relaying counts toward overload like tracking does; an uncapped relay (0) does not.
+    const busy = {
+      capacity: { ...draft.capacity, relay: 1000 },
+      load: { ...draft.load, relay: 990 },
+    }
+    expect(loadShare(busy)).toBe(0.99)
+    expect(loadShare({ ...busy, capacity: { ...busy.capacity, relay: 0 } })).toBe(loadShare(draft))
   })
 
   it('normalises URLs to their origin when signing, and refuses ones that are more', () => {

@@ -4,12 +4,15 @@
 //
 // On the wire (JSON):
 //   { v: 1, id, urls: [origin, …], role: 'supernode' | 'candidate',
-//     capacity: { maxHashes, maxPeers, bandwidth }, load: { hashes, peers, bandwidth },
-//     seq, ts, sig }
-// Bandwidth is bytes per second spent on tracking. The signature (RFC 8032 Ed25519, strict)
-// covers the canonical bencode (BEP 3: sorted keys, no leading zeros) of
-//   { cap: { bw, hashes, peers }, id: 32 bytes, load: { bw, hashes, peers }, role, seq, ts,
-//     typ: "supernode", urls, v }
+//     capacity: { maxHashes, maxPeers, bandwidth, relay? }, load: { hashes, peers, bandwidth,
+//     relay? }, seq, ts, sig }
+// Bandwidth is bytes per second spent on tracking; `relay` is bytes per second of browsers'
+// WebRTC data relayed (TURN, RFC 8656): the cap the operator gives it and what it carried
+// lately. A relay that relays nothing leaves `relay` out of both, and a record without it
+// signs the same bytes as before it existed. The signature (RFC 8032 Ed25519, strict) covers
+// the canonical bencode (BEP 3: sorted keys, no leading zeros) of
+//   { cap: { bw, hashes, peers, relay? }, id: 32 bytes, load: { bw, hashes, peers, relay? },
+//     role, seq, ts, typ: "supernode", urls, v }
 // where `typ` keeps these bytes from ever reading as another kind of signed record. As with
 // listings, a verifier rebuilds those bytes from the JSON and refuses any other spelling of
 // the same record (upper-case hex, a URL with a trailing slash or a default port, a string
@@ -44,6 +47,8 @@ export interface SupernodeCapacity {
   maxPeers: number
   /** Bytes per second it gives to tracking. */
   bandwidth: number
+  /** Bytes per second it relays for browsers (TURN) at most; absent: it relays nothing. */
+  relay?: number
 }
 
 export interface SupernodeLoad {
@@ -51,6 +56,8 @@ export interface SupernodeLoad {
   peers: number
   /** Bytes per second spent on tracking lately. */
   bandwidth: number
+  /** Bytes per second relayed for browsers lately; present exactly when capacity.relay is. */
+  relay?: number
 }
 
 /** What a relay fills in; `createSupernodeRecord` signs it. */
@@ -90,16 +97,24 @@ export class SupernodeRecordError extends Error {
 const KEYS = ['v', 'id', 'urls', 'role', 'capacity', 'load', 'seq', 'ts', 'sig']
 const CAPACITY_KEYS = ['maxHashes', 'maxPeers', 'bandwidth']
 const LOAD_KEYS = ['hashes', 'peers', 'bandwidth']
+/** The one key capacity and load may carry beyond those, together or not at all. */
+const RELAY_KEY = 'relay'
 const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 
 /** The canonical bytes a supernode record's signature covers. */
 export function supernodeSigningBytes(record: Omit<SupernodeRecord, 'sig'>): Uint8Array {
   const { capacity: c, load: l } = record
+  const relays = c.relay !== undefined
   return bencode.encode({
-    cap: { bw: c.bandwidth, hashes: c.maxHashes, peers: c.maxPeers },
+    cap: {
+      bw: c.bandwidth,
+      hashes: c.maxHashes,
+      peers: c.maxPeers,
+      ...(relays && { relay: c.relay }),
+    },
     id: hexToBytes(record.id),
-    load: { bw: l.bandwidth, hashes: l.hashes, peers: l.peers },
+    load: { bw: l.bandwidth, hashes: l.hashes, peers: l.peers, ...(relays && { relay: l.relay }) },
     role: record.role,
     seq: record.seq,
     ts: record.ts,
@@ -154,16 +169,17 @@ export function verifySupernodeRecord(
   if (!Array.isArray(record.urls) || record.urls.length > MAX_SUPERNODE_URLS) {
     malformed(`urls must list 1-${MAX_SUPERNODE_URLS} URLs`)
   }
-  const c = asObject(record.capacity, 'capacity', CAPACITY_KEYS)
-  const l = asObject(record.load, 'load', LOAD_KEYS)
+  const c = asObject(record.capacity, 'capacity', CAPACITY_KEYS, RELAY_KEY)
+  const l = asObject(record.load, 'load', LOAD_KEYS, RELAY_KEY)
   // A copy, so nothing the caller still holds can change what was checked.
+  const relay = (o: Record<string, unknown>) => (RELAY_KEY in o ? { relay: o.relay } : {})
   const copy = {
     v: SUPERNODE_RECORD_VERSION,
     id: record.id,
     urls: [...record.urls],
     role: record.role,
-    capacity: { maxHashes: c.maxHashes, maxPeers: c.maxPeers, bandwidth: c.bandwidth },
-    load: { hashes: l.hashes, peers: l.peers, bandwidth: l.bandwidth },
+    capacity: { maxHashes: c.maxHashes, maxPeers: c.maxPeers, bandwidth: c.bandwidth, ...relay(c) },
+    load: { hashes: l.hashes, peers: l.peers, bandwidth: l.bandwidth, ...relay(l) },
     seq: record.seq,
     ts: record.ts,
     sig: record.sig,
@@ -185,14 +201,16 @@ export function verifySupernodeRecord(
   return copy
 }
 
-/** A record's fullest figure: load over capacity for hashes, peers and bandwidth, the
- * largest of the three (0 for a capacity of 0). What overload and underload are judged by. */
+/** A record's fullest figure: load over capacity for hashes, peers, tracking bandwidth and
+ * relayed bandwidth, the largest (0 for a capacity of 0, or none). What overload and
+ * underload are judged by. */
 export function loadShare(record: Pick<SupernodeRecord, 'load' | 'capacity'>): number {
   const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
   return Math.max(
     ratio(record.load.hashes, record.capacity.maxHashes),
     ratio(record.load.peers, record.capacity.maxPeers),
     ratio(record.load.bandwidth, record.capacity.bandwidth),
+    ratio(record.load.relay ?? 0, record.capacity.relay ?? 0),
   )
 }
 
@@ -237,26 +255,39 @@ function checkFields(r: Omit<SupernodeRecord, 'sig'>): void {
   }
   if (new Set(r.urls).size !== r.urls.length) malformed('urls must not repeat')
   if (!SUPERNODE_ROLES.includes(r.role)) malformed(`role must be ${SUPERNODE_ROLES.join(' or ')}`)
-  const c = asObject(r.capacity, 'capacity', CAPACITY_KEYS)
-  const l = asObject(r.load, 'load', LOAD_KEYS)
+  const c = asObject(r.capacity, 'capacity', CAPACITY_KEYS, RELAY_KEY)
+  const l = asObject(r.load, 'load', LOAD_KEYS, RELAY_KEY)
   for (const key of CAPACITY_KEYS) {
     if (!isCount(c[key]) || c[key] < 1) malformed(`capacity.${key} must be a positive integer`)
   }
   for (const key of LOAD_KEYS) {
     if (!isCount(l[key])) malformed(`load.${key} must be a non-negative integer`)
   }
+  if (RELAY_KEY in c !== RELAY_KEY in l) {
+    malformed('capacity.relay and load.relay go together')
+  }
+  if (RELAY_KEY in c) {
+    // 0 is "relays without a cap" (--turn-max-bandwidth 0).
+    if (!isCount(c.relay)) malformed('capacity.relay must be a non-negative integer')
+    if (!isCount(l.relay)) malformed('load.relay must be a non-negative integer')
+  }
   if (!isCount(r.seq)) malformed('seq must be a non-negative integer')
   if (!isCount(r.ts)) malformed('ts must be unix seconds')
 }
 
-/** A plain object with exactly the given keys, every one present. */
-function asObject(value: unknown, what: string, keys: string[]): Record<string, unknown> {
+/** A plain object with exactly the given keys, every one present (and `optional` or not). */
+function asObject(
+  value: unknown,
+  what: string,
+  keys: string[],
+  optional?: string,
+): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     malformed(`${what} must be an object`)
   }
   const object = value as Record<string, unknown>
   for (const key of Object.keys(object)) {
-    if (!keys.includes(key)) malformed(`${what}: unknown field "${key}"`)
+    if (!keys.includes(key) && key !== optional) malformed(`${what}: unknown field "${key}"`)
   }
   for (const key of keys) if (!(key in object)) malformed(`${what}: missing "${key}"`)
   return object

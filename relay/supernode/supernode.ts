@@ -48,6 +48,9 @@ export function createSupernode(
   identity: NodeIdentity,
   tracker: Tracker,
   log: Logger,
+  /** Bytes/s of browsers' data the relay's TURN server carried lately (relay/turn/); the
+   * record carries it, beside --turn-max-bandwidth, when TURN is on. */
+  relayed: () => number = () => 0,
 ): Supernode {
   const meter = new BandwidthMeter()
   const self = new SelfRecord({
@@ -60,11 +63,13 @@ export function createSupernode(
       maxHashes: config.maxTorrents,
       maxPeers: config.maxPeers,
       bandwidth: config.maxBandwidth,
+      ...(config.turn && { relay: config.turnMaxBandwidth }),
     },
     load: () => ({
       hashes: tracker.swarms.size,
       peers: tracker.peerCount,
       bandwidth: meter.bytesPerSecond,
+      ...(config.turn && { relay: Math.round(relayed()) }),
     }),
   })
   const hosts = new HostCache({ localNetwork: config.localNetwork })
