@@ -10,6 +10,7 @@ import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { RelayConfig } from './config.ts'
+import type { RelayIceConfig } from './ice/ice-servers.ts'
 import type { Logger } from './log.ts'
 import { METRICS_CONTENT_TYPE } from './metrics.ts'
 import type { Tracker } from './tracker/tracker.ts'
@@ -28,6 +29,9 @@ export interface ApiDeps {
   routes?: Hono[]
   /** The figures for GET /metrics, encoded (relay/metrics.ts). */
   metrics?: () => string
+  /** GET /v1/config's ICE servers, credentials minted per answer (relay/ice/). Absent: the
+   * --ice-server URLs as they are. */
+  iceConfig?: () => RelayIceConfig
 }
 
 export function createApi({
@@ -38,6 +42,7 @@ export function createApi({
   nodeId,
   routes = [],
   metrics,
+  iceConfig = () => ({ iceServers: config.iceServers.map((urls) => ({ urls })) }),
 }: ApiDeps): Hono {
   const app = new Hono()
 
@@ -57,9 +62,13 @@ export function createApi({
   // the catalogs and reads the figures of the others. Writes stay same-origin.
   app.use('/v1/*', cors({ origin: '*', allowMethods: ['GET'], maxAge: 86400 }))
 
-  // What the app needs to know of this relay before it opens WebRTC connections. No public
-  // STUN server is assumed: an operator names theirs with --ice-server.
-  app.get('/v1/config', (c) => c.json({ iceServers: config.iceServers.map((urls) => ({ urls })) }))
+  // What the app needs to know of this relay before it opens WebRTC connections: its own
+  // STUN and TURN (relay/ice/ice-servers.ts) and those its operator named. The TURN
+  // credentials are fresh in every answer, so no cache may keep one.
+  app.get('/v1/config', (c) => {
+    c.header('Cache-Control', 'no-store')
+    return c.json(iceConfig())
+  })
 
   if (metrics) {
     app.get('/metrics', (c) => {
