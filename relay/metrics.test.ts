@@ -7,6 +7,7 @@ import {
   loadRatio,
   relayMetrics,
   swarmFigures,
+  turnMetrics,
   type RelayFigures,
 } from './metrics.ts'
 import { Tracker } from './tracker/tracker.ts'
@@ -142,5 +143,30 @@ describe('swarmFigures', () => {
       leechers: 2,
     })
     expect(swarmFigures([])).toEqual({ peers: { tcp: 0, rtc: 0 }, seeders: 0, leechers: 0 })
+  })
+})
+
+describe('turnMetrics', () => {
+  it('counts allocations by transport, relayed bytes and refusals by reason', () => {
+    const text = encodeMetrics(
+      turnMetrics({
+        bindingRequests: 3,
+        allocationsActive: { udp: 2, tcp: 1, tls: 0 },
+        allocationsMade: 9,
+        bytesToPeers: 1000,
+        bytesToClients: 2000,
+        droppedForBandwidth: 4,
+        refused: { auth: 5, 'not-signalled': 1 },
+        relayedBytesPerSecond: 300,
+        maxAllocations: 1000,
+        maxBandwidth: 0,
+      }),
+    )
+    expect(text).toContain('monsoon_turn_allocations{transport="tcp"} 1\n')
+    expect(text).toContain('monsoon_turn_relayed_bytes_total{direction="to_client"} 2000\n')
+    expect(text).toContain('monsoon_turn_refusals_total{reason="not-signalled"} 1\n')
+    expect(text).toContain('monsoon_capacity_turn_bandwidth_bytes_per_second 0\n')
+    const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1])
+    expect(new Set(names).size).toBe(names.length)
   })
 })

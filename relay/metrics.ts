@@ -232,3 +232,84 @@ export function relayMetrics(f: RelayFigures): MetricFamily[] {
     ),
   ]
 }
+
+/** The STUN/TURN server's counters (relay/turn/turn-server.ts TurnStats), and its caps. */
+export interface TurnFigures {
+  bindingRequests: number
+  allocationsActive: Record<string, number>
+  allocationsMade: number
+  bytesToPeers: number
+  bytesToClients: number
+  droppedForBandwidth: number
+  refused: Record<string, number>
+  /** Bytes/s relayed lately, both ways. */
+  relayedBytesPerSecond: number
+  maxAllocations: number
+  /** --turn-max-bandwidth (0: no cap). */
+  maxBandwidth: number
+}
+
+/** /metrics families of STUN and TURN: allocations, relayed bytes, every refusal by reason. */
+export function turnMetrics(f: TurnFigures): MetricFamily[] {
+  const labelled = (label: string, values: Record<string, number>): Sample[] =>
+    Object.entries(values).map(([key, value]) => ({ labels: { [label]: key }, value }))
+  return [
+    {
+      name: 'monsoon_stun_binding_requests_total',
+      help: 'STUN Binding requests answered.',
+      type: 'counter',
+      samples: [{ value: f.bindingRequests }],
+    },
+    {
+      name: 'monsoon_turn_allocations',
+      help: "TURN allocations open, by the client's transport (udp, tcp, tls).",
+      type: 'gauge',
+      samples: labelled('transport', f.allocationsActive),
+    },
+    {
+      name: 'monsoon_turn_allocations_total',
+      help: 'TURN allocations made.',
+      type: 'counter',
+      samples: [{ value: f.allocationsMade }],
+    },
+    {
+      name: 'monsoon_turn_relayed_bytes_total',
+      help: 'Bytes relayed, by direction (to_peer: from a client out; to_client: back in).',
+      type: 'counter',
+      samples: [
+        { labels: { direction: 'to_peer' }, value: f.bytesToPeers },
+        { labels: { direction: 'to_client' }, value: f.bytesToClients },
+      ],
+    },
+    {
+      name: 'monsoon_turn_relayed_bytes_per_second',
+      help: 'Bytes per second relayed lately, both directions.',
+      type: 'gauge',
+      samples: [{ value: f.relayedBytesPerSecond }],
+    },
+    {
+      name: 'monsoon_turn_dropped_packets_total',
+      help: 'Relayed packets dropped because --turn-max-bandwidth was spent.',
+      type: 'counter',
+      samples: [{ value: f.droppedForBandwidth }],
+    },
+    {
+      name: 'monsoon_turn_refusals_total',
+      help: 'TURN requests refused, by reason.',
+      type: 'counter',
+      samples: labelled('reason', f.refused),
+    },
+    {
+      name: 'monsoon_capacity_turn_allocations',
+      help: 'Most TURN allocations at once (--turn-max-allocations).',
+      type: 'gauge',
+      samples: [{ value: f.maxAllocations }],
+    },
+    {
+      name: 'monsoon_capacity_turn_bandwidth_bytes_per_second',
+      help: 'Bytes per second relayed at most (--turn-max-bandwidth; 0: no cap).',
+      type: 'gauge',
+      samples: [{ value: f.maxBandwidth }],
+    },
+  ]
+}
