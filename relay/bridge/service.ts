@@ -56,7 +56,9 @@ export function createRelayBridge(
       port: config.bridgePort,
       dht: config.bridgeDht,
       lsd: config.bridgeLsd,
-      iceServers: config.iceServers,
+      // The bridge runs where the relay does, reachable as it is: STUN at most. TURN names
+      // need credentials minted per browser (relay/ice/), never passed bare.
+      iceServers: config.iceServers.filter((url) => /^stuns?:/.test(url)),
       ...(specific && { bindAddress: config.host }),
     },
     {
