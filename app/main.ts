@@ -2,7 +2,7 @@
 import { mount } from 'svelte'
 import App from './App.svelte'
 import './app.css'
-import { loadRelayConfig } from './lib/relay-config.ts'
+import { pageIce } from './lib/relay-config.ts'
 import { registerServiceWorker } from './lib/sw-registration.ts'
 
 const target = document.getElementById('app')
@@ -14,6 +14,8 @@ if (import.meta.env.PROD) registerServiceWorker()
 
 // The relay's ICE servers are needed before the first WebRTC connection; the request is
 // same-origin and tiny, bounded by a short timeout, and answered from the last copy offline.
-await loadRelayConfig()
+// Their credentials are refreshed from then on (relay-config.ts).
+await pageIce().start()
+addEventListener('online', () => pageIce().wake())
 
 export default mount(App, { target })

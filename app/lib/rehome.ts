@@ -26,10 +26,18 @@ export const DOWN_AFTER_MS = 3_000
 export type RehomeReason =
   { kind: 'referral'; referral: Referral } | { kind: 'down'; trackers: string[] } | { kind: 'news' }
 
-/** Spacing of attempts: doubling delays, reset by success. */
+/** Spacing of attempts: doubling delays from `minMs` up to `maxMs`, reset by success. */
 export class Backoff {
-  #delay = REHOME_MIN_DELAY_MS
+  readonly #min: number
+  readonly #max: number
+  #delay: number
   #notBefore = 0
+
+  constructor(minMs = REHOME_MIN_DELAY_MS, maxMs = REHOME_MAX_DELAY_MS) {
+    this.#min = minMs
+    this.#max = maxMs
+    this.#delay = minMs
+  }
 
   /** Milliseconds until the next attempt may start (0: now). */
   wait(now: number): number {
@@ -38,11 +46,11 @@ export class Backoff {
 
   attempted(now: number): void {
     this.#notBefore = now + this.#delay
-    this.#delay = Math.min(this.#delay * 2, REHOME_MAX_DELAY_MS)
+    this.#delay = Math.min(this.#delay * 2, this.#max)
   }
 
   succeeded(): void {
-    this.#delay = REHOME_MIN_DELAY_MS
+    this.#delay = this.#min
   }
 }
 

@@ -10,10 +10,11 @@ import { createClient } from './engine.ts'
 import { seedFiles } from './hash/seed.ts'
 import { TorrentLibrary } from './persist-library.ts'
 import { fullBitfield, type TorrentRecord } from './persist.ts'
-import { loadRelayConfig, relayConfig } from './relay-config.ts'
+import { pageIce, relaysOf, rtcConfig } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
 import { TorrentHome, planTrackers, type HomeContext } from './rehome.ts'
 import { SupernodeView } from './supernode-view.ts'
+import { requireSecureContext } from './secure-context.ts'
 import { serviceWorkerRegistration } from './sw-registration.ts'
 import { TorrentEntry } from './torrent-entry.svelte.ts'
 
@@ -99,8 +100,10 @@ export class TorrentClient {
     return this.entries.find((e) => e.infoHash === infoHash)
   }
 
-  /** Hashes the files and seeds them; the entry reports hashing progress, then the links. */
+  /** Hashes the files and seeds them; the entry reports hashing progress, then the links.
+   * Throws InsecureContextError, before hashing, in a page that cannot hash. */
   seed(files: File[], name?: string): TorrentEntry {
+    requireSecureContext()
     this.#readSupernodes()
     const trackers = this.trackers
     const total = files.reduce((n, f) => n + f.size, 0)
@@ -168,8 +171,8 @@ export class TorrentClient {
     const downloads = kept.filter((r) => r.source === 'download')
     this.waiting = kept.filter((r) => r.source === 'share')
     if (downloads.length === 0) return
-    // Its ICE servers are needed before the client starts (main.ts reads them again).
-    await loadRelayConfig()
+    // Its ICE servers are needed before the client starts (main.ts starts them too: once).
+    await pageIce().start()
     for (const r of downloads)
       this.open({ infoHash: r.infoHash, trackers: r.trackers, name: r.name })
   }
@@ -177,6 +180,7 @@ export class TorrentClient {
   /** Seeds a share from an earlier visit again from the same files, picked again. Only one or
    * two pieces per file are hashed to check they are the same files. */
   reshare(record: TorrentRecord, files: File[]): TorrentEntry {
+    requireSecureContext()
     const sizes = files.map((f) => f.size).join()
     if (sizes !== record.files.map((f) => f.length).join()) {
       throw new RangeError(
@@ -261,8 +265,9 @@ export class TorrentClient {
 
   #webtorrent(): WebTorrent {
     if (!this.#client) {
-      // No public STUN default: only the ICE servers the origin relay names (relay-config.ts).
-      this.#client = createClient({ tracker: { rtcConfig: relayConfig() } })
+      // No public STUN default: only the ICE servers relays name (relay-config.ts). The one
+      // rtcConfig object is kept: its servers are replaced in place as credentials renew.
+      this.#client = createClient({ tracker: { rtcConfig } })
       this.#applyLimits()
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
@@ -301,6 +306,7 @@ export class TorrentClient {
     this.entries = [...this.entries, entry]
     this.#timer ??= setInterval(() => {
       const checkTrackers = ++this.#ticks % TRACKER_CHECK_TICKS === 0
+      if (checkTrackers) this.#shareIceRelays()
       for (const e of this.entries) {
         e.refresh()
         if (checkTrackers) e.checkTrackers()
@@ -308,6 +314,21 @@ export class TorrentClient {
         bridges.watch(e)
       }
     }, REFRESH_MS)
+  }
+
+  /** Tells the ICE servers which relays the torrents announce to (their TURN is used) and
+   * which other supernodes are known (their STUN is). */
+  #shareIceRelays(): void {
+    // The origin's own record names it by its public URL: not another relay.
+    const self = this.supernodes.idOf(location.origin)
+    const others = (this.supernodes.records ?? []).filter(
+      (r) => r.role === 'supernode' && r.id !== self,
+    )
+    const { trackerRelays, supernodes } = relaysOf(
+      this.entries.flatMap((e) => e.trackers),
+      others.flatMap((r) => r.urls.slice(0, 1)),
+    )
+    pageIce().setRelays(trackerRelays, supernodes)
   }
 
   #drop(entry: TorrentEntry): void {

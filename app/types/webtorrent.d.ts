@@ -29,8 +29,25 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
     destroy(cb?: () => void): void
   }
 
+  /** A connection to one peer (bittorrent-protocol's Wire), as torrent.wires lists them. */
+  export interface Wire {
+    /** 'webrtc', 'tcpIncoming', 'tcpOutgoing', 'utp…' or 'webSeed'. */
+    readonly type: string
+    /** Hex; set once the peer's handshake is in. */
+    readonly peerId?: string
+    readonly remoteAddress?: string
+    readonly remotePort?: number
+    /** Bytes of piece data sent to and received from this peer. */
+    readonly uploaded: number
+    readonly downloaded: number
+    downloadSpeed(): number
+    uploadSpeed(): number
+  }
+
   export interface Torrent {
     readonly infoHash: string
+    /** The peers connected now. */
+    readonly wires: readonly Wire[]
     readonly magnetURI: string
     readonly name: string
     readonly length: number
