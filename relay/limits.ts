@@ -247,3 +247,84 @@ export const BRIDGE_CHECK_INTERVAL_MS = 5_000
 export const BRIDGE_AUTO_RETRY_MS = 5 * 60_000
 /** Hashes remembered as refused for automatic bridging (least recent dropped first). */
 export const MAX_BRIDGE_REFUSALS = 10_000
+
+// TURN (relay/turn/): the STUN/TURN server (RFC 8489, RFC 8656) on the relay's port. Each
+// figure bounds what one client address can cost us or what a small request can make us send.
+
+/** Largest STUN message or ChannelData frame read from a client, and largest datagram relayed
+ * from a peer: WebRTC keeps packets near 1,200 bytes (libwebrtc's SCTP and RTP sizes) plus
+ * 36 bytes of TURN headers; anything above 4 KiB is not a browser's and is dropped. */
+export const MAX_TURN_MESSAGE_BYTES = 4096
+/** Attributes decoded in one STUN message: a real TURN request carries fewer than 12, so
+ * 10,000 tiny attributes cost one counter check, not 10,000 objects. */
+export const MAX_STUN_ATTRIBUTES = 64
+/** USERNAME longer than this is refused (RFC 8489 §14.3: less than 513 bytes). */
+export const MAX_STUN_USERNAME_BYTES = 512
+/** Allocation lifetime when the client asks for none or less (RFC 8656 §3.2 default). */
+export const TURN_DEFAULT_LIFETIME_SECONDS = 600
+/** Longest allocation lifetime granted (RFC 8656 §7.2 suggests 3600 s); the credential's own
+ * hour bounds it too. */
+export const TURN_MAX_LIFETIME_SECONDS = 3600
+/** Permission lifetime, fixed by RFC 8656 §9. */
+export const TURN_PERMISSION_LIFETIME_SECONDS = 300
+/** Channel binding lifetime, fixed by RFC 8656 §12. */
+export const TURN_CHANNEL_LIFETIME_SECONDS = 600
+/** Allocations one client address may hold: a browser makes one per peer connection per TURN
+ * server, so a busy tab with a hundred peers fits, and one address cannot take all ports. */
+export const MAX_TURN_ALLOCATIONS_PER_ADDRESS = 128
+/** Peer addresses permitted on one allocation: a WebRTC connection permits the remote
+ * candidates (a handful of addresses); more is a scan. Beyond it: 508. */
+export const MAX_TURN_PERMISSIONS_PER_ALLOCATION = 64
+/** Channels bound on one allocation: one per remote candidate pair in use, like permissions. */
+export const MAX_TURN_CHANNELS_PER_ALLOCATION = 64
+/** Random ports tried in the relay range before an Allocate gets 508: with the range half full
+ * the chance that 16 tries all miss is 1 in 65,536. */
+export const TURN_RELAY_PORT_TRIES = 16
+/** Unauthenticated or failed requests (Binding, 401, 438, 4xx before auth) answered per second
+ * per source address (token bucket): a tab opening dozens of peer connections at once uses
+ * a burst; a spoofed source used for reflection gets at most this trickle of ~100-byte answers. */
+export const TURN_UNAUTH_REQUESTS_PER_SECOND = 20
+/** Burst of that bucket: a page opening 100 connections, each with one 401 round trip. */
+export const TURN_UNAUTH_BURST = 200
+/** Source addresses with such a bucket kept at once (least recently used dropped first). */
+export const MAX_TURN_RATE_BUCKETS = 100_000
+/** A NONCE is valid this long (stateless, HMAC-signed); older ones get 438 Stale Nonce and a
+ * fresh one (RFC 8489 §9.2.4). Ten minutes spans an allocation's first refreshes. */
+export const TURN_NONCE_LIFETIME_SECONDS = 600
+/** Longest validity of a TURN REST credential: one hour (what the relay mints). A username
+ * claiming to expire later was not minted by us. */
+export const TURN_CREDENTIAL_MAX_TTL_SECONDS = 3600
+/** Clock difference tolerated between the minting relay and this one. */
+export const TURN_CREDENTIAL_CLOCK_SLACK_SECONDS = 60
+/** Bytes queued for a TCP/TLS client before relayed packets for it are dropped: a slow reader
+ * loses packets (as UDP would) instead of growing memory. */
+export const MAX_TURN_STREAM_WRITE_BUFFER_BYTES = 256 * 1024
+/** A TCP/TLS connection without an allocation is closed after this long idle. */
+export const TURN_STREAM_IDLE_MS = 30_000
+/** How often expired allocations, permissions and channels are freed. */
+export const TURN_SWEEP_INTERVAL_MS = 5_000
+/** A warning about one source hitting a budget is logged at most this often. */
+export const TURN_WARN_INTERVAL_MS = 60_000
+/** Sources remembered for that (least recently warned dropped first). */
+export const MAX_TURN_WARNED_SOURCES = 1024
+
+// Signalled peers (relay/tracker/signalled-peers.ts): the addresses a browser learned from
+// the offers and answers this relay's WebSocket tracker forwarded to it. The TURN server
+// creates permissions (RFC 8656 §9) only towards those, so a TURN allocation cannot be
+// pointed at an arbitrary host.
+
+/** How long a signalled address may be given a permission: an ICE check list runs within a
+ * minute of the offer, and TURN permissions last 300 s (RFC 8656 §9); twice that leaves room
+ * for a slow answer and a first refresh. */
+export const SIGNALLED_PEER_TTL_MS = 10 * 60_000
+/** Distinct addresses taken from one SDP: a browser's offer names a host, a server-reflexive
+ * and a relayed candidate per interface and address family (under ten in practice); an SDP
+ * with 10,000 candidate lines adds no more than this. */
+export const MAX_SIGNALLED_IPS_PER_SDP = 16
+/** Addresses kept per recipient address (least recently signalled dropped first): a browser
+ * in a few swarms hears from dozens of peers of ~3 addresses each, and several browsers may
+ * share one NAT address. */
+export const MAX_SIGNALLED_PEERS_PER_RECIPIENT = 256
+/** (recipient, peer) pairs kept in all, ~100 bytes each, so ~20 MiB at worst; beyond it the
+ * recipient signalled least recently is dropped whole. Thousands of browsers fit. */
+export const MAX_SIGNALLED_PAIRS = 200_000
