@@ -97,7 +97,8 @@ async function selfSigned(dataDir: string, publicUrl: string): Promise<TlsMateri
   return { cert: pems.cert, key: pems.private, source: `${certPath} (self-signed, new)` }
 }
 
-function readPem(path: string, what: string, label: 'CERTIFICATE' | 'PRIVATE KEY'): string {
+/** The PEM text of `path`, checked to hold a `label` block. Throws TlsConfigError. */
+export function readPem(path: string, what: string, label: 'CERTIFICATE' | 'PRIVATE KEY'): string {
   let text: string
   try {
     text = readFileSync(path, 'utf8')

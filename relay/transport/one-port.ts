@@ -1,0 +1,248 @@
+// The relay's one port (ARCHITECTURE.md, "Transport and encryption"): HTTP, TLS and TURN over
+// TCP share it, told apart by a connection's first bytes, which are read, put back (unshift)
+// and the socket handed on:
+//   0x16 0x03 …                         a TLS record (RFC 8446 §5.1)    → TLS, then again:
+//   top two bits 0, bytes 4-7 2112A442   a STUN message (RFC 8489 §5)    → TURN ('tcp'/'tls')
+//   0x40-0x4F, not a method token + ' '  ChannelData (RFC 8656 §12)      → TURN
+//   anything else: HTTP requests (RFC 9112 §3), and garbage             → HTTP
+// ChannelData shares its first-byte range with methods (GET is 0x47), so a method token wins;
+// a TURN client starts with a STUN Allocate anyway. TLS or TURN on a relay without them also
+// goes to HTTP, whose parser answers it with a 400 and closes, like any garbage. Reading is
+// bounded: at most 32 bytes (a ClientHello record when ACME is on) and SNIFF_TIMEOUT_MS.
+//
+// The HTTP server never listens: it gets each HTTP(S) connection as a 'connection' event, so
+// its request, upgrade (WebSocket) and clientError (h2c hand-off) handlers work unchanged.
+// TLS is ended here (a tls.Server that never listens either); its certificate is swapped with
+// setTls() for new connections, and a ClientHello offering "acme-tls/1" for a name with a
+// pending TLS-ALPN-01 challenge (RFC 8737 §3) gets the challenge certificate instead.
+
+import type { Server as HttpServer } from 'node:http'
+import {
+  createServer as createNetServer,
+  type AddressInfo,
+  type Server,
+  type Socket,
+} from 'node:net'
+import {
+  TLSSocket,
+  createServer as createTlsServer,
+  type SecureContext,
+  type Server as TlsServer,
+} from 'node:tls'
+import type { Logger } from '../log.ts'
+import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
+import type { TlsMaterial } from '../tls/tls.ts'
+
+/** A connection silent this long before it says what it is (or finishes its TLS handshake)
+ * is closed: real clients speak at once, and an idle socket costs a file descriptor. */
+export const SNIFF_TIMEOUT_MS = 10_000
+/** Bytes read to tell a method from ChannelData: the longest standard method (OPTIONS,
+ * CONNECT) and its space fit four times over. */
+const MAX_SNIFF_BYTES = 32
+/** Bytes read for a ClientHello when ACME may need its ALPN and SNI: one TLS record. */
+const MAX_HELLO_BYTES = 5 + 16_384
+/** RFC 8489 §6. */
+const STUN_MAGIC_COOKIE = 0x2112a442
+/** RFC 8737 §6.2. */
+export const ACME_TLS_ALPN = 'acme-tls/1'
+/** HTTP/1.1 for HTTPS, and "stun.turn" (RFC 7443 §4) for TURN clients that name it. */
+const ALPN_PROTOCOLS = ['http/1.1', 'stun.turn']
+
+export type Traffic = 'tls' | 'turn' | 'http'
+
+/**
+ * What a connection that began with `head` carries; undefined while more bytes are needed.
+ * `insideTls` is the second look, after the handshake: TLS within TLS goes to HTTP (a 400).
+ */
+export function classify(head: Uint8Array, insideTls = false): Traffic | undefined {
+  if (head.length === 0) return undefined
+  const first = head[0]
+  if (first === 0x16 && !insideTls) {
+    if (head.length < 2) return undefined
+    return head[1] === 0x03 ? 'tls' : 'http'
+  }
+  if (first < 0x40) {
+    if (head.length < 8) return undefined
+    const cookie = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0
+    return cookie === STUN_MAGIC_COOKIE ? 'turn' : 'http'
+  }
+  if (first > 0x4f) return 'http'
+  // 0x40-0x4F: a method (DELETE, GET, HEAD, OPTIONS…) or ChannelData.
+  for (let i = 0; i < head.length; i++) {
+    const b = head[i]
+    if (b === 0x20 && i > 0) return 'http'
+    const methodByte = (b >= 0x41 && b <= 0x5a) || b === 0x2d // A-Z, '-' (M-SEARCH)
+    if (!methodByte) return 'turn'
+  }
+  return head.length >= MAX_SNIFF_BYTES ? 'turn' : undefined
+}
+
+/** TURN over TCP and TLS on this port (relay/turn/): the socket arrives with its first bytes
+ * unread. */
+export interface TurnStreams {
+  handleStream(socket: Socket, transport: 'tcp' | 'tls'): void
+}
+
+/** TLS-ALPN-01 challenge certificates (relay/tls/acme.ts). */
+export interface AlpnChallenges {
+  /** The challenge certificate for this SNI name, while a challenge for it is pending. */
+  alpnContext(serverName: string): SecureContext | undefined
+}
+
+export interface OnePortOptions {
+  /** Gets every HTTP and HTTPS connection as a 'connection' event; it never listens. */
+  http: HttpServer
+  /** Certificate for TLS; without it (and until setTls) TLS connections are closed. */
+  tls?: TlsMaterial
+  /** Without it STUN and ChannelData connections are closed. */
+  turn?: TurnStreams
+  acme?: AlpnChallenges
+  log?: Logger
+  sniffTimeoutMs?: number
+}
+
+export class OnePort {
+  /** The listening socket; `address()` once listen() resolved. */
+  readonly server: Server
+  readonly #http: HttpServer
+  readonly #turn: TurnStreams | undefined
+  readonly #acme: AlpnChallenges | undefined
+  readonly #log: Logger | undefined
+  readonly #timeoutMs: number
+  readonly #sockets = new Set<Socket>()
+  #tls: TlsServer | undefined
+
+  constructor(options: OnePortOptions) {
+    this.#http = options.http
+    this.#turn = options.turn
+    this.#acme = options.acme
+    this.#log = options.log
+    this.#timeoutMs = options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS
+    this.server = createNetServer((socket) => this.#accept(socket))
+    if (options.tls) this.setTls(options.tls)
+  }
+
+  /** Serves TLS with this certificate from the next handshake on; connections already open
+   * keep theirs. */
+  setTls(material: TlsMaterial): void {
+    if (this.#tls) {
+      this.#tls.setSecureContext({ cert: material.cert, key: material.key })
+      return
+    }
+    this.#tls = createTlsServer({
+      cert: material.cert,
+      key: material.key,
+      ALPNProtocols: ALPN_PROTOCOLS,
+      handshakeTimeout: this.#timeoutMs,
+    })
+    this.#tls.on('secureConnection', (socket: TLSSocket) => this.#sniff(socket, true))
+    this.#tls.on('tlsClientError', (err, socket) => {
+      this.#log?.debug('tls handshake failed', { ip: socket.remoteAddress, error: err.message })
+      socket.destroy()
+    })
+  }
+
+  get tls(): boolean {
+    return this.#tls !== undefined
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject)
+        // The HTTP server starts its request/headers timeout checks on 'listening'.
+        this.#http.emit('listening')
+        resolve(this.server.address() as AddressInfo)
+      })
+    })
+  }
+
+  /** Stops listening and destroys every connection, whatever it carries. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#http.closeAllConnections()
+      // Stops the HTTP server's timeout checks; it was never listening, so the error is moot.
+      this.#http.close(() => {})
+      this.server.close(() => resolve())
+      for (const socket of this.#sockets) socket.destroy()
+    })
+  }
+
+  #accept(socket: Socket): void {
+    this.#sockets.add(socket)
+    socket.on('close', () => this.#sockets.delete(socket))
+    // Errors after the hand-off are also the new owner's to report; this keeps an early reset
+    // from being an unhandled 'error'.
+    socket.on('error', () => socket.destroy())
+    this.#sniff(socket, false)
+  }
+
+  /** Reads the first bytes of `socket`, puts them back and hands it on. */
+  #sniff(socket: Socket, insideTls: boolean): void {
+    let head: Buffer = Buffer.alloc(0)
+    const timer = setTimeout(() => socket.destroy(), this.#timeoutMs)
+    const stop = () => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('close', stop)
+    }
+    const onData = (chunk: Buffer) => {
+      head = head.length ? Buffer.concat([head, chunk]) : chunk
+      let kind = classify(head, insideTls)
+      if (kind === undefined) return
+      let challenge: SecureContext | undefined
+      if (kind === 'tls' && this.#acme) {
+        const hello = this.#readHello(head)
+        if (hello === 'more') return
+        challenge = hello
+      }
+      if ((kind === 'tls' && !this.#tls && !challenge) || (kind === 'turn' && !this.#turn)) {
+        kind = 'http'
+      }
+      stop()
+      socket.pause()
+      socket.unshift(head)
+      if (challenge) this.#answerChallenge(socket, challenge)
+      else if (kind === 'tls') this.#tls!.emit('connection', socket)
+      else if (kind === 'turn') this.#turn!.handleStream(socket, insideTls ? 'tls' : 'tcp')
+      else this.#http.emit('connection', socket)
+      // Handlers attach their listeners synchronously; the bytes put back flow after that.
+      process.nextTick(() => socket.resume())
+    }
+    socket.on('data', onData)
+    socket.on('close', stop)
+  }
+
+  /** 'more' until the first record is in; then the challenge context it asks for, if any. */
+  #readHello(head: Buffer): SecureContext | undefined | 'more' {
+    try {
+      const need = firstRecordLength(head)
+      if (need === undefined || (head.length < need && head.length < MAX_HELLO_BYTES)) {
+        return 'more'
+      }
+      const hello = parseClientHello(head)
+      if (!hello.alpn.includes(ACME_TLS_ALPN) || hello.serverName === undefined) return undefined
+      return this.#acme!.alpnContext(hello.serverName)
+    } catch (err) {
+      if (!(err instanceof ClientHelloError)) throw err
+      return undefined // OpenSSL will refuse it with the proper alert.
+    }
+  }
+
+  /** RFC 8737 §3: the challenge certificate, "acme-tls/1" negotiated, then nothing else. */
+  #answerChallenge(socket: Socket, secureContext: SecureContext): void {
+    const tls = new TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      ALPNProtocols: [ACME_TLS_ALPN],
+    })
+    const timer = setTimeout(() => tls.destroy(), this.#timeoutMs)
+    tls.on('secure', () => {
+      this.#log?.debug('acme tls-alpn-01 challenge answered', { ip: socket.remoteAddress })
+      tls.end()
+    })
+    tls.on('error', () => tls.destroy())
+    tls.on('close', () => clearTimeout(timer))
+  }
+}
