@@ -12,6 +12,7 @@ import {
   MAX_WS_BUFFERED_BYTES,
   MAX_WS_MESSAGES_PER_SECOND,
 } from '../limits.ts'
+import type { SignalledPeers } from './signalled-peers.ts'
 import type { SignalSink } from './swarm.ts'
 import { TrackerError, type AnnounceEvent, type Tracker } from './tracker.ts'
 
@@ -28,6 +29,9 @@ export interface WsTrackerOptions {
   /** The WebSocket trackers of the owners of a hash this relay does not track, or null when
    * it tracks it (relay/supernode/placement.ts). Absent: every hash is tracked here. */
   refer?: (infoHash: string) => string[] | null
+  /** Told of every offer and answer forwarded to another connection, for the TURN server's
+   * permissions (signalled-peers.ts). Absent: nothing is recorded. */
+  signalled?: SignalledPeers
 }
 
 /** Prefix of the failure reason (and warning message) that refers a browser to a hash's
@@ -115,7 +119,7 @@ export class WsTrackerConnection implements SignalSink {
     const peerId = binToHex(peerIdBin)
 
     if (msg.answer !== undefined) {
-      this.#forwardAnswer(msg, infoHash, infoHashBin, peerIdBin)
+      this.#forwardAnswer(msg, infoHash, infoHashBin, peerIdBin, now)
       return
     }
 
@@ -189,6 +193,7 @@ export class WsTrackerConnection implements SignalSink {
       const sink = peer.sink
       if (!sink || !sink.open || sink.bufferedAmount > MAX_WS_BUFFERED_BYTES) continue
       const offer = offers[i++]
+      this.#signalled(sink, offer.offer.sdp, now)
       sink.send(
         JSON.stringify({
           action: 'announce',
@@ -206,6 +211,7 @@ export class WsTrackerConnection implements SignalSink {
     infoHash: string,
     infoHashBin: string,
     peerIdBin: string,
+    now: number,
   ): void {
     const answer = parseSdp(msg.answer, 'answer')
     const toPeerId = binToHex(requireBinaryId(msg.to_peer_id, 'to_peer_id'))
@@ -213,6 +219,7 @@ export class WsTrackerConnection implements SignalSink {
     const target = this.tracker.swarms.get(infoHash)?.rtc.get(toPeerId)?.sink
     // An answer for a peer that left is not an error the client can act on: drop it.
     if (!target || !target.open || target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
+    this.#signalled(target, answer.sdp, now)
     target.send(
       JSON.stringify({
         action: 'announce',
@@ -222,6 +229,13 @@ export class WsTrackerConnection implements SignalSink {
         info_hash: infoHashBin,
       }),
     )
+  }
+
+  /** The addresses in `sdp` and this connection's are now known to the connection `to`. */
+  #signalled(to: SignalSink, sdp: string, now: number): void {
+    if (this.options.signalled && to instanceof WsTrackerConnection) {
+      this.options.signalled.record(to.ip, sdp, this.ip, now)
+    }
   }
 
   #scrape(msg: Record<string, unknown>): void {

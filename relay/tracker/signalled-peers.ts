@@ -1,0 +1,179 @@
+// The addresses each browser was told about through this relay's WebSocket tracker: every
+// time the tracker forwards an offer or an answer, the recipient's address is paired with the
+// addresses in that SDP (ICE candidates, RFC 8839 §5.1; connection lines, RFC 8866 §5.7) and
+// with the sender's own address. The TURN server asks `mayPermit` before it creates a
+// permission (RFC 8656 §9), so a client can relay only towards peers it was signalled,
+// not towards any host it names.
+//
+// Bounded: at most a few addresses per SDP, per recipient and in all, each pair expiring.
+// The clock is passed in.
+
+import {
+  MAX_SIGNALLED_IPS_PER_SDP,
+  MAX_SIGNALLED_PAIRS,
+  MAX_SIGNALLED_PEERS_PER_RECIPIENT,
+  SIGNALLED_PEER_TTL_MS,
+} from '../limits.ts'
+import { isIP } from 'node:net'
+
+export interface SignalledPeersOptions {
+  /** How long a pair may be permitted after it was last signalled. */
+  ttlMs: number
+  /** Addresses kept per recipient; the least recently signalled go first. */
+  maxPerRecipient: number
+  /** Pairs kept in all; the recipient signalled least recently goes first, whole. */
+  maxPairs: number
+  /** Distinct addresses taken from one SDP. */
+  maxIpsPerSdp: number
+}
+
+const defaults: SignalledPeersOptions = {
+  ttlMs: SIGNALLED_PEER_TTL_MS,
+  maxPerRecipient: MAX_SIGNALLED_PEERS_PER_RECIPIENT,
+  maxPairs: MAX_SIGNALLED_PAIRS,
+  maxIpsPerSdp: MAX_SIGNALLED_IPS_PER_SDP,
+}
+
+interface Recipient {
+  /** Peer address → expiry (ms), in the order they were signalled (so oldest first). */
+  readonly peers: Map<string, number>
+  lastAt: number
+}
+
+export class SignalledPeers {
+  readonly #options: SignalledPeersOptions
+  /** By recipient address, least recently signalled first. */
+  readonly #recipients = new Map<string, Recipient>()
+  #pairs = 0
+
+  constructor(options: Partial<SignalledPeersOptions> = {}) {
+    this.#options = { ...defaults, ...options }
+    const { maxPerRecipient, maxPairs, maxIpsPerSdp, ttlMs } = this.#options
+    if (!(maxPerRecipient >= 1 && maxPairs >= maxPerRecipient && maxIpsPerSdp >= 1)) {
+      throw new RangeError('signalled peers: need 1 ≤ maxPerRecipient ≤ maxPairs, maxIpsPerSdp ≥ 1')
+    }
+    if (!(ttlMs > 0)) throw new RangeError('signalled peers: ttlMs must be positive')
+  }
+
+  /** (recipient, peer) pairs held; expired ones leave as new records come in. */
+  get size(): number {
+    return this.#pairs
+  }
+
+  /** The tracker forwarded `sdp`, from a connection at `senderIp`, to one at `recipientIp`. */
+  record(recipientIp: string, sdp: string, senderIp: string, nowMs: number): void {
+    const to = canonicalIp(recipientIp)
+    if (to === null) return
+    const ips = sdpAddresses(sdp, this.#options.maxIpsPerSdp)
+    const sender = canonicalIp(senderIp)
+    if (sender !== null && !ips.includes(sender)) ips.push(sender)
+    if (ips.length === 0) return
+    this.#expire(nowMs)
+
+    let recipient = this.#recipients.get(to)
+    if (recipient) {
+      this.#recipients.delete(to)
+      this.#dropExpired(recipient, nowMs)
+    } else {
+      recipient = { peers: new Map(), lastAt: nowMs }
+    }
+    recipient.lastAt = nowMs
+    this.#recipients.set(to, recipient)
+
+    const { peers } = recipient
+    const expires = nowMs + this.#options.ttlMs
+    for (const ip of ips) {
+      if (peers.delete(ip)) this.#pairs--
+      peers.set(ip, expires)
+      this.#pairs++
+      if (peers.size > this.#options.maxPerRecipient) {
+        peers.delete(peers.keys().next().value!)
+        this.#pairs--
+      }
+    }
+    while (this.#pairs > this.#options.maxPairs) {
+      const [oldest, held] = this.#recipients.entries().next().value!
+      this.#recipients.delete(oldest)
+      this.#pairs -= held.peers.size
+    }
+  }
+
+  /** Whether the client at `clientIp` was signalled `peerIp` and that has not expired. */
+  mayPermit(clientIp: string, peerIp: string, nowMs: number): boolean {
+    const client = canonicalIp(clientIp)
+    const peer = canonicalIp(peerIp)
+    if (client === null || peer === null) return false
+    const expires = this.#recipients.get(client)?.peers.get(peer)
+    return expires !== undefined && expires > nowMs
+  }
+
+  /** Drops recipients whose last record has expired (the least recent come first). */
+  #expire(nowMs: number): void {
+    for (const [ip, recipient] of this.#recipients) {
+      if (recipient.lastAt + this.#options.ttlMs > nowMs) break
+      this.#recipients.delete(ip)
+      this.#pairs -= recipient.peers.size
+    }
+  }
+
+  #dropExpired(recipient: Recipient, nowMs: number): void {
+    for (const [ip, expires] of recipient.peers) {
+      if (expires > nowMs) break
+      recipient.peers.delete(ip)
+      this.#pairs--
+    }
+  }
+}
+
+/**
+ * The distinct IP addresses an SDP names, at most `max`, in the order found: connection
+ * addresses of `a=candidate` lines and the `raddr` of those that give one (server-reflexive
+ * and relayed candidates), and `c=` lines. mDNS names (`….local`, RFC 8839 §5.1 allows FQDNs),
+ * 0.0.0.0, :: and anything that is not an IP address are skipped.
+ */
+export function sdpAddresses(sdp: string, max = MAX_SIGNALLED_IPS_PER_SDP): string[] {
+  const found: string[] = []
+  const add = (raw: string | undefined) => {
+    if (raw === undefined || found.length >= max) return
+    const ip = canonicalIp(raw)
+    if (ip !== null && ip !== '0.0.0.0' && ip !== '::' && !found.includes(ip)) found.push(ip)
+  }
+  let at = 0
+  while (at < sdp.length && found.length < max) {
+    let end = sdp.indexOf('\n', at)
+    if (end < 0) end = sdp.length
+    const line = sdp.slice(at, end).trim()
+    at = end + 1
+    if (line.startsWith('a=candidate:')) {
+      // foundation component transport priority address port "typ" type *(name value)
+      const fields = line.slice('a=candidate:'.length).split(' ')
+      add(fields[4])
+      for (let i = 8; i + 1 < fields.length; i += 2) {
+        if (fields[i] === 'raddr') add(fields[i + 1])
+      }
+    } else if (line.startsWith('c=')) {
+      // c=IN IP4 203.0.113.1[/ttl[/count]]
+      add(line.split(' ')[2]?.split('/')[0])
+    }
+  }
+  return found
+}
+
+/** One spelling per address: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 compressed in lower
+ * case (RFC 5952); null when `raw` is not an IP address (a name, a zone index, garbage). */
+export function canonicalIp(raw: string): string | null {
+  const v = isIP(raw)
+  if (v === 4) return raw
+  if (v !== 6) return null
+  let host: string
+  try {
+    host = new URL(`http://[${raw}]/`).hostname.slice(1, -1)
+  } catch {
+    return null
+  }
+  // WHATWG URLs write ::ffff:1.2.3.4 as ::ffff:102:304.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(host)
+  if (!mapped) return host
+  const [hi, lo] = [parseInt(mapped[1], 16), parseInt(mapped[2], 16)]
+  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`
+}
