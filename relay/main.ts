@@ -2,10 +2,12 @@
 // SIGINT/SIGTERM.
 
 import { ConfigError, helpText, parseCommandLine } from './config.ts'
+import { TurnSecretError } from './ice/secret.ts'
 import { NodeKeyError } from './identity.ts'
 import { createLogger } from './log.ts'
-import { createRelay } from './server.ts'
-import { TlsConfigError, loadTls } from './tls/tls.ts'
+import { createRelay, type Relay } from './server.ts'
+import { AcmeCertificates } from './tls/acme.ts'
+import { TlsConfigError, loadTls, readPem } from './tls/tls.ts'
 
 export async function main(argv: string[]): Promise<void> {
   let parsed
@@ -22,13 +24,30 @@ export async function main(argv: string[]): Promise<void> {
   }
   const { config } = parsed
   const log = createLogger(config.logLevel)
-  let relay
+  let relay: Relay | undefined
   let tls
+  let acme: AcmeCertificates | undefined
   try {
-    tls = await loadTls(config)
-    relay = createRelay(config, log, tls)
+    if (config.acmeDomains.length) {
+      acme = new AcmeCertificates({
+        domains: config.acmeDomains,
+        directory: config.acmeDirectory,
+        email: config.acmeEmail,
+        ca: config.acmeCa.map((path) => readPem(path, '--acme-ca', 'CERTIFICATE')),
+        dataDir: config.dataDir,
+        log,
+        onCertificate: (material) => relay?.setTls(material),
+      })
+    }
+    // With ACME: a stored certificate, else the self-signed one until the CA has answered.
+    tls =
+      acme?.stored() ??
+      (await loadTls({ ...config, tlsSelfSigned: !!acme || config.tlsSelfSigned }))
+    relay = createRelay(config, log, tls, acme)
   } catch (err) {
-    if (!(err instanceof NodeKeyError) && !(err instanceof TlsConfigError)) throw err
+    const known =
+      err instanceof NodeKeyError || err instanceof TlsConfigError || err instanceof TurnSecretError
+    if (!known) throw err
     process.stderr.write(`monsoon-relay: ${err.message}\n`)
     process.exit(1)
   }
@@ -47,12 +66,14 @@ export async function main(argv: string[]): Promise<void> {
     publicUrl: config.publicUrl,
     dataDir: config.dataDir,
   })
+  acme?.start(address.port)
 
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
     stopping = true
     log.info('stopping', { signal })
+    acme?.close()
     void relay.close().then(() => process.exit(0))
     setTimeout(() => process.exit(0), 5000).unref()
   }

@@ -1,4 +1,5 @@
-// One port for everything. A plain node:http server answers the tracker's hot path
+// One port for everything (relay/transport/one-port.ts tells HTTP, TLS and TURN apart). A
+// plain node:http server, which never listens itself, answers the tracker's hot path
 // (/announce, /scrape) straight from the raw request, hands every other request to the Hono
 // app, and upgrades WebSockets on `/` and `/announce` for the WebTorrent tracker.
 // The tracker bypasses Hono because building a fetch Request per announce costs more than
@@ -6,13 +7,13 @@
 
 import { mkdirSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { NodeIdentity } from '../shared/identity.ts'
 import { createApi } from './api.ts'
+import { RelayTurn } from './ice/relay-turn.ts'
 import { createRelayBridge } from './bridge/service.ts'
 import { createDiscovery } from './bootstrap/discovery.ts'
 import { isDohPath } from './dns/doh.ts'
@@ -30,6 +31,8 @@ import { SEALED_PATH } from '../shared/sealed/client.ts'
 import { SealedTransport } from './sealed/transport.ts'
 import { sealedTunnel } from './sealed/tunnel.ts'
 import { readCa, type TlsMaterial } from './tls/tls.ts'
+import type { AcmeResponder } from './tls/acme.ts'
+import { OnePort } from './transport/one-port.ts'
 import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
 import {
   Tracker,
@@ -38,7 +41,9 @@ import {
   type AnnounceResult,
   type ScrapeEntry,
 } from './tracker/tracker.ts'
+import { SignalledPeers } from './tracker/signalled-peers.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
+import { SEALED_WS_PROTOCOL, SealedSignalling } from './tracker/ws-sealed.ts'
 
 /** A header's value from raw headers (name in lower case), without building req.headers:
  * the tracker's hot path reads only this one. */
@@ -71,7 +76,11 @@ export interface Relay {
   readonly catalog: Catalog
   readonly identity: NodeIdentity
   readonly supernode: Supernode
-  readonly server: Server | HttpsServer
+  /** The HTTP server behind the one port: HTTP and HTTPS connections reach it as
+   * 'connection' events; it does not listen itself. */
+  readonly server: Server
+  /** Serves TLS with this certificate from the next handshake on (ACME renewals). */
+  setTls(material: TlsMaterial): void
   listen(): Promise<AddressInfo>
   close(): Promise<void>
 }
@@ -81,6 +90,8 @@ export function createRelay(
   log: Logger = createLogger(config.logLevel),
   /** Serve HTTPS/WSS with this certificate (relay/tls/tls.ts loads it); else plain HTTP. */
   tls?: TlsMaterial,
+  /** ACME challenges answered on the port (relay/tls/acme.ts): TLS-ALPN-01 and HTTP-01. */
+  acme?: AcmeResponder,
 ): Relay {
   mkdirSync(config.dataDir, { recursive: true })
   const key = loadNodeIdentity(config.dataDir)
@@ -111,7 +122,17 @@ export function createRelay(
     return proxy.scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0])
   }
   const catalog = createCatalog(config, tracker, log, liveScrape)
-  const supernode = createSupernode(config, key.identity, tracker, log)
+  // STUN and TURN (relay/ice/, relay/turn/): permissions only towards peers the tracker
+  // signalled to that browser.
+  const signalled = new SignalledPeers()
+  const turn = new RelayTurn(config, log, tls !== undefined, signalled)
+  const supernode = createSupernode(
+    config,
+    key.identity,
+    tracker,
+    log,
+    () => turn.relayedBytesPerSecond,
+  )
   const discovery = createDiscovery(config, supernode, log)
   const bridge = createRelayBridge(config, { log, tracker, supernode })
   const { meter } = supernode
@@ -120,8 +141,8 @@ export function createRelay(
     const nowSeconds = Math.floor(Date.now() / 1000)
     const live = supernode.directory.live(nowSeconds)
     const candidates = live.filter((r) => r.role === 'candidate').length
-    return encodeMetrics(
-      relayMetrics({
+    return encodeMetrics([
+      ...relayMetrics({
         torrents: tracker.swarms.size,
         ...swarmFigures(tracker.swarms.values()),
         announces: { http: tracker.announces.tcp, ws: tracker.announces.rtc },
@@ -142,7 +163,8 @@ export function createRelay(
         uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
         residentMemoryBytes: process.memoryUsage.rss(),
       }),
-    )
+      ...turn.metrics(),
+    ])
   }
   const api = createApi({
     config,
@@ -152,6 +174,7 @@ export function createRelay(
     nodeId: key.identity.id,
     routes: [catalog.routes, supernode.routes, ...discovery.routes, bridge.routes],
     metrics,
+    iceConfig: () => turn.iceConfig(),
   })
   const honoListener = getRequestListener(api.fetch)
   // POST /v1/sealed: API requests sealed over plain HTTP, answered by the API itself.
@@ -233,9 +256,11 @@ export function createRelay(
     }
   }
 
-  const server = tls
-    ? createHttpsServer({ maxHeaderSize: 16 * 1024, cert: tls.cert, key: tls.key }, onRequest)
-    : createServer({ maxHeaderSize: 16 * 1024 }, onRequest)
+  const server = createServer(
+    { maxHeaderSize: 16 * 1024 },
+    acme ? acme.http01(onRequest) : onRequest,
+  )
+  const onePort = new OnePort({ http: server, tls, acme, log, turn: turn.streams })
   if (tls) log.info('tls on', { certificate: tls.source })
   server.on('clientError', (err, socket) => {
     if (discovery.handOffHttp2(err, socket as Socket)) return
@@ -244,6 +269,7 @@ export function createRelay(
   })
 
   const alive = new WeakSet<WebSocket>()
+  const sealedSignalling = new SealedSignalling({ identity: key.identity })
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/' && path !== '/announce') {
@@ -256,10 +282,13 @@ export function createRelay(
         req.headers['x-forwarded-for'],
         config.trustProxy,
       )
+      // The app seals its signalling on plain HTTP (ws-sealed.ts); the stock client does not.
+      const sealed = ws.protocol === SEALED_WS_PROTOCOL ? sealedSignalling.channel() : null
       const counted = {
         send: (message: string) => {
           meter.add(message.length)
-          ws.send(message)
+          const frame = sealed ? sealed.seal(message) : message
+          if (frame !== null) ws.send(frame)
         },
         get bufferedAmount() {
           return ws.bufferedAmount
@@ -271,10 +300,22 @@ export function createRelay(
       const conn = new WsTrackerConnection(counted, ip, tracker, {
         interval: config.wsAnnounceInterval,
         refer: (infoHash) => supernode.placement.referral(infoHash),
+        signalled,
       })
       alive.add(ws)
       ws.on('pong', () => alive.add(ws))
       ws.on('message', (data, isBinary) => {
+        if (sealed) {
+          const text = sealed.open(data as Buffer, isBinary)
+          if (typeof text !== 'string') {
+            log.debug('sealed websocket refused', { ip, reason: text.reason })
+            ws.close(text.code, text.reason)
+            return
+          }
+          meter.add(text.length)
+          conn.onMessage(text, Date.now())
+          return
+        }
         if (isBinary) {
           ws.send(JSON.stringify({ 'failure reason': 'binary frames are not supported' }))
           return
@@ -312,12 +353,13 @@ export function createRelay(
     identity: key.identity,
     supernode,
     server,
+    setTls: (material) => {
+      onePort.setTls(material)
+      log.info('tls certificate in use', { certificate: material.source })
+    },
     listen: () =>
       new Promise((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(config.port, config.host, () => {
-          server.off('error', reject)
-          const address = server.address() as AddressInfo
+        onePort.listen(config.port, config.host).then((address) => {
           // The default public URL names port 0 until the OS has picked one.
           config.publicUrl = config.publicUrl.replace(
             /^(https?:\/\/localhost):0$/,
@@ -325,11 +367,12 @@ export function createRelay(
           )
           catalog.start()
           supernode.start()
-          Promise.all([discovery.start(), bridge.start(address.port)]).then(
-            () => resolve(address),
-            reject,
-          )
-        })
+          Promise.all([
+            discovery.start(),
+            bridge.start(address.port),
+            turn.start(address.port),
+          ]).then(() => resolve(address), reject)
+        }, reject)
       }),
     close: async () => {
       clearInterval(sweepTimer)
@@ -338,12 +381,10 @@ export function createRelay(
       await discovery.close()
       await supernode.close()
       await bridge.close()
-      await new Promise<void>((resolve) => {
-        for (const ws of wss.clients) ws.terminate()
-        wss.close()
-        server.close(() => resolve())
-        server.closeAllConnections()
-      })
+      for (const ws of wss.clients) ws.terminate()
+      wss.close()
+      await onePort.close()
+      await turn.close()
       await catalog.close()
       transport.close()
       usePeerTransport(undefined)

@@ -6,6 +6,8 @@
 // wire protocol as stock WebTorrent, cut into fewer, larger data-channel messages, with a
 // deeper send buffer and a prompter request loop. It patches the client's own objects as
 // they are made ('add' fires for add() and seed() alike), never WebTorrent's prototypes.
+// First: the bundle takes the global WebSocket when it is evaluated (sealed-websocket.ts).
+import './sealed-websocket.ts'
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
 import { pieceBuffers } from './fast/buffer-pool.ts'

@@ -1,6 +1,9 @@
 // The page's one WebTorrent client: seeds and opens torrents (torrent-entry.svelte.ts), picks
 // where each announces (trackers.ts, rehome.ts) and moves it when its owners change.
 
+// First: the bundle below keeps the page's WebSocket as it finds it when evaluated, and
+// tracker signalling on plain HTTP must go through the sealing one (sealed-websocket.ts).
+import './sealed-websocket.ts'
 import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { bridges } from './bridge.svelte.ts'

@@ -1,5 +1,5 @@
 // The relay's small public API on a real relay process: /v1/config hands browsers the
-// operator's ICE servers (none by default), and the public reads answer cross-origin
+// relay's own STUN and TURN and the operator's ICE servers, and the public reads answer cross-origin
 // requests, so an app served by one relay can sync from the others.
 
 import { afterEach, describe, expect, it } from 'vitest'
@@ -18,17 +18,41 @@ async function relay(...args: string[]): Promise<RelayProcess> {
 }
 
 describe('relay API surface', () => {
-  it('gives no ICE servers by default and the configured ones otherwise', async () => {
+  it('names its own STUN and TURN by default, with fresh credentials, and the configured ones', async () => {
     const plain = await relay()
-    expect(await (await fetch(`${plain.url}/v1/config`)).json()).toEqual({ iceServers: [] })
-    const stun = await relay(
+    const res = await fetch(`${plain.url}/v1/config`)
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    const config = (await res.json()) as {
+      iceServers: { urls: string | string[]; username?: string; credential?: string }[]
+      expires: number
+    }
+    const host = `localhost:${plain.port}`
+    expect(config.iceServers[0]).toEqual({ urls: `stun:${host}` })
+    expect(config.iceServers[1]).toMatchObject({
+      urls: [`turn:${host}?transport=udp`, `turn:${host}?transport=tcp`],
+      username: expect.stringMatching(/^\d+:[0-9a-f]+$/),
+      credential: expect.any(String),
+    })
+    const now = Date.now() / 1000
+    expect(config.expires).toBeGreaterThan(now + 3000)
+    expect(config.expires).toBeLessThanOrEqual(now + 3601)
+
+    const off = await relay('--no-stun', '--no-turn')
+    expect(await (await fetch(`${off.url}/v1/config`)).json()).toEqual({ iceServers: [] })
+    const named = await relay(
+      '--no-stun',
+      '--no-turn',
       '--ice-server',
       'stun:127.0.0.1:3478',
       '--ice-server',
       'turn:127.0.0.1',
     )
-    expect(await (await fetch(`${stun.url}/v1/config`)).json()).toEqual({
-      iceServers: [{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1' }],
+    const given = (await (await fetch(`${named.url}/v1/config`)).json()) as typeof config
+    expect(given.iceServers[0]).toEqual({ urls: 'stun:127.0.0.1:3478' })
+    // A TURN server of the operator's gets credentials minted from the relay's secret.
+    expect(given.iceServers[1]).toMatchObject({
+      urls: 'turn:127.0.0.1',
+      username: expect.any(String),
     })
   })
 
