@@ -23,6 +23,20 @@ describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
     )
   })
 
+  it('takes keys and nonces that are views into a larger buffer (a pooled Buffer)', () => {
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
+    const nonce = Uint8Array.from({ length: 24 }, (_, i) => 200 - i)
+    const pool = Buffer.alloc(100, 0xee)
+    pool.set(key, 7)
+    pool.set(nonce, 50)
+    const viewKey = pool.subarray(7, 39)
+    const viewNonce = pool.subarray(50, 74)
+    const text = Buffer.from('sealed at an offset')
+    expect(relayAead(viewKey, viewNonce).encrypt(text)).toEqual(
+      xchacha20poly1305(key, nonce).encrypt(text),
+    )
+  })
+
   it('refuses a flipped bit anywhere, a wrong associated data and a short input', () => {
     const key = new Uint8Array(32).fill(7)
     const nonce = new Uint8Array(24).fill(9)

@@ -30,8 +30,10 @@ function subkey(key: Uint8Array, nonce: Uint8Array): Uint8Array {
   const out = new Uint32Array(8)
   hchacha(
     SIGMA,
-    new Uint32Array(key.slice(0, 32).buffer),
-    new Uint32Array(nonce.slice(0, 16).buffer),
+    // Copies of their own: a Buffer's slice() is a view that may sit at any offset of a
+    // shared (pooled) ArrayBuffer, and its .buffer is that whole pool.
+    new Uint32Array(new Uint8Array(key.subarray(0, 32)).buffer),
+    new Uint32Array(new Uint8Array(nonce.subarray(0, 16)).buffer),
     out,
   )
   return new Uint8Array(out.buffer)

@@ -157,9 +157,6 @@ export class SealedChannel {
    * every later frame is refused too). */
   open(data: Uint8Array, isBinary: boolean): string | SealedRefusal {
     if (this.#refused) return this.#refused
-    // A Buffer of ws may be a view of a pooled ArrayBuffer, and native-crypto.ts reads
-    // `.slice().buffer` of its inputs as if slice copied (Buffer's does not): copy it.
-    if (Buffer.isBuffer(data)) data = new Uint8Array(data)
     try {
       if (!isBinary) throw new SealedError('malformed', 'a sealed stream sends binary frames')
       let plaintext: Uint8Array
