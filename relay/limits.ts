@@ -328,3 +328,15 @@ export const MAX_SIGNALLED_PEERS_PER_RECIPIENT = 256
 /** (recipient, peer) pairs kept in all, ~100 bytes each, so ~20 MiB at worst; beyond it the
  * recipient signalled least recently is dropped whole. Thousands of browsers fit. */
 export const MAX_SIGNALLED_PAIRS = 200_000
+
+// The one port (relay/transport/one-port.ts): each connection's first bytes say whether it is
+// TLS, TURN or HTTP; reading them must cost an idle or hostile connection little.
+
+/** A connection silent this long before it says what it is (or finishes its TLS handshake)
+ * is closed: real clients speak at once, and an idle socket costs a file descriptor. */
+export const SNIFF_TIMEOUT_MS = 10_000
+/** Bytes read to tell a method from ChannelData: the longest standard method (OPTIONS,
+ * CONNECT) and its space fit four times over. */
+export const MAX_SNIFF_BYTES = 32
+/** Bytes read for a ClientHello when ACME may need its ALPN and SNI: one TLS record. */
+export const MAX_HELLO_BYTES = 5 + 16_384

@@ -29,18 +29,11 @@ import {
   type SecureContext,
   type Server as TlsServer,
 } from 'node:tls'
+import { MAX_HELLO_BYTES, MAX_SNIFF_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
 import type { TlsMaterial } from '../tls/tls.ts'
 
-/** A connection silent this long before it says what it is (or finishes its TLS handshake)
- * is closed: real clients speak at once, and an idle socket costs a file descriptor. */
-export const SNIFF_TIMEOUT_MS = 10_000
-/** Bytes read to tell a method from ChannelData: the longest standard method (OPTIONS,
- * CONNECT) and its space fit four times over. */
-const MAX_SNIFF_BYTES = 32
-/** Bytes read for a ClientHello when ACME may need its ALPN and SNI: one TLS record. */
-const MAX_HELLO_BYTES = 5 + 16_384
 /** RFC 8489 §6. */
 const STUN_MAGIC_COOKIE = 0x2112a442
 /** RFC 8737 §6.2. */
