@@ -299,6 +299,13 @@ export const TURN_CREDENTIAL_CLOCK_SLACK_SECONDS = 60
 /** Bytes queued for a TCP/TLS client before relayed packets for it are dropped: a slow reader
  * loses packets (as UDP would) instead of growing memory. */
 export const MAX_TURN_STREAM_WRITE_BUFFER_BYTES = 256 * 1024
+/** Receive and send buffer asked for on the TURN UDP port and on each allocation's relay
+ * socket. Linux's default (net.core.rmem_default, 208 KiB: ~90 relayed 1,200-byte packets)
+ * fills in under 10 ms at 10,000 packets/s whenever the relay's one thread is descheduled on a
+ * busy machine, and every packet dropped there costs the WebRTC sender a congestion-window
+ * cut. The kernel caps it at net.core.rmem_max / wmem_max (208 KiB on a stock system: raise
+ * them, e.g. to 4 MiB, for this to take effect); it is memory only while packets wait. */
+export const TURN_UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 /** A TCP/TLS connection without an allocation is closed after this long idle. */
 export const TURN_STREAM_IDLE_MS = 30_000
 /** How often expired allocations, permissions and channels are freed. */
@@ -335,8 +342,5 @@ export const MAX_SIGNALLED_PAIRS = 200_000
 /** A connection silent this long before it says what it is (or finishes its TLS handshake)
  * is closed: real clients speak at once, and an idle socket costs a file descriptor. */
 export const SNIFF_TIMEOUT_MS = 10_000
-/** Bytes read to tell a method from ChannelData: the longest standard method (OPTIONS,
- * CONNECT) and its space fit four times over. */
-export const MAX_SNIFF_BYTES = 32
 /** Bytes read for a ClientHello when ACME may need its ALPN and SNI: one TLS record. */
 export const MAX_HELLO_BYTES = 5 + 16_384

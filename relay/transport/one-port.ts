@@ -3,12 +3,11 @@
 // and the socket handed on:
 //   0x16 0x03 …                         a TLS record (RFC 8446 §5.1)    → TLS, then again:
 //   top two bits 0, bytes 4-7 2112A442   a STUN message (RFC 8489 §5)    → TURN ('tcp'/'tls')
-//   0x40-0x4F, not a method token + ' '  ChannelData (RFC 8656 §12)      → TURN
 //   anything else: HTTP requests (RFC 9112 §3), and garbage             → HTTP
-// ChannelData shares its first-byte range with methods (GET is 0x47), so a method token wins;
-// a TURN client starts with a STUN Allocate anyway. TLS or TURN on a relay without them also
-// goes to HTTP, whose parser answers it with a 400 and closes, like any garbage. Reading is
-// bounded: at most 32 bytes (a ClientHello record when ACME is on) and SNIFF_TIMEOUT_MS.
+// ChannelData (RFC 8656 §12) never opens a connection: it needs an allocation, made by a STUN
+// Allocate on that same connection first. TLS or TURN on a relay without them also goes to
+// HTTP, whose parser answers it with a 400 and closes, like any garbage. Reading is bounded:
+// at most 8 bytes (a ClientHello record when ACME is on) and SNIFF_TIMEOUT_MS.
 //
 // The HTTP server never listens: it gets each HTTP(S) connection as a 'connection' event, so
 // its request, upgrade (WebSocket) and clientError (h2c hand-off) handlers work unchanged.
@@ -29,7 +28,7 @@ import {
   type SecureContext,
   type Server as TlsServer,
 } from 'node:tls'
-import { MAX_HELLO_BYTES, MAX_SNIFF_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
+import { MAX_HELLO_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
 import type { TlsMaterial } from '../tls/tls.ts'
@@ -46,6 +45,10 @@ export type Traffic = 'tls' | 'turn' | 'http'
 /**
  * What a connection that began with `head` carries; undefined while more bytes are needed.
  * `insideTls` is the second look, after the handshake: TLS within TLS goes to HTTP (a 400).
+ * TURN is a STUN message: a TURN client's first message on a connection is a STUN request
+ * (Allocate, or Binding; RFC 8656 §5), never ChannelData, which needs an allocation made on
+ * that very connection. So a connection opening with ChannelData's bytes (0x40-0x4F, also
+ * the first letters of GET, HEAD, OPTIONS, DELETE) is HTTP, and garbage gets HTTP's 400.
  */
 export function classify(head: Uint8Array, insideTls = false): Traffic | undefined {
   if (head.length === 0) return undefined
@@ -54,20 +57,13 @@ export function classify(head: Uint8Array, insideTls = false): Traffic | undefin
     if (head.length < 2) return undefined
     return head[1] === 0x03 ? 'tls' : 'http'
   }
+  // RFC 8489 §5: the two top bits of a STUN message are 0, and bytes 4-7 the magic cookie.
   if (first < 0x40) {
     if (head.length < 8) return undefined
     const cookie = ((head[4] << 24) | (head[5] << 16) | (head[6] << 8) | head[7]) >>> 0
     return cookie === STUN_MAGIC_COOKIE ? 'turn' : 'http'
   }
-  if (first > 0x4f) return 'http'
-  // 0x40-0x4F: a method (DELETE, GET, HEAD, OPTIONS…) or ChannelData.
-  for (let i = 0; i < head.length; i++) {
-    const b = head[i]
-    if (b === 0x20 && i > 0) return 'http'
-    const methodByte = (b >= 0x41 && b <= 0x5a) || b === 0x2d // A-Z, '-' (M-SEARCH)
-    if (!methodByte) return 'turn'
-  }
-  return head.length >= MAX_SNIFF_BYTES ? 'turn' : undefined
+  return 'http'
 }
 
 /** TURN over TCP and TLS on this port (relay/turn/): the socket arrives with its first bytes
