@@ -31,7 +31,7 @@ export interface ApiDeps {
   metrics?: () => string
   /** GET /v1/config's ICE servers, credentials minted per answer (relay/ice/). Absent: the
    * --ice-server URLs as they are. */
-  iceConfig?: () => RelayIceConfig
+  iceConfig?: (requestHost: string | undefined) => RelayIceConfig
 }
 
 export function createApi({
@@ -67,7 +67,7 @@ export function createApi({
   // credentials are fresh in every answer, so no cache may keep one.
   app.get('/v1/config', (c) => {
     c.header('Cache-Control', 'no-store')
-    return c.json(iceConfig())
+    return c.json(iceConfig(c.req.header('host')))
   })
 
   if (metrics) {

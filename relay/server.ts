@@ -174,7 +174,7 @@ export function createRelay(
     nodeId: key.identity.id,
     routes: [catalog.routes, supernode.routes, ...discovery.routes, bridge.routes],
     metrics,
-    iceConfig: () => turn.iceConfig(),
+    iceConfig: (requestHost) => turn.iceConfig(requestHost),
   })
   const honoListener = getRequestListener(api.fetch)
   // POST /v1/sealed: API requests sealed over plain HTTP, answered by the API itself.

@@ -7,7 +7,7 @@ describe('resolveRelayAddress', () => {
     expect(await resolveRelayAddress('http://relay.invalid:80', '198.51.100.4')).toBe(
       '198.51.100.4',
     )
-    expect(await resolveRelayAddress('http://localhost:8080', '0.0.0.0')).toBe('127.0.0.1')
+    expect(await resolveRelayAddress('http://localhost:8080', '127.0.0.1')).toBe('127.0.0.1')
   })
 
   it('binds relay sockets where the relay listens, or on any IPv4 address', () => {

@@ -2,7 +2,8 @@
 // §7.3): the address peers send to, so it must be the relay's public one, not the wildcard
 // it listens on. Taken, in order, from the --public-url host when it is an IPv4 literal,
 // from the --host address when that is one (and not the wildcard), from the public host's
-// DNS A record, and last from the machine's first non-internal IPv4 interface.
+// DNS A record, and last (or for the default `localhost`) from the machine's first
+// non-internal IPv4 interface.
 
 import { lookup } from 'node:dns/promises'
 import { isIPv4 } from 'node:net'
@@ -15,7 +16,9 @@ export async function resolveRelayAddress(publicUrl: string, listenHost: string)
   const host = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')
   if (isIPv4(host)) return host
   if (isIPv4(listenHost) && listenHost !== '0.0.0.0') return listenHost
-  if (host === 'localhost') return '127.0.0.1'
+  // The default public URL on a wildcard address: a relay started with no flags, maybe on a
+  // public host, whose peers reach it at its interface address.
+  if (host === 'localhost') return firstInterfaceAddress() ?? '127.0.0.1'
   try {
     const found = await Promise.race([
       lookup(host, { family: 4 }),

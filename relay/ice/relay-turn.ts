@@ -109,10 +109,12 @@ export class RelayTurn {
     this.#timer.unref()
   }
 
-  /** GET /v1/config's answer: fresh credentials each time. */
-  iceConfig(nowSeconds = Math.floor(Date.now() / 1000)): RelayIceConfig {
+  /** GET /v1/config's answer: fresh credentials each time. `requestHost` is the Host the
+   * browser reached us at: a relay left on the default public URL (localhost) names itself
+   * by it, so `npm start` on a public host helps browsers across NATs with no flag. */
+  iceConfig(requestHost?: string, nowSeconds = Math.floor(Date.now() / 1000)): RelayIceConfig {
     const config = this.#config
-    const url = new URL(config.publicUrl)
+    const url = reachedAt(config.publicUrl, requestHost)
     const tcpPort = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
     const udp = this.#udpPort !== undefined
     return relayIceConfig(
@@ -145,5 +147,19 @@ export class RelayTurn {
   async close(): Promise<void> {
     clearInterval(this.#timer)
     await this.#server?.close()
+  }
+}
+
+/** The public URL, or, when that is the default `localhost` one, the origin the request
+ * came to (same scheme). A Host that does not parse as one leaves the public URL. */
+function reachedAt(publicUrl: string, requestHost: string | undefined): URL {
+  const url = new URL(publicUrl)
+  if (url.hostname !== 'localhost' || !requestHost) return url
+  try {
+    const reached = new URL(`${url.protocol}//${requestHost}`)
+    const bare = reached.pathname === '/' && !reached.username && !reached.search
+    return bare && reached.host === requestHost.toLowerCase() ? reached : url
+  } catch {
+    return url
   }
 }

@@ -26,7 +26,8 @@ describe('relay API surface', () => {
       iceServers: { urls: string | string[]; username?: string; credential?: string }[]
       expires: number
     }
-    const host = `localhost:${plain.port}`
+    // Left on the default public URL (localhost), it names itself as the browser reached it.
+    const host = `127.0.0.1:${plain.port}`
     expect(config.iceServers[0]).toEqual({ urls: `stun:${host}` })
     expect(config.iceServers[1]).toMatchObject({
       urls: [`turn:${host}?transport=udp`, `turn:${host}?transport=tcp`],
@@ -36,6 +37,14 @@ describe('relay API surface', () => {
     const now = Date.now() / 1000
     expect(config.expires).toBeGreaterThan(now + 3000)
     expect(config.expires).toBeLessThanOrEqual(now + 3601)
+
+    // A public URL given wins over the Host of the request.
+    const named0 = await relay('--public-url', 'http://relay.example:9999')
+    const publicConfig = (await (await fetch(`${named0.url}/v1/config`)).json()) as typeof config
+    expect(publicConfig.iceServers.map((s) => s.urls)).toEqual([
+      `stun:relay.example:${named0.port}`,
+      [`turn:relay.example:${named0.port}?transport=udp`, 'turn:relay.example:9999?transport=tcp'],
+    ])
 
     const off = await relay('--no-stun', '--no-turn')
     expect(await (await fetch(`${off.url}/v1/config`)).json()).toEqual({ iceServers: [] })
