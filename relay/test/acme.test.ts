@@ -4,16 +4,15 @@
 // (pebble issues 20-second certificates here, so "a third of the lifetime left" comes fast),
 // keeps it across restarts, and stays up on its self-signed certificate when the CA is down.
 
-import { randomBytes } from 'node:crypto'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import { SELF_SIGNED_CERT } from '../tls/tls.ts'
 import { freePort, logsWith, removeTempDirs, tempDir, waitFor } from './catalog-helpers.ts'
 import { PEBBLE, PEBBLE_SKIPPED, httpsGet, startPebble, type Pebble } from './pebble.ts'
 import { runRelayCli, startRelay, type RelayProcess } from './relay-process.ts'
+import { wsAnnounce } from './ws-announce.ts'
 
 if (!PEBBLE) console.warn(`relay/test/acme.test.ts${PEBBLE_SKIPPED}`)
 
@@ -42,30 +41,6 @@ function presented(port: number): Promise<{ serial: string; issuer: string }> {
     })
     socket.on('error', reject)
   })
-}
-
-/** A WebTorrent announce over WSS, verified against `ca`; resolves with the answer. */
-function wssAnnounce(port: number, ca: string): Promise<Record<string, unknown>> {
-  const ws = new WebSocket(`wss://127.0.0.1:${port}`, { ca })
-  return new Promise<Record<string, unknown>>((resolve, reject) => {
-    ws.once('error', reject)
-    ws.once('open', () =>
-      ws.send(
-        JSON.stringify({
-          action: 'announce',
-          info_hash: randomBytes(20).toString('latin1'),
-          peer_id: randomBytes(20).toString('latin1'),
-          numwant: 0,
-          uploaded: 0,
-          downloaded: 0,
-          left: 0,
-          event: 'started',
-          offers: [],
-        }),
-      ),
-    )
-    ws.once('message', (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>))
-  }).finally(() => ws.close())
 }
 
 const acmeArgs = (port: number, pebble: Pebble, dataDir = tempDir()) => [
@@ -98,7 +73,7 @@ describe.skipIf(!PEBBLE)(`a relay with --acme-domain, against pebble${PEBBLE_SKI
     expect(health.status).toBe(200)
     expect(JSON.parse(health.body)).toMatchObject({ ok: true })
     expect((await httpsGet(`https://127.0.0.1:${port}/`, root)).status).toBe(200)
-    const answer = await wssAnnounce(port, root)
+    const answer = await wsAnnounce(`wss://127.0.0.1:${port}`, root)
     expect(answer).toMatchObject({ action: 'announce' })
     expect(answer.interval).toBeGreaterThan(0)
     const first = await presented(port)

@@ -11,13 +11,13 @@ import { join } from 'node:path'
 import dnsPacket from 'dns-packet'
 import { generate } from 'selfsigned'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import WebSocket from 'ws'
 import type { Listing } from '../../shared/listing.ts'
 import { FastSigner, sampleDraft } from '../catalog/test-support.ts'
 import { SELF_SIGNED_CERT } from '../tls/tls.ts'
 import { freePort, logsWith, removeTempDirs, tempDir, waitFor } from './catalog-helpers.ts'
 import { runRelayCli, startRelay, type RelayProcess } from './relay-process.ts'
 import { announcePath, decodeDict, scrapePath } from './tracker-wire.ts'
+import { wsAnnounce } from './ws-announce.ts'
 
 const running: RelayProcess[] = []
 afterEach(async () => {
@@ -108,27 +108,7 @@ describe('a relay with --tls-self-signed', () => {
     expect(dnsPacket.decode(doh.body).answers?.[0]).toMatchObject({ type: 'SOA' })
 
     // The WebTorrent tracker over WSS: an announce is answered with an interval.
-    const ws = new WebSocket(`wss://localhost:${r.port}`, { ca })
-    const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      ws.once('error', reject)
-      ws.once('open', () =>
-        ws.send(
-          JSON.stringify({
-            action: 'announce',
-            info_hash: randomBytes(20).toString('latin1'),
-            peer_id: randomBytes(20).toString('latin1'),
-            numwant: 0,
-            uploaded: 0,
-            downloaded: 0,
-            left: 0,
-            event: 'started',
-            offers: [],
-          }),
-        ),
-      )
-      ws.once('message', (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>))
-    })
-    ws.close()
+    const answer = await wsAnnounce(`wss://localhost:${r.port}`, ca)
     expect(answer).toMatchObject({ action: 'announce' })
     expect(answer.interval).toBeGreaterThan(0)
 
