@@ -128,18 +128,19 @@ const FAST = ['--local-network', '--supernode-poll-interval', '1', '--ws-announc
 test("a page uses the STUN server of the other relay its torrent's tracker is on", async ({
   browser,
 }, testInfo) => {
-  // Only B names a STUN server: whatever A's page uses, it took from B.
+  // Only B names a STUN server (neither runs its own): whatever A's page uses, it took from B.
   const stun = await stunServer()
   const [portA, portB] = await Promise.all([freePort(), freePort()])
   const relays: RunningRelay[] = []
   const contexts: BrowserContext[] = []
+  const own = ['--no-stun', '--no-turn']
   try {
-    relays.push(await startRelay({ port: portA, args: FAST }))
+    relays.push(await startRelay({ port: portA, args: [...FAST, ...own] }))
     relays.push(
       await startRelay({
         port: portB,
         peers: [`http://127.0.0.1:${portA}`],
-        args: [...FAST, '--ice-server', stun.url],
+        args: [...FAST, ...own, '--ice-server', stun.url],
       }),
     )
     const [a, b] = relays
