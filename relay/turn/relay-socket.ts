@@ -3,8 +3,9 @@
 // asks for an even port; a range of 0-0 lets the system choose (tests).
 
 import { randomInt } from 'node:crypto'
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import { TURN_RELAY_PORT_TRIES } from '../limits.ts'
+import { createUdpSocket } from './udp-socket.ts'
 
 export async function bindRelaySocket(
   host: string,
@@ -16,7 +17,7 @@ export async function bindRelaySocket(
     let port = max === 0 ? 0 : min + randomInt(max - min + 1)
     if (even && port % 2) port = port + 1 <= max ? port + 1 : port - 1
     if (even && port !== 0 && (port < min || port % 2)) return null // no even port in range
-    const socket = dgram.createSocket('udp4')
+    const socket = createUdpSocket('udp4')
     const bound = await new Promise<boolean>((resolve) => {
       socket.once('error', () => resolve(false))
       socket.bind({ port, address: host, exclusive: true }, () => resolve(true))

@@ -201,6 +201,41 @@ describe.each(TRANSPORTS)('STUN/TURN over %s', (transport) => {
     })
   })
 
+  it('relays between two allocations of its own, both ways, as between any peers', async () => {
+    env = await startTurn()
+    const { username, credential } = env.credential()
+    const [a, b] = [await env.connect(transport), await env.connect(transport)]
+    const relayedA = (await a.allocate(username, credential)).relayed
+    const relayedB = (await b.allocate(username, credential)).relayed
+    await a.createPermission('127.0.0.1')
+    await b.createPermission('127.0.0.1')
+    const hello = randomBytes(1200)
+    a.sendIndication(relayedB, hello)
+    const indication = await b.nextData()
+    expect(indication.peer).toEqual(relayedA)
+    expect(sha(indication.data)).toBe(sha(hello))
+
+    await a.channelBind(0x4001, relayedB)
+    await b.channelBind(0x4002, relayedA)
+    const [up, down] = [randomBytes(333), randomBytes(1203)]
+    a.sendChannelData(0x4001, up)
+    b.sendChannelData(0x4002, down)
+    const atB = await b.nextData()
+    expect(atB.channel).toBe(0x4002)
+    expect(sha(atB.data)).toBe(sha(up))
+    const atA = await a.nextData()
+    expect(atA.channel).toBe(0x4001)
+    expect(sha(atA.data)).toBe(sha(down))
+    expect(env.server.stats.bytesToPeers).toBe(1200 + 333 + 1203)
+    expect(env.server.stats.bytesToClients).toBe(1200 + 333 + 1203)
+
+    // Once B's allocation is freed, what A sends to its relayed address goes nowhere.
+    expect(await b.refresh(0)).toBe(0)
+    a.sendChannelData(0x4001, up)
+    await b.createPermission('127.0.0.1').catch(() => {}) // no allocation: refused
+    expect(env.server.stats.bytesToClients).toBe(1200 + 333 + 1203)
+  })
+
   it("never relays from a relay port into the server's own port", async () => {
     env = await startTurn()
     const client = await env.connect(transport)

@@ -5,7 +5,7 @@
 // data-path.ts.
 
 import { randomBytes } from 'node:crypto'
-import dgram from 'node:dgram'
+import type dgram from 'node:dgram'
 import { isIPv4, isIPv6, type Socket } from 'node:net'
 import { TokenBuckets } from '../dns/rate.ts'
 import {
@@ -15,6 +15,7 @@ import {
   MAX_TURN_WARNED_SOURCES,
   TURN_SWEEP_INTERVAL_MS,
   TURN_UNAUTH_BURST,
+  TURN_UDP_SOCKET_BUFFER_BYTES,
   TURN_UNAUTH_REQUESTS_PER_SECOND,
   TURN_WARN_INTERVAL_MS,
 } from '../limits.ts'
@@ -33,6 +34,7 @@ import {
 import { bindRelaySocket } from './relay-socket.ts'
 import { TurnStream } from './turn-stream.ts'
 import { DataPath } from './data-path.ts'
+import { createUdpSocket } from './udp-socket.ts'
 import { emptyStats, type TurnStats } from './stats.ts'
 import { MessageClass, Method, decodeStun } from './stun-message.ts'
 
@@ -84,6 +86,8 @@ export class TurnServer {
   readonly #listenPorts: number[] = []
   readonly #streams = new Set<TurnStream>()
   readonly #warned = new Map<string, number>()
+  /** Live allocations by the port of their relay socket (all on relayAddress). */
+  readonly #byRelayPort = new Map<number, Allocation>()
   readonly #sweepTimer: NodeJS.Timeout
   #streamCount = 0
   #closed = false
@@ -112,6 +116,7 @@ export class TurnServer {
       relayAddress: init.relayAddress,
       listenPorts: this.#listenPorts,
       onBandwidthHit: () => this.#bandwidthHit(),
+      allocationAt: (port) => this.#byRelayPort.get(port),
     })
     this.#core = {
       realm: init.realm,
@@ -135,7 +140,7 @@ export class TurnServer {
 
   /** Binds the UDP socket for STUN and TURN; returns the bound port. */
   async listenUdp(port: number, host: string): Promise<number> {
-    const socket = dgram.createSocket(isIPv6(host) ? 'udp6' : 'udp4')
+    const socket = createUdpSocket(isIPv6(host) ? 'udp6' : 'udp4')
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)
       socket.bind(port, host, () => {
@@ -144,6 +149,15 @@ export class TurnServer {
       })
     })
     socket.on('error', (err) => this.#init.log.warn('turn: udp socket error', { err: err.message }))
+    // Linux caps the buffers asked for at net.core.rmem_max / wmem_max (and reports twice
+    // what it granted): say so, since relayed packets are then dropped under load.
+    const granted = Math.min(socket.getRecvBufferSize(), socket.getSendBufferSize())
+    if (granted < TURN_UDP_SOCKET_BUFFER_BYTES) {
+      this.#init.log.info('turn: udp socket buffers capped by net.core.rmem_max/wmem_max', {
+        asked: TURN_UDP_SOCKET_BUFFER_BYTES,
+        granted,
+      })
+    }
     socket.on('message', (msg, rinfo) => this.#onUdp(socket, msg, rinfo.address, rinfo.port))
     this.#udp.push(socket)
     this.#listenPorts.push(socket.address().port)
@@ -272,6 +286,7 @@ export class TurnServer {
       this.#init.log.debug('turn: relay socket error', { err: err.message }),
     )
     this.#table.commit(allocation)
+    this.#byRelayPort.set(allocation.relayPort, allocation)
     this.stats.allocationsMade++
     this.stats.allocationsActive[link.transport]++
     return allocation
@@ -279,6 +294,9 @@ export class TurnServer {
 
   #free(allocation: Allocation): void {
     if (this.#table.remove(allocation.link.id) !== allocation) return
+    if (this.#byRelayPort.get(allocation.relayPort) === allocation) {
+      this.#byRelayPort.delete(allocation.relayPort)
+    }
     allocation.socket?.close()
     allocation.socket = null
     this.stats.allocationsActive[allocation.link.transport]--
