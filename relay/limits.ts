@@ -296,6 +296,10 @@ export const TURN_NONCE_LIFETIME_SECONDS = 600
 export const TURN_CREDENTIAL_MAX_TTL_SECONDS = 3600
 /** Clock difference tolerated between the minting relay and this one. */
 export const TURN_CREDENTIAL_CLOCK_SLACK_SECONDS = 60
+/** Share of --turn-max-bandwidth one client address (its /64 for IPv6) may use: one home, or
+ * one source with many allocations, cannot take the whole relay; two can relay at full
+ * share at once. A relay that is idle otherwise still gives one user half its bandwidth. */
+export const TURN_ADDRESS_BANDWIDTH_SHARE = 0.5
 /** Bytes queued for a TCP/TLS client before relayed packets for it are dropped: a slow reader
  * loses packets (as UDP would) instead of growing memory. */
 export const MAX_TURN_STREAM_WRITE_BUFFER_BYTES = 256 * 1024

@@ -5,6 +5,7 @@
 
 import type { Socket as UdpSocket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
+import type { ByteBudget } from './byte-budget.ts'
 import {
   MAX_TURN_CHANNELS_PER_ALLOCATION,
   MAX_TURN_PERMISSIONS_PER_ALLOCATION,
@@ -54,6 +55,9 @@ export class Allocation {
   answer: Buffer | null = null
   expiresMs: number
   socket: UdpSocket | null = null
+  /** The byte budget this allocation's client address shares (TURN_ADDRESS_BANDWIDTH_SHARE);
+   * null: no cap. */
+  addressBudget: ByteBudget | null = null
   /** The relayed transport address given to the client (XOR-RELAYED-ADDRESS). */
   relayAddress = ''
   relayPort = 0
@@ -136,10 +140,19 @@ export class AllocationTable {
   readonly #byId = new Map<string, Allocation>()
   readonly #pending = new Set<string>()
   readonly #perAddress = new Map<string, number>()
+  /** One byte budget per client address with an allocation, gone with its last one. */
+  readonly #budgets = new Map<string, ByteBudget>()
+  readonly #addressBudget: ((nowMs: number) => ByteBudget) | undefined
 
-  constructor(maxTotal: number, maxPerAddress: number) {
+  constructor(
+    maxTotal: number,
+    maxPerAddress: number,
+    /** Makes a client address's byte budget; absent: addresses are not capped apart. */
+    addressBudget?: (nowMs: number) => ByteBudget,
+  ) {
     this.maxTotal = maxTotal
     this.maxPerAddress = maxPerAddress
+    this.#addressBudget = addressBudget
   }
 
   /** Allocations made, not counting reservations. */
@@ -172,10 +185,15 @@ export class AllocationTable {
     return 'ok'
   }
 
-  /** Turns a reservation into an allocation. */
-  commit(allocation: Allocation): void {
+  /** Turns a reservation into an allocation, with its address's byte budget. */
+  commit(allocation: Allocation, nowMs = 0): void {
     this.#pending.delete(allocation.link.id)
     this.#byId.set(allocation.link.id, allocation)
+    if (!this.#addressBudget) return
+    const key = sourceKey(allocation.link.ip)
+    let budget = this.#budgets.get(key)
+    if (!budget) this.#budgets.set(key, (budget = this.#addressBudget(nowMs)))
+    allocation.addressBudget = budget
   }
 
   /** Gives a reservation back (the relay socket could not be bound). */
@@ -194,6 +212,9 @@ export class AllocationTable {
   #release(ip: string): void {
     const n = this.countOf(ip) - 1
     if (n > 0) this.#perAddress.set(sourceKey(ip), n)
-    else this.#perAddress.delete(sourceKey(ip))
+    else {
+      this.#perAddress.delete(sourceKey(ip))
+      this.#budgets.delete(sourceKey(ip))
+    }
   }
 }

@@ -75,10 +75,7 @@ export class DataPath {
     if (msg.length > MAX_TURN_MESSAGE_BYTES) return
     const now = this.#init.now()
     if (!allocation.permitted(ip, now)) return
-    if (!this.#init.budget.take(msg.length, now)) {
-      this.#init.onBandwidthHit()
-      return
-    }
+    if (!this.#charge(allocation, msg.length, now)) return
     const channel = allocation.channelsByPeer.size
       ? allocation.channelsByPeer.get(`${ip}:${port}`)
       : undefined
@@ -98,10 +95,7 @@ export class DataPath {
   #toPeer(allocation: Allocation, data: Buffer, port: number, ip: string, now: number): void {
     // Never from a relay port back into our own listening port (a loop through ourselves).
     if (this.#init.listenPorts.includes(port) && ip === this.#init.relayAddress) return
-    if (!this.#init.budget.take(data.length, now)) {
-      this.#init.onBandwidthHit()
-      return
-    }
+    if (!this.#charge(allocation, data.length, now)) return
     const peer = ip === this.#init.relayAddress ? this.#init.allocationAt(port) : undefined
     if (peer !== undefined) {
       // The peer is another allocation's relay address on this server (both ends of a
@@ -119,6 +113,17 @@ export class DataPath {
     }
     allocation.socket?.send(data, port, ip)
     this.#init.stats.bytesToPeers += data.length
+  }
+
+  /** Takes `bytes` from the client address's share, then from the relay's total; false (the
+   * packet is dropped) when either is spent. */
+  #charge(allocation: Allocation, bytes: number, now: number): boolean {
+    const own = allocation.addressBudget
+    if ((own !== null && !own.take(bytes, now)) || !this.#init.budget.take(bytes, now)) {
+      this.#init.onBandwidthHit()
+      return false
+    }
+    return true
   }
 
   #nextTid(): Buffer {

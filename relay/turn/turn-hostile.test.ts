@@ -378,18 +378,30 @@ describe('quotas and budgets', () => {
     expect((await client.request(Method.Binding)).cls).toBe(MessageClass.Success)
   })
 
-  it('drops relayed packets over the total bandwidth budget', async () => {
-    env = await startTurn({ maxBandwidth: 10_000 }) // burst: one second's worth
+  it("drops relayed packets over an address's share, then over the total budget", async () => {
+    // 40,000 bytes/s in all, 20,000 for one address (TURN_ADDRESS_BANDWIDTH_SHARE); the
+    // fake clock stands still, so each bucket holds its one burst.
+    env = await startTurn({ maxBandwidth: 40_000 })
     const e = env
-    const client = await e.connect('udp')
     const remote = await udpPeer()
-    const { username, credential } = e.credential()
-    await client.allocate(username, credential)
-    await client.channelBind(0x4001, remote)
-    for (let i = 0; i < 20; i++) client.sendChannelData(0x4001, randomBytes(1000))
+    const flood = async (from: string, packets: number) => {
+      const client = await e.connect('udp', from)
+      const { username, credential } = e.credential(from.replaceAll('.', ''))
+      await client.allocate(username, credential)
+      await client.channelBind(0x4001, remote)
+      for (let i = 0; i < packets; i++) client.sendChannelData(0x4001, randomBytes(1000))
+    }
+    await flood('127.0.0.1', 30)
     await vi.waitFor(() => expect(e.server.stats.droppedForBandwidth).toBe(10))
-    expect(e.server.stats.bytesToPeers).toBe(10_000)
-    for (let i = 0; i < 10; i++) expect((await remote.next()).data).toHaveLength(1000)
+    expect(e.server.stats.bytesToPeers).toBe(20_000)
+    // Another address still has its share, until the total is spent.
+    await flood('127.0.0.3', 30)
+    await vi.waitFor(() => expect(e.server.stats.droppedForBandwidth).toBe(20))
+    expect(e.server.stats.bytesToPeers).toBe(40_000)
+    await flood('127.0.0.4', 5)
+    await vi.waitFor(() => expect(e.server.stats.droppedForBandwidth).toBe(25))
+    expect(e.server.stats.bytesToPeers).toBe(40_000)
+    for (let i = 0; i < 40; i++) expect((await remote.next()).data).toHaveLength(1000)
     expect(e.logs.filter((l) => l.includes('budget hit: bandwidth'))).toHaveLength(1)
     remote.close()
   })

@@ -10,6 +10,7 @@ import { isIPv4, isIPv6, type Socket } from 'node:net'
 import { TokenBuckets } from '../dns/rate.ts'
 import {
   MAX_TURN_ALLOCATIONS_PER_ADDRESS,
+  TURN_ADDRESS_BANDWIDTH_SHARE,
   MAX_TURN_MESSAGE_BYTES,
   MAX_TURN_RATE_BUCKETS,
   MAX_TURN_WARNED_SOURCES,
@@ -106,9 +107,16 @@ export class TurnServer {
     }
     this.#init = init
     this.#now = init.now ?? Date.now
-    this.#table = new AllocationTable(init.maxAllocations, MAX_TURN_ALLOCATIONS_PER_ADDRESS)
     // Bursts of a second's worth, and never less than a full-size packet.
     const burst = Math.max(init.maxBandwidth, 2 * MAX_TURN_MESSAGE_BYTES)
+    const share = init.maxBandwidth * TURN_ADDRESS_BANDWIDTH_SHARE
+    this.#table = new AllocationTable(
+      init.maxAllocations,
+      MAX_TURN_ALLOCATIONS_PER_ADDRESS,
+      init.maxBandwidth > 0
+        ? (nowMs) => new ByteBudget(share, nowMs, Math.max(share, 2 * MAX_TURN_MESSAGE_BYTES))
+        : undefined,
+    )
     this.#data = new DataPath({
       stats: this.stats,
       budget: new ByteBudget(init.maxBandwidth, this.#now(), burst),
@@ -285,7 +293,7 @@ export class TurnServer {
     socket.on('error', (err) =>
       this.#init.log.debug('turn: relay socket error', { err: err.message }),
     )
-    this.#table.commit(allocation)
+    this.#table.commit(allocation, this.#now())
     this.#byRelayPort.set(allocation.relayPort, allocation)
     this.stats.allocationsMade++
     this.stats.allocationsActive[link.transport]++
