@@ -296,9 +296,11 @@ export const OPTIONS: OptionSpec[] = [
     key: 'turnMaxBandwidth',
     flag: 'turn-max-bandwidth',
     type: 'number',
-    // 2 MiB/s (16 Mbit/s) is a share a home uplink can give; a relay on a server raises it.
-    // Relaying is bandwidth the supernode gives the network: published in its record.
-    default: 2 * 1024 * 1024,
+    // 4 MiB/s (32 Mbit/s): a modest server's share, or a good home uplink's; one client
+    // address gets at most half (limits.ts), so one relayed transfer runs at up to 2 MiB/s
+    // (the NAT lab measured ~1 MiB/s relayed when the default was half this). Relaying is
+    // bandwidth the supernode gives the network: published in its record.
+    default: 4 * 1024 * 1024,
     help: 'bytes/s relayed for browsers over all allocations, published as capacity (0: no cap)',
     check: (v: number) => (Number.isInteger(v) && v >= 0 ? null : 'must be a whole number >= 0'),
   },

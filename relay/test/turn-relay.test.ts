@@ -115,7 +115,7 @@ describe('STUN and TURN on the relay port', () => {
       capacity: { relay?: number }
       load: { relay?: number }
     }
-    expect(hello.capacity.relay).toBe(2 * 1024 * 1024)
+    expect(hello.capacity.relay).toBe(4 * 1024 * 1024)
     expect(typeof hello.load.relay).toBe('number')
   })
 
