@@ -17,6 +17,7 @@ import { SEALED_WS_PROTOCOL, SealedStream } from '../../shared/sealed/stream.ts'
 import { RelayIds, sealingWebSocket } from '../../app/lib/sealed-websocket.ts'
 import { LOOPBACK_RTC_CONFIG } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { trackerClient } from './tracker-client.ts'
 
 let relay: RelayProcess
 beforeAll(async () => {
@@ -91,21 +92,6 @@ async function gathered(pc: RTCPeerConnection): Promise<string> {
   return pc.localDescription!.sdp
 }
 
-function stockClient(announce: string, infoHash: string) {
-  const peerId = randomBytes(20).toString('hex')
-  const client = new Client({
-    infoHash,
-    peerId,
-    announce: [announce],
-    port: 6881,
-    rtcConfig: LOOPBACK_RTC_CONFIG,
-  })
-  const warnings: string[] = []
-  client.on('warning', (err: Error) => warnings.push(err.message))
-  client.on('error', (err: Error) => warnings.push(`error: ${err.message}`))
-  return { client, peerId, warnings }
-}
-
 function connectedPeer(client: Client): Promise<TrackerPeer> {
   return new Promise((resolve) => {
     client.on('peer', (peer: TrackerPeer) => {
@@ -139,7 +125,7 @@ describe('sealed signalling with the stock client on one relay', () => {
       const Sealing = sealingWebSocket(recordingWebSocket(frames))
       const sealed = await trackerSocket(Sealing, freshWsUrl())
       const pc = new RTCPeerConnection(LOOPBACK_RTC_CONFIG)
-      const stock = stockClient(freshWsUrl(), infoHash)
+      const stock = trackerClient(freshWsUrl(), infoHash)
       onTestFinished(() => {
         sealed.ws.close()
         stock.client.destroy()
@@ -213,7 +199,7 @@ describe('sealed signalling with the stock client on one relay', () => {
     async () => {
       const infoHash = randomBytes(20).toString('hex')
       const peerId = randomBytes(20).toString('hex')
-      const stock = stockClient(freshWsUrl(), infoHash)
+      const stock = trackerClient(freshWsUrl(), infoHash)
       const sealed = await trackerSocket(
         sealingWebSocket(WebSocket as unknown as typeof globalThis.WebSocket),
         freshWsUrl(),

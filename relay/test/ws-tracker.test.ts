@@ -10,29 +10,15 @@ import { join } from 'node:path'
 import Client, { type ScrapeData, type TrackerPeer } from 'bittorrent-tracker'
 import WebTorrent, { type Torrent } from 'webtorrent'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest'
-import { LOOPBACK_RTC_CONFIG, QUIET_WEBTORRENT } from './loopback-rtc.ts'
+import { QUIET_WEBTORRENT } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { trackerClient } from './tracker-client.ts'
 
 let relay: RelayProcess
 beforeAll(async () => {
   relay = await startRelay()
 })
 afterAll(() => relay?.stop())
-
-function trackerClient(announce: string, infoHash: string) {
-  const peerId = randomBytes(20).toString('hex')
-  const client = new Client({
-    infoHash,
-    peerId,
-    announce: [announce],
-    port: 6881,
-    rtcConfig: LOOPBACK_RTC_CONFIG,
-  })
-  const warnings: string[] = []
-  client.on('warning', (err: Error) => warnings.push(err.message))
-  client.on('error', (err: Error) => warnings.push(`error: ${err.message}`))
-  return { client, peerId, warnings }
-}
 
 /** The first peer this client connects to over WebRTC. */
 function connectedPeer(client: Client): Promise<TrackerPeer> {
