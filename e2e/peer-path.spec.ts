@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises'
 import { chromium, type Browser, type BrowserContext } from '@playwright/test'
 import { CHROMIUM } from '../scripts/chromium.js'
 import { expect, shot, test } from './fixtures.ts'
-import { freePort, startRelay, type RunningRelay } from './relay.ts'
+import { freePort, startRelay, supernodesListed, type RunningRelay } from './relay.ts'
 import { infoHashOf, saveAndCompare, share } from './sharing.ts'
 
 const SIZE = 2 * 1024 * 1024
@@ -152,17 +152,7 @@ test("a page uses the STUN server of the other relay its torrent's tracker is on
     // Both relays list both supernodes before the browsers come: each hash is owned by both,
     // so a torrent announces to both trackers whichever page it is in.
     for (const r of relays) {
-      await expect
-        .poll(
-          async () => {
-            const body = (await (await fetch(`${r.url}/v1/supernodes`)).json()) as {
-              supernodes: unknown[]
-            }
-            return body.supernodes.length
-          },
-          { timeout: 30_000 },
-        )
-        .toBe(2)
+      await expect.poll(() => supernodesListed(r.url), { timeout: 30_000 }).toBe(2)
     }
     const name = 'two relays.bin'
     const data = randomBytes(SIZE / 4)

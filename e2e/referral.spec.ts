@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises'
 import type { Page } from '@playwright/test'
 import { rendezvousOwners } from '../shared/rendezvous.ts'
 import { expect, shot, test } from './fixtures.ts'
-import { introduceRelays, relayNodeId, startRelays } from './relay.ts'
+import { introduceRelays, relayNodeId, startRelays, supernodesListed } from './relay.ts'
 import { contentWithOwners, networkView, saveAndCompare, tracker, trackersOf } from './sharing.ts'
 
 /** Relays that learn each other within a second or two and ask browsers to announce every
@@ -129,17 +129,7 @@ test('an owner killed with SIGKILL: the browsers meet through the other owner an
     const [home] = relays
     // Every relay lists all three before the browsers come.
     for (const r of relays) {
-      await expect
-        .poll(
-          async () => {
-            const body = (await (await fetch(`${r.url}/v1/supernodes`)).json()) as {
-              supernodes: unknown[]
-            }
-            return body.supernodes.length
-          },
-          { timeout: 30_000 },
-        )
-        .toBe(3)
+      await expect.poll(() => supernodesListed(r.url), { timeout: 30_000 }).toBe(3)
     }
     const name = 'failover.bin'
     const { data, infoHash, owners } = contentWithOwners(

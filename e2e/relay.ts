@@ -138,6 +138,13 @@ export async function relayNodeId(url: string): Promise<string> {
   return health.id
 }
 
+/** How many supernode records a relay lists (GET /v1/supernodes): tests wait on it until the
+ * relays have all met. */
+export async function supernodesListed(url: string): Promise<number> {
+  const body = (await (await fetch(`${url}/v1/supernodes`)).json()) as { supernodes: unknown[] }
+  return body.supernodes.length
+}
+
 /** `n` relays on ports picked first, each under its own `--public-url`, started together.
  * With `peered`, each names every other with --peer; without, they start knowing no other
  * supernode (introduceRelays makes them meet later). */

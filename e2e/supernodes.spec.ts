@@ -26,7 +26,7 @@ import {
   failureReason,
 } from '../relay/test/tracker-wire.ts'
 import { expect, shot, test } from './fixtures.ts'
-import { freePort, relayNodeId, startRelay, type RunningRelay } from './relay.ts'
+import { freePort, relayNodeId, startRelay, supernodesListed, type RunningRelay } from './relay.ts'
 import { recordTrackerTraffic } from './tracker-log.ts'
 import {
   contentWithOwners,
@@ -200,15 +200,10 @@ test('five relays: one overloaded promotes a candidate, one killed, and the brow
     // Every relay knows all five records (two supernodes, three candidates) first.
     for (const n of nodes) {
       await expect
-        .poll(
-          async () => {
-            const body = (await (await fetch(`${n.relay.url}/v1/supernodes`)).json()) as {
-              supernodes: unknown[]
-            }
-            return body.supernodes.length
-          },
-          { message: `${n.name} knowing all five relays`, timeout: 60_000 },
-        )
+        .poll(() => supernodesListed(n.relay.url), {
+          message: `${n.name} knowing all five relays`,
+          timeout: 60_000,
+        })
         .toBe(5)
     }
     expect(await agreedSupernodes(nodes, 2)).toEqual([a.id, b.id].sort())
