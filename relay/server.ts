@@ -24,6 +24,7 @@ import { loadNodeIdentity } from './identity.ts'
 import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
 import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
+import { Refusals } from './refusals.ts'
 import { PROXY_HEADER } from './supernode/announce-proxy.ts'
 import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
@@ -98,6 +99,8 @@ export function createRelay(
   log.info(key.created ? 'node key created' : 'node key loaded', { id: key.identity.id })
   if (key.readableByOthers) log.warn('node key is readable by other users', { path: key.path })
   const startedAt = Date.now()
+  // Every refusal for a budget or for abuse is counted and said (refusals.ts).
+  const refusals = new Refusals(log)
   // Requests to other relays: sealed over plain HTTP, --tls-ca trusted over HTTPS.
   const transport = new SealedTransport({
     identity: key.identity,
@@ -164,6 +167,7 @@ export function createRelay(
         residentMemoryBytes: process.memoryUsage.rss(),
       }),
       ...turn.metrics(),
+      ...refusals.metrics(),
     ])
   }
   const api = createApi({
