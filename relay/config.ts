@@ -10,11 +10,24 @@ import { SUPERNODE_ROLES, canonicalUrl, type SupernodeRole } from '../shared/sup
 import {
   ADDRESS_PUBLISHES_PER_MINUTE,
   DNS_UDP_QUERIES_PER_SECOND,
+  MAX_SUPERNODES_PER_PREFIX,
   MAX_BOOTSTRAP_SOURCES,
   MAX_LISTINGS_PER_PUBLISHER,
   MAX_ICE_SERVERS,
+  BRIDGE_TORRENTS_PER_ADDRESS,
   MAX_PEERS,
+  MAX_PEERS_PER_ADDRESS,
+  MAX_TORRENTS_PER_ADDRESS,
+  MAX_WEBSOCKETS_PER_ADDRESS,
   PUBLISHER_PUBLISHES_PER_MINUTE,
+  MAX_CATALOG_BYTES,
+  NEW_PUBLISHERS_PER_ADDRESS_PER_HOUR,
+  PEER_PULL_LISTINGS_PER_MINUTE,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_REQUEST_BUFFER_BYTES,
+  MAX_RESPONSE_BUFFER_BYTES,
+  STALL_TIMEOUT_SECONDS,
 } from './limits.ts'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent'
@@ -35,7 +48,15 @@ export interface RelayConfig {
   wsAnnounceInterval: number
   maxTorrents: number
   maxPeers: number
+  maxTorrentsPerAddress: number
+  maxPeersPerAddress: number
+  maxWebsocketsPerAddress: number
   maxBandwidth: number
+  maxConnectionsPerAddress: number
+  maxConnections: number
+  stallTimeout: number
+  maxRequestBuffer: number
+  maxResponseBuffer: number
   role: SupernodeRole
   appDir: string
   peers: string[]
@@ -57,10 +78,15 @@ export interface RelayConfig {
   highWatermark: number
   lowWatermark: number
   minSupernodes: number
+  maxSupernodesPerPrefix: number
+  admissionProbation: number
   rotationInterval: number
   maxListingsPerPublisher: number
   publishRatePerPublisher: number
   publishRatePerAddress: number
+  newPublishersPerAddress: number
+  maxCatalogBytes: number
+  peerPullRate: number
   dnsZones: string[]
   dnsPort: number | undefined
   dnsTtl: number
@@ -70,6 +96,7 @@ export interface RelayConfig {
   bootstrapUrls: string[]
   bridge: boolean
   bridgeMaxTorrents: number
+  bridgeTorrentsPerAddress: number
   bridgeMaxDisk: number
   bridgeMaxMemory: number
   bridgeMaxRate: number
@@ -208,6 +235,30 @@ export const OPTIONS: OptionSpec[] = [
     check: positive,
   },
   {
+    key: 'maxTorrentsPerAddress',
+    flag: 'max-torrents-per-address',
+    type: 'number',
+    default: MAX_TORRENTS_PER_ADDRESS,
+    help: 'most torrents one address (IPv6: its /64) may have created and still held',
+    check: positive,
+  },
+  {
+    key: 'maxPeersPerAddress',
+    flag: 'max-peers-per-address',
+    type: 'number',
+    default: MAX_PEERS_PER_ADDRESS,
+    help: 'most peers one address (IPv6: its /64) may hold, over all torrents',
+    check: positive,
+  },
+  {
+    key: 'maxWebsocketsPerAddress',
+    flag: 'max-websockets-per-address',
+    type: 'number',
+    default: MAX_WEBSOCKETS_PER_ADDRESS,
+    help: 'most tracker WebSockets open at once from one address (IPv6: its /64)',
+    check: positive,
+  },
+  {
     key: 'maxBandwidth',
     flag: 'max-bandwidth',
     type: 'number',
@@ -215,6 +266,48 @@ export const OPTIONS: OptionSpec[] = [
     // HTTP announce and its answer, that is ~400 announces/s.
     default: 262_144,
     help: 'bytes/s given to tracking (announces, signalling), published as capacity',
+    check: positive,
+  },
+  {
+    key: 'maxConnectionsPerAddress',
+    flag: 'max-connections-per-address',
+    type: 'number',
+    default: MAX_CONNECTIONS_PER_ADDRESS,
+    help: 'most connections open at once from one address (IPv6: its /64), loopback included',
+    check: positive,
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    type: 'number',
+    default: MAX_CONNECTIONS,
+    help: 'most connections open at once on the port, over all addresses',
+    check: positive,
+  },
+  {
+    key: 'stallTimeout',
+    flag: 'stall-timeout',
+    type: 'number',
+    default: STALL_TIMEOUT_SECONDS,
+    help: 'seconds a request body (408) or a large answer (closed) may move no byte',
+    check: positive,
+  },
+  {
+    key: 'maxRequestBuffer',
+    flag: 'max-request-buffer',
+    type: 'number',
+    default: MAX_REQUEST_BUFFER_BYTES,
+    // Under 4 x MAX_REQUEST_BODY_BYTES (~20 MiB), an address's quarter no longer holds the
+    // largest body a route takes (a sealed handoff), and such bodies always get 503.
+    help: 'bytes of request bodies held at once, over all addresses (one gets a quarter)',
+    check: positive,
+  },
+  {
+    key: 'maxResponseBuffer',
+    flag: 'max-response-buffer',
+    type: 'number',
+    default: MAX_RESPONSE_BUFFER_BYTES,
+    help: 'bytes of large answers in flight at once, over all addresses (one gets a quarter)',
     check: positive,
   },
   {
@@ -409,6 +502,24 @@ export const OPTIONS: OptionSpec[] = [
     check: (v: number) => (Number.isInteger(v) && v >= 2 ? null : 'must be an integer >= 2'),
   },
   {
+    key: 'maxSupernodesPerPrefix',
+    flag: 'max-supernodes-per-prefix',
+    type: 'number',
+    default: MAX_SUPERNODES_PER_PREFIX,
+    help: 'supernodes that may own hashes per address prefix (/24, /48, domain); raise it for relays sharing one machine',
+    check: (v: number) => (Number.isInteger(v) && v >= 1 ? null : 'must be an integer >= 1'),
+  },
+  {
+    key: 'admissionProbation',
+    flag: 'admission-probation',
+    type: 'number',
+    // Ten minutes: a relay an operator starts joins within one, and a batch of records
+    // pushed by a stranger owns nothing until its servers have answered that long.
+    default: 600,
+    help: 'seconds a volunteer supernode must be known and reachable before it is admitted',
+    check: (v: number) => (Number.isInteger(v) && v >= 0 ? null : 'must be an integer >= 0'),
+  },
+  {
     key: 'rotationInterval',
     flag: 'rotation-interval',
     type: 'number',
@@ -438,6 +549,30 @@ export const OPTIONS: OptionSpec[] = [
     type: 'number',
     default: ADDRESS_PUBLISHES_PER_MINUTE,
     help: 'listings accepted per minute from one client address',
+    check: positive,
+  },
+  {
+    key: 'newPublishersPerAddress',
+    flag: 'new-publishers-per-address',
+    type: 'number',
+    default: NEW_PUBLISHERS_PER_ADDRESS_PER_HOUR,
+    help: 'publisher keys new to this relay accepted per hour from one client address',
+    check: positive,
+  },
+  {
+    key: 'maxCatalogBytes',
+    flag: 'max-catalog-bytes',
+    type: 'number',
+    default: MAX_CATALOG_BYTES,
+    help: 'bytes of listings stored in all; when full new ones are refused, none evicted',
+    check: positive,
+  },
+  {
+    key: 'peerPullRate',
+    flag: 'peer-pull-rate',
+    type: 'number',
+    default: PEER_PULL_LISTINGS_PER_MINUTE,
+    help: 'listings pulled per minute from one --peer relay (and 1,400 bytes a minute each)',
     check: positive,
   },
   {
@@ -517,6 +652,14 @@ export const OPTIONS: OptionSpec[] = [
     // Each bridged torrent costs peer connections (WebTorrent's default of 55) and buffers.
     default: 20,
     help: 'most torrents bridged at once (least recently used evicted)',
+    check: positive,
+  },
+  {
+    key: 'bridgeTorrentsPerAddress',
+    flag: 'bridge-torrents-per-address',
+    type: 'number',
+    default: BRIDGE_TORRENTS_PER_ADDRESS,
+    help: 'most bridged torrents one client address may hold by asking (POST /v1/bridge)',
     check: positive,
   },
   {

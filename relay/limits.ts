@@ -349,3 +349,185 @@ export const MAX_SIGNALLED_PAIRS = 200_000
 export const SNIFF_TIMEOUT_MS = 10_000
 /** Bytes read for a ClientHello when ACME may need its ALPN and SNI: one TLS record. */
 export const MAX_HELLO_BYTES = 5 + 16_384
+
+// Catalog budgets against one source (relay/catalog/): what one address, one publisher key
+// or one peer relay can make the catalog store, and what a hostile peer's pages can cost.
+
+/** New publisher keys (keys with nothing stored here yet) one address may bring in: a
+ * token bucket of this many at once, refilled at this many per hour. A household or an
+ * office behind one NAT publishing under new keys fits; a script minting 1,000 keys gets
+ * 60 stored, each then held to its own publisher caps. */
+export const NEW_PUBLISHERS_PER_ADDRESS_PER_HOUR = 60
+/** Bytes of listings (stored JSON) one address, or one peer relay's pull, may get stored
+ * per minute (burst: a minute's worth). ADDRESS_PUBLISHES_PER_MINUTE listings of a typical
+ * ~1 KiB fit; floods of maximum-size (32 KiB) listings, which stored ~20 MB/min per
+ * address, are held to ~128 a minute. */
+export const CATALOG_BYTES_PER_ADDRESS_PER_MINUTE = 2 * 1024 * 1024
+/** Bytes of listings stored for one publisher key: MAX_LISTINGS_PER_PUBLISHER typical
+ * listings (~1 KiB) fit with room; the same count of maximum-size ones (320 MB) does not. */
+export const MAX_PUBLISHER_BYTES = 16 * 1024 * 1024
+/** Bytes of listings the catalog holds in all (--max-catalog-bytes): a million typical
+ * listings, more than any public index we know of, in a disk and a page cache a small VPS
+ * has. When full, new listings are refused (counted 'catalog-full'); nothing stored is
+ * evicted, so a flood cannot push out what honest publishers have. */
+export const MAX_CATALOG_BYTES = 1024 * 1024 * 1024
+/** Listings pulled per minute from one peer relay (--peer-pull-rate; burst: a minute's
+ * worth): a 100,000-listing catalog syncs in under 10 minutes, and a hostile --peer (which
+ * had 30,000 listings stored in 25 s) is held to this. A page is stored whole and the debt
+ * waited out before the next, so nothing pulled is skipped. */
+export const PEER_PULL_LISTINGS_PER_MINUTE = 12_000
+/** Bytes of listings stored from one peer relay per minute, per listing of its listing rate
+ * (--peer-pull-rate × this; 16 MiB a minute by default): a typical listing stores 0.5-1 KiB,
+ * so honest pulls run at the listing rate; maximum-size ones (32 KiB) at 1/23 of it. */
+export const PEER_PULL_BYTES_PER_LISTING = 1400
+/** A pulled page counts as a failure (the puller backs off and stops following `more`)
+ * when more than this share of its listings fail verification: an honest relay serves only
+ * what it verified, so a mostly forged page is a hostile or broken peer. */
+export const MAX_PAGE_INVALID_SHARE = 0.5
+/** Nesting accepted in JSON from a peer relay, checked before parsing: a catalog page nests
+ * 4 deep (page, listings, listing, fileList entry), supernode and bootstrap answers less;
+ * 8 MB of `[[[[…` took a relay to 2.2 GB. */
+export const MAX_PEER_JSON_DEPTH = 16
+/** Objects and arrays in one JSON answer from a peer: a full page (1,000 listings of up to
+ * MAX_LISTED_FILES files, and its stats map) opens ~105,000; each costs V8 ~100 bytes, so
+ * this bounds a parse at ~20 MB whatever the body holds. */
+export const MAX_PEER_JSON_CONTAINERS = 200_000
+
+// Fan-out, sealed sessions, DNS over TCP and the bridge per address (issue 20, engineer D).
+
+/** An owner's figures for a hash are reused this long before it is asked again: the app
+ * refreshes the rows on screen every few seconds at most, and peers announce every minutes,
+ * so the figure shown is no staler; 200 asks for the same hashes become one request. */
+export const FANOUT_CACHE_MS = 5_000
+/** Hashes whose owner figures are cached: 100 index pages of 100 rows, ~150 bytes each, so
+ * under 2 MiB; beyond it the oldest answer is dropped first. */
+export const MAX_FANOUT_CACHE_ENTRIES = 10_000
+/** Requests to other relays one ask (GET /v1/stats, a scrape) may start: owner requests are
+ * batched, one per owner per round, so 100 hashes over a network of 8 supernodes need at
+ * most 8, and a failed owner's hashes go to the next owner; beyond it figures are unknown. */
+export const FANOUT_REQUESTS_PER_ASK = 16
+/** Requests to other relays in flight for one client address: one app asks a relay once per
+ * refresh; a script asking 200 times at once gets this many, and unknown figures beyond. */
+export const FANOUT_REQUESTS_PER_ADDRESS = 16
+/** Requests to other relays in flight for every client together: each holds a socket and a
+ * few KiB; 64 keep a busy relay's figures fresh without letting asks multiply into
+ * thousands of outgoing requests (200 asks made 14,116 before this cap). */
+export const FANOUT_REQUESTS_IN_FLIGHT = 64
+/** New sealed sessions (one X25519 each) one address may open per second: a browser opens
+ * one per relay and per reload, a relay one per peer; a NAT of a few dozen users fits the
+ * burst. One address sending junk is held to this, well under the relay's total. */
+export const NEW_SEALED_SESSIONS_PER_ADDRESS_PER_SECOND = 10
+/** Burst of that bucket: a page opening its sealed API session and tracker socket at once,
+ * for a few tabs behind one address. */
+export const NEW_SEALED_SESSIONS_PER_ADDRESS_BURST = 20
+/** Addresses with a new-session bucket kept at once (least recently used dropped first). */
+export const MAX_SEALED_SESSION_BUCKETS = 100_000
+/** A DNS query over TCP must be complete this long after its first byte arrives: a real
+ * client sends its whole query (under 300 bytes) in one segment; one dripping a byte every
+ * few seconds (which the idle timeout never catches) is closed. */
+export const DNS_TCP_QUERY_DEADLINE_MS = 5_000
+/** Longest life of one DNS TCP connection, however busy: RFC 7766 §6.2.3 lets a server
+ * close connections to share them out; MAX_DNS_TCP_QUERIES answers take well under this. */
+export const DNS_TCP_MAX_LIFETIME_MS = 60_000
+/** DNS TCP connections one address may hold open: a resolver pipelines queries on one or a
+ * few (RFC 7766 §6.2.1); one address cannot take the 256 connections from everyone. */
+export const MAX_DNS_TCP_CONNECTIONS_PER_ADDRESS = 8
+/** Bridged torrents one address may hold by asking (--bridge-torrents-per-address): a user
+ * bridges a few at a time; a quarter of the default 20 slots, so one address cannot take
+ * them all, and four can still fill the bridge only with torrents they use. */
+export const BRIDGE_TORRENTS_PER_ADDRESS = 5
+/** How long POST /v1/bridge waits for a bridge still starting (loading WebTorrent takes a
+ * second or two) before answering 503 with Retry-After: never a 500 for a relay that has
+ * only just started. */
+export const BRIDGE_START_WAIT_MS = 10_000
+
+// The tracker's budgets per address (relay/tracker/, issue 20): an address is its /32 for
+// IPv4 and its /64 for IPv6 (one subscriber's prefix, RFC 6177). Defaults of the options of
+// the same name in config.ts.
+
+/** Torrents one address may have created (been the first peer of) and still held here: a
+ * seedbox first to announce thousands of its own torrents fits; one address alone fills a
+ * tenth of --max-torrents' default (it filled all 100,000 in 7 s before this budget). */
+export const MAX_TORRENTS_PER_ADDRESS = 10_000
+/** Peer entries one address may hold over every swarm (one per torrent per client): the
+ * same seedbox, twice over for a second client or a household behind one NAT; 2% of
+ * --max-peers' default. */
+export const MAX_PEERS_PER_ADDRESS = 20_000
+/** WebSockets open at once from one address: a stock client uses one socket per tracker
+ * for all its torrents, so this is a NAT household's tabs and apps many times over; 101
+ * sockets from one address filled the tracker before this cap. */
+export const MAX_WEBSOCKETS_PER_ADDRESS = 32
+/** Offers forwarded to one WebSocket and not yet answered, remembered so that it may answer
+ * only those (the oldest forgotten first): a browser answers within seconds, and a hundred
+ * torrents' neighbours announcing every two minutes send it a few a second. ~60 bytes each. */
+export const MAX_OFFERS_AWAITING_ANSWER = 256
+
+// Supernode admission (shared/admission.ts, relay/supernode/directory.ts, election.ts).
+
+/** Owning supernodes per address prefix (/24 IPv4, /48 IPv6, a host name's last two labels):
+ * an operator runs one or two relays per network block; more from one block is one party
+ * taking a larger share of the ranking than the diversity rule allows (BEP 42, S/Kademlia).
+ * Relays on one machine (tests, a lab) raise it with --max-supernodes-per-prefix. */
+export const MAX_SUPERNODES_PER_PREFIX = 2
+/** Roots trusted at once: a network has one seed; a few allow networks that were joined. */
+export const MAX_ROOTS = 8
+/** Admissions kept per admitted id, from distinct signers: one suffices, a few keep the
+ * chain when one signer's record is pruned. */
+export const MAX_ADMISSIONS_PER_ID = 4
+/** Admissions kept in all: every known supernode's, with room for dead ancestors. */
+export const MAX_ADMISSIONS = 4 * MAX_KNOWN_SUPERNODES
+/** Volunteers (records saying `role: supernode` that no one admitted yet) a supernode admits
+ * per election tick while the network has fewer than --min-supernodes: a new network fills
+ * in seconds, and an attacker with many addresses gains one seat per tick at most. */
+export const ADMISSIONS_PER_TICK = 1
+
+// Connections and HTTP memory (relay/transport/, issue 20): what one address can hold open
+// on the port and make the relay buffer, bounded by construction. An address is its /32 for
+// IPv4 and its /64 for IPv6, as for the tracker's budgets. Defaults of the options of the
+// same name in config.ts.
+
+/** Connections one address may hold open on the port (--max-connections-per-address): a
+ * browser opens 6 per origin, a NAT household's tabs, apps and a WebSocket each a few dozen;
+ * 4,296 half-sent requests from one address stopped /health before this cap. Loopback is not
+ * exempt; behind --trust-proxy the proxy is capped only in total. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 256
+/** Connections open at once in all (--max-connections): each costs a file descriptor and
+ * 10-50 KiB (TLS the most), so 10,000 stays under ~500 MiB; a browser's tracker WebSocket is
+ * one of them. More are closed at accept. */
+export const MAX_CONNECTIONS = 10_000
+/** Request headers must be in within this (node's headersTimeout; its 60 s default let a
+ * slowloris hold a connection a minute): a real client sends them in one segment. */
+export const HEADERS_TIMEOUT_MS = 10_000
+/** A whole request, body included, must be in within this (node's requestTimeout, 300 s by
+ * default): the largest body (MAX_REQUEST_BODY_BYTES) at 1 Mbit/s takes ~45 s. A body
+ * dripped a byte at a time, never stalling long enough for --stall-timeout, ends here. */
+export const REQUEST_TIMEOUT_MS = 120_000
+/** How often node checks those two timeouts: its 30 s default lets one overrun that much. */
+export const CONNECTIONS_CHECK_INTERVAL_MS = 1_000
+/** A request body or a response that moves no byte for this long is dropped (--stall-timeout,
+ * seconds): 408 for a body, the connection closed for a response. TCP on a lossy link
+ * retransmits within 1+2+4+8 s; 15 s without a byte is a dead or hostile peer. */
+export const STALL_TIMEOUT_SECONDS = 15
+/** Largest request body read, whatever the route: the sealed cap, the largest any route takes.
+ * A larger Content-Length gets 413 before a byte of the body is read. */
+export const MAX_REQUEST_BODY_BYTES = MAX_SEALED_REQUEST_BYTES
+/** Bytes of request bodies held (received, request not yet answered) over all connections
+ * (--max-request-buffer): a dozen of the largest bodies at once, where 600 held sealed
+ * bodies took 3.2 GB before. Bodies are counted as they arrive (their Content-Length up
+ * front), and one that does not fit gets 503 with Retry-After. */
+export const MAX_REQUEST_BUFFER_BYTES = 64 * 1024 * 1024
+/** Bytes of large responses in flight (written, not yet taken by the kernel) over all
+ * connections (--max-response-buffer): 300 slow readers of a 5.9 MB catalog page took RSS
+ * from 218 MB to 1,975 MB before. A large answer that does not fit gets 503 with Retry-After. */
+export const MAX_RESPONSE_BUFFER_BYTES = 64 * 1024 * 1024
+/** Share of each of those buffers one address may hold: three of the largest bodies, or three
+ * catalog pages pulled at once, for one user; one address alone cannot take them. */
+export const BUFFER_ADDRESS_SHARE = 0.25
+/** A response at least this large is counted in the response buffer and written in pieces of
+ * this size, each after the last was taken by the kernel (backpressure, and progress a stall
+ * check can see). Smaller answers (announces, /health) go to the kernel whole. */
+export const LARGE_RESPONSE_BYTES = 64 * 1024
+/** Retry-After of a 503 for a full buffer: in-flight answers finish or stall out by then. */
+export const BUFFER_RETRY_AFTER_SECONDS = 5
+/** How often in-flight responses are checked for progress. */
+export const STALL_CHECK_INTERVAL_MS = 1_000

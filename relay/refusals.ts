@@ -17,19 +17,25 @@ export const REFUSAL_REASONS = [
   'body-stalled',
   'body-too-large',
   'response-stalled',
+  'connections-full',
+  'request-stalled',
+  'request-budget',
+  'response-budget',
   // The tracker (tracker/).
   'torrents-per-address',
   'peers-per-address',
   'tracker-full',
   'websockets-per-address',
+  'websocket-messages',
   'peer-id-taken',
   'signal-not-member',
   // Fan-out to other relays (supernode/announce-proxy.ts, catalog stats).
   'fanout-busy',
   // Sealed sessions (sealed/).
   'sealed-sessions-per-address',
+  'sealed-sessions-full',
   // Supernodes (supernode/).
-  'supernode-not-admitted',
+  'supernode-push-rate',
   'supernode-prefix-full',
   'supernode-source-quota',
   // The catalog (catalog/).
@@ -37,11 +43,13 @@ export const REFUSAL_REASONS = [
   'catalog-bytes-per-address',
   'catalog-full',
   'publish-rate',
+  'publisher-full',
   'peer-page-invalid',
   // The bridge (bridge/).
   'bridge-slots-per-address',
   // DNS (dns/).
   'dns-tcp-slow',
+  'dns-tcp-full',
   'dns-rate',
 ] as const
 
