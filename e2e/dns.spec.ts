@@ -7,6 +7,7 @@
 
 import { randomBytes } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
+import { checkSupernodes } from '../app/lib/network.ts'
 import { rendezvousOwners } from '../shared/rendezvous.ts'
 import { expect, shot, test } from './fixtures.ts'
 import { freePort, relayNodeId, startRelay, type RunningRelay } from './relay.ts'
@@ -19,11 +20,11 @@ async function relay(...args: string[]): Promise<RunningRelay> {
   return startRelay({ port: await freePort(), args: [...FAST, ...args] })
 }
 
+/** The supernodes a relay lists that a browser takes (admitted ones: app/lib/network.ts). */
 async function supernodeIds(r: RunningRelay): Promise<string[]> {
-  const body = (await (await fetch(`${r.url}/v1/supernodes`)).json()) as {
-    supernodes: { id: string }[]
-  }
-  return body.supernodes.map((s) => s.id).sort()
+  const body: unknown = await (await fetch(`${r.url}/v1/supernodes`)).json()
+  const { records } = checkSupernodes(body, Math.floor(Date.now() / 1000))
+  return records.map((s) => s.id).sort()
 }
 
 test('a relay that knows only a DoH endpoint and a zone joins, and its browser downloads through supernodes found by DNS', async ({

@@ -13,7 +13,14 @@ import { writeFile } from 'node:fs/promises'
 import type { Page } from '@playwright/test'
 import { rendezvousOwners } from '../shared/rendezvous.ts'
 import { expect, shot, test } from './fixtures.ts'
-import { introduceRelays, relayNodeId, startRelays, supernodesListed } from './relay.ts'
+import {
+  freePort,
+  relayKeys,
+  relayNodeId,
+  startRelay,
+  startRelays,
+  supernodesListed,
+} from './relay.ts'
 import { contentWithOwners, networkView, saveAndCompare, tracker, trackersOf } from './sharing.ts'
 
 /** Relays that learn each other within a second or two and ask browsers to announce every
@@ -42,11 +49,16 @@ async function share(page: Page, path: string): Promise<string> {
 test('a relay that does not own the hash refers both browsers to its owners, and they download there', async ({
   browser,
 }, testInfo) => {
-  // Three relays that do not know each other yet: each owns every hash for now.
-  const relays = await startRelays(3, { args: FAST })
+  // Three relays, their node ids known up front. `home` runs alone at first: it owns every
+  // hash; the two others join its network later (--peer), and `home` admits them
+  // (shared/admission.ts).
+  const keys = await relayKeys(3)
+  const ids = keys.map((k) => k.id)
+  const relays = [
+    await startRelay({ port: await freePort(), dataDir: keys[0].dataDir, args: FAST }),
+  ]
   const contexts = []
   try {
-    const ids = await Promise.all(relays.map((r) => relayNodeId(r.url)))
     const [home] = relays
     const name = 'referred.bin'
     const { data, infoHash, owners } = contentWithOwners(
@@ -55,7 +67,6 @@ test('a relay that does not own the hash refers both browsers to its owners, and
       ids,
       (o) => !o.includes(ids[0]),
     )
-    const ownerTrackers = owners.map((id) => tracker(relays[ids.indexOf(id)]))
     const source = testInfo.outputPath(name)
     await writeFile(source, data)
 
@@ -77,8 +88,24 @@ test('a relay that does not own the hash refers both browsers to its owners, and
     await networkView(b)
     await expect(b.getByTestId('owners-from')).toHaveAttribute('data-supernodes', '1')
 
-    // The relays meet: `home` now knows the two others own the hash, and stops tracking it.
-    await introduceRelays(relays)
+    // The others join: `home` admits them, now knows the two own the hash, and stops
+    // tracking it.
+    relays.push(
+      ...(await Promise.all(
+        // Ports picked first, so each names itself 127.0.0.1 as `home` does.
+        keys
+          .slice(1)
+          .map(async (k) =>
+            startRelay({
+              port: await freePort(),
+              dataDir: k.dataDir,
+              peers: [home.url],
+              args: FAST,
+            }),
+          ),
+      )),
+    )
+    const ownerTrackers = owners.map((id) => tracker(relays[ids.indexOf(id)]))
     await expect
       .poll(
         async () => (await (await fetch(`${home.url}/v1/lookup/${infoHash}`)).json()) as object,

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { checkSupernodes } from '../app/lib/network.ts'
+import { loadNodeIdentity } from '../relay/identity.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 /** Starting includes tsx compiling the relay's TypeScript on a busy 2-core machine. */
@@ -27,10 +29,13 @@ export interface RelayOptions {
   peers?: string[]
   /** Further command-line flags (quotas, poll interval). */
   args?: string[]
+  /** A data directory made first (relayKeys: its node key, so its id, chosen up front);
+   * removed on stop like one made here. */
+  dataDir?: string
 }
 
 export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'monsoon-e2e-'))
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'monsoon-e2e-')))
   const fixedPort = options.port
   const child = spawn(
     process.execPath,
@@ -47,6 +52,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
       // The URL other relays know it by, as /v1/relays reports it.
       ...(fixedPort ? ['--public-url', `http://127.0.0.1:${fixedPort}`] : []),
       ...(options.peers ?? []).flatMap((peer) => ['--peer', peer]),
+      // Every e2e relay is on 127.0.0.1, one /24: more than the default diversity cap
+      // (shared/admission.ts) of supernodes must own hashes here.
+      '--max-supernodes-per-prefix',
+      '64',
+      // Relays a test starts join at once, without the probation a stranger's get.
+      '--admission-probation',
+      '0',
       ...(options.args ?? []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -114,11 +126,14 @@ export function freePort(): Promise<number> {
 }
 
 /** Two relays that name each other with --peer (ports picked first, as each must know the
- * other's URL at start), pulling every second. */
+ * other's URL at start), pulling every second; resolves once both are admitted. */
 export async function startPeeredRelays(): Promise<[RunningRelay, RunningRelay]> {
   const [port1, port2] = await Promise.all([freePort(), freePort()])
   const url = (port: number) => `http://127.0.0.1:${port}`
-  const args = ['--peer-poll-interval', '1']
+  // Two relays that name each other know no root at first: the lower id seeds the network
+  // after a few supernode rounds (relay/supernode/exchange.ts), a second apart here.
+  // --local-network: each is on loopback, and a supernode admits only relays it may contact.
+  const args = ['--peer-poll-interval', '1', '--supernode-poll-interval', '1', '--local-network']
   const started = await Promise.allSettled([
     startRelay({ port: port1, peers: [url(port2)], args }),
     startRelay({ port: port2, peers: [url(port1)], args }),
@@ -129,6 +144,14 @@ export async function startPeeredRelays(): Promise<[RunningRelay, RunningRelay]>
     await Promise.all(relays.map((r) => r.stop()))
     throw failed.reason
   }
+  const deadline = Date.now() + START_TIMEOUT_MS
+  while ((await Promise.all(relays.map((r) => supernodesListed(r.url)))).some((n) => n < 2)) {
+    if (Date.now() > deadline) {
+      await Promise.all(relays.map((r) => r.stop()))
+      throw new Error('the peered relays never admitted each other')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
   return [relays[0], relays[1]]
 }
 
@@ -138,16 +161,17 @@ export async function relayNodeId(url: string): Promise<string> {
   return health.id
 }
 
-/** How many supernode records a relay lists (GET /v1/supernodes): tests wait on it until the
- * relays have all met. */
+/** How many supernode records a relay lists that a browser takes (GET /v1/supernodes, checked
+ * as app/lib/network.ts checks it: candidates, and supernodes that are admitted): tests wait
+ * on it until the relays have all met and been admitted. */
 export async function supernodesListed(url: string): Promise<number> {
-  const body = (await (await fetch(`${url}/v1/supernodes`)).json()) as { supernodes: unknown[] }
-  return body.supernodes.length
+  const body: unknown = await (await fetch(`${url}/v1/supernodes`)).json()
+  return checkSupernodes(body, Math.floor(Date.now() / 1000)).records.length
 }
 
 /** `n` relays on ports picked first, each under its own `--public-url`, started together.
- * With `peered`, each names every other with --peer; without, they start knowing no other
- * supernode (introduceRelays makes them meet later). */
+ * With `peered`, each names every other with --peer (the lowest id seeds the network, and
+ * admits the others); without, each is a network of its own. */
 export async function startRelays(
   n: number,
   options: { args?: string[]; peered?: boolean } = {},
@@ -172,21 +196,13 @@ export async function startRelays(
   return relays
 }
 
-/** Hands every relay the others' signed records (GET /v1/hello → POST /v1/supernodes), as
- * their supernode exchange would, so relays started apart form one network now. */
-export async function introduceRelays(relays: RunningRelay[]): Promise<void> {
-  const hellos = await Promise.all(
-    relays.map(async (r) => (await fetch(`${r.url}/v1/hello`)).json() as Promise<unknown>),
-  )
-  await Promise.all(
-    relays.map(async (to, i) => {
-      const records = hellos.filter((_, j) => j !== i)
-      const response = await fetch(`${to.url}/v1/supernodes`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ records }),
-      })
-      if (!response.ok) throw new Error(`${to.url} refused records: ${await response.text()}`)
+/** Data directories for `n` relays, each with its node key made, and the node ids: for
+ * tests that pick content by its owners before every relay is running. */
+export async function relayKeys(n: number): Promise<{ dataDir: string; id: string }[]> {
+  return Promise.all(
+    Array.from({ length: n }, async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'monsoon-e2e-'))
+      return { dataDir, id: loadNodeIdentity(dataDir).identity.id }
     }),
   )
 }

@@ -135,6 +135,7 @@ export function createRelay(
     tracker,
     log,
     () => turn.relayedBytesPerSecond,
+    refusals,
   )
   const discovery = createDiscovery(config, supernode, log)
   const bridge = createRelayBridge(config, { log, tracker, supernode })

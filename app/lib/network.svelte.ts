@@ -15,6 +15,9 @@ export class NetworkState {
   supernodes = $state.raw<SupernodeRecord[] | null>(null)
   /** Entries of the answer that failed verification or were not read. */
   rejected = $state(0)
+  /** Records claiming `role: supernode` that no admitted supernode vouched for (or past the
+   * per-prefix cap): left out, they own nothing (shared/admission.ts). */
+  unadmitted = $state(0)
   supernodeError = $state<string | null>(null)
   /** The relay's own node id, as its GET /health gives it. */
   selfId = $state<string | null>(null)
@@ -71,6 +74,7 @@ export class NetworkState {
       const checked = checkSupernodes(answer, Math.floor(Date.now() / 1000))
       this.supernodes = checked.records
       this.rejected = checked.rejected + checked.skipped
+      this.unadmitted = checked.unadmitted
       this.supernodeError = null
     } catch (err) {
       this.supernodeError = err instanceof Error ? err.message : String(err)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { identityFromSecret, type NodeIdentity } from '../../shared/identity.ts'
+import { createAdmission } from '../../shared/admission.ts'
+import { bytesToHex, identityFromSecret, sign, type NodeIdentity } from '../../shared/identity.ts'
 import { rendezvousOwners } from '../../shared/rendezvous.ts'
 import {
   createSupernodeRecord,
@@ -35,12 +36,21 @@ function record(n: number, role: SupernodeRole = 'supernode', ts = NOW): Superno
   )
 }
 
+/** Node `by`'s admission of node `id`'s record (shared/admission.ts). */
+function admission(by: number, id: number) {
+  const signer = node(by)
+  return createAdmission(signer.id, node(id).id, NOW, (m) => bytesToHex(sign(signer, m)))
+}
+
 describe('checkSupernodes', () => {
   it('keeps verified records and counts forged, expired, repeated and malformed ones', () => {
     const good = [record(1), record(2, 'candidate')]
     const forged = { ...record(3), urls: ['https://evil.example'] }
     const expired = record(4, 'supernode', NOW - 365 * 86_400)
-    const answer = { supernodes: [...good, forged, expired, record(1), 'junk', null, { id: 1 }] }
+    const answer = {
+      supernodes: [...good, forged, expired, record(1), 'junk', null, { id: 1 }],
+      roots: [node(1).id],
+    }
     const checked = checkSupernodes(answer, NOW)
     expect(checked.records.map((r) => r.id)).toEqual(good.map((r) => r.id))
     expect(checked.rejected).toBe(6)
@@ -50,10 +60,32 @@ describe('checkSupernodes', () => {
   it('verifies no more than MAX_SUPERNODES_SHOWN entries of a huge answer', () => {
     const list = new Array<unknown>(MAX_SUPERNODES_SHOWN + 10).fill('junk')
     list[0] = record(1)
-    const checked = checkSupernodes({ supernodes: list }, NOW)
+    const checked = checkSupernodes({ supernodes: list, roots: [node(1).id] }, NOW)
     expect(checked.records).toHaveLength(1)
     expect(checked.rejected).toBe(MAX_SUPERNODES_SHOWN - 1)
     expect(checked.skipped).toBe(10)
+  })
+
+  it('leaves out supernodes no one admitted, and those past the per-prefix cap', () => {
+    // 1 is the root and admitted 2 and 3; 7, 8 and 9 only claim the role, admitting each
+    // other; a forged admission of 9 by 1 is counted as rejected.
+    const sybils = [record(7), record(8), record(9)]
+    const forged = { ...admission(1, 3), id: node(9).id }
+    const answer = {
+      supernodes: [record(1), record(2), record(3), record(5, 'candidate'), ...sybils],
+      roots: [node(1).id],
+      admissions: [admission(1, 2), admission(2, 3), admission(7, 8), admission(8, 9), forged],
+      maxPerPrefix: 8,
+    }
+    const checked = checkSupernodes(JSON.parse(JSON.stringify(answer)), NOW)
+    expect(checked.records.map((r) => r.id)).toEqual([1, 2, 3, 5].map((n) => node(n).id))
+    expect(checked.unadmitted).toBe(3)
+    expect(checked.rejected).toBe(1)
+    expect(checked.selfId).toBe(node(1).id)
+    // Every test URL is relayN.example: one prefix ("relayN.example" is two labels, so each
+    // is its own); a cap of 1 per prefix changes nothing here, a shared name would.
+    const sameName = { ...answer, maxPerPrefix: 1 }
+    expect(checkSupernodes(sameName, NOW).records).toHaveLength(4)
   })
 
   it('refuses an answer that is not a list', () => {

@@ -99,11 +99,11 @@ export class SupernodeView {
     for (const relay of [...new Set(relays)].slice(0, MAX_READ_SOURCES)) {
       try {
         const answer = await this.#fetchJson(`${relay}/v1/supernodes`)
-        const { records } = checkSupernodes(answer, Math.floor(this.#now() / 1000))
-        if (records.length === 0) continue
+        const { records, selfId } = checkSupernodes(answer, Math.floor(this.#now() / 1000))
+        if (records.length === 0 || selfId === undefined) continue
         this.records = records
         this.source = relay
-        if (this.#selfIds.size < MAX_KNOWN_RELAY_IDS) this.#selfIds.set(relay, records[0].id)
+        if (this.#selfIds.size < MAX_KNOWN_RELAY_IDS) this.#selfIds.set(relay, selfId)
         this.readAt = this.#now()
         this.#onChange?.()
         return true

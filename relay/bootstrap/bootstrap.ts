@@ -181,6 +181,8 @@ export class Bootstrap {
       if (Array.isArray(records)) {
         for (const r of records.slice(0, MAX_KNOWN_SUPERNODES)) directory.offer(r, source, at)
       }
+      // A bootstrap source is configured by the operator: its roots are trusted.
+      directory.takeAdmissions(list, at, true)
       hosts.contacted(url, true, Date.now())
       this.stats.joined++
       log.info('bootstrap joined', { url, route })

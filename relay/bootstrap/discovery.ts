@@ -33,8 +33,11 @@ export interface Discovery {
 export function createDiscovery(config: RelayConfig, supernode: Supernode, log: Logger): Discovery {
   const { directory, hosts } = supernode
   const live = (nowSeconds: number) => directory.live(nowSeconds)
+  // DNS and bootstrap lists name admitted supernodes only (shared/admission.ts): a record
+  // pushed by anyone must not be handed to every resolver.
+  const owning = (nowSeconds: number) => directory.owning(nowSeconds)
   const mayName = (url: string) => hosts.check(url).ok
-  const zone = zoneSource({ config, live, mayName })
+  const zone = zoneSource({ config, live: owning, mayName })
   const bootstrap = new Bootstrap({
     directory,
     hosts,
@@ -57,7 +60,15 @@ export function createDiscovery(config: RelayConfig, supernode: Supernode, log: 
     lists: [...config.bootstrapUrls, `${config.publicUrl}/.well-known/monsoon.json`],
   })
   const routes = [
-    discoveryRoutes({ live, mayName, bootstrap, peers: config.peers, ttl: config.dnsTtl, hints }),
+    discoveryRoutes({
+      live,
+      owning,
+      mayName,
+      bootstrap,
+      peers: config.peers,
+      ttl: config.dnsTtl,
+      hints,
+    }),
   ]
   const served = config.dnsZones.length ? dohHandler(zone) : undefined
   const h2c = served && h2cDoh(served)

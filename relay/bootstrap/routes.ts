@@ -18,6 +18,8 @@ import type { Bootstrap } from './bootstrap.ts'
 export interface DiscoveryRouteDeps {
   /** The directory's live records, own first. */
   live: (nowSeconds: number) => SupernodeRecord[]
+  /** The admitted supernodes that own hashes (directory.ts owning()). */
+  owning: (nowSeconds: number) => SupernodeRecord[]
   /** Whether this relay would contact `url` (HostCache.check): only those are published. */
   mayName: (url: string) => boolean
   bootstrap: Bootstrap
@@ -39,8 +41,7 @@ export function discoveryRoutes(deps: DiscoveryRouteDeps): Hono {
   app.use('/.well-known/monsoon.json', cors({ origin: '*', allowMethods: ['GET'] }))
   app.get('/.well-known/monsoon.json', (c) => {
     const urls = deps
-      .live(now())
-      .filter((r) => r.role === 'supernode')
+      .owning(now())
       .map((r) => r.urls.find(deps.mayName))
       .filter((url): url is string => url !== undefined)
     c.header('Cache-Control', `max-age=${deps.ttl}`)

@@ -10,7 +10,8 @@ import type { Zone } from './zone.ts'
 
 export interface AuthorityDeps {
   config: Pick<RelayConfig, 'dnsZones' | 'dnsNameServers' | 'dnsTtl' | 'publicUrl'>
-  /** The directory's live records, own first. */
+  /** The directory's owning supernodes (admitted, shared/admission.ts), own first when it
+   * is one. */
   live: (nowSeconds: number) => SupernodeRecord[]
   /** Whether this relay would contact `url` (HostCache.check). */
   mayName: (url: string) => boolean

@@ -9,6 +9,7 @@
 // and writes IPv6 in brackets, lower case.
 
 import { isIPv4, isIPv6 } from 'node:net'
+import { ipv6Words } from '../../shared/admission.ts'
 
 export type AddressKind =
   | 'public'
@@ -83,22 +84,4 @@ function ipv6Kind(ip: string): AddressKind {
   if ((w0 & 0xffc0) === 0xfec0) return 'private' // fec0::/10 site-local (deprecated)
   if ((w0 & 0xff00) === 0xff00) return 'multicast' // ff00::/8
   return 'public'
-}
-
-/** The eight 16-bit words of an IPv6 address (a trailing dotted IPv4 part allowed). */
-function ipv6Words(ip: string): number[] | null {
-  if (!isIPv6(ip) || ip.includes('%')) return null
-  let text = ip
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (dotted) {
-    const n = ipv4Number(dotted[1])
-    text =
-      text.slice(0, -dotted[1].length) + `${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`
-  }
-  const [head, tail] = text.split('::')
-  const left = head ? head.split(':') : []
-  const right = tail === undefined ? [] : tail ? tail.split(':') : []
-  const gap = tail === undefined ? 0 : 8 - left.length - right.length
-  const words = [...left, ...Array<string>(gap).fill('0'), ...right].map((w) => parseInt(w, 16))
-  return words.length === 8 ? words : null
 }

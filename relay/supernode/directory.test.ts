@@ -9,15 +9,21 @@ import { RecordSigner } from './test-support.ts'
 const NOW = 1_764_115_200
 const verify = createFastVerifier()
 
-function setup(limits: { maxRecords?: number; maxPerSource?: number } = {}) {
+function setup(limits: { maxRecords?: number; maxPerSource?: number; maxPerPrefix?: number } = {}) {
   const me = new RecordSigner()
   let now = NOW
+  // This relay seeds the network: its own id is the root.
   const dir = new SupernodeDirectory({
     self: () => me.record({ seq: now, ts: now }),
     verify,
+    roots: [me.id],
     ...limits,
   })
-  return { me, dir, at: (s: number) => (now = s) }
+  /** Admits each id with this relay's own signature. */
+  const admit = (...ids: string[]) => {
+    for (const id of ids) dir.keepAdmission(me.admit(id, NOW))
+  }
+  return { me, dir, admit, at: (s: number) => (now = s) }
 }
 
 /** Round-trips through JSON, as records arrive from the network. */
@@ -41,14 +47,15 @@ describe('SupernodeDirectory', () => {
     expect(dir.get(other.id, NOW)?.seq).toBe(7)
   })
 
-  it('builds the owner set from live supernodes only, never candidates', () => {
-    const { me, dir } = setup()
+  it('builds the owner set from live admitted supernodes only, never candidates', () => {
+    const { me, dir, admit } = setup()
     const a = new RecordSigner()
     const b = new RecordSigner()
     const candidate = new RecordSigner()
     dir.offer(wire(a.record({ seq: 1, ts: NOW })), 's', NOW)
     dir.offer(wire(b.record({ seq: 1, ts: NOW })), 's', NOW)
     dir.offer(wire(candidate.record({ seq: 1, ts: NOW, role: 'candidate' })), 's', NOW)
+    admit(a.id, b.id, candidate.id)
     const set = dir.owners(NOW)
     expect([...set.ids]).toEqual([me.id, a.id, b.id].sort())
     const hash = 'ab'.repeat(20)
@@ -71,11 +78,12 @@ describe('SupernodeDirectory', () => {
   })
 
   it('leaves a supernode out of the owner set after MAX_MISSED_CONTACTS misses in a row', () => {
-    const { me, dir } = setup()
+    const { me, dir, admit } = setup()
     const a = new RecordSigner()
     const b = new RecordSigner()
     dir.offer(wire(a.record({ seq: 1, ts: NOW })), 's', NOW)
     dir.offer(wire(b.record({ seq: 1, ts: NOW })), 's', NOW)
+    admit(a.id, b.id)
     const all = [me.id, a.id, b.id].sort()
     // Misses not in a row do not count: an answer in between resets them.
     for (const ok of [false, false, true, false, false]) expect(dir.contacted(b.id, ok)).toBe(true)
@@ -220,7 +228,8 @@ describe('SupernodeDirectory', () => {
           maxLength: 40,
         }),
         (offers) => {
-          const { me, dir } = setup()
+          const { me, dir, admit } = setup()
+          admit(...signers.map((s) => s.id))
           const best = new Map<string, number>()
           for (const [who, seq, source] of offers) {
             dir.offer(records[who][seq], source, NOW)
@@ -235,5 +244,112 @@ describe('SupernodeDirectory', () => {
       ),
       { numRuns: 100 },
     )
+  })
+
+  describe('admission (shared/admission.ts)', () => {
+    it('stores self-declared supernodes but never lets them own a hash', () => {
+      const { me, dir } = setup()
+      const sybils = Array.from({ length: 30 }, () => new RecordSigner())
+      for (const s of sybils) {
+        expect(dir.offer(wire(s.record({ seq: 1, ts: NOW })), '192.0.2.66', NOW).outcome).toBe(
+          'added',
+        )
+      }
+      // Each sybil admitting the next is no admission: none of them is admitted to begin with.
+      for (let i = 0; i < sybils.length; i++) {
+        const next = sybils[(i + 1) % sybils.length]
+        expect(dir.offerAdmission(wire(sybils[i].admit(next.id, NOW)), NOW)).toBe(true)
+      }
+      expect(dir.live(NOW)).toHaveLength(31)
+      expect([...dir.owners(NOW).ids]).toEqual([me.id])
+      expect(dir.owning(NOW).map((r) => r.id)).toEqual([me.id])
+      expect(dir.admissionView().admissions).toEqual([])
+    })
+
+    it('adopts roots only when told the source is trusted', () => {
+      const { me, dir } = setup()
+      const other = new RecordSigner()
+      const admitted = new RecordSigner()
+      dir.offer(wire(other.record({ seq: 1, ts: NOW })), 's', NOW)
+      dir.offer(wire(admitted.record({ seq: 1, ts: NOW })), 's', NOW)
+      const answer = wire({ roots: [other.id], admissions: [other.admit(admitted.id, NOW)] })
+      expect(dir.takeAdmissions(answer, NOW, false)).toBe(1)
+      expect([...dir.owners(NOW).ids]).toEqual([me.id])
+      dir.takeAdmissions(answer, NOW, true)
+      expect([...dir.owners(NOW).ids].sort()).toEqual([me.id, other.id, admitted.id].sort())
+      // Junk in the list is skipped, not thrown.
+      expect(dir.takeAdmissions({ admissions: [null, 1, { by: 'x', id: 'y' }] }, NOW, true)).toBe(0)
+    })
+
+    it('checks no signature for admissions about ids it has no record of', () => {
+      let checks = 0
+      const me = new RecordSigner()
+      const dir = new SupernodeDirectory({
+        self: () => me.record({ seq: NOW, ts: NOW }),
+        verify: (...args) => (checks++, verify(...args)),
+        roots: [me.id],
+      })
+      const stranger = new RecordSigner()
+      const junk = Array.from({ length: 1000 }, () => stranger.admit(new RecordSigner().id, NOW))
+      expect(dir.takeAdmissions(wire({ admissions: junk }), NOW, false)).toBe(0)
+      expect(checks).toBe(0)
+    })
+
+    it('lets at most maxPerPrefix admitted supernodes of one prefix own hashes', () => {
+      const { me, dir, admit } = setup({ maxPerPrefix: 2 })
+      const block = Array.from({ length: 5 }, (_, i) => ({
+        signer: new RecordSigner(),
+        url: `https://203.0.113.${10 + i}`,
+      }))
+      for (const { signer, url } of block) {
+        dir.offer(wire(signer.record({ seq: 1, ts: NOW, url })), 's', NOW)
+        admit(signer.id)
+      }
+      const owners = [...dir.owners(NOW).ids]
+      const fromBlock = block
+        .map((b) => b.signer.id)
+        .filter((id) => owners.includes(id))
+        .sort()
+      expect(fromBlock).toEqual(
+        block
+          .map((b) => b.signer.id)
+          .sort()
+          .slice(0, 2),
+      )
+      expect(owners).toContain(me.id)
+    })
+
+    it('keeps a chain through a signer whose record is gone', () => {
+      const { me, dir, admit, at } = setup()
+      const a = new RecordSigner()
+      const b = new RecordSigner()
+      dir.offer(wire(a.record({ seq: 1, ts: NOW })), 's', NOW)
+      admit(a.id)
+      dir.offer(wire(b.record({ seq: 1, ts: NOW + 500 })), 's', NOW)
+      expect(dir.offerAdmission(wire(a.admit(b.id, NOW)), NOW)).toBe(true)
+      // a's record expires and is pruned; b, admitted by a, still owns hashes.
+      const later = NOW + MAX_SUPERNODE_RECORD_AGE_SECONDS + 10
+      at(later)
+      expect(dir.prune(later)).toBe(1)
+      expect([...dir.owners(later).ids].sort()).toEqual([me.id, b.id].sort())
+      expect(dir.admissionView().admissions.map((x) => [x.by, x.id])).toEqual([
+        [me.id, a.id],
+        [a.id, b.id],
+      ])
+    })
+
+    it('keeps at most maxAdmissions admissions', () => {
+      const me = new RecordSigner()
+      const dir = new SupernodeDirectory({
+        self: () => me.record({ seq: NOW, ts: NOW }),
+        verify,
+        roots: [me.id],
+        maxAdmissions: 3,
+      })
+      const others = Array.from({ length: 6 }, () => new RecordSigner())
+      for (const o of others) dir.offer(wire(o.record({ seq: 1, ts: NOW })), 's', NOW)
+      const kept = others.filter((o) => dir.offerAdmission(wire(me.admit(o.id, NOW)), NOW))
+      expect(kept).toHaveLength(3)
+    })
   })
 })

@@ -10,13 +10,28 @@
 // When full, new ids are refused rather than old ones evicted: an attacker minting keys
 // must not be able to push real supernodes out.
 //
+// Admission (shared/admission.ts): records are stored whatever role they claim, but only
+// admitted supernodes (an admission chain from a root, within the per-prefix cap) own
+// hashes; a record that merely says `role: supernode` is a volunteer, like a candidate. The
+// directory keeps the roots this relay trusts (its own id for a seed, the roots its --peer
+// and bootstrap relays name) and admissions, at most MAX_ADMISSIONS_PER_ID per subject and
+// `maxAdmissions` in all, taken only for ids it has records of, from signers it knows: a
+// relay answering with thousands of admissions costs at most that many signature checks.
+//
 // Liveness (failover): the exchange reports every contact with a known supernode. After
 // `maxMissedContacts` failures in a row the id is unreachable: its record stays stored (so
 // the exchange keeps trying it) but it leaves the live set and so the owner set, and its
 // hashes fall to the next-ranked owners. One answer brings it back.
 
+import {
+  AdmissionError,
+  admittedIds,
+  owningRecords,
+  verifyAdmission,
+  type Admission,
+} from '../../shared/admission.ts'
 import { RendezvousSet } from '../../shared/rendezvous.ts'
-import type { SignatureVerifier } from '../../shared/identity.ts'
+import { verify, type SignatureVerifier } from '../../shared/identity.ts'
 import { MAX_SUPERNODE_RECORD_AGE_SECONDS } from '../../shared/limits.ts'
 import {
   SupernodeRecordError,
@@ -25,7 +40,15 @@ import {
   type SupernodeRecord,
   type SupernodeRecordErrorCode,
 } from '../../shared/supernode.ts'
-import { MAX_KNOWN_SUPERNODES, MAX_MISSED_CONTACTS, MAX_SUPERNODES_PER_SOURCE } from '../limits.ts'
+import {
+  MAX_ADMISSIONS,
+  MAX_ADMISSIONS_PER_ID,
+  MAX_KNOWN_SUPERNODES,
+  MAX_MISSED_CONTACTS,
+  MAX_ROOTS,
+  MAX_SUPERNODES_PER_PREFIX,
+  MAX_SUPERNODES_PER_SOURCE,
+} from '../limits.ts'
 
 export interface SupernodeDirectoryOptions {
   /** This relay's own record (signed on demand). */
@@ -39,6 +62,19 @@ export interface SupernodeDirectoryOptions {
   maxMissedContacts: number
   /** Told of every record stored (new or replacing), with the source that brought it. */
   onStored?: (record: SupernodeRecord, source: string) => void
+  /** Roots trusted from the start: this relay's own id when it seeds a network. */
+  roots: readonly string[]
+  /** Owning supernodes per address prefix (shared/admission.ts). */
+  maxPerPrefix: number
+  /** Admissions kept in all. */
+  maxAdmissions: number
+}
+
+/** What GET /v1/supernodes answers beside the records, so others can check admissions. */
+export interface AdmissionView {
+  roots: string[]
+  admissions: Admission[]
+  maxPerPrefix: number
 }
 
 export type OfferOutcome =
@@ -69,6 +105,12 @@ export class SupernodeDirectory {
   readonly #perSource = new Map<string, number>()
   /** Failed contacts in a row, by stored id (an id that answers is deleted). */
   readonly #missed = new Map<string, number>()
+  readonly #roots: Set<string>
+  /** Admissions by subject id, at most MAX_ADMISSIONS_PER_ID each (distinct signers). */
+  readonly #admissions = new Map<string, Admission[]>()
+  #admissionCount = 0
+  /** Ids admitted through the stored admissions, recomputed after a change. */
+  #admitted: Set<string> | undefined
   #set: { key: string; set: RendezvousSet; at: number } | undefined
   #prunedAt = -1
 
@@ -79,8 +121,134 @@ export class SupernodeDirectory {
       maxRecords: MAX_KNOWN_SUPERNODES,
       maxPerSource: MAX_SUPERNODES_PER_SOURCE,
       maxMissedContacts: MAX_MISSED_CONTACTS,
+      roots: [],
+      maxPerPrefix: MAX_SUPERNODES_PER_PREFIX,
+      maxAdmissions: MAX_ADMISSIONS,
       ...options,
     }
+    this.#roots = new Set(this.#opts.roots)
+  }
+
+  get maxPerPrefix(): number {
+    return this.#opts.maxPerPrefix
+  }
+
+  /** The roots this relay trusts. */
+  get roots(): ReadonlySet<string> {
+    return this.#roots
+  }
+
+  /** Takes the roots a trusted relay (a --peer, a bootstrap source) names, up to MAX_ROOTS
+   * in all. Never called with what a push carried. */
+  adoptRoots(value: unknown): number {
+    if (!Array.isArray(value)) return 0
+    let added = 0
+    for (const id of value.slice(0, MAX_ROOTS)) {
+      if (this.#roots.size >= MAX_ROOTS) break
+      if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id) || this.#roots.has(id)) continue
+      this.#roots.add(id)
+      added++
+    }
+    if (added) this.#admissionsChanged()
+    return added
+  }
+
+  /**
+   * Verifies an untrusted admission (parsed JSON) and keeps it if it is news about an id this
+   * relay has a record of, signed by a root or an id it has a record of. Returns whether it
+   * was kept; throws AdmissionError for a malformed or forged one.
+   */
+  offerAdmission(value: unknown, nowSeconds: number): boolean {
+    const claim = value as Partial<Admission> | null
+    const by = claim?.by
+    const id = claim?.id
+    if (typeof by !== 'string' || typeof id !== 'string') {
+      throw new AdmissionError('admission must name by and id')
+    }
+    // Cheap checks first: a flood of admissions about strangers costs map lookups.
+    const knows = (x: string) => x === this.selfId || this.#entries.has(x) || this.#roots.has(x)
+    if (!knows(id) || !knows(by)) return false
+    const held = this.#admissions.get(id) ?? []
+    if (held.some((a) => a.by === by) || held.length >= MAX_ADMISSIONS_PER_ID) return false
+    if (this.#admissionCount >= this.#opts.maxAdmissions) return false
+    const admission = verifyAdmission(value, nowSeconds, this.#opts.verify ?? verify)
+    this.#admissions.set(id, [...held, admission])
+    this.#admissionCount++
+    this.#admissionsChanged()
+    return true
+  }
+
+  /**
+   * Takes the admission part of a GET /v1/supernodes answer (after its records were
+   * offered, so their ids are known): the roots when `trusted` (the relay is a --peer or a
+   * bootstrap source), then each admission; malformed or forged ones are skipped. Returns
+   * how many admissions were kept.
+   */
+  takeAdmissions(answer: unknown, nowSeconds: number, trusted: boolean): number {
+    const { roots, admissions } = (answer ?? {}) as { roots?: unknown; admissions?: unknown }
+    if (trusted) this.adoptRoots(roots)
+    if (!Array.isArray(admissions)) return 0
+    let kept = 0
+    for (const value of admissions.slice(0, this.#opts.maxAdmissions)) {
+      try {
+        if (this.offerAdmission(value, nowSeconds)) kept++
+      } catch (err) {
+        if (!(err instanceof AdmissionError)) throw err
+      }
+    }
+    return kept
+  }
+
+  /** Keeps an admission this relay signed itself (no check needed). */
+  keepAdmission(admission: Admission): void {
+    const held = this.#admissions.get(admission.id) ?? []
+    if (held.some((a) => a.by === admission.by)) return
+    // Our own word replaces the oldest held when full: we admitted it, we vouch for it.
+    const kept = held.length >= MAX_ADMISSIONS_PER_ID ? held.slice(1) : held
+    this.#admissionCount += kept.length + 1 - held.length
+    this.#admissions.set(admission.id, [...kept, admission])
+    this.#admissionsChanged()
+  }
+
+  /** Whether `id` is admitted (a root, or through a chain of admissions from one). */
+  isAdmitted(id: string): boolean {
+    this.#admitted ??= admittedIds(this.#roots, [...this.#admissions.values()].flat())
+    return this.#admitted.has(id)
+  }
+
+  /** Roots, the cap, and the admissions of every admitted id (dead ancestors included, so a
+   * chain can be checked end to end), for GET /v1/supernodes. */
+  admissionView(): AdmissionView {
+    const admissions: Admission[] = []
+    for (const [id, held] of this.#admissions) {
+      if (this.isAdmitted(id)) admissions.push(...held.filter((a) => this.isAdmitted(a.by)))
+    }
+    return { roots: [...this.#roots], admissions, maxPerPrefix: this.#opts.maxPerPrefix }
+  }
+
+  #dropAdmissions(id: string): void {
+    const held = this.#admissions.get(id)
+    if (!held) return
+    this.#admissions.delete(id)
+    this.#admissionCount -= held.length
+    this.#admissionsChanged()
+  }
+
+  #admissionsChanged(): void {
+    this.#admitted = undefined
+    this.changed()
+  }
+
+  /** Live records that own hashes: admitted supernodes within the per-prefix cap, own first
+   * when it is one. */
+  owning(nowSeconds: number): SupernodeRecord[] {
+    this.isAdmitted('')
+    return owningRecords(
+      this.live(nowSeconds),
+      this.#admitted!,
+      this.#roots,
+      this.#opts.maxPerPrefix,
+    )
   }
 
   get selfId(): string {
@@ -157,6 +325,8 @@ export class SupernodeDirectory {
       if (entry.record.ts >= nowSeconds - MAX_SUPERNODE_RECORD_AGE_SECONDS) continue
       this.#entries.delete(id)
       this.#missed.delete(id)
+      // Its admissions stay while it is admitted: a chain through a dead node still counts.
+      if (!this.isAdmitted(id)) this.#dropAdmissions(id)
       const left = this.countFrom(entry.source) - 1
       if (left > 0) this.#perSource.set(entry.source, left)
       else this.#perSource.delete(entry.source)
@@ -218,14 +388,13 @@ export class SupernodeDirectory {
     return entry ? Math.max(0, nowSeconds - entry.roleSince) : 0
   }
 
-  /** The rendezvous set over live supernodes (role 'supernode'). Every tracker request asks
+  /** The rendezvous set over owning supernodes (owning()). Every tracker request asks
    * for it, so it is checked at most once a second (records expire by the second) and on
    * any change, and rebuilt only when its ids differ; the same object is returned while
    * they do not. */
   owners(nowSeconds: number): RendezvousSet {
     if (this.#set?.at === nowSeconds) return this.#set.set
-    const ids = this.live(nowSeconds)
-      .filter((r) => r.role === 'supernode')
+    const ids = this.owning(nowSeconds)
       .map((r) => r.id)
       .sort()
     const key = ids.join(',')

@@ -39,14 +39,24 @@ function candidate() {
     },
     onRoleChange: () => roleChanges++,
   })
-  /** A supernode (or candidate) the directory knows. */
-  const known = (role: 'supernode' | 'candidate' = 'supernode') => {
+  /** A supernode (or candidate) the directory knows; an admitted one (a root) unless
+   * `admitted` is false. */
+  const known = (role: 'supernode' | 'candidate' = 'supernode', admitted = true) => {
     const signer = new RecordSigner()
     directory.offer(signer.record({ seq: now(), ts: now(), role }), 'test', now())
+    if (admitted) directory.adoptRoots([signer.id])
     return signer
   }
-  const promotion = (from: OpenSslSigner, to = key.id) =>
-    JSON.parse(JSON.stringify(signNodeMessage(from, 'promotion', to, { reason: 'overload' })))
+  /** A promotion from `from`, with its admission of `to` as the promoter sends it. */
+  const promotion = (from: RecordSigner, to = key.id) =>
+    JSON.parse(
+      JSON.stringify(
+        signNodeMessage(from, 'promotion', to, {
+          reason: 'overload',
+          ...(to !== from.id && { admission: from.admit(to, now()) }),
+        }),
+      ),
+    )
   return { key, self, directory, election, known, promotion, published, roles: () => roleChanges }
 }
 
@@ -89,6 +99,11 @@ describe('Election (candidate side)', () => {
     )
     const peer = c.known('candidate')
     expect(refusal(() => c.election.accept(c.promotion(peer), now()))).toBe('unknown-sender')
+    // A record that says `role: supernode` with no admission behind it is no supernode.
+    const selfDeclared = c.known('supernode', false)
+    expect(refusal(() => c.election.accept(c.promotion(selfDeclared), now()))).toBe(
+      'unknown-sender',
+    )
     const promoter = c.known()
     expect(refusal(() => c.election.accept(c.promotion(promoter, promoter.id), now()))).toBe(
       'wrong-receiver',

@@ -20,14 +20,30 @@
 //   over the high one, and there are more than min-supernodes of them, the least loaded one
 //   (ties: lowest id) that has served a while demotes itself. Every supernode computes the
 //   same choice from the same records, so one steps down per round.
+// - Admission (shared/admission.ts): a promotion comes with the promoter's signed admission
+//   of the candidate, without which its record owns nothing anywhere. While the network has
+//   fewer owning supernodes than min-supernodes, an admitted supernode also admits
+//   volunteers: relays that run with `--role supernode` but that no one admitted yet and
+//   that it has known, reachable, for a probation (--admission-probation), one per tick
+//   (ADMISSIONS_PER_TICK), those known longest first, after checking that each answers as
+//   itself, and never past the per-prefix cap. A flood of fresh records thus owns nothing
+//   at once, and later at most a few seats per address block. And it countersigns the owning
+//   supernodes it knows, so a chain of admissions outlives any one signer.
 // Demoting is a leave without exiting: the relay signs its record as a candidate, pushes it,
 // and hands off everything it tracked.
 
+import { AdmissionError, addressPrefix, createAdmission } from '../../shared/admission.ts'
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { loadShare, verifySupernodeRecord, type SupernodeRecord } from '../../shared/supernode.ts'
 import { fetchPeerJson, PeerError } from '../catalog/peer-fetch.ts'
-import { MAX_HELLO_ANSWER_BYTES, SUPERNODE_REQUEST_TIMEOUT_MS } from '../limits.ts'
+import {
+  ADMISSIONS_PER_TICK,
+  MAX_ADMISSIONS_PER_ID,
+  MAX_HELLO_ANSWER_BYTES,
+  SUPERNODE_REQUEST_TIMEOUT_MS,
+} from '../limits.ts'
 import type { Logger } from '../log.ts'
+import type { Refusals } from '../refusals.ts'
 import type { OpenSslSigner } from '../openssl-signer.ts'
 import type { SupernodeDirectory } from './directory.ts'
 import {
@@ -52,6 +68,8 @@ export interface ElectionOptions {
   cooldownSeconds: number
   /** Candidates tried per tick. */
   maxTries: number
+  /** Seconds a volunteer must have been known here, answering, before it is admitted. */
+  probationSeconds: number
   random: () => number
 }
 
@@ -66,6 +84,8 @@ export interface ElectionDeps {
   publish: (record: SupernodeRecord) => Promise<number>
   /** Called after this relay's role changed: the owner set changed with it. */
   onRoleChange: () => void
+  /** Counts volunteers left out for the per-prefix cap. */
+  refusals?: Refusals
 }
 
 /** A promotion refused because the candidate took another one (HTTP 409). */
@@ -77,7 +97,14 @@ export class PromotionConflict extends Error {
 export type PromotionReason = 'overload' | 'rotation'
 
 export class Election {
-  readonly stats = { promoted: 0, conflicts: 0, accepted: 0, demoted: 0, rotated: 0 }
+  readonly stats = {
+    promoted: 0,
+    conflicts: 0,
+    accepted: 0,
+    demoted: 0,
+    rotated: 0,
+    admitted: 0,
+  }
   readonly options: ElectionOptions
   readonly #deps: ElectionDeps
   readonly #replay = new ReplayGuard()
@@ -98,6 +125,7 @@ export class Election {
       rotationSeconds: 0,
       cooldownSeconds: 10,
       maxTries: 3,
+      probationSeconds: 600,
       random: Math.random,
       ...options,
     }
@@ -120,6 +148,9 @@ export class Election {
     const { self, directory } = this.#deps
     const nowSeconds = Math.floor(nowMs / 1000)
     const mine = self.current()
+    if (!directory.isAdmitted(mine.id)) return
+    this.#countersign(nowSeconds)
+    await this.#admitVolunteers(nowMs)
     const servedSeconds = (nowMs - self.roleSinceMs) / 1000
     if (loadShare(mine) > this.options.highWatermark) {
       if (nowMs < this.#nextPromotionMs) return
@@ -150,6 +181,88 @@ export class Election {
     shares.sort((a, b) => a.share - b.share || (a.id < b.id ? -1 : 1))
     if (shares[0].id !== mine.id) return
     await this.stepDown('underload')
+  }
+
+  /** Signs an admission of `id` and keeps it (it spreads with GET /v1/supernodes). */
+  #admit(id: string, nowSeconds: number): void {
+    const { directory, signer } = this.#deps
+    directory.keepAdmission(createAdmission(signer.id, id, nowSeconds, (m) => signer.signHex(m)))
+  }
+
+  /** Adds our signature to owning supernodes that have fewer than MAX_ADMISSIONS_PER_ID. */
+  #countersign(nowSeconds: number): void {
+    const { directory, signer } = this.#deps
+    const view = directory.admissionView().admissions
+    for (const r of directory.owning(nowSeconds).slice(1)) {
+      const signers = view.filter((a) => a.id === r.id).map((a) => a.by)
+      if (signers.includes(signer.id) || signers.length >= MAX_ADMISSIONS_PER_ID) continue
+      this.#admit(r.id, nowSeconds)
+    }
+  }
+
+  /** While the network has fewer than minSupernodes owning supernodes, admits volunteers
+   * (records saying `role: supernode` that are not admitted), known longest first, each
+   * after it answered GET /v1/hello as itself, never past the per-prefix cap. */
+  async #admitVolunteers(nowMs: number): Promise<void> {
+    const { directory, mayContact, log } = this.#deps
+    const nowSeconds = Math.floor(nowMs / 1000)
+    const owning = directory.owning(nowSeconds)
+    if (owning.length >= this.options.minSupernodes) return
+    const perPrefix = new Map<string, number>()
+    for (const r of owning) {
+      const prefix = addressPrefix(r.urls[0])
+      perPrefix.set(prefix, (perPrefix.get(prefix) ?? 0) + 1)
+    }
+    for (const [id, until] of this.#skipUntil) if (until <= nowMs) this.#skipUntil.delete(id)
+    const volunteers = directory
+      .live(nowSeconds)
+      .slice(1)
+      .filter((r) => r.role === 'supernode' && !directory.isAdmitted(r.id))
+      .filter((r) => directory.roleAge(r.id, nowSeconds) >= this.options.probationSeconds)
+      .filter((r) => directory.reachable(r.id) && !this.#skipUntil.has(r.id))
+      .filter((r) => {
+        const prefix = addressPrefix(r.urls[0])
+        if ((perPrefix.get(prefix) ?? 0) < directory.maxPerPrefix) return true
+        this.#deps.refusals?.refuse('supernode-prefix-full', prefix, { id: r.id, url: r.urls[0] })
+        return false
+      })
+      .filter((r) => mayContact?.(r.urls[0]) ?? true)
+      .sort(
+        (a, b) =>
+          directory.roleAge(b.id, nowSeconds) - directory.roleAge(a.id, nowSeconds) ||
+          (a.id < b.id ? -1 : 1),
+      )
+    let admitted = 0
+    // Each try is a request: a few per tick, whatever the number of volunteers.
+    for (const volunteer of volunteers.slice(0, this.options.maxTries)) {
+      if (admitted >= ADMISSIONS_PER_TICK) break
+      const prefix = addressPrefix(volunteer.urls[0])
+      if ((perPrefix.get(prefix) ?? 0) >= directory.maxPerPrefix) continue
+      try {
+        await this.#hello(volunteer)
+      } catch (err) {
+        this.#skipUntil.set(volunteer.id, nowMs + this.options.cooldownSeconds * 3000)
+        log.info('volunteer not admitted', { id: volunteer.id, error: String(err) })
+        continue
+      }
+      this.#admit(volunteer.id, nowSeconds)
+      perPrefix.set(prefix, (perPrefix.get(prefix) ?? 0) + 1)
+      admitted++
+      this.stats.admitted++
+      log.info('supernode admitted', { id: volunteer.id, url: volunteer.urls[0] })
+    }
+  }
+
+  /** Checks the relay behind a record answers GET /v1/hello with the id it claims. */
+  async #hello(record: SupernodeRecord): Promise<void> {
+    const url = record.urls[0]
+    const hello = await fetchPeerJson(`${url}/v1/hello`, {
+      timeoutMs: SUPERNODE_REQUEST_TIMEOUT_MS,
+      maxBytes: MAX_HELLO_ANSWER_BYTES,
+    })
+    if ((hello as { id?: unknown } | null)?.id !== record.id) {
+      throw new Error(`${url} answers with another node id`)
+    }
   }
 
   /** Tries the best candidates in turn; returns the promoted one's record, if any. */
@@ -198,14 +311,12 @@ export class Election {
     const { directory, signer } = this.#deps
     const url = candidate.urls[0]
     const timeoutMs = SUPERNODE_REQUEST_TIMEOUT_MS
-    const hello = await fetchPeerJson(`${url}/v1/hello`, {
-      timeoutMs,
-      maxBytes: MAX_HELLO_ANSWER_BYTES,
-    })
-    if ((hello as { id?: unknown } | null)?.id !== candidate.id) {
-      throw new Error(`${url} answers with another node id`)
-    }
-    const message = signNodeMessage(signer, 'promotion', candidate.id, { reason })
+    await this.#hello(candidate)
+    // The admission rides with the promotion, so the candidate owns hashes in its own view
+    // at once; everyone else gets it with our GET /v1/supernodes.
+    const nowAtStart = Math.floor(Date.now() / 1000)
+    const admission = createAdmission(signer.id, candidate.id, nowAtStart, (m) => signer.signHex(m))
+    const message = signNodeMessage(signer, 'promotion', candidate.id, { reason, admission })
     let answer: unknown
     try {
       answer = await fetchPeerJson(`${url}/v1/promote`, {
@@ -230,6 +341,7 @@ export class Election {
       throw new Error(`${url} answered the promotion with another record`)
     }
     directory.offer(record, new URL(url).hostname, nowSeconds)
+    directory.keepAdmission(admission)
     return record
   }
 
@@ -241,7 +353,7 @@ export class Election {
    */
   accept(value: unknown, nowSeconds: number): SupernodeRecord {
     const { self, directory, log } = this.#deps
-    const { message } = verifyNodeMessage(value, {
+    const { message, payload } = verifyNodeMessage(value, {
       self: directory.selfId,
       typ: 'promotion',
       nowSeconds,
@@ -249,7 +361,8 @@ export class Election {
       replay: this.#replay,
     })
     const promoter = directory.get(message.from, nowSeconds)
-    if (!promoter || promoter.role !== 'supernode' || !directory.reachable(promoter.id)) {
+    const owns = promoter?.role === 'supernode' && directory.isAdmitted(promoter.id)
+    if (!promoter || !owns || !directory.reachable(promoter.id)) {
       throw new NodeMessageError(
         'unknown-sender',
         'promotion from a node that is no known supernode',
@@ -259,6 +372,13 @@ export class Election {
       throw new PromotionConflict(
         this.#promotedBy ? `promoted by ${this.#promotedBy} already` : 'a supernode already',
       )
+    }
+    // The promoter's admission of us (signed by it, so it verifies like any other).
+    try {
+      directory.offerAdmission((payload as { admission?: unknown } | null)?.admission, nowSeconds)
+    } catch (err) {
+      if (!(err instanceof AdmissionError)) throw err
+      log.info('promotion came without a valid admission', { by: message.from })
     }
     const record = self.promote()
     this.#promotedBy = message.from

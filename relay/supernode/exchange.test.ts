@@ -43,6 +43,8 @@ function setup(peers: string[], options: { mayContact?: boolean; maxBackoffMs?: 
   const me = new RecordSigner()
   const directory = new SupernodeDirectory({
     self: () => me.record({ seq: now(), ts: now(), url: 'http://127.0.0.1:9' }),
+    // Every fake relay here is on 127.0.0.1: one prefix.
+    maxPerPrefix: 16,
   })
   const contacts: [string, boolean][] = []
   const exchange = new SupernodeExchange(
@@ -135,11 +137,18 @@ describe('SupernodeExchange', () => {
         : {
             body: JSON.stringify({
               supernodes: [learnedSigner.record({ seq: 1, ts: now(), url: learned.url })],
+              // The peer seeded the network and admitted the others.
+              roots: [peerSigner.id],
+              admissions: [
+                peerSigner.admit(learnedSigner.id, now()),
+                peerSigner.admit(meId, now()),
+              ],
             }),
           },
     )
     // No backoff wait, so every round contacts both.
     const { me, directory, exchange } = setup([p.url], { mayContact: true, maxBackoffMs: 0 })
+    const meId = me.id
     const owners = () => [...directory.owners(now()).ids]
     const all = [me.id, peerSigner.id, learnedSigner.id].sort()
     await exchange.round()
@@ -189,5 +198,43 @@ describe('SupernodeExchange', () => {
     for (const [i, x] of [p, learned].entries()) {
       expect(x.hits.slice(before[i])).toEqual(['POST /v1/supernodes'])
     }
+  })
+
+  it('takes roots from --peer relays only: a learned relay cannot make its sybils owners', async () => {
+    const honest = new RecordSigner()
+    const liar = new RecordSigner()
+    const sybils = Array.from({ length: 5 }, () => new RecordSigner())
+    const url = 'http://127.0.0.1:9'
+    const liarRelay = await peer((path) =>
+      path === '/v1/hello'
+        ? { body: JSON.stringify(liar.record({ seq: 1, ts: now(), url: liarRelay.url })) }
+        : {
+            body: JSON.stringify({
+              supernodes: sybils.map((s) => s.record({ seq: 1, ts: now(), url })),
+              roots: [liar.id],
+              admissions: sybils.map((s) => liar.admit(s.id, now())),
+            }),
+          },
+    )
+    const p = await peer((path) =>
+      path === '/v1/hello'
+        ? { body: JSON.stringify(honest.record({ seq: 1, ts: now(), url })) }
+        : {
+            body: JSON.stringify({
+              supernodes: [liar.record({ seq: 1, ts: now(), url: liarRelay.url })],
+              roots: [honest.id],
+              admissions: [],
+            }),
+          },
+    )
+    const { me, directory, exchange } = setup([p.url], { mayContact: true, maxBackoffMs: 0 })
+    await exchange.round()
+    await exchange.round()
+    expect(liarRelay.hits).toContain('GET /v1/supernodes')
+    // Every sybil is known (a volunteer, like a candidate) and none owns anything.
+    expect(directory.live(now())).toHaveLength(2 + sybils.length + 1)
+    expect([...directory.roots]).toEqual([honest.id])
+    expect([...directory.owners(now()).ids]).toEqual([honest.id])
+    expect(directory.isAdmitted(me.id)).toBe(false)
   })
 })

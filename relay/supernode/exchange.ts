@@ -9,6 +9,12 @@
 // learned ones at random); every request has a timeout and a byte cap (peer-fetch.ts); a
 // relay that fails is skipped with exponential backoff and jitter, up to PEER_MAX_BACKOFF_MS.
 //
+// Roots (shared/admission.ts): a relay takes the roots its --peer relays name. Relays that
+// name each other with --peer and none of which knows a root (two operators starting a
+// network together) would wait forever: after ROOTLESS_ROUNDS rounds in which every peer
+// answered and named no root, the supernode with the lowest id among them seeds the
+// network, and the others take its root from its next answer.
+//
 // Failover: every pull of a known supernode is reported to the directory by node id, which
 // leaves it out of the owner set after MAX_MISSED_CONTACTS failures in a row. Such nodes are
 // still pulled (at their backoff), so one that comes back rejoins. Graceful leave: `leave`
@@ -50,6 +56,9 @@ export interface SupernodeExchangeDeps {
   mayContact?: (url: string) => boolean
 }
 
+/** Rounds of rootless answers from every --peer before the lowest id seeds the network. */
+export const ROOTLESS_ROUNDS = 3
+
 interface Backoff {
   failures: number
   nextAtMs: number
@@ -65,6 +74,9 @@ export class SupernodeExchange {
   readonly #peerIds = new Map<string, string>()
   /** Node id behind each URL pulled this round (learned ones, and peers once known). */
   #idByUrl = new Map<string, string>()
+  /** Whether each --peer's last answer named a root. */
+  readonly #peerNamedRoot = new Map<string, boolean>()
+  #rootlessRounds = 0
   readonly #stop = new AbortController()
   #loop: Promise<void> | null = null
   #wake: (() => void) | null = null
@@ -106,7 +118,25 @@ export class SupernodeExchange {
       ...targets.map((url) => this.#attempt(url, () => this.#pull(url), true)),
     ])
     this.stats.rounds++
+    this.#seedIfRootless(nowMs)
     this.#deps.log.debug('supernode round', { pushed: peers.length, pulled: targets })
+  }
+
+  /** Seeds the network when this supernode and its --peer relays know no root (see top). */
+  #seedIfRootless(nowMs: number): void {
+    const { directory, peers, log } = this.#deps
+    const self = directory.live(Math.floor(nowMs / 1000))[0]
+    const rootless =
+      directory.roots.size === 0 &&
+      self.role === 'supernode' &&
+      peers.length > 0 &&
+      peers.every((peer) => this.#peerNamedRoot.get(peer) === false)
+    this.#rootlessRounds = rootless ? this.#rootlessRounds + 1 : 0
+    if (this.#rootlessRounds < ROOTLESS_ROUNDS) return
+    const peerIds = [...this.#peerIds.values()]
+    if (peerIds.length < peers.length || peerIds.some((id) => id <= self.id)) return
+    directory.adoptRoots([self.id])
+    log.info('seeding the network: no --peer names a root', { id: self.id })
   }
 
   /** The peers, then learned supernodes (unreachable ones too) at random, skipping any in
@@ -224,7 +254,8 @@ export class SupernodeExchange {
     this.stats.pulls++
     const source = new URL(url).hostname
     const nowSeconds = Math.floor(Date.now() / 1000)
-    for (const value of [hello, ...records.slice(0, MAX_KNOWN_SUPERNODES)]) {
+    const offered = [hello, ...records.slice(0, MAX_KNOWN_SUPERNODES)]
+    for (const value of offered) {
       const result = this.#deps.directory.offer(value, source, nowSeconds)
       if (value === hello && result.outcome !== 'refused' && this.#deps.peers.includes(url)) {
         this.#peerIds.set(url, result.id)
@@ -236,6 +267,13 @@ export class SupernodeExchange {
         this.stats.refused++
         this.#deps.log.debug('supernode record refused', { from: url, code: result.code })
       }
+    }
+    // Admissions (shared/admission.ts); roots only from the relays the operator named.
+    const peer = this.#deps.peers.includes(url)
+    this.#deps.directory.takeAdmissions(list, nowSeconds, peer)
+    if (peer) {
+      const roots = (list as { roots?: unknown }).roots
+      this.#peerNamedRoot.set(url, Array.isArray(roots) && roots.length > 0)
     }
   }
 

@@ -1,6 +1,8 @@
 // The supernode API's HTTP routes (thin: parse, call the directory, encode):
 //   GET  /v1/hello               this relay's signed supernode record
-//   GET  /v1/supernodes          {supernodes: [record, …]}: every live record known, own first
+//   GET  /v1/supernodes          {supernodes: [record, …], roots, admissions, maxPerPrefix}:
+//                                every live record known, own first, and what a reader needs
+//                                to tell which of them own hashes (shared/admission.ts)
 //   POST /v1/supernodes          one record, or {records: [...]} (up to MAX_SUPERNODES_PER_POST)
 //   GET  /v1/lookup/:infohash    who owns a hash: {owner, owners: [{id, urls}], swarm?}
 //   POST /v1/promote             a signed promotion to this candidate (election.ts): 200
@@ -20,6 +22,7 @@ import {
   MAX_SUPERNODES_POST_BYTES,
 } from '../limits.ts'
 import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
+import type { Refusals } from '../refusals.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import type { OfferOutcome, SupernodeDirectory } from './directory.ts'
 import { PromotionConflict, type Election } from './election.ts'
@@ -37,6 +40,7 @@ export interface SupernodeRouteDeps {
   election: Election
   /** Records pushed per minute per client address, charged before verifying. */
   pushLimiter: RateLimiter
+  refusals: Refusals
   trustProxy: boolean
 }
 
@@ -54,7 +58,7 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
 
   app.get('/v1/supernodes', (c) => {
     c.header('Cache-Control', 'no-cache')
-    return c.json({ supernodes: directory.live(now()) })
+    return c.json({ supernodes: directory.live(now()), ...directory.admissionView() })
   })
 
   app.post('/v1/supernodes', jsonBodyLimit(MAX_SUPERNODES_POST_BYTES), async (c) => {
@@ -63,6 +67,9 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
     const { values, batch } = posted
     const from = requestAddress(c, deps.trustProxy)
     const granted = pushLimiter.take(from, values.length, Date.now())
+    if (granted < values.length) {
+      deps.refusals.refuse('supernode-push-rate', from, { refused: values.length - granted })
+    }
     if (granted === 0 && values.length > 0) {
       c.header('Retry-After', String(pushLimiter.retryAfter(from, Date.now())))
       return c.json(
@@ -76,6 +83,10 @@ export function supernodeRoutes(deps: SupernodeRouteDeps): Hono {
         ? directory.offer(value, from, at)
         : { outcome: 'refused', code: 'quota', error: 'too many records from this address' },
     )
+    const overQuota = results.filter(
+      (r) => r.outcome === 'refused' && (r.code === 'source-quota' || r.code === 'full'),
+    ).length
+    if (overQuota) deps.refusals.refuse('supernode-source-quota', from, { refused: overQuota })
     if (!batch) {
       const [r] = results
       if (r.outcome !== 'refused') return c.json(r, 200)

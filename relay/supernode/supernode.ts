@@ -12,6 +12,7 @@ import { createFastVerifier } from '../catalog/verify.ts'
 import type { RelayConfig } from '../config.ts'
 import { LEAVE_PUSH_BUDGET_MS, MAX_RATE_BUCKETS, SUPERNODE_PUSHES_PER_MINUTE } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import { quietRefusals, type Refusals } from '../refusals.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import { BandwidthMeter } from './bandwidth.ts'
 import { SupernodeDirectory } from './directory.ts'
@@ -51,6 +52,8 @@ export function createSupernode(
   /** Bytes/s of browsers' data the relay's TURN server carried lately (relay/turn/); the
    * record carries it, beside --turn-max-bandwidth, when TURN is on. */
   relayed: () => number = () => 0,
+  /** Where refusals for budgets and abuse are counted and said (refusals.ts). */
+  refusals: Refusals = quietRefusals(),
 ): Supernode {
   const meter = new BandwidthMeter()
   const self = new SelfRecord({
@@ -78,9 +81,16 @@ export function createSupernode(
   const verify = createFastVerifier()
   const signer = new OpenSslSigner(identity.secretKey)
   const mayContact = (url: string) => hosts.check(url).ok
+  // The seed of a new network (a supernode that joins no one) is its own root; a relay that
+  // joins takes the roots of the relays it was told to join (shared/admission.ts).
+  const joins =
+    peers.length > 0 || config.dohEndpoints.length > 0 || config.bootstrapUrls.length > 0
+  const seed = config.role === 'supernode' && !joins
   const directory = new SupernodeDirectory({
     self: () => self.current(),
     selfId: identity.id,
+    roots: seed ? [identity.id] : [],
+    maxPerPrefix: config.maxSupernodesPerPrefix,
     verify,
     onStored: (record, source) => {
       for (const url of record.urls) hosts.seen(url, source, Date.now())
@@ -112,11 +122,13 @@ export function createSupernode(
       mayContact,
       publish: (record) => exchange.publish(record),
       onRoleChange: rebalance,
+      refusals,
     },
     {
       highWatermark: config.highWatermark,
       lowWatermark: config.lowWatermark,
       minSupernodes: config.minSupernodes,
+      probationSeconds: config.admissionProbation,
       rotationSeconds: config.rotationInterval,
       // A few exchange rounds: what the network needs to learn a role change.
       cooldownSeconds: Math.max(10, 3 * config.supernodePollInterval),
@@ -151,6 +163,7 @@ export function createSupernode(
       pushLimiter,
       handoff,
       election,
+      refusals,
       trustProxy: config.trustProxy,
     }),
     start() {

@@ -1,6 +1,7 @@
 // Supernode records for tests, signed quickly with OpenSSL (../openssl-signer.ts), so a
 // spam test can sign 10,000 records in a second.
 
+import { createAdmission, type Admission } from '../../shared/admission.ts'
 import { OpenSslSigner } from '../openssl-signer.ts'
 import {
   SUPERNODE_RECORD_VERSION,
@@ -30,5 +31,10 @@ export class RecordSigner extends OpenSslSigner {
     }
     const sig = this.signHex(supernodeSigningBytes(unsigned))
     return { ...unsigned, sig }
+  }
+
+  /** This key's signed admission of `id` (shared/admission.ts). */
+  admit(id: string, ts: number): Admission {
+    return createAdmission(this.id, id, ts, (m) => this.signHex(m))
   }
 }

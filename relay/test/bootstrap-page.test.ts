@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bootstrapPage } from '../../app/lib/bootstrap/bootstrap.ts'
 import { removeTempDirs, waitFor } from './catalog-helpers.ts'
-import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
+import { nodeIdOf, owningIds } from './supernode-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const ZONE = 'monsoon.test'
@@ -29,7 +29,8 @@ beforeAll(async () => {
   b = await relay('--dns-zone', ZONE)
   c = await relay('--peer', b.url)
   const d = await relay('--peer', b.url)
-  await waitFor('B listing C and D', async () => (await knownSupernodes(b)).length === 3)
+  // Listed and admitted (shared/admission.ts): DNS and bootstrap lists name owners only.
+  await waitFor('B owning with C and D', async () => (await owningIds(b)).length === 3)
   ids = Object.fromEntries(
     await Promise.all(
       Object.entries({ lone, b, c, d }).map(async ([k, r]) => [k, await nodeIdOf(r)] as const),

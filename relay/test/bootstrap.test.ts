@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { parseBootstrapList } from '../../shared/bootstrap-list.ts'
 import { getJson, removeTempDirs, waitFor } from './catalog-helpers.ts'
-import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
+import { knownSupernodes, nodeIdOf, owningIds } from './supernode-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const ZONE = 'monsoon.test'
@@ -31,7 +31,8 @@ async function network(): Promise<{ b: RelayProcess; ids: string[] }> {
   const c = await relay('--peer', b.url)
   const d = await relay('--peer', b.url)
   const ids = await Promise.all([b, c, d].map(nodeIdOf))
-  await waitFor('B listing C and D', async () => (await knownSupernodes(b)).length === 3)
+  // Listed and admitted (shared/admission.ts): DNS and bootstrap lists name owners only.
+  await waitFor('B owning with C and D', async () => (await owningIds(b)).length === 3)
   return { b, ids }
 }
 

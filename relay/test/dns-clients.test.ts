@@ -9,12 +9,13 @@
 
 import { execFile } from 'node:child_process'
 import { createSocket } from 'node:dgram'
-import { connect } from 'node:net'
+import { createServer } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import dnsPacket from 'dns-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RecordSigner } from '../supernode/test-support.ts'
-import { freePort, removeTempDirs } from './catalog-helpers.ts'
+import { freePort, removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const run = promisify(execFile)
@@ -124,24 +125,55 @@ describe.skipIf(!hasDig)('dig against the relay', () => {
   })
 
   it('falls back to TCP when a UDP answer is truncated', async () => {
-    // 30 more supernodes (made-up records at unreachable loopback ports) make the TXT
-    // answer larger than the 1232 bytes a UDP answer may take.
+    // 30 more admitted supernodes (made-up records at unreachable loopback ports) make the
+    // TXT answer larger than the 1232 bytes a UDP answer may take. The zone names admitted
+    // supernodes only (shared/admission.ts), so they come from a made-up --peer relay that
+    // roots the network and admits them and the relay under test.
     const now = Math.floor(Date.now() / 1000)
+    const root = new RecordSigner()
     const records = Array.from({ length: 30 }, (_, i) =>
       new RecordSigner().record({ seq: 1, ts: now, url: `http://127.0.0.${i + 2}:9` }),
     )
-    const res = await fetch(`${relay.url}/v1/supernodes`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ records }),
+    let relayId = ''
+    const fake = createServer((req, res) => {
+      const at = Math.floor(Date.now() / 1000)
+      const hello = root.record({ seq: at, ts: at, url: fakeUrl })
+      const body =
+        req.url === '/v1/hello'
+          ? hello
+          : {
+              supernodes: [hello, ...records],
+              roots: [root.id],
+              admissions: [...records.map((r) => r.id), ...(relayId ? [relayId] : [])].map((id) =>
+                root.admit(id, at),
+              ),
+              maxPerPrefix: 64,
+            }
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
     })
-    expect(res.status).toBe(200)
-    // The zone is rebuilt at most once a second.
-    await new Promise((r) => setTimeout(r, 1100))
-    const out = await dig(`_supernodes.${ZONE}`, 'TXT')
-    expect(out).toContain('Truncated, retrying in TCP mode')
-    expect(out).toMatch(/ANSWER: 31,/)
-    expect(out).toContain('(TCP)')
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
+    const fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`
+    const other = await startRelay({
+      args: [
+        ...['--local-network', '--supernode-poll-interval', '1', '--peer', fakeUrl],
+        ...['--dns-zone', ZONE, '--dns-port', '0'],
+      ],
+    })
+    try {
+      relayId = (await (await fetch(`${other.url}/v1/hello`)).json()).id
+      const port = other.logs.find((l) => l.msg === 'dns listening')!.port as number
+      let out = ''
+      await waitFor('the 32 admitted supernodes in the zone (30, the root and itself)', async () => {
+        out = (await run('dig', ['@127.0.0.1', '-p', String(port), `_supernodes.${ZONE}`, 'TXT']))
+          .stdout
+        return /ANSWER: 32,/.test(out)
+      })
+      expect(out).toContain('Truncated, retrying in TCP mode')
+      expect(out).toContain('(TCP)')
+    } finally {
+      await other.stop()
+      fake.close()
+    }
   })
 })
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rendezvousOwners } from '../../shared/rendezvous.ts'
 import { getJson, removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { owningIds } from './supernode-helpers.ts'
 import { announcePath } from './tracker-wire.ts'
 
 const relays: RelayProcess[] = []
@@ -30,10 +31,9 @@ beforeAll(async () => {
   }
   ids.sort()
   for (const r of relays) {
-    await waitFor(`${r.url} knowing all three`, async () => {
-      const { body } = await getJson(`${r.url}/v1/supernodes`)
-      const known = (body.supernodes as { id: string }[]).map((s) => s.id).sort()
-      return JSON.stringify(known) === JSON.stringify(ids)
+    // Known and admitted: a joins alone (the seed), admits b and c (shared/admission.ts).
+    await waitFor(`${r.url} owning with all three`, async () => {
+      return JSON.stringify(await owningIds(r)) === JSON.stringify(ids)
     })
   }
 })

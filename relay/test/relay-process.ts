@@ -38,6 +38,13 @@ export interface StartOptions {
 export async function startRelay(options: StartOptions = {}): Promise<RelayProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-relay-'))
   const args = [BIN, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
+  // Every test relay is on 127.0.0.1, one /24: networks of several supernodes need more than
+  // the default diversity cap (shared/admission.ts). A test of the cap gives its own figure.
+  if (!options.args?.includes('--max-supernodes-per-prefix')) {
+    args.push('--max-supernodes-per-prefix', '64')
+  }
+  // Relays a test starts join at once; a test of the probation gives its own figure.
+  if (!options.args?.includes('--admission-probation')) args.push('--admission-probation', '0')
   const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,16 +4,23 @@
 // - an idle network with more supernodes than --min-supernodes demotes one (exactly one:
 //   every relay picks the same, and the count then sits at the floor).
 
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { loadNodeIdentity } from '../identity.ts'
 import { getJson, logsWith, removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
-import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
+import { knownSupernodes, nodeIdOf, owningIds } from './supernode-helpers.ts'
 import { announcePath, failureReason } from './tracker-wire.ts'
 
 const COMMON = ['--supernode-poll-interval', '1', '--peer-poll-interval', '1', '--local-network']
 const running: RelayProcess[] = []
+/** Data directories made here (node keys chosen up front). */
+const dirs: string[] = []
 afterEach(async () => {
   await Promise.all(running.splice(0).map((r) => r.stop()))
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
   removeTempDirs()
 })
 
@@ -51,29 +58,40 @@ describe('rotation and demotion', () => {
   }, 90_000)
 
   it('demotes exactly one supernode of an idle network above --min-supernodes', async () => {
-    const args = ['--min-supernodes', '2', '--low-watermark', '0.5']
-    const a = await relay(...args)
-    const rest = await Promise.all([
-      relay(...args, '--peer', a.url),
-      relay(...args, '--peer', a.url),
-    ])
+    // Admission (shared/admission.ts) fills a network only up to --min-supernodes, so this
+    // network gets above the floor the one way it can: A, the seed, admits volunteers up to
+    // three, while B and C keep a floor of two. Every relay picks the least loaded supernode,
+    // ties to the lowest id, to step down; A is given the highest id so that one is B or C.
+    const keyDirs = [0, 1, 2].map(() => mkdtempSync(join(tmpdir(), 'monsoon-key-')))
+    dirs.push(...keyDirs)
+    const ids = keyDirs.map((dir) => loadNodeIdentity(dir).identity.id)
+    const [highest, ...others] = keyDirs
+      .map((dir, i) => ({ dir, id: ids[i] }))
+      .sort((x, y) => (x.id < y.id ? 1 : -1))
+    const down = ['--low-watermark', '0.5']
+    const a = await relay(...down, '--min-supernodes', '3', '--data-dir', highest.dir)
+    const rest = await Promise.all(
+      others.map((o) =>
+        relay(...down, '--min-supernodes', '2', '--peer', a.url, '--data-dir', o.dir),
+      ),
+    )
     const all = [a, ...rest]
-    const ids = await Promise.all(all.map(nodeIdOf))
-    const count = async (r: RelayProcess) => {
-      const view = await roles(r)
-      return ids.filter((id) => view[id] === 'supernode').length
-    }
-    await waitFor('one supernode to step down, as every relay sees it', async () => {
-      const counts = await Promise.all(all.map(count))
-      return counts.every((n) => n === 2)
+    const steppedDown = () =>
+      all.filter((r) => logsWith(r.logs, 'stepped down to candidate').length > 0)
+    // All three admitted first (A admits up to three), then one steps down.
+    await waitFor('a supernode to step down', async () => steppedDown().length > 0)
+    await waitFor('two owners, as every relay sees it', async () => {
+      const owning = await Promise.all(all.map(owningIds))
+      return owning.every((o) => o.length === 2 && JSON.stringify(o) === JSON.stringify(owning[0]))
     })
-    const stepped = all.filter((r) => logsWith(r.logs, 'stepped down to candidate').length > 0)
+    const stepped = steppedDown()
     expect(stepped).toHaveLength(1)
+    expect(await nodeIdOf(stepped[0])).toBe(others.map((o) => o.id).sort()[0])
     expect(logsWith(stepped[0].logs, 'stepped down to candidate')[0]).toMatchObject({
       reason: 'underload',
     })
-    // The floor holds: two more exchange rounds later, still two.
+    // The floor holds: two more exchange rounds later, still two, and A admitted no one new.
     await new Promise((r) => setTimeout(r, 3000))
-    expect(await Promise.all(all.map(count))).toEqual([2, 2, 2])
+    expect((await Promise.all(all.map(owningIds))).map((o) => o.length)).toEqual([2, 2, 2])
   }, 90_000)
 })
