@@ -14,13 +14,26 @@ const START_TIMEOUT_MS = 20_000
 /** Another checkout's relay/bin.js, to measure a candidate change beside the same references. */
 const RELAY_BIN = resolve(process.env.MONSOON_BENCH_RELAY_BIN ?? join(ROOT, 'relay/bin.js'))
 
+/** A load generator is thousands of clients behind one address (127.0.0.1): the relay's
+ * budgets per address (relay/limits.ts) are lifted for it. As environment variables, which a
+ * relay of another checkout without these options ignores; flags in `relayArgs` win. */
+const LOAD_FROM_ONE_ADDRESS = {
+  MONSOON_MAX_TORRENTS_PER_ADDRESS: '1000000',
+  MONSOON_MAX_PEERS_PER_ADDRESS: '10000000',
+  MONSOON_MAX_WEBSOCKETS_PER_ADDRESS: '1000000',
+  MONSOON_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+}
+
 /** Our relay, as users run it (`relay/bin.js`), logging at info. `nodeArgs` e.g. --cpu-prof. */
 export async function startRelay(procs, { nodeArgs = [], relayArgs = [] } = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-relay-'))
   const args = [...nodeArgs, RELAY_BIN]
   args.push('--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir, '--log-level', 'info')
   args.push(...relayArgs)
-  const child = procs.spawn('relay', process.execPath, args, { cwd: dirname(dirname(RELAY_BIN)) })
+  const child = procs.spawn('relay', process.execPath, args, {
+    cwd: dirname(dirname(RELAY_BIN)),
+    env: { ...process.env, ...LOAD_FROM_ONE_ADDRESS },
+  })
   void child.exited.then(() => rmSync(dataDir, { recursive: true, force: true }))
   const line = await procs.waitForLine(
     child,
@@ -36,7 +49,15 @@ export async function startRelay(procs, { nodeArgs = [], relayArgs = [] } = {}) 
  * Returns the candidate (the one measured) once it knows the owner; `owner` is stopped with it.
  */
 export async function startProxyingRelay(procs) {
-  const local = ['--local-network', '--supernode-poll-interval', '1']
+  const local = [
+    '--local-network',
+    '--supernode-poll-interval',
+    '1',
+    '--max-supernodes-per-prefix',
+    '64',
+    '--admission-probation',
+    '0',
+  ]
   const owner = await startRelay(procs, { relayArgs: local })
   const proxy = await startRelay(procs, {
     relayArgs: [...local, '--role', 'candidate', '--peer', `http://127.0.0.1:${owner.port}`],

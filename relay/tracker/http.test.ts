@@ -44,17 +44,33 @@ describe('HTTP announce (BEP 3, BEP 23)', () => {
     expect(compactPeers(second.peers)).toEqual([{ ip: '127.0.0.1', port: 7001 }])
   })
 
-  it('lists dictionaries with binary peer ids when compact=0, and drops them on no_peer_id', () => {
+  it('lists dictionaries of address and port when compact=0, never a peer id (asked or not)', () => {
     const get = client(new Tracker())
     get(announce({ n: 1 }), '127.0.0.1')
     const full = decodeDict(get(announce({ n: 2, compact: 0 }), '127.0.0.2'))
     const [peer] = full.peers as Record<string, unknown>[]
     expect(new TextDecoder().decode(peer.ip as Uint8Array)).toBe('127.0.0.1')
     expect(peer.port).toBe(7001)
-    expect(hex(peer['peer id'] as Uint8Array)).toBe(hex(binaryId(1001)))
+    expect(Object.keys(peer).sort()).toEqual(['ip', 'port'])
 
     const bare = decodeDict(get(announce({ n: 2, compact: 0, noPeerId: true }), '127.0.0.2'))
     expect(Object.keys((bare.peers as Record<string, unknown>[])[0]).sort()).toEqual(['ip', 'port'])
+  })
+
+  it('keys classic peers by peer id and address: a stop or an announce with a victim id from elsewhere leaves it be', () => {
+    const tracker = new Tracker()
+    const get = client(tracker)
+    get(announce({ n: 1, left: 0 }), '127.0.0.1')
+    // The attacker at 127.0.0.66 reuses the victim's id (n: 1), on another port.
+    get(announce({ n: 1, event: 'stopped' }), '127.0.0.66')
+    get(announce({ n: 1, port: 9999 }), '127.0.0.66')
+    const body = decodeDict(get(announce({ n: 3 }), '127.0.0.3'))
+    expect(compactPeers(body.peers)).toContainEqual({ ip: '127.0.0.1', port: 7001 })
+    expect(body).toMatchObject({ complete: 1, incomplete: 2 })
+    // The victim's own stop still removes it.
+    get(announce({ n: 1, event: 'stopped' }), '127.0.0.1')
+    const after = decodeDict(get(announce({ n: 3 }), '127.0.0.3'))
+    expect(compactPeers(after.peers)).toEqual([{ ip: '127.0.0.66', port: 9999 }])
   })
 
   it('returns IPv6 peers in peers6 (BEP 7) and IPv4-mapped ones as IPv4', () => {
@@ -121,7 +137,8 @@ describe('HTTP announce (BEP 3, BEP 23)', () => {
       .map(({ ip, port }): Peer => {
         const compact = compactPeer(ip, port)
         const ip4 = compact?.length === 6 ? Buffer.from(compact).readUInt32BE(0) : -1
-        return { id: '', ip, port, compact, ip4, seeder: false, lastSeen: 0, sink: null }
+        const at = { ip, port, compact, ip4, source: ip }
+        return { key: '', id: '', infoHash: '', ...at, seeder: false, lastSeen: 0, sink: null }
       })
     const count = fc.nat(1_000_000)
     fc.assert(

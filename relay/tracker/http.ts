@@ -82,7 +82,6 @@ function announce(
   let event = ''
   let numwant = DEFAULT_NUMWANT
   let compact = true
-  let noPeerId = false
 
   forEachParam(query, (key, value) => {
     switch (key) {
@@ -113,9 +112,7 @@ function announce(
       case 'compact':
         compact = value !== '0'
         break
-      case 'no_peer_id':
-        noPeerId = value === '1'
-        break
+      // `no_peer_id` (BEP 23) needs no reading: peer ids are never sent.
       // `ip=` is deliberately ignored: the socket address is the peer (forging it would let
       // anyone point a swarm at a victim).
     }
@@ -144,11 +141,12 @@ function announce(
     incomplete: result.incomplete,
     interval: opts.interval,
     'min interval': opts.minInterval,
-    peers: result.peers.map((p) =>
-      noPeerId
-        ? { ip: p.ip, port: p.port }
-        : { ip: p.ip, port: p.port, 'peer id': Buffer.from(p.id, 'hex') },
-    ),
+    // Never `peer id`, asked for or not (BEP 23 lets a tracker leave it out): the peers in an
+    // answer are other clients, at other addresses, and their ids are theirs to give in a
+    // handshake. Clients cannot need it (compact answers, the common case, carry none, and
+    // BEP 3's handshake check against it is optional), while handing it out let anyone name
+    // a victim's id (issue 20).
+    peers: result.peers.map((p) => ({ ip: p.ip, port: p.port })),
   })
 }
 

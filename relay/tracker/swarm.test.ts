@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest'
 import { PeerSet, Swarm, type Peer } from './swarm.ts'
 
 function peer(id: string, seeder: boolean, lastSeen = 0): Peer {
-  return { id, ip: '127.0.0.1', port: 6881, compact: null, ip4: -1, seeder, lastSeen, sink: null }
+  const at = { ip: '127.0.0.1', port: 6881, compact: null, ip4: -1 }
+  return {
+    key: id,
+    id,
+    infoHash: 'aa'.repeat(20),
+    source: at.ip,
+    ...at,
+    seeder,
+    lastSeen,
+    sink: null,
+  }
 }
 
 const ids = (peers: Iterable<Peer>) => [...peers].map((p) => p.id).sort()

@@ -14,8 +14,15 @@ export interface SignalSink {
 }
 
 export interface Peer {
+  /** What the peer is known by in its PeerSet: the peer id for a WebRTC peer (bound to the
+   * socket that announced it), the peer id and the address for a classic one (tracker.ts). */
+  readonly key: string
   /** Peer id as 40 hex chars. */
   readonly id: string
+  /** The swarm it is in. */
+  readonly infoHash: string
+  /** The address its budget is charged to (holdings.ts addressKey). */
+  source: string
   ip: string
   port: number
   /** BEP 23 / BEP 7 compact form: 6 bytes (IPv4) or 18 bytes (IPv6); null for WebRTC peers. */
@@ -39,22 +46,30 @@ export class PeerSet {
   readonly seeders: Peer[] = []
   readonly leechers: Peer[] = []
   readonly #slots = new Map<string, Slot>()
+  #aliased = 0
 
   get size(): number {
     return this.#slots.size
   }
 
-  get(id: string): Peer | undefined {
-    return this.#slots.get(id)?.peer
+  /** Peers filed under a key other than their peer id (tracker.ts findPeer): while there are
+   * none, a peer id not found is not here at all. */
+  get aliased(): number {
+    return this.#aliased
+  }
+
+  get(key: string): Peer | undefined {
+    return this.#slots.get(key)?.peer
   }
 
   /** Adds or updates a peer; returns true when it was new. */
   upsert(peer: Peer): boolean {
-    const slot = this.#slots.get(peer.id)
+    const slot = this.#slots.get(peer.key)
     if (!slot) {
       const list = peer.seeder ? this.seeders : this.leechers
-      this.#slots.set(peer.id, { peer, pos: list.length })
+      this.#slots.set(peer.key, { peer, pos: list.length })
       list.push(peer)
+      if (peer.key !== peer.id) this.#aliased++
       return true
     }
     if (slot.peer !== peer) {
@@ -68,28 +83,30 @@ export class PeerSet {
 
   /** Moves a known peer between seeders and leechers after its `seeder` flag changed. */
   reclassify(peer: Peer, wasSeeder: boolean): void {
-    const slot = this.#slots.get(peer.id)
+    const slot = this.#slots.get(peer.key)
     if (!slot || wasSeeder === peer.seeder) return
     this.#detach(slot, wasSeeder)
     this.#attach(slot)
   }
 
-  remove(id: string): Peer | undefined {
-    const slot = this.#slots.get(id)
+  remove(key: string): Peer | undefined {
+    const slot = this.#slots.get(key)
     if (!slot) return undefined
     this.#detach(slot, slot.peer.seeder)
-    this.#slots.delete(id)
+    this.#slots.delete(key)
+    if (slot.peer.key !== slot.peer.id) this.#aliased--
     return slot.peer
   }
 
-  /** Removes peers last seen before `cutoff`; returns how many went. */
-  expire(cutoff: number): number {
+  /** Removes peers last seen before `cutoff`, telling `gone` of each; returns how many went. */
+  expire(cutoff: number, gone?: (peer: Peer) => void): number {
     let removed = 0
     for (const list of [this.seeders, this.leechers]) {
       for (let i = list.length - 1; i >= 0; i--) {
         const peer = list[i]
         if (peer.lastSeen < cutoff) {
-          this.remove(peer.id)
+          this.remove(peer.key)
+          gone?.(peer)
           removed++
         }
       }
@@ -98,13 +115,13 @@ export class PeerSet {
   }
 
   /**
-   * Up to `count` peers other than `self`, starting at a random offset. Seeders get only
-   * leechers (a seeder has nothing to gain from another seeder); leechers get both.
+   * Up to `count` peers other than `self` (a key), starting at a random offset. Seeders get
+   * only leechers (a seeder has nothing to gain from another seeder); leechers get both.
    */
-  pick(count: number, selfId: string, forSeeder: boolean, random: () => number): Peer[] {
+  pick(count: number, selfKey: string, forSeeder: boolean, random: () => number): Peer[] {
     const out: Peer[] = []
     if (count <= 0) return out
-    const self = this.#slots.get(selfId)?.peer
+    const self = this.#slots.get(selfKey)?.peer
     if (!forSeeder) takeFrom(this.seeders, count, self, random, out)
     takeFrom(this.leechers, count, self, random, out)
     return out
@@ -126,7 +143,7 @@ export class PeerSet {
     const last = list.pop()!
     if (last !== slot.peer) {
       list[slot.pos] = last
-      this.#slots.get(last.id)!.pos = slot.pos
+      this.#slots.get(last.key)!.pos = slot.pos
     }
   }
 }
@@ -154,6 +171,8 @@ export class Swarm {
   /** Completed downloads seen (`event=completed`), as reported by scrape. */
   completed = 0
   lastActivity: number
+  /** The address that created it (its first peer's), charged for it until it goes. */
+  creator = ''
 
   constructor(
     readonly infoHash: string,

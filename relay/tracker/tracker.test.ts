@@ -149,14 +149,122 @@ describe('Tracker.announce', () => {
     expect(t.peerCount).toBe(1)
   })
 
-  it('hands out the address a peer announced from last', () => {
+  it('keys classic peers by peer id and address: another address can neither stop nor move one', () => {
     const t = new Tracker()
     t.announce(ann(1, { ip: '127.0.0.1', port: 7000 }), 0)
+    t.announce(ann(1, { ip: '127.0.0.9', event: 'stopped' }), 1)
     t.announce(ann(1, { ip: '127.0.0.9', port: 7000 }), 1)
-    const [p] = t.announce(ann(2), 2).peers
-    expect(p.ip).toBe('127.0.0.9')
-    // The compact form is what classic clients dial; it must follow the address too.
-    expect([...p.compact!]).toEqual([127, 0, 0, 9, 7000 >> 8, 7000 & 0xff])
+    const swarm = t.swarms.get(HASH)!
+    const entries = () => [...swarm.tcp.all()].map((p) => `${p.ip}:${p.port}`).sort()
+    expect(entries()).toEqual(['127.0.0.1:7000', '127.0.0.9:7000'])
+    // The same address on a new port moves its own entry, compact form and all.
+    t.announce(ann(1, { ip: '127.0.0.1', port: 7001 }), 2)
+    t.announce(ann(1, { ip: '127.0.0.9', port: 7002 }), 2)
+    expect(entries()).toEqual(['127.0.0.1:7001', '127.0.0.9:7002'])
+    const compact = [...swarm.tcp.all()].map((p) => [...p.compact!].join('.')).sort()
+    expect(compact).toEqual(['127.0.0.1.27.89', '127.0.0.9.27.90'])
+    t.announce(ann(1, { ip: '127.0.0.1', event: 'stopped' }), 3)
+    expect(entries()).toEqual(['127.0.0.9:7002'])
+    // With the first entry gone, the second is still found (no duplicate), and a third
+    // address comes in beside it.
+    t.announce(ann(1, { ip: '127.0.0.9', port: 7003 }), 4)
+    t.announce(ann(1, { ip: '127.0.0.7', port: 7000 }), 4)
+    expect(entries()).toEqual(['127.0.0.7:7000', '127.0.0.9:7003'])
+    t.announce(ann(1, { ip: '127.0.0.9', event: 'stopped' }), 5)
+    t.announce(ann(1, { ip: '127.0.0.7', event: 'stopped' }), 5)
+    expect(t.peerCount).toBe(0)
+  })
+})
+
+describe('Tracker classic peer keys', () => {
+  it('holds exactly one entry per (peer id, address), as a plain map keyed by both does', () => {
+    const step = fc.record({
+      id: fc.nat(2),
+      ip: fc.constantFrom('127.0.0.1', '127.0.0.2', '127.0.0.3', '::1'),
+      port: fc.integer({ min: 1, max: 3 }),
+      stop: fc.boolean(),
+    })
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const t = new Tracker()
+        const ref = new Map<string, number>()
+        for (const { id, ip, port, stop } of steps) {
+          t.announce(ann(id, { ip, port, event: stop ? 'stopped' : '' }), 0)
+          if (stop) ref.delete(`${pid(id)} ${ip}`)
+          else ref.set(`${pid(id)} ${ip}`, port)
+        }
+        const held = [...(t.swarms.get(HASH)?.tcp.all() ?? [])]
+        const got = held.map((p) => `${p.id} ${p.ip} ${p.port}`).sort()
+        expect(got).toEqual([...ref].map(([k, port]) => `${k} ${port}`).sort())
+        expect(t.peerCount).toBe(ref.size)
+      }),
+    )
+  })
+})
+
+describe('Tracker budgets per address', () => {
+  const hash = (n: number) => n.toString(16).padStart(40, 'c')
+  const from = (ip: string, n: number, over: Partial<Announce> = {}) =>
+    ann(n, { ip, infoHash: hash(n), ...over })
+
+  it('caps the torrents one address creates, and counts the refusal', () => {
+    const t = new Tracker({ maxSwarmsPerAddress: 3 })
+    for (let n = 0; n < 3; n++) t.announce(from('127.0.0.9', n), 0)
+    expect(() => t.announce(from('127.0.0.9', 3), 0)).toThrow(/too many new torrents/)
+    expect(t.refusals.count('torrents-per-address')).toBe(1)
+    // Joining a torrent someone else created costs no creation, and other addresses create.
+    t.announce(ann(1, { ip: '127.0.0.2', infoHash: hash(99) }), 0)
+    t.announce(ann(2, { ip: '127.0.0.9', infoHash: hash(99) }), 0)
+    t.announce(from('127.0.0.2', 4), 0)
+    // Once its torrents go (here: its peers stop and the sweep drops the empty swarms), it
+    // may create again.
+    for (let n = 0; n < 3; n++) t.announce(from('127.0.0.9', n, { event: 'stopped' }), 1)
+    t.sweep(1 + t.options.peerTtl * 1000 + 1)
+    expect(t.swarms.size).toBe(0)
+    t.announce(from('127.0.0.9', 3), 2)
+  })
+
+  it('caps the peers one address holds, an IPv6 address by its /64', () => {
+    const t = new Tracker({ maxPeersPerAddress: 2 })
+    t.announce(from('2001:db8::1', 1), 0)
+    t.announce(from('2001:db8::2', 2), 0)
+    expect(() => t.announce(from('2001:db8::ffff:3', 3), 0)).toThrow(/too many peers from your/)
+    expect(t.refusals.count('peers-per-address')).toBe(1)
+    t.announce(from('2001:db8:0:1::1', 3), 0)
+    t.announce(from('2001:db8::1', 1), 1)
+    t.announce(from('2001:db8::2', 2, { event: 'stopped' }), 1)
+    t.announce(from('2001:db8::ffff:3', 3), 1)
+  })
+
+  it('when full, takes the oldest torrent of the address that created the most for another', () => {
+    const t = new Tracker({ maxSwarms: 10, maxSwarmsPerAddress: 8 })
+    for (let n = 0; n < 8; n++) t.announce(from('127.0.0.9', n), n)
+    t.announce(from('127.0.0.2', 100), 10)
+    t.announce(from('127.0.0.3', 101), 10)
+    // Full: a newcomer gets in at the cost of the flooder's oldest torrent.
+    t.announce(from('127.0.0.4', 102), 11)
+    expect(t.swarms.has(hash(0))).toBe(false)
+    expect(t.swarms.has(hash(102))).toBe(true)
+    expect(t.swarms.size).toBe(10)
+    expect(t.refusals.count('tracker-full')).toBe(1)
+    // The flooder itself gets nothing more; nor does anyone once nobody holds more than
+    // they would: 127.0.0.4 (with 1) cannot take from 127.0.0.2 (with 1).
+    expect(() => t.announce(from('127.0.0.9', 50), 12)).toThrow(/tracker is full/)
+    for (let n = 200; n < 206; n++) t.announce(from(`127.0.1.${n - 199}`, n), 12)
+    expect(() => t.announce(from('127.0.0.4', 300), 13)).toThrow(/too many torrents/)
+    expect(t.swarms.size).toBe(10)
+    expect(t.peerCount).toBe(10)
+  })
+
+  it('when peers are full, takes the oldest peer of the address that holds the most', () => {
+    const t = new Tracker({ maxPeers: 5 })
+    for (let n = 0; n < 4; n++) t.announce(ann(n, { ip: '127.0.0.9' }), n)
+    t.announce(ann(10, { ip: '127.0.0.2', infoHash: OTHER_HASH }), 5)
+    const r = t.announce(ann(11, { ip: '127.0.0.3', infoHash: OTHER_HASH }), 6)
+    expect(r.peers.map((p) => p.id)).toEqual([pid(10)])
+    expect(t.swarms.get(HASH)!.tcp.get(pid(0))).toBeUndefined()
+    expect(t.peerCount).toBe(5)
+    expect(() => t.announce(ann(5, { ip: '127.0.0.9' }), 7)).toThrow(/too many peers/)
   })
 })
 

@@ -3,7 +3,13 @@
 // front ends. Transport-free: parsers turn requests into `Announce` values, encoders turn
 // results back into bytes.
 
-import { Swarm, type Peer, type PeerKind, type SignalSink } from './swarm.ts'
+import { MAX_PEERS_PER_ADDRESS, MAX_TORRENTS_PER_ADDRESS } from '../limits.ts'
+import { quietRefusals, type RefusalReason, type Refusals } from '../refusals.ts'
+import { compactPeer, ip4Of } from './addresses.ts'
+import { Holdings, addressKey } from './holdings.ts'
+import { Swarm, type Peer, type PeerKind, type PeerSet, type SignalSink } from './swarm.ts'
+
+export { clientIp, compactPeer, normalizeIp, parseIPv4, parseIPv6 } from './addresses.ts'
 
 export type AnnounceEvent = '' | 'started' | 'stopped' | 'completed' | 'paused'
 
@@ -47,10 +53,15 @@ export interface TrackerOptions {
   interval: number
   /** Peers not heard from for this many seconds are dropped. */
   peerTtl: number
-  /** Most swarms tracked at once; announces for new hashes beyond it are refused. */
+  /** Most swarms tracked at once; beyond it a new one takes the place of the oldest swarm of
+   * the address that created the most, or is refused. */
   maxSwarms: number
-  /** Most peers tracked at once across every swarm. */
+  /** Most peers tracked at once across every swarm; beyond it likewise. */
   maxPeers: number
+  /** Swarms one address (holdings.ts addressKey) may have created and still held here. */
+  maxSwarmsPerAddress: number
+  /** Peer entries one address may hold across every swarm. */
+  maxPeersPerAddress: number
   random: () => number
 }
 
@@ -59,6 +70,8 @@ export const trackerDefaults: TrackerOptions = {
   peerTtl: 1260,
   maxSwarms: 100_000,
   maxPeers: 1_000_000,
+  maxSwarmsPerAddress: MAX_TORRENTS_PER_ADDRESS,
+  maxPeersPerAddress: MAX_PEERS_PER_ADDRESS,
   random: Math.random,
 }
 
@@ -67,12 +80,40 @@ export class TrackerError extends Error {
   override name = 'TrackerError'
 }
 
+/**
+ * A peer as its swarm knows it. A classic peer is its peer id together with the address it
+ * announced from, as trackers key them: peer ids are no secret (any client of the swarm sees
+ * them in handshakes), so an announce or a stop with someone's id from another address makes
+ * a second entry, or nothing, and never moves or evicts theirs. The first to announce an id is
+ * filed under the id alone and a second address under id and address, so the common
+ * re-announce costs one lookup by a string already at hand, no concatenation.
+ * A WebRTC peer is its peer id alone: offers are routed to it by id, and the id is bound to the
+ * socket that announced it.
+ */
+function findPeer(set: PeerSet, kind: PeerKind, peerId: string, ip: string): Peer | undefined {
+  const peer = set.get(peerId)
+  if (kind === 'rtc' || (peer !== undefined && peer.ip === ip)) return peer
+  return set.aliased > 0 ? set.get(peerId + ip) : undefined
+}
+
+/** The key a new peer is filed under in `set` (see findPeer). */
+function newPeerKey(set: PeerSet | undefined, kind: PeerKind, peerId: string, ip: string): string {
+  return kind === 'tcp' && set?.get(peerId) !== undefined ? peerId + ip : peerId
+}
+
 export class Tracker {
   readonly options: TrackerOptions
   readonly swarms = new Map<string, Swarm>()
   #peers = 0
+  /** Swarms by the address that created them, and peers by the address they came from. */
+  readonly #created = new Holdings<Swarm>()
+  readonly #held = new Holdings<Peer>()
 
-  constructor(options: Partial<TrackerOptions> = {}) {
+  constructor(
+    options: Partial<TrackerOptions> = {},
+    /** Where refusals for a budget or for abuse are counted (relay/refusals.ts). */
+    readonly refusals: Refusals = quietRefusals(),
+  ) {
     this.options = { ...trackerDefaults, ...options }
   }
 
@@ -83,34 +124,26 @@ export class Tracker {
 
   announce(req: Announce, now: number): AnnounceResult {
     let swarm = this.swarms.get(req.infoHash)
+    const known = swarm && findPeer(swarm.set(req.kind), req.kind, req.peerId, req.ip)
     if (req.event === 'stopped') {
-      if (swarm) this.#remove(swarm, req.kind, req.peerId, req.sink)
+      if (swarm && known) this.#stop(swarm, req, known)
       return { complete: swarm?.seeders ?? 0, incomplete: swarm?.leechers ?? 0, peers: [] }
     }
-    if (!swarm) {
-      if (this.swarms.size >= this.options.maxSwarms) {
-        throw new TrackerError('tracker is full: too many torrents')
-      }
-      // Checked here too, so a refused peer leaves no empty swarm behind.
-      if (this.#peers >= this.options.maxPeers) {
-        throw new TrackerError('tracker is full: too many peers')
-      }
-      swarm = new Swarm(req.infoHash, now)
-      this.swarms.set(req.infoHash, swarm)
-    }
-    swarm.lastActivity = now
 
-    const set = swarm.set(req.kind)
     const seeder = req.left === 0
-    const known = set.get(req.peerId)
-    if (known) {
-      // A live connection keeps its peer id against others, except from the same address:
-      // that is the client itself reconnecting before its old socket timed out.
+    let key: string
+    if (swarm && known) {
+      key = known.key
+      // A WebRTC peer id is bound to the open socket that announced it, even against the same
+      // address: another tab or script there must not take its offers and answers.
       if (known.sink && req.sink && known.sink !== req.sink && known.sink.open) {
-        if (known.ip !== req.ip) throw new TrackerError('peer_id is in use by another connection')
+        this.#refuse('peer-id-taken', addressKey(req.ip), req.infoHash)
+        throw new TrackerError('peer_id is in use by another connection')
       }
       const wasSeeder = known.seeder
       if (known.ip !== req.ip || known.port !== req.port || known.compact === null) {
+        // Only a WebRTC peer taking over the id of a closed socket changes address here.
+        if (known.ip !== req.ip) this.#charge(known, addressKey(req.ip))
         known.ip = req.ip
         known.port = req.port
         known.compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
@@ -119,39 +152,73 @@ export class Tracker {
       known.seeder = seeder
       known.lastSeen = now
       if (req.sink) known.sink = req.sink
-      set.reclassify(known, wasSeeder)
+      swarm.set(req.kind).reclassify(known, wasSeeder)
       if (req.event === 'completed' && !wasSeeder) swarm.completed++
+      swarm.lastActivity = now
     } else {
-      if (this.#peers >= this.options.maxPeers) {
-        throw new TrackerError('tracker is full: too many peers')
-      }
-      const compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
-      set.upsert({
-        id: req.peerId,
-        ip: req.ip,
-        port: req.port,
-        compact,
-        ip4: ip4Of(compact),
-        seeder,
-        lastSeen: now,
-        sink: req.sink ?? null,
-      })
-      this.#peers++
-      if (req.event === 'completed') swarm.completed++
+      key = newPeerKey(swarm?.set(req.kind), req.kind, req.peerId, req.ip)
+      swarm = this.#join(req, key, swarm, now)
     }
 
-    const peers = set.pick(req.numwant, req.peerId, seeder, this.options.random)
+    const set = swarm.set(req.kind)
+    const peers = set.pick(req.numwant, key, seeder, this.options.random)
     return { complete: swarm.seeders, incomplete: swarm.leechers, peers }
+  }
+
+  /** A new peer, in a new swarm if need be, within the budgets; returns its swarm. */
+  #join(req: Announce, key: string, swarm: Swarm | undefined, now: number): Swarm {
+    const source = addressKey(req.ip)
+    const { maxSwarms, maxPeers, maxSwarmsPerAddress, maxPeersPerAddress } = this.options
+    if (this.#held.count(source) >= maxPeersPerAddress) {
+      this.#refuse('peers-per-address', source, req.infoHash)
+      throw new TrackerError('too many peers from your address')
+    }
+    if (!swarm) {
+      if (this.#created.count(source) >= maxSwarmsPerAddress) {
+        this.#refuse('torrents-per-address', source, req.infoHash)
+        throw new TrackerError('too many new torrents from your address')
+      }
+      if (this.swarms.size >= maxSwarms && !this.#evictSwarm(source)) {
+        this.#refuse('tracker-full', source, req.infoHash)
+        throw new TrackerError('tracker is full: too many torrents')
+      }
+    }
+    // Checked before a new swarm is made, so a refused peer leaves no empty swarm behind.
+    if (this.#peers >= maxPeers && !this.#evictPeer(source)) {
+      this.#refuse('tracker-full', source, req.infoHash)
+      throw new TrackerError('tracker is full: too many peers')
+    }
+    if (!swarm) swarm = this.#createSwarm(req.infoHash, source, now)
+    swarm.lastActivity = now
+    const compact = req.kind === 'tcp' ? compactPeer(req.ip, req.port) : null
+    this.#add(swarm, req.kind, {
+      key,
+      id: req.peerId,
+      infoHash: req.infoHash,
+      source,
+      ip: req.ip,
+      port: req.port,
+      compact,
+      ip4: ip4Of(compact),
+      seeder: req.left === 0,
+      lastSeen: now,
+      sink: req.sink ?? null,
+    })
+    if (req.event === 'completed') swarm.completed++
+    return swarm
   }
 
   /**
    * Removes one peer (a WebSocket closed, or `event=stopped`). With `sink`, only while no other
    * open connection holds the peer id: a client may have reconnected on a new socket, and peer
-   * ids are public (every forwarded offer carries one).
+   * ids are public (every forwarded offer carries one). `ip` names a classic peer's address.
    */
-  leave(infoHash: string, kind: PeerKind, peerId: string, sink?: SignalSink): void {
+  leave(infoHash: string, kind: PeerKind, peerId: string, sink?: SignalSink, ip = ''): void {
     const swarm = this.swarms.get(infoHash)
-    if (swarm) this.#remove(swarm, kind, peerId, sink)
+    const peer = swarm && findPeer(swarm.set(kind), kind, peerId, ip)
+    if (!swarm || !peer) return
+    if (sink && peer.sink && peer.sink !== sink && peer.sink.open) return
+    this.#removePeer(swarm, kind, peer.key)
   }
 
   scrape(infoHashes: Iterable<string>): ScrapeEntry[] {
@@ -187,27 +254,38 @@ export class Tracker {
   /**
    * Takes in a swarm handed off by another relay: each classic peer not known here joins as
    * if it had just announced (so it expires on the usual TTL unless it announces again), and
-   * the completed count becomes the larger of the two. Caps hold: peers beyond them are left
-   * out. Returns how many peers were added.
+   * the completed count becomes the larger of the two. The total caps hold (peers beyond them
+   * are left out); the budgets per address are not checked, as a relay hands off what its own
+   * budgets let in, but each peer is charged to its address. Returns how many were added.
    */
   adopt(state: SwarmState, now: number): number {
     let swarm = this.swarms.get(state.infoHash)
     if (!swarm) {
-      if (this.swarms.size >= this.options.maxSwarms) return 0
-      swarm = new Swarm(state.infoHash, now)
-      this.swarms.set(state.infoHash, swarm)
+      if (this.swarms.size >= this.options.maxSwarms || state.peers.length === 0) return 0
+      swarm = this.#createSwarm(state.infoHash, addressKey(state.peers[0].ip), now)
     }
     swarm.lastActivity = now
     swarm.completed = Math.max(swarm.completed, state.downloaded)
     let added = 0
     for (const p of state.peers) {
       if (this.#peers >= this.options.maxPeers) break
-      if (swarm.tcp.get(p.id)) continue
+      if (findPeer(swarm.tcp, 'tcp', p.id, p.ip)) continue
+      const key = newPeerKey(swarm.tcp, 'tcp', p.id, p.ip)
       const compact = compactPeer(p.ip, p.port)
       if (compact === null) continue
-      const peer = { id: p.id, ip: p.ip, port: p.port, compact, ip4: ip4Of(compact) }
-      swarm.tcp.upsert({ ...peer, seeder: p.seeder, lastSeen: now, sink: null })
-      this.#peers++
+      this.#add(swarm, 'tcp', {
+        key,
+        id: p.id,
+        infoHash: state.infoHash,
+        source: addressKey(p.ip),
+        ip: p.ip,
+        port: p.port,
+        compact,
+        ip4: ip4Of(compact),
+        seeder: p.seeder,
+        lastSeen: now,
+        sink: null,
+      })
       added++
     }
     return added
@@ -218,12 +296,9 @@ export class Tracker {
   release(infoHash: string): void {
     const swarm = this.swarms.get(infoHash)
     if (!swarm) return
-    for (const peer of [...swarm.tcp.all()]) {
-      swarm.tcp.remove(peer.id)
-      this.#peers--
-    }
+    for (const peer of [...swarm.tcp.all()]) this.#removePeer(swarm, 'tcp', peer.key)
     swarm.completed = 0
-    if (swarm.rtc.size === 0) this.swarms.delete(infoHash)
+    if (swarm.rtc.size === 0) this.#dropSwarm(swarm)
   }
 
   /**
@@ -232,12 +307,13 @@ export class Tracker {
    */
   sweep(now: number): { peers: number; swarms: number } {
     const cutoff = now - this.options.peerTtl * 1000
+    const gone = (peer: Peer) => this.#held.delete(peer.source, peer)
     let peers = 0
     let swarms = 0
-    for (const [infoHash, swarm] of this.swarms) {
-      peers += swarm.tcp.expire(cutoff) + swarm.rtc.expire(cutoff)
+    for (const swarm of this.swarms.values()) {
+      peers += swarm.tcp.expire(cutoff, gone) + swarm.rtc.expire(cutoff, gone)
       if (swarm.size === 0 && swarm.lastActivity < cutoff) {
-        this.swarms.delete(infoHash)
+        this.#dropSwarm(swarm)
         swarms++
       }
     }
@@ -245,105 +321,73 @@ export class Tracker {
     return { peers, swarms }
   }
 
-  #remove(swarm: Swarm, kind: PeerKind, peerId: string, sink?: SignalSink): void {
-    const set = swarm.set(kind)
-    const held = set.get(peerId)?.sink
-    if (sink && held && held !== sink && held.open) return
-    if (set.remove(peerId)) this.#peers--
-  }
-}
-
-/** The address in a 6-byte compact form as an unsigned 32-bit number; -1 for anything else. */
-function ip4Of(c: Uint8Array | null): number {
-  if (c === null || c.length !== 6) return -1
-  return ((c[0] << 24) | (c[1] << 16) | (c[2] << 8) | c[3]) >>> 0
-}
-
-/** BEP 23 (IPv4, 6 bytes) or BEP 7 (IPv6, 18 bytes) compact form of an address. */
-export function compactPeer(ip: string, port: number): Uint8Array | null {
-  const v4 = parseIPv4(ip)
-  if (v4) {
-    const out = new Uint8Array(6)
-    out.set(v4, 0)
-    out[4] = port >>> 8
-    out[5] = port & 0xff
-    return out
-  }
-  const v6 = parseIPv6(ip)
-  if (!v6) return null
-  const out = new Uint8Array(18)
-  out.set(v6, 0)
-  out[16] = port >>> 8
-  out[17] = port & 0xff
-  return out
-}
-
-export function parseIPv4(ip: string): Uint8Array | null {
-  // Four dot-separated decimal parts of 1-3 digits, each at most 255; a loop rather than
-  // split() and a RegExp per part, since this runs on every HTTP announce.
-  if (ip.length < 7 || ip.length > 15) return null
-  const out = new Uint8Array(4)
-  let part = 0
-  let value = 0
-  let digits = 0
-  for (let i = 0; i < ip.length; i++) {
-    const c = ip.charCodeAt(i)
-    if (c === 0x2e /* . */) {
-      if (digits === 0 || part === 3) return null
-      out[part++] = value
-      value = 0
-      digits = 0
-    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
-      value = value * 10 + (c - 0x30)
-      if (value > 255) return null
-      digits++
-    } else {
-      return null
+  #stop(swarm: Swarm, req: Announce, peer: Peer): void {
+    if (req.sink && peer.sink && peer.sink !== req.sink && peer.sink.open) {
+      this.#refuse('peer-id-taken', addressKey(req.ip), req.infoHash)
+      return
     }
+    this.#removePeer(swarm, req.kind, peer.key)
   }
-  if (digits === 0 || part !== 3) return null
-  out[3] = value
-  return out
-}
 
-export function parseIPv6(ip: string): Uint8Array | null {
-  if (!ip.includes(':') || ip.includes('%')) return null
-  const halves = ip.split('::')
-  if (halves.length > 2) return null
-  const head = halves[0] ? halves[0].split(':') : []
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : []
-  const groups = [...head, ...tail]
-  const missing = 8 - groups.length
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null
-  const all = [...head, ...new Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail]
-  const out = new Uint8Array(16)
-  for (let i = 0; i < 8; i++) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(all[i])) return null
-    const n = parseInt(all[i], 16)
-    out[i * 2] = n >>> 8
-    out[i * 2 + 1] = n & 0xff
+  #createSwarm(infoHash: string, creator: string, now: number): Swarm {
+    const swarm = new Swarm(infoHash, now)
+    swarm.creator = creator
+    this.swarms.set(infoHash, swarm)
+    this.#created.add(creator, swarm)
+    return swarm
   }
-  return out
-}
 
-/** `::ffff:1.2.3.4` → `1.2.3.4`, so dual-stack sockets give IPv4 peers a compact IPv4 form. */
-export function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip
-}
-
-/**
- * The peer's address: the socket's, or with `trustProxy` the last X-Forwarded-For entry
- * (the one our own proxy appended; anything left of it came from the client).
- */
-export function clientIp(
-  remoteAddress: string,
-  forwardedFor: unknown,
-  trustProxy: boolean,
-): string {
-  if (trustProxy && typeof forwardedFor === 'string') {
-    const parts = forwardedFor.split(',')
-    const last = parts[parts.length - 1].trim()
-    if (last) return normalizeIp(last)
+  #dropSwarm(swarm: Swarm): void {
+    for (const peer of [...swarm.tcp.all()]) this.#removePeer(swarm, 'tcp', peer.key)
+    for (const peer of [...swarm.rtc.all()]) this.#removePeer(swarm, 'rtc', peer.key)
+    this.swarms.delete(swarm.infoHash)
+    this.#created.delete(swarm.creator, swarm)
   }
-  return normalizeIp(remoteAddress)
+
+  #add(swarm: Swarm, kind: PeerKind, peer: Peer): void {
+    swarm.set(kind).upsert(peer)
+    this.#held.add(peer.source, peer)
+    this.#peers++
+  }
+
+  #removePeer(swarm: Swarm, kind: PeerKind, key: string): void {
+    const peer = swarm.set(kind).remove(key)
+    if (!peer) return
+    this.#held.delete(peer.source, peer)
+    this.#peers--
+  }
+
+  #charge(peer: Peer, source: string): void {
+    this.#held.delete(peer.source, peer)
+    peer.source = source
+    this.#held.add(source, peer)
+  }
+
+  /**
+   * Makes room for one swarm created by `requester` when the tracker is full: the address
+   * that created the most loses its oldest, if it holds more than the requester would after
+   * (so two addresses never take a slot back and forth). False when nobody holds more.
+   */
+  #evictSwarm(requester: string): boolean {
+    const top = this.#created.heaviest()
+    if (!top || this.#created.count(requester) + 1 >= top.count) return false
+    this.#refuse('tracker-full', top.source, top.oldest.infoHash)
+    this.#dropSwarm(top.oldest)
+    return true
+  }
+
+  /** Likewise for one peer: the oldest entry of the address holding the most. */
+  #evictPeer(requester: string): boolean {
+    const top = this.#held.heaviest()
+    if (!top || this.#held.count(requester) + 1 >= top.count) return false
+    const { oldest } = top
+    const swarm = this.swarms.get(oldest.infoHash)!
+    this.#refuse('tracker-full', top.source, oldest.infoHash)
+    this.#removePeer(swarm, swarm.tcp.get(oldest.key) === oldest ? 'tcp' : 'rtc', oldest.key)
+    return true
+  }
+
+  #refuse(reason: RefusalReason, source: string, infoHash: string): void {
+    this.refusals.refuse(reason, source, { infoHash })
+  }
 }

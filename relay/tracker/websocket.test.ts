@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { FakeSocket } from '../test/fake-socket.ts'
 import { MAX_OFFERS, MAX_WS_MESSAGES_PER_SECOND } from '../limits.ts'
 import { Tracker } from './tracker.ts'
-import { WsTrackerConnection } from './websocket.ts'
+import { WsTrackerConnection, binToHex } from './websocket.ts'
 
 /** A 20-byte id as the protocol's "binary string" (one char per byte). */
 const bin = (n: number) =>
@@ -368,15 +368,60 @@ describe('hostile WebSocket tracker input', () => {
     expect(thief.socket.take()[0]['failure reason']).toBe('peer_id is in use by another connection')
   })
 
-  it('lets a client that reconnected from the same address take its peer_id back', () => {
+  it('binds a peer_id to its open socket even against the same address, and counts the claim', () => {
     const h = new Harness()
     const old = h.peer(1)
     const again = h.connect()
+    again.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), offers: offers(1) })
+    expect(again.socket.take()[0]['failure reason']).toBe('peer_id is in use by another connection')
+    again.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), event: 'stopped' })
+    expect(h.tracker.refusals.count('peer-id-taken')).toBe(2)
+    expect(h.tracker.swarms.get(binToHex(HASH))!.rtc.get(binToHex(bin(1)))!.sink).toBe(old.conn)
+    // Once that socket has closed, the id is free again.
+    old.conn.onClose()
     again.send({ action: 'announce', info_hash: HASH, peer_id: bin(1) })
     expect(again.socket.take()[0]['failure reason']).toBeUndefined()
-    // The old socket's late close must not remove the peer from its new socket.
-    old.conn.onClose()
     expect(h.tracker.peerCount).toBe(1)
+  })
+
+  it('forwards answers only from a member, as its own peer id, to an offer it was sent', () => {
+    const h = new Harness()
+    const b = h.peer(2)
+    const a = h.connect()
+    a.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), numwant: 1, offers: offers(1) })
+    a.socket.take()
+    const offerId = b.socket.take()[0].offer_id as string
+    const c = h.peer(3)
+    const answer = (peerId: string, over: Record<string, unknown> = {}) => ({
+      action: 'announce',
+      info_hash: HASH,
+      peer_id: peerId,
+      to_peer_id: bin(1),
+      offer_id: offerId,
+      answer: { type: 'answer', sdp: SDP },
+      ...over,
+    })
+    const outsider = h.connect()
+    outsider.send(answer(bin(9)))
+    // A member answering under another member's id, in a swarm it never joined, to an
+    // offer never sent, or to an offer sent to someone else.
+    b.send(answer(bin(3)))
+    b.send(answer(bin(2), { info_hash: bin(3) }))
+    b.send(answer(bin(2), { offer_id: bin(7) }))
+    c.send(answer(bin(3)))
+    expect(a.socket.take()).toEqual([])
+    const refused = [outsider, b, c].flatMap((x) => x.socket.take()).map((r) => r['failure reason'])
+    expect(refused).toHaveLength(5)
+    for (const reason of refused) expect(reason).toMatch(/^answer refused/)
+    expect(h.tracker.refusals.count('signal-not-member')).toBe(5)
+    b.send(answer(bin(2)))
+    expect(a.socket.take()).toEqual([
+      expect.objectContaining({ peer_id: bin(2), offer_id: offerId }),
+    ])
+    // Once: a second answer to the same offer is refused too.
+    b.send(answer(bin(2)))
+    expect(a.socket.take()).toEqual([])
+    expect(h.tracker.refusals.count('signal-not-member')).toBe(6)
   })
 
   it(`stops answering after ${MAX_WS_MESSAGES_PER_SECOND} messages a second, says so once, then recovers`, () => {

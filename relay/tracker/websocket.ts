@@ -6,12 +6,14 @@
 import {
   DEFAULT_NUMWANT,
   MAX_OFFERS,
+  MAX_OFFERS_AWAITING_ANSWER,
   MAX_SCRAPE_HASHES,
   MAX_SDP_BYTES,
   MAX_SWARMS_PER_SOCKET,
   MAX_WS_BUFFERED_BYTES,
   MAX_WS_MESSAGES_PER_SECOND,
 } from '../limits.ts'
+import { addressKey } from './holdings.ts'
 import type { SignalledPeers } from './signalled-peers.ts'
 import type { SignalSink } from './swarm.ts'
 import { TrackerError, type AnnounceEvent, type Tracker } from './tracker.ts'
@@ -47,6 +49,9 @@ export class WsTrackerConnection implements SignalSink {
   /** (info hash, peer id) pairs this socket announced: the stock client shares one socket
    * per tracker URL between every torrent client of a process, so there may be several ids. */
   readonly #joined = new Map<string, { infoHash: string; peerId: string }>()
+  /** Offers forwarded to this socket and not yet answered: offer id → the socket it came
+   * from, the only one this socket may answer with that id. The oldest go beyond the cap. */
+  readonly #offers = new Map<string, WsTrackerConnection>()
   #windowStart = 0
   #windowCount = 0
 
@@ -77,6 +82,7 @@ export class WsTrackerConnection implements SignalSink {
     }
     if (++this.#windowCount > MAX_WS_MESSAGES_PER_SECOND) {
       if (this.#windowCount === MAX_WS_MESSAGES_PER_SECOND + 1) {
+        this.tracker.refusals.refuse('websocket-messages', addressKey(this.ip))
         this.send(JSON.stringify({ 'failure reason': 'too many messages: slow down' }))
       }
       return
@@ -110,6 +116,7 @@ export class WsTrackerConnection implements SignalSink {
       this.tracker.leave(infoHash, 'rtc', peerId, this)
     }
     this.#joined.clear()
+    this.#offers.clear()
   }
 
   #announce(msg: Record<string, unknown>, now: number): void {
@@ -156,6 +163,7 @@ export class WsTrackerConnection implements SignalSink {
     }
     if (event !== 'stopped' && !this.#joined.has(joinKey)) {
       if (this.#joined.size >= MAX_SWARMS_PER_SOCKET) {
+        this.tracker.refusals.refuse('torrents-per-address', addressKey(this.ip), { socket: true })
         throw new TrackerError('too many torrents on one connection')
       }
     }
@@ -194,6 +202,7 @@ export class WsTrackerConnection implements SignalSink {
       if (!sink || !sink.open || sink.bufferedAmount > MAX_WS_BUFFERED_BYTES) continue
       const offer = offers[i++]
       this.#signalled(sink, offer.offer.sdp, now)
+      if (sink instanceof WsTrackerConnection) sink.#expectAnswer(offer.offer_id, this)
       sink.send(
         JSON.stringify({
           action: 'announce',
@@ -216,9 +225,23 @@ export class WsTrackerConnection implements SignalSink {
     const answer = parseSdp(msg.answer, 'answer')
     const toPeerId = binToHex(requireBinaryId(msg.to_peer_id, 'to_peer_id'))
     const offerId = requireBinaryId(msg.offer_id, 'offer_id')
+    // Answers only from a member of the swarm, as the peer id it announced there (that id is
+    // bound to this socket, tracker.ts): else any socket could answer as anyone, anywhere.
+    const peerId = binToHex(peerIdBin)
+    if (!this.#joined.has(infoHash + peerId)) {
+      this.tracker.refusals.refuse('signal-not-member', addressKey(this.ip), { infoHash })
+      throw new TrackerError('answer refused: announce to this torrent with that peer_id first')
+    }
     const target = this.tracker.swarms.get(infoHash)?.rtc.get(toPeerId)?.sink
     // An answer for a peer that left is not an error the client can act on: drop it.
-    if (!target || !target.open || target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
+    if (!target || !target.open) return
+    // And only to the socket whose offer (by its id) was forwarded to this one.
+    if (this.#offers.get(offerId) !== target) {
+      this.tracker.refusals.refuse('signal-not-member', addressKey(this.ip), { infoHash })
+      throw new TrackerError('answer refused: no such offer was sent to you')
+    }
+    this.#offers.delete(offerId)
+    if (target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
     this.#signalled(target, answer.sdp, now)
     target.send(
       JSON.stringify({
@@ -229,6 +252,14 @@ export class WsTrackerConnection implements SignalSink {
         info_hash: infoHashBin,
       }),
     )
+  }
+
+  #expectAnswer(offerId: string, from: WsTrackerConnection): void {
+    this.#offers.delete(offerId)
+    this.#offers.set(offerId, from)
+    if (this.#offers.size > MAX_OFFERS_AWAITING_ANSWER) {
+      this.#offers.delete(this.#offers.keys().next().value!)
+    }
   }
 
   /** The addresses in `sdp` and this connection's are now known to the connection `to`. */
