@@ -178,6 +178,10 @@ try {
     url1,
     '--peer-poll-interval',
     '1',
+    // The sync's speed, not the per-peer pull budget (--peer-pull-rate, 12,000 a minute by
+    // default, against a hostile peer relay) is what this bench measures.
+    '--peer-pull-rate',
+    String(N * 60),
   ])
   // CPU from here (relay 2 has just started pulling) to caught up.
   const cpu2 = new CpuMeter(relay2.child.pid)

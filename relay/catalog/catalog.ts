@@ -5,8 +5,13 @@
 import { join } from 'node:path'
 import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
-import { MAX_RATE_BUCKETS } from '../limits.ts'
+import {
+  CATALOG_BYTES_PER_ADDRESS_PER_MINUTE,
+  MAX_RATE_BUCKETS,
+  PEER_PULL_BYTES_PER_LISTING,
+} from '../limits.ts'
 import type { Logger } from '../log.ts'
+import type { Refusals } from '../refusals.ts'
 import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
 import { ListingPublisher } from './publish.ts'
 import { Gossip } from './push.ts'
@@ -30,10 +35,12 @@ export function createCatalog(
   config: RelayConfig,
   tracker: Tracker,
   log: Logger,
+  refusals: Refusals,
   liveScrape?: (hashes: string[]) => Promise<ScrapeEntry[]>,
 ): Catalog {
   const store = new CatalogStore(join(config.dataDir, 'catalog.sqlite'), {
     maxListingsPerPublisher: config.maxListingsPerPublisher,
+    maxCatalogBytes: config.maxCatalogBytes,
   })
   const verify = createFastVerifier()
   const peers = config.peers.filter((url) => url !== config.publicUrl)
@@ -49,6 +56,17 @@ export function createCatalog(
       perMinute: config.publishRatePerPublisher,
       maxKeys: MAX_RATE_BUCKETS,
     }),
+    // An hour's worth at once, refilled over the hour.
+    newPublishersPerAddress: new RateLimiter({
+      perMinute: config.newPublishersPerAddress / 60,
+      burst: config.newPublishersPerAddress,
+      maxKeys: MAX_RATE_BUCKETS,
+    }),
+    bytesPerAddress: new RateLimiter({
+      perMinute: CATALOG_BYTES_PER_ADDRESS_PER_MINUTE,
+      maxKeys: MAX_RATE_BUCKETS,
+    }),
+    refusals,
     onStored: (listings) => gossip.push(listings),
   })
   // Pulled pages are verified on worker threads (only started when there are peers).
@@ -57,8 +75,12 @@ export function createCatalog(
     (peer) =>
       new PeerPuller(
         peer,
-        { store, pool, log },
-        { pollIntervalMs: config.peerPollInterval * 1000 },
+        { store, pool, log, refusals },
+        {
+          pollIntervalMs: config.peerPollInterval * 1000,
+          listingsPerMinute: config.peerPullRate,
+          bytesPerMinute: config.peerPullRate * PEER_PULL_BYTES_PER_LISTING,
+        },
       ),
   )
   const routes = catalogRoutes({
@@ -70,7 +92,12 @@ export function createCatalog(
     trustProxy: config.trustProxy,
     liveScrape,
   })
-  log.info('catalog open', { listings: store.count(), latest: store.latest(), peers })
+  log.info('catalog open', {
+    listings: store.count(),
+    bytes: store.bytes(),
+    latest: store.latest(),
+    peers,
+  })
   return {
     store,
     routes,

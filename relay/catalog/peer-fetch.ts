@@ -1,8 +1,10 @@
-// Requests to peer relays: every one has a timeout (and the caller's stop signal), and a
-// response body is read only up to a byte cap, so a slow or hostile peer costs bounded time
-// and memory.
+// Requests to peer relays: every one has a timeout (and the caller's stop signal), a
+// response body is read only up to a byte cap, and its JSON is parsed only if it nests no
+// deeper and holds no more objects and arrays than any answer a relay gives
+// (parsePeerJson), so a slow or hostile peer costs bounded time and memory.
 
 import type { Agent as HttpsAgent } from 'node:https'
+import { MAX_PEER_JSON_CONTAINERS, MAX_PEER_JSON_DEPTH } from '../limits.ts'
 
 export class PeerError extends Error {
   override name = 'PeerError'
@@ -76,11 +78,58 @@ export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promis
     const retryAfter = Number(res.headers.get('retry-after')) || undefined
     throw new PeerError(`HTTP ${res.status} from ${url}`, res.status, retryAfter)
   }
+  return parsePeerJson(text, url)
+}
+
+/**
+ * JSON.parse for a peer's answer (already under its byte cap), refused before parsing when
+ * it nests deeper than MAX_PEER_JSON_DEPTH or opens more than MAX_PEER_JSON_CONTAINERS
+ * objects and arrays. A scan of the text rather than a reviver: a reviver runs only after
+ * JSON.parse has built the whole tree, and that tree is the cost (8 MB of `[[[[…` took a
+ * relay to 2.2 GB). The scan allocates nothing and costs about what the parse does.
+ */
+export function parsePeerJson(text: string, source: string): unknown {
+  const why = jsonShapeProblem(text)
+  if (why !== null) throw new PeerError(`${source} answered with JSON that ${why}`)
   try {
     return JSON.parse(text)
   } catch {
-    throw new PeerError(`${url} answered with bad JSON`)
+    throw new PeerError(`${source} answered with bad JSON`)
   }
+}
+
+const OPEN_BRACE = 0x7b
+const OPEN_BRACKET = 0x5b
+const CLOSE_BRACE = 0x7d
+const CLOSE_BRACKET = 0x5d
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
+/** Why `text` is over the shape caps, or null. Brackets inside strings are skipped; the
+ * syntax itself is left to JSON.parse. */
+export function jsonShapeProblem(
+  text: string,
+  maxDepth = MAX_PEER_JSON_DEPTH,
+  maxContainers = MAX_PEER_JSON_CONTAINERS,
+): string | null {
+  let depth = 0
+  let containers = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === BACKSLASH) i++
+      else if (c === QUOTE) inString = false
+    } else if (c === QUOTE) {
+      inString = true
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      if (++depth > maxDepth) return `nests deeper than ${maxDepth}`
+      if (++containers > maxContainers) return `holds over ${maxContainers} objects and arrays`
+    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      depth--
+    }
+  }
+  return null
 }
 
 export async function readCapped(res: Response, maxBytes: number): Promise<string> {

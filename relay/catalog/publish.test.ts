@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { verify } from '../../shared/identity.ts'
 import type { Listing } from '../../shared/listing.ts'
+import { quietRefusals } from '../refusals.ts'
 import { ListingPublisher } from './publish.ts'
 import { RateLimiter } from './quotas.ts'
 import { CatalogStore } from './store.ts'
@@ -10,19 +11,40 @@ const NOW_MS = 1_764_115_200_000
 const NOW = NOW_MS / 1000
 const stores: CatalogStore[] = []
 
-function setup(limits: { address?: number; publisher?: number; maxStored?: number } = {}) {
-  const store = new CatalogStore(':memory:', { maxListingsPerPublisher: limits.maxStored })
+interface Limits {
+  address?: number
+  publisher?: number
+  maxStored?: number
+  newKeys?: number
+  bytes?: number
+  maxCatalogBytes?: number
+}
+
+function setup(limits: Limits = {}) {
+  const store = new CatalogStore(':memory:', {
+    maxListingsPerPublisher: limits.maxStored,
+    maxCatalogBytes: limits.maxCatalogBytes,
+  })
   stores.push(store)
   const pushed: Listing[] = []
   let verified = 0
+  const refusals = quietRefusals()
+  const newKeys = limits.newKeys ?? 1000
   const publisher = new ListingPublisher({
     store,
     verify: (s, m, k) => (verified++, verify(s, m, k)),
     perAddress: new RateLimiter({ perMinute: limits.address ?? 1000, maxKeys: 100 }),
     perPublisher: new RateLimiter({ perMinute: limits.publisher ?? 1000, maxKeys: 100 }),
+    newPublishersPerAddress: new RateLimiter({
+      perMinute: newKeys / 60,
+      burst: newKeys,
+      maxKeys: 100,
+    }),
+    bytesPerAddress: new RateLimiter({ perMinute: limits.bytes ?? 1e9, maxKeys: 100 }),
+    refusals,
     onStored: (l) => pushed.push(...l),
   })
-  return { store, publisher, pushed, verified: () => verified }
+  return { store, publisher, pushed, refusals, verified: () => verified }
 }
 
 afterEach(() => {
@@ -103,5 +125,57 @@ describe('ListingPublisher', () => {
     const results = publisher.publish(batch, '192.0.2.1', NOW_MS)
     expect(results.map((r) => r.status)).toEqual([200, 200, 429])
     expect(results[2]).toMatchObject({ code: 'publisher-full' })
+  })
+
+  it('stores at most the hourly cap of new publisher keys from one address', () => {
+    const { publisher, store, refusals } = setup({ newKeys: 5 })
+    const keys = Array.from({ length: 12 }, () => new FastSigner())
+    // Two listings per key: the second of a key charged in the same batch is not new again.
+    const batch = keys.flatMap((k) =>
+      [0, 1].map((i) => k.listing(sampleDraft(i), { seq: 1, ts: NOW })),
+    )
+    const results = publisher.publish(batch, '192.0.2.1', NOW_MS)
+    expect(results.filter((r) => r.status === 200)).toHaveLength(10)
+    expect(results.slice(10).every((r) => r.status === 429)).toBe(true)
+    expect(results[10]).toMatchObject({ code: 'publishers-per-address', retryAfter: 720 })
+    expect(refusals.count('publishers-per-address')).toBe(14)
+    // A key already stored is not new: it publishes on from the same address.
+    const again = keys[0].listing(sampleDraft(2), { seq: 1, ts: NOW })
+    expect(publisher.publish([again], '192.0.2.1', NOW_MS)[0].status).toBe(200)
+    // Another address has its own budget; the refilled hour brings five more.
+    expect(publisher.publish(batch.slice(10, 12), '192.0.2.2', NOW_MS)[0].status).toBe(200)
+    const later = publisher.publish(batch.slice(12), '192.0.2.1', NOW_MS + 3_600_000)
+    expect(later.filter((r) => r.status === 200)).toHaveLength(10)
+    expect(store.count()).toBe(10 + 1 + 2 + 10)
+  })
+
+  it('holds one address to its bytes per minute, whatever keys it signs with', () => {
+    const one = Buffer.byteLength(
+      JSON.stringify(alice.listing(sampleDraft(0), { seq: 1, ts: NOW })),
+    )
+    const { publisher, refusals } = setup({ bytes: one * 3 + 10 })
+    const batch = [alice, bob, new FastSigner(), new FastSigner()].map((k, i) =>
+      k.listing(sampleDraft(i), { seq: 1, ts: NOW }),
+    )
+    const results = publisher.publish(batch, '192.0.2.1', NOW_MS)
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 429])
+    expect(results[3]).toMatchObject({ code: 'catalog-bytes-per-address' })
+    expect(refusals.count('catalog-bytes-per-address')).toBe(1)
+    expect(publisher.publish(batch.slice(3), '192.0.2.2', NOW_MS)[0].status).toBe(200)
+  })
+
+  it('refuses new listings with 507 catalog-full when the catalog is full, keeping the stored', () => {
+    const one = Buffer.byteLength(
+      JSON.stringify(alice.listing(sampleDraft(0), { seq: 1, ts: NOW })),
+    )
+    const { publisher, store, refusals } = setup({ maxCatalogBytes: one * 2 + 10 })
+    const first = [alice, bob].map((k, i) => k.listing(sampleDraft(i), { seq: 1, ts: NOW }))
+    expect(publisher.publish(first, '192.0.2.1', NOW_MS).map((r) => r.status)).toEqual([200, 200])
+    const carol = new FastSigner().listing(sampleDraft(5), { seq: 1, ts: NOW })
+    const results = publisher.publish([carol], '192.0.2.3', NOW_MS)
+    expect(results[0]).toMatchObject({ status: 507, code: 'catalog-full' })
+    expect(refusals.count('catalog-full')).toBe(1)
+    expect(store.count()).toBe(2)
+    expect(store.get(alice.id, first[0].infoHash)).toEqual(first[0])
   })
 })

@@ -5,20 +5,35 @@
 // Order matters. The address quota is charged first, before any signature is checked, so
 // one address cannot make us spend unbounded CPU. The publisher quota is charged only for
 // a verified listing that would be stored, so replaying someone's old records (which anyone
-// can) never uses up that publisher's quota.
+// can) never uses up that publisher's quota. Then the address's budgets for what it makes us
+// store: publisher keys new to this relay (so 1,000 fresh keys cannot each bring their own
+// quotas) and bytes per minute. Last the store's caps: per publisher, and the catalog's
+// total. Each refusal is counted and said through Refusals.
 
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
+import type { Refusals } from '../refusals.ts'
 import type { RateLimiter } from './quotas.ts'
 import type { CatalogStore } from './store.ts'
 
 export type PublishCode =
-  'malformed' | 'bad-signature' | 'too-large' | 'future' | 'stale' | 'quota' | 'publisher-full'
+  | 'malformed'
+  | 'bad-signature'
+  | 'too-large'
+  | 'future'
+  | 'stale'
+  | 'quota'
+  | 'publisher-full'
+  | 'publishers-per-address'
+  | 'catalog-bytes-per-address'
+  | 'catalog-full'
+
+type RefusedStatus = 400 | 409 | 413 | 422 | 429 | 507
 
 export type PublishResult =
   | { status: 200; listing: Listing; cursor: number }
   | {
-      status: 400 | 409 | 413 | 422 | 429
+      status: RefusedStatus
       code: PublishCode
       error: string
       /** Seconds until the quota allows another, on a 429. */
@@ -37,6 +52,11 @@ export interface PublisherDeps {
   verify: SignatureVerifier
   perAddress: RateLimiter
   perPublisher: RateLimiter
+  /** Publisher keys new to this relay, by address (NEW_PUBLISHERS_PER_ADDRESS_PER_HOUR). */
+  newPublishersPerAddress: RateLimiter
+  /** Bytes of listings stored, by address (CATALOG_BYTES_PER_ADDRESS_PER_MINUTE). */
+  bytesPerAddress: RateLimiter
+  refusals: Refusals
   /** Called with what was newly stored (to push it on). */
   onStored?: (listings: Listing[]) => void
 }
@@ -46,17 +66,21 @@ export class ListingPublisher {
 
   /** One result per value, in order. `nowMs` is the wall clock in milliseconds. */
   publish(values: readonly unknown[], address: string, nowMs: number): PublishResult[] {
-    const { store, verify, perAddress, perPublisher } = this.deps
+    const { store, verify, perAddress, perPublisher, refusals } = this.deps
+    const { newPublishersPerAddress, bytesPerAddress } = this.deps
     const granted = perAddress.take(address, values.length, nowMs)
     const results: PublishResult[] = new Array(values.length)
     const toStore: { index: number; listing: Listing }[] = []
     const nowSeconds = Math.floor(nowMs / 1000)
+    /** Keys new to this relay already charged in this batch. */
+    const newKeys = new Set<string>()
 
     values.forEach((value, index) => {
       if (index >= granted) {
         const retryAfter = perAddress.retryAfter(address, nowMs)
         const error = `too many listings from this address; retry in ${retryAfter} s`
         results[index] = { status: 429, code: 'quota', error, retryAfter }
+        refusals.refuse('publish-rate', address, { quota: 'address' }, nowMs)
         return
       }
       let listing: Listing
@@ -72,10 +96,30 @@ export class ListingPublisher {
         results[index] = stale(storedSeq)
         return
       }
-      if (perPublisher.take(listing.publisher, 1, nowMs) === 0) {
-        const retryAfter = perPublisher.retryAfter(listing.publisher, nowMs)
+      const key = listing.publisher
+      if (!newKeys.has(key) && store.publisherCount(key) === 0) {
+        if (newPublishersPerAddress.take(address, 1, nowMs) === 0) {
+          const retryAfter = newPublishersPerAddress.retryAfter(address, nowMs)
+          const error = `too many new publisher keys from this address; retry in ${retryAfter} s`
+          results[index] = { status: 429, code: 'publishers-per-address', error, retryAfter }
+          refusals.refuse('publishers-per-address', address, { publisher: key }, nowMs)
+          return
+        }
+        newKeys.add(key)
+      }
+      if (perPublisher.take(key, 1, nowMs) === 0) {
+        const retryAfter = perPublisher.retryAfter(key, nowMs)
         const error = `too many listings from this publisher; retry in ${retryAfter} s`
         results[index] = { status: 429, code: 'quota', error, retryAfter }
+        refusals.refuse('publish-rate', address, { quota: 'publisher', publisher: key }, nowMs)
+        return
+      }
+      const bytes = Buffer.byteLength(JSON.stringify(listing))
+      if (!bytesPerAddress.takeAll(address, bytes, nowMs)) {
+        const retryAfter = Math.max(1, bytesPerAddress.retryAfter(address, nowMs, bytes))
+        const error = `too many bytes of listings from this address; retry in ${retryAfter} s`
+        results[index] = { status: 429, code: 'catalog-bytes-per-address', error, retryAfter }
+        refusals.refuse('catalog-bytes-per-address', address, { publisher: key }, nowMs)
         return
       }
       toStore.push({ index, listing })
@@ -88,11 +132,17 @@ export class ListingPublisher {
       if (put.outcome === 'stale') {
         results[index] = stale(put.storedSeq!)
       } else if (put.outcome === 'full') {
+        const { maxListingsPerPublisher, maxPublisherBytes } = store.options
         results[index] = refuse(
           429,
           'publisher-full',
-          `this publisher has ${store.options.maxListingsPerPublisher} listings stored here`,
+          `this publisher has ${maxListingsPerPublisher} listings or ${maxPublisherBytes} bytes stored here`,
         )
+        refusals.refuse('publisher-full', address, { publisher: listing.publisher }, nowMs)
+      } else if (put.outcome === 'catalog-full') {
+        const error = `this relay's catalog is full (${store.options.maxCatalogBytes} bytes)`
+        results[index] = refuse(507, 'catalog-full', error)
+        refusals.refuse('catalog-full', address, { publisher: listing.publisher }, nowMs)
       } else {
         results[index] = { status: 200, listing, cursor: put.cursor! }
         stored.push(listing)
@@ -103,7 +153,7 @@ export class ListingPublisher {
   }
 }
 
-function refuse(status: 400 | 409 | 413 | 422 | 429, code: PublishCode, error: string) {
+function refuse(status: RefusedStatus, code: PublishCode, error: string) {
   return { status, code, error }
 }
 

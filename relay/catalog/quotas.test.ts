@@ -48,5 +48,31 @@ describe('RateLimiter', () => {
   it('refuses nonsense options', () => {
     expect(() => new RateLimiter({ perMinute: 0, maxKeys: 1 })).toThrow(RangeError)
     expect(() => new RateLimiter({ perMinute: 1, maxKeys: 0 })).toThrow(RangeError)
+    expect(() => new RateLimiter({ perMinute: 1, maxKeys: 1, burst: 0 })).toThrow(RangeError)
+  })
+
+  it('holds a burst other than a minute: an hourly budget', () => {
+    const limiter = new RateLimiter({ perMinute: 1, burst: 60, maxKeys: 10 })
+    expect(limiter.take('a', 100, 0)).toBe(60)
+    expect(limiter.retryAfter('a', 0)).toBe(60)
+    expect(limiter.take('a', 100, 3 * 60_000)).toBe(3)
+    expect(limiter.take('a', 100, 10 * 3_600_000)).toBe(60)
+  })
+
+  it('takes all wanted or none, and says when all are there', () => {
+    const limiter = new RateLimiter({ perMinute: 600, maxKeys: 10 })
+    expect(limiter.takeAll('a', 500, 0)).toBe(true)
+    expect(limiter.takeAll('a', 200, 0)).toBe(false)
+    expect(limiter.take('a', 1000, 0)).toBe(100)
+    expect(limiter.retryAfter('a', 0, 200)).toBe(20)
+    expect(limiter.takeAll('a', 200, 20_000)).toBe(true)
+  })
+
+  it('charges work already done into debt, waited out before more', () => {
+    const limiter = new RateLimiter({ perMinute: 60, maxKeys: 10 })
+    limiter.charge('peer', 150, 0)
+    expect(limiter.retryAfter('peer', 0)).toBe(91)
+    expect(limiter.take('peer', 1, 60_000)).toBe(0)
+    expect(limiter.retryAfter('peer', 91_000)).toBe(0)
   })
 })

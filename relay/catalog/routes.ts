@@ -32,8 +32,18 @@ export interface CatalogRouteDeps {
   publicUrl: () => string
   peers: readonly string[]
   trustProxy: boolean
-  /** Figures of hashes from their owners (this relay's tracker for those it owns). */
-  liveScrape?: (hashes: string[]) => Promise<ScrapeEntry[]>
+  /** Figures of hashes from their owners (this relay's tracker for those it owns); a hash
+   * whose owners could not be asked (fan-out busy) is missing from the answer. */
+  liveScrape?: (hashes: string[], ask?: LiveScrapeAsk) => Promise<ScrapeEntry[]>
+}
+
+/** Who asks for live figures, and how. */
+export interface LiveScrapeAsk {
+  /** The client's address: the requests to other relays its ask starts are capped. */
+  source: string
+  /** Another relay asking this one as an owner (GET /v1/stats?owned=1): only the hashes this
+   * relay owns, from its own tracker, never asked of anyone further. */
+  ownedOnly?: boolean
 }
 
 const HEX40 = /^[0-9a-fA-F]{40}$/
@@ -42,8 +52,8 @@ const CURSOR = /^\d{1,15}$/
 export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   const { store, publisher, tracker } = deps
   const app = new Hono()
-  const live = async (hashes: string[]) =>
-    figuresOf(deps.liveScrape ? await deps.liveScrape(hashes) : tracker.scrape(hashes))
+  const live = async (hashes: string[], ask?: LiveScrapeAsk) =>
+    figuresOf(deps.liveScrape ? await deps.liveScrape(hashes, ask) : tracker.scrape(hashes))
 
   app.post('/v1/listings', jsonBodyLimit(MAX_LISTINGS_POST_BYTES), async (c) => {
     const posted = await readPostedBatch(c, 'listings', MAX_LISTINGS_PER_POST, 'listings')
@@ -57,9 +67,11 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
       if (r.status === 200) return c.json({ listing: r.listing, cursor: r.cursor }, 200)
       return c.json({ error: r.error, code: r.code }, r.status)
     }
-    const refused = results.length > 0 && results.every((r) => r.status === 429)
-    if (refused)
-      return c.json({ error: (results[0] as { error: string }).error, code: 'quota' }, 429)
+    // A batch refused whole for a budget is a 429 as a whole, so a pusher retries it later.
+    const first = results[0]
+    if (first?.status === 429 && results.every((r) => r.status === 429)) {
+      return c.json({ error: first.error, code: first.code }, 429)
+    }
     const stored = results.filter((r) => r.status === 200).length
     return c.json({ stored, results: results.map(brief) }, 200)
   })
@@ -87,7 +99,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     const hash = infoHash.toLowerCase()
     const rows = store.byInfoHash(hash, MAX_LISTINGS_PER_HASH)
     if (rows.length === 0) return c.json({ error: 'no listing for this info hash' }, 404)
-    const figures = JSON.stringify((await live([hash]))[hash])
+    const figures = JSON.stringify((await live([hash]))[hash] ?? null)
     const json = `{"infoHash":"${hash}","listings":[${rows.join(',')}],"stats":${figures}}`
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })
@@ -95,7 +107,9 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   app.get('/v1/relays', (c) => c.json({ self: deps.publicUrl(), relays: deps.peers }))
 
   // The index page's figures go stale once a listing is synced; the app refreshes the rows
-  // on screen from here (a JSON scrape, capped like the tracker's own).
+  // on screen from here (a JSON scrape, capped like the tracker's own). A hash whose owners
+  // could not be asked now (fan-out busy) is left out: its figure is unknown, and the app
+  // keeps the one it shows. `owned=1` is another relay asking this one as an owner.
   app.get('/v1/stats', async (c) => {
     const asked = c.req.queries('ih') ?? []
     if (asked.length === 0) return badRequest(c, 'ih (an info hash) is required')
@@ -104,7 +118,10 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     }
     const bad = asked.find((h) => !HEX40.test(h))
     if (bad !== undefined) return badRequest(c, 'each ih must be 40 hex chars')
-    return c.json({ stats: await live([...new Set(asked.map((h) => h.toLowerCase()))]) })
+    const hashes = [...new Set(asked.map((h) => h.toLowerCase()))]
+    const source = requestAddress(c, deps.trustProxy)
+    const ownedOnly = c.req.query('owned') === '1'
+    return c.json({ stats: await live(hashes, { source, ownedOnly }) })
   })
 
   return app

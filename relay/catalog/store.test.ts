@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterEach, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import type { Listing } from '../../shared/listing.ts'
@@ -26,6 +27,10 @@ function open(file = tempFile(), options = {}): CatalogStore {
 
 function listing(signer: number, item: number, seq = 1): Listing {
   return signers[signer].listing(sampleDraft(item), { seq, ts: NOW + seq })
+}
+
+function bytesOf(...listings: Listing[]): number {
+  return listings.reduce((n, l) => n + Buffer.byteLength(JSON.stringify(l)), 0)
 }
 
 /** Every listing a puller gets starting at `after`, page by page. */
@@ -64,7 +69,7 @@ describe('CatalogStore', () => {
     const store = open()
     store.putMany([listing(0, 1), listing(0, 2)])
     const updated = listing(0, 1, 5)
-    expect(store.put(updated)).toEqual({ outcome: 'replaced', cursor: 3 })
+    expect(store.put(updated)).toMatchObject({ outcome: 'replaced', cursor: 3 })
     expect(store.get(signers[0].id, updated.infoHash)).toEqual(updated)
     expect(store.count()).toBe(2)
     expect(store.publisherCount(signers[0].id)).toBe(2)
@@ -158,6 +163,59 @@ describe('CatalogStore', () => {
     expect(() => store.ingest('http://peer', 'e1', 20, [listing(0, 2), broken], 2)).toThrow()
     expect(store.peerCursor('http://peer')).toMatchObject({ cursor: 10, fetched: 1 })
     expect(store.count()).toBe(1)
+    expect(store.bytes()).toBe(bytesOf(listing(0, 1)))
+  })
+
+  it('caps the bytes stored per publisher; an update that does not grow is still taken', () => {
+    const [a, b] = [listing(0, 1), listing(0, 2)]
+    const store = open(undefined, { maxPublisherBytes: bytesOf(a) + 10 })
+    expect(store.put(a).outcome).toBe('inserted')
+    expect(store.put(b).outcome).toBe('full')
+    expect(store.put(listing(1, 2)).outcome).toBe('inserted')
+    // Same item, higher seq: the JSON is as long (ts and seq of one digit each way).
+    expect(store.put(listing(0, 1, 2))).toMatchObject({ outcome: 'replaced' })
+    expect(store.publisherBytes(signers[0].id)).toBe(bytesOf(listing(0, 1, 2)))
+  })
+
+  it('refuses new rows when the catalog is full, evicts nothing, and keeps the total on reopen', () => {
+    const file = tempFile()
+    const first = [listing(0, 1), listing(1, 1)]
+    const store = open(file, { maxCatalogBytes: bytesOf(...first) + 10 })
+    expect(store.putMany(first).map((r) => r.outcome)).toEqual(['inserted', 'inserted'])
+    expect(store.put(listing(2, 1)).outcome).toBe('catalog-full')
+    expect(store.put(listing(0, 2)).outcome).toBe('catalog-full')
+    expect(store.ingest('http://peer', 'e1', 5, [listing(2, 3)], 1)[0].outcome).toBe('catalog-full')
+    expect(pullAll(store)).toEqual(first)
+    expect(store.bytes()).toBe(bytesOf(...first))
+    store.close()
+    expect(open(file).bytes()).toBe(bytesOf(...first))
+  })
+
+  it('counts the bytes of a catalog made before bytes were counted', () => {
+    const file = tempFile()
+    const db = new Database(file)
+    db.exec(`
+      CREATE TABLE listings (
+        cursor INTEGER PRIMARY KEY AUTOINCREMENT, publisher TEXT NOT NULL,
+        info_hash TEXT NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+        json TEXT NOT NULL, UNIQUE (publisher, info_hash));
+      CREATE TABLE publishers (publisher TEXT PRIMARY KEY, listings INTEGER NOT NULL)
+        WITHOUT ROWID;`)
+    const old = [listing(0, 1), listing(0, 2), listing(1, 1)]
+    for (const l of old) {
+      db.prepare(
+        'INSERT INTO listings (publisher, info_hash, seq, ts, json) VALUES (?, ?, ?, ?, ?)',
+      ).run(l.publisher, l.infoHash, l.seq, l.ts, JSON.stringify(l))
+      db.prepare(
+        `INSERT INTO publishers VALUES (?, 1)
+         ON CONFLICT (publisher) DO UPDATE SET listings = listings + 1`,
+      ).run(l.publisher)
+    }
+    db.close()
+    const store = open(file)
+    expect(store.bytes()).toBe(bytesOf(...old))
+    expect(store.publisherBytes(signers[0].id)).toBe(bytesOf(old[0], old[1]))
+    expect(store.publisherCount(signers[0].id)).toBe(2)
   })
 
   it('ends with the highest seq of each key, and a full pull sees each exactly once', () => {
@@ -182,6 +240,7 @@ describe('CatalogStore', () => {
           }
           const all = pullAll(store)
           expect(all.length).toBe(model.size)
+          expect(store.bytes()).toBe(bytesOf(...all))
           for (const l of all) expect(model.get(`${l.publisher}/${l.infoHash}`)).toBe(l.seq)
           // From any cursor, pulling gives rows whose cursors are above it, once each.
           const tail = pullAll(store, Math.min(pullFrom, store.latest()))

@@ -7,14 +7,23 @@
 // the same database and move in the same transaction as the rows of the page they came
 // with: after a crash, either both are there or neither, so nothing is fetched twice.
 //
+// Stored bytes (the rows' JSON, UTF-8) are counted per publisher and in total, so one key
+// and the whole catalog stay under their caps; at a cap new rows are refused, never evicted.
+//
 // No sockets and no verification here: callers pass listings already verified.
 
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { Listing } from '../../shared/listing.ts'
-import { MAX_LISTINGS_PER_PUBLISHER, SQLITE_BUSY_TIMEOUT_MS } from '../limits.ts'
+import {
+  MAX_CATALOG_BYTES,
+  MAX_LISTINGS_PER_PUBLISHER,
+  MAX_PUBLISHER_BYTES,
+  SQLITE_BUSY_TIMEOUT_MS,
+} from '../limits.ts'
 
-export type PutOutcome = 'inserted' | 'replaced' | 'stale' | 'full'
+/** 'full': the publisher is at its listing or byte cap; 'catalog-full': the catalog is. */
+export type PutOutcome = 'inserted' | 'replaced' | 'stale' | 'full' | 'catalog-full'
 
 export interface PutResult {
   outcome: PutOutcome
@@ -22,6 +31,8 @@ export interface PutResult {
   cursor?: number
   /** The seq kept, when the listing was stale. */
   storedSeq?: number
+  /** Bytes of the row stored (its JSON, UTF-8). */
+  bytes?: number
 }
 
 export interface CatalogPage {
@@ -44,6 +55,10 @@ export interface PeerCursor {
 
 export interface CatalogStoreOptions {
   maxListingsPerPublisher: number
+  /** Bytes of listings stored for one publisher key. */
+  maxPublisherBytes: number
+  /** Bytes of listings stored in all. */
+  maxCatalogBytes: number
   /** 'full' syncs the WAL on every commit, so an acknowledged listing survives power loss;
    * 'normal' only survives a crashed process (fine for benchmarks and tests of speed). */
   synchronous: 'full' | 'normal'
@@ -63,7 +78,8 @@ CREATE TABLE IF NOT EXISTS listings (
 CREATE INDEX IF NOT EXISTS listings_by_info_hash ON listings (info_hash);
 CREATE TABLE IF NOT EXISTS publishers (
   publisher TEXT PRIMARY KEY,
-  listings INTEGER NOT NULL
+  listings INTEGER NOT NULL,
+  bytes INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS peer_cursors (
   peer TEXT PRIMARY KEY,
@@ -79,7 +95,9 @@ export class CatalogStore {
   readonly epoch: string
   readonly #db: Database.Database
   readonly #sql
-  readonly #putAll: (listings: readonly Listing[]) => PutResult[]
+  /** Bytes of all stored rows (the sum of publishers.bytes), kept in step with each put. */
+  #bytes = 0
+  readonly #putAllTx: (listings: readonly Listing[]) => PutResult[]
   readonly #ingest: (
     peer: PeerCursor,
     listings: readonly Listing[],
@@ -89,6 +107,8 @@ export class CatalogStore {
   constructor(file: string, options: Partial<CatalogStoreOptions> = {}) {
     this.options = {
       maxListingsPerPublisher: MAX_LISTINGS_PER_PUBLISHER,
+      maxPublisherBytes: MAX_PUBLISHER_BYTES,
+      maxCatalogBytes: MAX_CATALOG_BYTES,
       synchronous: 'full',
       ...options,
     }
@@ -98,6 +118,7 @@ export class CatalogStore {
     db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`)
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`)
     db.exec(SCHEMA)
+    addPublisherBytes(db)
     db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)').run(
       'epoch',
       randomBytes(16).toString('hex'),
@@ -108,16 +129,27 @@ export class CatalogStore {
       find: db.prepare<[string, string], { cursor: number; seq: number }>(
         'SELECT cursor, seq FROM listings WHERE publisher = ? AND info_hash = ?',
       ),
+      // Read only for a replacement: a stale check need not load the row's JSON.
+      rowBytes: db.prepare<[number], { bytes: number }>(
+        'SELECT length(CAST(json AS BLOB)) AS bytes FROM listings WHERE cursor = ?',
+      ),
       remove: db.prepare<[number]>('DELETE FROM listings WHERE cursor = ?'),
       insert: db.prepare<[string, string, number, number, string]>(
         'INSERT INTO listings (publisher, info_hash, seq, ts, json) VALUES (?, ?, ?, ?, ?)',
       ),
-      publisherCount: db.prepare<[string], { listings: number }>(
-        'SELECT listings FROM publishers WHERE publisher = ?',
+      publisher: db.prepare<[string], { listings: number; bytes: number }>(
+        'SELECT listings, bytes FROM publishers WHERE publisher = ?',
       ),
-      countPublisher: db.prepare<[string]>(
-        `INSERT INTO publishers (publisher, listings) VALUES (?, 1)
-         ON CONFLICT (publisher) DO UPDATE SET listings = listings + 1`,
+      countPublisher: db.prepare<[string, number]>(
+        `INSERT INTO publishers (publisher, listings, bytes) VALUES (?, 1, ?)
+         ON CONFLICT (publisher) DO UPDATE SET
+           listings = listings + 1, bytes = bytes + excluded.bytes`,
+      ),
+      growPublisher: db.prepare<[number, string]>(
+        'UPDATE publishers SET bytes = bytes + ? WHERE publisher = ?',
+      ),
+      totalBytes: db.prepare<[], { bytes: number }>(
+        'SELECT coalesce(sum(bytes), 0) AS bytes FROM publishers',
       ),
       page: db.prepare<[number, number], { cursor: number; json: string }>(
         'SELECT cursor, json FROM listings WHERE cursor > ? ORDER BY cursor LIMIT ?',
@@ -141,7 +173,8 @@ export class CatalogStore {
            epoch = excluded.epoch, cursor = excluded.cursor, fetched = excluded.fetched`,
       ),
     }
-    this.#putAll = db.transaction((listings: readonly Listing[]) =>
+    this.#bytes = this.#sql.totalBytes.get()!.bytes
+    this.#putAllTx = db.transaction((listings: readonly Listing[]) =>
       listings.map((l) => this.#putOne(l)),
     )
     this.#ingest = db.transaction(
@@ -157,12 +190,12 @@ export class CatalogStore {
 
   /** Stores one verified listing unless a row with an equal or higher seq is there. */
   put(listing: Listing): PutResult {
-    return this.#putAll([listing])[0]
+    return this.putMany([listing])[0]
   }
 
   /** Stores many in one transaction; one result each, in order. */
   putMany(listings: readonly Listing[]): PutResult[] {
-    return this.#putAll(listings)
+    return this.#counted(() => this.#putAllTx(listings))
   }
 
   /**
@@ -176,7 +209,9 @@ export class CatalogStore {
     listings: readonly Listing[],
     received: number,
   ): PutResult[] {
-    return this.#ingest({ peer, epoch, cursor: next, fetched: 0 }, listings, received)
+    return this.#counted(() =>
+      this.#ingest({ peer, epoch, cursor: next, fetched: 0 }, listings, received),
+    )
   }
 
   /** Where pulling from `peer` stands, or undefined if never pulled. */
@@ -230,31 +265,69 @@ export class CatalogStore {
   }
 
   publisherCount(publisher: string): number {
-    return this.#sql.publisherCount.get(publisher)?.listings ?? 0
+    return this.#sql.publisher.get(publisher)?.listings ?? 0
+  }
+
+  /** Bytes of listings stored for `publisher`. */
+  publisherBytes(publisher: string): number {
+    return this.#sql.publisher.get(publisher)?.bytes ?? 0
+  }
+
+  /** Bytes of all stored listings (their JSON, UTF-8). */
+  bytes(): number {
+    return this.#bytes
   }
 
   close(): void {
     if (this.#db.open) this.#db.close()
   }
 
-  #putOne(listing: Listing): PutResult {
-    const stored = this.#sql.find.get(listing.publisher, listing.infoHash)
-    if (stored) {
-      if (listing.seq <= stored.seq) return { outcome: 'stale', storedSeq: stored.seq }
-      this.#sql.remove.run(stored.cursor)
-      return { outcome: 'replaced', cursor: this.#insert(listing) }
+  /** Runs a write transaction; if it throws (rolled back), the byte total is read again. */
+  #counted<T>(write: () => T): T {
+    try {
+      return write()
+    } catch (err) {
+      this.#bytes = this.#sql.totalBytes.get()!.bytes
+      throw err
     }
-    if (this.publisherCount(listing.publisher) >= this.options.maxListingsPerPublisher) {
-      return { outcome: 'full' }
-    }
-    this.#sql.countPublisher.run(listing.publisher)
-    return { outcome: 'inserted', cursor: this.#insert(listing) }
   }
 
-  #insert(l: Listing): number {
+  #putOne(l: Listing): PutResult {
+    const stored = this.#sql.find.get(l.publisher, l.infoHash)
+    if (stored && l.seq <= stored.seq) return { outcome: 'stale', storedSeq: stored.seq }
     const json = JSON.stringify(l)
-    return Number(this.#sql.insert.run(l.publisher, l.infoHash, l.seq, l.ts, json).lastInsertRowid)
+    const bytes = Buffer.byteLength(json)
+    const grows = bytes - (stored ? this.#sql.rowBytes.get(stored.cursor)!.bytes : 0)
+    const publisher = this.#sql.publisher.get(l.publisher) ?? { listings: 0, bytes: 0 }
+    const { maxListingsPerPublisher, maxPublisherBytes, maxCatalogBytes } = this.options
+    if (!stored && publisher.listings >= maxListingsPerPublisher) return { outcome: 'full' }
+    // An update that does not grow its row is always taken, caps or not.
+    if (grows > 0 && publisher.bytes + grows > maxPublisherBytes) return { outcome: 'full' }
+    if (grows > 0 && this.#bytes + grows > maxCatalogBytes) return { outcome: 'catalog-full' }
+    if (stored) {
+      this.#sql.remove.run(stored.cursor)
+      this.#sql.growPublisher.run(grows, l.publisher)
+    } else {
+      this.#sql.countPublisher.run(l.publisher, bytes)
+    }
+    this.#bytes += grows
+    const cursor = Number(
+      this.#sql.insert.run(l.publisher, l.infoHash, l.seq, l.ts, json).lastInsertRowid,
+    )
+    return { outcome: stored ? 'replaced' : 'inserted', cursor, bytes }
   }
+}
+
+/** Databases made before bytes were counted get the column, filled from their rows. */
+function addPublisherBytes(db: Database.Database): void {
+  const columns = db.prepare('PRAGMA table_info(publishers)').all() as { name: string }[]
+  if (columns.some((c) => c.name === 'bytes')) return
+  db.transaction(() => {
+    db.exec('ALTER TABLE publishers ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0')
+    db.exec(`UPDATE publishers SET bytes = (
+      SELECT coalesce(sum(length(CAST(json AS BLOB))), 0) FROM listings
+      WHERE listings.publisher = publishers.publisher)`)
+  })()
 }
 
 interface Row {

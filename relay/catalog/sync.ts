@@ -3,17 +3,31 @@
 // then polls every few seconds. Every listing is verified before it is stored; the page's
 // rows and the new cursor are committed in one transaction (store.ts), so a restarted relay
 // resumes where it stopped and fetches nothing twice. One page ahead is fetched and verified
-// (off the main thread, verify-pool.ts) while the current one is stored. Failures back off exponentially up to
-// PEER_MAX_BACKOFF_MS, with jitter; every request has a timeout.
+// (off the main thread, verify-pool.ts) while the current one is stored. Every request has
+// a timeout.
+//
+// A peer is a source like any address (issue 20): what it makes us store is budgeted in
+// listings and bytes per minute, waited out between pages (nothing pulled is skipped). A
+// peer that sends nothing valid costs a bounded trickle of CPU: a failed request, a
+// malformed page, an empty page marked `more`, or a page mostly of forgeries
+// (MAX_PAGE_INVALID_SHARE) is a failure, after which the puller stops following `more` and
+// backs off exponentially up to PEER_MAX_BACKOFF_MS, with jitter. An epoch change (the
+// peer's database replaced) resets the cursor at most once per hold, and the hold doubles
+// with each reset, so an epoch flipping on every page backs off too.
 
 import type { Logger } from '../log.ts'
 import {
   MAX_PAGE_BYTES,
+  MAX_PAGE_INVALID_SHARE,
   MAX_PAGE_LISTINGS,
   PEER_MAX_BACKOFF_MS,
+  PEER_PULL_BYTES_PER_LISTING,
+  PEER_PULL_LISTINGS_PER_MINUTE,
   PEER_REQUEST_TIMEOUT_MS,
 } from '../limits.ts'
-import { PeerError, fetchPeerJson } from './peer-fetch.ts'
+import type { Refusals } from '../refusals.ts'
+import { PeerError, PeerUnreachableError, fetchPeerJson } from './peer-fetch.ts'
+import { RateLimiter } from './quotas.ts'
 import type { CatalogStore } from './store.ts'
 import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
 
@@ -23,7 +37,23 @@ export interface PeerPullerOptions {
   maxBackoffMs: number
   timeoutMs: number
   pageSize: number
+  /** Listings pulled from this peer per minute (received, valid or not). */
+  listingsPerMinute: number
+  /** Bytes of listings stored from this peer per minute. */
+  bytesPerMinute: number
   random: () => number
+}
+
+export interface PeerPullerDeps {
+  store: CatalogStore
+  pool: VerifyPool
+  log: Logger
+  refusals: Refusals
+}
+
+/** A page that is no use: counted as 'peer-page-invalid', and backed off from. */
+class InvalidPageError extends PeerError {
+  override name = 'InvalidPageError'
 }
 
 /** A page requested after a cursor, and its verification, started as soon as it arrives. */
@@ -44,31 +74,50 @@ export class PeerPuller {
   readonly peer: string
   readonly options: PeerPullerOptions
   /** Listings received and stored as new in this run (the store keeps the all-time total). */
-  readonly stats = { pages: 0, received: 0, stored: 0, invalid: 0, failures: 0 }
+  readonly stats = {
+    pages: 0,
+    received: 0,
+    stored: 0,
+    invalid: 0,
+    failures: 0,
+    /** Times the puller waited for this peer's budget. */
+    throttled: 0,
+    resets: 0,
+  }
   readonly #store: CatalogStore
   readonly #pool: VerifyPool
   readonly #log: Logger
+  readonly #refusals: Refusals
   readonly #stop = new AbortController()
+  /** This peer's budgets (one key: the peer), charged after each page. */
+  readonly #listings: RateLimiter
+  readonly #bytes: RateLimiter
+  /** False after a failure: no page is fetched ahead until one is good again. */
+  #trusted = true
+  /** When the cursor was last reset for an epoch change, and resets in a row. */
+  #resetAt = -Infinity
+  #resetsInRow = 0
   #loop: Promise<void> | null = null
   #wake: (() => void) | null = null
 
-  constructor(
-    peer: string,
-    deps: { store: CatalogStore; pool: VerifyPool; log: Logger },
-    options: Partial<PeerPullerOptions> = {},
-  ) {
+  constructor(peer: string, deps: PeerPullerDeps, options: Partial<PeerPullerOptions> = {}) {
     this.peer = peer
     this.options = {
       pollIntervalMs: 5000,
       maxBackoffMs: PEER_MAX_BACKOFF_MS,
       timeoutMs: PEER_REQUEST_TIMEOUT_MS,
       pageSize: MAX_PAGE_LISTINGS,
+      listingsPerMinute: PEER_PULL_LISTINGS_PER_MINUTE,
+      bytesPerMinute: PEER_PULL_LISTINGS_PER_MINUTE * PEER_PULL_BYTES_PER_LISTING,
       random: Math.random,
       ...options,
     }
     this.#store = deps.store
     this.#pool = deps.pool
     this.#log = deps.log
+    this.#refusals = deps.refusals
+    this.#listings = new RateLimiter({ perMinute: this.options.listingsPerMinute, maxKeys: 1 })
+    this.#bytes = new RateLimiter({ perMinute: this.options.bytesPerMinute, maxKeys: 1 })
   }
 
   start(): void {
@@ -95,13 +144,24 @@ export class PeerPuller {
     while (!this.#stop.signal.aborted) {
       let wait: number
       try {
+        const owedMs = this.#owedMs(Date.now())
+        if (owedMs > 0) {
+          // Over this peer's budget: wait it out (a page fetched ahead would only go stale).
+          prefetched = null
+          this.stats.throttled++
+          this.#refusals.refuse('publish-rate', this.peer, { pull: true, waitMs: owedMs })
+          await this.#sleep(owedMs)
+          continue
+        }
         const after = this.#store.peerCursor(this.peer)?.cursor ?? 0
         const fetched = prefetched?.after === after ? prefetched : this.#fetch(after)
         prefetched = null
         const page = await fetched.page
         const more = page.more && page.next > after
-        if (more) prefetched = this.#fetch(page.next)
-        if (await this.#apply(after, page, fetched.verified)) continue
+        if (more && this.#trusted) prefetched = this.#fetch(page.next)
+        const hasMore = await this.#apply(after, page, fetched.verified)
+        this.#trusted = true
+        if (hasMore) continue
         failures = 0
         if (!caughtUp) {
           caughtUp = true
@@ -116,9 +176,13 @@ export class PeerPuller {
         wait = this.options.pollIntervalMs
       } catch (err) {
         prefetched = null
+        this.#trusted = false
         if (this.#stop.signal.aborted) break
         failures++
         this.stats.failures++
+        if (isInvalidPage(err)) {
+          this.#refusals.refuse('peer-page-invalid', this.peer, { error: String(err) })
+        }
         const backoff = this.options.pollIntervalMs * 2 ** Math.min(failures, 20)
         wait = Math.min(this.options.maxBackoffMs, backoff) * (0.5 + this.options.random() / 2)
         this.#log.warn('catalog pull failed', {
@@ -148,26 +212,45 @@ export class PeerPuller {
     return { after, page, verified }
   }
 
+  /** Milliseconds until this peer's budgets allow another page. */
+  #owedMs(nowMs: number): number {
+    const seconds = Math.max(
+      this.#listings.retryAfter(this.peer, nowMs),
+      this.#bytes.retryAfter(this.peer, nowMs),
+    )
+    return seconds * 1000
+  }
+
   /** Verifies and stores a page pulled `after` a cursor; true when the peer has more. */
   async #apply(after: number, page: Page, verified: Promise<VerifiedPage>): Promise<boolean> {
     const at = this.#store.peerCursor(this.peer)
     if (at && at.epoch !== page.epoch) {
+      this.#holdReset(Date.now())
       // The peer's database was replaced: its cursors mean nothing we knew. Start over.
       this.#log.warn('catalog peer reset', { peer: this.peer, was: at.epoch, now: page.epoch })
       this.#store.resetPeer(this.peer, page.epoch)
       return true
     }
     if (page.next < after) throw new PeerError(`cursor went back from ${after} to ${page.next}`)
+    const received = page.listings.length
+    if (received === 0 && page.more && page.next > after) {
+      throw new InvalidPageError('peer sent an empty page marked more')
+    }
     const { listings, invalid } = await verified
     if (this.#stop.signal.aborted) return false
-    const results = this.#store.ingest(
-      this.peer,
-      page.epoch,
-      page.next,
-      listings,
-      page.listings.length,
-    )
+    const results = this.#store.ingest(this.peer, page.epoch, page.next, listings, received)
     const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
+    const nowMs = Date.now()
+    this.#listings.charge(this.peer, received, nowMs)
+    this.#bytes.charge(
+      this.peer,
+      stored.reduce((n, r) => n + r.bytes!, 0),
+      nowMs,
+    )
+    for (const r of results) {
+      if (r.outcome === 'full') this.#refusals.refuse('publisher-full', this.peer)
+      if (r.outcome === 'catalog-full') this.#refusals.refuse('catalog-full', this.peer)
+    }
     this.stats.pages++
     this.stats.received += page.listings.length
     this.stats.stored += stored.length
@@ -181,7 +264,24 @@ export class PeerPuller {
       stored: stored.length,
       invalid,
     })
+    if (invalid > received * MAX_PAGE_INVALID_SHARE) {
+      throw new InvalidPageError(`${invalid} of ${received} listings failed verification`)
+    }
     return page.more && page.next > after
+  }
+
+  /** Allows a cursor reset for an epoch change, or throws if one came too soon after the
+   * last: the hold doubles with each reset in a row (capped at maxBackoffMs), and a run of
+   * resets ends once none came for maxBackoffMs. */
+  #holdReset(nowMs: number): void {
+    const { pollIntervalMs, maxBackoffMs } = this.options
+    const since = nowMs - this.#resetAt
+    const hold = Math.min(maxBackoffMs, pollIntervalMs * 2 ** Math.min(this.#resetsInRow, 20))
+    if (since < hold) throw new InvalidPageError(`epoch changed again within ${hold} ms`)
+    if (since >= maxBackoffMs) this.#resetsInRow = 0
+    this.#resetsInRow++
+    this.#resetAt = nowMs
+    this.stats.resets++
   }
 
   #sleep(ms: number): Promise<void> {
@@ -194,6 +294,13 @@ export class PeerPuller {
       this.#wake = done
     })
   }
+}
+
+/** A page that came but was no use (not a network or HTTP failure). */
+function isInvalidPage(err: unknown): boolean {
+  return (
+    err instanceof PeerError && err.status === undefined && !(err instanceof PeerUnreachableError)
+  )
 }
 
 function parsePage(value: unknown): Page {

@@ -20,6 +20,7 @@ import {
   PeerError,
   PeerUnreachableError,
   fetchPeerJsonDirect,
+  parsePeerJson,
   type PeerRequest,
   type PeerTransport,
 } from '../catalog/peer-fetch.ts'
@@ -113,11 +114,7 @@ export class SealedTransport implements PeerTransport {
       const retryAfter = Number(answer.retryAfter) || undefined
       throw new PeerError(`HTTP ${answer.status} from ${origin}${path}`, answer.status, retryAfter)
     }
-    try {
-      return JSON.parse(Buffer.from(answer.body).toString('utf8'))
-    } catch {
-      throw new PeerError(`${origin}${path} answered with bad JSON`)
-    }
+    return parsePeerJson(Buffer.from(answer.body).toString('utf8'), `${origin}${path}`)
   }
 
   /** The node id the relay at `origin` answers with at GET /health; undefined when it gives
@@ -198,9 +195,9 @@ function httpsFetchJson(url: string, req: PeerRequest, agent: Agent): Promise<un
             return
           }
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
-          } catch {
-            reject(new PeerError(`${url} answered with bad JSON`))
+            resolve(parsePeerJson(Buffer.concat(chunks).toString('utf8'), url))
+          } catch (err) {
+            reject(err)
           }
         })
         res.on('error', reject)
