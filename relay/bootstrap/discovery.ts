@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import type { Logger } from '../log.ts'
+import type { Refusals } from '../refusals.ts'
 import { zoneSource } from '../dns/authority.ts'
 import { dohHandler, noZoneHandler } from '../dns/doh.ts'
 import { h2cDoh } from '../dns/h2c.ts'
@@ -30,7 +31,13 @@ export interface Discovery {
   close(): Promise<void>
 }
 
-export function createDiscovery(config: RelayConfig, supernode: Supernode, log: Logger): Discovery {
+export function createDiscovery(
+  config: RelayConfig,
+  supernode: Supernode,
+  log: Logger,
+  /** Where the DNS server's refusals are counted (relay/refusals.ts). */
+  refusals?: Refusals,
+): Discovery {
   const { directory, hosts } = supernode
   const live = (nowSeconds: number) => directory.live(nowSeconds)
   // DNS and bootstrap lists name admitted supernodes only (shared/admission.ts): a record
@@ -90,6 +97,7 @@ export function createDiscovery(config: RelayConfig, supernode: Supernode, log: 
           zone,
           log,
           queriesPerSecond: config.dnsRate,
+          refusals,
         })
         log.info('dns listening', { port: dns.port, host: config.host, zones: config.dnsZones })
       }

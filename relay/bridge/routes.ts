@@ -1,11 +1,23 @@
 // The bridge's HTTP surface: POST /v1/bridge/:infohash bridges a hash (the body, optional, is
 // its .torrent file or magnet link, else the metadata comes from the swarm), GET /v1/bridge
 // lists what is bridged. Thin: parse, call the bridge, encode.
+//
+// Budgets (issue 20): one address may hold only its share of the bridge's torrents by asking
+// (--bridge-torrents-per-address; 429 beyond it, counted 'bridge-slots-per-address'), so it
+// cannot take all the slots; asking again for a hash already bridged only marks it used. A
+// POST that arrives while the bridge is still starting waits for it (up to
+// BRIDGE_START_WAIT_MS), then gets 503 with Retry-After: never a 500.
 
 import { Hono, type Context } from 'hono'
 import parseTorrent from 'parse-torrent'
-import { MAX_BRIDGE_POST_BYTES } from '../limits.ts'
-import { jsonBodyLimit } from '../post-body.ts'
+import {
+  BRIDGE_START_WAIT_MS,
+  BRIDGE_TORRENTS_PER_ADDRESS,
+  MAX_BRIDGE_POST_BYTES,
+} from '../limits.ts'
+import { jsonBodyLimit, requestAddress } from '../post-body.ts'
+import { quietRefusals, type Refusals } from '../refusals.ts'
+import { addressKey } from '../tracker/holdings.ts'
 import type { Bridge, BridgeRequest } from './bridge.ts'
 import { BridgeFullError } from './ledger.ts'
 import { bodyTrackers } from './trackers.ts'
@@ -16,10 +28,32 @@ export interface BridgeRouteOptions {
   /** Accept trackers on private and loopback hosts from posted torrents (--local-network). */
   localNetwork: boolean
   maxRate: number
+  /** Take the client address from X-Forwarded-For (--trust-proxy). */
+  trustProxy?: boolean
+  /** Bridged torrents one address may hold by asking (--bridge-torrents-per-address). */
+  perAddress?: number
+  refusals?: Refusals
+  /** True once the bridge runs, waiting up to `waitMs` while it starts; false when it did
+   * not start in time or has closed. */
+  running?: (waitMs: number) => Promise<boolean>
 }
 
 export function bridgeRoutes(bridge: Bridge | null, opts: BridgeRouteOptions): Hono {
   const app = new Hono()
+  const perAddress = opts.perAddress ?? BRIDGE_TORRENTS_PER_ADDRESS
+  const refusals = opts.refusals ?? quietRefusals()
+  const running = opts.running ?? (async () => true)
+  /** Who asked for each hash bridged on request: no more entries than the bridge holds, as
+   * those it no longer holds are dropped before each count. */
+  const askedBy = new Map<string, string>()
+  const heldBy = (address: string): number => {
+    let held = 0
+    for (const [infoHash, who] of askedBy) {
+      if (!bridge?.has(infoHash)) askedBy.delete(infoHash)
+      else if (who === address) held++
+    }
+    return held
+  }
 
   app.get('/v1/bridge', (c) => {
     if (!bridge) return c.json({ enabled: false, torrents: [] })
@@ -32,6 +66,7 @@ export function bridgeRoutes(bridge: Bridge | null, opts: BridgeRouteOptions): H
         maxDiskBytes: limits.maxDiskBytes,
         maxMemoryBytes: limits.maxMemoryBytes,
         maxRate: opts.maxRate,
+        perAddress,
       },
       diskBytes: bridge.ledger.diskBytes,
       torrents: bridge.list(),
@@ -52,10 +87,31 @@ export function bridgeRoutes(bridge: Bridge | null, opts: BridgeRouteOptions): H
     const infoHash = hash.toLowerCase()
     const req = await readRequest(c, infoHash, opts.localNetwork)
     if (req instanceof Response) return req
+    if (!(await running(BRIDGE_START_WAIT_MS))) return notRunning(c)
     const known = bridge.has(infoHash)
+    const address = addressKey(requestAddress(c, opts.trustProxy ?? false))
+    if (!known) {
+      const held = heldBy(address)
+      if (held >= perAddress) {
+        refusals.refuse('bridge-slots-per-address', address, { held })
+        c.header('Retry-After', '60')
+        return c.json(
+          {
+            error: `this address already has ${held} torrents bridged, its most; one is freed when unused for a minute`,
+            code: 'bridge-full',
+            reason: 'per-address',
+          },
+          429,
+        )
+      }
+    }
     try {
-      return c.json({ torrent: bridge.add(req) }, known ? 200 : 202)
+      const torrent = bridge.add(req)
+      if (!known) askedBy.set(infoHash, address)
+      return c.json({ torrent }, known ? 200 : 202)
     } catch (err) {
+      // Closed under the request (the relay is stopping): not the client's fault, not ours.
+      if (!(await running(0))) return notRunning(c)
       if (!(err instanceof BridgeFullError)) throw err
       const status = err.reason === 'too-large' ? 413 : 429
       if (status === 429) c.header('Retry-After', '60')
@@ -64,6 +120,11 @@ export function bridgeRoutes(bridge: Bridge | null, opts: BridgeRouteOptions): H
   })
 
   return app
+}
+
+function notRunning(c: Context): Response {
+  c.header('Retry-After', '5')
+  return c.json({ error: 'the bridge is starting or stopping; retry soon', code: 'starting' }, 503)
 }
 
 /** The request a body makes: nothing (the hash alone), a magnet link, or a .torrent file,

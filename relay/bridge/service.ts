@@ -1,10 +1,13 @@
 // The bridge as the relay runs it (server.ts): built from the config, announcing each hash to
 // its owners' trackers (placement), asked by classic clients' announces, and its routes.
-// Without --bridge it is only the routes, answering that this relay does not bridge.
+// Without --bridge it is only the routes, answering that this relay does not bridge. The
+// client starts once the relay listens (loading WebTorrent takes a moment): requests that
+// come first wait for it (routes.ts).
 
 import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import type { Logger } from '../log.ts'
+import type { Refusals } from '../refusals.ts'
 import type { Supernode } from '../supernode/supernode.ts'
 import { requestInfoHashes } from '../tracker/http.ts'
 import type { Tracker } from '../tracker/tracker.ts'
@@ -26,13 +29,36 @@ export interface RelayBridgeDeps {
   log: Logger
   tracker: Tracker
   supernode: Supernode
+  refusals?: Refusals
 }
 
 export function createRelayBridge(
   config: RelayConfig,
-  { log, tracker, supernode }: RelayBridgeDeps,
+  { log, tracker, supernode, refusals }: RelayBridgeDeps,
 ): RelayBridge {
-  const routeOptions = { localNetwork: config.localNetwork, maxRate: config.bridgeMaxRate }
+  let state: 'starting' | 'running' | 'closed' = 'starting'
+  let started = () => {}
+  const starting = new Promise<void>((resolve) => (started = resolve))
+  /** True once running; waits up to `waitMs` while starting. */
+  const running = async (waitMs: number): Promise<boolean> => {
+    if (state === 'starting' && waitMs > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      await Promise.race([
+        starting,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs))),
+      ])
+      clearTimeout(timer)
+    }
+    return state === 'running'
+  }
+  const routeOptions = {
+    localNetwork: config.localNetwork,
+    maxRate: config.bridgeMaxRate,
+    trustProxy: config.trustProxy,
+    perAddress: config.bridgeTorrentsPerAddress,
+    refusals,
+    running,
+  }
   if (!config.bridge) {
     return {
       bridge: null,
@@ -78,12 +104,18 @@ export function createRelayBridge(
     async start(port) {
       origin = selfOrigin(config.publicUrl, config.host, port)
       const peerPort = await bridge.start()
+      if (state === 'starting') state = 'running'
+      started()
       log.info('bridge listening', { port: peerPort, tracker: origin })
     },
     onAnnounce(url) {
       const [infoHash] = requestInfoHashes(url)
       if (infoHash) bridge.onClassicAnnounce(infoHash)
     },
-    close: () => bridge.close(),
+    close: () => {
+      state = 'closed'
+      started()
+      return bridge.close()
+    },
   }
 }

@@ -6,22 +6,30 @@
 // over it is dropped, except every second one, which gets a header-only TC answer no larger
 // than the query (the "slip" of response rate limiting), so a real client behind a busy
 // address still gets through over TCP while a spoofed victim gets no amplification. TCP has
-// a cap on open connections, on bytes buffered per connection, on queries per connection,
-// and an idle timeout.
+// a cap on open connections, in all and per address, on bytes buffered per connection, on
+// queries per connection, an idle timeout, a deadline for each query from its first byte
+// (a client dripping a byte every few seconds never goes idle) and a lifetime. Refusals are
+// counted in /metrics ('dns-tcp-slow', 'dns-tcp-full', 'connections-per-address').
 
 import { createSocket } from 'node:dgram'
 import { createServer, isIPv6, type Server, type Socket } from 'node:net'
 import {
   DNS_TCP_IDLE_MS,
+  DNS_TCP_MAX_LIFETIME_MS,
+  DNS_TCP_QUERY_DEADLINE_MS,
   DNS_UDP_BURST,
   DNS_UDP_QUERIES_PER_SECOND,
   MAX_DNS_QUERY_BYTES,
   MAX_DNS_RATE_BUCKETS,
   MAX_DNS_TCP_BUFFER_BYTES,
   MAX_DNS_TCP_CONNECTIONS,
+  MAX_DNS_TCP_CONNECTIONS_PER_ADDRESS,
   MAX_DNS_TCP_QUERIES,
 } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import { quietRefusals, type Refusals } from '../refusals.ts'
+import { clientIp } from '../tracker/tracker.ts'
+import { addressKey } from '../tracker/holdings.ts'
 import { AnswerCache } from './answer-cache.ts'
 import { TokenBuckets } from './rate.ts'
 import type { Zone } from './zone.ts'
@@ -33,6 +41,18 @@ export interface DnsServerOptions {
   log: Logger
   /** UDP queries per second per address (the burst is twice that at least). */
   queriesPerSecond?: number
+  /** Where TCP refusals are counted and said. */
+  refusals?: Refusals
+  /** TCP bounds (relay/limits.ts); tests shorten them. */
+  tcp?: Partial<DnsTcpLimits>
+}
+
+export interface DnsTcpLimits {
+  maxConnections: number
+  maxPerAddress: number
+  idleMs: number
+  queryDeadlineMs: number
+  lifetimeMs: number
 }
 
 export interface DnsServer {
@@ -117,15 +137,40 @@ function listenTcp(
   stats: DnsServer['stats'],
   cache: AnswerCache,
 ): Promise<Server> {
+  const limits: DnsTcpLimits = {
+    maxConnections: MAX_DNS_TCP_CONNECTIONS,
+    maxPerAddress: MAX_DNS_TCP_CONNECTIONS_PER_ADDRESS,
+    idleMs: DNS_TCP_IDLE_MS,
+    queryDeadlineMs: DNS_TCP_QUERY_DEADLINE_MS,
+    lifetimeMs: DNS_TCP_MAX_LIFETIME_MS,
+    ...options.tcp,
+  }
+  const refusals = options.refusals ?? quietRefusals()
   const sockets = new Set<Socket>()
+  /** Open connections by address: at most maxConnections entries, none at zero. */
+  const byAddress = new Map<string, number>()
   const server = createServer((socket) => {
-    if (sockets.size >= MAX_DNS_TCP_CONNECTIONS) {
+    const source = addressKey(clientIp(socket.remoteAddress ?? '', undefined, false))
+    if (sockets.size >= limits.maxConnections) {
+      refusals.refuse('dns-tcp-full', source, { open: sockets.size })
       socket.destroy()
       return
     }
+    const open = byAddress.get(source) ?? 0
+    if (open >= limits.maxPerAddress) {
+      refusals.refuse('connections-per-address', source, { port: 'dns', open })
+      socket.destroy()
+      return
+    }
+    byAddress.set(source, open + 1)
     sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    serveTcp(socket, options, stats, cache)
+    socket.on('close', () => {
+      sockets.delete(socket)
+      const left = (byAddress.get(source) ?? 1) - 1
+      if (left > 0) byAddress.set(source, left)
+      else byAddress.delete(source)
+    })
+    serveTcp(socket, { ...options, refusals }, limits, source, stats, cache)
   })
   open.set(server, sockets)
   return new Promise((resolve, reject) => {
@@ -140,15 +185,34 @@ function listenTcp(
 /** One TCP connection: length-prefixed queries in, length-prefixed answers out. */
 function serveTcp(
   socket: Socket,
-  options: DnsServerOptions,
+  options: DnsServerOptions & { refusals: Refusals },
+  limits: DnsTcpLimits,
+  source: string,
   stats: DnsServer['stats'],
   cache: AnswerCache,
 ): void {
   let buffered = Buffer.alloc(0)
   let answered = 0
-  socket.setTimeout(DNS_TCP_IDLE_MS, () => socket.destroy())
+  /** Runs from the first byte of a query until the query is whole. */
+  let deadline: ReturnType<typeof setTimeout> | undefined
+  const slow = (why: string) => () => {
+    options.refusals.refuse('dns-tcp-slow', source, { why })
+    socket.destroy()
+  }
+  const startDeadline = () => {
+    clearTimeout(deadline)
+    deadline = setTimeout(slow('query not complete in time'), limits.queryDeadlineMs)
+  }
+  const lifetime = setTimeout(slow('lifetime'), limits.lifetimeMs)
+  socket.setTimeout(limits.idleMs, () => socket.destroy())
   socket.on('error', () => socket.destroy())
+  socket.on('close', () => {
+    clearTimeout(lifetime)
+    clearTimeout(deadline)
+  })
   socket.on('data', (chunk: Buffer) => {
+    const answeredBefore = answered
+    if (buffered.length === 0 && deadline === undefined) startDeadline()
     buffered = Buffer.concat([buffered, chunk])
     while (buffered.length >= 2) {
       const length = buffered.readUInt16BE(0)
@@ -177,5 +241,13 @@ function serveTcp(
     }
     // What is left is part of one frame: a connection holding more is not speaking DNS.
     if (buffered.length > MAX_DNS_TCP_BUFFER_BYTES) socket.destroy()
+    // Every query so far is whole: the next one's clock starts at its first byte. A query
+    // whose first bytes came with the end of the last one starts its clock now.
+    if (buffered.length === 0) {
+      clearTimeout(deadline)
+      deadline = undefined
+    } else if (answered > answeredBefore) {
+      startDeadline()
+    }
   })
 }

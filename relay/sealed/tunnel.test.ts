@@ -10,6 +10,8 @@ import {
 } from '../../shared/sealed/envelope.ts'
 import { encodeInnerRequest } from '../../shared/sealed/inner.ts'
 import { MAX_SEALED_REQUEST_BYTES, MESSAGE_WINDOW_SECONDS } from '../limits.ts'
+import { quietRefusals } from '../refusals.ts'
+import { SealedSessionBudget } from './session-budget.ts'
 import { sealedTunnel } from './tunnel.ts'
 
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n))
@@ -183,6 +185,37 @@ describe('POST /v1/sealed', () => {
     const flood = await post(app, request('/v1/listings'))
     expect([flood.status, (await flood.json()).code]).toEqual([503, 'busy'])
     expect((await post(app, request('/v1/listings', undefined, known))).status).toBe(200)
+  })
+
+  it('charges junk to the address sending it: others still open sessions', async () => {
+    const refusals = quietRefusals()
+    const inner = api()
+    const app = sealedTunnel({
+      identity: relay,
+      dispatch: (req, env) => inner.fetch(req, env),
+      nowSeconds: () => 1_764_115_200,
+      trustProxy: true,
+      budget: new SealedSessionBudget(refusals, { perAddressPerSecond: 1, perAddressBurst: 4 }),
+    })
+    const from = (address: string, body: Uint8Array) =>
+      post(app, body, { 'x-forwarded-for': address })
+    const junk = () => {
+      const bytes = request('/v1/listings')
+      bytes[bytes.length - 1] ^= 1
+      return bytes
+    }
+    const statuses = []
+    for (let i = 0; i < 10; i++) statuses.push((await from('10.0.0.9', junk())).status)
+    // Two junk envelopes spend its burst of four (each costs it twice); then 503.
+    expect(statuses).toEqual([400, 400, ...Array(8).fill(503)])
+    expect(refusals.count('sealed-sessions-per-address')).toBe(8)
+    for (let i = 0; i < 4; i++) {
+      expect((await from('10.0.0.10', request('/v1/listings'))).status).toBe(200)
+    }
+    // Known senders are never refused for the budget, even from the junk address.
+    const known = ephemeralSession(relay.id, random)
+    expect((await from('10.0.0.11', request('/v1/listings', undefined, known))).status).toBe(200)
+    expect((await from('10.0.0.9', request('/v1/listings', undefined, known))).status).toBe(200)
   })
 
   it('gives the sender a SealedError with the code and status', async () => {

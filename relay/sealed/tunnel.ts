@@ -5,7 +5,9 @@
 // sees a POST of random-looking bytes and an answer of the same, both to /v1/sealed.
 //
 // Order of checks: shape, receiver, tag, clock, nonce. The nonce is remembered only once the
-// tag has checked, so a forger cannot fill the cache (as node-message.ts does).
+// tag has checked, so a forger cannot fill the cache (as node-message.ts does). A sender's
+// key is derived within the sending address's budget of new sessions (session-budget.ts),
+// and kept only once its envelope opened: junk neither costs others nor evicts their keys.
 //
 // Through the tunnel go the API's paths (/v1/…, /health) and nothing else: not the app's
 // pages, not the tunnel itself. A POST inside is refused when the outer request comes from
@@ -33,10 +35,12 @@ import {
   MAX_SEALED_REQUEST_BYTES,
   MAX_SEALED_SESSIONS,
   MESSAGE_WINDOW_SECONDS,
-  NEW_SEALED_SESSIONS_PER_SECOND,
 } from '../limits.ts'
+import { requestAddress } from '../post-body.ts'
 import { NodeMessageError, ReplayGuard } from '../supernode/node-message.ts'
+import { addressKey } from '../tracker/holdings.ts'
 import { relayAead, relayX25519 } from './native-crypto.ts'
+import { SealedSessionBudget } from './session-budget.ts'
 
 export interface SealedTunnelDeps {
   identity: NodeIdentity
@@ -46,8 +50,13 @@ export interface SealedTunnelDeps {
   randomBytes?: (n: number) => Uint8Array
   maxSessions?: number
   maxNonces?: number
-  /** New sender keys derived per second (a burst of as many is allowed). */
+  /** New sender keys derived, per address and in all (session-budget.ts): the relay's
+   * one budget, shared with sealed tracker sockets. */
+  budget?: SealedSessionBudget
+  /** Without a budget: new sender keys per second, per address and in all (tests). */
   newSessionsPerSecond?: number
+  /** Take the client address from X-Forwarded-For (--trust-proxy). */
+  trustProxy?: boolean
   /** XChaCha20-Poly1305 implementation (default: OpenSSL's, native-crypto.ts). */
   aead?: Aead
 }
@@ -72,26 +81,41 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
   const random = deps.randomBytes ?? ((n: number) => new Uint8Array(nodeRandomBytes(n)))
   const replay = new ReplayGuard(deps.maxNonces ?? MAX_REPLAY_NONCES)
   const maxSessions = deps.maxSessions ?? MAX_SEALED_SESSIONS
-  const newSessions = new TokenBucket(deps.newSessionsPerSecond ?? NEW_SEALED_SESSIONS_PER_SECOND)
+  const rate = deps.newSessionsPerSecond
+  const budget =
+    deps.budget ??
+    new SealedSessionBudget(
+      undefined,
+      rate ? { perSecond: rate, perAddressPerSecond: rate, perAddressBurst: rate } : {},
+    )
   const aead = deps.aead ?? relayAead
   /** Keys by kind and sender, least recently used dropped first. */
   const keys = new Map<string, Uint8Array>()
-  const keyFor = (req: SealedRequest): Uint8Array => {
+  /** The request's plaintext and key; a new sender's key is kept only once it opened. */
+  const open = (req: SealedRequest, address: string) => {
     const id = `${req.kind}:${req.senderHex}`
-    let key = keys.get(id)
-    if (key) {
+    const known = keys.get(id)
+    if (known) {
+      const plaintext = openRequest(req, known, aead)
       keys.delete(id)
-    } else {
-      // Each new sender costs an X25519 (and, for a node id, a point conversion): bounded,
-      // so a flood of fresh keys cannot take the CPU; known senders are not affected.
-      if (!newSessions.take(Date.now())) {
-        throw new SealedError('busy', 'too many new sealed sessions; retry in a second')
-      }
-      key = receiverKey(identity.secretKey, identity.id, req, relayX25519)
-      if (keys.size >= maxSessions) keys.delete(keys.keys().next().value!)
+      keys.set(id, known)
+      return { plaintext, key: known }
     }
+    // Each new sender costs an X25519 (and, for a node id, a point conversion): bounded per
+    // address and in all, so a flood of fresh keys cannot take the CPU; known senders are
+    // not affected.
+    budget.take(address)
+    const key = receiverKey(identity.secretKey, identity.id, req, relayX25519)
+    let plaintext: Uint8Array
+    try {
+      plaintext = openRequest(req, key, aead)
+    } catch (err) {
+      budget.junk(address)
+      throw err
+    }
+    if (keys.size >= maxSessions) keys.delete(keys.keys().next().value!)
     keys.set(id, key)
-    return key
+    return { plaintext, key }
   }
 
   const app = new Hono()
@@ -115,8 +139,8 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
             `sealed to node ${req.to.slice(0, 16)}…, not this relay: read its id from GET /health`,
           )
         }
-        const key = keyFor(req)
-        const plaintext = openRequest(req, key, aead)
+        const address = addressKey(requestAddress(c, deps.trustProxy ?? false))
+        const { plaintext, key } = open(req, address)
         const nowSeconds = now()
         if (Math.abs(req.ts - nowSeconds) > MESSAGE_WINDOW_SECONDS) {
           throw new SealedError('stale', `sealed more than ${MESSAGE_WINDOW_SECONDS} s from now`)
@@ -197,25 +221,5 @@ function sameHost(origin: string, url: string): boolean {
     return new URL(origin).host === new URL(url).host
   } catch {
     return false
-  }
-}
-
-/** `rate` a second, up to `rate` at once. */
-class TokenBucket {
-  #tokens: number
-  #at = 0
-  readonly #rate: number
-
-  constructor(rate: number) {
-    this.#rate = rate
-    this.#tokens = rate
-  }
-
-  take(nowMs: number): boolean {
-    this.#tokens = Math.min(this.#rate, this.#tokens + ((nowMs - this.#at) / 1000) * this.#rate)
-    this.#at = nowMs
-    if (this.#tokens < 1) return false
-    this.#tokens--
-    return true
   }
 }

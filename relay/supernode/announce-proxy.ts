@@ -18,8 +18,9 @@
 // CPU where the HMAC costs ~3 µs (bench/tracker-http, ours_proxied). No nonce is kept: a
 // replay within the window repeats an announce its peer made.
 //
-// Scrapes of hashes owned elsewhere are answered from the owners' GET /v1/lookup counts,
-// asked through fetchPeerJson: sealed when the owner is on plain HTTP (relay/sealed/).
+// Scrapes of hashes owned elsewhere are answered from the owners' own counts, one batched
+// GET /v1/stats?owned=1 per owner, coalesced, cached and capped (owner-scrapes.ts), asked
+// through fetchPeerJson: sealed when the owner is on plain HTTP (relay/sealed/).
 //
 // Proxied announces themselves are not sealed: they are tracker traffic that the classic
 // client already sent in clear to the first relay, and they keep the tracker's hot path (one
@@ -30,7 +31,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
 import { pairKey } from '../../shared/pair-key.ts'
-import { fetchPeerJson, peerTransport } from '../catalog/peer-fetch.ts'
+import { peerTransport } from '../catalog/peer-fetch.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
 import {
   MAX_KNOWN_SUPERNODES,
@@ -44,6 +45,7 @@ import type { OpenSslSigner } from '../openssl-signer.ts'
 import type { ScrapeEntry } from '../tracker/tracker.ts'
 import type { SupernodeDirectory } from './directory.ts'
 import { NodeMessageError } from './node-message.ts'
+import { OwnerScrapes, type OwnedHash, type ScrapeAsk } from './owner-scrapes.ts'
 import type { HashPlacement } from './placement.ts'
 
 /** The header carrying a proxied announce's signed message (lower case, as Node keys it). */
@@ -60,6 +62,8 @@ export interface AnnounceProxyDeps {
 
 export class AnnounceProxy {
   readonly stats = { proxied: 0, proxyFailures: 0, fallbacks: 0, replicas: 0, replicasDropped: 0 }
+  /** Figures asked of other owners (GET /v1/stats, scrapes). */
+  readonly ownerScrapes: OwnerScrapes
   readonly #deps: AnnounceProxyDeps
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 })
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 })
@@ -69,6 +73,11 @@ export class AnnounceProxy {
 
   constructor(deps: AnnounceProxyDeps) {
     this.#deps = deps
+    this.ownerScrapes = new OwnerScrapes({
+      selfId: () => deps.directory.selfId,
+      mayContact: deps.mayContact,
+      timeoutMs: deps.timeoutMs,
+    })
   }
 
   /**
@@ -161,42 +170,15 @@ export class AnnounceProxy {
     return local()
   }
 
-  /** Scrape counts for hashes owned elsewhere, from their owners' GET /v1/lookup (the next
-   * owner when one fails); `local` counts a hash no owner answered for. Never rejects. */
-  async scrape(
-    hashes: { infoHash: string; placement: HashPlacement }[],
+  /** Scrape counts for hashes owned elsewhere, from their owners: batched, coalesced,
+   * cached and capped (owner-scrapes.ts); `local` counts a hash no owner answered for, and a
+   * hash left unknown for the caps is missing from the answer. Never rejects. */
+  scrape(
+    hashes: OwnedHash[],
     local: (infoHash: string) => ScrapeEntry,
+    ask: ScrapeAsk,
   ): Promise<ScrapeEntry[]> {
-    const self = this.#deps.directory.selfId
-    return Promise.all(
-      hashes.map(async ({ infoHash, placement }) => {
-        if (placement.local) return local(infoHash)
-        for (const owner of placement.owners.filter((r) => r.id !== self)) {
-          try {
-            const origin = owner.urls[0]
-            if (!origin || !(this.#deps.mayContact?.(origin) ?? true)) continue
-            const answer = (await fetchPeerJson(`${origin}/v1/lookup/${infoHash}`, {
-              timeoutMs: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
-              maxBytes: MAX_PROXY_ANSWER_BYTES,
-            })) as {
-              owner?: boolean
-              swarm?: { seeds?: unknown; leechers?: unknown; downloads?: unknown }
-            }
-            const s = answer.swarm
-            if (answer.owner !== true || !s) continue
-            return {
-              infoHash,
-              complete: count(s.seeds),
-              incomplete: count(s.leechers),
-              downloaded: count(s.downloads),
-            }
-          } catch {
-            continue
-          }
-        }
-        return local(infoHash)
-      }),
-    )
+    return this.ownerScrapes.scrape(hashes, local, ask)
   }
 
   close(): void {
@@ -264,8 +246,4 @@ export class AnnounceProxy {
       req.end()
     })
   }
-}
-
-function count(n: unknown): number {
-  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : 0
 }

@@ -5,9 +5,11 @@
 //
 // The opening frame is checked as POST /v1/sealed checks a request (relay/sealed/tunnel.ts):
 // shape, receiver, tag, clock, then that its nonce was never seen (remembered only once the
-// tag checked, so a forger cannot fill the cache). New keys cost an X25519 each and are
-// rate-limited in all. Later frames must each be the next of the stream and fresh. Anything
-// else closes the socket: a stream that lost a frame cannot carry on.
+// tag checked, so a forger cannot fill the cache). New keys cost an X25519 each and come out
+// of the relay's budget of new sealed sessions, per address and in all
+// (relay/sealed/session-budget.ts); an opening that fails its tag costs its address again.
+// Later frames must each be the next of the stream and fresh. Anything else closes the
+// socket: a stream that lost a frame cannot carry on.
 
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { NodeIdentity } from '../../shared/identity.ts'
@@ -20,14 +22,9 @@ import {
   type SealedErrorCode,
 } from '../../shared/sealed/envelope.ts'
 import { SealedStream } from '../../shared/sealed/stream.ts'
-import { TokenBuckets } from '../dns/rate.ts'
-import {
-  MAX_REPLAY_NONCES,
-  MAX_WS_MESSAGE_BYTES,
-  MESSAGE_WINDOW_SECONDS,
-  NEW_SEALED_SESSIONS_PER_SECOND,
-} from '../limits.ts'
+import { MAX_REPLAY_NONCES, MAX_WS_MESSAGE_BYTES, MESSAGE_WINDOW_SECONDS } from '../limits.ts'
 import { relayAead, relayX25519 } from '../sealed/native-crypto.ts'
+import { SealedSessionBudget } from '../sealed/session-budget.ts'
 import { NodeMessageError, ReplayGuard } from '../supernode/node-message.ts'
 
 export { SEALED_WS_PROTOCOL } from '../../shared/sealed/stream.ts'
@@ -38,7 +35,10 @@ export interface SealedSignallingDeps {
   randomBytes?: (n: number) => Uint8Array
   /** Openings remembered within the clock window (replays refused). */
   maxOpenings?: number
-  /** New streams (one X25519 each) per second, a burst of as many allowed. */
+  /** New streams (one X25519 each), per address and in all: the relay's one budget of new
+   * sealed sessions, shared with POST /v1/sealed. */
+  budget?: SealedSessionBudget
+  /** Without a budget: new streams per second, per address and in all (tests). */
   newStreamsPerSecond?: number
   aead?: Aead
 }
@@ -75,7 +75,7 @@ export class SealedSignalling {
   readonly #now: () => number
   readonly #random: (n: number) => Uint8Array
   readonly #openings: ReplayGuard
-  readonly #newStreams: TokenBuckets
+  readonly #budget: SealedSessionBudget
   readonly #aead: Aead
 
   constructor(deps: SealedSignallingDeps) {
@@ -83,18 +83,23 @@ export class SealedSignalling {
     this.#now = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000))
     this.#random = deps.randomBytes ?? ((n) => new Uint8Array(nodeRandomBytes(n)))
     this.#openings = new ReplayGuard(deps.maxOpenings ?? MAX_REPLAY_NONCES)
-    const rate = deps.newStreamsPerSecond ?? NEW_SEALED_SESSIONS_PER_SECOND
-    this.#newStreams = new TokenBuckets({ perSecond: rate, burst: rate, maxKeys: 1 })
+    const rate = deps.newStreamsPerSecond
+    this.#budget =
+      deps.budget ??
+      new SealedSessionBudget(
+        undefined,
+        rate ? { perSecond: rate, perAddressPerSecond: rate, perAddressBurst: rate } : {},
+      )
     this.#aead = deps.aead ?? relayAead
   }
 
-  /** The ends of one new sealed socket. */
-  channel(): SealedChannel {
-    return new SealedChannel(this)
+  /** The ends of one new sealed socket, from a client at `address`. */
+  channel(address = ''): SealedChannel {
+    return new SealedChannel(this, address)
   }
 
-  /** Opens a stream's first frame; throws SealedError. */
-  accept(bytes: Uint8Array): { stream: SealedStream; plaintext: Uint8Array } {
+  /** Opens a stream's first frame, from `address`; throws SealedError. */
+  accept(bytes: Uint8Array, address = ''): { stream: SealedStream; plaintext: Uint8Array } {
     const req = parseRequest(bytes, MAX_WS_MESSAGE_BYTES)
     if (req.kind !== KIND_EPHEMERAL) {
       throw new SealedError('malformed', 'a tracker stream opens with an ephemeral key')
@@ -103,11 +108,15 @@ export class SealedSignalling {
     if (req.to !== id) {
       throw new SealedError('wrong-receiver', `sealed to node ${req.to.slice(0, 16)}…, not ${id}`)
     }
-    if (!this.#newStreams.take('', Date.now())) {
-      throw new SealedError('busy', 'too many new sealed streams; retry in a second')
-    }
+    this.#budget.take(address)
     const key = receiverKey(this.#identity.secretKey, id, req, relayX25519)
-    const opened = SealedStream.accept(req, key, this.#aead)
+    let opened: { stream: SealedStream; plaintext: Uint8Array }
+    try {
+      opened = SealedStream.accept(req, key, this.#aead)
+    } catch (err) {
+      this.#budget.junk(address)
+      throw err
+    }
     const now = this.#now()
     this.#checkClock(req.ts, now)
     let nonce = ''
@@ -146,11 +155,13 @@ export class SealedSignalling {
 /** One sealed tracker socket: frames in, tracker JSON out, and back. */
 export class SealedChannel {
   readonly #signalling: SealedSignalling
+  readonly #address: string
   #stream: SealedStream | null = null
   #refused: SealedRefusal | null = null
 
-  constructor(signalling: SealedSignalling) {
+  constructor(signalling: SealedSignalling, address: string) {
     this.#signalling = signalling
+    this.#address = address
   }
 
   /** The tracker JSON in one received frame, or why the socket must now be closed (then
@@ -163,7 +174,7 @@ export class SealedChannel {
       if (this.#stream) {
         plaintext = this.#signalling.next(this.#stream, data)
       } else {
-        const opened = this.#signalling.accept(data)
+        const opened = this.#signalling.accept(data, this.#address)
         this.#stream = opened.stream
         plaintext = opened.plaintext
       }
