@@ -18,10 +18,16 @@ import { createRelayBridge } from './bridge/service.ts'
 import { createDiscovery } from './bootstrap/discovery.ts'
 import { isDohPath } from './dns/doh.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
+import type { LiveScrapeAsk } from './catalog/routes.ts'
 import { usePeerTransport } from './catalog/peer-fetch.ts'
 import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
-import { MAX_WS_MESSAGE_BYTES } from './limits.ts'
+import {
+  CONNECTIONS_CHECK_INTERVAL_MS,
+  HEADERS_TIMEOUT_MS,
+  MAX_WS_MESSAGE_BYTES,
+  REQUEST_TIMEOUT_MS,
+} from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
 import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
 import { Refusals } from './refusals.ts'
@@ -30,10 +36,13 @@ import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
 import { SEALED_PATH } from '../shared/sealed/client.ts'
 import { SealedTransport } from './sealed/transport.ts'
+import { SealedSessionBudget } from './sealed/session-budget.ts'
 import { sealedTunnel } from './sealed/tunnel.ts'
 import { readCa, type TlsMaterial } from './tls/tls.ts'
 import type { AcmeResponder } from './tls/acme.ts'
 import { OnePort } from './transport/one-port.ts'
+import { ConnectionBudget, connectionKey } from './transport/connection-budget.ts'
+import { HttpBudget } from './transport/http-budget.ts'
 import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
 import {
   Tracker,
@@ -43,6 +52,7 @@ import {
   type ScrapeEntry,
 } from './tracker/tracker.ts'
 import { SignalledPeers } from './tracker/signalled-peers.ts'
+import { addressKey } from './tracker/holdings.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
 import { SEALED_WS_PROTOCOL, SealedSignalling } from './tracker/ws-sealed.ts'
 
@@ -101,6 +111,9 @@ export function createRelay(
   const startedAt = Date.now()
   // Every refusal for a budget or for abuse is counted and said (refusals.ts).
   const refusals = new Refusals(log)
+  // New sealed sessions (an X25519 each), per address and in all: POST /v1/sealed and
+  // sealed tracker sockets share it (sealed/session-budget.ts).
+  const sealedBudget = new SealedSessionBudget(refusals)
   // Requests to other relays: sealed over plain HTTP, --tls-ca trusted over HTTPS.
   const transport = new SealedTransport({
     identity: key.identity,
@@ -108,23 +121,38 @@ export function createRelay(
     ca: config.tlsCa.map(readCa),
   })
   usePeerTransport(transport)
-  const tracker = new CountingTracker({
-    interval: config.announceInterval,
-    // A peer that missed two announces (plus a minute of slack) is gone.
-    peerTtl: Math.max(config.announceInterval, config.wsAnnounceInterval) * 2 + 60,
-    maxSwarms: config.maxTorrents,
-    maxPeers: config.maxPeers,
-  })
-  // Figures of hashes from their owners (announce-proxy.ts), for the tracker's scrape and
-  // the catalog's live stats. Reads `supernode`, created next, only when called.
-  const liveScrape = async (hashes: string[]): Promise<ScrapeEntry[]> => {
+  const tracker = new CountingTracker(
+    {
+      interval: config.announceInterval,
+      // A peer that missed two announces (plus a minute of slack) is gone.
+      peerTtl: Math.max(config.announceInterval, config.wsAnnounceInterval) * 2 + 60,
+      maxSwarms: config.maxTorrents,
+      maxPeers: config.maxPeers,
+      maxSwarmsPerAddress: config.maxTorrentsPerAddress,
+      maxPeersPerAddress: config.maxPeersPerAddress,
+    },
+    refusals,
+  )
+  // Figures of hashes from their owners (announce-proxy.ts, owner-scrapes.ts), for the
+  // tracker's scrape and the catalog's live stats; `ownedOnly` is another relay asking this
+  // one as an owner: answered from the tracker, for the hashes it owns, never asked further.
+  // Reads `supernode`, created next, only when called.
+  const liveScrape = async (hashes: string[], ask?: LiveScrapeAsk): Promise<ScrapeEntry[]> => {
     const { placement, proxy } = supernode
     if (placement.alone()) return tracker.scrape(hashes)
     const wheres = hashes.map((infoHash) => ({ infoHash, placement: placement.of(infoHash) }))
+    if (ask?.ownedOnly) {
+      proxy.ownerScrapes.stats.served++
+      return tracker.scrape(wheres.filter((w) => w.placement.local).map((w) => w.infoHash))
+    }
     if (wheres.every((w) => w.placement.local)) return tracker.scrape(hashes)
-    return proxy.scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0])
+    const source = ask?.source ? addressKey(ask.source) : ''
+    return proxy.scrape(wheres, (infoHash) => tracker.scrape([infoHash])[0], {
+      source,
+      onBusy: (unknown) => refusals.refuse('fanout-busy', source, { unknown }),
+    })
   }
-  const catalog = createCatalog(config, tracker, log, liveScrape)
+  const catalog = createCatalog(config, tracker, log, refusals, liveScrape)
   // STUN and TURN (relay/ice/, relay/turn/): permissions only towards peers the tracker
   // signalled to that browser.
   const signalled = new SignalledPeers()
@@ -137,8 +165,8 @@ export function createRelay(
     () => turn.relayedBytesPerSecond,
     refusals,
   )
-  const discovery = createDiscovery(config, supernode, log)
-  const bridge = createRelayBridge(config, { log, tracker, supernode })
+  const discovery = createDiscovery(config, supernode, log, refusals)
+  const bridge = createRelayBridge(config, { log, tracker, supernode, refusals })
   const { meter } = supernode
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
   const metrics = () => {
@@ -168,6 +196,9 @@ export function createRelay(
         residentMemoryBytes: process.memoryUsage.rss(),
       }),
       ...turn.metrics(),
+      ...connections.metrics(),
+      ...httpBudget.metrics(),
+      ...supernode.proxy.ownerScrapes.metrics(),
       ...refusals.metrics(),
     ])
   }
@@ -181,10 +212,26 @@ export function createRelay(
     metrics,
     iceConfig: (requestHost) => turn.iceConfig(requestHost),
   })
-  const honoListener = getRequestListener(api.fetch)
+  // What requests and answers may hold in memory, per address and in all; request bodies are
+  // read there first (rawBody), so Hono's listener never reads the socket.
+  const httpBudget = new HttpBudget({
+    refusals,
+    log,
+    trustProxy: config.trustProxy,
+    maxRequestBuffer: config.maxRequestBuffer,
+    maxResponseBuffer: config.maxResponseBuffer,
+    stallTimeoutMs: config.stallTimeout * 1000,
+  })
+  const honoListener = getRequestListener(api.fetch, { autoCleanupIncoming: false })
   // POST /v1/sealed: API requests sealed over plain HTTP, answered by the API itself.
   const sealedListener = getRequestListener(
-    sealedTunnel({ identity: key.identity, dispatch: (req, env) => api.fetch(req, env) }).fetch,
+    sealedTunnel({
+      identity: key.identity,
+      budget: sealedBudget,
+      trustProxy: config.trustProxy,
+      dispatch: (req, env) => api.fetch(req, env),
+    }).fetch,
+    { autoCleanupIncoming: false },
   )
   const httpTrackerOptions = {
     interval: config.announceInterval,
@@ -214,7 +261,7 @@ export function createRelay(
     if (hashes.every((infoHash) => placement.of(infoHash, nowSeconds).local)) {
       return localAnswer(url, ip)
     }
-    return liveScrape(hashes).then(scrapeAnswer)
+    return liveScrape(hashes, { source: ip }).then(scrapeAnswer)
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
@@ -246,8 +293,8 @@ export function createRelay(
       return
     }
     if (isDohPath(url)) return discovery.doh(req, res)
-    if (url === SEALED_PATH) return void sealedListener(req, res)
-    void honoListener(req, res)
+    // The rest hold memory for their bodies and answers only within budget (http-budget.ts).
+    httpBudget.serve(req, res, url === SEALED_PATH ? sealedListener : honoListener)
   }
 
   /** An announce another relay proxied or copied here: answered here, never forwarded. */
@@ -262,33 +309,73 @@ export function createRelay(
   }
 
   const server = createServer(
-    { maxHeaderSize: 16 * 1024 },
+    {
+      maxHeaderSize: 16 * 1024,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS,
+      ServerResponse: httpBudget.ServerResponse,
+    },
     acme ? acme.http01(onRequest) : onRequest,
   )
-  const onePort = new OnePort({ http: server, tls, acme, log, turn: turn.streams })
+  // Connections per address and in all, counted at accept (transport/connection-budget.ts).
+  // Behind a trusted proxy every connection comes from the proxy: only the total applies.
+  const connections = new ConnectionBudget({
+    maxPerAddress: config.trustProxy ? Infinity : config.maxConnectionsPerAddress,
+    maxTotal: config.maxConnections,
+    refusals,
+  })
+  const onePort = new OnePort({ http: server, tls, acme, log, turn: turn.streams, connections })
   if (tls) log.info('tls on', { certificate: tls.source })
-  server.on('clientError', (err, socket) => {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (discovery.handOffHttp2(err, socket as Socket)) return
+    // Headers not in within HEADERS_TIMEOUT_MS, or the whole request within REQUEST_TIMEOUT_MS.
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      const source = connectionKey((socket as Socket).remoteAddress)
+      refusals.refuse('request-stalled', source, {})
+      if (socket.writable) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n')
+      else socket.destroy()
+      return
+    }
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
     else socket.destroy()
   })
 
   const alive = new WeakSet<WebSocket>()
-  const sealedSignalling = new SealedSignalling({ identity: key.identity })
+  const sealedSignalling = new SealedSignalling({ identity: key.identity, budget: sealedBudget })
+  /** Tracker WebSockets open (or being upgraded) by address: one entry per open socket at
+   * most, so bounded by the connections the server holds. */
+  const websocketsByAddress = new Map<string, number>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/' && path !== '/announce') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
+    const ip = clientIp(
+      req.socket.remoteAddress ?? '',
+      req.headers['x-forwarded-for'],
+      config.trustProxy,
+    )
+    // A budget of sockets per address: each holds up to MAX_SWARMS_PER_SOCKET peer entries
+    // and its buffers, and one stock client needs one.
+    const source = addressKey(ip)
+    const open = websocketsByAddress.get(source) ?? 0
+    if (open >= config.maxWebsocketsPerAddress) {
+      refusals.refuse('websockets-per-address', source, { open })
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    websocketsByAddress.set(source, open + 1)
+    // Counted until the socket closes, whether the upgrade succeeds or not.
+    socket.once('close', () => {
+      const left = (websocketsByAddress.get(source) ?? 1) - 1
+      if (left > 0) websocketsByAddress.set(source, left)
+      else websocketsByAddress.delete(source)
+    })
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const ip = clientIp(
-        req.socket.remoteAddress ?? '',
-        req.headers['x-forwarded-for'],
-        config.trustProxy,
-      )
       // The app seals its signalling on plain HTTP (ws-sealed.ts); the stock client does not.
-      const sealed = ws.protocol === SEALED_WS_PROTOCOL ? sealedSignalling.channel() : null
+      const sealed = ws.protocol === SEALED_WS_PROTOCOL ? sealedSignalling.channel(source) : null
       const counted = {
         send: (message: string) => {
           meter.add(message.length)
@@ -389,6 +476,7 @@ export function createRelay(
       for (const ws of wss.clients) ws.terminate()
       wss.close()
       await onePort.close()
+      httpBudget.close()
       await turn.close()
       await catalog.close()
       transport.close()

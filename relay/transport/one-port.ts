@@ -14,6 +14,9 @@
 // TLS is ended here (a tls.Server that never listens either); its certificate is swapped with
 // setTls() for new connections, and a ClientHello offering "acme-tls/1" for a name with a
 // pending TLS-ALPN-01 challenge (RFC 8737 §3) gets the challenge certificate instead.
+//
+// Every connection counts against its address's budget (connection-budget.ts) from accept,
+// before a byte is read: one over the cap, or over the total, is closed at once.
 
 import type { Server as HttpServer } from 'node:http'
 import {
@@ -30,6 +33,7 @@ import {
 } from 'node:tls'
 import { MAX_HELLO_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import type { ConnectionBudget } from './connection-budget.ts'
 import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
 import type { TlsMaterial } from '../tls/tls.ts'
 
@@ -88,6 +92,8 @@ export interface OnePortOptions {
   acme?: AlpnChallenges
   log?: Logger
   sniffTimeoutMs?: number
+  /** Connections open per address and in all; without it, no cap. */
+  connections?: ConnectionBudget
 }
 
 export class OnePort {
@@ -98,6 +104,7 @@ export class OnePort {
   readonly #acme: AlpnChallenges | undefined
   readonly #log: Logger | undefined
   readonly #timeoutMs: number
+  readonly #connections: ConnectionBudget | undefined
   readonly #sockets = new Set<Socket>()
   #tls: TlsServer | undefined
 
@@ -107,7 +114,13 @@ export class OnePort {
     this.#acme = options.acme
     this.#log = options.log
     this.#timeoutMs = options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS
+    this.#connections = options.connections
     this.server = createNetServer((socket) => this.#accept(socket))
+    if (this.#connections) {
+      const connections = this.#connections
+      this.server.maxConnections = connections.options.maxTotal
+      this.server.on('drop', (data) => connections.dropped(data?.remoteAddress))
+    }
     if (options.tls) this.setTls(options.tls)
   }
 
@@ -159,6 +172,10 @@ export class OnePort {
   }
 
   #accept(socket: Socket): void {
+    if (this.#connections && !this.#connections.admit(socket)) {
+      socket.destroy()
+      return
+    }
     this.#sockets.add(socket)
     socket.on('close', () => this.#sockets.delete(socket))
     // Errors after the hand-off are also the new owner's to report; this keeps an early reset
