@@ -93,16 +93,14 @@ test('a relay that does not own the hash refers both browsers to its owners, and
     relays.push(
       ...(await Promise.all(
         // Ports picked first, so each names itself 127.0.0.1 as `home` does.
-        keys
-          .slice(1)
-          .map(async (k) =>
-            startRelay({
-              port: await freePort(),
-              dataDir: k.dataDir,
-              peers: [home.url],
-              args: FAST,
-            }),
-          ),
+        keys.slice(1).map(async (k) =>
+          startRelay({
+            port: await freePort(),
+            dataDir: k.dataDir,
+            peers: [home.url],
+            args: FAST,
+          }),
+        ),
       )),
     )
     const ownerTrackers = owners.map((id) => tracker(relays[ids.indexOf(id)]))

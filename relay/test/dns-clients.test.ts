@@ -163,11 +163,14 @@ describe.skipIf(!hasDig)('dig against the relay', () => {
       relayId = (await (await fetch(`${other.url}/v1/hello`)).json()).id
       const port = other.logs.find((l) => l.msg === 'dns listening')!.port as number
       let out = ''
-      await waitFor('the 32 admitted supernodes in the zone (30, the root and itself)', async () => {
-        out = (await run('dig', ['@127.0.0.1', '-p', String(port), `_supernodes.${ZONE}`, 'TXT']))
-          .stdout
-        return /ANSWER: 32,/.test(out)
-      })
+      await waitFor(
+        'the 32 admitted supernodes in the zone (30, the root and itself)',
+        async () => {
+          out = (await run('dig', ['@127.0.0.1', '-p', String(port), `_supernodes.${ZONE}`, 'TXT']))
+            .stdout
+          return /ANSWER: 32,/.test(out)
+        },
+      )
       expect(out).toContain('Truncated, retrying in TCP mode')
       expect(out).toContain('(TCP)')
     } finally {
