@@ -7,8 +7,8 @@
 //   POST /v1/handoff   a signed 'handoff' message (node-message.ts) whose body is
 //                      {swarms: [{infoHash, downloaded, peers: [{id, ip, port, seeder}]}]}
 //
-// Only a supernode this relay knows (any role: a leaving one has just demoted itself) may
-// hand it state; the payload is checked field by field and the tracker's caps hold.
+// Only an admitted supernode this relay knows (shared/admission.ts; any role: a leaving one
+// has just demoted itself) may hand it state; the payload is checked field by field and the tracker's caps hold.
 // WebRTC peers do not move (tracker.ts, handoffState): their WebSockets stay with this relay,
 // which serves them until their next announce refers them to the new owners.
 //
@@ -190,8 +190,13 @@ export class Handoff {
       verify: this.#deps.verify,
       replay: this.#replay,
     })
-    if (!directory.get(message.from, nowSeconds)) {
-      throw new NodeMessageError('unknown-sender', 'handoff from a node this relay does not know')
+    // Admitted, any role (a leaving supernode has just demoted itself): a record anyone can
+    // push must not let its key fill our swarms with peers of its choosing.
+    if (!directory.get(message.from, nowSeconds) || !directory.isAdmitted(message.from)) {
+      throw new NodeMessageError(
+        'unknown-sender',
+        'handoff from a node that is no admitted supernode',
+      )
     }
     const swarms = parseSwarms(payload)
     let adopted = 0

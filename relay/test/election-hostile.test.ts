@@ -1,14 +1,18 @@
 // Hostile relay-to-relay input on a real relay process (127.0.0.1): forged or tampered
-// promotions and handoffs, replays, oversized and malformed bodies, and proxied announces
-// with a bad X-Monsoon-Announce header (bad MAC, unknown sender, stale, another target). Each gets a clear 4xx (or a bencoded failure reason
-// on the tracker) and changes nothing; the real thing from a known supernode works.
+// promotions and handoffs (from strangers, and from supernodes no one admitted), replays,
+// oversized and malformed bodies, and proxied announces with a bad X-Monsoon-Announce header
+// (bad MAC, unknown sender, stale, another target). Each gets a clear 4xx (or a bencoded
+// failure reason on the tracker) and changes nothing; the real thing from an admitted
+// supernode works.
 
 import { createHmac } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pairKey } from '../../shared/pair-key.ts'
 import { signNodeMessage } from '../supernode/node-message.ts'
 import { RecordSigner } from '../supernode/test-support.ts'
-import { getJson, removeTempDirs } from './catalog-helpers.ts'
+import { getJson, removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { nodeIdOf } from './supernode-helpers.ts'
 import { announcePath, compactPeers, decodeDict, failureReason } from './tracker-wire.ts'
@@ -21,23 +25,42 @@ const stranger = new RecordSigner()
 const HASH = 'ab'.repeat(20)
 const now = () => Math.floor(Date.now() / 1000)
 
+/** A self-declared supernode: its record pushed to the relay, admitted by no one. */
+const selfDeclared = new RecordSigner()
+let knownRelay: Server
+
 beforeAll(async () => {
-  relay = await startRelay({ args: ['--role', 'candidate'] })
+  // `known` is the relay's --peer and the network's root (shared/admission.ts), so it is an
+  // admitted supernode; its URL serves only what the exchange reads.
+  knownRelay = createServer((req, res) => {
+    const at = Math.floor(Date.now() / 1000)
+    const record = known.record({ seq: at, ts: at, url: knownUrl })
+    const body = req.url === '/v1/hello' ? record : { supernodes: [record], roots: [known.id] }
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body))
+  })
+  await new Promise<void>((resolve) => knownRelay.listen(0, '127.0.0.1', resolve))
+  const knownUrl = `http://127.0.0.1:${(knownRelay.address() as AddressInfo).port}`
+  relay = await startRelay({
+    args: ['--role', 'candidate', '--peer', knownUrl, '--local-network'],
+  })
   relayId = await nodeIdOf(relay)
-  const now = Math.floor(Date.now() / 1000)
-  // A candidate that knows one supernode refers every hash to it; as a handoff target it
-  // still takes state from it.
-  const record = known.record({ seq: now, ts: now, url: 'https://known.example' })
+  await waitFor('the relay taking its peer as root', async () => {
+    const { body } = await getJson(`${relay.url}/v1/supernodes`)
+    return (body.roots as string[]).includes(known.id)
+  })
+  const at = Math.floor(Date.now() / 1000)
+  const pushed = selfDeclared.record({ seq: at, ts: at, url: 'https://self-declared.example' })
   const res = await fetch(`${relay.url}/v1/supernodes`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(record),
+    body: JSON.stringify(pushed),
   })
   expect(res.status).toBe(200)
 }, 60_000)
 
 afterAll(async () => {
   await relay.stop()
+  knownRelay.close()
   removeTempDirs()
 })
 
@@ -82,6 +105,7 @@ describe('hostile relay-to-relay input', () => {
   it('refuses handoffs from strangers and with bad fields; takes a good one once', async () => {
     const bad: [unknown, number, string][] = [
       [handoff(stranger, swarm([peer])), 403, 'unknown-sender'],
+      [handoff(selfDeclared, swarm([peer])), 403, 'unknown-sender'],
       [handoff(known, 'x'), 400, 'malformed'],
       [handoff(known, [{ infoHash: 'zz', downloaded: 0, peers: [] }]), 400, 'malformed'],
       [handoff(known, swarm([{ ...peer, ip: 'not an ip' }])), 400, 'malformed'],
