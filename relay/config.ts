@@ -25,6 +25,7 @@ import {
   PEER_PULL_LISTINGS_PER_MINUTE,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
+  REQUESTS_PER_ADDRESS_PER_SECOND,
   MAX_REQUEST_BUFFER_BYTES,
   MAX_RESPONSE_BUFFER_BYTES,
   STALL_TIMEOUT_SECONDS,
@@ -53,6 +54,7 @@ export interface RelayConfig {
   maxWebsocketsPerAddress: number
   maxBandwidth: number
   maxConnectionsPerAddress: number
+  maxRequestsPerAddress: number
   maxConnections: number
   stallTimeout: number
   maxRequestBuffer: number
@@ -274,6 +276,14 @@ export const OPTIONS: OptionSpec[] = [
     type: 'number',
     default: MAX_CONNECTIONS_PER_ADDRESS,
     help: 'most connections open at once from one address (IPv6: its /64), loopback included',
+    check: positive,
+  },
+  {
+    key: 'maxRequestsPerAddress',
+    flag: 'max-requests-per-address',
+    type: 'number',
+    default: REQUESTS_PER_ADDRESS_PER_SECOND,
+    help: 'HTTP requests per second from one address (bursts of 10x); past it 429, connection closed',
     check: positive,
   },
   {

@@ -531,3 +531,15 @@ export const LARGE_RESPONSE_BYTES = 64 * 1024
 export const BUFFER_RETRY_AFTER_SECONDS = 5
 /** How often in-flight responses are checked for progress. */
 export const STALL_CHECK_INTERVAL_MS = 1_000
+
+/** HTTP requests (and WebSocket upgrades) one address may make per second, sustained: a
+ * browser syncing the catalog and polling stats makes a few, a seedbox announcing 10,000
+ * torrents every 10 minutes about 17, a household behind one NAT a few times that. Past it:
+ * 429 and the connection closed (relay/transport/request-rate.ts). */
+export const REQUESTS_PER_ADDRESS_PER_SECOND = 100
+/** Requests one address may make at once after a quiet spell: a page load with every asset,
+ * a client re-announcing all its torrents at start. */
+export const REQUEST_BURST_PER_ADDRESS = 1000
+/** How long new connections from an address over its request rate are closed at accept,
+ * before a byte is parsed: a flood pays per connection, not per request. */
+export const REQUEST_PENALTY_MS = 1_000

@@ -14,6 +14,7 @@ import type { MetricFamily } from './metrics.ts'
 export const REFUSAL_REASONS = [
   // Connections and HTTP (server.ts, transport/).
   'connections-per-address',
+  'request-rate',
   'body-stalled',
   'body-too-large',
   'response-stalled',

@@ -25,8 +25,12 @@ import { loadNodeIdentity } from './identity.ts'
 import {
   CONNECTIONS_CHECK_INTERVAL_MS,
   HEADERS_TIMEOUT_MS,
+  MAX_RATE_BUCKETS,
   MAX_WS_MESSAGE_BYTES,
+  REQUEST_BURST_PER_ADDRESS,
+  REQUEST_PENALTY_MS,
   REQUEST_TIMEOUT_MS,
+  REQUESTS_PER_ADDRESS_PER_SECOND,
 } from './limits.ts'
 import { createLogger, type Logger } from './log.ts'
 import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
@@ -42,6 +46,7 @@ import { readCa, type TlsMaterial } from './tls/tls.ts'
 import type { AcmeResponder } from './tls/acme.ts'
 import { OnePort } from './transport/one-port.ts'
 import { ConnectionBudget, connectionKey } from './transport/connection-budget.ts'
+import { RequestRate } from './transport/request-rate.ts'
 import { HttpBudget } from './transport/http-budget.ts'
 import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
 import {
@@ -264,8 +269,31 @@ export function createRelay(
     return liveScrape(hashes, { source: ip }).then(scrapeAnswer)
   }
 
+  // Requests per address (transport/request-rate.ts); behind a trusted proxy, by the address
+  // it names.
+  const requestRate = new RequestRate({
+    perSecond: config.maxRequestsPerAddress,
+    burst:
+      config.maxRequestsPerAddress * (REQUEST_BURST_PER_ADDRESS / REQUESTS_PER_ADDRESS_PER_SECOND),
+    penaltyMs: config.trustProxy ? 0 : REQUEST_PENALTY_MS,
+    maxAddresses: MAX_RATE_BUCKETS,
+    refusals,
+  })
+  const requestKey = (req: IncomingMessage) =>
+    config.trustProxy
+      ? addressKey(clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], true))
+      : connectionKey(req.socket.remoteAddress)
+  const tooMany = (res: ServerResponse) => {
+    res.shouldKeepAlive = false
+    res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' })
+    res.end('too many requests from this address; slow down\n')
+  }
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
+    // Another relay's proxied announce is charged to the client it names, not to the relay.
+    const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
+    if (proxied === undefined && !requestRate.take(requestKey(req))) return tooMany(res)
     if (url.startsWith('/announce') || url.startsWith('/scrape')) {
       const send = (body: Uint8Array) => {
         // Tracking bandwidth (the supernode record's load): request line and answer body.
@@ -276,9 +304,8 @@ export function createRelay(
       // A classic client's announce, here or proxied from a relay that does not own the hash,
       // may ask the bridge to join a swarm only browsers seed.
       if (url.startsWith('/announce')) bridge.onAnnounce(url)
-      const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
       if (proxied !== undefined) {
-        send(forwardedAnswer(url, proxied))
+        send(forwardedAnswer(url, proxied, req))
         return
       }
       const ip = clientIp(
@@ -298,12 +325,14 @@ export function createRelay(
   }
 
   /** An announce another relay proxied or copied here: answered here, never forwarded. */
-  const forwardedAnswer = (url: string, header: string): Uint8Array => {
+  const forwardedAnswer = (url: string, header: string, req: IncomingMessage): Uint8Array => {
     try {
       const ip = supernode.proxy.forwardedIp(header, url, Math.floor(Date.now() / 1000))
       return localAnswer(url, ip)
     } catch (err) {
       if (!(err instanceof NodeMessageError)) throw err
+      // A forged header skipped the request rate: it costs its sender ten requests' worth.
+      requestRate.charge(requestKey(req), 10)
       return failure(`proxied request refused: ${err.message}`)
     }
   }
@@ -324,6 +353,7 @@ export function createRelay(
     maxPerAddress: config.trustProxy ? Infinity : config.maxConnectionsPerAddress,
     maxTotal: config.maxConnections,
     refusals,
+    requestRate,
   })
   const onePort = new OnePort({ http: server, tls, acme, log, turn: turn.streams, connections })
   if (tls) log.info('tls on', { certificate: tls.source })
@@ -347,6 +377,10 @@ export function createRelay(
    * most, so bounded by the connections the server holds. */
   const websocketsByAddress = new Map<string, number>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!requestRate.take(requestKey(req))) {
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n\r\n')
+      return
+    }
     const path = (req.url ?? '/').split('?')[0]
     if (path !== '/' && path !== '/announce') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')

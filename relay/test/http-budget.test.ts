@@ -11,6 +11,8 @@ import { FastSigner, sampleDraft } from '../catalog/test-support.ts'
 import { MAX_REQUEST_BODY_BYTES, MAX_REQUEST_BUFFER_BYTES } from '../limits.ts'
 import { removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { requestFrom } from './from-address.ts'
+import { metricValue, refusalsFor } from './relay-metrics.ts'
 
 /** RSS the relay may grow by through an attack: the 64 MiB buffer of large answers (or of
  * request bodies), the page being built and the garbage collector's slack. Before the
@@ -32,15 +34,8 @@ async function relay(...args: string[]): Promise<RelayProcess> {
   return r
 }
 
-async function metric(r: RelayProcess, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${r.url}/metrics`)).text()
-  const prefix = labels ? `${name}{${labels}} ` : `${name} `
-  const line = text.split('\n').find((l) => l.startsWith(prefix))
-  return line ? Number(line.split(' ')[1]) : 0
-}
-
-const refused = (r: RelayProcess, reason: string) =>
-  metric(r, 'monsoon_refusals_total', `reason="${reason}"`)
+const metric = metricValue
+const refused = refusalsFor
 const rss = (r: RelayProcess) => metric(r, 'monsoon_process_resident_memory_bytes')
 const buffered = (r: RelayProcess, kind: 'request' | 'response') =>
   metric(r, 'monsoon_http_buffered_bytes', `kind="${kind}"`)
@@ -278,5 +273,33 @@ describe('aborted requests', () => {
     const lines = stdout.split('\n').filter((l) => l.trim() !== '')
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow()
     expect(stderr).toBe('')
+  }, 30_000)
+
+  it('holds one address to its request rate: 429, then its new connections closed, while another address is served', async () => {
+    const r = await relay('--max-requests-per-address', '5')
+    // The burst is ten seconds' worth (50); one address asks for far more, one at a time.
+    const statuses: (number | 'closed')[] = []
+    for (let i = 0; i < 80; i++) {
+      try {
+        statuses.push((await requestFrom('127.0.0.9', `${r.url}/health`)).status)
+      } catch {
+        statuses.push('closed')
+      }
+    }
+    const ok = statuses.filter((s) => s === 200).length
+    // The burst, and what refilled meanwhile (5 a second), and no more.
+    expect(ok).toBeGreaterThanOrEqual(50)
+    expect(ok).toBeLessThan(80)
+    expect(statuses).toContain(429)
+    // Right after a 429, a new connection from that address is closed before it is read.
+    expect(statuses.slice(statuses.indexOf(429) + 1)).toContain('closed')
+    // Another address is served throughout, and the refusals are counted and said.
+    expect((await requestFrom('127.0.0.10', `${r.url}/health`)).status).toBe(200)
+    expect(await refused(r, 'request-rate')).toBeGreaterThan(0)
+    expect(
+      r.logs.some(
+        (l) => l.msg === 'refused' && l.reason === 'request-rate' && l.source === '127.0.0.9',
+      ),
+    ).toBe(true)
   }, 30_000)
 })

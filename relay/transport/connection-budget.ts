@@ -10,6 +10,7 @@ import type { MetricFamily } from '../metrics.ts'
 import type { Refusals } from '../refusals.ts'
 import { addressKey } from '../tracker/holdings.ts'
 import { clientIp } from '../tracker/tracker.ts'
+import type { RequestRate } from './request-rate.ts'
 
 export interface ConnectionBudgetOptions {
   /** Connections one address may hold open (Infinity: no cap, e.g. behind a trusted proxy). */
@@ -17,6 +18,8 @@ export interface ConnectionBudgetOptions {
   /** Connections open at once in all (net.Server maxConnections). */
   maxTotal: number
   refusals: Refusals
+  /** Addresses over their request rate have new connections closed at accept. */
+  requestRate?: RequestRate
 }
 
 /** The key a connection from `remoteAddress` counts under (its /64 for IPv6). */
@@ -54,6 +57,7 @@ export class ConnectionBudget {
    * when the address already holds its share: the caller closes it. */
   admit(socket: Socket): boolean {
     const key = connectionKey(socket.remoteAddress)
+    if (this.options.requestRate?.penalized(key)) return false
     const open = this.openFrom(key)
     if (open >= this.options.maxPerAddress) {
       this.options.refusals.refuse('connections-per-address', key, { open })
