@@ -54,7 +54,9 @@ function setup(answers: Record<string, SupernodeRecord[] | 'down'> = {}) {
     const relayUrl = url.replace(/\/v1\/supernodes$/, '')
     const answer = answers[relayUrl] ?? records
     if (answer === 'down') throw new Error(`cannot reach ${relayUrl}`)
-    return { supernodes: answer }
+    // Each answering relay names every supernode it lists as a root (shared/admission.ts), and
+    // a cap that fits five relays on 127.0.0.1.
+    return { supernodes: answer, roots: answer.map((r) => r.id), maxPerPrefix: 8 }
   }
   const timers: { at: number; fn: () => void }[] = []
   const view = new SupernodeView(fetchJson, () => now)

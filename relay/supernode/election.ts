@@ -219,13 +219,13 @@ export class Election {
       .slice(1)
       .filter((r) => r.role === 'supernode' && !directory.isAdmitted(r.id))
       .filter((r) => directory.roleAge(r.id, nowSeconds) >= this.options.probationSeconds)
-      .filter((r) => directory.reachable(r.id) && !this.#skipUntil.has(r.id))
       .filter((r) => {
         const prefix = addressPrefix(r.urls[0])
         if ((perPrefix.get(prefix) ?? 0) < directory.maxPerPrefix) return true
         this.#deps.refusals?.refuse('supernode-prefix-full', prefix, { id: r.id, url: r.urls[0] })
         return false
       })
+      .filter((r) => directory.reachable(r.id) && !this.#skipUntil.has(r.id))
       .filter((r) => mayContact?.(r.urls[0]) ?? true)
       .sort(
         (a, b) =>

@@ -16,7 +16,7 @@ import {
   removeTempDirs,
   waitFor,
 } from './catalog-helpers.ts'
-import { knownSupernodes, nodeIdOf } from './supernode-helpers.ts'
+import { knownSupernodes, nodeIdOf, owningIds } from './supernode-helpers.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 
 const running: RelayProcess[] = []
@@ -46,16 +46,15 @@ async function ownersAt(r: RelayProcess, hash: string): Promise<string[]> {
   return (body.owners as { id: string }[]).map((o) => o.id)
 }
 
-/** A, B --peer A, C --peer A, once each knows all three supernodes. */
+/** A, B --peer A, C --peer A, once each knows all three supernodes as owners (admitted). */
 async function network() {
   const a = await relay()
   const [b, c] = await Promise.all([relay('--peer', a.url), relay('--peer', a.url)])
   const [idA, idB, idC] = await Promise.all([a, b, c].map(nodeIdOf))
   const all = [idA, idB, idC].sort()
   for (const r of [a, b, c]) {
-    await waitFor(`${r.url} knowing all three`, async () => {
-      const ids = (await knownSupernodes(r)).map((x) => x.id).sort()
-      return JSON.stringify(ids) === JSON.stringify(all)
+    await waitFor(`${r.url} owning with all three`, async () => {
+      return JSON.stringify(await owningIds(r)) === JSON.stringify(all)
     })
   }
   return { a, b, c, idA, idB, idC }

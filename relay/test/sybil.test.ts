@@ -18,6 +18,7 @@ import { RecordSigner } from '../supernode/test-support.ts'
 import { getJson, logsWith, removeTempDirs, waitFor } from './catalog-helpers.ts'
 import { postJsonFrom, requestFrom } from './from-address.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { refusalsFor } from './relay-metrics.ts'
 import { owningIds } from './supernode-helpers.ts'
 import { announcePath, failureReason } from './tracker-wire.ts'
 
@@ -153,15 +154,19 @@ describe('Sybil supernodes: 30 fresh keys pushed from one address', () => {
     const all = await sybils()
     await push(r, all)
     await waitFor('two volunteers admitted', async () => (await owningIds(r)).length === 3)
-    // Several more election ticks (one a second): still two, and the cap is said.
-    await new Promise((resolve) => setTimeout(resolve, 4000))
-    const owning = await owningIds(r)
+    // Several more election ticks (one a second): never more than two owning at once (one
+    // that misses pulls on a busy machine leaves the set, and another may take its seat), and
+    // the cap is said.
     const sybilIds = new Set(all.map((s) => s.signer.id))
-    expect(owning.filter((id) => sybilIds.has(id))).toHaveLength(2)
-    expect(owning).toHaveLength(3)
-    expect(logsWith(r.logs, 'supernode admitted')).toHaveLength(2)
-    const metrics = await (await fetch(`${r.url}/metrics`)).text()
-    expect(metrics).toMatch(/monsoon_refusals_total\{reason="supernode-prefix-full"\} [1-9]/)
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const owning = await owningIds(r)
+      expect(owning.filter((id) => sybilIds.has(id)).length).toBeLessThanOrEqual(2)
+    }
+    await waitFor(
+      'the cap counted',
+      async () => (await refusalsFor(r, 'supernode-prefix-full')) > 0,
+    )
     expect(
       logsWith(r.logs, 'refused').some(
         (l) => l.reason === 'supernode-prefix-full' && l.level === 'warn',
