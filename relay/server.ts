@@ -70,6 +70,13 @@ function rawHeader(raw: string[], name: string): string | undefined {
   return undefined
 }
 
+/** Query parameters in a request line (bounded by its length). */
+function countParams(url: string): number {
+  let n = 0
+  for (let i = url.indexOf('?'); i !== -1 && i < url.length; i = url.indexOf('&', i + 1)) n++
+  return n
+}
+
 /** How often silent peers are swept out. */
 const SWEEP_INTERVAL_MS = 30_000
 /** WebSocket ping period; a socket that misses one pong is closed. */
@@ -293,7 +300,15 @@ export function createRelay(
     const url = req.url ?? '/'
     // Another relay's proxied announce is charged to the client it names, not to the relay.
     const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
-    if (proxied === undefined && !requestRate.take(requestKey(req))) return tooMany(res)
+    if (proxied === undefined) {
+      const key = requestKey(req)
+      if (!requestRate.take(key)) return tooMany(res)
+      // Figures of many hashes cost more than one request (each may be asked of its owners):
+      // a tenth of a request per hash asked.
+      if (url.startsWith('/v1/stats') || url.startsWith('/scrape')) {
+        requestRate.charge(key, Math.floor(countParams(url) / 10))
+      }
+    }
     if (url.startsWith('/announce') || url.startsWith('/scrape')) {
       const send = (body: Uint8Array) => {
         // Tracking bandwidth (the supernode record's load): request line and answer body.
