@@ -7,11 +7,12 @@ const RUN = fileURLToPath(new URL('./run.js', import.meta.url))
 const run = (...args: string[]) => spawnSync(process.execPath, [RUN, ...args], { encoding: 'utf8' })
 
 describe('bench/run.js', () => {
-  it('lists the tracker benchmarks with their summaries in --help', () => {
+  it('lists the tracker and abuse benchmarks with their summaries in --help', () => {
     const r = run('--help')
     expect(r.status).toBe(0)
     expect(r.stdout).toMatch(/tracker-http\s+HTTP announces\/s/)
     expect(r.stdout).toMatch(/tracker-ws\s+WebSocket announces\/s/)
+    expect(r.stdout).toMatch(/abuse\s+honest announce p50\/p99/)
   })
 
   it('refuses an unknown benchmark or a bad duration without running anything', () => {
