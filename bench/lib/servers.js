@@ -22,6 +22,7 @@ const LOAD_FROM_ONE_ADDRESS = {
   MONSOON_MAX_PEERS_PER_ADDRESS: '10000000',
   MONSOON_MAX_WEBSOCKETS_PER_ADDRESS: '1000000',
   MONSOON_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
+  MONSOON_MAX_REQUESTS_PER_ADDRESS: '100000000',
 }
 
 /** Our relay, as users run it (`relay/bin.js`), logging at info. `nodeArgs` e.g. --cpu-prof. */

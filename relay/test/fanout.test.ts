@@ -20,6 +20,11 @@ const COMMON = [
   '--local-network',
   '--max-supernodes-per-prefix',
   '8',
+  // The fan-out caps are what these tests measure, with hundreds of asks at once from one
+  // address; the request rate that would refuse most of them first is tested in
+  // http-budget.test.ts.
+  '--max-requests-per-address',
+  '100000',
 ]
 /** RSS the asked relay stays under through the attack (it was 1.1 GB). */
 const MAX_RSS_BYTES = 400 * 1024 * 1024
