@@ -42,9 +42,9 @@ interface Sybil {
 
 /** 30 attacker relays on ATTACKER: each answers as its key, lists the others with
  * admissions among them and itself as root, and answers announces with its own peer. */
-async function sybils(): Promise<Sybil[]> {
+async function sybils(count = SYBILS): Promise<Sybil[]> {
   const all: Sybil[] = []
-  for (let i = 0; i < SYBILS; i++) {
+  for (let i = 0; i < count; i++) {
     const sybil: Sybil = { signer: new RecordSigner(), url: '', hits: [] }
     const server = createServer((req, res) => {
       sybil.hits.push(req.url ?? '')
@@ -83,7 +83,7 @@ async function push(relay: RelayProcess, all: Sybil[]): Promise<void> {
   const records = all.map((s) => s.signer.record({ seq: now, ts: now, url: s.url }))
   const answer = await postJsonFrom(ATTACKER, `${relay.url}/v1/supernodes`, { records })
   expect(answer.status).toBe(200)
-  expect(answer.body.accepted).toBe(SYBILS)
+  expect(answer.body.accepted).toBe(all.length)
 }
 
 /** 20 classic announces for random hashes from an honest address: how many the relay
@@ -147,11 +147,13 @@ describe('Sybil supernodes: 30 fresh keys pushed from one address', () => {
     }
     const list = (await getJson(`${r.url}/.well-known/monsoon.json`)).body as { urls?: string[] }
     expect(JSON.stringify(list)).not.toContain(ATTACKER)
-  }, 60_000)
+  }, 120_000)
 
   it('with no probation, gain only the seats the per-prefix cap allows: two', async () => {
     const r = await relay('--admission-probation', '0')
-    const all = await sybils()
+    // Six are enough to pass the cap, and light enough for a loaded machine to keep them all
+    // answering (a sybil that misses pulls drops out of the live set).
+    const all = await sybils(6)
     await push(r, all)
     await waitFor('two volunteers admitted', async () => (await owningIds(r)).length === 3)
     // Several more election ticks (one a second): never more than two owning at once (one
@@ -172,5 +174,5 @@ describe('Sybil supernodes: 30 fresh keys pushed from one address', () => {
         (l) => l.reason === 'supernode-prefix-full' && l.level === 'warn',
       ),
     ).toBe(true)
-  }, 60_000)
+  }, 120_000)
 })

@@ -195,7 +195,7 @@ describe('tracker budgets per address, on a relay process', () => {
     const infoHash = randomBytes(20).toString('latin1')
     const peerA = randomBytes(20).toString('latin1')
     const a = await openWs(relay, '127.0.0.30')
-    const b = await openWs(relay, '127.0.0.30')
+    const b = await openWs(relay, '127.0.0.31')
     const joined = await ask(a, {
       action: 'announce',
       info_hash: infoHash,

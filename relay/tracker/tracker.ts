@@ -134,9 +134,11 @@ export class Tracker {
     let key: string
     if (swarm && known) {
       key = known.key
-      // A WebRTC peer id is bound to the open socket that announced it, even against the same
-      // address: another tab or script there must not take its offers and answers.
-      if (known.sink && req.sink && known.sink !== req.sink && known.sink.open) {
+      // A WebRTC peer id is bound to the open socket that announced it against other
+      // addresses. From the same address a second socket may take it over: one client reaches
+      // one relay under two tracker URLs (its origin, and the URL the relay publishes, as the
+      // app and the bridge do), with one peer id, and re-homing closes the first socket.
+      if (takenByOther(known, req)) {
         this.#refuse('peer-id-taken', addressKey(req.ip), req.infoHash)
         throw new TrackerError('peer_id is in use by another connection')
       }
@@ -322,6 +324,8 @@ export class Tracker {
   }
 
   #stop(swarm: Swarm, req: Announce, peer: Peer): void {
+    // Only the socket holding the id may stop it, whatever the address: a client leaving one
+    // of its two sockets to the same relay must not take its peer out of the swarm.
     if (req.sink && peer.sink && peer.sink !== req.sink && peer.sink.open) {
       this.#refuse('peer-id-taken', addressKey(req.ip), req.infoHash)
       return
@@ -390,4 +394,16 @@ export class Tracker {
   #refuse(reason: RefusalReason, source: string, infoHash: string): void {
     this.refusals.refuse(reason, source, { infoHash })
   }
+}
+
+/** Whether `known`'s peer id is held by another open socket from another address. */
+function takenByOther(known: Peer, req: Announce): boolean {
+  return (
+    known.sink !== null &&
+    req.sink !== undefined &&
+    req.sink !== null &&
+    known.sink !== req.sink &&
+    known.sink.open &&
+    addressKey(known.ip) !== addressKey(req.ip)
+  )
 }
