@@ -212,8 +212,13 @@ export class SupernodeDirectory {
 
   /** Whether `id` is admitted (a root, or through a chain of admissions from one). */
   isAdmitted(id: string): boolean {
+    return this.#admittedSet().has(id)
+  }
+
+  /** The admitted ids, computed once per change of roots or admissions. */
+  #admittedSet(): Set<string> {
     this.#admitted ??= admittedIds(this.#roots, [...this.#admissions.values()].flat())
-    return this.#admitted.has(id)
+    return this.#admitted
   }
 
   /** Roots, the cap, and the admissions of every admitted id (dead ancestors included, so a
@@ -242,10 +247,9 @@ export class SupernodeDirectory {
   /** Live records that own hashes: admitted supernodes within the per-prefix cap, own first
    * when it is one. */
   owning(nowSeconds: number): SupernodeRecord[] {
-    this.isAdmitted('')
     return owningRecords(
       this.live(nowSeconds),
-      this.#admitted!,
+      this.#admittedSet(),
       this.#roots,
       this.#opts.maxPerPrefix,
     )
