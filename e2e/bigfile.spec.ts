@@ -22,7 +22,7 @@ const SIZE = 256 * MiB
  * file in memory is the whole file. What a download holds is bounded by speed, not size:
  * WebTorrent requests at most about a second of a wire's speed ahead (its
  * PIPELINE_MAX_DURATION), plus the pieces being assembled or written, the read cache and the
- * fast path's send buffer and recently written pieces (app/lib/fast/). Seen here at 96 MiB:
+ * fast path's send buffer and recently written pieces (app/lib/engine/fast/). Seen here at 96 MiB:
  * up to 31 MiB live while downloading before the fast path, 59 MiB with it, 6 MiB while
  * saving; saving with the old file.blob() went to 148 MiB. At 160 MiB a full CI run once saw
  * 105 MB while downloading (garbage not yet collected). Hence a file large enough that half

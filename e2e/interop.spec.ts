@@ -1,4 +1,4 @@
-// Our fast transfer path (app/lib/fast, applied by createClient) against a stock WebTorrent
+// Our fast transfer path (app/lib/engine/fast, applied by createClient) against a stock WebTorrent
 // 3 page (the prebuilt bundle, `new WebTorrent()`, default options), both ways, over real
 // WebRTC between two browser contexts and the relay's WebSocket tracker: the bytes arrive
 // intact (SHA-256), and what the stock page's data channels receive shows the fast path was

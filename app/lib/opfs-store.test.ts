@@ -10,7 +10,7 @@ import {
   type ChunkFiles,
 } from './opfs-store.ts'
 import { countPieces, fullBitfield } from './persist.ts'
-import { pieceBuffers } from './fast/buffer-pool.ts'
+import { pieceBuffers } from './engine/fast/buffer-pool.ts'
 
 /** Files in memory, as the OPFS worker keeps them on disk; `quota` caps the bytes held. */
 class MemoryFiles implements ChunkFiles {

@@ -13,7 +13,7 @@
 // Saving a finished torrent's file takes a slice of the data file as a disk-backed File
 // (`savedFile`): the bytes go from disk to the download without passing through the page.
 
-import { pieceBuffers } from './fast/buffer-pool.ts'
+import { pieceBuffers } from './engine/fast/buffer-pool.ts'
 import type { OpfsReply, OpfsRequest } from './opfs-protocol.ts'
 
 type Callback<T> = (err: Error | null, value?: T) => void

@@ -2,7 +2,7 @@
 // its WebRTC connection's stats, peer-path.ts) and the bytes each way.
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { peerConnectionOf } from './fast/peer-connection.ts'
+import { peerConnectionOf } from './engine/peer-connection.ts'
 import { classifyPath, wirePath, type PeerPath } from './peer-path.ts'
 
 /** Peers shown: each costs a getStats() per poll, and a tab rarely holds more. */

@@ -261,6 +261,6 @@ describe('the sealing WebSocket is in place before the WebTorrent bundle is eval
         true,
       )
     }
-    expect(importers).toContain('lib/engine.ts')
+    expect(importers).toContain('lib/engine/client.ts')
   })
 })

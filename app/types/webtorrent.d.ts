@@ -143,7 +143,7 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
 }
 
 // bittorrent-protocol, the wire inside WebTorrent's bundle (a dependency of webtorrent, not
-// ours): only app/lib/fast/wire.test.ts loads it, to run the fast path's wire patches on the
+// ours): only app/lib/engine/fast/wire.test.ts loads it, to run the fast path's wire patches on the
 // real thing in Node. Its shape there is fast/internals.ts's WireInternals.
 declare module 'bittorrent-protocol' {
   const Wire: new () => unknown
@@ -151,7 +151,7 @@ declare module 'bittorrent-protocol' {
 }
 
 // torrent-piece, the Piece WebTorrent downloads into (a dependency of webtorrent, not ours):
-// only app/lib/fast/pieces.test.ts loads it, to run the pooled flush on the real thing. Its
+// only app/lib/engine/fast/pieces.test.ts loads it, to run the pooled flush on the real thing. Its
 // shape there is fast/internals.ts's PieceInternals.
 declare module 'torrent-piece' {
   const Piece: new (length: number) => unknown

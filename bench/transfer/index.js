@@ -17,7 +17,7 @@
 // full speed. Chromium drops packets when its network process falls behind while SCTP's slow
 // start is still bursting (bench/README.md, "Seeing a transfer's start-up stall"). The
 // ceiling's raw channel and stock WebTorrent stall so in most rounds; ours bounds its
-// connections' start against it (app/lib/fast/start.ts) and rarely does. It sets most of the
+// connections' start against it (app/lib/engine/fast/start.ts) and rarely does. It sets most of the
 // spread between runs, so the medians need more rounds.
 //
 // Two parts (seeder and leecher, or the channel's two ends) in one headless Chromium, each a

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
-import { dialTcpFirst, type PeerDialer } from './tcp-first.ts'
+import { dialTcpFirst, type PeerDialer } from '../../app/lib/engine/tcp-first.ts'
 
 /** The parts of a WebTorrent torrent the bridge reads. */
 interface HybridTorrent extends EventEmitter {
@@ -149,7 +149,7 @@ export class Bridge {
   async start(): Promise<number> {
     rmSync(this.#store, { recursive: true, force: true })
     mkdirSync(this.#store, { recursive: true })
-    const { fireEndOfCandidates } = await import('./end-of-candidates.ts')
+    const { fireEndOfCandidates } = await import('../../app/lib/engine/end-of-candidates.ts')
     fireEndOfCandidates()
     const { default: WebTorrent } = (await import('webtorrent')) as unknown as {
       default: new (opts: Record<string, unknown>) => HybridClient

@@ -9,7 +9,7 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { FromHashWorker, ToHashWorker } from '../../workers/piece-hash.worker.ts'
 import { FileChunkStore } from '../file-chunk-store.ts'
-import { loadBundle } from '../test-bundle.ts'
+import { loadBundle } from '../engine/test-bundle.ts'
 import { hashBatch } from './batch.ts'
 import { seedFiles } from './seed.ts'
 

@@ -1,13 +1,13 @@
 // A torrent seeded from random bytes made in the page, and downloaded from its magnet, by a
 // client of one kind: `stock` is a plain WebTorrent 3 client (the bundle the app uses, default
-// options), `ours` is the app's own, from createClient() (app/lib/engine.ts), so whatever is
+// options), `ours` is the app's own, from createClient() (app/lib/engine/client.ts), so whatever is
 // done there to make transfers faster is what is measured. Both only get the one setting the
 // app gives too: ICE servers (none here: loopback host candidates are enough). Each keeps
 // pieces in its own client's default store: stock WebTorrent's is fsa-chunk-store in the
 // page's origin-private file system (on disk in a normal profile, in the browser process's
 // memory in an off-the-record context); ours is whatever createClient() picks.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
-import { createClient } from '../../../app/lib/engine.ts'
+import { createClient } from '../../../app/lib/engine/client.ts'
 import { pieceLengthFor } from '../../../app/lib/file-chunk-store.ts'
 import { now, randomBytes, sha256Hex } from './clock.js'
 

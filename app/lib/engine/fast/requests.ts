@@ -11,7 +11,7 @@
 // (MAX_BLOCK_LENGTH in lib/torrent.js; larger ones close the connection), the figure we
 // advertise; a peer that does not advertise it is never sent one.
 
-import type { WireInternals } from './internals.ts'
+import type { WireInternals } from '../internals.ts'
 
 /** BEP 3's block: what WebTorrent asks for, and what a merged request is cut back into. */
 export const BLOCK_BYTES = 16 * 1024

@@ -27,7 +27,7 @@
 // supports without dropping any"), which WebTorrent honours (getBlockPipelineLength), and BEP
 // 10 lets a peer send its handshake again to change what it said. Stock peers get the same.
 
-import type { SimplePeerInternals, WireInternals } from './internals.ts'
+import type { SimplePeerInternals, WireInternals } from '../internals.ts'
 
 /** The requests (of 16 KiB blocks) a peer may keep out to us while the connection starts:
  * 1 MiB. */

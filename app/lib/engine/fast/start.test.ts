@@ -3,7 +3,7 @@
 // follows the first dropped packet its connection's stats show, or the time limit.
 import { describe, expect, it } from 'vitest'
 import Wire from 'bittorrent-protocol'
-import type { SimplePeerInternals, WireInternals } from './internals.ts'
+import type { SimplePeerInternals, WireInternals } from '../internals.ts'
 import { BLOCK_BYTES, HANDSHAKE_KEY, mergeRequests } from './requests.ts'
 import { START_REQQ, boundStart, discardedOnSend, type StartEnd } from './start.ts'
 import { batchWire } from './wire.ts'

@@ -7,13 +7,13 @@
 // deeper send buffer and a prompter request loop. It patches the client's own objects as
 // they are made ('add' fires for add() and seed() alike), never WebTorrent's prototypes.
 // First: the bundle takes the global WebSocket when it is evaluated (sealed-websocket.ts).
-import './sealed-websocket.ts'
+import '../sealed-websocket.ts'
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
 import { pieceBuffers } from './fast/buffer-pool.ts'
 import { RECENT_PIECES_BYTES, RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
-import { OpfsChunkStore, opfsSupported } from './opfs-store.ts'
+import { OpfsChunkStore, opfsSupported } from '../opfs-store.ts'
 import { preferNewestAttempt } from './pending-peers.ts'
 
 export type ClientOptions = ConstructorParameters<typeof WebTorrent>[0]

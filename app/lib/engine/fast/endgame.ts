@@ -21,7 +21,7 @@ import {
   type PieceInternals,
   type TorrentInternals,
   type WireInternals,
-} from './internals.ts'
+} from '../internals.ts'
 
 /** How often a torrent that is not done checks whether it has reached its endgame. */
 export const ENDGAME_CHECK_MS = 200

@@ -6,7 +6,7 @@
 // any other WebTorrent client in the page.
 
 import { pieceBuffers } from './buffer-pool.ts'
-import type { PieceInternals } from './internals.ts'
+import type { PieceInternals } from '../internals.ts'
 
 interface FlushablePiece extends PieceInternals {
   length: number

@@ -3,10 +3,10 @@
 // only when both sides advertise it, and every block asked for is answered with its bytes.
 import { describe, expect, it } from 'vitest'
 import Wire from 'bittorrent-protocol'
-import type { WireInternals } from './internals.ts'
+import type { WireInternals } from '../internals.ts'
 import { BLOCK_BYTES, HANDSHAKE_KEY, mergeRequests } from './requests.ts'
 import { batchBuffers, batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
-import type { SimplePeerInternals } from './internals.ts'
+import type { SimplePeerInternals } from '../internals.ts'
 
 const INFO_HASH = '01'.repeat(20)
 const PIECE = 8 * BLOCK_BYTES

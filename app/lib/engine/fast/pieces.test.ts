@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import Piece from 'torrent-piece'
 import { pieceBuffers } from './buffer-pool.ts'
-import type { PieceInternals } from './internals.ts'
+import type { PieceInternals } from '../internals.ts'
 import { poolPiece } from './pieces.ts'
 
 const BLOCK = 16 * 1024

@@ -6,7 +6,7 @@
 
 import { BATCH_MAX_BYTES, MessageBatcher } from './batch.ts'
 import { BufferPool } from './buffer-pool.ts'
-import type { SimplePeerInternals, WireInternals } from './internals.ts'
+import type { SimplePeerInternals, WireInternals } from '../internals.ts'
 
 /** A batch smaller than this holds only control messages (requests, haves, interest, 17
  * bytes each or so): it waits for the page's next task instead of the end of the current

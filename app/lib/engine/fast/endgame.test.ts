@@ -8,7 +8,7 @@ import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { loadBundle } from '../test-bundle.ts'
 import { ENDGAME_MAX_REQUESTS, endgameStep } from './endgame.ts'
-import { internals, type TorrentInternals, type WireInternals } from './internals.ts'
+import { internals, type TorrentInternals, type WireInternals } from '../internals.ts'
 
 const PIECE = 64 * 1024
 const BLOCK = 16 * 1024

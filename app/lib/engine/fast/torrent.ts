@@ -13,7 +13,7 @@ import {
   internals,
   type PeerInternals,
   type TorrentInternals,
-} from './internals.ts'
+} from '../internals.ts'
 import { poolPiece } from './pieces.ts'
 import { mergeRequests } from './requests.ts'
 import { boundStart, type StartEnd } from './start.ts'
