@@ -8,6 +8,7 @@
 //
 // Reasons are a closed list so the metric's labels stay bounded whatever the network sends.
 
+import { BoundedMap } from '../shared/bounded-map.ts'
 import type { Logger } from './log.ts'
 import type { MetricFamily } from './metrics.ts'
 
@@ -75,7 +76,7 @@ export class Refusals {
   readonly options: RefusalsOptions
   readonly #log: Logger
   readonly #counts = new Map<RefusalReason, number>()
-  readonly #warned = new Map<string, Warned>()
+  readonly #warned: BoundedMap<string, Warned>
   #windowStartMs = -Infinity
   #windowWarns = 0
   #elided = 0
@@ -88,6 +89,7 @@ export class Refusals {
       maxSources: 10_000,
       ...options,
     }
+    this.#warned = new BoundedMap({ maxSize: this.options.maxSources, order: 'oldest' })
   }
 
   /** Counts one refusal of `source` (an address, a relay URL, a key) for `reason`, and warns
@@ -119,10 +121,6 @@ export class Refusals {
     }
     this.#windowWarns++
     const refused = (warned?.since ?? 0) + 1
-    this.#warned.delete(key)
-    if (this.#warned.size >= this.options.maxSources) {
-      this.#warned.delete(this.#warned.keys().next().value!)
-    }
     this.#warned.set(key, { atMs: nowMs, since: 0 })
     this.#log.warn('refused', { reason, source, refused, ...fields })
   }

@@ -6,13 +6,16 @@
 // has given one it is never asked in clear again in this session.
 
 import { ephemeralSession, SealedError, type SealedSession } from '../../shared/sealed/envelope.ts'
-import { sealedFetch } from '../../shared/sealed/client.ts'
+import { BoundedMap } from '../../shared/bounded-map.ts'
+import { helloNodeId, sealedFetch } from '../../shared/sealed/client.ts'
 
 /** Relays whose id was asked for in this session: more than any page talks to. */
 const MAX_SESSIONS = 256
-const HEX64 = /^[0-9a-f]{64}$/
 const random = (n: number) => crypto.getRandomValues(new Uint8Array(n))
-const sessions = new Map<string, Promise<SealedSession | null>>()
+const sessions = new BoundedMap<string, Promise<SealedSession | null>>({
+  maxSize: MAX_SESSIONS,
+  order: 'oldest',
+})
 
 /** fetch() for relay API URLs, sealed over plain HTTP. Same answers, same errors. */
 export async function relayFetch(
@@ -56,7 +59,6 @@ function sessionFor(origin: string, signal: AbortSignal): Promise<SealedSession 
     session = helloId(origin, signal).then((id) => (id ? ephemeralSession(id, random) : null))
     // A failure is not remembered: the next request asks again.
     session.catch(() => sessions.delete(origin))
-    if (sessions.size >= MAX_SESSIONS) sessions.delete(sessions.keys().next().value!)
     sessions.set(origin, session)
   }
   return session
@@ -64,13 +66,5 @@ function sessionFor(origin: string, signal: AbortSignal): Promise<SealedSession 
 
 /** The relay's node id from its signed record; null when it answers without one. */
 async function helloId(origin: string, signal: AbortSignal): Promise<string | null> {
-  const res = await fetch(`${origin}/v1/hello`, { signal })
-  const text = (await res.text()).slice(0, 16 * 1024)
-  let id: unknown
-  try {
-    id = (JSON.parse(text) as { id?: unknown } | null)?.id
-  } catch {
-    return null
-  }
-  return res.ok && typeof id === 'string' && HEX64.test(id) ? id : null
+  return helloNodeId(await fetch(`${origin}/v1/hello`, { signal }))
 }

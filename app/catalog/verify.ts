@@ -4,9 +4,10 @@
 // Signatures go to WebCrypto's Ed25519 (native, about 10x noble's ~1,300/s in Chromium)
 // after the strict pre-checks of shared/ed25519-strict.ts; with them a native "yes" is a
 // noble "yes" too. A native "no" is decided by noble, as on the relay
-// (relay/catalog/verify.ts), so every node accepts exactly the same signatures. Without
+// (relay/signatures/verify.ts), so every node accepts exactly the same signatures. Without
 // WebCrypto Ed25519 (older browsers) noble does it all.
 
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { passesStrictChecks } from '../../shared/ed25519-strict.ts'
 import { bytesToHex, verify as referenceVerify } from '../../shared/identity.ts'
 import { verifyListing, type Listing } from '../../shared/listing.ts'
@@ -23,14 +24,16 @@ interface SignatureCheck {
   publicKey: Uint8Array
 }
 
-const keys = new Map<string, Promise<CryptoKey | null>>()
+const keys = new BoundedMap<string, Promise<CryptoKey | null>>({
+  maxSize: MAX_CACHED_KEYS,
+  order: 'oldest',
+})
 let webCrypto: boolean | null = null
 
 function importKey(publicKey: Uint8Array): Promise<CryptoKey | null> {
   const id = bytesToHex(publicKey)
   let key = keys.get(id)
   if (!key) {
-    if (keys.size >= MAX_CACHED_KEYS) keys.delete(keys.keys().next().value!)
     key = crypto.subtle
       .importKey('raw', publicKey as BufferSource, { name: 'Ed25519' }, false, ['verify'])
       .catch(() => null)

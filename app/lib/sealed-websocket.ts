@@ -10,19 +10,18 @@
 // no node id) gets the browser's own WebSocket, untouched. An origin that gave an id is never
 // signalled in clear again in this page: if it stops giving one, its sockets fail.
 
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { ephemeralSession, type RandomBytes } from '../../shared/sealed/envelope.ts'
+import { helloNodeId } from '../../shared/sealed/client.ts'
 import { SEALED_WS_PROTOCOL, SealedStream } from '../../shared/sealed/stream.ts'
 
 /** Relays whose id this page asked for: more than any page talks to. */
 const MAX_RELAY_IDS = 256
 /** GET /v1/hello is abandoned after this; the tracker client retries the socket later. */
 const HELLO_TIMEOUT_MS = 10_000
-/** The hello answer read: one signed record is ~1.3 KiB. */
-const MAX_HELLO_CHARS = 16 * 1024
 /** Close code of a relay that was sealed to under another node id (relay/tracker/ws-sealed.ts):
  * its id is asked again before the next socket. */
 const WRONG_RECEIVER = 4421
-const HEX64 = /^[0-9a-f]{64}$/
 
 export interface SealingOptions {
   /** The node id of the relay at an http: origin; null when it gives none (not a relay of
@@ -34,7 +33,10 @@ export interface SealingOptions {
 
 /** Node ids of relays, by http: origin, each asked once per page. */
 export class RelayIds {
-  readonly #ids = new Map<string, Promise<string | null>>()
+  readonly #ids = new BoundedMap<string, Promise<string | null>>({
+    maxSize: MAX_RELAY_IDS,
+    order: 'oldest',
+  })
   /** Origins that gave an id once: never in clear again. */
   readonly #sealed = new Set<string>()
   readonly #fetch: typeof fetch
@@ -55,7 +57,6 @@ export class RelayIds {
       })
       // A failure is not remembered: the next socket asks again.
       id.catch(() => this.#ids.delete(origin))
-      if (this.#ids.size >= MAX_RELAY_IDS) this.#ids.delete(this.#ids.keys().next().value!)
       this.#ids.set(origin, id)
     }
     return id
@@ -70,15 +71,7 @@ export class RelayIds {
     const res = await this.#fetch(`${origin}/v1/hello`, {
       signal: AbortSignal.timeout(HELLO_TIMEOUT_MS),
     })
-    const text = (await res.text()).slice(0, MAX_HELLO_CHARS)
-    if (!res.ok) return null
-    let id: unknown
-    try {
-      id = (JSON.parse(text) as { id?: unknown } | null)?.id
-    } catch {
-      return null
-    }
-    return typeof id === 'string' && HEX64.test(id) ? id : null
+    return helloNodeId(res)
   }
 }
 

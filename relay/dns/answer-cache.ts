@@ -2,14 +2,19 @@
 // match one answered before gets that answer again with its own id, without decoding or
 // encoding anything. The answer depends only on those bytes, the transport and the zone, so
 // it is exact; the cache empties whenever the zone is rebuilt (authority.ts, at most once a
-// second) and when it holds MAX_DNS_CACHED_ANSWERS, so it stays small whatever is asked.
+// second); past MAX_DNS_CACHED_ANSWERS the eldest answer goes, so it stays small whatever
+// is asked.
 
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { MAX_DNS_CACHED_ANSWERS } from '../limits.ts'
 import { respond, type DnsResponse, type DnsTransport } from './message.ts'
 import type { Zone } from './zone.ts'
 
 export class AnswerCache {
-  readonly #answers = new Map<string, DnsResponse | null>()
+  readonly #answers = new BoundedMap<string, DnsResponse | null>({
+    maxSize: MAX_DNS_CACHED_ANSWERS,
+    order: 'oldest',
+  })
   #zone: Zone | undefined
 
   get size(): number {
@@ -18,7 +23,7 @@ export class AnswerCache {
 
   /** respond(), from the cache when the same question was answered for this zone. */
   respond(query: Uint8Array, zone: Zone, transport: DnsTransport): DnsResponse | null {
-    if (zone !== this.#zone || this.#answers.size >= MAX_DNS_CACHED_ANSWERS) {
+    if (zone !== this.#zone) {
       this.#answers.clear()
       this.#zone = zone
     }

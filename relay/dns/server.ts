@@ -31,7 +31,7 @@ import { quietRefusals, type Refusals } from '../refusals.ts'
 import { clientIp } from '../tracker/tracker.ts'
 import { addressKey } from '../tracker/holdings.ts'
 import { AnswerCache } from './answer-cache.ts'
-import { TokenBuckets } from './rate.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import type { Zone } from './zone.ts'
 
 export interface DnsServerOptions {
@@ -67,8 +67,8 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   const stats = { udp: 0, tcp: 0, limited: 0, sendErrors: 0 }
   const cache = new AnswerCache()
   const rate = options.queriesPerSecond ?? DNS_UDP_QUERIES_PER_SECOND
-  const buckets = new TokenBuckets({
-    perSecond: rate,
+  const buckets = new RateLimiter({
+    perMinute: rate * 60,
     burst: Math.max(DNS_UDP_BURST, rate * 2),
     maxKeys: MAX_DNS_RATE_BUCKETS,
   })
@@ -78,7 +78,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
     stats.udp++
     // Port 0 cannot be answered (send would throw); such a source is forged anyway.
     if (rinfo.port === 0) return
-    const limited = !buckets.take(rinfo.address, Date.now())
+    const limited = !buckets.takeAll(rinfo.address, 1, Date.now())
     if (limited) {
       stats.limited++
       if (slip++ % 2 === 1) return

@@ -9,7 +9,7 @@
 // a second token: junk uses up the sender's budget, not everyone's.
 
 import { SealedError } from '../../shared/sealed/envelope.ts'
-import { TokenBuckets } from '../dns/rate.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import {
   MAX_SEALED_SESSION_BUCKETS,
   NEW_SEALED_SESSIONS_PER_ADDRESS_BURST,
@@ -31,8 +31,8 @@ export interface SealedSessionBudgetOptions {
 export class SealedSessionBudget {
   readonly options: SealedSessionBudgetOptions
   readonly #refusals: Refusals
-  readonly #perAddress: TokenBuckets
-  readonly #all: TokenBuckets
+  readonly #perAddress: RateLimiter
+  readonly #all: RateLimiter
 
   constructor(
     refusals: Refusals = quietRefusals(),
@@ -47,22 +47,22 @@ export class SealedSessionBudget {
       ...options,
     }
     const { perSecond, perAddressPerSecond, perAddressBurst, maxAddresses } = this.options
-    this.#perAddress = new TokenBuckets({
-      perSecond: perAddressPerSecond,
+    this.#perAddress = new RateLimiter({
+      perMinute: perAddressPerSecond * 60,
       burst: perAddressBurst,
       maxKeys: maxAddresses,
     })
-    this.#all = new TokenBuckets({ perSecond, burst: perSecond, maxKeys: 1 })
+    this.#all = new RateLimiter({ perMinute: perSecond * 60, burst: perSecond, maxKeys: 1 })
   }
 
   /** Takes one new session for `address`; throws SealedError 'busy' when its own budget or
    * the relay's is spent (counted in /metrics, said once a minute per address). */
   take(address: string, nowMs = Date.now()): void {
-    if (!this.#perAddress.take(address, nowMs)) {
+    if (!this.#perAddress.takeAll(address, 1, nowMs)) {
       this.#refusals.refuse('sealed-sessions-per-address', address)
       throw new SealedError('busy', 'too many new sealed sessions from this address; retry soon')
     }
-    if (!this.#all.take('', nowMs)) {
+    if (!this.#all.takeAll('', 1, nowMs)) {
       this.#refusals.refuse('sealed-sessions-full', address)
       throw new SealedError('busy', 'too many new sealed sessions; retry in a second')
     }
@@ -70,6 +70,6 @@ export class SealedSessionBudget {
 
   /** A new session's envelope did not open: its sender pays a second token. */
   junk(address: string, nowMs = Date.now()): void {
-    this.#perAddress.take(address, nowMs)
+    this.#perAddress.takeAll(address, 1, nowMs)
   }
 }

@@ -1,5 +1,6 @@
 // How this relay's requests to other relays travel (catalog pulls and pushes, supernode
-// exchange, promotions, handoffs, bootstrap, owners' scrape counts: all fetchPeerJson):
+// exchange, promotions, handoffs, bootstrap, owners' scrape counts: server.ts hands this
+// PeerTransport to each):
 // - https: direct, verified against the system's CAs plus any --tls-ca (a self-signed test
 //   network names its certificates there; verification is never turned off);
 // - http: sealed through the peer's POST /v1/sealed (shared/sealed/), under the pair key of
@@ -13,6 +14,7 @@
 
 import { Agent, request as httpsRequest } from 'node:https'
 import { rootCertificates } from 'node:tls'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import type { NodeIdentity } from '../../shared/identity.ts'
 import { SealedError, nodeSession, type SealedSession } from '../../shared/sealed/envelope.ts'
 import { sealedFetch } from '../../shared/sealed/client.ts'
@@ -23,7 +25,7 @@ import {
   parsePeerJson,
   type PeerRequest,
   type PeerTransport,
-} from '../catalog/peer-fetch.ts'
+} from '../peering/peer-fetch.ts'
 import { MAX_HEALTH_ANSWER_BYTES, MAX_SEALED_PEER_IDS } from '../limits.ts'
 import { relayAead } from './native-crypto.ts'
 
@@ -40,9 +42,13 @@ export interface SealedTransportOptions {
 export class SealedTransport implements PeerTransport {
   readonly stats = { sealed: 0, direct: 0, refused: 0 }
   readonly #options: SealedTransportOptions
-  /** Node ids by origin, least recently used dropped first. */
-  readonly #ids = new Map<string, string>()
-  readonly #sessions = new Map<string, SealedSession>()
+  /** Node ids by origin. */
+  readonly #ids = new BoundedMap<string, string>({ maxSize: MAX_SEALED_PEER_IDS, order: 'lru' })
+  /** Pair keys by peer id: a peer in use keeps its key, however many others come and go. */
+  readonly #sessions = new BoundedMap<string, SealedSession>({
+    maxSize: MAX_SEALED_PEER_IDS,
+    order: 'lru',
+  })
   /** The HTTPS agent for --tls-ca (the announce proxy uses it too). */
   readonly httpsAgent: Agent | undefined
 
@@ -121,11 +127,7 @@ export class SealedTransport implements PeerTransport {
    * none (not a Monsoon relay) and has never given one. */
   async #idOf(origin: string, req: PeerRequest): Promise<string | undefined> {
     const known = this.#ids.get(origin)
-    if (known) {
-      this.#ids.delete(origin)
-      this.#ids.set(origin, known)
-      return known
-    }
+    if (known) return known
     let health: { id?: unknown } | null
     try {
       health = (await fetchPeerJsonDirect(`${origin}/health`, {
@@ -140,7 +142,6 @@ export class SealedTransport implements PeerTransport {
     }
     const id = health?.id
     if (typeof id !== 'string' || !HEX64.test(id)) return undefined
-    if (this.#ids.size >= MAX_SEALED_PEER_IDS) this.#ids.delete(this.#ids.keys().next().value!)
     this.#ids.set(origin, id)
     return id
   }
@@ -150,9 +151,6 @@ export class SealedTransport implements PeerTransport {
     if (!session) {
       const { identity } = this.#options
       session = nodeSession(identity.secretKey, identity.id, peerId)
-      if (this.#sessions.size >= MAX_SEALED_PEER_IDS) {
-        this.#sessions.delete(this.#sessions.keys().next().value!)
-      }
       this.#sessions.set(peerId, session)
     }
     return session
@@ -164,7 +162,7 @@ function wrap(url: string, err: unknown): unknown {
   return new PeerError(`${url} (sealed): ${err.message} [${err.code}]`, err.status)
 }
 
-/** fetchPeerJson over node:https with `agent` (its CAs), same caps and errors. */
+/** fetchPeerJsonDirect over node:https with `agent` (its CAs), same caps and errors. */
 function httpsFetchJson(url: string, req: PeerRequest, agent: Agent): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const r = httpsRequest(

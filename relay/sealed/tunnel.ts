@@ -17,6 +17,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import type { NodeIdentity } from '../../shared/identity.ts'
 import {
   SealedError,
@@ -89,16 +90,14 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
       rate ? { perSecond: rate, perAddressPerSecond: rate, perAddressBurst: rate } : {},
     )
   const aead = deps.aead ?? relayAead
-  /** Keys by kind and sender, least recently used dropped first. */
-  const keys = new Map<string, Uint8Array>()
+  /** Keys by kind and sender. */
+  const keys = new BoundedMap<string, Uint8Array>({ maxSize: maxSessions, order: 'lru' })
   /** The request's plaintext and key; a new sender's key is kept only once it opened. */
   const open = (req: SealedRequest, address: string) => {
     const id = `${req.kind}:${req.senderHex}`
     const known = keys.get(id)
     if (known) {
       const plaintext = openRequest(req, known, aead)
-      keys.delete(id)
-      keys.set(id, known)
       return { plaintext, key: known }
     }
     // Each new sender costs an X25519 (and, for a node id, a point conversion): bounded per
@@ -113,7 +112,6 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
       budget.junk(address)
       throw err
     }
-    if (keys.size >= maxSessions) keys.delete(keys.keys().next().value!)
     keys.set(id, key)
     return { plaintext, key }
   }

@@ -8,7 +8,8 @@
 // accept, before a byte is parsed. Requests another relay proxies for a client (signed
 // X-Monsoon-Announce) are not charged to the relay's address.
 
-import { RateLimiter } from '../catalog/quotas.ts'
+import { BoundedMap } from '../../shared/bounded-map.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import type { Refusals } from '../refusals.ts'
 
 export interface RequestRateOptions {
@@ -18,7 +19,8 @@ export interface RequestRateOptions {
   burst: number
   /** How long new connections from an address over its rate are closed at accept (ms). */
   penaltyMs: number
-  /** Addresses tracked at once (buckets and penalties, least recently used dropped). */
+  /** Addresses tracked at once (buckets: least recently used dropped; penalties: the one
+   * given longest ago dropped). */
   maxAddresses: number
   refusals: Refusals
 }
@@ -27,7 +29,7 @@ export class RequestRate {
   readonly options: RequestRateOptions
   readonly #buckets: RateLimiter
   /** Address → until when (ms) its new connections are closed at accept. */
-  readonly #penalties = new Map<string, number>()
+  readonly #penalties: BoundedMap<string, number>
 
   constructor(options: RequestRateOptions) {
     if (!(options.perSecond > 0)) throw new RangeError('perSecond must be positive')
@@ -37,6 +39,7 @@ export class RequestRate {
       burst: options.burst,
       maxKeys: options.maxAddresses,
     })
+    this.#penalties = new BoundedMap({ maxSize: options.maxAddresses, order: 'oldest' })
   }
 
   /** Charges one request from `key`; false when the address is over its rate (counted as a
@@ -44,10 +47,6 @@ export class RequestRate {
   take(key: string, nowMs = Date.now()): boolean {
     if (this.#buckets.takeAll(key, 1, nowMs)) return true
     this.options.refusals.refuse('request-rate', key, { perSecond: this.options.perSecond })
-    this.#penalties.delete(key)
-    if (this.#penalties.size >= this.options.maxAddresses) {
-      this.#penalties.delete(this.#penalties.keys().next().value!)
-    }
     this.#penalties.set(key, nowMs + this.options.penaltyMs)
     return false
   }

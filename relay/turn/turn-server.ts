@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto'
 import type dgram from 'node:dgram'
 import { isIPv4, isIPv6, type Socket } from 'node:net'
-import { TokenBuckets } from '../dns/rate.ts'
+import { BoundedMap } from '../../shared/bounded-map.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import {
   MAX_TURN_ALLOCATIONS_PER_ADDRESS,
   TURN_ADDRESS_BANDWIDTH_SHARE,
@@ -77,8 +78,8 @@ export class TurnServer {
   readonly #now: () => number
   readonly #table: AllocationTable
   readonly #core: TurnCore
-  readonly #rate = new TokenBuckets({
-    perSecond: TURN_UNAUTH_REQUESTS_PER_SECOND,
+  readonly #rate = new RateLimiter({
+    perMinute: TURN_UNAUTH_REQUESTS_PER_SECOND * 60,
     burst: TURN_UNAUTH_BURST,
     maxKeys: MAX_TURN_RATE_BUCKETS,
   })
@@ -86,7 +87,11 @@ export class TurnServer {
   readonly #udp: dgram.Socket[] = []
   readonly #listenPorts: number[] = []
   readonly #streams = new Set<TurnStream>()
-  readonly #warned = new Map<string, number>()
+  /** When each kind and source was last warned about, the longest ago dropped first. */
+  readonly #warned = new BoundedMap<string, number>({
+    maxSize: MAX_TURN_WARNED_SOURCES,
+    order: 'oldest',
+  })
   /** Live allocations by the port of their relay socket (all on relayAddress). */
   readonly #byRelayPort = new Map<number, Allocation>()
   readonly #sweepTimer: NodeJS.Timeout
@@ -135,7 +140,7 @@ export class TurnServer {
       nonces: new NonceIssuer(randomBytes(32)),
       now: this.#now,
       chargeUnauthenticated: (ip) => {
-        if (this.#rate.take(sourceKey(ip), this.#now())) return true
+        if (this.#rate.takeAll(sourceKey(ip), 1, this.#now())) return true
         this.#refused('rate', ip)
         return false
       },
@@ -329,9 +334,6 @@ export class TurnServer {
     const now = this.#now()
     const last = this.#warned.get(key)
     if (last !== undefined && now - last < TURN_WARN_INTERVAL_MS) return
-    this.#warned.delete(key)
-    if (this.#warned.size >= MAX_TURN_WARNED_SOURCES)
-      this.#warned.delete(this.#warned.keys().next().value!)
     this.#warned.set(key, now)
     this.#init.log.warn(`turn: ${kind}`, { source, ...fields })
   }

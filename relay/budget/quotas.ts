@@ -1,7 +1,11 @@
-// Publish quotas: a token bucket per key (a client address, a publisher key, a peer relay),
-// holding up to a minute's worth of tokens (or `burst`) and refilling continuously. The buckets live in a Map bounded
-// by `maxKeys`, least recently used dropped first, so a flood of new keys costs bounded
-// memory (relay/limits.ts says why each figure).
+// Quotas per key (a client address, a publisher key, a peer relay, a UDP source): one token
+// bucket each (token-bucket.ts), holding up to a minute's worth of tokens (or `burst`). The
+// buckets live in a bounded map, least recently used dropped first, so a flood of new keys
+// costs bounded memory; a dropped key starts full again, which helps only someone who already
+// controls that many keys (relay/limits.ts says why each figure).
+
+import { BoundedMap } from '../../shared/bounded-map.ts'
+import { TokenBucket, type TokenRate } from './token-bucket.ts'
 
 export interface RateLimiterOptions {
   /** Tokens a key earns per minute, and the most it can hold unless `burst` says. */
@@ -12,14 +16,10 @@ export interface RateLimiterOptions {
   burst?: number
 }
 
-interface Bucket {
-  tokens: number
-  at: number
-}
-
 export class RateLimiter {
   readonly options: Required<RateLimiterOptions>
-  readonly #buckets = new Map<string, Bucket>()
+  readonly #rate: TokenRate
+  readonly #buckets: BoundedMap<string, TokenBucket>
 
   constructor(options: RateLimiterOptions) {
     if (!(options.perMinute > 0)) throw new RangeError('perMinute must be positive')
@@ -28,6 +28,8 @@ export class RateLimiter {
       throw new RangeError('burst must be positive')
     }
     this.options = { burst: options.perMinute, ...options }
+    this.#rate = { tokens: options.perMinute, everyMs: 60_000, burst: this.options.burst }
+    this.#buckets = new BoundedMap({ maxSize: Math.ceil(options.maxKeys), order: 'lru' })
   }
 
   /** Keys tracked now. */
@@ -37,46 +39,31 @@ export class RateLimiter {
 
   /** Takes up to `wanted` tokens for `key`; returns how many it got (0 to `wanted`). */
   take(key: string, wanted: number, nowMs: number): number {
-    const bucket = this.#refill(key, nowMs)
-    const granted = Math.max(0, Math.min(wanted, Math.floor(bucket.tokens)))
-    bucket.tokens -= granted
-    return granted
+    return this.#bucket(key, nowMs).takeUpTo(wanted, nowMs)
   }
 
   /** Takes `wanted` tokens for `key` if it has them all; else takes none. */
   takeAll(key: string, wanted: number, nowMs: number): boolean {
-    const bucket = this.#refill(key, nowMs)
-    if (bucket.tokens < wanted) return false
-    bucket.tokens -= wanted
-    return true
+    return this.#bucket(key, nowMs).take(wanted, nowMs)
   }
 
   /** Charges `used` tokens to `key` after the fact, into debt if need be: for work already
    * done (a pulled page), waited out before the next (retryAfter). */
   charge(key: string, used: number, nowMs: number): void {
-    this.#refill(key, nowMs).tokens -= used
+    this.#bucket(key, nowMs).charge(used, nowMs)
   }
 
   /** Seconds until `key` has `wanted` tokens (one by default) again. */
   retryAfter(key: string, nowMs: number, wanted = 1): number {
-    const bucket = this.#refill(key, nowMs)
-    if (bucket.tokens >= wanted) return 0
-    return Math.ceil(((wanted - bucket.tokens) * 60) / this.options.perMinute)
+    return Math.ceil(this.#bucket(key, nowMs).msUntil(wanted, nowMs) / 1000)
   }
 
-  #refill(key: string, nowMs: number): Bucket {
-    const { perMinute, maxKeys, burst } = this.options
+  #bucket(key: string, nowMs: number): TokenBucket {
     let bucket = this.#buckets.get(key)
-    if (bucket) {
-      this.#buckets.delete(key)
-      const earned = (Math.max(0, nowMs - bucket.at) * perMinute) / 60_000
-      bucket.tokens = Math.min(burst, bucket.tokens + earned)
-      bucket.at = nowMs
-    } else {
-      bucket = { tokens: burst, at: nowMs }
-      if (this.#buckets.size >= maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!)
+    if (!bucket) {
+      bucket = new TokenBucket(this.#rate, nowMs)
+      this.#buckets.set(key, bucket)
     }
-    this.#buckets.set(key, bucket)
     return bucket
   }
 }

@@ -27,6 +27,16 @@ describe('RateLimiter', () => {
     expect(limiter.take('k9999', 1, 0)).toBe(0)
   })
 
+  it('drops the key used longest ago, which starts full again', () => {
+    const limiter = new RateLimiter({ perMinute: 2, maxKeys: 2 })
+    limiter.take('a', 2, 0)
+    limiter.take('b', 2, 0)
+    limiter.take('a', 1, 0)
+    limiter.take('c', 2, 0)
+    expect(limiter.take('a', 1, 0)).toBe(0)
+    expect(limiter.take('b', 1, 0)).toBe(1)
+  })
+
   it('never grants more than the burst plus what time earned', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(5_000), fc.nat(20)), { maxLength: 50 }), (steps) => {
