@@ -170,8 +170,6 @@ export const BOOTSTRAP_MIN_SUPERNODES = 3
 export const BOOTSTRAP_INTERVAL_MS = 10_000
 /** Longest wait between bootstrap rounds that find nobody new (the wait doubles up to it). */
 export const BOOTSTRAP_MAX_INTERVAL_MS = 5 * 60_000
-/** A DoH answer larger than this is refused (MAX_DNS_ANSWER_RECORDS URLs fit in ~12 KiB). */
-export const MAX_DOH_ANSWER_BYTES = 64 * 1024
 /** A bootstrap list (JSON) larger than this is refused. */
 export const MAX_BOOTSTRAP_LIST_BYTES = 256 * 1024
 /** URLs taken from one DNS answer or one list per round. */

@@ -19,7 +19,6 @@ import { createDiscovery } from './bootstrap/discovery.ts'
 import { isDohPath } from './dns/doh.ts'
 import { createCatalog, type Catalog } from './catalog/catalog.ts'
 import type { LiveScrapeAsk } from './catalog/routes.ts'
-import { usePeerTransport } from './catalog/peer-fetch.ts'
 import type { RelayConfig } from './config.ts'
 import { loadNodeIdentity } from './identity.ts'
 import {
@@ -132,7 +131,6 @@ export function createRelay(
     seal: !config.unsealed,
     ca: config.tlsCa.map(readCa),
   })
-  usePeerTransport(transport)
   const tracker = new CountingTracker(
     {
       interval: config.announceInterval,
@@ -164,7 +162,7 @@ export function createRelay(
       onBusy: (unknown) => refusals.refuse('fanout-busy', source, { unknown }),
     })
   }
-  const catalog = createCatalog(config, tracker, log, refusals, liveScrape)
+  const catalog = createCatalog(config, tracker, log, refusals, transport, liveScrape)
   // STUN and TURN (relay/ice/, relay/turn/): permissions only towards peers the tracker
   // signalled to that browser.
   const signalled = new SignalledPeers()
@@ -174,10 +172,11 @@ export function createRelay(
     key.identity,
     tracker,
     log,
+    transport,
     () => turn.relayedBytesPerSecond,
     refusals,
   )
-  const discovery = createDiscovery(config, supernode, log, refusals)
+  const discovery = createDiscovery(config, supernode, log, transport, refusals)
   const bridge = createRelayBridge(config, { log, tracker, supernode, refusals })
   const { meter } = supernode
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_MESSAGE_BYTES })
@@ -191,10 +190,12 @@ export function createRelay(
         ...swarmFigures(tracker.swarms.values()),
         announces: { http: tracker.announces.tcp, ws: tracker.announces.rtc },
         bandwidthBytesPerSecond: meter.bytesPerSecond,
+        ...(config.turn && { relayedBytesPerSecond: turn.relayedBytesPerSecond }),
         capacity: {
           maxTorrents: config.maxTorrents,
           maxPeers: config.maxPeers,
           maxBandwidth: config.maxBandwidth,
+          ...(config.turn && { maxRelayed: config.turnMaxBandwidth }),
         },
         listings: catalog.store.count(),
         supernodes: { supernode: live.length - candidates, candidate: candidates },
@@ -529,7 +530,6 @@ export function createRelay(
       await turn.close()
       await catalog.close()
       transport.close()
-      usePeerTransport(undefined)
     },
   }
 }

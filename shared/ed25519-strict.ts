@@ -2,7 +2,7 @@
 // canonical encodings of R and A, and A not of small order. Native verifiers (OpenSSL on the
 // relay, BoringSSL behind WebCrypto in the browser) skip some of them; run these first and
 // a native "yes" means the reference (noble, zip215: false) says yes too, because their
-// cofactorless equation implies noble's cofactored one. See relay/catalog/verify.ts.
+// cofactorless equation implies noble's cofactored one. See relay/signatures/verify.ts.
 
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js'
 

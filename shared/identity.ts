@@ -35,7 +35,7 @@ export function sign(identity: NodeIdentity, message: Uint8Array): Uint8Array {
 /**
  * Checks a signature: true only for a valid one, false for anything else (never throws).
  * `verify` below is the reference; a faster one may be injected where it matters (the relay
- * uses OpenSSL, see relay/catalog/verify.ts) as long as it accepts exactly the same set.
+ * uses OpenSSL, see relay/signatures/verify.ts) as long as it accepts exactly the same set.
  */
 export type SignatureVerifier = (
   signature: Uint8Array,

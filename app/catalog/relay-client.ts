@@ -2,6 +2,7 @@
 // what they answer: a relay is just another node on the network, so its pages, figures and
 // relay lists are untrusted input — shapes checked, numbers bounded, sizes capped.
 
+import { BodyTooLargeError, readCappedText } from '../../shared/capped-body.ts'
 import { SealedError } from '../../shared/sealed/envelope.ts'
 import { relayFetch } from './sealed-fetch.ts'
 import type { SwarmFigures } from './search-index.ts'
@@ -71,11 +72,14 @@ export async function fetchRelayJson(
     // Down, refused, or not letting this page read it (no CORS): fetch cannot tell which.
     throw new RelayError(`cannot reach ${host}`)
   }
-  const length = Number(response.headers.get('content-length') ?? '0')
-  if (length > MAX_ANSWER_BYTES) throw new RelayError(`${host} sent an answer too large to read`)
-  const text = await response.text().catch(() => '')
-  if (text.length > MAX_ANSWER_BYTES) {
-    throw new RelayError(`${host} sent an answer too large to read`)
+  let text = ''
+  try {
+    text = await readCappedText(response, MAX_ANSWER_BYTES)
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      throw new RelayError(`${host} sent an answer too large to read`)
+    }
+    // Cut off midway: read as no answer, handled below.
   }
   let body: unknown = null
   try {

@@ -23,7 +23,7 @@ import { ProcessGroup, note, withDeadline } from '../lib/processes.js'
 register()
 const { CatalogStore } = await import('../../relay/catalog/store.ts')
 const { FastSigner, sampleDraft } = await import('../../relay/catalog/test-support.ts')
-const { createFastVerifier } = await import('../../relay/catalog/verify.ts')
+const { createFastVerifier } = await import('../../relay/signatures/verify.ts')
 const { verify: nobleVerify, hexToBytes } = await import('../../shared/identity.ts')
 const { signingBytes } = await import('../../shared/listing.ts')
 

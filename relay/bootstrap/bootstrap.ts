@@ -15,9 +15,13 @@
 // Bounds: MAX_BOOTSTRAP_URLS taken from one answer or list, MAX_BOOTSTRAP_CONTACTS joins a
 // round, every request capped in time and bytes; the route map is bounded like the cache.
 
+import { Backoff } from '../../shared/backoff.ts'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { parseBootstrapList } from '../../shared/bootstrap-list.ts'
+import { fetchCapped } from '../../shared/capped-body.ts'
+import { MAX_DOH_ANSWER_BYTES, lookupSupernodes } from '../../shared/doh/client.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
-import { fetchPeerJson } from '../catalog/peer-fetch.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import {
   BOOTSTRAP_INTERVAL_MS,
   BOOTSTRAP_MAX_INTERVAL_MS,
@@ -26,7 +30,6 @@ import {
   MAX_BOOTSTRAP_CONTACTS,
   MAX_BOOTSTRAP_LIST_BYTES,
   MAX_BOOTSTRAP_URLS,
-  MAX_DOH_ANSWER_BYTES,
   MAX_HELLO_ANSWER_BYTES,
   MAX_HOSTS,
   MAX_KNOWN_SUPERNODES,
@@ -35,8 +38,6 @@ import {
 import type { Logger } from '../log.ts'
 import type { SupernodeDirectory } from '../supernode/directory.ts'
 import type { HostCache } from '../supernode/host-cache.ts'
-import { lookupSupernodes } from './doh-lookup.ts'
-import { fetchBytes } from './fetch-bytes.ts'
 
 /** How a relay URL was first found. 'peer': named by another relay (the exchange);
  * 'config': a --peer. */
@@ -50,6 +51,8 @@ export interface BootstrapDeps {
   dohEndpoints: readonly string[]
   listUrls: readonly string[]
   log: Logger
+  /** How requests to other relays travel (relay/sealed/transport.ts). */
+  transport: PeerTransport
 }
 
 export interface BootstrapOptions {
@@ -64,7 +67,10 @@ export class Bootstrap {
   readonly options: BootstrapOptions
   readonly stats = { rounds: 0, joined: 0, failures: 0 }
   readonly #deps: BootstrapDeps
-  readonly #found = new Map<string, { route: DiscoveryRoute; atMs: number }>()
+  readonly #found = new BoundedMap<string, { route: DiscoveryRoute; atMs: number }>({
+    maxSize: MAX_HOSTS,
+    order: 'oldest',
+  })
   readonly #stop = new AbortController()
   #loop: Promise<void> | null = null
 
@@ -131,7 +137,7 @@ export class Bootstrap {
     const lookups = zones.flatMap((zone) =>
       dohEndpoints.map(async (endpoint) => {
         try {
-          return await lookupSupernodes(endpoint, zone, this.#request(MAX_DOH_ANSWER_BYTES))
+          return await lookupSupernodes(endpoint, zone, this.#plainRequest(MAX_DOH_ANSWER_BYTES))
         } catch (err) {
           this.stats.failures++
           log.debug('bootstrap DoH lookup failed', { endpoint, zone, error: String(err) })
@@ -146,7 +152,7 @@ export class Bootstrap {
     const { listUrls, log } = this.#deps
     const lists = listUrls.map(async (url) => {
       try {
-        const bytes = await fetchBytes(url, this.#request(MAX_BOOTSTRAP_LIST_BYTES))
+        const bytes = await fetchCapped(url, this.#plainRequest(MAX_BOOTSTRAP_LIST_BYTES))
         return parseBootstrapList(JSON.parse(Buffer.from(bytes).toString('utf8')))
       } catch (err) {
         this.stats.failures++
@@ -159,20 +165,20 @@ export class Bootstrap {
 
   /** Learns the relay at `url` and makes it learn us. */
   async #join(url: string, route: DiscoveryRoute): Promise<void> {
-    const { directory, hosts, log } = this.#deps
+    const { directory, hosts, log, transport } = this.#deps
     const nowMs = Date.now()
     hosts.seen(url, `bootstrap:${route}`, nowMs)
     this.#remember(url, route, nowMs)
     try {
       const request = this.#request(MAX_HELLO_ANSWER_BYTES)
-      const hello = await fetchPeerJson(`${url}/v1/hello`, request)
+      const hello = await transport.fetchJson(`${url}/v1/hello`, request)
       const source = new URL(url).hostname
       const offered = directory.offer(hello, source, Math.floor(Date.now() / 1000))
       if (offered.outcome === 'refused') throw new Error(`its hello was refused: ${offered.error}`)
       if (offered.outcome === 'self') return
       const body = JSON.stringify({ records: [this.#deps.self()] })
-      await fetchPeerJson(`${url}/v1/supernodes`, { ...request, method: 'POST', body })
-      const list = await fetchPeerJson(`${url}/v1/supernodes`, {
+      await transport.fetchJson(`${url}/v1/supernodes`, { ...request, method: 'POST', body })
+      const list = await transport.fetchJson(`${url}/v1/supernodes`, {
         ...request,
         maxBytes: MAX_SUPERNODES_ANSWER_BYTES,
       })
@@ -196,7 +202,6 @@ export class Bootstrap {
 
   #remember(url: string, route: DiscoveryRoute, atMs: number): void {
     if (this.#found.has(url)) return
-    if (this.#found.size >= MAX_HOSTS) this.#found.delete(this.#found.keys().next().value!)
     this.#found.set(url, { route, atMs })
   }
 
@@ -204,8 +209,15 @@ export class Bootstrap {
     return { timeoutMs: this.options.timeoutMs, maxBytes, signal: this.#stop.signal }
   }
 
+  /** #request for a DoH endpoint or a list, which are not relays: no redirect followed. */
+  #plainRequest(maxBytes: number) {
+    return { ...this.#request(maxBytes), redirect: 'error' as const }
+  }
+
   async #run(): Promise<void> {
-    let wait = this.options.intervalMs
+    const { intervalMs, maxIntervalMs } = this.options
+    const idle = new Backoff({ minMs: 2 * intervalMs, maxMs: maxIntervalMs })
+    let wait: number
     while (!this.#stop.signal.aborted) {
       if (this.needed()) {
         const joined = this.stats.joined
@@ -217,9 +229,11 @@ export class Bootstrap {
         // A small network stays below the minimum for good: rounds that find nobody new
         // back off, so its endpoints and lists are not asked every few seconds forever.
         const found = this.stats.joined > joined
-        wait = found ? this.options.intervalMs : Math.min(wait * 2, this.options.maxIntervalMs)
+        if (found) idle.reset()
+        wait = found ? intervalMs : idle.next()
       } else {
-        wait = this.options.intervalMs
+        idle.reset()
+        wait = intervalMs
       }
       await new Promise<void>((resolve) => {
         const { signal } = this.#stop

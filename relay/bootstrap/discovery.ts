@@ -8,6 +8,7 @@ import type { Socket } from 'node:net'
 import type { Hono } from 'hono'
 import type { RelayConfig } from '../config.ts'
 import type { Logger } from '../log.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import type { Refusals } from '../refusals.ts'
 import { zoneSource } from '../dns/authority.ts'
 import { dohHandler, noZoneHandler } from '../dns/doh.ts'
@@ -35,6 +36,8 @@ export function createDiscovery(
   config: RelayConfig,
   supernode: Supernode,
   log: Logger,
+  /** How the bootstrap's requests to other relays travel (relay/sealed/transport.ts). */
+  transport: PeerTransport,
   /** Where the DNS server's refusals are counted (relay/refusals.ts). */
   refusals?: Refusals,
 ): Discovery {
@@ -53,6 +56,7 @@ export function createDiscovery(
     dohEndpoints: config.dohEndpoints,
     listUrls: config.bootstrapUrls,
     log,
+    transport,
   })
   // A page served here may resolve the zones through this relay too, and read its list.
   // Read per request: the default public URL names port 0 until the relay listens.

@@ -11,15 +11,16 @@ import {
   PEER_PULL_BYTES_PER_LISTING,
 } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import type { Refusals } from '../refusals.ts'
 import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
 import { ListingPublisher } from './publish.ts'
 import { Gossip } from './push.ts'
-import { RateLimiter } from './quotas.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import { catalogRoutes } from './routes.ts'
 import { CatalogStore } from './store.ts'
 import { PeerPuller } from './sync.ts'
-import { createFastVerifier } from './verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { VerifyPool, defaultPoolSize } from './verify-pool.ts'
 
 export interface Catalog {
@@ -36,6 +37,8 @@ export function createCatalog(
   tracker: Tracker,
   log: Logger,
   refusals: Refusals,
+  /** How pulls and pushes to peer relays travel (relay/sealed/transport.ts). */
+  transport: PeerTransport,
   liveScrape?: (hashes: string[]) => Promise<ScrapeEntry[]>,
 ): Catalog {
   const store = new CatalogStore(join(config.dataDir, 'catalog.sqlite'), {
@@ -44,7 +47,7 @@ export function createCatalog(
   })
   const verify = createFastVerifier()
   const peers = config.peers.filter((url) => url !== config.publicUrl)
-  const gossip = new Gossip(peers, log)
+  const gossip = new Gossip(peers, { log, transport })
   const publisher = new ListingPublisher({
     store,
     verify,
@@ -75,7 +78,7 @@ export function createCatalog(
     (peer) =>
       new PeerPuller(
         peer,
-        { store, pool, log, refusals },
+        { store, pool, log, refusals, transport },
         {
           pollIntervalMs: config.peerPollInterval * 1000,
           listingsPerMinute: config.peerPullRate,

@@ -3,7 +3,7 @@ import { verify } from '../../shared/identity.ts'
 import type { Listing } from '../../shared/listing.ts'
 import { quietRefusals } from '../refusals.ts'
 import { ListingPublisher } from './publish.ts'
-import { RateLimiter } from './quotas.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import { CatalogStore } from './store.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
 

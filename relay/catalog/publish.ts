@@ -13,7 +13,7 @@
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
 import type { Refusals } from '../refusals.ts'
-import type { RateLimiter } from './quotas.ts'
+import type { RateLimiter } from '../budget/quotas.ts'
 import type { CatalogStore } from './store.ts'
 
 export type PublishCode =

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Listing } from '../../shared/listing.ts'
 import { createLogger } from '../log.ts'
+import { directTransport } from '../peering/peer-fetch.ts'
 import { Gossip } from './push.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
 
@@ -62,7 +63,7 @@ describe('Gossip', () => {
     )
     const gossip = new Gossip(
       peers.map((p) => p.url),
-      log,
+      { log, transport: directTransport },
     )
     gossips.push(gossip)
     const batch = listings(10)
@@ -80,7 +81,7 @@ describe('Gossip', () => {
       if (n === 1) return [200, l.map((_, i) => (i % 2 ? 429 : 200))]
       return [200, l.map(() => 200)]
     })
-    const gossip = new Gossip([p.url], log)
+    const gossip = new Gossip([p.url], { log, transport: directTransport })
     gossips.push(gossip)
     const batch = listings(6)
     gossip.push(batch)
@@ -91,7 +92,7 @@ describe('Gossip', () => {
 
   it('drops what does not fit its queue, and retries a peer that refuses', async () => {
     const p = await peer(() => [429, []])
-    const gossip = new Gossip([p.url], log, { maxQueue: 2 })
+    const gossip = new Gossip([p.url], { log, transport: directTransport }, { maxQueue: 2 })
     gossips.push(gossip)
     gossip.push(listings(5))
     expect(gossip.stats.dropped).toBe(3)

@@ -18,7 +18,7 @@ import {
   PUSH_BATCH,
   PUSH_FANOUT,
 } from '../limits.ts'
-import { PeerError, fetchPeerJson } from './peer-fetch.ts'
+import { PeerError, type PeerTransport } from '../peering/peer-fetch.ts'
 
 /** The answer to a push lists one short result per listing; this is ample for a batch. */
 const MAX_PUSH_ANSWER_BYTES = 256 * 1024
@@ -47,6 +47,12 @@ export interface GossipStats {
   retried: number
 }
 
+export interface GossipDeps {
+  log: Logger
+  /** How requests to other relays travel (sealed over plain HTTP: relay/sealed/transport.ts). */
+  transport: PeerTransport
+}
+
 export class Gossip {
   readonly options: GossipOptions
   readonly stats: GossipStats = {
@@ -59,6 +65,7 @@ export class Gossip {
   }
   readonly #peers: readonly string[]
   readonly #log: Logger
+  readonly #transport: PeerTransport
   readonly #queue: string[] = []
   readonly #stop = new AbortController()
   readonly #retryTimers = new Set<NodeJS.Timeout>()
@@ -66,7 +73,7 @@ export class Gossip {
   #running = false
   #idle: Promise<void> = Promise.resolve()
 
-  constructor(peers: readonly string[], log: Logger, options: Partial<GossipOptions> = {}) {
+  constructor(peers: readonly string[], deps: GossipDeps, options: Partial<GossipOptions> = {}) {
     this.options = {
       fanout: PUSH_FANOUT,
       maxQueue: MAX_PUSH_QUEUE,
@@ -77,7 +84,8 @@ export class Gossip {
       ...options,
     }
     this.#peers = peers
-    this.#log = log
+    this.#log = deps.log
+    this.#transport = deps.transport
   }
 
   /** Queues listings to push; returns at once. */
@@ -144,7 +152,7 @@ export class Gossip {
     let refused: string[] = []
     let retryAfter: number | undefined
     try {
-      const answer = (await fetchPeerJson(`${peer}/v1/listings`, {
+      const answer = (await this.#transport.fetchJson(`${peer}/v1/listings`, {
         method: 'POST',
         body: `{"listings":[${batch.join(',')}]}`,
         timeoutMs: this.options.timeoutMs,

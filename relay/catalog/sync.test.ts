@@ -8,11 +8,13 @@ import { createServer, type Server } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Listing } from '../../shared/listing.ts'
 import type { Logger } from '../log.ts'
+import { directTransport } from '../peering/peer-fetch.ts'
 import { quietRefusals, type Refusals } from '../refusals.ts'
+import { MAX_PAGE_LISTINGS } from '../limits.ts'
 import { CatalogStore } from './store.ts'
 import { PeerPuller, type PeerPullerOptions } from './sync.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
-import { createFastVerifier } from './verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { VerifyPool } from './verify-pool.ts'
 
 const quiet = () => {}
@@ -53,7 +55,7 @@ function pullFrom(peer: FakePeer, options: Partial<PeerPullerOptions> = {}) {
   const refusals: Refusals = quietRefusals()
   const puller = new PeerPuller(
     peer.url,
-    { store, pool, log, refusals },
+    { store, pool, log, refusals, transport: directTransport },
     {
       pollIntervalMs: 50,
       maxBackoffMs: 400,
@@ -78,6 +80,15 @@ async function until(what: string, check: () => boolean, timeoutMs = 20_000): Pr
     await sleep(20)
   }
 }
+/** A peer serving `all` by cursor, `limit` at a time, as a relay does. */
+function honestPeer(all: Listing[]): Promise<FakePeer> {
+  return fakePeer((after, limit) => {
+    const listings = all.slice(after, after + limit)
+    const next = after + listings.length
+    return { listings, next, more: next < all.length, epoch: 'ab' }
+  })
+}
+
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 function signed(count: number): Listing[] {
@@ -145,14 +156,56 @@ describe('PeerPuller against a hostile peer', () => {
   })
 })
 
+describe('PeerPuller against pages that make no sense', () => {
+  it('keeps a good page, then backs off from a cursor that goes back', async () => {
+    const good = signed(5)
+    const peer = await fakePeer((after) =>
+      after === 0
+        ? { listings: good, next: 5, more: true, epoch: 'ab' }
+        : { listings: good.slice(0, 1), next: 2, more: true, epoch: 'ab' },
+    )
+    const { store, puller, refusals } = pullFrom(peer)
+    puller.start()
+    await until('three failed pages', () => puller.stats.failures >= 3)
+    expect(store.count()).toBe(5)
+    expect(store.peerCursor(peer.url)?.cursor).toBe(5)
+    expect(peer.requests()).toBeLessThanOrEqual(puller.stats.failures + 2)
+    expect(refusals.count('peer-page-invalid')).toBe(puller.stats.failures)
+  })
+
+  it('refuses garbage and a page over MAX_PAGE_LISTINGS as malformed, storing nothing', async () => {
+    const [one] = signed(1)
+    for (const page of [
+      { listings: 'not a list', next: 1, more: true, epoch: 'ab' },
+      { listings: [], next: -1, more: false, epoch: 'ab' },
+      { listings: [], next: 1, more: false, epoch: '../etc' },
+      { listings: Array(MAX_PAGE_LISTINGS + 1).fill(one), next: 1001, more: false, epoch: 'ab' },
+    ]) {
+      const peer = await fakePeer(() => page)
+      const { store, puller, refusals } = pullFrom(peer)
+      puller.start()
+      await until('two failed pages', () => puller.stats.failures >= 2)
+      expect(refusals.count('peer-page-invalid')).toBe(puller.stats.failures)
+      expect(store.count()).toBe(0)
+      await puller.stop()
+    }
+  })
+
+  it('polls an honest peer once caught up: one request a poll, nothing stored twice', async () => {
+    const all = signed(30)
+    const peer = await honestPeer(all)
+    const { store, puller } = pullFrom(peer, { pageSize: 10 })
+    puller.start()
+    await until('caught up and polled twice', () => peer.requests() >= 6)
+    expect(store.count()).toBe(30)
+    expect(puller.stats).toMatchObject({ received: 30, stored: 30, failures: 0 })
+  })
+})
+
 describe('PeerPuller budgets', () => {
   it('pulls no more listings a minute from one peer than its budget, and skips none', async () => {
     const all = signed(2000)
-    const peer = await fakePeer((after, limit) => {
-      const listings = all.slice(after, after + limit)
-      const next = after + listings.length
-      return { listings, next, more: next < all.length, epoch: 'ab' }
-    })
+    const peer = await honestPeer(all)
     const { store, puller, refusals } = pullFrom(peer, { pageSize: 100, listingsPerMinute: 600 })
     const startedAt = Date.now()
     puller.start()
@@ -174,11 +227,7 @@ describe('PeerPuller budgets', () => {
 
   it('pulls no more bytes a minute from one peer than its budget', async () => {
     const all = signed(300)
-    const peer = await fakePeer((after, limit) => {
-      const listings = all.slice(after, after + limit)
-      const next = after + listings.length
-      return { listings, next, more: next < all.length, epoch: 'ab' }
-    })
+    const peer = await honestPeer(all)
     const oneListing = Buffer.byteLength(JSON.stringify(all[0]))
     const { store, puller } = pullFrom(peer, { pageSize: 10, bytesPerMinute: oneListing * 25 })
     puller.start()

@@ -14,7 +14,13 @@
 // backs off exponentially up to PEER_MAX_BACKOFF_MS, with jitter. An epoch change (the
 // peer's database replaced) resets the cursor at most once per hold, and the hold doubles
 // with each reset, so an epoch flipping on every page backs off too.
+//
+// The page loop is the browser's too (shared/cursor-puller.ts), strict here: a peer whose
+// cursor goes back or that sends an empty page marked `more` has failed. Waits are
+// shared/backoff.ts.
 
+import { Backoff } from '../../shared/backoff.ts'
+import { CursorPageError, pullByCursor, type CursorPullSteps } from '../../shared/cursor-puller.ts'
 import type { Logger } from '../log.ts'
 import {
   MAX_PAGE_BYTES,
@@ -26,8 +32,8 @@ import {
   PEER_REQUEST_TIMEOUT_MS,
 } from '../limits.ts'
 import type { Refusals } from '../refusals.ts'
-import { PeerError, PeerUnreachableError, fetchPeerJson } from './peer-fetch.ts'
-import { RateLimiter } from './quotas.ts'
+import { PeerError, PeerUnreachableError, type PeerTransport } from '../peering/peer-fetch.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import type { CatalogStore } from './store.ts'
 import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
 
@@ -49,6 +55,8 @@ export interface PeerPullerDeps {
   pool: VerifyPool
   log: Logger
   refusals: Refusals
+  /** How requests to other relays travel (sealed over plain HTTP: relay/sealed/transport.ts). */
+  transport: PeerTransport
 }
 
 /** A page that is no use: counted as 'peer-page-invalid', and backed off from. */
@@ -56,18 +64,16 @@ class InvalidPageError extends PeerError {
   override name = 'InvalidPageError'
 }
 
-/** A page requested after a cursor, and its verification, started as soon as it arrives. */
-interface Fetched {
-  after: number
-  page: Promise<Page>
-  verified: Promise<VerifiedPage>
-}
-
 interface Page {
   listings: unknown[]
   next: number
   more: boolean
   epoch: string
+}
+
+/** A page and its verification, started as soon as the page arrives. */
+interface FetchedPage extends Page {
+  verified: Promise<VerifiedPage>
 }
 
 export class PeerPuller {
@@ -88,15 +94,25 @@ export class PeerPuller {
   readonly #pool: VerifyPool
   readonly #log: Logger
   readonly #refusals: Refusals
+  readonly #transport: PeerTransport
   readonly #stop = new AbortController()
   /** This peer's budgets (one key: the peer), charged after each page. */
   readonly #listings: RateLimiter
   readonly #bytes: RateLimiter
   /** False after a failure: no page is fetched ahead until one is good again. */
   #trusted = true
-  /** When the cursor was last reset for an epoch change, and resets in a row. */
+  /** Waits after failures in a row. */
+  readonly #backoff: Backoff
+  /** Holds between cursor resets for an epoch change, and when the last one was. */
+  readonly #resetHold: Backoff
   #resetAt = -Infinity
-  #resetsInRow = 0
+  readonly #steps: CursorPullSteps<FetchedPage> = {
+    cursor: () => this.#store.peerCursor(this.peer)?.cursor ?? 0,
+    fetch: (after) => this.#fetch(after),
+    restarted: (_after, page) => this.#restarted(page),
+    store: (after, page) => this.#apply(after, page),
+    beforePage: () => this.#waitForBudget(),
+  }
   #loop: Promise<void> | null = null
   #wake: (() => void) | null = null
 
@@ -116,8 +132,14 @@ export class PeerPuller {
     this.#pool = deps.pool
     this.#log = deps.log
     this.#refusals = deps.refusals
+    this.#transport = deps.transport
     this.#listings = new RateLimiter({ perMinute: this.options.listingsPerMinute, maxKeys: 1 })
     this.#bytes = new RateLimiter({ perMinute: this.options.bytesPerMinute, maxKeys: 1 })
+    const { pollIntervalMs, maxBackoffMs, random } = this.options
+    // Two poll intervals after the first failure (or reset), doubling up to maxBackoffMs.
+    const delays = { minMs: 2 * pollIntervalMs, maxMs: maxBackoffMs }
+    this.#backoff = new Backoff({ ...delays, jitter: 0.5, random })
+    this.#resetHold = new Backoff(delays)
   }
 
   start(): void {
@@ -137,33 +159,14 @@ export class PeerPuller {
       cursor: at?.cursor ?? 0,
       fetched: at?.fetched ?? 0,
     })
-    let failures = 0
     let caughtUp = false
-    // The next page is fetched while this one is verified and stored.
-    let prefetched: Fetched | null = null
-    while (!this.#stop.signal.aborted) {
+    const signal = this.#stop.signal
+    while (!signal.aborted) {
       let wait: number
       try {
-        const owedMs = this.#owedMs(Date.now())
-        if (owedMs > 0) {
-          // Over this peer's budget: wait it out (a page fetched ahead would only go stale).
-          prefetched = null
-          this.stats.throttled++
-          this.#refusals.refuse('publish-rate', this.peer, { pull: true, waitMs: owedMs })
-          await this.#sleep(owedMs)
-          continue
-        }
-        const after = this.#store.peerCursor(this.peer)?.cursor ?? 0
-        const fetched = prefetched?.after === after ? prefetched : this.#fetch(after)
-        prefetched = null
-        const page = await fetched.page
-        const more = page.more && page.next > after
-        if (more && this.#trusted) prefetched = this.#fetch(page.next)
-        const hasMore = await this.#apply(after, page, fetched.verified)
-        this.#trusted = true
-        if (hasMore) continue
-        failures = 0
-        if (!caughtUp) {
+        await pullByCursor(this.#steps, { strict: true, prefetch: () => this.#trusted, signal })
+        this.#backoff.reset()
+        if (!caughtUp && !signal.aborted) {
           caughtUp = true
           const now = this.#store.peerCursor(this.peer)
           this.#log.info('catalog caught up', {
@@ -175,41 +178,53 @@ export class PeerPuller {
         }
         wait = this.options.pollIntervalMs
       } catch (err) {
-        prefetched = null
         this.#trusted = false
-        if (this.#stop.signal.aborted) break
-        failures++
+        if (signal.aborted) break
         this.stats.failures++
         if (isInvalidPage(err)) {
           this.#refusals.refuse('peer-page-invalid', this.peer, { error: String(err) })
         }
-        const backoff = this.options.pollIntervalMs * 2 ** Math.min(failures, 20)
-        wait = Math.min(this.options.maxBackoffMs, backoff) * (0.5 + this.options.random() / 2)
+        wait = this.#backoff.next()
         this.#log.warn('catalog pull failed', {
           peer: this.peer,
           error: String(err),
           retryInMs: Math.round(wait),
         })
       }
-      await this.#sleep(wait)
+      if (!signal.aborted) await this.#sleep(wait)
     }
   }
 
-  #fetch(after: number): Fetched {
+  /** Waits while this peer is over its budgets; true when it waited (a page fetched ahead
+   * would only have gone stale). */
+  async #waitForBudget(): Promise<boolean> {
+    let waited = false
+    for (;;) {
+      const owedMs = this.#owedMs(Date.now())
+      if (owedMs <= 0 || this.#stop.signal.aborted) return waited
+      waited = true
+      this.stats.throttled++
+      this.#refusals.refuse('publish-rate', this.peer, { pull: true, waitMs: owedMs })
+      await this.#sleep(owedMs)
+    }
+  }
+
+  #fetch(after: number): Promise<FetchedPage> {
     const url = `${this.peer}/v1/listings?after=${after}&limit=${this.options.pageSize}`
-    const page = fetchPeerJson(url, {
-      timeoutMs: this.options.timeoutMs,
-      // Room for the stats map and a last listing that crossed the byte cap.
-      maxBytes: MAX_PAGE_BYTES * 2,
-      signal: this.#stop.signal,
-    }).then(parsePage)
-    const verified = page.then((p) =>
-      this.#pool.verifyPage(p.listings, Math.floor(Date.now() / 1000)),
-    )
-    // Awaited later, or dropped: never an unhandled rejection.
-    page.catch(() => {})
-    verified.catch(() => {})
-    return { after, page, verified }
+    const page = this.#transport
+      .fetchJson(url, {
+        timeoutMs: this.options.timeoutMs,
+        // Room for the stats map and a last listing that crossed the byte cap.
+        maxBytes: MAX_PAGE_BYTES * 2,
+        signal: this.#stop.signal,
+      })
+      .then(parsePage)
+    return page.then((p) => {
+      const verified = this.#pool.verifyPage(p.listings, Math.floor(Date.now() / 1000))
+      // Awaited when the page is stored, or dropped with it: never an unhandled rejection.
+      verified.catch(() => {})
+      return { ...p, verified }
+    })
   }
 
   /** Milliseconds until this peer's budgets allow another page. */
@@ -221,23 +236,23 @@ export class PeerPuller {
     return seconds * 1000
   }
 
-  /** Verifies and stores a page pulled `after` a cursor; true when the peer has more. */
-  async #apply(after: number, page: Page, verified: Promise<VerifiedPage>): Promise<boolean> {
+  /** True when the peer's database was replaced (its epoch changed) and the cursor was reset;
+   * throws when that came too soon after the last reset. */
+  #restarted(page: Page): boolean {
     const at = this.#store.peerCursor(this.peer)
-    if (at && at.epoch !== page.epoch) {
-      this.#holdReset(Date.now())
-      // The peer's database was replaced: its cursors mean nothing we knew. Start over.
-      this.#log.warn('catalog peer reset', { peer: this.peer, was: at.epoch, now: page.epoch })
-      this.#store.resetPeer(this.peer, page.epoch)
-      return true
-    }
-    if (page.next < after) throw new PeerError(`cursor went back from ${after} to ${page.next}`)
+    if (!at || at.epoch === page.epoch) return false
+    this.#holdReset(Date.now())
+    // Its cursors mean nothing we knew. Start over.
+    this.#log.warn('catalog peer reset', { peer: this.peer, was: at.epoch, now: page.epoch })
+    this.#store.resetPeer(this.peer, page.epoch)
+    return true
+  }
+
+  /** Verifies and stores a page pulled `after` a cursor. */
+  async #apply(after: number, page: FetchedPage): Promise<void> {
     const received = page.listings.length
-    if (received === 0 && page.more && page.next > after) {
-      throw new InvalidPageError('peer sent an empty page marked more')
-    }
-    const { listings, invalid } = await verified
-    if (this.#stop.signal.aborted) return false
+    const { listings, invalid } = await page.verified
+    if (this.#stop.signal.aborted) return
     const results = this.#store.ingest(this.peer, page.epoch, page.next, listings, received)
     const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
     const nowMs = Date.now()
@@ -252,34 +267,32 @@ export class PeerPuller {
       if (r.outcome === 'catalog-full') this.#refusals.refuse('catalog-full', this.peer)
     }
     this.stats.pages++
-    this.stats.received += page.listings.length
+    this.stats.received += received
     this.stats.stored += stored.length
     this.stats.invalid += invalid
-    const log = page.listings.length > 0 ? this.#log.info : this.#log.debug
+    const log = received > 0 ? this.#log.info : this.#log.debug
     log('catalog pull', {
       peer: this.peer,
       after,
       next: page.next,
-      received: page.listings.length,
+      received,
       stored: stored.length,
       invalid,
     })
     if (invalid > received * MAX_PAGE_INVALID_SHARE) {
       throw new InvalidPageError(`${invalid} of ${received} listings failed verification`)
     }
-    return page.more && page.next > after
+    this.#trusted = true
   }
 
   /** Allows a cursor reset for an epoch change, or throws if one came too soon after the
    * last: the hold doubles with each reset in a row (capped at maxBackoffMs), and a run of
    * resets ends once none came for maxBackoffMs. */
   #holdReset(nowMs: number): void {
-    const { pollIntervalMs, maxBackoffMs } = this.options
-    const since = nowMs - this.#resetAt
-    const hold = Math.min(maxBackoffMs, pollIntervalMs * 2 ** Math.min(this.#resetsInRow, 20))
-    if (since < hold) throw new InvalidPageError(`epoch changed again within ${hold} ms`)
-    if (since >= maxBackoffMs) this.#resetsInRow = 0
-    this.#resetsInRow++
+    const heldMs = this.#resetHold.wait(nowMs)
+    if (heldMs > 0) throw new InvalidPageError(`epoch changed again, ${heldMs} ms too soon`)
+    if (nowMs - this.#resetAt >= this.options.maxBackoffMs) this.#resetHold.reset()
+    this.#resetHold.defer(nowMs)
     this.#resetAt = nowMs
     this.stats.resets++
   }
@@ -299,7 +312,8 @@ export class PeerPuller {
 /** A page that came but was no use (not a network or HTTP failure). */
 function isInvalidPage(err: unknown): boolean {
   return (
-    err instanceof PeerError && err.status === undefined && !(err instanceof PeerUnreachableError)
+    err instanceof CursorPageError ||
+    (err instanceof PeerError && err.status === undefined && !(err instanceof PeerUnreachableError))
   )
 }
 

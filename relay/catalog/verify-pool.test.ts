@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { verify } from '../../shared/identity.ts'
 import { ListingError, verifyListing } from '../../shared/listing.ts'
-import { createFastVerifier } from './verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { VerifyPool } from './verify-pool.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
 

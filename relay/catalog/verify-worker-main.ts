@@ -3,7 +3,7 @@
 
 import { parentPort } from 'node:worker_threads'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
-import { createFastVerifier } from './verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import type { VerifyRequest, VerifyResponse } from './verify-pool.ts'
 
 const verify = createFastVerifier()

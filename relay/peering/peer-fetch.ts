@@ -4,6 +4,7 @@
 // (parsePeerJson), so a slow or hostile peer costs bounded time and memory.
 
 import type { Agent as HttpsAgent } from 'node:https'
+import { BodyTooLargeError, readCappedText } from '../../shared/capped-body.ts'
 import { MAX_PEER_JSON_CONTAINERS, MAX_PEER_JSON_DEPTH } from '../limits.ts'
 
 export class PeerError extends Error {
@@ -33,29 +34,19 @@ export interface PeerRequest {
 }
 
 /** How requests to peer relays travel: sealed over plain HTTP, with the configured CAs over
- * HTTPS (relay/sealed/transport.ts). One relay per process: createRelay installs it. */
+ * HTTPS (relay/sealed/transport.ts). createRelay makes one and hands it to every part that
+ * asks other relays (catalog, supernode, bootstrap). */
 export interface PeerTransport {
+  /** Fetches `url` and parses its JSON body; throws PeerError for non-2xx or bad bodies. */
   fetchJson(url: string, req: PeerRequest): Promise<unknown>
   /** For requests made with node:https (the announce proxy): trusts the same CAs. */
   readonly httpsAgent?: HttpsAgent
 }
 
-let transport: PeerTransport | undefined
+/** Requests as they are, with no sealing and the system's CAs: for tests and tools. */
+export const directTransport: PeerTransport = { fetchJson: fetchPeerJsonDirect }
 
-export function usePeerTransport(next: PeerTransport | undefined): void {
-  transport = next
-}
-
-export function peerTransport(): PeerTransport | undefined {
-  return transport
-}
-
-/** Fetches `url` and parses its JSON body; throws PeerError for non-2xx or bad bodies. */
-export function fetchPeerJson(url: string, req: PeerRequest): Promise<unknown> {
-  return transport ? transport.fetchJson(url, req) : fetchPeerJsonDirect(url, req)
-}
-
-/** fetchPeerJson as it goes on the wire, with no sealing. */
+/** A request as it goes on the wire, with no sealing. */
 export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promise<unknown> {
   const timeout = AbortSignal.timeout(req.timeoutMs)
   let res: Response
@@ -73,7 +64,9 @@ export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promis
     if (!(err instanceof TypeError) || !(cause instanceof Error)) throw err
     throw new PeerUnreachableError(`cannot reach ${url}: ${cause.message}`)
   }
-  const text = await readCapped(res, req.maxBytes)
+  const text = await readCappedText(res, req.maxBytes).catch((err: unknown) => {
+    throw err instanceof BodyTooLargeError ? new PeerError(err.message) : err
+  })
   if (!res.ok) {
     const retryAfter = Number(res.headers.get('retry-after')) || undefined
     throw new PeerError(`HTTP ${res.status} from ${url}`, res.status, retryAfter)
@@ -130,27 +123,4 @@ export function jsonShapeProblem(
     }
   }
   return null
-}
-
-export async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length'))
-  if (declared > maxBytes) {
-    await res.body?.cancel()
-    throw new PeerError(`answer of ${declared} bytes is over ${maxBytes}`)
-  }
-  if (!res.body) return ''
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > maxBytes) {
-      await reader.cancel()
-      throw new PeerError(`answer is over ${maxBytes} bytes`)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -14,9 +14,10 @@
 //  2. when OpenSSL says no, noble decides. The two disagree only on crafted signatures
 //     whose R or A carries a torsion component, which only the cofactored equation accepts.
 //     Honest signatures never take this path; a forged one costs what it costs everywhere.
-// relay/catalog/verify.test.ts checks the equivalence, crafted cases included.
+// relay/signatures/verify.test.ts checks the equivalence, crafted cases included.
 
 import { createPublicKey, verify as opensslVerify, type KeyObject } from 'node:crypto'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { verify as referenceVerify, type SignatureVerifier } from '../../shared/identity.ts'
 import { passesStrictChecks } from '../../shared/ed25519-strict.ts'
 import { MAX_CACHED_PUBLIC_KEYS } from '../limits.ts'
@@ -40,14 +41,12 @@ export function createFastVerifier(options: Partial<FastVerifierOptions> = {}): 
     reference: referenceVerify,
     ...options,
   }
-  const keys = new Map<string, KeyObject>()
+  const keys = new BoundedMap<string, KeyObject>({ maxSize: opts.maxCachedKeys, order: 'lru' })
 
   const keyObject = (publicKey: Uint8Array): KeyObject | null => {
     const id = Buffer.from(publicKey).toString('hex')
     let key = keys.get(id)
-    if (key) {
-      keys.delete(id)
-    } else {
+    if (!key) {
       try {
         key = createPublicKey({
           key: Buffer.concat([SPKI_PREFIX, publicKey]),
@@ -57,9 +56,8 @@ export function createFastVerifier(options: Partial<FastVerifierOptions> = {}): 
       } catch {
         return null
       }
-      if (keys.size >= opts.maxCachedKeys) keys.delete(keys.keys().next().value!)
+      keys.set(id, key)
     }
-    keys.set(id, key)
     return key
   }
 

@@ -20,7 +20,7 @@
 //
 // Scrapes of hashes owned elsewhere are answered from the owners' own counts, one batched
 // GET /v1/stats?owned=1 per owner, coalesced, cached and capped (owner-scrapes.ts), asked
-// through fetchPeerJson: sealed when the owner is on plain HTTP (relay/sealed/).
+// through the relay's PeerTransport: sealed when the owner is on plain HTTP (relay/sealed/).
 //
 // Proxied announces themselves are not sealed: they are tracker traffic that the classic
 // client already sent in clear to the first relay, and they keep the tracker's hot path (one
@@ -30,8 +30,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { pairKey } from '../../shared/pair-key.ts'
-import { peerTransport } from '../catalog/peer-fetch.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
 import {
   MAX_KNOWN_SUPERNODES,
@@ -55,6 +56,8 @@ export interface AnnounceProxyDeps {
   directory: SupernodeDirectory
   signer: OpenSslSigner
   log: Logger
+  /** Asks owners for figures; its HTTPS agent (--tls-ca) carries proxied announces too. */
+  transport: PeerTransport
   /** The host cache's check on a learned URL. */
   mayContact?: (url: string) => boolean
   timeoutMs?: number
@@ -69,13 +72,14 @@ export class AnnounceProxy {
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 })
   #inFlight = 0
   /** Pair keys by peer node id, least recently used dropped first. */
-  readonly #keys = new Map<string, Buffer>()
+  readonly #keys = new BoundedMap<string, Buffer>({ maxSize: MAX_KNOWN_SUPERNODES, order: 'lru' })
 
   constructor(deps: AnnounceProxyDeps) {
     this.#deps = deps
     this.ownerScrapes = new OwnerScrapes({
       selfId: () => deps.directory.selfId,
       mayContact: deps.mayContact,
+      fetchJson: (url, req) => deps.transport.fetchJson(url, req),
       timeoutMs: deps.timeoutMs,
     })
   }
@@ -126,15 +130,11 @@ export class AnnounceProxy {
 
   #keyFor(peer: string): Buffer {
     let key = this.#keys.get(peer)
-    if (key) {
-      this.#keys.delete(peer)
-    } else {
+    if (!key) {
       const { signer } = this.#deps
       key = Buffer.from(pairKey(signer.secretKey, signer.id, peer, 'announce'))
-      if (this.#keys.size >= MAX_KNOWN_SUPERNODES)
-        this.#keys.delete(this.#keys.keys().next().value!)
+      this.#keys.set(peer, key)
     }
-    this.#keys.set(peer, key)
     return key
   }
 
@@ -219,7 +219,7 @@ export class AnnounceProxy {
       const req = (https ? httpsRequest : request)(
         url,
         {
-          agent: https ? (peerTransport()?.httpsAgent ?? this.#httpsAgent) : this.#agent,
+          agent: https ? (this.#deps.transport.httpsAgent ?? this.#httpsAgent) : this.#agent,
           headers,
           timeout: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
         },

@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MAX_CLOCK_SKEW_SECONDS, MAX_SUPERNODE_RECORD_AGE_SECONDS } from '../../shared/limits.ts'
 import { rendezvousOwners } from '../../shared/rendezvous.ts'
-import { createFastVerifier } from '../catalog/verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { RecordSigner } from './test-support.ts'
 

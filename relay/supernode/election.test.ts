@@ -3,8 +3,9 @@
 
 import { describe, expect, it } from 'vitest'
 import { identityFromSecret } from '../../shared/identity.ts'
-import { createFastVerifier } from '../catalog/verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { createLogger } from '../log.ts'
+import { directTransport } from '../peering/peer-fetch.ts'
 import { OpenSslSigner } from '../openssl-signer.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { Election, PromotionConflict } from './election.ts'
@@ -33,6 +34,7 @@ function candidate() {
     signer: key,
     verify,
     log: createLogger('silent'),
+    transport: directTransport,
     publish: async (record) => {
       published.push(record.role)
       return 1

@@ -35,7 +35,7 @@
 import { AdmissionError, addressPrefix, createAdmission } from '../../shared/admission.ts'
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { loadShare, verifySupernodeRecord, type SupernodeRecord } from '../../shared/supernode.ts'
-import { fetchPeerJson, PeerError } from '../catalog/peer-fetch.ts'
+import { PeerError, type PeerTransport } from '../peering/peer-fetch.ts'
 import {
   ADMISSIONS_PER_TICK,
   MAX_ADMISSIONS_PER_ID,
@@ -79,6 +79,8 @@ export interface ElectionDeps {
   signer: OpenSslSigner
   verify: SignatureVerifier
   log: Logger
+  /** How requests to other relays travel (sealed over plain HTTP: relay/sealed/transport.ts). */
+  transport: PeerTransport
   mayContact?: (url: string) => boolean
   /** Pushes this relay's new record to the supernodes it knows (after a role change). */
   publish: (record: SupernodeRecord) => Promise<number>
@@ -256,7 +258,7 @@ export class Election {
   /** Checks the relay behind a record answers GET /v1/hello with the id it claims. */
   async #hello(record: SupernodeRecord): Promise<void> {
     const url = record.urls[0]
-    const hello = await fetchPeerJson(`${url}/v1/hello`, {
+    const hello = await this.#deps.transport.fetchJson(`${url}/v1/hello`, {
       timeoutMs: SUPERNODE_REQUEST_TIMEOUT_MS,
       maxBytes: MAX_HELLO_ANSWER_BYTES,
     })
@@ -319,7 +321,7 @@ export class Election {
     const message = signNodeMessage(signer, 'promotion', candidate.id, { reason, admission })
     let answer: unknown
     try {
-      answer = await fetchPeerJson(`${url}/v1/promote`, {
+      answer = await this.#deps.transport.fetchJson(`${url}/v1/promote`, {
         method: 'POST',
         body: JSON.stringify(message),
         timeoutMs,

@@ -6,9 +6,10 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../log.ts'
+import { directTransport } from '../peering/peer-fetch.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { SupernodeExchange } from './exchange.ts'
-import { MAX_MISSED_CONTACTS } from '../limits.ts'
+import { MAX_MISSED_CONTACTS, PEER_MAX_BACKOFF_MS } from '../limits.ts'
 import { RecordSigner } from './test-support.ts'
 
 type Handler = (path: string) => { status?: number; body: string } | 'hang'
@@ -52,12 +53,18 @@ function setup(peers: string[], options: { mayContact?: boolean; maxBackoffMs?: 
       directory,
       peers,
       log: createLogger('silent'),
+      transport: directTransport,
       onContact: (url, ok) => contacts.push([url, ok]),
       mayContact: () => options.mayContact ?? false,
     },
     // The timeout is what a silent peer costs each round; short, but long enough that a busy
     // machine does not turn an answering peer into a failure.
-    { intervalMs: 60_000, timeoutMs: 2000, random: () => 0.5, maxBackoffMs: options.maxBackoffMs },
+    {
+      intervalMs: 60_000,
+      timeoutMs: 2000,
+      random: () => 0.5,
+      maxBackoffMs: options.maxBackoffMs ?? PEER_MAX_BACKOFF_MS,
+    },
   )
   return { me, directory, exchange, contacts }
 }

@@ -6,7 +6,7 @@
 // learns the whole network transitively, one hop per round.
 //
 // Bounds: at most MAX_EXCHANGE_TARGETS relays pulled per round (the peers first, then
-// learned ones at random); every request has a timeout and a byte cap (peer-fetch.ts); a
+// learned ones at random); every request has a timeout and a byte cap (peering/peer-fetch.ts); a
 // relay that fails is skipped with exponential backoff and jitter, up to PEER_MAX_BACKOFF_MS.
 //
 // Roots (shared/admission.ts): a relay takes the roots its --peer relays name. Relays that
@@ -22,7 +22,8 @@
 // also carries a promotion or a demotion at once rather than at the next round).
 
 import type { Logger } from '../log.ts'
-import { fetchPeerJson } from '../catalog/peer-fetch.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
+import { Backoff } from '../../shared/backoff.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
 import {
   LEAVE_PUSH_BUDGET_MS,
@@ -49,6 +50,8 @@ export interface SupernodeExchangeDeps {
   /** The --peer relays (origins), this relay's own URL left out. */
   peers: readonly string[]
   log: Logger
+  /** How requests to other relays travel (sealed over plain HTTP: relay/sealed/transport.ts). */
+  transport: PeerTransport
   /** Told of every relay contacted, and whether it answered well (the host cache listens). */
   onContact?: (url: string, ok: boolean) => void
   /** Whether a learned supernode's URL may be contacted (the host cache's validation): a
@@ -58,11 +61,6 @@ export interface SupernodeExchangeDeps {
 
 /** Rounds of rootless answers from every --peer before the lowest id seeds the network. */
 export const ROOTLESS_ROUNDS = 3
-
-interface Backoff {
-  failures: number
-  nextAtMs: number
-}
 
 export class SupernodeExchange {
   readonly options: SupernodeExchangeOptions
@@ -112,7 +110,7 @@ export class SupernodeExchange {
     const body = JSON.stringify({ records: [self] })
     // Computed before the pushes: a peer whose push fails now is still pulled this round.
     const targets = this.#targets(nowMs)
-    const due = peers.filter((peer) => (this.#backoff.get(peer)?.nextAtMs ?? 0) <= nowMs)
+    const due = peers.filter((peer) => !this.#backoff.get(peer)?.wait(nowMs))
     await Promise.all([
       ...due.map((peer) => this.#attempt(peer, () => this.#push(peer, body))),
       ...targets.map((url) => this.#attempt(url, () => this.#pull(url), true)),
@@ -166,7 +164,7 @@ export class SupernodeExchange {
     const listed = new Set(all)
     for (const url of this.#backoff.keys()) if (!listed.has(url)) this.#backoff.delete(url)
     return all
-      .filter((url) => (this.#backoff.get(url)?.nextAtMs ?? 0) <= nowMs)
+      .filter((url) => !this.#backoff.get(url)?.wait(nowMs))
       .slice(0, this.options.maxTargets)
   }
 
@@ -181,10 +179,12 @@ export class SupernodeExchange {
       this.stats.failures++
       this.#deps.onContact?.(url, false)
       if (pull) this.#reportLiveness(url, false)
-      const failures = (this.#backoff.get(url)?.failures ?? 0) + 1
-      const backoff = this.options.intervalMs * 2 ** Math.min(failures, 20)
-      const wait = Math.min(this.options.maxBackoffMs, backoff) * (0.5 + this.options.random() / 2)
-      this.#backoff.set(url, { failures, nextAtMs: Date.now() + wait })
+      const { intervalMs, maxBackoffMs, random } = this.options
+      const backoff =
+        this.#backoff.get(url) ??
+        new Backoff({ minMs: 2 * intervalMs, maxMs: maxBackoffMs, jitter: 0.5, random })
+      this.#backoff.set(url, backoff)
+      const wait = backoff.defer(Date.now())
       this.#deps.log.debug('supernode exchange failed', {
         url,
         error: String(err),
@@ -234,7 +234,7 @@ export class SupernodeExchange {
     signal = this.#stop.signal,
     timeoutMs = this.options.timeoutMs,
   ): Promise<void> {
-    await fetchPeerJson(`${peer}/v1/supernodes`, {
+    await this.#deps.transport.fetchJson(`${peer}/v1/supernodes`, {
       method: 'POST',
       body,
       timeoutMs,
@@ -245,9 +245,13 @@ export class SupernodeExchange {
 
   async #pull(url: string): Promise<void> {
     const request = { timeoutMs: this.options.timeoutMs, signal: this.#stop.signal }
+    const { transport } = this.#deps
     const [hello, list] = await Promise.all([
-      fetchPeerJson(`${url}/v1/hello`, { ...request, maxBytes: MAX_HELLO_ANSWER_BYTES }),
-      fetchPeerJson(`${url}/v1/supernodes`, { ...request, maxBytes: MAX_SUPERNODES_ANSWER_BYTES }),
+      transport.fetchJson(`${url}/v1/hello`, { ...request, maxBytes: MAX_HELLO_ANSWER_BYTES }),
+      transport.fetchJson(`${url}/v1/supernodes`, {
+        ...request,
+        maxBytes: MAX_SUPERNODES_ANSWER_BYTES,
+      }),
     ])
     const records = (list as { supernodes?: unknown } | null)?.supernodes
     if (!Array.isArray(records)) throw new Error(`${url}/v1/supernodes: no supernodes list`)

@@ -19,7 +19,7 @@
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { RendezvousSet } from '../../shared/rendezvous.ts'
 import type { Logger } from '../log.ts'
-import { fetchPeerJson } from '../catalog/peer-fetch.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import {
   MAX_HANDOFF_PEERS,
   MAX_HANDOFF_SWARMS,
@@ -45,6 +45,8 @@ export interface HandoffDeps {
   signer: OpenSslSigner
   verify: SignatureVerifier
   log: Logger
+  /** How requests to other relays travel (sealed over plain HTTP: relay/sealed/transport.ts). */
+  transport: PeerTransport
   /** The host cache's check: a record anyone can sign must not make us post to our LAN. */
   mayContact?: (url: string) => boolean
   timeoutMs?: number
@@ -161,7 +163,7 @@ export class Handoff {
     if (!url || !(this.#deps.mayContact?.(url) ?? true)) return false
     const message = signNodeMessage(signer, 'handoff', batch.to, { swarms: batch.swarms })
     try {
-      await fetchPeerJson(`${url}/v1/handoff`, {
+      await this.#deps.transport.fetchJson(`${url}/v1/handoff`, {
         method: 'POST',
         body: JSON.stringify(message),
         timeoutMs: timeoutMs ?? this.#deps.timeoutMs ?? SUPERNODE_REQUEST_TIMEOUT_MS,

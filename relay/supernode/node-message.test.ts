@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createFastVerifier } from '../catalog/verify.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import { MESSAGE_WINDOW_SECONDS } from '../limits.ts'
 import { OpenSslSigner } from '../openssl-signer.ts'
 import {

@@ -16,7 +16,7 @@
 // the sender may ask this at all (a live supernode it knows) is the caller's check.
 //
 // Signing uses OpenSSL (relay/openssl-signer.ts: noble signs ~800/s); verifying uses the
-// relay's fast verifier (catalog/verify.ts). Proxied announces, one per client request, are
+// relay's fast verifier (signatures/verify.ts). Proxied announces, one per client request, are
 // MACed instead (announce-proxy.ts).
 
 import { randomBytes } from 'node:crypto'

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
-import type { PeerRequest } from '../catalog/peer-fetch.ts'
+import type { PeerRequest } from '../peering/peer-fetch.ts'
 import type { ScrapeEntry } from '../tracker/tracker.ts'
 import { OwnerScrapes, type OwnedHash, type OwnerScrapeLimits } from './owner-scrapes.ts'
 

@@ -13,8 +13,9 @@
 // An owner that fails, or does not own a hash after all, leaves the hash to the next owner;
 // a hash no owner answered for gets this relay's own count (`local`).
 
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import type { SupernodeRecord } from '../../shared/supernode.ts'
-import { fetchPeerJson, type PeerRequest } from '../catalog/peer-fetch.ts'
+import type { PeerRequest } from '../peering/peer-fetch.ts'
 import {
   FANOUT_CACHE_MS,
   FANOUT_REQUESTS_IN_FLIGHT,
@@ -47,8 +48,8 @@ export interface OwnerScrapeDeps {
   selfId: () => string
   /** The host cache's check on a learned URL. */
   mayContact?: (url: string) => boolean
-  /** GET a peer relay's JSON: fetchPeerJson (sealed over plain HTTP) unless a test says. */
-  fetchJson?: (url: string, req: PeerRequest) => Promise<unknown>
+  /** GET a peer relay's JSON: the relay's PeerTransport (sealed over plain HTTP). */
+  fetchJson: (url: string, req: PeerRequest) => Promise<unknown>
   timeoutMs?: number
   now?: () => number
   limits?: Partial<OwnerScrapeLimits>
@@ -83,7 +84,8 @@ export class OwnerScrapes {
   readonly stats = { sent: 0, failed: 0, served: 0, cached: 0, coalesced: 0, busy: 0 }
   readonly limits: OwnerScrapeLimits
   readonly #deps: OwnerScrapeDeps
-  readonly #cache = new Map<string, { entry: ScrapeEntry; atMs: number }>()
+  /** Figures by hash, the oldest written dropped first (it is the nearest to expiry). */
+  readonly #cache: BoundedMap<string, { entry: ScrapeEntry; atMs: number }>
   /** The request carrying each (owner id, hash) now, to be shared. Holds at most
    * `total` requests' hashes: entries go when their request settles. */
   readonly #pending = new Map<string, Promise<Figures>>()
@@ -101,6 +103,7 @@ export class OwnerScrapes {
       maxCached: MAX_FANOUT_CACHE_ENTRIES,
       ...deps.limits,
     }
+    this.#cache = new BoundedMap({ maxSize: this.limits.maxCached, order: 'oldest' })
   }
 
   /** The counters, for /metrics. */
@@ -236,12 +239,12 @@ export class OwnerScrapes {
     this.stats.sent++
     this.#inFlight++
     this.#bySource.set(source, (this.#bySource.get(source) ?? 0) + 1)
-    const fetchJson = this.#deps.fetchJson ?? fetchPeerJson
     const url = `${owner.urls[0]}/v1/stats?owned=1&${hashes.map((h) => `ih=${h}`).join('&')}`
-    const answer = fetchJson(url, {
-      timeoutMs: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
-      maxBytes: MAX_PROXY_ANSWER_BYTES,
-    })
+    const answer = this.#deps
+      .fetchJson(url, {
+        timeoutMs: this.#deps.timeoutMs ?? PROXY_TIMEOUT_MS,
+        maxBytes: MAX_PROXY_ANSWER_BYTES,
+      })
       .then((body) => this.#figures(body, hashes))
       .catch(() => {
         this.stats.failed++
@@ -281,10 +284,6 @@ export class OwnerScrapes {
         downloaded: count(downloads),
       }
       out.set(infoHash, entry)
-      this.#cache.delete(infoHash)
-      if (this.#cache.size >= this.limits.maxCached) {
-        this.#cache.delete(this.#cache.keys().next().value!)
-      }
       this.#cache.set(infoHash, { entry, atMs })
     }
     return out

@@ -15,7 +15,7 @@
 // Records are passed on exactly as signed; the receiver verifies each (directory.ts).
 
 import { Hono, type Context } from 'hono'
-import type { RateLimiter } from '../catalog/quotas.ts'
+import type { RateLimiter } from '../budget/quotas.ts'
 import {
   MAX_NODE_MESSAGE_POST_BYTES,
   MAX_SUPERNODES_PER_POST,

@@ -7,11 +7,12 @@
 
 import type { Hono } from 'hono'
 import type { NodeIdentity } from '../../shared/identity.ts'
-import { RateLimiter } from '../catalog/quotas.ts'
-import { createFastVerifier } from '../catalog/verify.ts'
+import { RateLimiter } from '../budget/quotas.ts'
+import { createFastVerifier } from '../signatures/verify.ts'
 import type { RelayConfig } from '../config.ts'
 import { LEAVE_PUSH_BUDGET_MS, MAX_RATE_BUCKETS, SUPERNODE_PUSHES_PER_MINUTE } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import type { PeerTransport } from '../peering/peer-fetch.ts'
 import { quietRefusals, type Refusals } from '../refusals.ts'
 import type { Tracker } from '../tracker/tracker.ts'
 import { BandwidthMeter } from './bandwidth.ts'
@@ -49,6 +50,8 @@ export function createSupernode(
   identity: NodeIdentity,
   tracker: Tracker,
   log: Logger,
+  /** How requests to other relays travel (relay/sealed/transport.ts). */
+  transport: PeerTransport,
   /** Bytes/s of browsers' data the relay's TURN server carried lately (relay/turn/); the
    * record carries it, beside --turn-max-bandwidth, when TURN is on. */
   relayed: () => number = () => 0,
@@ -101,12 +104,13 @@ export function createSupernode(
       directory,
       peers,
       log,
+      transport,
       onContact: (url, ok) => hosts.contacted(url, ok, Date.now()),
       mayContact,
     },
     { intervalMs: config.supernodePollInterval * 1000 },
   )
-  const handoff = new Handoff({ tracker, directory, signer, verify, log, mayContact })
+  const handoff = new Handoff({ tracker, directory, signer, verify, log, transport, mayContact })
   const rebalance = () => {
     void handoff.rebalance().catch((err: unknown) => {
       log.warn('handoff round failed', { error: String(err) })
@@ -119,6 +123,7 @@ export function createSupernode(
       signer,
       verify,
       log,
+      transport,
       mayContact,
       publish: (record) => exchange.publish(record),
       onRoleChange: rebalance,
@@ -134,7 +139,7 @@ export function createSupernode(
       cooldownSeconds: Math.max(10, 3 * config.supernodePollInterval),
     },
   )
-  const proxy = new AnnounceProxy({ directory, signer, log, mayContact })
+  const proxy = new AnnounceProxy({ directory, signer, log, transport, mayContact })
   const pushLimiter = new RateLimiter({
     perMinute: SUPERNODE_PUSHES_PER_MINUTE,
     maxKeys: MAX_RATE_BUCKETS,

@@ -10,10 +10,10 @@ import type { AddressInfo } from 'node:net'
 import dnsPacket from 'dns-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BootstrapListError, parseBootstrapList } from '../../shared/bootstrap-list.ts'
-import { supernodeUrlsIn, supernodesQuery } from '../bootstrap/doh-lookup.ts'
+import { txtQuery, txtStrings } from '../../shared/doh/codec.ts'
 import { AnswerCache } from '../dns/answer-cache.ts'
 import { dohHandler } from '../dns/doh.ts'
-import { TokenBuckets } from '../dns/rate.ts'
+import { RateLimiter } from '../budget/quotas.ts'
 import type { Zone } from '../dns/zone.ts'
 
 const ZONE: Zone = {
@@ -35,13 +35,13 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
 
 describe('DoH (RFC 8484)', () => {
   it('answers GET ?dns= with an application/dns-message and max-age of the TTL', async () => {
-    const res = await app.request(`/dns-query?dns=${b64(supernodesQuery('monsoon.test'))}`)
+    const res = await app.request(`/dns-query?dns=${b64(txtQuery('_supernodes.monsoon.test'))}`)
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/dns-message')
     expect(res.headers.get('cache-control')).toBe('max-age=45')
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
     const body = new Uint8Array(await res.arrayBuffer())
-    expect(supernodeUrlsIn(body, 'monsoon.test')).toEqual(['http://127.0.0.1:8080'])
+    expect(txtStrings(body, '_supernodes.monsoon.test')).toEqual(['http://127.0.0.1:8080'])
   })
 
   it('answers POST, and gives negative answers the SOA minimum as max-age', async () => {
@@ -110,7 +110,7 @@ describe('DoH (RFC 8484)', () => {
     const res = await app.request('/dns-query', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: new Uint8Array(supernodesQuery('monsoon.test')),
+      body: txtQuery('_supernodes.monsoon.test'),
     })
     expect(res.status).toBe(415)
     expect(await res.text()).toContain('application/dns-message')
@@ -147,12 +147,12 @@ describe('answer cache', () => {
 
 describe('UDP token buckets', () => {
   it('grants a burst, then the rate, and keeps at most maxKeys addresses', () => {
-    const buckets = new TokenBuckets({ perSecond: 10, burst: 3, maxKeys: 2 })
-    const takes = [0, 0, 0, 0].map(() => buckets.take('a', 1000))
+    const buckets = new RateLimiter({ perMinute: 600, burst: 3, maxKeys: 2 })
+    const takes = [0, 0, 0, 0].map(() => buckets.takeAll('a', 1, 1000))
     expect(takes).toEqual([true, true, true, false])
-    expect(buckets.take('a', 1100)).toBe(true)
-    expect(buckets.take('a', 1100)).toBe(false)
-    for (let i = 0; i < 1000; i++) buckets.take(`10.0.0.${i}`, 2000)
+    expect(buckets.takeAll('a', 1, 1100)).toBe(true)
+    expect(buckets.takeAll('a', 1, 1100)).toBe(false)
+    for (let i = 0; i < 1000; i++) buckets.takeAll(`10.0.0.${i}`, 1, 2000)
     expect(buckets.size).toBe(2)
   })
 })

@@ -1,12 +1,14 @@
-// The page's DoH codec (doh.ts) against dns-packet, the codec the relay uses: queries it
-// writes decode as the question meant; answers dns-packet writes read back; hostile answers
-// (cut short, pointer loops, forward pointers, huge counts, error codes) throw DnsError and
-// never hang or read out of bounds.
+// The DoH codec (codec.ts) against known-answer vectors and against dns-packet, the codec
+// the relay's DNS server uses: queries it writes decode as the question meant; answers
+// dns-packet writes read back; hostile answers (cut short, pointer loops, forward pointers,
+// huge counts, error codes, another query's id) throw DnsError and never hang or read out
+// of bounds.
 
 import dnsPacket, { type Answer } from 'dns-packet'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DnsError, base64url, txtQuery, txtStrings } from './doh.ts'
+import vector from '../test/vectors/doh-txt.json'
+import { DnsError, MAX_ANSWERS, base64url, txtQuery, txtStrings } from './codec.ts'
 
 const NAME = '_supernodes.monsoon.test'
 
@@ -23,7 +25,14 @@ function answer(answers: Answer[], extra: Partial<dnsPacket.Packet> = {}): Uint8
   )
 }
 
-describe('page DoH codec', () => {
+const hex = (text: string) => new Uint8Array(Buffer.from(text, 'hex'))
+
+describe('DoH codec', () => {
+  it('writes the known query and reads the known answer', () => {
+    expect(Buffer.from(txtQuery(vector.name)).toString('hex')).toBe(vector.query)
+    expect(txtStrings(hex(vector.answer), vector.name)).toEqual(vector.strings)
+  })
+
   it('writes a TXT query dns-packet reads, id 0 with RD, and base64url without padding', () => {
     const q = txtQuery(NAME)
     const decoded = dnsPacket.decode(Buffer.from(q))
@@ -61,6 +70,8 @@ describe('page DoH codec', () => {
     const tc = answer([], { flags: dnsPacket.TRUNCATED_RESPONSE })
     expect(() => txtStrings(tc, NAME)).toThrow(/truncated/)
     expect(() => txtStrings(txtQuery(NAME), NAME)).toThrow(/not a DNS response/)
+    const other = answer([{ type: 'TXT', name: NAME, ttl: 60, data: 'x' }], { id: 7 })
+    expect(() => txtStrings(other, NAME)).toThrow(/another query/)
     const loop = new Uint8Array([0, 0, 0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 16, 0, 1])
     expect(() => txtStrings(loop, NAME)).toThrow(/pointer/)
     const huge = new Uint8Array([0, 0, 0x80, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])
@@ -69,6 +80,40 @@ describe('page DoH codec', () => {
     for (let cut = 0; cut < good.length; cut++) {
       expect(() => txtStrings(good.subarray(0, cut), NAME)).toThrow(DnsError)
     }
+  })
+
+  it('reads at most MAX_ANSWERS records of an oversized answer', () => {
+    const many = Array.from({ length: MAX_ANSWERS + 50 }, (_, i) => ({
+      type: 'TXT' as const,
+      name: NAME,
+      ttl: 60,
+      data: `http://r${i}.test`,
+    }))
+    expect(txtStrings(answer(many), NAME)).toHaveLength(MAX_ANSWERS)
+  })
+
+  it('reads what dns-packet writes: the strings of the TXT records of the name, in order', () => {
+    const record = fc.record({
+      name: fc.constantFrom(NAME, NAME.toUpperCase(), 'other.monsoon.test'),
+      type: fc.constantFrom('TXT' as const, 'A' as const),
+      strings: fc.array(fc.string({ maxLength: 60, unit: 'binary' }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+    })
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 12 }), (records) => {
+        const answers: Answer[] = records.map((r) =>
+          r.type === 'A'
+            ? { type: 'A', name: r.name, ttl: 60, data: '127.0.0.1' }
+            : { type: 'TXT', name: r.name, ttl: 60, data: r.strings },
+        )
+        const wanted = records
+          .filter((r) => r.type === 'TXT' && r.name.toLowerCase() === NAME)
+          .flatMap((r) => r.strings)
+        expect(txtStrings(answer(answers), NAME)).toEqual(wanted)
+      }),
+    )
   })
 
   it('never throws anything but DnsError, whatever the bytes', () => {

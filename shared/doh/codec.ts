@@ -1,14 +1,12 @@
-// The page's DNS-over-HTTPS client (RFC 8484 §4.1, GET with `dns=<base64url>`): asks a DoH
-// endpoint for the TXT records at `_supernodes.<zone>` and returns the strings they carry
-// (supernode URLs, relay/dns/zone.ts). A tiny codec of its own rather than dns-packet,
-// which needs Node's Buffer in the browser: it writes one question (RFC 1035 §4.1.2) and
-// reads only TXT answers (§3.3.14), following compression pointers (§4.1.4) backwards only
-// and at most MAX_POINTER_HOPS times, so no packet can make it loop or read out of bounds.
+// The DNS messages a DoH client needs (RFC 8484), for the page and the relay alike: one TXT
+// question (RFC 1035 §4.1.2) and the strings of the TXT answers (§3.3.14) for that name. Pure
+// and isomorphic, rather than dns-packet, which needs Node's Buffer: in the browser bundle
+// that is a polyfill the app does not declare. Compression pointers (§4.1.4) are followed
+// backwards only and at most MAX_POINTER_HOPS times, so no packet can make it loop or read
+// out of bounds. codec.test.ts checks it against dns-packet, the relay's DNS server codec.
 
 /** Answers read from one response; the relay's zone sends at most 40. */
 export const MAX_ANSWERS = 100
-/** A DoH answer larger than this is refused. */
-export const MAX_DOH_ANSWER_BYTES = 64 * 1024
 const MAX_POINTER_HOPS = 16
 const TYPE_TXT = 16
 const CLASS_IN = 1
@@ -19,7 +17,7 @@ export class DnsError extends Error {
 }
 
 /** The query bytes: id 0 (RFC 8484 §4.1, cache-friendly), RD set for public resolvers. */
-export function txtQuery(name: string): Uint8Array {
+export function txtQuery(name: string): Uint8Array<ArrayBuffer> {
   const labels = name.replace(/\.$/, '').split('.')
   if (name.length > 253 || labels.some((l) => !/^[A-Za-z0-9_-]{1,63}$/.test(l))) {
     throw new DnsError(`not a DNS name: ${name}`)
@@ -36,12 +34,13 @@ export function base64url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
 }
 
-/** The strings of the TXT records owned by `name` in a DNS response. */
+/** The strings of the TXT records owned by `name` in the response to a txtQuery. */
 export function txtStrings(response: Uint8Array, name: string): string[] {
   const view = new DataView(response.buffer, response.byteOffset, response.byteLength)
   if (response.length < 12) throw new DnsError('DNS answer shorter than its header')
   const flags = view.getUint16(2)
   if (!(flags & 0x8000)) throw new DnsError('not a DNS response')
+  if (view.getUint16(0) !== 0) throw new DnsError('DNS answer to another query (id not 0)')
   const rcode = flags & 0xf
   if (rcode !== 0) throw new DnsError(`DNS answer ${RCODES[rcode] ?? `RCODE ${rcode}`}`)
   if (flags & 0x0200) throw new DnsError('DNS answer truncated')
@@ -103,44 +102,4 @@ function readName(bytes: Uint8Array, offset: number): { name: string; end: numbe
     at += 1 + n
   }
   return { name: labels.join('.'), end }
-}
-
-/** Reads a response body, failing as soon as it passes `maxBytes`. */
-export async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (Number(res.headers.get('content-length')) > maxBytes) {
-    await res.body?.cancel()
-    throw new DnsError(`answer over ${maxBytes} bytes`)
-  }
-  if (!res.body) return new Uint8Array(0)
-  const reader = res.body.getReader()
-  const out = new Uint8Array(maxBytes)
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) return out.slice(0, size)
-    if (size + value.length > maxBytes) {
-      await reader.cancel()
-      throw new DnsError(`answer over ${maxBytes} bytes`)
-    }
-    out.set(value, size)
-    size += value.length
-  }
-}
-
-/** The supernode URLs a DoH `endpoint` gives for `zone`. */
-export async function lookupSupernodes(
-  endpoint: string,
-  zone: string,
-  fetchFn: typeof fetch = fetch,
-  signal?: AbortSignal,
-): Promise<string[]> {
-  const name = `_supernodes.${zone}`
-  const url = new URL(endpoint)
-  url.searchParams.set('dns', base64url(txtQuery(name)))
-  const res = await fetchFn(url.href, { headers: { Accept: 'application/dns-message' }, signal })
-  if (!res.ok) {
-    await res.body?.cancel()
-    throw new DnsError(`HTTP ${res.status} from ${endpoint}`)
-  }
-  return txtStrings(await readCapped(res, MAX_DOH_ANSWER_BYTES), name)
 }

@@ -11,6 +11,7 @@ import {
   type InnerResponse,
 } from './inner.ts'
 import { RESPONSE_OVERHEAD } from './envelope.ts'
+import { BodyTooLargeError, readCappedBody, readCappedText } from '../capped-body.ts'
 
 export const SEALED_PATH = '/v1/sealed'
 /** text/plain keeps a browser's cross-origin POST "simple" (no CORS preflight). */
@@ -48,7 +49,12 @@ export async function sealedFetch(
     body: envelope as BufferSource,
     signal: options.signal,
   })
-  const bytes = await readCapped(res, options.maxBytes + RESPONSE_OVERHEAD + 1024)
+  const bytes = await readCappedBody(res, options.maxBytes + RESPONSE_OVERHEAD + 1024).catch(
+    (err: unknown) => {
+      if (!(err instanceof BodyTooLargeError)) throw err
+      throw new SealedError('too-large', err.message)
+    },
+  )
   if (!res.ok) {
     let refusal: { error?: unknown; code?: unknown } = {}
     try {
@@ -68,31 +74,19 @@ export async function sealedFetch(
   return decodeInnerResponse(plaintext)
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length'))
-  if (declared > maxBytes) {
-    await res.body?.cancel()
-    throw new SealedError('too-large', `answer of ${declared} bytes is over ${maxBytes}`)
+/** A relay's hello (its signed record) is ~1.3 KiB; anything much bigger is not one. */
+const MAX_HELLO_BYTES = 16 * 1024
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** The node id in an answer to GET /v1/hello, which a sealed session is made against; null
+ * when the answer is not a relay's hello (an error status, not JSON, too large, no id). */
+export async function helloNodeId(res: Response): Promise<string | null> {
+  let id: unknown
+  try {
+    id = (JSON.parse(await readCappedText(res, MAX_HELLO_BYTES)) as { id?: unknown } | null)?.id
+  } catch (err) {
+    if (err instanceof SyntaxError || err instanceof BodyTooLargeError) return null
+    throw err
   }
-  if (!res.body) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = res.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.length
-    if (size > maxBytes) {
-      await reader.cancel()
-      throw new SealedError('too-large', `answer is over ${maxBytes} bytes`)
-    }
-    chunks.push(value)
-  }
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
+  return res.ok && typeof id === 'string' && HEX64.test(id) ? id : null
 }

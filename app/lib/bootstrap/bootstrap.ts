@@ -2,7 +2,7 @@
 // "Discovery"), in order, stopping once it has `enough`:
 //   1. the origin: its GET /v1/supernodes;
 //   2. the host cache: relays this page found before (kept by discovery.svelte.ts);
-//   3. DNS: TXT `_supernodes.<zone>` through DoH endpoints (doh.ts), the zones and
+//   3. DNS: TXT `_supernodes.<zone>` through DoH endpoints (shared/doh/), the zones and
 //      endpoints the origin names in GET /v1/discovery;
 //   4. bootstrap lists (shared/bootstrap-list.ts), likewise named by the origin.
 // A relay found by name only counts once its signed record (GET /v1/hello) verifies, the
@@ -11,7 +11,8 @@
 import { parseBootstrapList } from '../../../shared/bootstrap-list.ts'
 import { verifySupernodeRecord, type SupernodeRecord } from '../../../shared/supernode.ts'
 import { checkSupernodes } from '../network.ts'
-import { lookupSupernodes, readCapped } from './doh.ts'
+import { fetchCapped } from '../../../shared/capped-body.ts'
+import { lookupSupernodes } from '../../../shared/doh/client.ts'
 
 export type FoundVia = 'origin' | 'host-cache' | 'dns' | 'list'
 
@@ -50,9 +51,12 @@ export async function bootstrapPage(options: PageBootstrapOptions): Promise<Map<
   const fetchFn = options.fetch ?? fetch
   const now = options.now ?? (() => Math.floor(Date.now() / 1000))
   const json = async (url: string) => {
-    const res = await fetchFn(url, { signal: options.signal })
-    if (!res.ok) throw new Error(`HTTP ${res.status} from ${url}`)
-    return JSON.parse(new TextDecoder().decode(await readCapped(res, MAX_JSON_BYTES))) as unknown
+    const body = await fetchCapped(url, {
+      fetch: fetchFn,
+      signal: options.signal,
+      maxBytes: MAX_JSON_BYTES,
+    })
+    return JSON.parse(new TextDecoder().decode(body)) as unknown
   }
   const found = new Map<string, Found>()
   const add = (record: SupernodeRecord, route: FoundVia) => {
@@ -99,7 +103,7 @@ export async function bootstrapPage(options: PageBootstrapOptions): Promise<Map<
 async function fromDns(hints: BootstrapHints, fetchFn: typeof fetch, signal?: AbortSignal) {
   const lookups = hints.zones.flatMap((zone) =>
     hints.dohEndpoints.map((endpoint) =>
-      lookupSupernodes(endpoint, zone, fetchFn, signal).catch(() => [] as string[]),
+      lookupSupernodes(endpoint, zone, { fetch: fetchFn, signal }).catch(() => [] as string[]),
     ),
   )
   return (await Promise.all(lookups)).flat()
