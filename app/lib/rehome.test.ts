@@ -8,10 +8,7 @@ import {
 } from '../../shared/supernode.ts'
 import { MOVED_PREFIX, REFERRAL_PREFIX } from './referral.ts'
 import {
-  Backoff,
   DOWN_AFTER_MS,
-  REHOME_MAX_DELAY_MS,
-  REHOME_MIN_DELAY_MS,
   TorrentHome,
   planTrackers,
   readSources,
@@ -283,24 +280,5 @@ describe('TorrentHome', () => {
     expect(await s.home.rehome({ kind: 'news' })).toBe(true)
     expect(s.reads).toEqual([])
     expect(s.torrent.trackers).toEqual(s.owners().map(s.trackerOf))
-  })
-})
-
-describe('Backoff', () => {
-  it('doubles up to the cap and starts again after a success', () => {
-    const b = new Backoff()
-    let now = 0
-    const delays: number[] = []
-    for (let i = 0; i < 12; i++) {
-      b.attempted(now)
-      delays.push(b.wait(now))
-      now += b.wait(now)
-    }
-    expect(delays[0]).toBe(REHOME_MIN_DELAY_MS)
-    expect(delays[1]).toBe(2 * REHOME_MIN_DELAY_MS)
-    expect(Math.max(...delays)).toBe(REHOME_MAX_DELAY_MS)
-    b.succeeded()
-    b.attempted(now)
-    expect(b.wait(now)).toBe(REHOME_MIN_DELAY_MS)
   })
 })

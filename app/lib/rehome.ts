@@ -11,6 +11,7 @@
 // relay that keeps referring, or a network that is down, costs a request every few minutes
 // and never a loop.
 
+import { Backoff } from '../../shared/backoff.ts'
 import { parseReferral, type Referral } from './referral.ts'
 import { announceList, ownerTrackers, preferOrigin, sameTrackers, trackerKey } from './trackers.ts'
 import { trackerRelay, type SupernodeView } from './supernode-view.ts'
@@ -25,34 +26,6 @@ export const DOWN_AFTER_MS = 3_000
 
 export type RehomeReason =
   { kind: 'referral'; referral: Referral } | { kind: 'down'; trackers: string[] } | { kind: 'news' }
-
-/** Spacing of attempts: doubling delays from `minMs` up to `maxMs`, reset by success. */
-export class Backoff {
-  readonly #min: number
-  readonly #max: number
-  #delay: number
-  #notBefore = 0
-
-  constructor(minMs = REHOME_MIN_DELAY_MS, maxMs = REHOME_MAX_DELAY_MS) {
-    this.#min = minMs
-    this.#max = maxMs
-    this.#delay = minMs
-  }
-
-  /** Milliseconds until the next attempt may start (0: now). */
-  wait(now: number): number {
-    return Math.max(0, this.#notBefore - now)
-  }
-
-  attempted(now: number): void {
-    this.#notBefore = now + this.#delay
-    this.#delay = Math.min(this.#delay * 2, this.#max)
-  }
-
-  succeeded(): void {
-    this.#delay = this.#min
-  }
-}
 
 /** What the page tells a torrent's home about itself. */
 export interface HomeContext {
@@ -141,7 +114,7 @@ export class TorrentHome {
 
   readonly #ctx: HomeContext
   readonly #torrent: HomedTorrent
-  readonly #backoff = new Backoff()
+  readonly #backoff = new Backoff({ minMs: REHOME_MIN_DELAY_MS, maxMs: REHOME_MAX_DELAY_MS })
   readonly #now: () => number
   /** Since when each tracker (by trackerKey) has been down. */
   readonly #downSince = new Map<string, number>()
@@ -166,7 +139,7 @@ export class TorrentHome {
 
   /** A tracker answered a normal announce: the next re-home starts from the shortest delay. */
   onAnswered(): void {
-    this.#backoff.succeeded()
+    this.#backoff.reset()
   }
 
   /** Told, now and then, which trackers are down; re-homes once one stayed down
@@ -216,7 +189,7 @@ export class TorrentHome {
     if (!reason) return
     this.#pending = null
     this.#running = true
-    this.#backoff.attempted(this.#now())
+    this.#backoff.defer(this.#now())
     try {
       await this.rehome(reason)
     } finally {

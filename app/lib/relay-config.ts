@@ -20,7 +20,7 @@ import {
   type RelayAnswer,
   type RelayIceConfig,
 } from './ice-servers.ts'
-import { Backoff } from './rehome.ts'
+import { Backoff } from '../../shared/backoff.ts'
 import { trackerRelay } from './supernode-view.ts'
 
 /** Stop waiting for the origin at start after this long and start with what is kept. */
@@ -117,7 +117,9 @@ export class RelayIce {
 
   /** Back online: relays that failed are asked again now, not after their backoff. */
   wake(): void {
-    for (const held of this.#held.values()) held.backoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS)
+    for (const held of this.#held.values()) {
+      held.backoff = new Backoff({ minMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS })
+    }
     this.#tick()
   }
 
@@ -133,7 +135,7 @@ export class RelayIce {
       held = {
         answer: null,
         refreshAt: 0,
-        backoff: new Backoff(RETRY_MIN_MS, RETRY_MAX_MS),
+        backoff: new Backoff({ minMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS }),
         reading: null,
       }
       this.#held.set(relay, held)
@@ -192,11 +194,11 @@ export class RelayIce {
           const { refreshAt, validUntil } = credentialTiming(config, at)
           held.answer = { config, validUntil }
           held.refreshAt = refreshAt
-          held.backoff.succeeded()
+          held.backoff.reset()
           if (relay === this.#origin) this.#keep(config, at)
         },
         // Down, offline or malformed: the last good answer stays until its credentials lapse.
-        () => held.backoff.attempted(this.#deps.now()),
+        () => void held.backoff.defer(this.#deps.now()),
       )
       .finally(() => {
         held.reading = null

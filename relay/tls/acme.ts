@@ -16,6 +16,7 @@ import { Agent, get } from 'node:https'
 import { isIP } from 'node:net'
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls'
 import * as acme from 'acme-client'
+import { Backoff } from '../../shared/backoff.ts'
 import type { Logger } from '../log.ts'
 import type { AlpnChallenges } from '../transport/one-port.ts'
 import { AcmeStore } from './acme-store.ts'
@@ -69,7 +70,8 @@ export class AcmeCertificates implements AcmeResponder {
   readonly #agent: Agent
   #client: acme.Client | undefined
   #timer: NodeJS.Timeout | undefined
-  #failures = 0
+  /** Waits between failed orders. */
+  readonly #retry = new Backoff({ minMs: ACME_RETRY_MIN_MS, maxMs: ACME_RETRY_MAX_MS })
   #port = 0
   #closed = false
   /** What stored() found, once it has looked. */
@@ -151,7 +153,7 @@ export class AcmeCertificates implements AcmeResponder {
       material = await this.#order(challenge)
     } catch (err) {
       if (this.#closed) return
-      const retryMs = Math.min(ACME_RETRY_MAX_MS, ACME_RETRY_MIN_MS * 2 ** this.#failures++)
+      const retryMs = this.#retry.next()
       this.#o.log.warn('acme certificate not obtained; serving the current certificate', {
         directory: this.#o.directory,
         error: (err as Error).message,
@@ -161,7 +163,7 @@ export class AcmeCertificates implements AcmeResponder {
       return
     }
     if (this.#closed) return
-    this.#failures = 0
+    this.#retry.reset()
     this.#o.log.info('acme certificate obtained', describe(material.cert))
     this.#o.onCertificate(material)
     this.#schedule(renewalDelay(material.cert))

@@ -1,0 +1,290 @@
+// The catalog worker's logic in Node: storage in memory, relays as fakes serving really
+// signed listings, the page's messages in and out.
+
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createIdentity } from '../../shared/identity.ts'
+import { createListing, supersedes, type Listing } from '../../shared/listing.ts'
+import {
+  listingKey,
+  type RelaySyncState,
+  type StoredListing,
+  type SwarmFiguresRow,
+} from '../catalog/db.ts'
+import type { FromWorker, RelaySyncProgress } from '../catalog/protocol.ts'
+import { RelayError } from '../catalog/relay-client.ts'
+import { sampleDraft } from '../../relay/catalog/test-support.ts'
+import { CatalogReplica, failureText } from './catalog-replica.ts'
+import type { CatalogStorage } from './catalog-storage.ts'
+
+const NOW = 1_764_115_200_000
+const author = createIdentity()
+
+function listing(i: number, seq = 1): Listing {
+  return createListing(sampleDraft(i), author, { seq, ts: NOW / 1000 })
+}
+
+/** db.ts's semantics over maps: the higher seq is kept, the cursor moves with its page. */
+function memoryStorage() {
+  const listings = new Map<string, StoredListing>()
+  const figures = new Map<string, SwarmFiguresRow>()
+  const sync = new Map<string, RelaySyncState>()
+  const node = new Map<string, unknown>()
+  const storage: CatalogStorage = {
+    countListings: async () => listings.size,
+    async *allListings() {
+      if (listings.size) yield [...listings.values()]
+    },
+    allFigures: async () => [...figures.values()],
+    putFigures: async (rows) => void rows.forEach((r) => figures.set(r.infoHash, r)),
+    listingsFor: async (h) => [...listings.values()].filter((s) => s.infoHash === h),
+    async putListings(batch, now, cursor) {
+      const fresh = new Map<string, Listing>()
+      for (const l of batch) {
+        const key = listingKey(l)
+        const current = fresh.get(key) ?? listings.get(key)?.listing
+        if (!current || supersedes(l, current)) fresh.set(key, l)
+      }
+      for (const [key, l] of fresh) {
+        listings.set(key, { key, infoHash: l.infoHash, listing: l, storedAt: now })
+      }
+      if (cursor) sync.set(cursor.relay, { ...cursor, lastSyncAt: now, lastError: null })
+      return [...fresh.values()]
+    },
+    syncState: async (relay) => sync.get(relay),
+    allSyncStates: async () => [...sync.values()],
+    async noteSyncError(relay, error) {
+      const state = sync.get(relay) ?? { relay, cursor: 0, lastSyncAt: 0, lastError: null }
+      sync.set(relay, { ...state, lastError: error })
+    },
+    getNodeValue: async <T>(name: string) => node.get(name) as T | undefined,
+    setNodeValue: async (name, value) => void node.set(name, value),
+  }
+  return { storage, listings, sync }
+}
+
+/** A relay whose catalog is `rows` (cursor i + 1 for row i), paged as the relay does. */
+function fakeRelay(origin: string, rows: unknown[], pageSize = 10) {
+  const relay = {
+    origin,
+    rows,
+    epoch: 'e1',
+    requests: [] as string[],
+    /** Replaces the answer to a page request (garbage, failures, lies). */
+    page: null as ((after: number) => unknown) | null,
+    answer(url: string, init: RequestInit = {}): unknown {
+      const { pathname, searchParams } = new URL(url)
+      relay.requests.push(`${init.method ?? 'GET'} ${pathname}${new URL(url).search}`)
+      if (pathname === '/v1/relays') return { relays: [] }
+      if (pathname === '/v1/listings' && init.method === 'POST') return { ok: true }
+      if (pathname === '/v1/listings') {
+        const after = Number(searchParams.get('after'))
+        if (relay.page) return relay.page(after)
+        const listings = relay.rows.slice(after, after + pageSize)
+        const next = after + listings.length
+        const more = next < relay.rows.length
+        return { listings, next, more, latest: relay.rows.length, epoch: relay.epoch }
+      }
+      if (pathname.startsWith('/v1/listings/')) {
+        const hash = pathname.slice('/v1/listings/'.length)
+        return {
+          listings: relay.rows.filter((r) => (r as Listing).infoHash === hash),
+          stats: { seeds: 3, leechers: 1, downloads: 9 },
+        }
+      }
+      throw new RelayError(`HTTP 404`, 404)
+    },
+  }
+  return relay
+}
+
+function setup(relays: ReturnType<typeof fakeRelay>[], storage = memoryStorage()) {
+  const posted: FromWorker[] = []
+  const fetchJson = vi.fn(async (url: string, init?: RequestInit) => {
+    const relay = relays.find((r) => url.startsWith(r.origin))
+    if (!relay) throw new RelayError(`cannot reach ${new URL(url).host}`)
+    await Promise.resolve()
+    return relay.answer(url, init)
+  })
+  const replica = new CatalogReplica({
+    storage: Promise.resolve(storage.storage),
+    fetchJson,
+    post: (m) => posted.push(m),
+    now: () => NOW,
+  })
+  replicas.push(replica)
+  /** The last progress the page was told of, for one relay. */
+  const progress = (origin: string): RelaySyncProgress | undefined =>
+    posted
+      .filter((m) => m.type === 'progress')
+      .at(-1)
+      ?.relays.find((r) => r.relay === origin)
+  const settled = (origin: string) =>
+    vi.waitFor(() => expect(progress(origin)?.state).toMatch(/idle|error/), { timeout: 10_000 })
+  return { replica, posted, storage, progress, settled }
+}
+
+const replicas: CatalogReplica[] = []
+afterEach(() => {
+  for (const r of replicas.splice(0)) r.stop()
+})
+
+const A = 'http://relay-a.test'
+
+/** A replica started with relay A, once its first pass from A ended. */
+async function syncedFrom(relay: ReturnType<typeof fakeRelay>, storage = memoryStorage()) {
+  const s = setup([relay], storage)
+  await s.replica.receive({ type: 'start', relays: [A] })
+  await s.settled(A)
+  return s
+}
+
+describe('CatalogReplica: syncing from relays', () => {
+  it('reads a relay to its end, stores and indexes what verifies, and reports progress', async () => {
+    const good = Array.from({ length: 25 }, (_, i) => listing(i + 1))
+    const forged = { ...listing(99), name: 'Changed after signing' }
+    const relay = fakeRelay(A, [...good, forged])
+    const s = await syncedFrom(relay)
+    expect(s.progress(A)).toMatchObject({ state: 'idle', fetched: 26, fraction: 1, error: null })
+    expect(s.storage.listings.size).toBe(25)
+    expect(s.storage.sync.get(A)).toMatchObject({ cursor: 26, epoch: 'e1' })
+    const query = {
+      text: 'release 7',
+      sort: 'name',
+      descending: false,
+      offset: 0,
+      limit: 10,
+    } as const
+    await s.replica.receive({ type: 'search', id: 1, query })
+    const result = s.posted.find((m) => m.type === 'result')
+    expect(result?.type === 'result' && result.rows.map((r) => r.name)).toContain(
+      'Sample release 7 (0)',
+    )
+  })
+
+  it('a relay failing midway keeps what came, and the next pass resumes from there', async () => {
+    const relay = fakeRelay(
+      A,
+      Array.from({ length: 30 }, (_, i) => listing(i + 1)),
+    )
+    const serve = relay.answer
+    let down = true
+    relay.answer = (url, init) => {
+      if (down && url.includes('after=20')) throw new RelayError('cannot reach relay-a.test')
+      return serve(url, init)
+    }
+    const s = await syncedFrom(relay)
+    expect(s.progress(A)).toMatchObject({ state: 'error', error: 'cannot reach relay-a.test' })
+    expect(s.storage.listings.size).toBe(20)
+    down = false
+    relay.requests.length = 0
+    await s.replica.receive({ type: 'sync' })
+    await vi.waitFor(() => expect(s.progress(A)?.state).toBe('idle'), { timeout: 10_000 })
+    expect(s.storage.listings.size).toBe(30)
+    expect(relay.requests.filter((r) => r.startsWith('GET /v1/listings?'))).toEqual([
+      'GET /v1/listings?after=20&limit=1000',
+    ])
+  })
+
+  it('shows a failure as the relay state, with the message, and notes it in storage', async () => {
+    const relay = fakeRelay(
+      A,
+      Array.from({ length: 15 }, (_, i) => listing(i + 1)),
+    )
+    let calls = 0
+    relay.page = (after) => {
+      if (calls++ === 1) throw new RelayError('relay-a.test did not answer within 15 s')
+      return {
+        listings: relay.rows.slice(after, after + 10),
+        next: after + 10,
+        more: true,
+        epoch: 'e1',
+      }
+    }
+    const s = await syncedFrom(relay)
+    expect(s.progress(A)).toMatchObject({
+      state: 'error',
+      error: 'relay-a.test did not answer within 15 s',
+    })
+    expect(s.storage.sync.get(A)).toMatchObject({
+      cursor: 10,
+      lastError: 'relay-a.test did not answer within 15 s',
+    })
+  })
+
+  it('garbage for a page is an error, and stores nothing', async () => {
+    const relay = fakeRelay(A, [])
+    relay.page = () => ({ listings: 'not a list', next: -1 })
+    const s = await syncedFrom(relay)
+    expect(s.progress(A)).toMatchObject({
+      state: 'error',
+      error: 'the relay sent a malformed page',
+    })
+    expect(s.storage.listings.size).toBe(0)
+  })
+
+  it('a relay that says more without moving its cursor ends the pass after one request', async () => {
+    const relay = fakeRelay(A, [listing(1)])
+    relay.page = (after) => ({ listings: [listing(1)], next: after, more: true, epoch: 'e1' })
+    const s = await syncedFrom(relay)
+    expect(s.progress(A)?.state).toBe('idle')
+    expect(relay.requests.filter((r) => r.startsWith('GET /v1/listings?'))).toHaveLength(1)
+  })
+
+  it('reads a relay from the start again when its store was replaced (a new epoch)', async () => {
+    const storage = memoryStorage()
+    storage.sync.set(A, { relay: A, cursor: 500, epoch: 'old', lastSyncAt: 1, lastError: null })
+    const relay = fakeRelay(
+      A,
+      Array.from({ length: 12 }, (_, i) => listing(i + 1)),
+    )
+    const s = await syncedFrom(relay, storage)
+    expect(relay.requests.filter((r) => r.startsWith('GET /v1/listings?'))).toEqual([
+      'GET /v1/listings?after=500&limit=1000',
+      'GET /v1/listings?after=0&limit=1000',
+      'GET /v1/listings?after=10&limit=1000',
+    ])
+    expect(s.storage.listings.size).toBe(12)
+    expect(storage.sync.get(A)).toMatchObject({ cursor: 12, epoch: 'e1' })
+  })
+})
+
+describe('CatalogReplica: the page asking', () => {
+  it('get with refresh stores only verified listings of that hash, with live figures', async () => {
+    const wanted = listing(5)
+    const relay = fakeRelay(A, [wanted, listing(6), { ...listing(5, 2), sig: '00'.repeat(64) }])
+    relay.page = () => ({ listings: [], next: 0, more: false })
+    const s = setup([relay])
+    await s.replica.receive({ type: 'start', relays: [A] })
+    await s.replica.receive({ type: 'get', id: 7, infoHash: wanted.infoHash, refresh: true })
+    const answer = s.posted.find((m) => m.type === 'listings')
+    expect(answer).toMatchObject({
+      id: 7,
+      rows: [{ listing: wanted, figures: { seeds: 3, leechers: 1, downloads: 9 } }],
+    })
+  })
+
+  it('a refused publish fails with the relay and its reason, and stores nothing', async () => {
+    const relay = fakeRelay(A, [])
+    relay.page = () => ({ listings: [], next: 0, more: false })
+    const answer = relay.answer
+    relay.answer = (url, init) => {
+      if (init?.method === 'POST') throw new RelayError('too many listings', 429, 30)
+      return answer(url, init)
+    }
+    const s = setup([relay])
+    const draft = { ...listing(3), name: 'Mine' }
+    await s.replica.receive({ type: 'publish', id: 4, draft, relay: A })
+    expect(s.posted.at(-1)).toEqual({
+      type: 'failed',
+      id: 4,
+      error: 'relay-a.test refused the listing (HTTP 429): too many listings. Try again in 30 s.',
+    })
+    expect(s.storage.listings.size).toBe(0)
+  })
+
+  it('names a full disk in words a person can act on', () => {
+    expect(failureText(new DOMException('full', 'QuotaExceededError'))).toMatch(/no storage space/)
+    expect(failureText(new Error('boom'))).toBe('boom')
+    expect(failureText('odd')).toBe('odd')
+  })
+})

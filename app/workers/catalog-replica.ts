@@ -1,0 +1,318 @@
+// The browser's replica of the catalog, as the catalog worker runs it: keeps this browser's
+// copy of the index page in sync with every relay it knows (catalog-relay-sync.ts), stores
+// it (catalog-storage.ts), and answers the page's messages (app/catalog/protocol.ts) from
+// its in-memory index. Storage, the network and the way out are passed in, so it runs in
+// Node tests as it runs in the worker.
+
+import type { NodeIdentity } from '../../shared/identity.ts'
+import type { Listing, ListingDraft } from '../../shared/listing.ts'
+import { listingKey, type SwarmFiguresRow } from '../catalog/db.ts'
+import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
+import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/relay-client.ts'
+import { SearchIndex, type IndexedListing, type SwarmFigures } from '../catalog/search-index.ts'
+import { verifyListings } from '../catalog/verify.ts'
+import { changedFigures, figuresQuery, hashAnswers, statsFigures } from './catalog-live.ts'
+import { loadIdentity, publishListing } from './catalog-publish.ts'
+import { syncRelay } from './catalog-relay-sync.ts'
+import type { CatalogStorage } from './catalog-storage.ts'
+
+/** Pause between sync passes over all relays. */
+const SYNC_INTERVAL_MS = 10_000
+/** Relays synced from at once, at most: the origin plus those the relays list. */
+const MAX_RELAYS = 16
+/** Relays asked for a listing's live figures when its page opens, and how long we wait. */
+const LIVE_RELAYS = 4
+const LIVE_TIMEOUT_MS = 5_000
+
+export interface CatalogReplicaDeps {
+  storage: Promise<CatalogStorage>
+  fetchJson: typeof fetchRelayJson
+  post(message: FromWorker): void
+  now?: () => number
+}
+
+function toIndexed(listing: Listing): IndexedListing {
+  return {
+    key: listingKey(listing),
+    infoHash: listing.infoHash,
+    name: listing.name,
+    description: listing.description,
+    category: listing.category,
+    size: listing.size,
+    ts: listing.ts,
+  }
+}
+
+/** What the page shows when a message fails. */
+export function failureText(err: unknown): string {
+  if (err instanceof DOMException && err.name === 'QuotaExceededError') {
+    return 'This browser has no storage space left for the catalog. Free some space and reload.'
+  }
+  return err instanceof Error ? err.message : String(err)
+}
+
+export class CatalogReplica {
+  readonly #deps: CatalogReplicaDeps
+  readonly #now: () => number
+  readonly #index = new SearchIndex()
+  readonly #figures = new Map<string, SwarmFigures>()
+  readonly #progress = new Map<string, RelaySyncProgress>()
+  /** Relays to sync from, the origin first. */
+  readonly #relays: string[] = []
+  #started = false
+  #stopped = false
+  /** Set while a pass is running and another was asked for; wakes the pause otherwise. */
+  #again = false
+  #wake: (() => void) | null = null
+  #me: Promise<NodeIdentity> | null = null
+
+  constructor(deps: CatalogReplicaDeps) {
+    this.#deps = deps
+    this.#now = deps.now ?? Date.now
+  }
+
+  /** Answers one message from the page; a failure is posted as `failed`, never thrown. */
+  async receive(message: ToWorker): Promise<void> {
+    try {
+      await this.#handle(message)
+    } catch (err) {
+      this.#deps.post({
+        type: 'failed',
+        id: 'id' in message ? message.id : null,
+        error: failureText(err),
+      })
+    }
+  }
+
+  /** Ends the sync loop after the pass under way. */
+  stop(): void {
+    this.#stopped = true
+    this.#wake?.()
+  }
+
+  async #handle(message: ToWorker): Promise<void> {
+    const storage = await this.#deps.storage
+    const post = this.#deps.post
+    switch (message.type) {
+      case 'start':
+        if (this.#started) {
+          // More relays (added in Settings): read them in the next pass, which starts now.
+          for (const relay of message.relays) this.#addRelay(relay)
+          this.#syncNow()
+          return
+        }
+        this.#started = true
+        for (const relay of message.relays) this.#addRelay(relay)
+        await this.#load(storage, this.#relays.length > 0)
+        this.#reportProgress()
+        if (this.#relays.length) void this.#syncForever(storage)
+        return
+      case 'sync':
+        this.#syncNow()
+        return
+      case 'figures':
+        await this.#refreshFigures(storage, message.infoHashes)
+        return
+      case 'search': {
+        const t0 = performance.now()
+        const result = this.#index.search(message.query)
+        post({
+          type: 'result',
+          id: message.id,
+          total: result.total,
+          rows: this.#rows(result.keys),
+          categories: result.categories,
+          tookMs: performance.now() - t0,
+        })
+        return
+      }
+      case 'get': {
+        let stored = await storage.listingsFor(message.infoHash)
+        if (message.refresh || stored.length === 0) {
+          await this.#refreshFromRelays(storage, message.infoHash)
+          stored = await storage.listingsFor(message.infoHash)
+        }
+        const rows = stored
+          .map((s) => ({
+            key: s.key,
+            listing: s.listing,
+            figures: this.#figures.get(s.infoHash) ?? null,
+          }))
+          .sort((a, b) => b.listing.ts - a.listing.ts)
+        post({ type: 'listings', id: message.id, rows })
+        return
+      }
+      case 'identity':
+        post({ type: 'identity', id: message.id, publicKey: (await this.#identity(storage)).id })
+        return
+      case 'publish':
+        post({
+          type: 'published',
+          id: message.id,
+          listing: await this.#publish(storage, message.draft, message.relay),
+        })
+        return
+    }
+  }
+
+  #syncNow(): void {
+    this.#again = true
+    this.#wake?.()
+  }
+
+  #applyFigures(rows: SwarmFiguresRow[]): void {
+    for (const row of rows) this.#figures.set(row.infoHash, row)
+    this.#index.setFigures(rows.map((row) => [row.infoHash, row]))
+  }
+
+  async #storeFigures(storage: CatalogStorage, byHash: Map<string, SwarmFigures>): Promise<void> {
+    if (byHash.size === 0) return
+    const at = this.#now()
+    const rows = [...byHash].map(([infoHash, f]) => ({ infoHash, ...f, at }))
+    await storage.putFigures(rows)
+    this.#applyFigures(rows)
+  }
+
+  async #load(storage: CatalogStorage, online: boolean): Promise<void> {
+    const total = await storage.countListings()
+    for await (const page of storage.allListings()) {
+      this.#index.upsert(page.map((row) => toIndexed(row.listing)))
+      this.#deps.post({ type: 'loading', loaded: this.#index.size, total })
+    }
+    this.#applyFigures(await storage.allFigures())
+    // Relays from earlier visits are synced (and announced to) at once, before discovery.
+    if (online) for (const state of await storage.allSyncStates()) this.#addRelay(state.relay)
+    this.#deps.post({ type: 'ready', count: this.#index.size })
+  }
+
+  #addRelay(url: string): void {
+    const origin = relayOrigin(url)
+    if (origin && !this.#relays.includes(origin) && this.#relays.length < MAX_RELAYS) {
+      this.#relays.push(origin)
+    }
+  }
+
+  #identity(storage: CatalogStorage): Promise<NodeIdentity> {
+    this.#me ??= loadIdentity(storage)
+    return this.#me
+  }
+
+  #reportProgress(): void {
+    this.#deps.post({
+      type: 'progress',
+      relays: this.#relays.map((r) => ({ ...this.#progressOf(r) })),
+      count: this.#index.size,
+    })
+  }
+
+  #progressOf(relay: string): RelaySyncProgress {
+    let entry = this.#progress.get(relay)
+    if (!entry) {
+      entry = { relay, fetched: 0, fraction: null, state: 'syncing', error: null, lastSyncAt: 0 }
+      this.#progress.set(relay, entry)
+    }
+    return entry
+  }
+
+  /** Takes listings new to this browser and figures into the index, and tells the page. */
+  async #took(storage: CatalogStorage, fresh: Listing[], figures: Map<string, SwarmFigures>) {
+    if (fresh.length) this.#index.upsert(fresh.map(toIndexed))
+    await this.#storeFigures(storage, figures)
+    if (fresh.length || figures.size) this.#deps.post({ type: 'changed', count: this.#index.size })
+  }
+
+  /** Asks every known relay which relays it knows (a host catcher one hop deep). */
+  async #discoverRelays(): Promise<void> {
+    const lists = await Promise.allSettled(
+      this.#relays.map((relay) => this.#deps.fetchJson(`${relay}/v1/relays`, {}, LIVE_TIMEOUT_MS)),
+    )
+    const before = this.#relays.length
+    for (const list of lists) {
+      if (list.status === 'fulfilled') {
+        for (const url of parseRelayList(list.value)) this.#addRelay(url)
+      }
+    }
+    if (this.#relays.length > before) this.#reportProgress()
+  }
+
+  async #syncForever(storage: CatalogStorage): Promise<void> {
+    const deps = {
+      storage,
+      fetchJson: this.#deps.fetchJson,
+      now: this.#now,
+      stored: (fresh: Listing[], figures: Map<string, SwarmFigures>) =>
+        this.#took(storage, fresh, figures),
+      progress: () => this.#reportProgress(),
+    }
+    while (!this.#stopped) {
+      this.#again = false
+      await this.#discoverRelays()
+      await Promise.all(this.#relays.map((r) => syncRelay(deps, r, this.#progressOf(r))))
+      if (this.#again || this.#stopped) continue
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SYNC_INTERVAL_MS)
+        this.#wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      this.#wake = null
+    }
+  }
+
+  /**
+   * Asks a few relays for the live figures of the rows on screen, and stores those that
+   * changed; the page searches again only then, so asking again cannot loop.
+   */
+  async #refreshFigures(storage: CatalogStorage, infoHashes: string[]): Promise<void> {
+    const hashes = figuresQuery(infoHashes)
+    if (hashes.length === 0) return
+    const query = hashes.map((h) => `ih=${h}`).join('&')
+    const live = statsFigures(await this.#askLiveRelays(`/v1/stats?${query}`), hashes)
+    const changed = changedFigures(live, this.#figures)
+    await this.#storeFigures(storage, changed)
+    if (changed.size) this.#deps.post({ type: 'changed', count: this.#index.size })
+  }
+
+  /** The answers of the first few relays to a GET of `path`; those that failed left out. */
+  async #askLiveRelays(path: string): Promise<unknown[]> {
+    const answers = await Promise.allSettled(
+      this.#relays
+        .slice(0, LIVE_RELAYS)
+        .map((relay) => this.#deps.fetchJson(`${relay}${path}`, {}, LIVE_TIMEOUT_MS)),
+    )
+    return answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []))
+  }
+
+  /**
+   * Asks a few relays for every listing of one hash and for its live swarm figures; stores
+   * what verifies.
+   */
+  async #refreshFromRelays(storage: CatalogStorage, infoHash: string): Promise<void> {
+    const { values, live } = hashAnswers(await this.#askLiveRelays(`/v1/listings/${infoHash}`))
+    const verified = await verifyListings(values, Math.floor(this.#now() / 1000))
+    const fresh = await storage.putListings(
+      verified.listings.filter((l) => l.infoHash === infoHash),
+      this.#now(),
+    )
+    await this.#took(storage, fresh, live ? new Map([[infoHash, live]]) : new Map())
+  }
+
+  async #publish(storage: CatalogStorage, draft: ListingDraft, relay: string): Promise<Listing> {
+    const deps = { storage, fetchJson: this.#deps.fetchJson, now: this.#now }
+    const listing = await publishListing(deps, await this.#identity(storage), draft, relay)
+    const fresh = await storage.putListings([listing], this.#now())
+    this.#index.upsert(fresh.map(toIndexed))
+    this.#deps.post({ type: 'changed', count: this.#index.size })
+    return listing
+  }
+
+  #rows(keys: string[]): ListingRow[] {
+    const rows: ListingRow[] = []
+    for (const key of keys) {
+      const row = this.#index.row(key)
+      if (row) rows.push({ ...row, publisher: key.slice(0, key.indexOf(':')) })
+    }
+    return rows
+  }
+}

@@ -1,0 +1,59 @@
+// What the catalog replica (catalog-replica.ts) keeps in storage, as an interface, so its
+// logic runs in Node tests against a map in memory while the worker hands it IndexedDB.
+
+import type { Listing } from '../../shared/listing.ts'
+import {
+  allListings,
+  allSyncStates,
+  getNodeValue,
+  listingsFor,
+  noteSyncError,
+  putFigures,
+  putListings,
+  setNodeValue,
+  syncState,
+  type CatalogDb,
+  type RelaySyncState,
+  type StoredListing,
+  type SwarmFiguresRow,
+} from '../catalog/db.ts'
+
+/** A relay's cursor, moved in the same transaction as the listings of its page. */
+export interface SyncCursor {
+  relay: string
+  cursor: number
+  epoch?: string
+}
+
+export interface CatalogStorage {
+  countListings(): Promise<number>
+  /** Every stored listing, a page at a time. */
+  allListings(): AsyncIterable<StoredListing[]>
+  allFigures(): Promise<SwarmFiguresRow[]>
+  putFigures(rows: SwarmFiguresRow[]): Promise<void>
+  listingsFor(infoHash: string): Promise<StoredListing[]>
+  /** Stores listings, keeping the higher `seq`; returns those that were new or newer. */
+  putListings(listings: Listing[], now: number, cursor?: SyncCursor): Promise<Listing[]>
+  syncState(relay: string): Promise<RelaySyncState | undefined>
+  allSyncStates(): Promise<RelaySyncState[]>
+  noteSyncError(relay: string, error: string): Promise<void>
+  getNodeValue<T>(name: string): Promise<T | undefined>
+  setNodeValue(name: string, value: unknown): Promise<void>
+}
+
+/** The browser's storage: IndexedDB through db.ts. */
+export function idbCatalogStorage(db: CatalogDb): CatalogStorage {
+  return {
+    countListings: () => db.count('listings'),
+    allListings: () => allListings(db),
+    allFigures: () => db.getAll('figures'),
+    putFigures: (rows) => putFigures(db, rows),
+    listingsFor: (infoHash) => listingsFor(db, infoHash),
+    putListings: (listings, now, cursor) => putListings(db, listings, now, cursor),
+    syncState: (relay) => syncState(db, relay),
+    allSyncStates: () => allSyncStates(db),
+    noteSyncError: (relay, error) => noteSyncError(db, relay, error),
+    getNodeValue: (name) => getNodeValue(db, name),
+    setNodeValue: (name, value) => setNodeValue(db, name, value),
+  }
+}
