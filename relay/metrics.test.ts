@@ -107,12 +107,23 @@ describe('relayMetrics', () => {
     expect(new Set(types).size).toBe(types.length)
   })
 
-  it('reports load as the fullest of torrents, peers and bandwidth', () => {
+  it('reports load as the fullest of torrents, peers and tracking bandwidth', () => {
     // Peers 10 of 20 and bandwidth 500 of 1000 are both half; torrents 3 of 100 less.
     expect(loadRatio(FIGURES)).toBe(0.5)
     expect(loadRatio({ ...FIGURES, bandwidthBytesPerSecond: 2000 })).toBe(2)
     const none = { maxTorrents: 0, maxPeers: 0, maxBandwidth: 0 }
     expect(loadRatio({ ...FIGURES, capacity: none })).toBe(0)
+  })
+
+  it('counts relayed bandwidth (TURN) in the load as the election does', () => {
+    const relaying = {
+      ...FIGURES,
+      relayedBytesPerSecond: 900,
+      capacity: { ...FIGURES.capacity, maxRelayed: 1000 },
+    }
+    expect(loadRatio(relaying)).toBe(0.9)
+    // An uncapped relay (0) adds nothing.
+    expect(loadRatio({ ...relaying, capacity: { ...relaying.capacity, maxRelayed: 0 } })).toBe(0.5)
   })
 })
 

@@ -3,6 +3,8 @@
 // A pure encoder: metric families in, text out. Reading the figures off the running relay
 // is `relayMetrics`, which takes plain numbers so it too can be tested without a socket.
 
+import { loadShare } from '../shared/supernode.ts'
+
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 export type MetricType = 'counter' | 'gauge'
@@ -73,7 +75,15 @@ export interface RelayFigures {
   leechers: number
   announces: { http: number; ws: number }
   bandwidthBytesPerSecond: number
-  capacity: { maxTorrents: number; maxPeers: number; maxBandwidth: number }
+  /** Bytes/s relayed for browsers (TURN) lately; absent when TURN is off. */
+  relayedBytesPerSecond?: number
+  capacity: {
+    maxTorrents: number
+    maxPeers: number
+    maxBandwidth: number
+    /** --turn-max-bandwidth; absent when TURN is off. */
+    maxRelayed?: number
+  }
   listings: number
   /** Live supernode records known (own one included), by role. */
   supernodes: { supernode: number; candidate: number }
@@ -118,14 +128,23 @@ export function swarmFigures(
   return { peers: { tcp, rtc }, seeders, leechers: tcp + rtc - seeders }
 }
 
-/** The highest of hashes, peers and bandwidth used over their capacity: 1 means full. */
+/** The relay's load share (shared/supernode.ts loadShare, what its election judges by): the
+ * fullest of torrents, peers, tracking and relayed bandwidth over capacity; 1 means full. */
 export function loadRatio(f: RelayFigures): number {
-  const ratio = (used: number, max: number) => (max > 0 ? used / max : 0)
-  return Math.max(
-    ratio(f.torrents, f.capacity.maxTorrents),
-    ratio(f.peers.tcp + f.peers.rtc, f.capacity.maxPeers),
-    ratio(f.bandwidthBytesPerSecond, f.capacity.maxBandwidth),
-  )
+  return loadShare({
+    load: {
+      hashes: f.torrents,
+      peers: f.peers.tcp + f.peers.rtc,
+      bandwidth: f.bandwidthBytesPerSecond,
+      relay: f.relayedBytesPerSecond,
+    },
+    capacity: {
+      maxHashes: f.capacity.maxTorrents,
+      maxPeers: f.capacity.maxPeers,
+      bandwidth: f.capacity.maxBandwidth,
+      relay: f.capacity.maxRelayed,
+    },
+  })
 }
 
 export function relayMetrics(f: RelayFigures): MetricFamily[] {
@@ -173,7 +192,7 @@ export function relayMetrics(f: RelayFigures): MetricFamily[] {
     ),
     gauge(
       'monsoon_load_ratio',
-      'Highest of torrents, peers and bandwidth over their capacity (1 = full).',
+      'Highest of torrents, peers, tracking and relayed bandwidth over capacity (1 = full).',
       one(loadRatio(f)),
     ),
     gauge('monsoon_catalog_listings', 'Listings in the catalog store.', one(f.listings)),

@@ -261,3 +261,30 @@ describe('createSupernodeRecord / verifySupernodeRecord', () => {
     expect(supersedes(stranger, older)).toBe(false)
   })
 })
+
+describe('loadShare', () => {
+  const capacity = { maxHashes: 100, maxPeers: 1000, bandwidth: 10_000 }
+  const load = { hashes: 50, peers: 100, bandwidth: 9000 }
+  it('is the fullest figure over its capacity, relayed bandwidth included', () => {
+    expect(loadShare({ capacity, load })).toBe(0.9)
+    const relaying = { capacity: { ...capacity, relay: 100 }, load: { ...load, relay: 150 } }
+    expect(loadShare(relaying)).toBe(1.5)
+    // A capacity of 0 counts as empty, not as full.
+    expect(loadShare({ capacity: { maxHashes: 0, maxPeers: 0, bandwidth: 0 }, load })).toBe(0)
+  })
+
+  it('is the largest ratio of the figures, never below 0, for any counts', () => {
+    const n = fc.nat(1_000_000)
+    fc.assert(
+      fc.property(fc.tuple(n, n, n, n), fc.tuple(n, n, n, n), ([h, p, b, r], [ch, cp, cb, cr]) => {
+        const share = loadShare({
+          capacity: { maxHashes: ch, maxPeers: cp, bandwidth: cb, relay: cr },
+          load: { hashes: h, peers: p, bandwidth: b, relay: r },
+        })
+        const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
+        expect(share).toBe(Math.max(ratio(h, ch), ratio(p, cp), ratio(b, cb), ratio(r, cr)))
+        expect(share).toBeGreaterThanOrEqual(0)
+      }),
+    )
+  })
+})

@@ -202,8 +202,9 @@ export function verifySupernodeRecord(
 }
 
 /** A record's fullest figure: load over capacity for hashes, peers, tracking bandwidth and
- * relayed bandwidth, the largest (0 for a capacity of 0, or none). What overload and
- * underload are judged by. */
+ * relayed bandwidth, the largest (0 for a capacity of 0, or none), unclamped. The one load
+ * share: what overload and underload are judged by, the Network view's load bar, and
+ * /metrics' monsoon_load_ratio. */
 export function loadShare(record: Pick<SupernodeRecord, 'load' | 'capacity'>): number {
   const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
   return Math.max(

@@ -3,6 +3,9 @@
 // WebTorrent's default would first copy every byte into the origin-private file system, a
 // second pass over the data with no progress to show and a second copy on disk.
 
+import { ChunkLayout, asError, failSoon } from './chunk-store-args.ts'
+import type { Callback, GetOptions } from './chunk-store-args.ts'
+
 /** The largest piece while a torrent stays within SMALL_PIECES_MAX pieces. Why, first:
  * WebCrypto copies a piece when asked for its digest, and copies much over 512 KiB cost
  * twice as much (likely: the allocator maps one that large afresh, and the kernel faults in
@@ -33,51 +36,31 @@ export function pieceLengthFor(totalBytes: number): number {
   return Math.min(usual, Math.max(SMALL_PIECE_BYTES, fewest))
 }
 
-type Callback<T> = (err: Error | null, value?: T) => void
-
 export class FileChunkStore {
   readonly chunkLength: number
   readonly length: number
   readonly #files: { blob: Blob; offset: number }[]
+  readonly #layout: ChunkLayout
   #closed = false
 
   /** `files` in torrent order: the order they were given to create the torrent. */
   constructor(chunkLength: number, files: Blob[]) {
-    if (!Number.isInteger(chunkLength) || chunkLength <= 0) {
-      throw new RangeError('chunk length must be a positive integer')
-    }
-    this.chunkLength = chunkLength
     let offset = 0
     this.#files = files.map((blob) => {
       const entry = { blob, offset }
       offset += blob.size
       return entry
     })
+    this.#layout = new ChunkLayout(chunkLength, offset)
+    this.chunkLength = chunkLength
     this.length = offset
   }
 
-  get(
-    index: number,
-    opts: { offset?: number; length?: number } | null | Callback<Uint8Array>,
-    cb?: Callback<Uint8Array>,
-  ): void {
-    if (typeof opts === 'function') return this.get(index, null, opts)
-    const done = cb ?? (() => {})
-    const fail = (message: string) => queueMicrotask(() => done(new Error(message)))
-    if (this.#closed) return fail('storage is closed')
-
-    const start = index * this.chunkLength
-    if (!Number.isInteger(index) || index < 0 || start >= this.length) {
-      return fail(`no chunk ${index}`)
-    }
-    const chunk = Math.min(this.chunkLength, this.length - start)
-    const offset = opts?.offset ?? 0
-    const length = opts?.length ?? chunk - offset
-    if (offset < 0 || length < 0 || offset + length > chunk) {
-      return fail(`range ${offset}+${length} is outside chunk ${index}`)
-    }
-
-    const begin = start + offset
+  get(index: number, opts?: GetOptions | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
+    const read = this.#layout.read(index, opts, cb, this.#closed)
+    if (!read) return
+    const { offset, length, done } = read
+    const begin = index * this.chunkLength + offset
     const end = begin + length
     const parts: Blob[] = []
     for (const { blob, offset: at } of this.#files) {
@@ -88,12 +71,12 @@ export class FileChunkStore {
     new Blob(parts).arrayBuffer().then(
       (buf) => done(null, new Uint8Array(buf)),
       // A file changed or deleted on disk since it was picked can no longer be read.
-      (err: unknown) => done(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => done(asError(err)),
     )
   }
 
-  put(_index: number, _buf: Uint8Array, cb?: Callback<void>): void {
-    queueMicrotask(() => cb?.(new Error('these files are shared read-only')))
+  put(_index: number, _buf: Uint8Array, cb: Callback<void> = () => {}): void {
+    failSoon(cb, 'these files are shared read-only')
   }
 
   close(cb?: Callback<void>): void {

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { MAX_NAME_CHARS } from '../../shared/limits.ts'
 import {
   MAX_TRACKERS,
   TorrentInputError,
@@ -60,6 +61,11 @@ describe('parseTorrentInput', () => {
     expect(ref.name).toBe('<img src=x onerror=alert(1)>\u202e../../etc/passwd')
     expect(ref.trackers).toHaveLength(MAX_TRACKERS)
     expect(ref.trackers.every((t) => t.startsWith('ws://'))).toBe(true)
+  })
+
+  it('keeps no longer a name than a listing may have (shared/limits.ts)', () => {
+    const params = new URLSearchParams({ dn: 'n'.repeat(MAX_NAME_CHARS + 100) })
+    expect(refFromParams(HASH, params).name).toBe('n'.repeat(MAX_NAME_CHARS))
   })
 })
 

@@ -3,12 +3,12 @@
 // TorrentInputError out. Info hashes are BitTorrent v1 (BEP 3): SHA-1, 40 hex characters,
 // or 32 base32 characters in older magnet links.
 
+import { MAX_NAME_CHARS } from '../../shared/limits.ts'
+
 /** Longest text we try to parse; a real magnet link with a few trackers is well under this. */
 export const MAX_INPUT_CHARS = 8192
 /** Trackers kept from one link; more only slows the page down announcing to them. */
 export const MAX_TRACKERS = 8
-/** Longest display name kept from a link (it is only ever shown as text). */
-export const MAX_NAME_CHARS = 512
 
 export interface TorrentRef {
   /** Lower-case hex v1 info hash. */
@@ -56,6 +56,8 @@ export function parseTorrentInput(input: string): TorrentRef {
 export function refFromParams(infoHash: string, params: URLSearchParams): TorrentRef {
   const ref: TorrentRef = { infoHash: parseInfoHash(infoHash), trackers: [] }
   const name = params.get('dn')?.trim()
+  // One name limit everywhere: the app's own links carry a listing's name, which relays
+  // refuse past it, and the app keeps no name longer than it can publish.
   if (name) ref.name = name.slice(0, MAX_NAME_CHARS)
   for (const tr of params.getAll('tr')) {
     if (ref.trackers.length >= MAX_TRACKERS) break

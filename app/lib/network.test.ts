@@ -12,7 +12,6 @@ import {
   MAX_SUPERNODES_SHOWN,
   checkHosts,
   checkSupernodes,
-  loadShare,
   torrentOwners,
 } from './network.ts'
 
@@ -117,14 +116,6 @@ describe('checkHosts', () => {
     const rows = checkHosts({ hosts: new Array(MAX_HOSTS_SHOWN * 2).fill(row) })
     expect(rows).toHaveLength(MAX_HOSTS_SHOWN)
     expect(() => checkHosts({ hosts: {} })).toThrow(TypeError)
-  })
-})
-
-describe('loadShare', () => {
-  it('gives each figure over its capacity and the fullest', () => {
-    expect(loadShare(record(1))).toEqual({ hashes: 0.5, peers: 0.1, bandwidth: 0.9, max: 0.9 })
-    const empty = { ...record(1), capacity: { maxHashes: 0, maxPeers: 0, bandwidth: 0 } }
-    expect(loadShare(empty).max).toBe(0)
   })
 })
 

@@ -136,23 +136,6 @@ export function checkHosts(value: unknown): HostRow[] {
   return out
 }
 
-export interface LoadShare {
-  hashes: number
-  peers: number
-  bandwidth: number
-  /** The fullest of the three: what decides overload. */
-  max: number
-}
-
-/** Load over capacity for each figure (0 when a capacity is 0), unclamped. */
-export function loadShare(record: SupernodeRecord): LoadShare {
-  const ratio = (used: number, cap: number) => (cap > 0 ? used / cap : 0)
-  const hashes = ratio(record.load.hashes, record.capacity.maxHashes)
-  const peers = ratio(record.load.peers, record.capacity.maxPeers)
-  const bandwidth = ratio(record.load.bandwidth, record.capacity.bandwidth)
-  return { hashes, peers, bandwidth, max: Math.max(hashes, peers, bandwidth) }
-}
-
 /** The rendezvous set over the records' live supernodes (candidates own nothing), as
  * relay/supernode/directory.ts builds it. */
 export function ownerSet(records: readonly SupernodeRecord[]): RendezvousSet {

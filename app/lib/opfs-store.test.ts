@@ -1,61 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  OpfsChunkStore,
-  fileSpan,
-  isQuotaError,
-  opfsStoreOf,
-  savedFile,
-  type ChunkFile,
-  type ChunkFiles,
-} from './opfs-store.ts'
+import { OpfsChunkStore, fileSpan, isQuotaError, opfsStoreOf, savedFile } from './opfs-store.ts'
+import { MemoryFiles } from './memory-chunk-files.ts'
 import { countPieces, fullBitfield } from './persist.ts'
 import { pieceBuffers } from './engine/fast/buffer-pool.ts'
-
-/** Files in memory, as the OPFS worker keeps them on disk; `quota` caps the bytes held. */
-class MemoryFiles implements ChunkFiles {
-  readonly data = new Map<string, Uint8Array>()
-  flushed = 0
-  /** Reads that reached the files. */
-  reads = 0
-  constructor(readonly quota = Infinity) {}
-
-  file(key: string): ChunkFile {
-    return {
-      write: async (at, bytes, length, handOver) => {
-        // A buffer handed over moves here and back, as to and from the OPFS worker.
-        const back =
-          handOver && bytes.byteLength === bytes.buffer.byteLength
-            ? new Uint8Array(
-                structuredClone(bytes.buffer, { transfer: [bytes.buffer as ArrayBuffer] }),
-              )
-            : undefined
-        if (back) bytes = back
-        const old = this.data.get(key) ?? new Uint8Array(0)
-        // The whole file is taken at the first write, as the OPFS worker does.
-        const size = Math.max(old.length, at + bytes.length, length)
-        const others = [...this.data].reduce((n, [k, v]) => (k === key ? n : n + v.length), 0)
-        if (others + size > this.quota) throw new DOMException('quota', 'QuotaExceededError')
-        const next = new Uint8Array(size)
-        next.set(old)
-        next.set(bytes, at)
-        this.data.set(key, next)
-        return back
-      },
-      read: async (at, length) => {
-        this.reads++
-        const all = this.data.get(key) ?? new Uint8Array(0)
-        if (all.length === 0) throw new DOMException('nothing is stored yet', 'NotFoundError')
-        if (at + length > all.length) throw new RangeError('short read')
-        return all.slice(at, at + length)
-      },
-      flush: async () => void this.flushed++,
-      close: async () => {},
-      snapshot: async () => new Blob([(this.data.get(key) ?? new Uint8Array(0)).slice()]),
-      remove: async () => void this.data.delete(key),
-    }
-  }
-}
 
 const put = (s: OpfsChunkStore, i: number, b: Uint8Array) =>
   new Promise<void>((resolve, reject) => s.put(i, b, (err) => (err ? reject(err) : resolve())))

@@ -13,10 +13,10 @@
 // Saving a finished torrent's file takes a slice of the data file as a disk-backed File
 // (`savedFile`): the bytes go from disk to the download without passing through the page.
 
-import { pieceBuffers } from './engine/fast/buffer-pool.ts'
+import { ChunkLayout, asError, failSoon } from './chunk-store-args.ts'
+import type { Callback, GetOptions } from './chunk-store-args.ts'
+import { pieceBuffers } from './engine/index.ts'
 import type { OpfsReply, OpfsRequest } from './opfs-protocol.ts'
-
-type Callback<T> = (err: Error | null, value?: T) => void
 
 /** One torrent's data file. */
 export interface ChunkFile {
@@ -69,8 +69,7 @@ export class OpfsChunkStore {
   readonly length: number
   readonly key: string
   readonly #file: ChunkFile
-  readonly #lastIndex: number
-  readonly #lastLength: number
+  readonly #layout: ChunkLayout
   #closed = false
   /** The file held nothing when first read (a new download): chunks this store has not
    * written since cannot be there, and are refused at once. Why: WebTorrent checks every
@@ -82,20 +81,13 @@ export class OpfsChunkStore {
   readonly #written = new Set<number>()
 
   constructor(chunkLength: number, opts: OpfsStoreOptions) {
-    if (!Number.isInteger(chunkLength) || chunkLength <= 0) {
-      throw new RangeError('chunk length must be a positive integer')
-    }
-    if (!Number.isSafeInteger(opts.length) || opts.length < 0) {
-      throw new RangeError('length must be a non-negative integer')
-    }
+    this.#layout = new ChunkLayout(chunkLength, opts.length)
     const key = opts.key ?? opts.torrent?.infoHash
     if (!key || !/^[0-9a-z-]+$/i.test(key)) throw new TypeError('a store needs a plain file key')
     this.chunkLength = chunkLength
     this.length = opts.length
     this.key = key
     this.#file = (opts.backend ?? opfsFiles()).file(key)
-    this.#lastIndex = Math.max(0, Math.ceil(opts.length / chunkLength) - 1)
-    this.#lastLength = opts.length - this.#lastIndex * chunkLength
     openStores.set(key, this)
   }
 
@@ -109,12 +101,8 @@ export class OpfsChunkStore {
   /** `cb`'s value, when there is one, holds the piece's bytes: `buf` (a pooled piece) was moved
    * to the worker and back, and is detached. */
   put(index: number, buf: Uint8Array, cb: Callback<Uint8Array | undefined> = () => {}): void {
-    const wrong = this.#check(index)
-    if (wrong) return fail(cb, wrong)
-    const expected = this.#chunkSize(index)
-    if (buf.length !== expected) {
-      return fail(cb, `chunk ${index} must be ${expected} bytes, not ${buf.length}`)
-    }
+    const wrong = this.#layout.putRefusal(index, buf.length, this.#closed)
+    if (wrong) return failSoon(cb, wrong)
     this.#written.add(index)
     // A piece joined into the page's pool (fast/pieces.ts) is read by nothing else while it is
     // written (WebTorrent serves and reads a piece only once its put has completed), so it is
@@ -126,23 +114,14 @@ export class OpfsChunkStore {
     )
   }
 
-  get(
-    index: number,
-    opts: { offset?: number; length?: number } | null | Callback<Uint8Array>,
-    cb?: Callback<Uint8Array>,
-  ): void {
-    if (typeof opts === 'function') return this.get(index, null, opts)
-    const done = cb ?? (() => {})
-    const wrong = this.#check(index)
-    if (wrong) return fail(done, wrong)
-    const size = this.#chunkSize(index)
-    const offset = opts?.offset ?? 0
-    const length = opts?.length ?? size - offset
-    if (offset < 0 || length < 0 || offset + length > size) {
-      return fail(done, `range ${offset}+${length} is outside chunk ${index}`)
-    }
+  get(index: number, opts?: GetOptions | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
+    const read = this.#layout.read(index, opts, cb, this.#closed)
+    if (!read) return
+    const { offset, length, done } = read
     if (length === 0) return void queueMicrotask(() => done(null, new Uint8Array(0)))
-    if (this.#empty && !this.#written.has(index)) return fail(done, `chunk ${index} is not stored`)
+    if (this.#empty && !this.#written.has(index)) {
+      return failSoon(done, `chunk ${index} is not stored`)
+    }
     this.#file.read(index * this.chunkLength + offset, length).then(
       (data) => done(null, data),
       (err: unknown) => {
@@ -153,7 +132,7 @@ export class OpfsChunkStore {
   }
 
   close(cb: Callback<void> = () => {}): void {
-    if (this.#closed) return fail(cb, 'storage is closed')
+    if (this.#closed) return failSoon(cb, 'storage is closed')
     this.#closed = true
     this.#forget()
     this.#file.close().then(
@@ -174,18 +153,6 @@ export class OpfsChunkStore {
 
   #forget(): void {
     if (openStores.get(this.key) === this) openStores.delete(this.key)
-  }
-
-  #check(index: number): string | null {
-    if (this.#closed) return 'storage is closed'
-    if (!Number.isInteger(index) || index < 0 || index > this.#lastIndex || this.length === 0) {
-      return `no chunk ${index}`
-    }
-    return null
-  }
-
-  #chunkSize(index: number): number {
-    return index === this.#lastIndex ? this.#lastLength : this.chunkLength
   }
 }
 
@@ -212,14 +179,6 @@ export async function savedFile(
 ): Promise<Blob> {
   const { start, end } = fileSpan(lengths, index)
   return (await store.snapshot()).slice(start, end, type)
-}
-
-function fail(cb: Callback<never>, message: string): void {
-  queueMicrotask(() => cb(new Error(message)))
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }
 
 /** Whether this browser can keep torrents in OPFS through a worker's sync access handles. */

@@ -1,6 +1,5 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import * as relay from '../../relay/tracker/websocket.ts'
 import {
   MAX_REFERRAL_CHARS,
   MAX_REFERRAL_TRACKERS,
@@ -11,11 +10,6 @@ import {
 } from './referral.ts'
 
 describe('parseReferral', () => {
-  it('uses the very prefixes the relay sends', () => {
-    expect(REFERRAL_PREFIX).toBe(relay.REFERRAL_PREFIX)
-    expect(MOVED_PREFIX).toBe(relay.MOVED_PREFIX)
-  })
-
   it('reads a referral and a move, owners in the order given', () => {
     expect(parseReferral(`${REFERRAL_PREFIX}ws://127.0.0.1:4001/ ws://127.0.0.1:4002/`)).toEqual({
       kind: 'refer',

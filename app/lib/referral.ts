@@ -4,13 +4,14 @@
 // `warning message` (a peer that joined before the hash moved), each as a torrent warning:
 //   "monsoon: not tracked here; announce to ws://h1:p1/ ws://h2:p2/"
 //   "monsoon: moved; announce to ws://h1:p1/ ws://h2:p2/"
-// The prefixes are relay/tracker/websocket.ts's REFERRAL_PREFIX and MOVED_PREFIX (a test
-// keeps them equal). The text comes from any relay a torrent announces to, so it is parsed
-// strictly: exactly one of those prefixes, then WebSocket tracker URLs separated by single
-// spaces and nothing else, or it is no referral at all.
+// The prefixes are shared/referral.ts's, which the relay writes. The text comes from any
+// relay a torrent announces to, so it is parsed strictly: exactly one of those prefixes,
+// then WebSocket tracker URLs separated by single spaces and nothing else, or it is no
+// referral at all.
 
-export const REFERRAL_PREFIX = 'monsoon: not tracked here; announce to '
-export const MOVED_PREFIX = 'monsoon: moved; announce to '
+import { MOVED_PREFIX, REFERRAL_PREFIX } from '../../shared/referral.ts'
+
+export { MOVED_PREFIX, REFERRAL_PREFIX }
 
 /** Longest referral text read: two owners' URLs need ~100 chars; longer text is refused
  * unread rather than split. */

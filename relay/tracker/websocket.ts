@@ -13,6 +13,8 @@ import {
   MAX_WS_BUFFERED_BYTES,
   MAX_WS_MESSAGES_PER_SECOND,
 } from '../limits.ts'
+import { BoundedMap } from '../../shared/bounded-map.ts'
+import { MOVED_PREFIX, REFERRAL_PREFIX } from '../../shared/referral.ts'
 import { addressKey } from './holdings.ts'
 import type { SignalledPeers } from './signalled-peers.ts'
 import type { SignalSink } from './swarm.ts'
@@ -36,12 +38,6 @@ export interface WsTrackerOptions {
   signalled?: SignalledPeers
 }
 
-/** Prefix of the failure reason (and warning message) that refers a browser to a hash's
- * owners. The stock client shows it as a torrent warning; Monsoon's app parses the URLs
- * after it (app/lib) and announces there instead. */
-export const REFERRAL_PREFIX = 'monsoon: not tracked here; announce to '
-export const MOVED_PREFIX = 'monsoon: moved; announce to '
-
 const OPEN = 1
 
 /** One client's WebSocket: its peer id and the swarms it joined. */
@@ -51,7 +47,10 @@ export class WsTrackerConnection implements SignalSink {
   readonly #joined = new Map<string, { infoHash: string; peerId: string }>()
   /** Offers forwarded to this socket and not yet answered: offer id → the socket it came
    * from, the only one this socket may answer with that id. The oldest go beyond the cap. */
-  readonly #offers = new Map<string, WsTrackerConnection>()
+  readonly #offers = new BoundedMap<string, WsTrackerConnection>({
+    maxSize: MAX_OFFERS_AWAITING_ANSWER,
+    order: 'oldest',
+  })
   #windowStart = 0
   #windowCount = 0
 
@@ -255,11 +254,7 @@ export class WsTrackerConnection implements SignalSink {
   }
 
   #expectAnswer(offerId: string, from: WsTrackerConnection): void {
-    this.#offers.delete(offerId)
     this.#offers.set(offerId, from)
-    if (this.#offers.size > MAX_OFFERS_AWAITING_ANSWER) {
-      this.#offers.delete(this.#offers.keys().next().value!)
-    }
   }
 
   /** The addresses in `sdp` and this connection's are now known to the connection `to`. */

@@ -18,8 +18,14 @@
 // holds it by then. A piece served once is left to the garbage collector, since a view of it
 // may still be waiting to be sent; one the store may keep (a memory store) is never recycled.
 
-type Callback<T> = (err: Error | null, value?: T) => void
-type Range = { offset?: number; length?: number }
+import {
+  callbackOf,
+  rangeOf,
+  spanIn,
+  type Callback,
+  type ChunkRange as Range,
+  type GetOptions,
+} from '../../chunk-store-args.ts'
 
 /** The chunk-store surface WebTorrent uses. */
 export interface ChunkStore {
@@ -81,13 +87,9 @@ export class RecentPieces implements ChunkStore {
     })
   }
 
-  get(
-    index: number,
-    opts: { offset?: number; length?: number } | null | Callback<Uint8Array>,
-    cb?: Callback<Uint8Array>,
-  ): void {
-    if (typeof opts === 'function') return this.get(index, null, opts)
-    const done = cb ?? (() => {})
+  get(index: number, given?: GetOptions | Callback<Uint8Array>, cb?: Callback<Uint8Array>): void {
+    const opts = rangeOf(given)
+    const done = callbackOf(given, cb)
     const buf = this.#pieces.get(index)
     if (buf) {
       // Most recently used last: reads keep a piece that is still asked for.
@@ -162,10 +164,7 @@ export class RecentPieces implements ChunkStore {
 
 /** Answers a read of `opts` (the whole piece when null) from `piece`, as a view of it. */
 function serve(index: number, piece: Uint8Array, opts: Range | null, done: Callback<Uint8Array>) {
-  const offset = opts?.offset ?? 0
-  const length = opts?.length ?? piece.length - offset
-  if (!(offset >= 0 && length >= 0 && offset + length <= piece.length)) {
-    return done(new Error(`range ${offset}+${length} is outside chunk ${index}`))
-  }
-  done(null, piece.subarray(offset, offset + length))
+  const span = spanIn(index, piece.length, opts)
+  if (span instanceof Error) return done(span)
+  done(null, piece.subarray(span.offset, span.offset + span.length))
 }
