@@ -6,17 +6,22 @@
 // transfer as before. The third puts two relays in one network, only the second naming a
 // STUN server: a page on the first uses it too, that of its torrent's other tracker. The
 // last loads the app where it is not a secure context and checks it says so before hashing.
+// The first also reads the engine's report: each patch of the fast path active on the bundle
+// the build ships.
 
 import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { writeFile } from 'node:fs/promises'
 import { chromium, type Browser, type BrowserContext } from '@playwright/test'
+import { TORRENT_PATCHES, WIRE_PATCHES } from '../app/lib/engine/patches.ts'
 import { CHROMIUM } from '../scripts/chromium.js'
 import { expect, shot, test } from './fixtures.ts'
 import { freePort, startRelay, supernodesListed, type RunningRelay } from './relay.ts'
 import { infoHashOf, saveAndCompare, share } from './sharing.ts'
 
 const SIZE = 2 * 1024 * 1024
+/** Every patch of the engine a browser download uses. */
+const ENGINE_PATCHES = [...TORRENT_PATCHES, ...WIRE_PATCHES]
 
 async function shareAndFetch(browser: Browser, relay: RunningRelay, source: string) {
   const seeder = await browser.newContext({ baseURL: relay.url })
@@ -55,6 +60,19 @@ test('each side of a loopback transfer shows the other as a direct peer, with it
       .toBeGreaterThanOrEqual(SIZE)
     await expect(b.getByText(/carries every byte/)).toBeVisible()
     await shot(b, testInfo, 'peer-table-downloader')
+
+    // The engine's report (EngineStatus.svelte): every part of the fast path applied to the
+    // torrent and its WebRTC wire, on the bundle this build ships, and the connection was
+    // made by Monsoon's peer connection layer (app/lib/engine/peer-connections.ts).
+    const engine = b.getByTestId('engine-status')
+    await expect(engine.getByTestId('engine-ok')).toBeVisible()
+    for (const patch of ENGINE_PATCHES) {
+      await expect(engine.locator(`[data-patch="${patch}"]`)).toHaveAttribute(
+        'data-state',
+        'active',
+      )
+    }
+    await expect(engine).toContainText(/[1-9]\d* WebRTC connection\(s\) made by Monsoon/)
 
     // The seeder's view of the same connection: the bytes went out.
     await a.evaluate((hash) => (location.hash = hash), new URL(shareUrl).hash)

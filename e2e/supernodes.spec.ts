@@ -180,7 +180,7 @@ async function startNetwork(): Promise<Node[]> {
 // machine (second download never connecting, both browsers announcing to the new owners),
 // was WebTorrent keeping a dead WebRTC attempt and refusing every fresh one from the same
 // peer: the seeder had answered an offer the leecher dropped when it re-homed. Fixed in
-// app/lib/pending-peers.ts (replayed on the real bundle in its unit test); 12 runs under
+// app/lib/engine/pending-peers.ts (replayed on the real bundle in its unit test); 12 runs under
 // the same load passed since. One retry stays until full CI runs have shown it gone; on
 // failure this test writes both pages' tracker traffic and what every relay holds.
 test.describe.configure({ retries: 1 })

@@ -1,8 +1,8 @@
 // The connected peers of a torrent, as the peer table shows them: each wire's path (read off
 // its WebRTC connection's stats, peer-path.ts) and the bytes each way.
 
-import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { peerConnectionOf } from './engine/peer-connection.ts'
+import type { Torrent } from './engine/index.ts'
+import { peerConnectionOf } from './engine/index.ts'
 import { classifyPath, wirePath, type PeerPath } from './peer-path.ts'
 
 /** Peers shown: each costs a getStats() per poll, and a tab rarely holds more. */

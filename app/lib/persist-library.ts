@@ -3,7 +3,7 @@
 // download with its data in OPFS (opfs-store.ts). TorrentClient asks it how to add each
 // torrent and tells it when one stops.
 
-import type { Torrent, TorrentOptions } from 'webtorrent/dist/webtorrent.min.js'
+import type { Torrent, TorrentOptions } from './engine/index.ts'
 import { OpfsChunkStore, isQuotaError, opfsFiles, opfsSupported } from './opfs-store.ts'
 import { TorrentKeeper } from './persist-torrent.ts'
 import { TorrentRecords, type TorrentRecord, type TorrentSource } from './persist.ts'

@@ -4,7 +4,7 @@
 // flushed to OPFS, so a reload or a crash can lose the last second of pieces (they are
 // fetched again) but never trusts a piece that is not on disk.
 
-import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import type { Torrent } from './engine/index.ts'
 import type { ChunkFile } from './opfs-store.ts'
 import type { TorrentRecord, TorrentRecords, TorrentSource } from './persist.ts'
 

@@ -237,12 +237,15 @@ describe('installSealedWebSocket', () => {
 
 describe('the sealing WebSocket is in place before the WebTorrent bundle is evaluated', () => {
   // The bundle takes the global WebSocket once, when it is first evaluated, so every app
-  // module that imports it must import the installer (or engine.ts, which imports it first)
+  // module that imports it must import the installer (or engine/client.ts, which imports it first)
   // before it. Then, whatever the import graph, the installer runs first.
   const BUNDLE =
     /^import\s+(?!type\b)(?:[^\n{]|\{[^}]*\})*from\s+'webtorrent\/dist\/webtorrent\.min\.js'/m
   const INSTALLER =
-    /^import\s+(?:(?:[^\n{]|\{[^}]*\})*from\s+)?'\.\/(?:sealed-websocket|engine)\.ts'/m
+    /^import\s+(?:(?:[^\n{]|\{[^}]*\})*from\s+)?'(?:\.\.?\/)+(?:sealed-websocket|engine\/client)\.ts'/m
+  /** The same holds for the peer connection layer's RTCPeerConnection (engine/rtc-global.ts). */
+  const RTC_INSTALLER =
+    /^import\s+(?:(?:[^\n{]|\{[^}]*\})*from\s+)?'(?:\.\.?\/)+(?:engine\/)?(?:rtc-global|client)\.ts'/m
 
   it('holds in every app module that imports the bundle', async () => {
     const { readdir, readFile } = await import('node:fs/promises')
@@ -258,6 +261,10 @@ describe('the sealing WebSocket is in place before the WebTorrent bundle is eval
       importers.push(file)
       const installer = INSTALLER.exec(source)
       expect(installer && installer.index < bundle.index, `${file} imports the bundle first`).toBe(
+        true,
+      )
+      const rtc = RTC_INSTALLER.exec(source)
+      expect(rtc && rtc.index < bundle.index, `${file} imports the bundle before rtc-global`).toBe(
         true,
       )
     }

@@ -3,8 +3,8 @@
 // torrent on events and on a short timer (TorrentClient drives the timer), and passes the
 // torrent's tracker news to its re-homing (rehome.ts).
 
-import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { canChangeTrackers, downTrackers, replaceTrackers } from './discovery-trackers.ts'
+import type { Torrent } from './engine/index.ts'
+import { canChangeTrackers, downTrackers, replaceTrackers } from './engine/index.ts'
 import type { TorrentRef } from './magnet.ts'
 import { isQuotaError, opfsStoreOf, savedFile } from './opfs-store.ts'
 import type { HomedTorrent, RehomeReason, TorrentHome } from './rehome.ts'

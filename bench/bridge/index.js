@@ -10,7 +10,7 @@
 //
 // One relay started with --bridge on 127.0.0.1. Pages are contexts of one headless Chromium
 // running the transfer benchmarks' page (bench/transfer/page, bench/lib/browser-pages.js)
-// with the app's own client (createClient, app/lib/engine.ts: what users run), announcing to
+// with the app's own client (createClient, app/lib/engine/client.ts: what users run), announcing to
 // the relay's WebSocket tracker; the data is random bytes made in the seeding page or on disk
 // for aria2. Throughput is MiB/s from a page's first peer connection to its `done`; the
 // seconds from `add` to that connection (finding and reaching a peer) are reported apart

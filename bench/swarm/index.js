@@ -15,7 +15,7 @@
 // an on-disk profile (or an off-the-record context: lib/browser-pages.js, BROWSERS), a fresh
 // Chromium for each swarm and for the ceiling (benchSession's freshBrowser), on the transfer
 // bench's page (bench/transfer/page), all five clients of one kind: `stock` (a plain WebTorrent
-// 3 client) or `ours` (createClient() from app/lib/engine.ts). The seeder makes random bytes
+// 3 client) or `ours` (createClient() from app/lib/engine/client.ts). The seeder makes random bytes
 // and seeds them at the app's piece length, announcing to our relay's WebSocket tracker
 // (relay/bin.js on a free port); once it is ready and announced, the four leechers add its
 // magnet at once (they trade pieces among themselves too, as a swarm does). Timed from the

@@ -28,7 +28,7 @@
 //   ceiling: one RTCDataChannel, no WebTorrent, the bytes sent as fast as the channel takes
 //            them (page/ceiling.js); from the first send to the last byte received;
 //   stock:   a plain WebTorrent 3 client seeds in one context, another downloads the magnet;
-//   ours:    the same with clients from createClient() (app/lib/engine.ts), the app's own.
+//   ours:    the same with clients from createClient() (app/lib/engine/client.ts), the app's own.
 // Torrents announce to our relay's WebSocket tracker (relay/bin.js on a free port) and are
 // made from random bytes in the seeding page at the app's piece length (pieceLengthFor), all
 // before timing. Torrent times run from the leecher's add(magnet) to its 'done' (every piece

@@ -4,63 +4,22 @@
 // browsers. Pieces pass through on their own: what it downloads from one side it offers the
 // other as soon as the piece is verified. Classic connections prefer BitTorrent protocol
 // encryption (MSE/PE, WebTorrent's `secure: 1`: it offers RC4 and falls back to plaintext
-// for peers without it), and are dialed over TCP before uTP (tcp-first.ts). Bounded by the ledger (ledger.ts): torrents, disk, memory, evicting
-// the least recently used; bandwidth by WebTorrent's throttle groups.
+// for peers without it), and are dialed over TCP before uTP. WebTorrent is reached through
+// the engine seam (app/lib/engine/hybrid.ts). Bounded by the ledger (ledger.ts): torrents,
+// disk, memory, evicting the least recently used; bandwidth by WebTorrent's throttle groups.
 
-import type { EventEmitter } from 'node:events'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { BoundedMap } from '../../shared/bounded-map.ts'
 import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
-import { dialTcpFirst, type PeerDialer } from '../../app/lib/engine/tcp-first.ts'
-
-/** The parts of a WebTorrent torrent the bridge reads. */
-interface HybridTorrent extends EventEmitter {
-  readonly infoHash: string
-  readonly name?: string
-  readonly length: number
-  readonly progress: number
-  readonly downloadSpeed: number
-  readonly uploadSpeed: number
-  readonly downloaded: number
-  readonly uploaded: number
-  readonly done: boolean
-  readonly ready: boolean
-  readonly destroyed: boolean
-  readonly wires: readonly HybridWire[]
-}
-
-/** The parts of a bittorrent-protocol wire the bridge reads. */
-interface HybridWire {
-  readonly type: string
-  readonly ut_metadata?: object
-  /** Our extended handshake (BEP 10), as sent or to be sent. */
-  readonly extendedHandshake?: { metadata_size?: number }
-  _sendExtendedHandshake?(): void
-}
-
-/**
- * Tells the peers that connected before the metadata came that it has come. Their extended
- * handshake (BEP 10) said no `metadata_size` (BEP 9), so a browser that asked the bridge
- * for the metadata would never ask again; BEP 10 lets a peer send the handshake again to
- * update it. WebTorrent gives each wire the metadata right after 'ready' (hence the
- * setImmediate) but does not resend the handshake, so it is resent here.
- */
-function announceMetadata(torrent: HybridTorrent): void {
-  if (torrent.destroyed) return
-  for (const wire of torrent.wires) {
-    if (wire.ut_metadata && wire.extendedHandshake?.metadata_size) wire._sendExtendedHandshake?.()
-  }
-}
-
-/** The parts of the WebTorrent client the bridge drives. */
-interface HybridClient extends EventEmitter {
-  add(torrentId: unknown, opts: { announce: string[]; path: string }): HybridTorrent
-  remove(torrent: HybridTorrent, opts: { destroyStore: boolean }, cb: (err?: Error) => void): void
-  destroy(cb: (err?: Error) => void): void
-  address(): { port: number } | null
-}
+import {
+  createHybridClient,
+  resendHandshakes,
+  type HybridClient,
+  type HybridTorrent,
+} from '../../app/lib/engine/hybrid.ts'
 
 export interface BridgeOptions {
   /** The relay's data directory: torrents are stored under `bridge/` in it. */
@@ -133,7 +92,10 @@ export class Bridge {
   readonly #held = new Map<string, Held>()
   /** Hashes automatic bridging could not take lately, with when: not retried before
    * BRIDGE_AUTO_RETRY_MS (Map order is age order). */
-  readonly #refused = new Map<string, number>()
+  readonly #refused = new BoundedMap<string, number>({
+    maxSize: MAX_BRIDGE_REFUSALS,
+    order: 'oldest',
+  })
   #client: HybridClient | null = null
   #timer: ReturnType<typeof setInterval> | null = null
 
@@ -149,30 +111,14 @@ export class Bridge {
   async start(): Promise<number> {
     rmSync(this.#store, { recursive: true, force: true })
     mkdirSync(this.#store, { recursive: true })
-    const { fireEndOfCandidates } = await import('../../app/lib/engine/end-of-candidates.ts')
-    fireEndOfCandidates()
-    const { default: WebTorrent } = (await import('webtorrent')) as unknown as {
-      default: new (opts: Record<string, unknown>) => HybridClient
-    }
     const opts = this.#opts
-    const rate = opts.maxRate > 0 ? opts.maxRate : -1
-    const client = new WebTorrent({
+    const client = await createHybridClient({
       torrentPort: opts.port,
       dht: opts.dht,
       lsd: opts.lsd,
-      natUpnp: false,
-      natPmp: false,
-      // MSE/PE first, plaintext for peers that refuse it (BEP 8 is not an RFC; this is
-      // what Vuze, qBittorrent and Transmission call "prefer encryption").
-      secure: 1,
-      downloadLimit: rate,
-      uploadLimit: rate,
-      tracker: {
-        rtcConfig: {
-          iceServers: opts.iceServers.map((urls) => ({ urls })),
-          ...(opts.bindAddress && { bindAddress: opts.bindAddress }),
-        },
-      },
+      rate: opts.maxRate > 0 ? opts.maxRate : -1,
+      iceServers: opts.iceServers,
+      bindAddress: opts.bindAddress,
     })
     this.#client = client
     client.on('error', (err: Error) =>
@@ -210,12 +156,10 @@ export class Bridge {
       announce,
       path: join(this.#store, req.infoHash),
     })
-    // Before any peer is dialed (WebTorrent parses the torrent id on a later tick).
-    dialTcpFirst(torrent as unknown as PeerDialer)
     const entry: Held = { torrent, reason, addedAt: now }
     this.#held.set(req.infoHash, entry)
     torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))
-    torrent.once('ready', () => setImmediate(() => announceMetadata(torrent)))
+    torrent.once('ready', () => setImmediate(() => resendHandshakes(torrent)))
     torrent.on('error', (err: Error) => {
       this.#deps.log.warn('bridged torrent failed', { infoHash: req.infoHash, error: err.message })
       this.#drop(req.infoHash, 'failed')
@@ -239,11 +183,7 @@ export class Bridge {
       this.add({ infoHash }, 'classic-announce')
     } catch (err) {
       if (!(err instanceof BridgeFullError)) throw err
-      this.#refused.delete(infoHash)
       this.#refused.set(infoHash, now)
-      if (this.#refused.size > MAX_BRIDGE_REFUSALS) {
-        this.#refused.delete(this.#refused.keys().next().value!)
-      }
       this.#deps.log.info('not bridged', { infoHash, reason: err.reason, error: err.message })
     }
   }

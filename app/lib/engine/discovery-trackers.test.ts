@@ -13,7 +13,7 @@ import {
   downTrackers,
   replaceTrackers,
 } from './discovery-trackers.ts'
-import { loadBundle } from './engine/test-bundle.ts'
+import { loadBundle } from './test-bundle.ts'
 
 const HASH = '0123456789abcdef0123456789abcdef01234567'
 

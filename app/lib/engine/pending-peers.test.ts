@@ -1,14 +1,15 @@
 // The stall e2e/supernodes.spec.ts caught, replayed on the very WebTorrent bundle the app
 // ships (in Node, real WebRTC through webrtc-polyfill): the seeder holds a dead attempt for
 // the leecher (it answered an offer the leecher then dropped), and a fresh attempt arrives.
-// Stock WebTorrent refuses the fresh one as a duplicate; with preferNewestAttempt it
+// Stock WebTorrent refuses the fresh one as a duplicate; with newestAttemptWins it
 // connects and the file downloads.
 
 import Peer from '@thaunknown/simple-peer/lite.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { preferNewestAttempt } from './pending-peers.ts'
+import { routeAddPeer } from './add-peer.ts'
+import { newestAttemptWins } from './pending-peers.ts'
 import { loadBundle } from './test-bundle.ts'
 
 interface SimplePeer {
@@ -52,8 +53,8 @@ async function swarm(patched: boolean) {
   const leecher = leecherClient.add(seeder.torrentFile as never, { announce: [] }) as Swarming
   await new Promise((r) => (leecher.infoHash ? r(null) : leecher.once('infoHash', () => r(null))))
   if (patched) {
-    expect(preferNewestAttempt(seeder)).toBe(true)
-    expect(preferNewestAttempt(leecher)).toBe(true)
+    expect(routeAddPeer(seeder, [newestAttemptWins])).toBe(true)
+    expect(routeAddPeer(leecher, [newestAttemptWins])).toBe(true)
   }
   const idOf = (c: WebTorrent) => (c as unknown as { peerId: string }).peerId
   return { seeder, leecher, seederId: idOf(seederClient), leecherId: idOf(leecherClient) }

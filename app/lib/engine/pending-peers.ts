@@ -1,4 +1,5 @@
-// Which of two WebRTC connection attempts with the same peer a torrent keeps.
+// Which of two WebRTC connection attempts with the same peer a torrent keeps (a rule of
+// add-peer.ts).
 //
 // Why this exists: WebTorrent 3.0.21 keys peers by the remote peer id and, when a second
 // peer with that id arrives, keeps the first and destroys the new one (Torrent#_addPeer,
@@ -13,38 +14,16 @@
 //
 // Here a newer attempt replaces one still connecting; a connected peer is never replaced.
 // Both sides hear of each attempt within one tracker round trip, so the newest attempt is
-// the same on both and connects. Instance patch (see fast/wire.ts for why not prototypes).
+// the same on both and connects.
 
-import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import type { AddPeerRule } from './add-peer.ts'
 
-/** WebTorrent's Peer (lib/peer.js), the parts read here. */
-interface PeerInternals {
-  type: string
-  connected: boolean
-  destroyed: boolean
-}
-
-interface AddingTorrent {
-  destroyed: boolean
-  _peers: Map<string, PeerInternals> | null
-  _addPeer(peer: unknown, ...rest: unknown[]): unknown
-  removePeer(peer: PeerInternals | string): void
-}
-
-/** Makes `torrent` replace a still-connecting WebRTC peer with a newer attempt from the same
- * peer id. False, changing nothing, where WebTorrent's internals are not as expected. */
-export function preferNewestAttempt(torrent: Torrent): boolean {
-  const t = torrent as unknown as AddingTorrent
-  const add = t._addPeer
-  if (typeof add !== 'function' || typeof t.removePeer !== 'function') return false
-  t._addPeer = function (this: AddingTorrent, peer: unknown, ...rest: unknown[]) {
-    // A WebRTC attempt arrives as its simple-peer, named by the remote peer id.
-    const id = typeof peer === 'object' && peer ? (peer as { id?: unknown }).id : undefined
-    if (typeof id === 'string' && !t.destroyed) {
-      const old = t._peers?.get(id)
-      if (old && old.type === 'webrtc' && !old.connected && !old.destroyed) t.removePeer(id)
-    }
-    return add.call(this, peer, ...rest)
-  }
-  return true
+/** A WebRTC attempt (its simple-peer, named by the remote peer id) replaces an earlier one
+ * with that id that has not connected yet. */
+export const newestAttemptWins: AddPeerRule = (torrent, peer, type) => {
+  const id = typeof peer === 'object' && peer ? (peer as { id?: unknown }).id : undefined
+  if (typeof id !== 'string') return type
+  const old = torrent._peers?.get(id)
+  if (old && old.type === 'webrtc' && !old.connected && !old.destroyed) torrent.removePeer(id)
+  return type
 }

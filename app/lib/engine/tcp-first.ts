@@ -10,7 +10,7 @@
 // client that has uTP also has TCP, so the bridge dials TCP first and keeps uTP as the
 // fallback, the reverse of WebTorrent's order; incoming uTP is accepted as before.
 //
-// How: WebTorrent picks the transport in `torrent._addPeer(addr, type, source)`, called with
+// How (a rule of add-peer.ts): WebTorrent picks the transport in `torrent._addPeer(addr, type, source)`, called with
 // 'utp' for a new or reconnecting IPv4 peer and with 'tcp' once the uTP attempts are used up.
 // The wrapper swaps the two for IPv4 address strings (WebRTC peers pass objects, and IPv6
 // peers never use uTP in WebTorrent; both are left alone): the first attempts and reconnects
@@ -18,29 +18,16 @@
 // bookkeeping then treats as a first attempt.
 // bridge.test.ts's classic-to-browser test runs aria2 (no uTP) through this.
 
-/** The part of WebTorrent's torrent changed here. */
-export interface PeerDialer {
-  _addPeer(peer: unknown, type: 'tcp' | 'utp', source?: unknown): unknown
-  /** The client: `utp` is true when WebTorrent dials uTP at all. */
-  readonly client?: { utp?: unknown }
-}
+import type { AddPeerRule } from './add-peer.ts'
 
 /** "a.b.c.d:port": the peers WebTorrent would dial over uTP. */
 const IPV4_ADDR = /^\d{1,3}(\.\d{1,3}){3}:\d+$/
 
-const WRAPPED = Symbol('monsoon.tcpFirst')
-
-/** Makes `torrent` dial classic peers over TCP first and uTP second. Idempotent. */
-export function dialTcpFirst(torrent: PeerDialer): void {
-  const target = torrent as PeerDialer & { [WRAPPED]?: true }
-  if (target[WRAPPED] || typeof torrent._addPeer !== 'function' || !torrent.client?.utp) return
-  const addPeer = torrent._addPeer.bind(torrent)
-  target._addPeer = (peer, type, source) =>
-    addPeer(peer, typeof peer === 'string' && IPV4_ADDR.test(peer) ? swapped(type) : type, source)
-  target[WRAPPED] = true
-}
+/** IPv4 classic peers over TCP first and uTP second, when the client dials uTP at all. */
+export const tcpBeforeUtp: AddPeerRule = (torrent, peer, type) =>
+  torrent.client?.utp && typeof peer === 'string' && IPV4_ADDR.test(peer) ? swapped(type) : type
 
 /** The transport to dial when WebTorrent asks for `type`. */
-export function swapped(type: 'tcp' | 'utp'): 'tcp' | 'utp' {
-  return type === 'utp' ? 'tcp' : 'utp'
+export function swapped(type: string): string {
+  return type === 'utp' ? 'tcp' : type === 'tcp' ? 'utp' : type
 }

@@ -6,6 +6,7 @@
 import * as wrtc from 'webrtc-polyfill'
 import { WebSocket } from 'ws'
 import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import { installPeerConnections } from './rtc-global.ts'
 
 function browserGlobals(): void {
   const g = globalThis as Record<string, unknown>
@@ -30,5 +31,7 @@ function browserGlobals(): void {
 /** The bundle's WebTorrent class. */
 export async function loadBundle(): Promise<typeof WebTorrent> {
   browserGlobals()
+  // As in the page: the bundle takes Monsoon's RTCPeerConnection (rtc-global.ts).
+  installPeerConnections()
   return (await import('webtorrent/dist/webtorrent.min.js')).default
 }

@@ -114,7 +114,7 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
   }
 
   export default class WebTorrent {
-    constructor(opts?: { maxConns?: number; tracker?: { rtcConfig?: RTCConfiguration } })
+    constructor(opts?: { maxConns?: number; tracker?: false | { rtcConfig?: RTCConfiguration } })
     readonly torrents: Torrent[]
     static readonly WEBRTC_SUPPORT: boolean
     /** Connections per torrent; read whenever a torrent looks for more peers. */

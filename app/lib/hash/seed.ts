@@ -6,21 +6,19 @@
 // step for step, as in webtorrent@3.0.21 index.js: add(null) makes the torrent object at once
 // (the page shows it hashing), the pieces are hashed, the .torrent built (torrent-file.ts:
 // the info hash create-torrent would make), an existing torrent with that hash is handed back
-// instead, and `torrent._onTorrentId(buf)` gives the torrent its metadata, with skipVerify
-// (we made the hashes) and the picked files as its store (no copy). `_onTorrentId` is
-// internal: seed.test.ts fails if the bundle's Torrent no longer has it.
+// instead, and the engine gives the torrent its metadata (engine/seeding.ts), with skipVerify
+// (we made the hashes) and the picked files as its store (no copy).
 
-import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
-import type { SeedOptions, Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import {
+  abandonTorrent,
+  announceSeeding,
+  giveTorrentFile,
+  type SeedOptions,
+  type Torrent,
+  type WebTorrent,
+} from '../engine/index.ts'
 import { hashPieces } from './pieces.ts'
 import { buildTorrent, torrentLayout } from './torrent-file.ts'
-
-/** The internals seed() itself uses. */
-interface PendingTorrent {
-  _onTorrentId(torrentId: Uint8Array): Promise<void>
-  _destroy(err?: Error): void
-  emit(event: string, ...args: unknown[]): boolean
-}
 
 export function seedFiles(
   client: WebTorrent,
@@ -35,10 +33,9 @@ export function seedFiles(
     { ...opts, skipVerify: true } as never,
     (t) => {
       onSeed(t)
-      ;(t as unknown as PendingTorrent).emit('seed')
+      announceSeeding(t)
     },
   )
-  const pending = torrent as unknown as PendingTorrent
   void (async () => {
     const pieces = await hashPieces(files, {
       pieceLength: opts.pieceLength,
@@ -54,13 +51,13 @@ export function seedFiles(
     })
     const existing = client.torrents.find((t) => t !== torrent && t.infoHash === built.infoHash)
     if (existing) {
-      pending._destroy()
+      abandonTorrent(torrent)
       onSeed(existing)
       return
     }
-    await pending._onTorrentId(built.torrent)
+    await giveTorrentFile(torrent, built.torrent)
   })().catch((err: unknown) =>
-    pending._destroy(err instanceof Error ? err : new Error(String(err))),
+    abandonTorrent(torrent, err instanceof Error ? err : new Error(String(err))),
   )
   return torrent
 }

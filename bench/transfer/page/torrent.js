@@ -6,8 +6,11 @@
 // pieces in its own client's default store: stock WebTorrent's is fsa-chunk-store in the
 // page's origin-private file system (on disk in a normal profile, in the browser process's
 // memory in an off-the-record context); ours is whatever createClient() picks.
-import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+// client.ts first, as in the app: it puts Monsoon's RTCPeerConnection in place before the bundle
+// takes it (app/lib/engine/rtc-global.ts); the stock client's connections pass through it as the
+// browser's own.
 import { createClient } from '../../../app/lib/engine/client.ts'
+import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import { pieceLengthFor } from '../../../app/lib/file-chunk-store.ts'
 import { now, randomBytes, sha256Hex } from './clock.js'
 

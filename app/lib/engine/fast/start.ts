@@ -43,9 +43,7 @@ interface HandshakingWire extends WireInternals {
   _sendExtendedHandshake(): void
 }
 
-interface StatsConn extends SimplePeerInternals {
-  _pc: { getStats(): Promise<Map<string, Record<string, unknown>>> } | null
-}
+type StatsConn = SimplePeerInternals
 
 /** Packets our side of `pc` dropped on send, over its candidate pairs. */
 export async function discardedOnSend(pc: NonNullable<StatsConn['_pc']>): Promise<number> {

@@ -7,41 +7,13 @@
 // (see wire.ts).
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
+import { hasBlocksToAsk, internals, peerOfWire, type TorrentInternals } from '../internals.ts'
+import { engineReport, recordPatch } from '../patches.ts'
 import { runEndgame } from './endgame.ts'
-import {
-  hasBlocksToAsk,
-  internals,
-  type PeerInternals,
-  type TorrentInternals,
-} from '../internals.ts'
 import { poolPiece } from './pieces.ts'
 import { mergeRequests } from './requests.ts'
 import { boundStart, type StartEnd } from './start.ts'
 import { batchWire, deepenChannel, skipRedundantHaves } from './wire.ts'
-
-/** What was applied, per torrent, for tests and benchmarks to check. */
-export interface FastStats {
-  wires: number
-  batched: number
-  deepened: number
-  /** Wires that offered larger requests (requests.ts); they are used if the peer agrees. */
-  offered: number
-  /** Wires whose peer's requests were bounded while the connection started (start.ts). */
-  bounded: number
-  /** How those bounded starts ended, so far. */
-  startEnds: Partial<Record<StartEnd, number>>
-}
-
-const stats = new WeakMap<Torrent, FastStats>()
-
-export function fastStats(torrent: Torrent): FastStats | undefined {
-  return stats.get(torrent)
-}
-
-function peerOf(t: TorrentInternals, wire: unknown): PeerInternals | undefined {
-  for (const peer of t._peers?.values() ?? []) if (peer.wire === wire) return peer
-  return undefined
-}
 
 /**
  * Replaces Torrent#_update. WebTorrent runs its request loop (_updateWireWrapper) from
@@ -50,8 +22,8 @@ function peerOf(t: TorrentInternals, wire: unknown): PeerInternals | undefined {
  * queue of idle callbacks grew with every block. Here one run is queued per microtask
  * checkpoint, however many blocks asked for it.
  */
-function promptUpdates(t: TorrentInternals): void {
-  if (typeof t._updateWireWrapper !== 'function') return
+function promptUpdates(t: TorrentInternals): boolean {
+  if (typeof t._updateWireWrapper !== 'function') return false
   let queued = false
   t._update = () => {
     if (queued) return
@@ -61,6 +33,7 @@ function promptUpdates(t: TorrentInternals): void {
       if (!t.destroyed) t._updateWireWrapper()
     })
   }
+  return true
 }
 
 /**
@@ -74,7 +47,7 @@ function promptUpdates(t: TorrentInternals): void {
  * be asked for. Streaming is unchanged: critical pieces and priority selections come first
  * in WebTorrent's loop, and while a stream reads the order is sequential, as stock.
  */
-function rarestFirst(t: TorrentInternals): void {
+function rarestFirst(t: TorrentInternals, applied: (ok: boolean) => void): void {
   // Sequential while a stream reads (WebTorrent's file iterator selects with priority 1):
   // rarest first would fetch the stream's range in random order.
   const streaming = () => {
@@ -88,17 +61,20 @@ function rarestFirst(t: TorrentInternals): void {
   })
   const patch = () => {
     const map = t._rarityMap
-    if (!map || typeof map.getRarestPiece !== 'function') return
+    if (!map || typeof map.getRarestPiece !== 'function' || !Array.isArray(t.pieces)) {
+      return applied(false)
+    }
     const usable = (filter?: (i: number) => boolean) => (i: number) =>
       hasBlocksToAsk(t.pieces[i]) && (!filter || filter(i))
     const original = map.getRarestPiece
     const n = map._numPieces
     if (!Array.isArray(map._pieces) || !Number.isSafeInteger(n) || n !== map._pieces.length) {
       map.getRarestPiece = (filter) => original.call(map, usable(filter))
-      return
+      return applied(true)
     }
     const picker = new RarestPicker(() => map._pieces, n)
     map.getRarestPiece = (filter) => picker.pick(usable(filter), filter ?? null)
+    applied(true)
   }
   if (t._rarityMap) patch()
   else t.once('metadata', patch)
@@ -109,14 +85,15 @@ function rarestFirst(t: TorrentInternals): void {
  * asked for through Torrent#_request (the request loop's and the endgame's), so each gets
  * its flush() there, before its first block is reserved.
  */
-function poolPieces(t: TorrentInternals): void {
+function poolPieces(t: TorrentInternals): boolean {
   const request = t._request
-  if (typeof request !== 'function') return
+  if (typeof request !== 'function') return false
   t._request = function (this: TorrentInternals, wire, index, hotswap) {
     const piece = this.pieces[index]
     if (piece) poolPiece(piece)
     return request.call(this, wire, index, hotswap)
   }
+  return true
 }
 
 /**
@@ -182,35 +159,33 @@ export class RarestPicker {
   }
 }
 
-/** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). */
+/** Puts `torrent` on the fast path; call it as the client makes the torrent ('add'). Each
+ * patch is recorded by name (patches.ts). */
 export function accelerate(torrent: Torrent): void {
   const t = internals(torrent)
-  const s: FastStats = {
-    wires: 0,
-    batched: 0,
-    deepened: 0,
-    offered: 0,
-    bounded: 0,
-    startEnds: {},
-  }
-  stats.set(torrent, s)
-  promptUpdates(t)
-  rarestFirst(t)
-  poolPieces(t)
+  const report = engineReport(torrent)
+  const record = (name: Parameters<typeof recordPatch>[1], ok: boolean) =>
+    recordPatch(torrent, name, ok)
+  record('prompt-updates', promptUpdates(t))
+  rarestFirst(t, (ok) => record('rarest-first', ok))
+  record('pooled-pieces', poolPieces(t))
   // Peers are asked for blocks already out on other wires once nothing else is left.
-  if (t.ready) runEndgame(t)
-  else t.once('ready', () => runEndgame(t))
+  const endgame = () => {
+    const fits = typeof t._request === 'function' && Array.isArray(t.pieces)
+    if (record('endgame', fits)) runEndgame(t)
+  }
+  if (t.ready) endgame()
+  else t.once('ready', endgame)
   // 'wire' comes once the peer's handshake is in, before WebTorrent sends its bitfield.
   t.on('wire', (wire) => {
-    s.wires++
-    skipRedundantHaves(wire)
-    const peer = peerOf(t, wire)
-    if (peer?.type !== 'webrtc' || !peer.conn) return
-    if (!batchWire(wire)) return
-    s.batched++
-    if (deepenChannel(peer.conn)) s.deepened++
-    if (mergeRequests(wire)) s.offered++
-    const done = (end: StartEnd) => (s.startEnds[end] = (s.startEnds[end] ?? 0) + 1)
-    if (boundStart(wire, peer.conn, { done })) s.bounded++
+    report.wires++
+    record('skip-redundant-haves', skipRedundantHaves(wire))
+    const peer = peerOfWire(torrent, wire)
+    if (peer?.type !== 'webrtc') return
+    if (!peer.conn || !record('batching', batchWire(wire))) return
+    record('deep-channel', deepenChannel(peer.conn))
+    record('request-merging', mergeRequests(wire))
+    const done = (end: StartEnd) => (report.startEnds[end] = (report.startEnds[end] ?? 0) + 1)
+    record('bounded-start', boundStart(wire, peer.conn, { done }))
   })
 }
