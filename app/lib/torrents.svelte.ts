@@ -1,22 +1,25 @@
 // The page's one WebTorrent client: seeds and opens torrents (torrent-entry.svelte.ts), picks
 // where each announces (trackers.ts, rehome.ts) and moves it when its owners change.
 
-// First: the bundle below keeps the page's WebSocket as it finds it when evaluated, and
-// tracker signalling on plain HTTP must go through the sealing one (sealed-websocket.ts).
-import './sealed-websocket.ts'
-import WebTorrent, { type StreamServer } from 'webtorrent/dist/webtorrent.min.js'
+// First: the engine's client loads WebTorrent's bundle, which keeps the page's WebSocket and
+// RTCPeerConnection as it finds them when evaluated (engine/client.ts).
+import { createClient, webrtcSupported } from './engine/client.ts'
+import {
+  PeerConnections,
+  quietTrackers,
+  type StreamServer,
+  type WebTorrent,
+} from './engine/index.ts'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
-import { bridges } from './bridge.svelte.ts'
+import { bridges, type BridgeRequests } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
-import { quietTrackers } from './discovery-trackers.ts'
-import { createClient } from './engine/client.ts'
 import { seedFiles } from './hash/seed.ts'
 import { TorrentLibrary } from './persist-library.ts'
 import { fullBitfield, type TorrentRecord } from './persist.ts'
-import { pageIce, relaysOf, rtcConfig } from './relay-config.ts'
+import { pageIce, relaysOf, rtcConfig, type RelayIce } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
 import { TorrentHome, planTrackers, type HomeContext } from './rehome.ts'
-import { SupernodeView } from './supernode-view.ts'
+import { SupernodeView, type FetchJson } from './supernode-view.ts'
 import { requireSecureContext } from './secure-context.ts'
 import { serviceWorkerRegistration } from './sw-registration.ts'
 import { TorrentEntry } from './torrent-entry.svelte.ts'
@@ -36,6 +39,36 @@ export interface ClientLimits {
   maxConns: number
 }
 
+/** The page a TorrentClient runs in: where it was served from, and its 'online' event. */
+export interface PageHooks {
+  readonly location: Pick<Location, 'origin' | 'protocol' | 'host'>
+  addEventListener(type: 'online', listener: () => void): void
+}
+
+/** What a TorrentClient works with, injected so that it can be tested outside a page. */
+export interface TorrentClientDeps {
+  /** Makes the WebTorrent client, its WebRTC connections made by `peerConnections`. */
+  createClient(peerConnections: PeerConnections): WebTorrent
+  library: TorrentLibrary
+  /** GETs a relay's JSON (the supernode view's reads). */
+  fetchJson: FetchJson
+  now(): number
+  page: PageHooks
+  /** The page's ICE servers, told which relays the torrents use. */
+  ice(): Pick<RelayIce, 'start' | 'setRelays'>
+  bridges: Pick<BridgeRequests, 'watch'>
+}
+
+/** The page's own: no public STUN default, only the ICE servers relays name (relay-config.ts). */
+const pageDeps: Omit<TorrentClientDeps, 'library'> = {
+  createClient: (peerConnections) => createClient({}, peerConnections),
+  fetchJson: (url) => fetchRelayJson(url),
+  now: Date.now,
+  page: globalThis,
+  ice: pageIce,
+  bridges,
+}
+
 /** How often figures are read off WebTorrent while any torrent is open. */
 const REFRESH_MS = 500
 /** Trackers' sockets are checked every this many refreshes (each second). */
@@ -50,16 +83,7 @@ export class TorrentClient {
   relays = $state.raw<string[]>([])
   /** The supernodes torrents announce to, read from the origin when the first torrent opens
    * and again whenever one re-homes. */
-  readonly supernodes: SupernodeView = new SupernodeView(
-    (url) => fetchRelayJson(url),
-    Date.now,
-    () => {
-      const view = this.supernodes
-      const count = view.records?.filter((r) => r.role === 'supernode').length ?? 0
-      if (view.source) this.ownersFrom = { relay: view.source, supernodes: count, at: view.readAt }
-      this.deadSupernodes = view.dead()
-    },
-  )
+  readonly supernodes: SupernodeView
   /** Where the owners torrents announce to were last worked out from: the relay whose list
    * was read, and how many supernodes it named. */
   ownersFrom = $state.raw<{ relay: string; supernodes: number; at: number } | null>(null)
@@ -69,13 +93,17 @@ export class TorrentClient {
   deadSupernodes = $state.raw<ReadonlySet<string>>(new Set())
 
   /** Torrents kept across reloads: records in IndexedDB, downloads' data in OPFS. */
-  readonly library = new TorrentLibrary()
+  readonly library: TorrentLibrary
   /** Shares from an earlier visit: the user's files are gone with the page, so each waits
    * for them to be picked again (reshare). Copying them into OPFS instead would silently
    * double the disk a big share takes; picking again costs a click and no re-hashing. */
   waiting = $state.raw<TorrentRecord[]>([])
 
+  readonly #deps: Omit<TorrentClientDeps, 'library'>
   #client: WebTorrent | null = null
+  /** Makes every WebRTC connection of the page's client, with the relays' ICE servers: the one
+   * rtcConfig object, whose servers are replaced in place as credentials renew. */
+  readonly peerConnections = new PeerConnections(rtcConfig)
   /** Rate limits and connection cap from Settings (app/lib/settings.ts). */
   #limits: ClientLimits = { downloadLimit: null, uploadLimit: null, maxConns: 55 }
   #server: Promise<StreamServer | null> | null = null
@@ -84,9 +112,21 @@ export class TorrentClient {
   #home: HomeContext | null = null
   #viewAsked = false
 
+  /** `deps` default to the page's own (pageDeps, a new TorrentLibrary). */
+  constructor(deps: Partial<TorrentClientDeps> = {}) {
+    this.#deps = { ...pageDeps, ...deps }
+    this.library = deps.library ?? new TorrentLibrary()
+    this.supernodes = new SupernodeView(this.#deps.fetchJson, this.#deps.now, () => {
+      const view = this.supernodes
+      const count = view.records?.filter((r) => r.role === 'supernode').length ?? 0
+      if (view.source) this.ownersFrom = { relay: view.source, supernodes: count, at: view.readAt }
+      this.deadSupernodes = view.dead()
+    })
+  }
+
   /** The relay that served the page: its tracker is the fallback while no owner is known. */
   get tracker(): string {
-    return originTracker(location)
+    return originTracker(this.#deps.page.location)
   }
 
   /** Trackers a new torrent announces to before its info hash is known (and so its owners),
@@ -96,7 +136,7 @@ export class TorrentClient {
   }
 
   get supported(): boolean {
-    return WebTorrent.WEBRTC_SUPPORT
+    return webrtcSupported()
   }
 
   find(infoHash: string): TorrentEntry | undefined {
@@ -175,7 +215,7 @@ export class TorrentClient {
     this.waiting = kept.filter((r) => r.source === 'share')
     if (downloads.length === 0) return
     // Its ICE servers are needed before the client starts (main.ts starts them too: once).
-    await pageIce().start()
+    await this.#deps.ice().start()
     for (const r of downloads)
       this.open({ infoHash: r.infoHash, trackers: r.trackers, name: r.name })
   }
@@ -245,6 +285,7 @@ export class TorrentClient {
   }
 
   #context(): HomeContext {
+    const { location } = this.#deps.page
     this.#home ??= {
       origin: location.origin,
       originTracker: this.tracker,
@@ -260,7 +301,7 @@ export class TorrentClient {
   #readSupernodes(): void {
     if (this.#viewAsked) return
     this.#viewAsked = true
-    void this.supernodes.read([location.origin]).then((ok) => {
+    void this.supernodes.read([this.#deps.page.location.origin]).then((ok) => {
       if (!ok) this.#viewAsked = false
       else for (const e of this.entries) void e.home?.rehome({ kind: 'news' })
     })
@@ -268,16 +309,14 @@ export class TorrentClient {
 
   #webtorrent(): WebTorrent {
     if (!this.#client) {
-      // No public STUN default: only the ICE servers relays name (relay-config.ts). The one
-      // rtcConfig object is kept: its servers are replaced in place as credentials renew.
-      this.#client = createClient({ tracker: { rtcConfig } })
+      this.#client = this.#deps.createClient(this.peerConnections)
       this.#applyLimits()
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
       })
       // Back online: trackers whose socket died reconnect now, not after WebTorrent's own
       // retry wait (up to minutes, with jitter).
-      addEventListener('online', () => {
+      this.#deps.page.addEventListener('online', () => {
         for (const entry of this.entries) entry.reconnect()
       })
     }
@@ -314,7 +353,7 @@ export class TorrentClient {
         e.refresh()
         if (checkTrackers) e.checkTrackers()
         // A download that finds no peer asks the relay's bridge for classic peers.
-        bridges.watch(e)
+        this.#deps.bridges.watch(e)
       }
     }, REFRESH_MS)
   }
@@ -323,7 +362,7 @@ export class TorrentClient {
    * which other supernodes are known (their STUN is). */
   #shareIceRelays(): void {
     // The origin's own record names it by its public URL: not another relay.
-    const self = this.supernodes.idOf(location.origin)
+    const self = this.supernodes.idOf(this.#deps.page.location.origin)
     const others = (this.supernodes.records ?? []).filter(
       (r) => r.role === 'supernode' && r.id !== self,
     )
@@ -331,7 +370,7 @@ export class TorrentClient {
       this.entries.flatMap((e) => e.trackers),
       others.flatMap((r) => r.urls.slice(0, 1)),
     )
-    pageIce().setRelays(trackerRelays, supernodes)
+    this.#deps.ice().setRelays(trackerRelays, supernodes)
   }
 
   #drop(entry: TorrentEntry): void {
