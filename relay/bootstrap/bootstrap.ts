@@ -15,6 +15,7 @@
 // Bounds: MAX_BOOTSTRAP_URLS taken from one answer or list, MAX_BOOTSTRAP_CONTACTS joins a
 // round, every request capped in time and bytes; the route map is bounded like the cache.
 
+import { BackgroundLoop } from '../../shared/background-loop.ts'
 import { Backoff } from '../../shared/backoff.ts'
 import { BoundedMap } from '../../shared/bounded-map.ts'
 import { parseBootstrapList } from '../../shared/bootstrap-list.ts'
@@ -71,8 +72,7 @@ export class Bootstrap {
     maxSize: MAX_HOSTS,
     order: 'oldest',
   })
-  readonly #stop = new AbortController()
-  #loop: Promise<void> | null = null
+  readonly #loop = new BackgroundLoop()
 
   constructor(deps: BootstrapDeps, options: Partial<BootstrapOptions> = {}) {
     this.#deps = deps
@@ -91,12 +91,11 @@ export class Bootstrap {
   }
 
   start(): void {
-    this.#loop ??= this.#run()
+    this.#loop.start(() => this.#run())
   }
 
   async stop(): Promise<void> {
-    this.#stop.abort()
-    await this.#loop
+    await this.#loop.stop()
   }
 
   /** Whether the relay knows too few live supernodes (itself included). */
@@ -114,7 +113,7 @@ export class Bootstrap {
       ['list', () => this.#fromLists()],
     ]
     for (const [route, find] of steps) {
-      if (!this.needed() || this.#stop.signal.aborted) return
+      if (!this.needed() || this.#loop.signal.aborted) return
       const urls = this.#unknown(await find())
       await Promise.all(urls.map((url) => this.#join(url, route)))
     }
@@ -193,7 +192,7 @@ export class Bootstrap {
       this.stats.joined++
       log.info('bootstrap joined', { url, route })
     } catch (err) {
-      if (this.#stop.signal.aborted) return
+      if (this.#loop.signal.aborted) return
       this.stats.failures++
       hosts.contacted(url, false, Date.now())
       log.debug('bootstrap join failed', { url, route, error: String(err) })
@@ -206,7 +205,7 @@ export class Bootstrap {
   }
 
   #request(maxBytes: number) {
-    return { timeoutMs: this.options.timeoutMs, maxBytes, signal: this.#stop.signal }
+    return { timeoutMs: this.options.timeoutMs, maxBytes, signal: this.#loop.signal }
   }
 
   /** #request for a DoH endpoint or a list, which are not relays: no redirect followed. */
@@ -218,7 +217,7 @@ export class Bootstrap {
     const { intervalMs, maxIntervalMs } = this.options
     const idle = new Backoff({ minMs: 2 * intervalMs, maxMs: maxIntervalMs })
     let wait: number
-    while (!this.#stop.signal.aborted) {
+    while (!this.#loop.signal.aborted) {
       if (this.needed()) {
         const joined = this.stats.joined
         try {
@@ -235,17 +234,7 @@ export class Bootstrap {
         idle.reset()
         wait = intervalMs
       }
-      await new Promise<void>((resolve) => {
-        const { signal } = this.#stop
-        const done = () => {
-          clearTimeout(timer)
-          signal.removeEventListener('abort', done)
-          resolve()
-        }
-        const timer = setTimeout(done, wait)
-        timer.unref()
-        signal.addEventListener('abort', done, { once: true })
-      })
+      await this.#loop.sleep(wait)
     }
   }
 }

@@ -19,6 +19,7 @@
 // cursor goes back or that sends an empty page marked `more` has failed. Waits are
 // shared/backoff.ts.
 
+import { BackgroundLoop } from '../../shared/background-loop.ts'
 import { Backoff } from '../../shared/backoff.ts'
 import { CursorPageError, pullByCursor, type CursorPullSteps } from '../../shared/cursor-puller.ts'
 import type { Logger } from '../log.ts'
@@ -95,7 +96,7 @@ export class PeerPuller {
   readonly #log: Logger
   readonly #refusals: Refusals
   readonly #transport: PeerTransport
-  readonly #stop = new AbortController()
+  readonly #loop = new BackgroundLoop()
   /** This peer's budgets (one key: the peer), charged after each page. */
   readonly #listings: RateLimiter
   readonly #bytes: RateLimiter
@@ -113,8 +114,6 @@ export class PeerPuller {
     store: (after, page) => this.#apply(after, page),
     beforePage: () => this.#waitForBudget(),
   }
-  #loop: Promise<void> | null = null
-  #wake: (() => void) | null = null
 
   constructor(peer: string, deps: PeerPullerDeps, options: Partial<PeerPullerOptions> = {}) {
     this.peer = peer
@@ -143,13 +142,11 @@ export class PeerPuller {
   }
 
   start(): void {
-    this.#loop ??= this.#run()
+    this.#loop.start(() => this.#run())
   }
 
   async stop(): Promise<void> {
-    this.#stop.abort()
-    this.#wake?.()
-    await this.#loop
+    await this.#loop.stop()
   }
 
   async #run(): Promise<void> {
@@ -160,7 +157,7 @@ export class PeerPuller {
       fetched: at?.fetched ?? 0,
     })
     let caughtUp = false
-    const signal = this.#stop.signal
+    const signal = this.#loop.signal
     while (!signal.aborted) {
       let wait: number
       try {
@@ -191,7 +188,7 @@ export class PeerPuller {
           retryInMs: Math.round(wait),
         })
       }
-      if (!signal.aborted) await this.#sleep(wait)
+      if (!signal.aborted) await this.#loop.sleep(wait)
     }
   }
 
@@ -201,11 +198,11 @@ export class PeerPuller {
     let waited = false
     for (;;) {
       const owedMs = this.#owedMs(Date.now())
-      if (owedMs <= 0 || this.#stop.signal.aborted) return waited
+      if (owedMs <= 0 || this.#loop.signal.aborted) return waited
       waited = true
       this.stats.throttled++
       this.#refusals.refuse('publish-rate', this.peer, { pull: true, waitMs: owedMs })
-      await this.#sleep(owedMs)
+      await this.#loop.sleep(owedMs)
     }
   }
 
@@ -216,7 +213,7 @@ export class PeerPuller {
         timeoutMs: this.options.timeoutMs,
         // Room for the stats map and a last listing that crossed the byte cap.
         maxBytes: MAX_PAGE_BYTES * 2,
-        signal: this.#stop.signal,
+        signal: this.#loop.signal,
       })
       .then(parsePage)
     return page.then((p) => {
@@ -252,7 +249,7 @@ export class PeerPuller {
   async #apply(after: number, page: FetchedPage): Promise<void> {
     const received = page.listings.length
     const { listings, invalid } = await page.verified
-    if (this.#stop.signal.aborted) return
+    if (this.#loop.signal.aborted) return
     const results = this.#store.ingest(this.peer, page.epoch, page.next, listings, received)
     const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
     const nowMs = Date.now()
@@ -295,17 +292,6 @@ export class PeerPuller {
     this.#resetHold.defer(nowMs)
     this.#resetAt = nowMs
     this.stats.resets++
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.#wake = done
-    })
   }
 }
 

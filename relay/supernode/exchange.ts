@@ -21,6 +21,7 @@
 // pushes a demoted record to every supernode known, within LEAVE_PUSH_BUDGET_MS (`publish`, which
 // also carries a promotion or a demotion at once rather than at the next round).
 
+import { BackgroundLoop } from '../../shared/background-loop.ts'
 import type { Logger } from '../log.ts'
 import type { PeerTransport } from '../peering/peer-fetch.ts'
 import { Backoff } from '../../shared/backoff.ts'
@@ -75,9 +76,7 @@ export class SupernodeExchange {
   /** Whether each --peer's last answer named a root. */
   readonly #peerNamedRoot = new Map<string, boolean>()
   #rootlessRounds = 0
-  readonly #stop = new AbortController()
-  #loop: Promise<void> | null = null
-  #wake: (() => void) | null = null
+  readonly #loop = new BackgroundLoop()
 
   constructor(deps: SupernodeExchangeDeps, options: Partial<SupernodeExchangeOptions> = {}) {
     this.#deps = deps
@@ -92,13 +91,11 @@ export class SupernodeExchange {
   }
 
   start(): void {
-    this.#loop ??= this.#run()
+    this.#loop.start(() => this.#run())
   }
 
   async stop(): Promise<void> {
-    this.#stop.abort()
-    this.#wake?.()
-    await this.#loop
+    await this.#loop.stop()
   }
 
   /** One round: push our record to the peers, pull from up to maxTargets relays. */
@@ -175,7 +172,7 @@ export class SupernodeExchange {
       this.#deps.onContact?.(url, true)
       if (pull) this.#reportLiveness(url, true)
     } catch (err) {
-      if (this.#stop.signal.aborted) return
+      if (this.#loop.signal.aborted) return
       this.stats.failures++
       this.#deps.onContact?.(url, false)
       if (pull) this.#reportLiveness(url, false)
@@ -231,7 +228,7 @@ export class SupernodeExchange {
   async #push(
     peer: string,
     body: string,
-    signal = this.#stop.signal,
+    signal = this.#loop.signal,
     timeoutMs = this.options.timeoutMs,
   ): Promise<void> {
     await this.#deps.transport.fetchJson(`${peer}/v1/supernodes`, {
@@ -244,7 +241,7 @@ export class SupernodeExchange {
   }
 
   async #pull(url: string): Promise<void> {
-    const request = { timeoutMs: this.options.timeoutMs, signal: this.#stop.signal }
+    const request = { timeoutMs: this.options.timeoutMs, signal: this.#loop.signal }
     const { transport } = this.#deps
     const [hello, list] = await Promise.all([
       transport.fetchJson(`${url}/v1/hello`, { ...request, maxBytes: MAX_HELLO_ANSWER_BYTES }),
@@ -282,22 +279,14 @@ export class SupernodeExchange {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stop.signal.aborted) {
+    while (!this.#loop.signal.aborted) {
       try {
         await this.round()
       } catch (err) {
         this.#deps.log.warn('supernode exchange round failed', { error: String(err) })
       }
       const wait = this.options.intervalMs * (0.75 + this.options.random() / 2)
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, wait)
-        timer.unref()
-        function done() {
-          clearTimeout(timer)
-          resolve()
-        }
-        this.#wake = done
-      })
+      await this.#loop.sleep(wait)
     }
   }
 }
