@@ -25,7 +25,10 @@ export interface WireInternals {
   have(index: number): void
   _push(data: Uint8Array): unknown
   _message(id: number, numbers: number[], data: Uint8Array | null): void
+  /** Sends our extended handshake (again: BEP 10 allows it), once the wire is ready. */
   _sendExtendedHandshake?(): void
+  /** Whether our extended handshake went out. */
+  _extendedHandshakeSent?: boolean
   on(event: string, listener: (...args: never[]) => void): unknown
   once(event: string, listener: (...args: never[]) => void): unknown
 }

@@ -12,6 +12,8 @@
 // Signals from any other source (the browser mesh, a test) go through connect(): a simple-peer
 // made with the same configuration, its offer or answer carried by the caller, handed to the
 // torrent with WebTorrent's public addPeer() before it connects, as the tracker path does.
+// (In Node, where tests run it, simple-peer takes webrtc-polyfill's class by import: there the
+// connection is the polyfill's own, made with the same configuration.)
 
 // First: the global RTCPeerConnection is ours before simple-peer takes it.
 import { LAYER, type ConnectionMaker } from './rtc-global.ts'

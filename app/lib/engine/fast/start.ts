@@ -37,16 +37,14 @@ export const START_POLL_MS = 25
 /** The bound goes this long after the first block we upload even if nothing was dropped. */
 export const START_MAX_MS = 2000
 
-interface HandshakingWire extends WireInternals {
-  extendedHandshake: Record<string, unknown>
-  _extendedHandshakeSent?: boolean
-  _sendExtendedHandshake(): void
-}
-
-type StatsConn = SimplePeerInternals
+/** A wire whose handshake can be sent again (checked in boundStart). */
+type HandshakingWire = WireInternals &
+  Required<Pick<WireInternals, 'extendedHandshake' | '_sendExtendedHandshake'>>
 
 /** Packets our side of `pc` dropped on send, over its candidate pairs. */
-export async function discardedOnSend(pc: NonNullable<StatsConn['_pc']>): Promise<number> {
+export async function discardedOnSend(
+  pc: NonNullable<SimplePeerInternals['_pc']>,
+): Promise<number> {
   let dropped = 0
   for (const s of (await pc.getStats()).values()) {
     if (s.type !== 'candidate-pair') continue
@@ -74,11 +72,10 @@ export interface StartOptions {
  */
 export function boundStart(
   w: WireInternals,
-  c: SimplePeerInternals,
+  conn: SimplePeerInternals,
   { maxMs = START_MAX_MS, pollMs = START_POLL_MS, done }: StartOptions = {},
 ): boolean {
   const wire = w as HandshakingWire
-  const conn = c as StatsConn
   const pc = conn._pc
   if (!pc || typeof pc.getStats !== 'function') return false
   if (typeof wire.extendedHandshake !== 'object' || wire.extendedHandshake === null) return false
