@@ -11,7 +11,7 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { createHybridClient, type HybridClient } from './hybrid.ts'
 import { monsoonClient } from './monsoon-client.ts'
 import { engineReport, missedPatches, TORRENT_PATCHES, WIRE_PATCHES } from './patches.ts'
-import { PeerConnections } from './peer-connections.ts'
+import { PeerConnections, type SignalledPeer } from './peer-connections.ts'
 import { canSeedAsWebTorrent } from './seeding.ts'
 import { loadBundle } from './test-bundle.ts'
 
@@ -55,12 +55,13 @@ describe('the engine on the bundle the app ships', () => {
     if (!leecher.ready) await once(leecher, 'ready')
 
     // Signals carried by hand: the leecher offers, the seeder answers.
-    const answering = seederLayer.connect(seeder, {
+    const sides: { offering?: SignalledPeer } = {}
+    const answering = await seederLayer.connect(seeder, {
       peerId: peerIdOf(leecherClient),
       initiator: false,
-      send: (signal) => offering.signal(signal),
+      send: (signal) => sides.offering?.signal(signal),
     })
-    const offering = leecherLayer.connect(leecher, {
+    sides.offering = await leecherLayer.connect(leecher, {
       peerId: peerIdOf(seederClient),
       initiator: true,
       send: (signal) => answering.signal(signal),

@@ -17,7 +17,6 @@
 
 // First: the global RTCPeerConnection is ours before simple-peer takes it.
 import { LAYER, type ConnectionMaker } from './rtc-global.ts'
-import Peer from '@thaunknown/simple-peer/lite.js'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 
 /** An offer, answer or candidate, as simple-peer emits and takes them. */
@@ -47,6 +46,12 @@ export interface PeerConnectionStats {
   /** ICE servers a new connection gets now. */
   iceServers: number
 }
+
+/** simple-peer, loaded on the first connect(): the bundle's copy is not exported, and ours
+ * (about 60 kB with its stream library) stays out of the page's first load. */
+let simplePeer: Promise<new (opts: object) => unknown> | null = null
+const loadSimplePeer = () =>
+  (simplePeer ??= import('@thaunknown/simple-peer/lite.js').then((m) => m.default))
 
 interface SimplePeer {
   id?: string
@@ -106,7 +111,11 @@ export class PeerConnections implements ConnectionMaker {
   /** Opens a connection to `peerId` for `torrent` whose signals travel by `send`; WebTorrent
    * takes it as a peer of the torrent (a connecting attempt from the same peer id is replaced,
    * a connected one kept: pending-peers.ts). */
-  connect(torrent: Torrent, { peerId, initiator, send }: ConnectOptions): SignalledPeer {
+  async connect(
+    torrent: Torrent,
+    { peerId, initiator, send }: ConnectOptions,
+  ): Promise<SignalledPeer> {
+    const Peer = await loadSimplePeer()
     const peer = new Peer({ initiator, trickle: false, config: this.config }) as SimplePeer
     peer.id = peerId
     peer.on('signal', (data) => send(data))
