@@ -6,11 +6,12 @@
 // pieces in its own client's default store: stock WebTorrent's is fsa-chunk-store in the
 // page's origin-private file system (on disk in a normal profile, in the browser process's
 // memory in an off-the-record context); ours is whatever createClient() picks.
-// client.ts first, as in the app: it puts Monsoon's RTCPeerConnection in place before the bundle
-// takes it (app/lib/engine/rtc-global.ts); the stock client's connections pass through it as the
-// browser's own.
-import { createClient } from '../../../app/lib/engine/client.ts'
+// The bundle first: it takes the page's WebSocket and RTCPeerConnection as it finds them, so
+// neither client signals through the app's sealing WebSocket (sealed-websocket.ts) or makes its
+// connections through the engine's layer (engine/rtc-global.ts). Stock stays stock, and both
+// compare on the same signalling; e2e/peer-path.spec.ts checks the layer in the app itself.
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import { createClient } from '../../../app/lib/engine/client.ts'
 import { pieceLengthFor } from '../../../app/lib/file-chunk-store.ts'
 import { now, randomBytes, sha256Hex } from './clock.js'
 
