@@ -90,9 +90,11 @@ describe('AnnounceProxy: the header that vouches for a client', () => {
   it('what one relay vouches for, the owner reads back, for exactly that target', async () => {
     const [a, b] = [await relay(), await relay()]
     meet(a, b)
-    const header = a.proxy.header(b.signer.id, TARGET, CLIENT, now())
-    expect(b.proxy.forwardedIp(header, TARGET, now())).toBe(CLIENT)
-    expect(b.proxy.forwardedIp(header, TARGET, now() + MESSAGE_WINDOW_SECONDS)).toBe(CLIENT)
+    // One clock reading: a second that turns between two readings would age the header.
+    const t = now()
+    const header = a.proxy.header(b.signer.id, TARGET, CLIENT, t)
+    expect(b.proxy.forwardedIp(header, TARGET, t)).toBe(CLIENT)
+    expect(b.proxy.forwardedIp(header, TARGET, t + MESSAGE_WINDOW_SECONDS)).toBe(CLIENT)
   })
 
   it('refuses a malformed, stale, unknown, re-targeted or tampered header by code', async () => {
