@@ -13,7 +13,6 @@ import { routeAddPeer } from './add-peer.ts'
 import { pieceBuffers } from './fast/buffer-pool.ts'
 import { RECENT_PIECES_BYTES, RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
-import { meshExtension, type MeshHandlers } from './mesh-extension.ts'
 import { recordPatch } from './patches.ts'
 import { newestAttemptWins } from './pending-peers.ts'
 import type { PeerConnections } from './peer-connections.ts'
@@ -27,15 +26,7 @@ export interface EngineDeps {
   /** Where a torrent added without a store of its own keeps its pieces; undefined for
    * WebTorrent's own default. */
   defaultStore?: StoreClass
-  /** The browser mesh (issue 22): every wire speaks its BEP 10 extension (mesh-extension.ts),
-   * its messages going here. Without it no wire offers the extension. */
-  mesh?: MeshHandlers
 }
-
-/** Listens on a torrent's events beyond the bundle's typed ones ('wire': a peer's wire,
- * bittorrent-protocol's public `use()` included). */
-const on = (torrent: Torrent, event: 'wire', listener: (wire: { use(e: unknown): void }) => void) =>
-  (torrent as unknown as { on(e: string, l: typeof listener): void }).on(event, listener)
 
 /** A client of `WebTorrentClass` on Monsoon's engine. */
 export function monsoonClient(
@@ -46,14 +37,11 @@ export function monsoonClient(
   const tracker =
     opts.tracker === false ? false : { ...opts.tracker, ...deps.peerConnections.trackerOptions }
   const client = new WebTorrentClass({ ...opts, tracker } as ClientOptions)
-  const Mesh = deps.mesh && meshExtension(deps.mesh)
   client.on('add', (torrent: Torrent) => {
     accelerate(torrent)
     // Two browsers that each hold a dead attempt for the other must not refuse each other's
     // fresh ones (pending-peers.ts).
     recordPatch(torrent, 'add-peer', routeAddPeer(torrent, [newestAttemptWins]))
-    // 'wire' comes before our extended handshake goes: the extension is named in it.
-    if (Mesh) on(torrent, 'wire', (wire) => wire.use(Mesh))
   })
   storeDefaults(client, deps.defaultStore)
   return client

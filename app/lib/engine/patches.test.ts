@@ -6,20 +6,27 @@
 
 import { createHash } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
+import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { createHybridClient, type HybridClient } from './hybrid.ts'
+import { monsoonClient } from './monsoon-client.ts'
 import { engineReport, missedPatches, TORRENT_PATCHES, WIRE_PATCHES } from './patches.ts'
+import { PeerConnections, type SignalledPeer } from './peer-connections.ts'
 import { canSeedAsWebTorrent } from './seeding.ts'
-import { once, testPair, type Pair } from './test-pair.ts'
+import { loadBundle } from './test-bundle.ts'
 
-const pairs: Pair[] = []
-const clients: HybridClient[] = []
+const quiet = { tracker: false, dht: false, lsd: false, webSeeds: false, utp: false } as never
+const clients: { destroy(cb: () => void): void }[] = []
 
 afterEach(async () => {
-  await Promise.all(pairs.splice(0).map((p) => p.destroy()))
   await Promise.all(clients.splice(0).map((c) => new Promise((r) => c.destroy(() => r(null)))))
 })
 
+const once = (torrent: Torrent, event: string) =>
+  new Promise<void>((r) =>
+    (torrent as unknown as { once(e: string, l: () => void): void }).once(event, r),
+  )
+const peerIdOf = (c: WebTorrent) => (c as unknown as { peerId: string }).peerId
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex')
 
 /** The patches that missed on `torrent`, or were never tried when they should have been. */
@@ -31,11 +38,34 @@ function notApplied(torrent: Torrent, expected: readonly string[]): string[] {
 
 describe('the engine on the bundle the app ships', () => {
   it('applies every patch, and a file crosses a connection made by the layer', async () => {
-    const pair = await testPair(3 * 1024 * 1024)
-    pairs.push(pair)
-    const { seeder, leecher, data } = pair
+    const Bundle = await loadBundle()
+    const seederLayer = new PeerConnections()
+    const leecherLayer = new PeerConnections()
+    const seederClient = monsoonClient(Bundle, quiet, { peerConnections: seederLayer })
+    const leecherClient = monsoonClient(Bundle, quiet, { peerConnections: leecherLayer })
+    clients.push(seederClient, leecherClient)
+
+    const data = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31 + (i >> 12)) % 251)
+    const file = Object.assign(data, { name: 'engine.bin' })
+    const seeder = await new Promise<Torrent>((resolve) =>
+      seederClient.seed(file as never, { announce: [] }, resolve),
+    )
     expect(canSeedAsWebTorrent(seeder), 'seeding internals (_onTorrentId, _destroy)').toBe(true)
-    await pair.connect()
+    const leecher = leecherClient.add(seeder.torrentFile as never, { announce: [] })
+    if (!leecher.ready) await once(leecher, 'ready')
+
+    // Signals carried by hand: the leecher offers, the seeder answers.
+    const sides: { offering?: SignalledPeer } = {}
+    const answering = await seederLayer.connect(seeder, {
+      peerId: peerIdOf(leecherClient),
+      initiator: false,
+      send: (signal) => sides.offering?.signal(signal),
+    })
+    sides.offering = await leecherLayer.connect(leecher, {
+      peerId: peerIdOf(seederClient),
+      initiator: true,
+      send: (signal) => answering.signal(signal),
+    })
     if (!leecher.done) await once(leecher, 'done')
     const got = new Uint8Array(await leecher.files[0]!.arrayBuffer())
     expect(sha(got)).toBe(sha(data))
