@@ -4,7 +4,7 @@
 // folder (internals.ts). e2e/peer-path.spec.ts fails if it stops finding them.
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { internals } from './internals.ts'
+import { peerOfWire } from './internals.ts'
 
 /** What the peer table reads of a connection. */
 export interface StatsSource {
@@ -13,10 +13,6 @@ export interface StatsSource {
 
 /** The peer connection under `wire` if it is a WebRTC wire of `torrent`'s, else null. */
 export function peerConnectionOf(torrent: Torrent, wire: unknown): StatsSource | null {
-  for (const peer of internals(torrent)._peers?.values() ?? []) {
-    if (peer.wire !== wire) continue
-    const pc = (peer.conn as { _pc?: unknown } | null)?._pc as Partial<StatsSource> | null
-    return pc && typeof pc.getStats === 'function' ? (pc as StatsSource) : null
-  }
-  return null
+  const pc = peerOfWire(torrent, wire)?.conn?._pc as Partial<StatsSource> | null | undefined
+  return pc && typeof pc.getStats === 'function' ? (pc as StatsSource) : null
 }
