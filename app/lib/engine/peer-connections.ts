@@ -69,7 +69,8 @@ export class PeerConnections implements ConnectionMaker {
   #made = 0
   readonly #open = new Set<RTCPeerConnection>()
 
-  /** Takes `config` as the page's configuration, marked as this layer's. */
+  /** Takes `config` as the page's configuration, marked as this layer's: one configuration
+   * belongs to one layer (a later layer made on the same object takes the mark over). */
   constructor(config: RTCConfiguration = {}) {
     config.iceServers ??= []
     ;(config as Record<symbol, unknown>)[LAYER] = this
