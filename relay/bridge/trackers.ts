@@ -5,7 +5,7 @@
 // magnet or .torrent are added, filtered like any URL a stranger hands the relay.
 
 import { MAX_BRIDGE_BODY_TRACKERS } from '../limits.ts'
-import { addressKind } from '../supernode/address.ts'
+import { addressKind } from '../../shared/address.ts'
 import { wsTrackerUrl, type HashPlacement } from '../supernode/placement.ts'
 
 /** The HTTP and WebSocket trackers of a hash's owners, best first; this relay's own (at

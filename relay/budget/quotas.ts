@@ -1,11 +1,11 @@
 // Quotas per key (a client address, a publisher key, a peer relay, a UDP source): one token
-// bucket each (token-bucket.ts), holding up to a minute's worth of tokens (or `burst`). The
+// bucket each (shared/token-bucket.ts), holding up to a minute's worth of tokens (or `burst`). The
 // buckets live in a bounded map, least recently used dropped first, so a flood of new keys
 // costs bounded memory; a dropped key starts full again, which helps only someone who already
 // controls that many keys (relay/limits.ts says why each figure).
 
 import { BoundedMap } from '../../shared/bounded-map.ts'
-import { TokenBucket, type TokenRate } from './token-bucket.ts'
+import { TokenBucket, type TokenRate } from '../../shared/token-bucket.ts'
 
 export interface RateLimiterOptions {
   /** Tokens a key earns per minute, and the most it can hold unless `burst` says. */

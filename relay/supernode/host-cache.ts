@@ -12,7 +12,7 @@
 
 import { canonicalUrl } from '../../shared/supernode.ts'
 import { MAX_HOSTS, MAX_HOSTS_PER_SOURCE } from '../limits.ts'
-import { addressKind } from './address.ts'
+import { addressKind } from '../../shared/address.ts'
 
 export interface HostCacheOptions {
   /** Accept private, loopback, link-local and local names (a LAN or a test network). */

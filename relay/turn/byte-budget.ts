@@ -1,7 +1,7 @@
 // The relay's TURN bandwidth in bytes per second: one token bucket (relay/budget/) charged
 // once per relayed packet with the packet's size, on the data path, or no cap at all.
 
-import { TokenBucket } from '../budget/token-bucket.ts'
+import { TokenBucket } from '../../shared/token-bucket.ts'
 
 export class ByteBudget {
   readonly perSecond: number

@@ -2,7 +2,7 @@
 // call the allocation state, encode. The server (turn-server.ts) owns the sockets and hands
 // each decoded request here with the client link it came from.
 
-import { addressKind } from '../supernode/address.ts'
+import { addressKind } from '../../shared/address.ts'
 import {
   MAX_STUN_USERNAME_BYTES,
   TURN_DEFAULT_LIFETIME_SECONDS,

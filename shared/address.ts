@@ -6,10 +6,10 @@
 // (link-local), RFC 5771 and RFC 4291 §2.7 (multicast), RFC 4193 (unique local), RFC 6761
 // (.localhost names). Input is a host as the WHATWG URL parser leaves it, which already turns
 // IPv4 spelled in hex, octal or as one number ("0x7f.1", "2130706433") into dotted decimal
-// and writes IPv6 in brackets, lower case.
+// and writes IPv6 in brackets, lower case. Isomorphic: relays check the URLs they are handed,
+// browsers the relay URLs their mesh neighbours pass on (app/catalog/mesh-exchange.ts).
 
-import { isIPv4, isIPv6 } from 'node:net'
-import { ipv6Words } from '../../shared/admission.ts'
+import { ipv6Words } from './admission.ts'
 
 export type AddressKind =
   | 'public'
@@ -37,12 +37,17 @@ const IPV4_RANGES: [number, number, AddressKind][] = [
   [0xf0000000, 4, 'reserved'], // 240/4, 255.255.255.255 included
 ]
 
+/** Dotted decimal without leading zeros, as node:net's isIPv4 takes it. */
+const IPV4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+const IPV4 = new RegExp(`^${IPV4_OCTET}(\\.${IPV4_OCTET}){3}$`)
+
 /** What kind of address a URL host is (a hostname, an IPv4 literal, or [IPv6]). */
 export function addressKind(host: string): AddressKind {
   const h = host.toLowerCase().replace(/\.$/, '')
   if (h.startsWith('[') && h.endsWith(']')) return ipv6Kind(h.slice(1, -1))
-  if (isIPv4(h)) return ipv4Kind(ipv4Number(h))
-  if (isIPv6(h)) return ipv6Kind(h)
+  if (IPV4.test(h)) return ipv4Kind(ipv4Number(h))
+  // A DNS name has no colon: this is IPv6 (or nothing, which ipv6Kind calls reserved).
+  if (h.includes(':')) return ipv6Kind(h)
   // RFC 6761 §6.3 (localhost), RFC 6762 (.local, mDNS); a single label resolves, if at
   // all, through a local search domain.
   if (h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.local') || !h.includes('.')) {
