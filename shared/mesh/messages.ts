@@ -11,6 +11,7 @@
 // and info hashes travel as 20 raw bytes and are handed out as 40 lowercase hex characters.
 
 import bencode from 'bencode'
+import { MAX_LISTING_BYTES } from '../limits.ts'
 
 export const MESH_EXTENSION = 'monsoon_mesh'
 export const MESH_VERSION = 1
@@ -23,9 +24,10 @@ export const MAX_MESH_PEER_IDS = 50
 export const MAX_SIGNAL_HOPS = 2
 /** An SDP without trickled candidates is 1-3 KiB in Chromium; a few times that is plenty. */
 export const MAX_SDP_BYTES = 16 * 1024
-/** Records in one page, and the bytes of one (a signed listing is at most ~4 KiB of JSON). */
+/** Records in one page, and the bytes of one: as large as the largest listing a relay stores
+ * (a page stops adding records before it would pass MAX_MESH_MESSAGE_BYTES). */
 export const MAX_PAGE_RECORDS = 64
-export const MAX_PAGE_RECORD_BYTES = 8 * 1024
+export const MAX_PAGE_RECORD_BYTES = MAX_LISTING_BYTES
 /** A referral's relay URL. */
 export const MAX_REFERRAL_URL_CHARS = 512
 
