@@ -4,6 +4,7 @@
 import type { Listing, ListingDraft } from '../../shared/listing.ts'
 import type { CatalogRow, FromWorker, ListingRow, RelaySyncProgress, ToWorker } from './protocol.ts'
 import type { SearchQuery } from './search-index.ts'
+import type { RecordPage } from '../lib/mesh/types.ts'
 
 export interface SearchPage {
   total: number
@@ -11,6 +12,12 @@ export interface SearchPage {
   /** Rows matching the text in each category, whatever the category filter. */
   categories: Record<string, number>
   tookMs: number
+}
+
+export interface Published {
+  listing: Listing
+  /** False when no relay could be reached: published to this browser's mesh neighbours. */
+  relayReached: boolean
 }
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void }
@@ -102,11 +109,27 @@ export class Catalog {
     return reply.rows
   }
 
-  /** Signs the draft with this browser's key and publishes it to `relay`. */
-  async publish(draft: ListingDraft, relay: string): Promise<Listing> {
+  /** Signs the draft with this browser's key, stores it in this browser's catalog (so the
+   * mesh passes it on) and publishes it to `relay`. `relayReached` false: the relay could not
+   * be reached, and gets it later; a relay's refusal throws. */
+  async publish(draft: ListingDraft, relay: string): Promise<Published> {
     const reply = await this.#ask({ type: 'publish', id: 0, draft, relay })
     if (reply.type !== 'published') throw new Error('unexpected reply')
-    return reply.listing
+    return { listing: reply.listing, relayReached: reply.relayReached }
+  }
+
+  /** Listings stored here after a mesh neighbour's `cursor` (app/catalog/mesh-exchange.ts). */
+  async meshPage(cursor: number, limit: number): Promise<RecordPage> {
+    const reply = await this.#ask({ type: 'meshPage', id: 0, cursor, limit })
+    if (reply.type !== 'meshPage') throw new Error('unexpected reply')
+    return { records: reply.records, next: reply.next, more: reply.more }
+  }
+
+  /** Listings a mesh neighbour sent, verified and stored in the worker. */
+  async meshAccept(records: string[]): Promise<{ stored: number; refused: number }> {
+    const reply = await this.#ask({ type: 'meshAccept', id: 0, records })
+    if (reply.type !== 'meshAccepted') throw new Error('unexpected reply')
+    return { stored: reply.stored, refused: reply.refused }
   }
 
   /** This browser's publisher key, hex. */

@@ -13,6 +13,9 @@ export interface StoredListing {
   listing: Listing
   /** Unix ms when this node stored it. */
   storedAt: number
+  /** This node's own increasing number for the row, renewed when a newer `seq` replaces it,
+   * as a relay numbers its rows: a mesh neighbour pulls the rows after the last it saw. */
+  cursor: number
 }
 
 export interface SwarmFiguresRow {
@@ -36,7 +39,7 @@ export interface RelaySyncState {
 }
 
 interface CatalogSchema extends DBSchema {
-  listings: { key: string; value: StoredListing; indexes: { infoHash: string } }
+  listings: { key: string; value: StoredListing; indexes: { infoHash: string; cursor: number } }
   figures: { key: string; value: SwarmFiguresRow }
   sync: { key: string; value: RelaySyncState }
   /** This node's own state: its identity key, publish counters. */
@@ -46,15 +49,35 @@ interface CatalogSchema extends DBSchema {
 export type CatalogDb = IDBPDatabase<CatalogSchema>
 
 export const CATALOG_DB_NAME = 'monsoon-catalog'
+/** Version 2 numbers the listings (StoredListing.cursor). */
+const CATALOG_DB_VERSION = 2
+/** The `node` row holding the last cursor given to a listing. */
+const LAST_CURSOR = 'listingCursor'
 
 export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
-  return openDB<CatalogSchema>(name, 1, {
-    upgrade(db) {
-      const listings = db.createObjectStore('listings', { keyPath: 'key' })
-      listings.createIndex('infoHash', 'infoHash')
-      db.createObjectStore('figures', { keyPath: 'infoHash' })
-      db.createObjectStore('sync', { keyPath: 'relay' })
-      db.createObjectStore('node', { keyPath: 'name' })
+  return openDB<CatalogSchema>(name, CATALOG_DB_VERSION, {
+    async upgrade(db, oldVersion, _newVersion, tx) {
+      if (oldVersion < 1) {
+        const listings = db.createObjectStore('listings', { keyPath: 'key' })
+        listings.createIndex('infoHash', 'infoHash')
+        db.createObjectStore('figures', { keyPath: 'infoHash' })
+        db.createObjectStore('sync', { keyPath: 'relay' })
+        db.createObjectStore('node', { keyPath: 'name' })
+      }
+      if (oldVersion < 2) {
+        // Listings stored before there were cursors keep their rows and get numbered now.
+        const listings = tx.objectStore('listings')
+        listings.createIndex('cursor', 'cursor')
+        let last = 0
+        for (let row = await listings.openCursor(); row; row = await row.continue()) {
+          await row.update({ ...row.value, cursor: ++last })
+        }
+        await tx.objectStore('node').put({ name: LAST_CURSOR, value: last })
+      }
+    },
+    // A newer version opened in another tab: let it upgrade rather than wait for this one.
+    blocking(_current, _blocked, event) {
+      ;(event.target as IDBDatabase).close()
     },
   })
 }
@@ -64,9 +87,41 @@ export function listingKey(listing: Pick<Listing, 'publisher' | 'infoHash'>): st
 }
 
 /**
+ * The rows to write for `listings` (`stored[i]`: what is stored under listings[i]'s key): the
+ * new ones and those with a higher `seq`, one per key, numbered on from `lastCursor`. Shared
+ * by the IndexedDB store and the tests' store in memory.
+ */
+export function freshRows(
+  listings: readonly Listing[],
+  stored: readonly (StoredListing | undefined)[],
+  lastCursor: number,
+  now: number,
+): StoredListing[] {
+  const seen = new Map<string, Listing>()
+  listings.forEach((l, i) => {
+    const key = listingKey(l)
+    const current = seen.get(key) ?? stored[i]?.listing
+    if (current && !supersedes(l, current)) return
+    // Deleted first, so the key's place in the map (and its cursor) is the newest.
+    seen.delete(key)
+    seen.set(key, l)
+  })
+  let cursor = lastCursor
+  return [...seen].map(([key, listing]) => ({
+    key,
+    infoHash: listing.infoHash,
+    listing,
+    storedAt: now,
+    cursor: ++cursor,
+  }))
+}
+
+/**
  * Stores verified listings in one transaction, keeping the higher `seq` where one is already
  * stored; returns the ones that were new or newer. With `cursor`, the relay's sync cursor
- * moves in the same transaction, so a crash never skips or repeats a page.
+ * moves in the same transaction, so a crash never skips or repeats a page. Each row written
+ * gets the next local cursor in the same transaction: IndexedDB runs overlapping readwrite
+ * transactions one at a time, so two stores never hand out one number.
  */
 export async function putListings(
   db: CatalogDb,
@@ -74,21 +129,16 @@ export async function putListings(
   now: number,
   cursor?: { relay: string; cursor: number; epoch?: string },
 ): Promise<Listing[]> {
-  const tx = db.transaction(['listings', 'sync'], 'readwrite')
+  const tx = db.transaction(['listings', 'sync', 'node'], 'readwrite')
   const store = tx.objectStore('listings')
-  const stored = await Promise.all(listings.map((l) => store.get(listingKey(l))))
-  const fresh: Listing[] = []
-  const seen = new Map<string, Listing>()
-  listings.forEach((l, i) => {
-    const key = listingKey(l)
-    const current = seen.get(key) ?? stored[i]?.listing
-    if (current && !supersedes(l, current)) return
-    seen.set(key, l)
-  })
-  for (const [key, listing] of seen) {
-    fresh.push(listing)
-    void store.put({ key, infoHash: listing.infoHash, listing, storedAt: now })
-  }
+  const [stored, last] = await Promise.all([
+    Promise.all(listings.map((l) => store.get(listingKey(l)))),
+    tx.objectStore('node').get(LAST_CURSOR),
+  ])
+  const rows = freshRows(listings, stored, (last?.value as number | undefined) ?? 0, now)
+  for (const row of rows) void store.put(row)
+  if (rows.length)
+    void tx.objectStore('node').put({ name: LAST_CURSOR, value: rows.at(-1)!.cursor })
   if (cursor) {
     void tx.objectStore('sync').put({
       relay: cursor.relay,
@@ -99,7 +149,36 @@ export async function putListings(
     })
   }
   await tx.done
-  return fresh
+  return rows.map((r) => r.listing)
+}
+
+/** Puts `previous` back under `key` (with a new cursor, so neighbours see it again), or
+ * removes the row when there was none: a publish the relay refused is undone. */
+export async function restoreListing(
+  db: CatalogDb,
+  key: string,
+  previous: Listing | null,
+  now: number,
+): Promise<void> {
+  const tx = db.transaction(['listings', 'node'], 'readwrite')
+  const last = ((await tx.objectStore('node').get(LAST_CURSOR))?.value as number | undefined) ?? 0
+  if (previous) {
+    const [row] = freshRows([previous], [undefined], last, now)
+    void tx.objectStore('listings').put(row)
+    void tx.objectStore('node').put({ name: LAST_CURSOR, value: row.cursor })
+  } else {
+    void tx.objectStore('listings').delete(key)
+  }
+  await tx.done
+}
+
+/** Up to `limit` stored listings numbered after `cursor`, in cursor order. */
+export function listingsAfter(
+  db: CatalogDb,
+  cursor: number,
+  limit: number,
+): Promise<StoredListing[]> {
+  return db.getAllFromIndex('listings', 'cursor', IDBKeyRange.lowerBound(cursor, true), limit)
 }
 
 export async function putFigures(db: CatalogDb, rows: SwarmFiguresRow[]): Promise<void> {

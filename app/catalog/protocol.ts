@@ -40,6 +40,10 @@ export type ToWorker =
   | { type: 'get'; id: number; infoHash: string; refresh: boolean }
   | { type: 'publish'; id: number; draft: ListingDraft; relay: string }
   | { type: 'identity'; id: number }
+  /** The browser mesh (app/catalog/mesh-exchange.ts): stored listings numbered after
+   * `cursor`, as JSON text, for a neighbour; and listings a neighbour sent, to verify. */
+  | { type: 'meshPage'; id: number; cursor: number; limit: number }
+  | { type: 'meshAccept'; id: number; records: string[] }
 
 export type FromWorker =
   /** Reading the stored catalog into the index (a few seconds at 100,000 listings). */
@@ -56,6 +60,10 @@ export type FromWorker =
       tookMs: number
     }
   | { type: 'listings'; id: number; rows: CatalogRow[] }
-  | { type: 'published'; id: number; listing: Listing }
+  /** Stored here (and so on the mesh) in any case; `relayReached` false: no relay could be
+   * reached, it goes to them later (from this browser's neighbours, or published again). */
+  | { type: 'published'; id: number; listing: Listing; relayReached: boolean }
   | { type: 'identity'; id: number; publicKey: string }
+  | { type: 'meshPage'; id: number; records: string[]; next: number; more: boolean }
+  | { type: 'meshAccepted'; id: number; stored: number; refused: number }
   | { type: 'failed'; id: number | null; error: string }

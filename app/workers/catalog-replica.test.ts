@@ -3,63 +3,18 @@
 
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
-import { createListing, supersedes, type Listing } from '../../shared/listing.ts'
-import {
-  listingKey,
-  type RelaySyncState,
-  type StoredListing,
-  type SwarmFiguresRow,
-} from '../catalog/db.ts'
+import { createListing, type Listing } from '../../shared/listing.ts'
 import type { FromWorker, RelaySyncProgress } from '../catalog/protocol.ts'
 import { RelayError } from '../catalog/relay-client.ts'
 import { sampleDraft } from '../../relay/catalog/test-support.ts'
+import { memoryCatalogStorage } from './catalog-test-support.ts'
 import { CatalogReplica, failureText } from './catalog-replica.ts'
-import type { CatalogStorage } from './catalog-storage.ts'
 
 const NOW = 1_764_115_200_000
 const author = createIdentity()
 
 function listing(i: number, seq = 1): Listing {
   return createListing(sampleDraft(i), author, { seq, ts: NOW / 1000 })
-}
-
-/** db.ts's semantics over maps: the higher seq is kept, the cursor moves with its page. */
-function memoryStorage() {
-  const listings = new Map<string, StoredListing>()
-  const figures = new Map<string, SwarmFiguresRow>()
-  const sync = new Map<string, RelaySyncState>()
-  const node = new Map<string, unknown>()
-  const storage: CatalogStorage = {
-    countListings: async () => listings.size,
-    async *allListings() {
-      if (listings.size) yield [...listings.values()]
-    },
-    allFigures: async () => [...figures.values()],
-    putFigures: async (rows) => void rows.forEach((r) => figures.set(r.infoHash, r)),
-    listingsFor: async (h) => [...listings.values()].filter((s) => s.infoHash === h),
-    async putListings(batch, now, cursor) {
-      const fresh = new Map<string, Listing>()
-      for (const l of batch) {
-        const key = listingKey(l)
-        const current = fresh.get(key) ?? listings.get(key)?.listing
-        if (!current || supersedes(l, current)) fresh.set(key, l)
-      }
-      for (const [key, l] of fresh) {
-        listings.set(key, { key, infoHash: l.infoHash, listing: l, storedAt: now })
-      }
-      if (cursor) sync.set(cursor.relay, { ...cursor, lastSyncAt: now, lastError: null })
-      return [...fresh.values()]
-    },
-    syncState: async (relay) => sync.get(relay),
-    allSyncStates: async () => [...sync.values()],
-    async noteSyncError(relay, error) {
-      const state = sync.get(relay) ?? { relay, cursor: 0, lastSyncAt: 0, lastError: null }
-      sync.set(relay, { ...state, lastError: error })
-    },
-    getNodeValue: async <T>(name: string) => node.get(name) as T | undefined,
-    setNodeValue: async (name, value) => void node.set(name, value),
-  }
-  return { storage, listings, sync }
 }
 
 /** A relay whose catalog is `rows` (cursor i + 1 for row i), paged as the relay does. */
@@ -97,7 +52,7 @@ function fakeRelay(origin: string, rows: unknown[], pageSize = 10) {
   return relay
 }
 
-function setup(relays: ReturnType<typeof fakeRelay>[], storage = memoryStorage()) {
+function setup(relays: ReturnType<typeof fakeRelay>[], storage = memoryCatalogStorage()) {
   const posted: FromWorker[] = []
   const fetchJson = vi.fn(async (url: string, init?: RequestInit) => {
     const relay = relays.find((r) => url.startsWith(r.origin))
@@ -131,7 +86,7 @@ afterEach(() => {
 const A = 'http://relay-a.test'
 
 /** A replica started with relay A, once its first pass from A ended. */
-async function syncedFrom(relay: ReturnType<typeof fakeRelay>, storage = memoryStorage()) {
+async function syncedFrom(relay: ReturnType<typeof fakeRelay>, storage = memoryCatalogStorage()) {
   const s = setup([relay], storage)
   await s.replica.receive({ type: 'start', relays: [A] })
   await s.settled(A)
@@ -231,7 +186,7 @@ describe('CatalogReplica: syncing from relays', () => {
   })
 
   it('reads a relay from the start again when its store was replaced (a new epoch)', async () => {
-    const storage = memoryStorage()
+    const storage = memoryCatalogStorage()
     storage.sync.set(A, { relay: A, cursor: 500, epoch: 'old', lastSyncAt: 1, lastError: null })
     const relay = fakeRelay(
       A,

@@ -12,7 +12,14 @@ import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/rel
 import { SearchIndex, type IndexedListing, type SwarmFigures } from '../catalog/search-index.ts'
 import { verifyListings } from '../catalog/verify.ts'
 import { changedFigures, figuresQuery, hashAnswers, statsFigures } from './catalog-live.ts'
-import { loadIdentity, publishListing } from './catalog-publish.ts'
+import { meshPage, verifyMeshListings } from './catalog-mesh.ts'
+import {
+  loadIdentity,
+  noteUnsent,
+  postListing,
+  postUnsent,
+  signListing,
+} from './catalog-publish.ts'
 import { syncRelay } from './catalog-relay-sync.ts'
 import type { CatalogStorage } from './catalog-storage.ts'
 
@@ -149,7 +156,21 @@ export class CatalogReplica {
         post({
           type: 'published',
           id: message.id,
-          listing: await this.#publish(storage, message.draft, message.relay),
+          ...(await this.#publish(storage, message.draft, message.relay)),
+        })
+        return
+      case 'meshPage':
+        post({
+          type: 'meshPage',
+          id: message.id,
+          ...(await meshPage(storage, message.cursor, message.limit)),
+        })
+        return
+      case 'meshAccept':
+        post({
+          type: 'meshAccepted',
+          id: message.id,
+          ...(await this.#meshAccept(storage, message.records)),
         })
         return
     }
@@ -246,6 +267,7 @@ export class CatalogReplica {
     }
     while (!this.#stopped) {
       this.#again = false
+      await postUnsent(storage, this.#deps.fetchJson).catch(() => undefined)
       await this.#discoverRelays()
       await Promise.all(this.#relays.map((r) => syncRelay(deps, r, this.#progressOf(r))))
       if (this.#again || this.#stopped) continue
@@ -298,13 +320,43 @@ export class CatalogReplica {
     await this.#took(storage, fresh, live ? new Map([[infoHash, live]]) : new Map())
   }
 
-  async #publish(storage: CatalogStorage, draft: ListingDraft, relay: string): Promise<Listing> {
-    const deps = { storage, fetchJson: this.#deps.fetchJson, now: this.#now }
-    const listing = await publishListing(deps, await this.#identity(storage), draft, relay)
-    const fresh = await storage.putListings([listing], this.#now())
-    this.#index.upsert(fresh.map(toIndexed))
-    this.#deps.post({ type: 'changed', count: this.#index.size })
-    return listing
+  /**
+   * Signs and stores the listing here first (the index page shows it, the mesh passes it on),
+   * then asks `relay` to take it. A relay out of reach is no failure: it is asked again at
+   * each sync pass (postUnsent). A refusal undoes the store, as if it had never been signed.
+   */
+  async #publish(
+    storage: CatalogStorage,
+    draft: ListingDraft,
+    relay: string,
+  ): Promise<{ listing: Listing; relayReached: boolean }> {
+    const listing = await signListing(storage, await this.#identity(storage), draft, this.#now())
+    const key = listingKey(listing)
+    const stored = await storage.listingsFor(listing.infoHash)
+    const previous = stored.find((s) => s.key === key)?.listing ?? null
+    await this.#took(storage, await storage.putListings([listing], this.#now()), new Map())
+    try {
+      const relayReached = await postListing(this.#deps.fetchJson, relay, listing)
+      if (!relayReached) await noteUnsent(storage, relay, listing)
+      return { listing, relayReached }
+    } catch (err) {
+      await storage.restoreListing(key, previous, this.#now())
+      if (previous) this.#index.upsert([toIndexed(previous)])
+      else this.#index.remove(key)
+      this.#deps.post({ type: 'changed', count: this.#index.size })
+      throw err
+    }
+  }
+
+  /** Listings a neighbour sent: verified as a relay's are, the good ones stored and indexed. */
+  async #meshAccept(
+    storage: CatalogStorage,
+    records: string[],
+  ): Promise<{ stored: number; refused: number }> {
+    const { listings, refused } = await verifyMeshListings(records, this.#now())
+    const fresh = await storage.putListings(listings, this.#now())
+    await this.#took(storage, fresh, new Map())
+    return { stored: fresh.length, refused }
   }
 
   #rows(keys: string[]): ListingRow[] {

@@ -6,10 +6,12 @@ import {
   allListings,
   allSyncStates,
   getNodeValue,
+  listingsAfter,
   listingsFor,
   noteSyncError,
   putFigures,
   putListings,
+  restoreListing,
   setNodeValue,
   syncState,
   type CatalogDb,
@@ -34,6 +36,10 @@ export interface CatalogStorage {
   listingsFor(infoHash: string): Promise<StoredListing[]>
   /** Stores listings, keeping the higher `seq`; returns those that were new or newer. */
   putListings(listings: Listing[], now: number, cursor?: SyncCursor): Promise<Listing[]>
+  /** Up to `limit` listings this node numbered after `cursor` (StoredListing.cursor). */
+  listingsAfter(cursor: number, limit: number): Promise<StoredListing[]>
+  /** Puts `previous` back under `key`, or removes the row when it is null. */
+  restoreListing(key: string, previous: Listing | null, now: number): Promise<void>
   syncState(relay: string): Promise<RelaySyncState | undefined>
   allSyncStates(): Promise<RelaySyncState[]>
   noteSyncError(relay: string, error: string): Promise<void>
@@ -50,6 +56,8 @@ export function idbCatalogStorage(db: CatalogDb): CatalogStorage {
     putFigures: (rows) => putFigures(db, rows),
     listingsFor: (infoHash) => listingsFor(db, infoHash),
     putListings: (listings, now, cursor) => putListings(db, listings, now, cursor),
+    listingsAfter: (cursor, limit) => listingsAfter(db, cursor, limit),
+    restoreListing: (key, previous, now) => restoreListing(db, key, previous, now),
     syncState: (relay) => syncState(db, relay),
     allSyncStates: () => allSyncStates(db),
     noteSyncError: (relay, error) => noteSyncError(db, relay, error),

@@ -1,16 +1,14 @@
 // What the Network view shows of discovery: how the relay that served the page found each
 // supernode it lists (its GET /v1/discovery), and how this page itself finds relays when
-// that relay knows too few (bootstrap.ts). Relays the page found are kept in localStorage,
-// as its own host cache for the next visit.
+// that relay knows too few (bootstrap.ts). Relays the page found are kept in its host cache
+// (host-cache.ts) for the next visit, beside those its mesh neighbours named.
 
 import { fetchRelayJson } from '../../catalog/relay-client.ts'
 import { bootstrapPage, type Found } from './bootstrap.ts'
+import { pageHostCache } from './host-cache.ts'
 
 /** Relays the page wants to know before it stops looking (the origin's minimum too). */
 export const ENOUGH_RELAYS = 3
-/** Relays kept in the page's host cache. */
-export const MAX_CACHED_RELAYS = 64
-const CACHE_KEY = 'monsoon.discovered-relays'
 
 export interface RelayRoute {
   id: string
@@ -41,11 +39,11 @@ export class DiscoveryState {
     }
     const found = await bootstrapPage({
       origin: this.#origin,
-      cached: loadCache(),
+      cached: pageHostCache().urls(),
       enough: ENOUGH_RELAYS,
     })
     this.found = [...found.values()]
-    saveCache(this.found.map((f) => f.record.urls[0]))
+    pageHostCache().saveFound(this.found.map((f) => f.record.urls[0]))
   }
 }
 
@@ -59,22 +57,4 @@ function readRoutes(value: unknown): RelayRoute[] {
         typeof s?.id === 'string' && typeof s?.url === 'string' && typeof s?.route === 'string',
     )
     .map((s) => ({ id: s.id, url: s.url, route: s.route }))
-}
-
-function loadCache(): string[] {
-  try {
-    const value: unknown = JSON.parse(localStorage.getItem(CACHE_KEY) ?? '[]')
-    return Array.isArray(value) ? value.filter((u) => typeof u === 'string') : []
-  } catch {
-    return []
-  }
-}
-
-function saveCache(urls: string[]): void {
-  const merged = [...new Set([...urls, ...loadCache()])].slice(0, MAX_CACHED_RELAYS)
-  try {
-    localStorage.setItem(CACHE_KEY, JSON.stringify(merged))
-  } catch {
-    // Storage full or refused: the next visit starts from the origin again.
-  }
 }
