@@ -7,10 +7,21 @@ import { createClient, webrtcSupported } from './engine/client.ts'
 import {
   PeerConnections,
   quietTrackers,
+  type MeshHandlers,
   type StreamServer,
+  type Torrent,
   type WebTorrent,
+  type Wire,
 } from './engine/index.ts'
+import { isBridgePeer } from './bridge-peer.ts'
+import { clientMeshHost } from './mesh/client-host.ts'
+import { noMeshStats } from './mesh-view.ts'
+import { Mesh } from './mesh/mesh.ts'
+import type { CatalogExchange, FoundVia, MeshStats } from './mesh/types.ts'
+import { catalog } from '../catalog/catalog.svelte.ts'
+import { pageCatalogExchange } from '../catalog/mesh-exchange.ts'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
+import { pageHostCache } from './bootstrap/host-cache.ts'
 import { bridges, type BridgeRequests } from './bridge.svelte.ts'
 import { FileChunkStore, pieceLengthFor } from './file-chunk-store.ts'
 import { seedFiles } from './hash/seed.ts'
@@ -47,8 +58,9 @@ export interface PageHooks {
 
 /** What a TorrentClient works with, injected so that it can be tested outside a page. */
 export interface TorrentClientDeps {
-  /** Makes the WebTorrent client, its WebRTC connections made by `peerConnections`. */
-  createClient(peerConnections: PeerConnections): WebTorrent
+  /** Makes the WebTorrent client, its WebRTC connections made by `peerConnections`, its wires
+   * speaking the browser mesh to `mesh`. */
+  createClient(peerConnections: PeerConnections, mesh: MeshHandlers): WebTorrent
   library: TorrentLibrary
   /** GETs a relay's JSON (the supernode view's reads). */
   fetchJson: FetchJson
@@ -57,16 +69,35 @@ export interface TorrentClientDeps {
   /** The page's ICE servers, told which relays the torrents use. */
   ice(): Pick<RelayIce, 'start' | 'setRelays'>
   bridges: Pick<BridgeRequests, 'watch'>
+  /** The catalog and host records the mesh passes between browsers; null: none. */
+  meshCatalog: CatalogExchange | null
 }
 
 /** The page's own: no public STUN default, only the ICE servers relays name (relay-config.ts). */
 const pageDeps: Omit<TorrentClientDeps, 'library'> = {
-  createClient: (peerConnections) => createClient({}, peerConnections),
+  createClient: (peerConnections, mesh) => createClient({}, peerConnections, mesh),
   fetchJson: (url) => fetchRelayJson(url),
   now: Date.now,
   page: globalThis,
   ice: pageIce,
   bridges,
+  meshCatalog: pageMeshCatalog(),
+}
+
+/** The page's catalog and host records for the mesh, made on first use: the catalog's worker
+ * starts with the page (App.svelte), not when this module loads (tests load it in Node). */
+function pageMeshCatalog(): CatalogExchange {
+  let exchange: CatalogExchange | null = null
+  const made = () =>
+    (exchange ??= pageCatalogExchange({
+      listings: catalog(),
+      supernodes: () => torrents.supernodes.records ?? [],
+      hosts: pageHostCache(),
+    }))
+  return {
+    page: (kind, cursor, limit) => made().page(kind, cursor, limit),
+    accept: (kind, records) => made().accept(kind, records),
+  }
 }
 
 /** How often figures are read off WebTorrent while any torrent is open. */
@@ -98,6 +129,8 @@ export class TorrentClient {
    * for them to be picked again (reshare). Copying them into OPFS instead would silently
    * double the disk a big share takes; picking again costs a click and no re-hashing. */
   waiting = $state.raw<TorrentRecord[]>([])
+  /** The browser mesh as of the last refresh (the Network view). */
+  meshStats = $state.raw<MeshStats>(noMeshStats())
 
   readonly #deps: Omit<TorrentClientDeps, 'library'>
   #client: WebTorrent | null = null
@@ -111,6 +144,14 @@ export class TorrentClient {
   #ticks = 0
   #home: HomeContext | null = null
   #viewAsked = false
+  /** The browser mesh (mesh/mesh.ts), made with the client: its wires speak it. */
+  #mesh: Mesh | null = null
+  readonly #meshHandlers: MeshHandlers = {
+    open: (n) => this.#mesh?.open(n),
+    message: (n, m) => this.#mesh?.message(n, m),
+    refused: (n, err) => this.#mesh?.refused(n, err),
+    close: (n) => this.#mesh?.close(n),
+  }
 
   /** `deps` default to the page's own (pageDeps, a new TorrentLibrary). */
   constructor(deps: Partial<TorrentClientDeps> = {}) {
@@ -137,6 +178,20 @@ export class TorrentClient {
 
   get supported(): boolean {
     return webrtcSupported()
+  }
+
+  /** The WebTorrent client once made (the console's and tests' `monsoon.webtorrent()`). */
+  get webtorrent(): WebTorrent | null {
+    return this.#client
+  }
+
+  /** How a connected peer of `torrent` was found (the torrent view's peer table). */
+  foundVia(torrent: Torrent, wire: Wire): FoundVia {
+    if (wire.type !== 'webrtc') return 'direct'
+    if (wire.peerId && this.#mesh?.foundVia(torrent.infoHash, wire.peerId) === 'mesh') {
+      return 'mesh'
+    }
+    return isBridgePeer(wire.peerId) ? 'bridge' : 'relay tracker'
   }
 
   find(infoHash: string): TorrentEntry | undefined {
@@ -309,7 +364,18 @@ export class TorrentClient {
 
   #webtorrent(): WebTorrent {
     if (!this.#client) {
-      this.#client = this.#deps.createClient(this.peerConnections)
+      const client = this.#deps.createClient(this.peerConnections, this.#meshHandlers)
+      this.#client = client
+      const origin = this.#deps.page.location.origin
+      this.#mesh = new Mesh(
+        clientMeshHost({
+          client,
+          peerConnections: this.peerConnections,
+          now: this.#deps.now,
+          catalog: this.#deps.meshCatalog,
+          referralRelay: () => (origin.startsWith('http') ? origin : null),
+        }),
+      )
       this.#applyLimits()
       this.#client.on('error', (err) => {
         this.error = typeof err === 'string' ? err : err.message
@@ -345,10 +411,19 @@ export class TorrentClient {
     for (const event of ['infoHash', 'ready'] as const) {
       entry.torrent.on(event, () => void entry.home?.rehome({ kind: 'news' }))
     }
+    // The mesh looks a new torrent up among its neighbours once its hash is known.
+    const meshAdded = () => this.#mesh?.added(entry.torrent.infoHash)
+    if (entry.torrent.infoHash) meshAdded()
+    else entry.torrent.on('infoHash', meshAdded)
     this.entries = [...this.entries, entry]
     this.#timer ??= setInterval(() => {
       const checkTrackers = ++this.#ticks % TRACKER_CHECK_TICKS === 0
-      if (checkTrackers) this.#shareIceRelays()
+      if (checkTrackers) {
+        this.#shareIceRelays()
+        // The mesh's clock: PEX, lookups and catalog pulls, once a second.
+        this.#mesh?.tick()
+      }
+      if (this.#mesh) this.meshStats = this.#mesh.stats()
       for (const e of this.entries) {
         e.refresh()
         if (checkTrackers) e.checkTrackers()
@@ -385,6 +460,10 @@ export class TorrentClient {
 
 /** The page's one client. */
 export const torrents = new TorrentClient()
+/** For the browser console and the end-to-end tests: the page's client and its engine. */
+Object.assign(globalThis, {
+  monsoon: { torrents, webtorrent: () => torrents.webtorrent },
+})
 // The kept torrents are read before any view mounts, so a view that opens one finds it.
 await torrents.restore().catch((err: unknown) => {
   console.warn('Monsoon could not resume its kept torrents', err)

@@ -7,19 +7,22 @@ import '../sealed-websocket.ts'
 import './rtc-global.ts'
 import WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import { OpfsChunkStore, opfsSupported } from '../opfs-store.ts'
+import type { MeshHandlers } from './mesh-extension.ts'
 import { monsoonClient, type ClientOptions, type StoreClass } from './monsoon-client.ts'
 import { PeerConnections } from './peer-connections.ts'
 
 export type { ClientOptions }
 
 /** A WebTorrent client set up the way Monsoon runs it. Its WebRTC connections are made by
- * `peerConnections` (by default a layer of its own, with no ICE servers: loopback only). */
+ * `peerConnections` (by default a layer of its own, with no ICE servers: loopback only); with
+ * `mesh`, its wires speak the browser mesh (mesh-extension.ts). */
 export function createClient(
   opts: ClientOptions = {},
   peerConnections = new PeerConnections(),
+  mesh?: MeshHandlers,
 ): WebTorrent {
   const defaultStore = opfsSupported() ? (OpfsChunkStore as unknown as StoreClass) : undefined
-  return monsoonClient(WebTorrent, opts, { peerConnections, defaultStore })
+  return monsoonClient(WebTorrent, opts, { peerConnections, defaultStore, mesh })
 }
 
 /** Whether this browser can make WebRTC peers at all. */

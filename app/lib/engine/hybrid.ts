@@ -5,7 +5,9 @@
 // add-peer wrapper), the null ICE candidate the polyfill does not fire (end-of-candidates.ts),
 // and the extended handshake resent once the metadata has come.
 
+import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
+import { BRIDGE_PEER_ID_RANDOM_BYTES, bridgePeerId } from '../bridge-peer.ts'
 import { routeAddPeer } from './add-peer.ts'
 import { fireEndOfCandidates } from './end-of-candidates.ts'
 import { internals } from './internals.ts'
@@ -57,6 +59,8 @@ export async function createHybridClient(opts: HybridOptions): Promise<HybridCli
     default: new (opts: Record<string, unknown>) => HybridClient
   }
   const client = new WebTorrent({
+    // Names itself the bridge (BEP 20 style), so pages can say which peer it is.
+    peerId: bridgePeerId(randomBytes(BRIDGE_PEER_ID_RANDOM_BYTES)),
     torrentPort: opts.torrentPort,
     dht: opts.dht,
     lsd: opts.lsd,

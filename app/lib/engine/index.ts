@@ -33,7 +33,7 @@ export {
   type PatchName,
   type PatchRow,
 } from './patches.ts'
-export { peerConnectionOf, type StatsSource } from './peer-connection.ts'
+export { hasPeer, peerConnectionOf, type StatsSource } from './peer-connection.ts'
 export {
   PeerConnections,
   type ConnectOptions,
@@ -41,5 +41,6 @@ export {
   type Signal,
   type SignalledPeer,
 } from './peer-connections.ts'
+export type { MeshHandlers } from './mesh-extension.ts'
 export { abandonTorrent, announceSeeding, giveTorrentFile } from './seeding.ts'
 export { pieceBuffers } from './fast/buffer-pool.ts'

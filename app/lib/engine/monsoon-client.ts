@@ -13,6 +13,7 @@ import { routeAddPeer } from './add-peer.ts'
 import { pieceBuffers } from './fast/buffer-pool.ts'
 import { RECENT_PIECES_BYTES, RecentPieces, type ChunkStore } from './fast/recent-pieces.ts'
 import { accelerate } from './fast/torrent.ts'
+import { meshExtension, type MeshHandlers } from './mesh-extension.ts'
 import { recordPatch } from './patches.ts'
 import { newestAttemptWins } from './pending-peers.ts'
 import type { PeerConnections } from './peer-connections.ts'
@@ -26,7 +27,15 @@ export interface EngineDeps {
   /** Where a torrent added without a store of its own keeps its pieces; undefined for
    * WebTorrent's own default. */
   defaultStore?: StoreClass
+  /** The browser mesh (issue 22): every wire offers its BEP 10 extension (mesh-extension.ts),
+   * its messages going here. Without it no wire offers the extension. */
+  mesh?: MeshHandlers
 }
+
+/** Listens on a torrent's events beyond the bundle's typed ones ('wire': a peer's wire, with
+ * bittorrent-protocol's public `use()`). */
+const onWire = (torrent: Torrent, listener: (wire: { use(e: unknown): void }) => void) =>
+  (torrent as unknown as { on(e: 'wire', l: typeof listener): void }).on('wire', listener)
 
 /** A client of `WebTorrentClass` on Monsoon's engine. */
 export function monsoonClient(
@@ -42,6 +51,10 @@ export function monsoonClient(
     // Two browsers that each hold a dead attempt for the other must not refuse each other's
     // fresh ones (pending-peers.ts).
     recordPatch(torrent, 'add-peer', routeAddPeer(torrent, [newestAttemptWins]))
+    // 'wire' comes before our extended handshake goes, so the extension is named in it; a
+    // magnet's info hash is known by the time any wire exists.
+    const mesh = deps.mesh
+    if (mesh) onWire(torrent, (wire) => wire.use(meshExtension(mesh, torrent.infoHash)))
   })
   storeDefaults(client, deps.defaultStore)
   return client

@@ -4,7 +4,7 @@
 // folder (internals.ts). e2e/peer-path.spec.ts fails if it stops finding them.
 
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
-import { peerOfWire } from './internals.ts'
+import { internals, peerOfWire } from './internals.ts'
 
 /** What the peer table reads of a connection. */
 export interface StatsSource {
@@ -15,4 +15,11 @@ export interface StatsSource {
 export function peerConnectionOf(torrent: Torrent, wire: unknown): StatsSource | null {
   const pc = peerOfWire(torrent, wire)?.conn?._pc as Partial<StatsSource> | null | undefined
   return pc && typeof pc.getStats === 'function' ? (pc as StatsSource) : null
+}
+
+/** True when `torrent` holds a peer (connected or connecting) under `peerId`: WebTorrent keys
+ * WebRTC peers by their peer id (Torrent#_peers), so a second attempt would replace or be
+ * refused (pending-peers.ts), never connect twice. */
+export function hasPeer(torrent: Torrent, peerId: string): boolean {
+  return internals(torrent)._peers?.has(peerId) ?? false
 }

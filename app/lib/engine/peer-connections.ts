@@ -47,6 +47,8 @@ export interface PeerConnectionStats {
   iceServers: number
 }
 
+const PEER_ID = /^[0-9a-f]{40}$/
+
 /** simple-peer, loaded on the first connect(): the bundle's copy is not exported, and ours
  * (about 60 kB with its stream library) stays out of the page's first load. */
 let simplePeer: Promise<new (opts: object) => unknown> | null = null
@@ -116,6 +118,9 @@ export class PeerConnections implements ConnectionMaker {
     torrent: Torrent,
     { peerId, initiator, send }: ConnectOptions,
   ): Promise<SignalledPeer> {
+    // The id names the peer in WebTorrent's peer table and in the wire's handshake check: a
+    // remote peer's id, as the mesh passes it on, is checked here once for every caller.
+    if (!PEER_ID.test(peerId)) throw new RangeError('a peer id is 40 lowercase hex characters')
     const Peer = await loadSimplePeer()
     const peer = new Peer({ initiator, trickle: false, config: this.config }) as SimplePeer
     peer.id = peerId
