@@ -23,7 +23,6 @@
 // Prints one JSON line: {"bench":"bigfile","mib","seconds","mib_s","heap_max_mb",…}.
 
 import { createHash, randomFillSync } from 'node:crypto'
-import { spawnSync } from 'node:child_process'
 import {
   closeSync,
   createReadStream,
@@ -38,6 +37,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { buildApp } from '../lib/app-build.js'
 import { CHROMIUM } from '../lib/browser-pages.js'
 import { note, runBenchmark, sleep, withDeadline } from '../lib/processes.js'
 
@@ -77,16 +77,6 @@ async function sha256File(path) {
   const hash = createHash('sha256')
   for await (const chunk of createReadStream(path, { highWaterMark: 4 * MIB })) hash.update(chunk)
   return hash.digest('hex')
-}
-
-/** The app built into `outDir` (as `npx vite build` does into dist/app). */
-function buildApp(outDir) {
-  const r = spawnSync('npx', ['vite', 'build', '--outDir', outDir, '--emptyOutDir'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    encoding: 'utf8',
-  })
-  if (r.status !== 0) throw new Error(`vite build failed: ${r.stderr}`)
 }
 
 async function startRelay(procs, dataDir, appDir) {
