@@ -7,6 +7,8 @@
 //   MONSOON_BENCH_MESH_SIGNALS=N    offer → answer round trips timed on each path (default 10)
 //   MONSOON_BENCH_MESH_KILL_AT=X    each: kill the relay once every leecher has its first
 //                                   connection (default); first: at the first leecher's first
+//   MONSOON_BENCH_MESH_KILLED_NUMWANT=N  peers each leecher asks the relay for in the killed
+//                                   case (default 1: the mesh makes every other connection)
 //   CHROMIUM_PATH=/path/to/chromium another browser (default /usr/bin/chromium)
 //
 // timeout: 2400 (run.js's default --timeout for this one, in seconds: two swarms of eight app
@@ -66,6 +68,8 @@ const KILL_AT = {
   each: "every leecher's first connection",
   first: "the first leecher's first connection",
 }
+/** Peers a leecher asks the relay for in the killed case (MONSOON_BENCH_MESH_KILLED_NUMWANT). */
+const KILLED_NUMWANT = envInt('MONSOON_BENCH_MESH_KILLED_NUMWANT', 1)
 /** How often the killed case looks for first wires (it kills the relay at once then). */
 const FIRST_WIRE_POLL_MS = 50
 /** Hashing 64 MiB in the app's workers on a busy machine, and the first announce. */
@@ -110,7 +114,11 @@ await runBenchmark(BENCH, async (procs) => {
           'seeding',
         )
         const ref = { infoHash: seeded.infoHash, name, trackers: [tracker] }
-        await Promise.all(leechers.map((page) => leechIn(page, ref)))
+        // Killed: each leecher asks the relay for one peer, so the relay introduces it to one
+        // browser before it dies and the mesh makes every other connection (as e2e/mesh.spec.ts
+        // does); alive: WebTorrent's usual 50, the relay introducing everyone to everyone.
+        const numwant = kill ? KILLED_NUMWANT : undefined
+        await Promise.all(leechers.map((page) => leechIn(page, ref, numwant)))
         if (kill) {
           const statuses = () => Promise.all(leechers.map((p) => statusIn(p, seeded.infoHash)))
           const connected = (s) => s.firstWireAt !== null
@@ -140,6 +148,11 @@ await runBenchmark(BENCH, async (procs) => {
           ? (Math.max(...finished.map((s) => s.doneAt)) - start) / 1000
           : null
         const result = { seconds, completed: finished.length + 1 }
+        if (kill) {
+          // How the swarm grew once the relay was gone: connections the mesh introduced.
+          const stats = await Promise.all(pages.map((p) => meshStatsOf(p)))
+          result.mesh_introductions = stats.reduce((n, s) => n + s.introductionsReceived, 0)
+        }
         if (measure) {
           Object.assign(result, await measureSignalling(pages, seeded.infoHash, tracker, signals))
         }
@@ -176,6 +189,8 @@ await runBenchmark(BENCH, async (procs) => {
       ratio: round(killed / alive),
       goal_ratio: 1.2,
       relay_killed_at: KILL_AT[killAt],
+      killed_numwant: KILLED_NUMWANT,
+      killed_mesh_introductions: median(of('killed').map((e) => e.mesh_introductions)),
       introductions_per_s: round(signalling.introductions.per_s),
       introductions_budget_per_s: FORWARDS_PER_SECOND,
       signal_hop_ms: round(median(signalling.hop_ms.filter((x) => x !== null)), 1),

@@ -26,16 +26,23 @@ export function seedIn(page, { size, name }) {
 }
 
 /** Opens the torrent in the page (the app's TorrentClient.open, as a share link does) and
- * starts recording its times in `globalThis.meshBench`. */
-export function leechIn(page, ref) {
-  return page.evaluate((ref) => {
-    const now = () => performance.timeOrigin + performance.now()
-    const times = { addAt: now(), firstWireAt: null, doneAt: null }
-    globalThis.meshBench = times
-    const { torrent } = globalThis.monsoon.torrents.open(ref)
-    torrent.on('wire', () => (times.firstWireAt ??= now()))
-    torrent.once('done', () => (times.doneAt = now()))
-  }, ref)
+ * starts recording its times in `globalThis.meshBench`; with `numwant`, its announces ask the
+ * relay for that many peers only. */
+export function leechIn(page, ref, numwant) {
+  return page.evaluate(
+    ({ ref, numwant }) => {
+      const now = () => performance.timeOrigin + performance.now()
+      const times = { addAt: now(), firstWireAt: null, doneAt: null }
+      globalThis.meshBench = times
+      const { torrent } = globalThis.monsoon.torrents.open(ref)
+      // Same task as the open: the first announce asks the relay for this many peers only.
+      const tracker = globalThis.monsoon.webtorrent()?.tracker
+      if (numwant !== undefined && tracker) tracker.getAnnounceOpts = () => ({ numwant })
+      torrent.on('wire', () => (times.firstWireAt ??= now()))
+      torrent.once('done', () => (times.doneAt = now()))
+    },
+    { ref, numwant },
+  )
 }
 
 /** Where the page's download stands. */

@@ -388,6 +388,22 @@ describe('Mesh: hash lookups', () => {
     expect(net.sentOf('has', b, c)).toMatchObject([{ peers: [id('b')] }])
   })
 
+  it('asks at once when a torrent begins to want peers (its relay went), not a round later', async () => {
+    const net = new TestNetwork()
+    const a = net.add('a', G)
+    const b = net.add('b', G)
+    net.satisfied(G, a, b)
+    net.connect(a, b, G)
+    await net.flush()
+    await net.tick(1)
+    expect(net.sentOf('who', a, b)).toHaveLength(0)
+    a.host.torrentsByHash.get(G)!.wants = true
+    await net.tick(1)
+    expect(net.sentOf('who', a, b)).toHaveLength(1)
+    await net.tick(1)
+    expect(net.sentOf('who', a, b)).toHaveLength(1)
+  })
+
   it('asks again every lookup interval, and never faster than its own budget', async () => {
     const net = new TestNetwork()
     const a = net.add('a', G)

@@ -40,6 +40,8 @@ export class Mesh {
   readonly #forwards: ForwardBudget
   readonly #lookups: Lookups
   #lookupAt: number | null = null
+  /** Torrents that wanted peers at the last tick (the page's own: as many as it holds). */
+  #wanting = new Set<string>()
   readonly #totals = {
     introductionsMade: 0,
     introductionsReceived: 0,
@@ -158,12 +160,17 @@ export class Mesh {
         if (now - wire.pexAt >= L.PEX_INTERVAL_MS) this.#sendPex(wire, false)
       }
     }
-    if (this.#lookupAt === null || now - this.#lookupAt >= L.LOOKUP_INTERVAL_MS) {
-      this.#lookupAt = now
-      for (const torrent of this.#host.torrents()) {
-        if (torrent.wantsPeers()) this.#lookup(torrent.infoHash)
-      }
+    // Every lookup interval for each torrent that wants peers, and at once for one that just
+    // began to (its relay trackers went down, or had their turn): relay first, then the mesh.
+    const round = this.#lookupAt === null || now - this.#lookupAt >= L.LOOKUP_INTERVAL_MS
+    if (round) this.#lookupAt = now
+    const wanting = new Set<string>()
+    for (const torrent of this.#host.torrents()) {
+      if (!torrent.wantsPeers()) continue
+      wanting.add(torrent.infoHash)
+      if (round || !this.#wanting.has(torrent.infoHash)) this.#lookup(torrent.infoHash)
     }
+    this.#wanting = wanting
     this.#catalog.tick(now)
     this.#introduce(now)
   }
