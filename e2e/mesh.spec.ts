@@ -347,11 +347,10 @@ test('hostile neighbours are disconnected and shown banned, and the victim keeps
     }
 
     // The victim keeps working: the first torrent completes, and a second one downloads.
+    // (Once both hold the whole torrent, WebTorrent drops the wire between the two seeds: the
+    // second torrent is what shows the victim still connects.)
     await expect.poll(() => completed(victim, first.infoHash), { timeout: 120_000 }).toBe(true)
     const seederId = await peerIdOf(seeder)
-    await expect
-      .poll(() => connectedPeers(victim, first.infoHash), { timeout: MESH_WAIT_MS })
-      .toContain(seederId)
     const second = await sample('mesh after hostile.bin', 1 * MIB, out)
     const shareUrl = await share(seeder, second.path, second.infoHash)
     await openShared(victim, shareUrl, second.name)
