@@ -38,6 +38,10 @@ test('a relay that knows only a DoH endpoint and a zone joins, and its browser d
     const c = await relay('--peer', b.url)
     const d = await relay('--peer', b.url)
     relays.push(c, d)
+    // B's zone names C and D once they have joined B: A's first DNS lookup must find all three
+    // (else A may hear of C or D from B first, and list it as found through a peer).
+    const bcd = await Promise.all([b, c, d].map((r) => relayNodeId(r.url)))
+    await expect.poll(() => supernodeIds(b), { timeout: 60_000 }).toEqual([...bcd].sort())
     const a = await relay('--dns-zone', ZONE, '--doh-endpoint', `${b.url}/dns-query`)
     relays.push(a)
     const ids = await Promise.all([a, b, c, d].map((r) => relayNodeId(r.url)))
