@@ -2,6 +2,7 @@
 // (mesh/types.ts) turned into rows a person reads. Pure. What a neighbour sent only reaches
 // here as peer ids, hashes and counts the mesh kept; names come from this page's own torrents.
 
+import { noMeshTotals } from './mesh/mesh.ts'
 import type { MeshStats, NeighbourRow } from './mesh/types.ts'
 
 /** Swarms named in one neighbour's row; the rest are counted ("and 3 more"). Two browsers
@@ -12,16 +13,7 @@ export type MeshTotal = Exclude<keyof MeshStats, 'neighbours' | 'banned'>
 
 /** What the Network view shows before the mesh has run (and what tests start from). */
 export function noMeshStats(): MeshStats {
-  return {
-    neighbours: [],
-    introductionsMade: 0,
-    introductionsReceived: 0,
-    signalsForwarded: 0,
-    lookupsSent: 0,
-    lookupsAnswered: 0,
-    recordsStored: 0,
-    banned: [],
-  }
+  return { neighbours: [], ...noMeshTotals(), banned: [] }
 }
 
 /** What each total counts, in the order shown (a Record, so none can be left out). */

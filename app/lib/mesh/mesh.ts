@@ -24,6 +24,18 @@ import { Lookups } from './lookups.ts'
 import { newRemote, newWire, type Remote, type Wire } from './remote.ts'
 import type { MeshHost, MeshStats, Neighbour } from './types.ts'
 
+/** The mesh's totals since the page opened, all zero (the Network view's before it runs). */
+export function noMeshTotals(): Omit<MeshStats, 'neighbours' | 'banned'> {
+  return {
+    introductionsMade: 0,
+    introductionsReceived: 0,
+    signalsForwarded: 0,
+    lookupsSent: 0,
+    lookupsAnswered: 0,
+    recordsStored: 0,
+  }
+}
+
 type Of<T extends MeshMessage['t']> = Extract<MeshMessage, { t: T }>
 
 export class Mesh {
@@ -42,14 +54,7 @@ export class Mesh {
   #lookupAt: number | null = null
   /** Torrents that wanted peers at the last tick (the page's own: as many as it holds). */
   #wanting = new Set<string>()
-  readonly #totals = {
-    introductionsMade: 0,
-    introductionsReceived: 0,
-    signalsForwarded: 0,
-    lookupsSent: 0,
-    lookupsAnswered: 0,
-    recordsStored: 0,
-  }
+  readonly #totals = noMeshTotals()
   /** Messages dropped without blame (unsolicited answers, budgets spent, swarms we lack). */
   #dropped = 0
 
