@@ -53,6 +53,8 @@ Options:
   --profile DIR  tracker-http: run our relay under node --cpu-prof, profile into DIR
   --relay FILE   the relay/bin.js to measure (default: this checkout's), e.g. a scratch
                  copy with a candidate change
+  --listings N   catalog benchmarks: listings in the catalog (default: each one's own,
+                 quick size; 1000000 for the issue 23 figures)
   --list         print the benchmark names and exit
   -h, --help     this text`
 
@@ -66,6 +68,7 @@ try {
       timeout: { type: 'string' },
       profile: { type: 'string' },
       relay: { type: 'string' },
+      listings: { type: 'string' },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -98,8 +101,13 @@ for (const [flag, value] of Object.entries({
     process.exit(2)
   }
 }
+if (values.listings !== undefined && !/^[1-9]\d{0,8}$/.test(values.listings)) {
+  process.stderr.write('bench: --listings must be a whole number from 1 to 999999999\n')
+  process.exit(2)
+}
 
 const env = { ...process.env }
+if (values.listings) env.MONSOON_BENCH_LISTINGS = values.listings
 if (values.duration) env.MONSOON_BENCH_DURATION = values.duration
 if (values.warmup) env.MONSOON_BENCH_WARMUP = values.warmup
 if (values.profile) env.MONSOON_BENCH_PROFILE = values.profile

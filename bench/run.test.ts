@@ -23,5 +23,8 @@ describe('bench/run.js', () => {
     const bad = run('--duration', 'soon', 'tracker-http')
     expect(bad.status).toBe(2)
     expect(bad.stderr).toContain('--duration must be a positive number')
+    const listings = run('--listings', '1e6', 'catalog-sync')
+    expect(listings.status).toBe(2)
+    expect(listings.stderr).toContain('--listings must be a whole number')
   })
 })
