@@ -2,7 +2,8 @@
 // address to dial (type 'tcp' or 'utp') or a WebRTC peer (its simple-peer, type 'webrtc').
 // Monsoon changes two things there (each a rule in its own file, run in order here), and a
 // torrent gets one wrapper however many rules it runs:
-// - newestAttemptWins (pending-peers.ts): a newer WebRTC attempt replaces one still connecting;
+// - oneAttemptPerPeer (pending-peers.ts): of two WebRTC attempts with one peer, both sides keep
+//   the same one (a dead one replaced, glare broken by the lower peer id);
 // - tcpBeforeUtp (tcp-first.ts): the bridge dials classic peers over TCP before uTP.
 // Instance patch, never the prototype (see fast/wire.ts for why).
 

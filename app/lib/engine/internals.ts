@@ -37,6 +37,8 @@ export interface WireInternals {
 export interface SimplePeerInternals {
   /** The remote peer id (hex), as the tracker named it. */
   id?: string
+  /** True when this side made the offer. */
+  initiator?: boolean
   destroyed: boolean
   _connected: boolean
   _channel: RTCDataChannel | null
@@ -97,8 +99,8 @@ export interface TorrentInternals {
   }
   /** Peers by remote peer id (WebRTC) or address (classic). */
   _peers: Map<string, PeerInternals> | null
-  /** The client: `utp` is true when WebTorrent dials uTP at all. */
-  readonly client?: { utp?: unknown }
+  /** The client: `utp` is true when WebTorrent dials uTP at all; `peerId` is ours (hex). */
+  readonly client?: { utp?: unknown; peerId?: unknown }
   _addPeer: AddPeer
   removePeer(peer: PeerInternals | string): void
   _update(): void

@@ -15,7 +15,7 @@ import { RECENT_PIECES_BYTES, RecentPieces, type ChunkStore } from './fast/recen
 import { accelerate } from './fast/torrent.ts'
 import { meshExtension, type MeshHandlers } from './mesh-extension.ts'
 import { recordPatch } from './patches.ts'
-import { newestAttemptWins } from './pending-peers.ts'
+import { oneAttemptPerPeer } from './pending-peers.ts'
 import type { PeerConnections } from './peer-connections.ts'
 
 export type ClientOptions = NonNullable<ConstructorParameters<typeof WebTorrent>[0]>
@@ -50,7 +50,7 @@ export function monsoonClient(
     accelerate(torrent)
     // Two browsers that each hold a dead attempt for the other must not refuse each other's
     // fresh ones (pending-peers.ts).
-    recordPatch(torrent, 'add-peer', routeAddPeer(torrent, [newestAttemptWins]))
+    recordPatch(torrent, 'add-peer', routeAddPeer(torrent, [oneAttemptPerPeer]))
     // 'wire' comes before our extended handshake goes, so the extension is named in it; a
     // magnet's info hash is known by the time any wire exists.
     const mesh = deps.mesh

@@ -1,15 +1,18 @@
-// The stall e2e/supernodes.spec.ts caught, replayed on the very WebTorrent bundle the app
-// ships (in Node, real WebRTC through webrtc-polyfill): the seeder holds a dead attempt for
-// the leecher (it answered an offer the leecher then dropped), and a fresh attempt arrives.
-// Stock WebTorrent refuses the fresh one as a duplicate; with newestAttemptWins it
-// connects and the file downloads.
+// Two attempts with one peer, replayed on the very WebTorrent bundle the app ships (in Node,
+// real WebRTC through webrtc-polyfill), signals carried by hand as trackers carry them:
+// - the stall e2e/supernodes.spec.ts caught: the seeder holds a dead attempt for the leecher
+//   (it answered an offer the leecher then dropped), and a fresh attempt arrives; stock
+//   WebTorrent refuses the fresh one as a duplicate, the rule lets it connect;
+// - two offers of one browser reaching the other through two trackers, answered in either
+//   order, and glare (both offering at once): one attempt survives, the same on both sides.
 
 import Peer from '@thaunknown/simple-peer/lite.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { routeAddPeer } from './add-peer.ts'
-import { newestAttemptWins } from './pending-peers.ts'
+import type { AddPeerRule } from './add-peer.ts'
+import { GLARE_WINDOW_MS, attemptRule } from './pending-peers.ts'
 import { loadBundle } from './test-bundle.ts'
 
 interface SimplePeer {
@@ -40,7 +43,7 @@ afterEach(async () => {
 })
 
 /** A seeder and a leecher of one small file, no trackers: peers are added by hand here. */
-async function swarm(patched: boolean) {
+async function swarm(rule: AddPeerRule | null) {
   const WebTorrent = await loadBundle()
   const seederClient = new WebTorrent(quiet)
   const leecherClient = new WebTorrent(quiet)
@@ -52,9 +55,9 @@ async function swarm(patched: boolean) {
   )) as Swarming
   const leecher = leecherClient.add(seeder.torrentFile as never, { announce: [] }) as Swarming
   await new Promise((r) => (leecher.infoHash ? r(null) : leecher.once('infoHash', () => r(null))))
-  if (patched) {
-    expect(routeAddPeer(seeder, [newestAttemptWins])).toBe(true)
-    expect(routeAddPeer(leecher, [newestAttemptWins])).toBe(true)
+  if (rule) {
+    expect(routeAddPeer(seeder, [rule])).toBe(true)
+    expect(routeAddPeer(leecher, [rule])).toBe(true)
   }
   const idOf = (c: WebTorrent) => (c as unknown as { peerId: string }).peerId
   return { seeder, leecher, seederId: idOf(seederClient), leecherId: idOf(leecherClient) }
@@ -98,17 +101,28 @@ async function freshAttempt(s: Swarm) {
   return offering
 }
 
+/** A clock the tests move: attempts older than GLARE_WINDOW_MS count as dead. */
+function testClock() {
+  let t = 1_000_000
+  return { rule: attemptRule(() => t), pass: (ms: number) => (t += ms) }
+}
+
+const done = (t: Swarming & { done?: boolean }) =>
+  new Promise((r) => (t.done ? r(null) : t.once('done', () => r(null))))
+
 describe('a fresh WebRTC attempt beside a dead one', () => {
   it('stock WebTorrent refuses it as a duplicate (the stall)', async () => {
-    const s = await swarm(false)
+    const s = await swarm(null)
     await deadAttempt(s)
     const fresh = await freshAttempt(s)
     expect(gone(fresh)).toBe(true)
   })
 
   it('replaces the dead attempt, connects, and the download completes', async () => {
-    const s = await swarm(true)
+    const clock = testClock()
+    const s = await swarm(clock.rule)
     const dead = await deadAttempt(s)
+    clock.pass(GLARE_WINDOW_MS)
     const fresh = await freshAttempt(s)
     expect(gone(dead)).toBe(true)
     expect(gone(fresh)).toBe(false)
@@ -117,13 +131,79 @@ describe('a fresh WebRTC attempt beside a dead one', () => {
   }, 20_000)
 
   it('never replaces a connected peer', async () => {
-    const s = await swarm(true)
+    const clock = testClock()
+    const s = await swarm(clock.rule)
     await freshAttempt(s)
     await new Promise((r) => (s.leecher.done ? r(null) : s.leecher.once('done', () => r(null))))
+    clock.pass(GLARE_WINDOW_MS)
     const late = simplePeer(false)
     late.id = s.leecherId
     s.seeder.addPeer(late as never)
     expect(gone(late)).toBe(true)
     expect(s.seeder.numPeers).toBe(1)
+  }, 20_000)
+})
+
+/** An offer from `from`'s side reaching `to`, answered there; the answer, when `to` makes
+ * one, is handed back as a tracker would, and the offering side adds its attempt then. */
+function offer(s: Swarm, from: 'seeder' | 'leecher') {
+  const to = from === 'seeder' ? 'leecher' : 'seeder'
+  const offering = simplePeer(true)
+  const answering = simplePeer(false)
+  answering.id = from === 'seeder' ? s.seederId : s.leecherId
+  const offered = signalOf(offering)
+  const answered = signalOf(answering)
+  return {
+    offering,
+    answering,
+    /** The offer reaches the other side, which adds its answering attempt. */
+    async deliver() {
+      answering.signal(await offered)
+      s[to].addPeer(answering as never)
+    },
+    /** The answer, if one was made (even by an attempt removed since: it went out), reaches
+     * the offering side, which adds its attempt. */
+    async answer() {
+      const answer = await Promise.race([
+        answered,
+        new Promise((r) => setTimeout(() => r(null), 1000)),
+      ])
+      if (answer === null) return false
+      offering.id = from === 'seeder' ? s.leecherId : s.seederId
+      s[from].addPeer(offering as never)
+      if (!gone(offering)) offering.signal(answer)
+      return true
+    },
+  }
+}
+
+describe('two attempts at once', () => {
+  it('answers only the first of two offers that came through two trackers', async () => {
+    const s = await swarm(testClock().rule)
+    const first = offer(s, 'leecher')
+    const second = offer(s, 'leecher')
+    await first.deliver()
+    await second.deliver()
+    expect(gone(second.answering)).toBe(true)
+    const answered = await Promise.all([second.answer(), first.answer()])
+    expect(answered).toEqual([false, true])
+    await done(s.leecher)
+    expect(s.leecher.progress).toBe(1)
+    expect(gone(first.offering)).toBe(false)
+  }, 20_000)
+
+  it('in glare keeps the offer of the lower peer id on both sides, and connects', async () => {
+    const s = await swarm(testClock().rule)
+    const bySeeder = offer(s, 'seeder')
+    const byLeecher = offer(s, 'leecher')
+    await Promise.all([bySeeder.deliver(), byLeecher.deliver()])
+    await Promise.all([bySeeder.answer(), byLeecher.answer()])
+    const winner = s.seederId < s.leecherId ? bySeeder : byLeecher
+    const loser = winner === bySeeder ? byLeecher : bySeeder
+    await done(s.leecher)
+    expect(s.leecher.progress).toBe(1)
+    expect(gone(winner.offering) || gone(winner.answering)).toBe(false)
+    expect(gone(loser.offering) && gone(loser.answering)).toBe(true)
+    expect([s.seeder.numPeers, s.leecher.numPeers]).toEqual([1, 1])
   }, 20_000)
 })

@@ -1,29 +1,83 @@
 // Which of two WebRTC connection attempts with the same peer a torrent keeps (a rule of
-// add-peer.ts).
+// add-peer.ts). Both browsers must keep the same attempt, or both attempts die and the two
+// meet again only at the next announce (120 s on a WebSocket tracker).
 //
-// Why this exists: WebTorrent 3.0.21 keys peers by the remote peer id and, when a second
-// peer with that id arrives, keeps the first and destroys the new one (Torrent#_addPeer,
-// "ignoring peer: duplicate"), even while the first has not connected. Over WebSocket
-// trackers an attempt can be dead on one side only: the other browser dropped its offer
-// (a re-homed torrent replaces its tracker client, rehome.ts; a tab reloads) after this side
-// had answered it. The dead attempt then blocks every fresh one for WebTorrent's 25 s WebRTC
-// connect timeout, and each side's blocked attempts become the dead ones that block the
-// other side next: with both announcing every few seconds the two browsers can refuse each
-// other for as long as they run. e2e/supernodes.spec.ts caught exactly that after a
-// promotion (seeder and leecher each with a live answer for the other, neither connecting).
-//
-// Here a newer attempt replaces one still connecting; a connected peer is never replaced.
-// Both sides hear of each attempt within one tracker round trip, so the newest attempt is
-// the same on both and connects.
+// WebTorrent 3.0.21 keys peers by the remote peer id and, when a second peer with that id
+// arrives, keeps the first and destroys the new one (Torrent#_addPeer, "ignoring peer:
+// duplicate"). An answering attempt destroyed there never sends its answer (simple-peer
+// makes it a tick later), so its offerer never hears of it. Three cases break "first wins":
+// - A dead attempt. The other browser dropped its offer (a re-homed torrent replaces its
+//   tracker client, rehome.ts; a tab reloads) after this side answered it. Kept, it blocks
+//   every fresh attempt for WebTorrent's 25 s connect timeout, and with both sides announcing
+//   every few seconds they can refuse each other for as long as they run
+//   (e2e/supernodes.spec.ts caught that after a promotion).
+// - Glare. Both browsers offer at once and each answers the other's offer: each then holds
+//   the other's offer when the answer to its own arrives.
+// - Two trackers. One browser's offers reach the other through two relays, and the answers
+//   come back in another order than the offers went out.
+// The rule, the same on both sides:
+// - a connected peer is never replaced;
+// - an attempt of ours the other side answered (an initiator: it is added when the answer
+//   arrives, so the other side kept it) replaces an attempt still connecting, except in
+//   glare while that attempt is young: then the offer of the lower peer id wins, on both;
+// - an offer to answer while a young attempt is connecting is refused and left unanswered
+//   (its answer is stopped on the way out), so the offerer hears of one attempt only; past GLARE_WINDOW_MS the old one counts as dead and
+//   the fresh offer replaces it.
 
 import type { AddPeerRule } from './add-peer.ts'
+import type { TorrentInternals } from './internals.ts'
 
-/** A WebRTC attempt (its simple-peer, named by the remote peer id) replaces an earlier one
- * with that id that has not connected yet. */
-export const newestAttemptWins: AddPeerRule = (torrent, peer, type) => {
-  const id = typeof peer === 'object' && peer ? (peer as { id?: unknown }).id : undefined
-  if (typeof id !== 'string') return type
-  const old = torrent._peers?.get(id)
-  if (old && old.type === 'webrtc' && !old.connected && !old.destroyed) torrent.removePeer(id)
-  return type
+/** How long a connecting attempt counts as alive against fresh offers: a WebRTC connection
+ * through NAT and TURN forms in a few seconds; one still connecting later is taken for dead
+ * (its answer never reached the other side). Short, since a dead attempt blocks that long. */
+export const GLARE_WINDOW_MS = 8_000
+
+interface Attempt {
+  id?: unknown
+  initiator?: unknown
 }
+
+/** A rule deciding between a new WebRTC attempt and one connecting with the same peer id.
+ * `now` is injectable for tests. */
+export function attemptRule(now: () => number = Date.now): AddPeerRule {
+  const seen = new WeakMap<object, number>()
+  return (torrent, peer, type) => {
+    if (typeof peer !== 'object' || peer === null) return type
+    const attempt = peer as Attempt
+    if (typeof attempt.id !== 'string') return type
+    const at = now()
+    seen.set(peer, at)
+    const old = torrent._peers?.get(attempt.id)
+    if (!old || old.type !== 'webrtc' || old.connected || old.destroyed) return type
+    const oldAttempt: Attempt = old.conn ?? {}
+    const young = at - (seen.get(oldAttempt) ?? -Infinity) < GLARE_WINDOW_MS
+    if (newReplacesOld(torrent, attempt, oldAttempt, young)) torrent.removePeer(attempt.id)
+    // Otherwise WebTorrent refuses the new attempt as a duplicate. A refused offer must stay
+    // unanswered: simple-peer still makes its answer after that destroy, and the tracker
+    // client would send it (its listener is on the peer already), so the listener goes.
+    else if (attempt.initiator !== true) silence(peer)
+    return type
+  }
+}
+
+function newReplacesOld(
+  torrent: TorrentInternals,
+  fresh: Attempt,
+  old: Attempt,
+  young: boolean,
+): boolean {
+  if (!young) return true
+  if (fresh.initiator !== true) return false
+  if (old.initiator === true) return true
+  // Glare: ours (fresh) against theirs (old); the lower peer id's offer wins.
+  const mine = torrent.client?.peerId
+  return typeof mine === 'string' && mine < (fresh.id as string)
+}
+
+function silence(peer: object): void {
+  const emitter = peer as { removeAllListeners?: (event: string) => unknown }
+  emitter.removeAllListeners?.('signal')
+}
+
+/** The rule every Monsoon torrent runs, with the real clock. */
+export const oneAttemptPerPeer: AddPeerRule = attemptRule()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { routeAddPeer } from './add-peer.ts'
-import { newestAttemptWins } from './pending-peers.ts'
+import { oneAttemptPerPeer } from './pending-peers.ts'
 import { tcpBeforeUtp } from './tcp-first.ts'
 
 /** A torrent that records the transports it was asked to dial. */
@@ -53,7 +53,7 @@ describe('tcpBeforeUtp', () => {
 describe('routeAddPeer', () => {
   it('wraps once, running every rule in one wrapper', () => {
     const { torrent, dialed, asTorrent } = fakeTorrent(true)
-    expect(routeAddPeer(asTorrent, [newestAttemptWins, tcpBeforeUtp])).toBe(true)
+    expect(routeAddPeer(asTorrent, [oneAttemptPerPeer, tcpBeforeUtp])).toBe(true)
     expect(routeAddPeer(asTorrent, [tcpBeforeUtp])).toBe(false)
     torrent._addPeer('10.0.0.1:1', 'utp')
     expect(dialed).toEqual([['10.0.0.1:1', 'tcp']])
