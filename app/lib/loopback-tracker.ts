@@ -13,6 +13,8 @@ export interface LoopbackTracker {
   tracker: string
   /** `started` announces received so far. */
   started: number
+  /** Announces of any event (or none) received so far. */
+  announces: number
   close(): Promise<void>
 }
 
@@ -25,6 +27,7 @@ export async function loopbackTracker(): Promise<LoopbackTracker> {
     relay: `http://${host}`,
     tracker: `ws://${host}/`,
     started: 0,
+    announces: 0,
     close: async () => {
       for (const socket of server.clients) socket.terminate()
       await new Promise((resolve) => server.close(resolve))
@@ -34,6 +37,7 @@ export async function loopbackTracker(): Promise<LoopbackTracker> {
     socket.on('message', (data) => {
       const msg = JSON.parse(String(data)) as { action: string; info_hash: string; event?: string }
       if (msg.action !== 'announce') return
+      self.announces++
       if (msg.event === 'started') self.started++
       // With `complete` set: the stock client reports only such answers ('trackerAnnounce').
       const answer = { action: 'announce', info_hash: msg.info_hash, interval: 120 }

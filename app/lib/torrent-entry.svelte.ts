@@ -4,7 +4,8 @@
 // torrent's tracker news to its re-homing (rehome.ts).
 
 import type { Torrent } from './engine/index.ts'
-import { canChangeTrackers, downTrackers, replaceTrackers } from './engine/index.ts'
+import { Reannounce } from '../../shared/reannounce.ts'
+import { announceNow, canChangeTrackers, downTrackers, replaceTrackers } from './engine/index.ts'
 import type { TorrentRef } from './magnet.ts'
 import { isQuotaError, opfsStoreOf, savedFile } from './opfs-store.ts'
 import type { HomedTorrent, RehomeReason, TorrentHome } from './rehome.ts'
@@ -69,6 +70,8 @@ export class TorrentEntry implements HomedTorrent {
   #torrent: Torrent
   #home: TorrentHome | null = null
   #seeded = false
+  /** When a download with no peer announces again, not waiting for the interval. */
+  readonly #reannounce = new Reannounce()
   /** Trackers whose socket failed since the last successful announce. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #unreachable = new Set<string>()
@@ -132,10 +135,16 @@ export class TorrentEntry implements HomedTorrent {
     return true
   }
 
-  /** Passes the trackers whose socket is down to the re-homing (called on a timer). */
-  checkTrackers(): void {
+  /** Passes the trackers whose socket is down to the re-homing, and announces again soon
+   * while a download has no peer (its attempts died, or nobody was there yet). Called on a
+   * timer, each second. */
+  checkTrackers(now = Date.now()): void {
     if (this.#home && canChangeTrackers(this.#torrent)) {
       this.#home.onDown(downTrackers(this.#torrent))
+    }
+    const wanting = this.phase === 'metadata' || this.phase === 'downloading'
+    if (this.#reannounce.due(now, wanting && this.#torrent.numPeers === 0)) {
+      announceNow(this.#torrent)
     }
   }
 

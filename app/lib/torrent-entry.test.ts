@@ -322,6 +322,29 @@ describe('TorrentEntry on the bundle the app ships', () => {
     for (const close of closers.reverse()) await close()
   })
 
+  it('announces again within seconds while a download has no peer, not at the interval', async () => {
+    const Bundle = await loadBundle()
+    const client: WebTorrent = new Bundle({ dht: false, lsd: false, tracker: {} } as never)
+    closers.push(() => new Promise((r) => client.destroy(() => r())))
+    const tracker = await loopbackTracker()
+    closers.push(tracker.close)
+    const trackers = [tracker.tracker]
+    const torrent = client.add(HASH, { announce: trackers })
+    const entry = new TorrentEntry(torrent, {
+      ref: { infoHash: HASH, trackers },
+      trackers,
+      local: false,
+    })
+    await vi.waitFor(() => expect(entry.tracker).toEqual({ state: 'connected' }), SLOW)
+    const first = tracker.announces
+    // Checked each second, as TorrentClient does; the clock is the test's.
+    for (let now = 0; now < 1000; now += 1000) entry.checkTrackers(now)
+    expect(tracker.announces).toBe(first)
+    for (let now = 1000; now <= 3000; now += 1000) entry.checkTrackers(now)
+    await vi.waitFor(() => expect(tracker.announces).toBe(first + 1), SLOW)
+    entry.dispose()
+  })
+
   it('is connected once its tracker answers, moves to new trackers, and reports one down', async () => {
     const Bundle = await loadBundle()
     const client: WebTorrent = new Bundle({ dht: false, lsd: false, tracker: {} } as never)

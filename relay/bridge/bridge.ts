@@ -11,10 +11,12 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import { Reannounce } from '../../shared/reannounce.ts'
 import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
 import {
+  announceHybrid,
   createHybridClient,
   resendHandshakes,
   type HybridClient,
@@ -82,7 +84,15 @@ interface Held {
   torrent: HybridTorrent
   reason: BridgeReason
   addedAt: number
+  /** Announces again soon while a side has no peer. */
+  reannounce: Reannounce
 }
+
+/** How often the bridge looks for torrents with a side that has no peer, to announce them
+ * again (shared/reannounce.ts spaces those announces: 2 s, doubling to a minute). A classic
+ * seed that announced a moment after the bridge is found within seconds, not at the next
+ * interval (600 s on a classic tracker). */
+const REANNOUNCE_CHECK_MS = 1_000
 
 export class Bridge {
   readonly ledger: BridgeLedger
@@ -98,6 +108,7 @@ export class Bridge {
   })
   #client: HybridClient | null = null
   #timer: ReturnType<typeof setInterval> | null = null
+  #reannounceTimer: ReturnType<typeof setInterval> | null = null
 
   constructor(opts: BridgeOptions, deps: BridgeDeps) {
     this.#opts = opts
@@ -130,6 +141,8 @@ export class Bridge {
     })
     this.#timer = setInterval(() => this.#check(), BRIDGE_CHECK_INTERVAL_MS)
     this.#timer.unref()
+    this.#reannounceTimer = setInterval(() => this.#reannounceLonely(), REANNOUNCE_CHECK_MS)
+    this.#reannounceTimer.unref()
     return client.address()?.port ?? 0
   }
 
@@ -156,7 +169,7 @@ export class Bridge {
       announce,
       path: join(this.#store, req.infoHash),
     })
-    const entry: Held = { torrent, reason, addedAt: now }
+    const entry: Held = { torrent, reason, addedAt: now, reannounce: new Reannounce() }
     this.#held.set(req.infoHash, entry)
     torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))
     torrent.once('ready', () => setImmediate(() => resendHandshakes(torrent)))
@@ -204,6 +217,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer)
+    if (this.#reannounceTimer) clearInterval(this.#reannounceTimer)
     const client = this.#client
     this.#client = null
     this.#held.clear()
@@ -233,6 +247,17 @@ export class Bridge {
     if (over) this.#drop(over, 'evicted (memory)')
   }
 
+  /** Announces again, soon, each torrent with no peer on a side: the bridge exists to join
+   * both, and a side found empty at the first announce may fill a moment later. */
+  #reannounceLonely(): void {
+    const now = this.#deps.now()
+    for (const { torrent, reannounce } of this.#held.values()) {
+      if (torrent.destroyed) continue
+      const { classic, webrtc } = peersOf(torrent)
+      if (reannounce.due(now, classic === 0 || webrtc === 0)) announceHybrid(torrent)
+    }
+  }
+
   /** Destroys a torrent and deletes its data. */
   #drop(infoHash: string, why: string): void {
     this.ledger.remove(infoHash)
@@ -247,8 +272,6 @@ export class Bridge {
   }
 
   #view(infoHash: string, { torrent, reason, addedAt }: Held): BridgedTorrent {
-    let webrtc = 0
-    for (const wire of torrent.wires) if (wire.type === 'webrtc') webrtc++
     const ready = torrent.ready && !torrent.destroyed
     return {
       infoHash,
@@ -259,11 +282,18 @@ export class Bridge {
       uploadSpeed: Math.round(torrent.uploadSpeed),
       downloaded: torrent.downloaded,
       uploaded: torrent.uploaded,
-      peers: { classic: torrent.wires.length - webrtc, webrtc },
+      peers: peersOf(torrent),
       state: !ready ? 'metadata' : torrent.done ? 'seeding' : 'downloading',
       reason,
       addedAt,
       lastUsed: this.ledger.get(infoHash)?.lastUsed ?? addedAt,
     }
   }
+}
+
+/** Connected peers of a bridged torrent: classic (TCP, uTP) and browsers (WebRTC). */
+function peersOf(torrent: HybridTorrent): { classic: number; webrtc: number } {
+  let webrtc = 0
+  for (const wire of torrent.wires) if (wire.type === 'webrtc') webrtc++
+  return { classic: torrent.wires.length - webrtc, webrtc }
 }

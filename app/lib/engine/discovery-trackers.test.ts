@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import {
+  announceNow,
   canChangeTrackers,
   currentTrackers,
   downTrackers,
@@ -93,6 +94,7 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
   const d = new RecordingTracker()
   const e = new RecordingTracker()
   const f = new RecordingTracker()
+  const g = new RecordingTracker()
 
   beforeAll(async () => {
     const WebTorrent = (await loadBundle()) as unknown as (new (opts: object) => typeof client) & {
@@ -104,12 +106,12 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
       lsd: false,
       tracker: { rtcConfig: { iceServers: [], bindAddress: '127.0.0.1' } },
     })
-    await Promise.all([a, b, c, d, e, f].map((t) => t.listening()))
+    await Promise.all([a, b, c, d, e, f, g].map((t) => t.listening()))
   })
 
   afterAll(async () => {
     client?.destroy()
-    await Promise.all([a, b, c, d, e, f].map((t) => t.close()))
+    await Promise.all([a, b, c, d, e, f, g].map((t) => t.close()))
   })
 
   it('is the version this wrapper was checked against', () => {
@@ -200,8 +202,18 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
     }
   })
 
+  it('announces again at once when asked (announceNow), no event', async () => {
+    const torrent = client.add(HASH.replace('1', 'a'), { announce: [`${g.url}/`] })
+    await until(() => g.events().includes('started'), "G's started announce")
+    const before = g.announces.length
+    expect(announceNow(torrent)).toBe(true)
+    await until(() => g.announces.length > before, 'a second announce to G')
+    expect(g.events().slice(before)).toEqual([undefined])
+  })
+
   it('changes nothing on a torrent whose discovery has not started', () => {
     const fake = { destroyed: false } as unknown as Torrent
+    expect(announceNow(fake)).toBe(false)
     expect(canChangeTrackers(fake)).toBe(false)
     expect(currentTrackers(fake)).toBeNull()
     expect(downTrackers(fake)).toEqual([])

@@ -34,6 +34,8 @@ interface TrackerInternals {
 /** bittorrent-tracker's Client, as torrent-discovery holds it. */
 interface TrackerClientInternals {
   _trackers: TrackerInternals[]
+  /** Announces to every tracker now, with no event (the regular re-announce). */
+  update(opts?: object): void
   _defaultAnnounceOpts(opts: object): object
   stop(): void
   destroy(cb?: () => void): void
@@ -70,6 +72,15 @@ export function currentTrackers(torrent: Torrent): string[] | null {
   const tracker = discoveryOf(torrent)?.tracker
   if (!tracker || !Array.isArray(tracker._trackers)) return null
   return tracker._trackers.map((t) => t.announceUrl)
+}
+
+/** Announces to every tracker now instead of at the interval (a torrent that lost or never
+ * found its peers asks again soon, shared/reannounce.ts); false before its discovery started. */
+export function announceNow(torrent: Torrent): boolean {
+  const tracker = discoveryOf(torrent)?.tracker
+  if (torrent.destroyed || !tracker || typeof tracker.update !== 'function') return false
+  tracker.update()
+  return true
 }
 
 /** Trackers whose WebSocket is down (closed or failed, waiting to reconnect). */

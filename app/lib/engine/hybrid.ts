@@ -2,7 +2,8 @@
 // build, TCP and uTP towards classic clients and WebRTC (node-datachannel through
 // webrtc-polyfill) towards browsers. The bridge sees this interface only; what it changes in
 // WebTorrent is here: classic peers dialed over TCP before uTP (tcp-first.ts, through the one
-// add-peer wrapper), the null ICE candidate the polyfill does not fire (end-of-candidates.ts),
+// add-peer wrapper, beside the browsers' rule for two WebRTC attempts with one peer), the
+// null ICE candidate the polyfill does not fire (end-of-candidates.ts),
 // and the extended handshake resent once the metadata has come.
 
 import { randomBytes } from 'node:crypto'
@@ -10,7 +11,9 @@ import type { EventEmitter } from 'node:events'
 import { BRIDGE_PEER_ID_RANDOM_BYTES, bridgePeerId } from '../bridge-peer.ts'
 import { routeAddPeer } from './add-peer.ts'
 import { fireEndOfCandidates } from './end-of-candidates.ts'
+import { announceNow } from './discovery-trackers.ts'
 import { internals } from './internals.ts'
+import { oneAttemptPerPeer } from './pending-peers.ts'
 import { recordPatch } from './patches.ts'
 import { tcpBeforeUtp } from './tcp-first.ts'
 
@@ -82,7 +85,8 @@ export async function createHybridClient(opts: HybridOptions): Promise<HybridCli
   // torrent id on a later tick).
   client.on('add', (torrent: HybridTorrent) => {
     const t = torrent as never
-    recordPatch(t, 'add-peer', routeAddPeer(t, [tcpBeforeUtp]))
+    // One WebRTC attempt per browser, as a browser keeps it (glare: the lower peer id's offer).
+    recordPatch(t, 'add-peer', routeAddPeer(t, [oneAttemptPerPeer, tcpBeforeUtp]))
   })
   return client
 }
@@ -99,4 +103,10 @@ export function resendHandshakes(torrent: HybridTorrent): void {
   for (const wire of internals(torrent as never).wires) {
     if (wire.ut_metadata && wire.extendedHandshake?.metadata_size) wire._sendExtendedHandshake?.()
   }
+}
+
+/** Announces the torrent to its trackers now (shared/reannounce.ts decides when); false
+ * before its discovery started. */
+export function announceHybrid(torrent: HybridTorrent): boolean {
+  return announceNow(torrent as never)
 }

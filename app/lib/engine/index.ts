@@ -15,6 +15,7 @@ export type {
   Wire,
 } from 'webtorrent/dist/webtorrent.min.js'
 export {
+  announceNow,
   canChangeTrackers,
   currentTrackers,
   downTrackers,
