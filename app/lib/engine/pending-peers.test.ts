@@ -145,36 +145,59 @@ describe('a fresh WebRTC attempt beside a dead one', () => {
 })
 
 /** An offer from `from`'s side reaching `to`, answered there; the answer, when `to` makes
- * one, is handed back as a tracker would, and the offering side adds its attempt then. */
+ * one, is handed back as a tracker would, and the offering side adds its attempt then. The
+ * candidates that trickle after the offer and the answer follow them. */
 function offer(s: Swarm, from: 'seeder' | 'leecher') {
   const to = from === 'seeder' ? 'leecher' : 'seeder'
   const offering = simplePeer(true)
   const answering = simplePeer(false)
   answering.id = from === 'seeder' ? s.seederId : s.leecherId
-  const offered = signalOf(offering)
-  const answered = signalOf(answering)
+  const carry = (source: SimplePeer, target: SimplePeer) => {
+    const queued: unknown[] = []
+    let onward: ((d: unknown) => void) | null = null
+    source.on('signal', (d) => (onward ? onward(d) : queued.push(d)))
+    return {
+      queued,
+      /** Passes what came so far and all that comes later to `target`. */
+      open() {
+        onward = (d) => {
+          if (!gone(target)) target.signal(d)
+        }
+        for (const d of queued.splice(0)) onward(d)
+      },
+    }
+  }
+  const offers = carry(offering, answering)
+  const answers = carry(answering, offering)
   return {
     offering,
     answering,
     /** The offer reaches the other side, which adds its answering attempt. */
     async deliver() {
-      answering.signal(await offered)
+      await until(() => offers.queued.length > 0)
+      answering.signal(offers.queued.shift())
       s[to].addPeer(answering as never)
+      offers.open()
     },
     /** The answer, if one was made (even by an attempt removed since: it went out), reaches
      * the offering side, which adds its attempt. */
     async answer() {
-      const answer = await Promise.race([
-        answered,
-        new Promise((r) => setTimeout(() => r(null), 1000)),
-      ])
-      if (answer === null) return false
+      if (!(await until(() => answers.queued.length > 0, 1000))) return false
       offering.id = from === 'seeder' ? s.leecherId : s.seederId
       s[from].addPeer(offering as never)
-      if (!gone(offering)) offering.signal(answer)
+      answers.open()
       return true
     },
   }
+}
+
+/** Waits until `check()` holds (true) or `ms` pass (false). */
+async function until(check: () => boolean, ms = 10_000): Promise<boolean> {
+  for (const end = Date.now() + ms; !check();) {
+    if (Date.now() > end) return false
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  return true
 }
 
 describe('two attempts at once', () => {
@@ -206,4 +229,56 @@ describe('two attempts at once', () => {
     expect(gone(loser.offering) && gone(loser.answering)).toBe(true)
     expect([s.seeder.numPeers, s.leecher.numPeers]).toEqual([1, 1])
   }, 20_000)
+})
+
+describe('the rule, attempt by attempt', () => {
+  const LOW = '1'.repeat(40)
+  const HIGH = '9'.repeat(40)
+  /** A torrent of ours (peer id `mine`) holding a connecting attempt `old` with `remote`. */
+  function decide(mine: string, remote: string, old: boolean, fresh: boolean, aged = 0) {
+    let t = 0
+    const rule = attemptRule(() => t)
+    const removed: string[] = []
+    const torrent = {
+      client: { peerId: mine },
+      _peers: new Map<string, unknown>(),
+      removePeer: (id: string) => removed.push(id),
+    }
+    const oldConn = { id: remote, initiator: old, removeAllListeners: () => {} }
+    rule(torrent as never, oldConn, 'webrtc')
+    torrent._peers.set(remote, {
+      type: 'webrtc',
+      connected: false,
+      destroyed: false,
+      conn: oldConn,
+    })
+    t += aged
+    let silenced = false
+    const freshConn = { id: remote, initiator: fresh, removeAllListeners: () => (silenced = true) }
+    rule(torrent as never, freshConn, 'webrtc')
+    return { replaced: removed.length === 1, silenced }
+  }
+
+  it('in glare both sides keep the lower id offer, whichever arrives second', () => {
+    // LOW offered (initiator on LOW's side, answerer on HIGH's).
+    expect(decide(LOW, HIGH, false, true).replaced).toBe(true) // LOW: its own offer wins
+    expect(decide(LOW, HIGH, true, false)).toEqual({ replaced: false, silenced: true })
+    expect(decide(HIGH, LOW, true, false).replaced).toBe(true) // HIGH: LOW's offer wins
+    expect(decide(HIGH, LOW, false, true)).toEqual({ replaced: false, silenced: false })
+  })
+
+  it('keeps the first of two offers to answer, and the answered one of two of ours', () => {
+    expect(decide(LOW, HIGH, false, false)).toEqual({ replaced: false, silenced: true })
+    expect(decide(HIGH, LOW, true, true).replaced).toBe(true)
+  })
+
+  it('replaces any attempt once it is older than the glare window', () => {
+    for (const [old, fresh] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ]) {
+      expect(decide(LOW, HIGH, old, fresh, GLARE_WINDOW_MS).replaced).toBe(true)
+    }
+  })
 })

@@ -67,11 +67,18 @@ function newReplacesOld(
   young: boolean,
 ): boolean {
   if (!young) return true
-  if (fresh.initiator !== true) return false
-  if (old.initiator === true) return true
-  // Glare: ours (fresh) against theirs (old); the lower peer id's offer wins.
+  const freshOurs = fresh.initiator === true
+  const oldOurs = old.initiator === true
+  // Two of our offers: the other side answered the fresh one, so it keeps that one.
+  if (freshOurs && oldOurs) return true
+  // Two of theirs: the first is being answered; the fresh one gets no answer.
+  if (!freshOurs && !oldOurs) return false
+  // Glare, ours against theirs: the lower peer id's offer wins, on both sides (as the mesh's
+  // introductions decide it, app/lib/mesh/introductions.ts).
   const mine = torrent.client?.peerId
-  return typeof mine === 'string' && mine < (fresh.id as string)
+  if (typeof mine !== 'string') return true
+  const ourOfferWins = mine < (fresh.id as string)
+  return freshOurs === ourOfferWins
 }
 
 function silence(peer: object): void {
