@@ -24,6 +24,11 @@ export class OpenSslSigner {
     this.id = spki.subarray(spki.length - 32).toString('hex')
   }
 
+  /** The signature of `message`, 64 bytes (a ListingSigner, shared/listing-batch.ts). */
+  sign(message: Uint8Array): Uint8Array {
+    return new Uint8Array(sign(null, message, this.#key))
+  }
+
   /** The signature of `message`, 128 hex chars. */
   signHex(message: Uint8Array): string {
     return sign(null, message, this.#key).toString('hex')

@@ -18,6 +18,21 @@ export const MAX_LISTING_BYTES = 32 * 1024
 export const MAX_CLOCK_SKEW_SECONDS = 600
 /** Largest size or count we accept: 2^53 - 1, what a JS number holds exactly. */
 export const MAX_SAFE_SIZE = Number.MAX_SAFE_INTEGER
+/** Listings in one signed batch (format v2, shared/listing-batch.ts). Each listing carries
+ * an audit path of log2(n) hashes (67 bytes each as JSON hex) and costs that many SHA-256s
+ * to check: at 256 a proof is at most 8 hashes (~540 bytes) and the one signature is
+ * ~1 µs a listing, already under the hashing; 1,024 adds two hashes to every listing to
+ * save a quarter of a microsecond. */
+export const MAX_BATCH_LISTINGS = 256
+/** Signatures checked good and remembered, so the 2nd..nth listing of a batch costs hashes
+ * only: a sync page (1,000 listings) spans a few batches, and a few thousand entries of at
+ * most ~0.5 KB each keep every batch of several pages in hand. */
+export const MAX_REMEMBERED_SIGNATURES = 4096
+/** Batches whose signature checked good, kept with the tree nodes seen so far, so a
+ * listing of one costs its leaf hash and a node or two instead of a whole fold. A batch
+ * holds at most 2 * MAX_BATCH_LISTINGS nodes (~70 KB as hex); 64 cover the batches of
+ * several sync pages in flight for ~4 MB. */
+export const MAX_VERIFIED_BATCHES = 64
 
 // The supernode record (supernode.ts).
 

@@ -7,8 +7,15 @@
 //   { cat, desc, files, fl: [[path, size], …], ih: 20 bytes, name, pk: 32 bytes, seq, size, ts, v }
 // A verifier rebuilds those bytes from the JSON, so any other spelling of the same record
 // (upper-case hex, unsanitised text, a string where a number belongs) is refused, not fixed.
+//
+// Version 2 (shared/listing-batch.ts) signs a batch at a time: the same dictionary with
+// v = 2 is a leaf of an RFC 6962 Merkle tree (shared/merkle.ts) over the batch, and `sig`
+// covers the canonical bencode of the batch statement
+//   { n, pk: 32 bytes, root: 32 bytes, t: "monsoon-listing-batch", v: 2 }
+// The listing carries `batch: { root, n, i, proof }`, so it can still be checked alone; a
+// verifier that remembers the batches it checked (VerifiedBatches) checks one signature per
+// batch. Both encodings are written by hand (listing-encoding.ts), tested against `bencode`.
 
-import bencode from 'bencode'
 import {
   bytesToHex,
   hexToBytes,
@@ -18,6 +25,7 @@ import {
   type SignatureVerifier,
 } from './identity.ts'
 import {
+  MAX_BATCH_LISTINGS,
   MAX_CLOCK_SKEW_SECONDS,
   MAX_DESCRIPTION_CHARS,
   MAX_LISTED_FILES,
@@ -26,9 +34,19 @@ import {
   MAX_PATH_CHARS,
   MAX_SAFE_SIZE,
 } from './limits.ts'
+import type { VerifiedBatches } from './listing-batch.ts'
+import { encodeBatchStatement, encodeSigningFields } from './listing-encoding.ts'
+import { merkleLeafHash, merkleAuditPathLength, merkleRootFromPath } from './merkle.ts'
 import { charLength, sanitizeDescription, sanitizeName, sanitizePath } from './text.ts'
 
 export const LISTING_VERSION = 1
+/** A listing signed as one of a batch. */
+export const LISTING_BATCH_VERSION = 2
+export type ListingVersion = typeof LISTING_VERSION | typeof LISTING_BATCH_VERSION
+/** Domain separation: a batch statement can never be read as another signed record. */
+export const BATCH_STATEMENT_TYPE = 'monsoon-listing-batch'
+/** The longest audit path a batch of MAX_BATCH_LISTINGS can need. */
+export const MAX_BATCH_PROOF_HASHES = Math.ceil(Math.log2(MAX_BATCH_LISTINGS))
 export const CATEGORIES = ['movie', 'music', 'game', 'application', 'book', 'misc'] as const
 export type Category = (typeof CATEGORIES)[number]
 
@@ -48,15 +66,30 @@ export interface ListingDraft {
   fileList: ListedFile[]
 }
 
+/** Where a v2 listing sits in the batch its publisher signed. */
+export interface ListingBatchProof {
+  /** Root of the batch's Merkle tree, 64 lowercase hex chars. */
+  root: string
+  /** Listings in the batch, 1..MAX_BATCH_LISTINGS. */
+  n: number
+  /** This listing's leaf index, 0 <= i < n. */
+  i: number
+  /** Audit path (RFC 6962 §2.1.1), lowest level first, 64 lowercase hex chars each. */
+  proof: string[]
+}
+
 export interface Listing extends ListingDraft {
-  v: typeof LISTING_VERSION
+  v: ListingVersion
   /** Publisher's Ed25519 public key, 64 lowercase hex chars. */
   publisher: string
   /** Only goes up; the highest wins. */
   seq: number
   /** Unix seconds when signed. */
   ts: number
-  /** Ed25519 signature over `signingBytes`, 128 lowercase hex chars. */
+  /** v 2 only. */
+  batch?: ListingBatchProof
+  /** Ed25519 signature, 128 lowercase hex chars: over `signingBytes` (v 1) or over
+   * `batchStatementBytes` (v 2). */
   sig: string
 }
 
@@ -84,37 +117,45 @@ const KEYS = [
   'publisher',
   'seq',
   'ts',
+  'batch',
   'sig',
 ] as const
+const BATCH_KEYS = ['root', 'n', 'i', 'proof']
 const HEX40 = /^[0-9a-f]{40}$/
 const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 
 /** The canonical bytes a listing's signature covers. */
 export function signingBytes(listing: Omit<Listing, 'sig'>): Uint8Array {
-  return bencode.encode({
-    cat: listing.category,
-    desc: listing.description,
-    files: listing.files,
-    fl: listing.fileList.map((f) => [f.path, f.size]),
-    ih: hexToBytes(listing.infoHash),
-    name: listing.name,
-    pk: hexToBytes(listing.publisher),
-    seq: listing.seq,
-    size: listing.size,
-    ts: listing.ts,
-    v: listing.v,
-  })
+  return encodeSigningFields(listing)
 }
 
-/** Sanitises a draft, checks it and signs it. Throws ListingError if it cannot be listed. */
-export function createListing(
+/** The canonical bytes a batch's signature covers (see the head of this file). */
+export function batchStatementBytes(publisher: string, root: string, n: number): Uint8Array {
+  return encodeBatchStatement(n, publisher, root, BATCH_STATEMENT_TYPE, LISTING_BATCH_VERSION)
+}
+
+/** Bytes a listing costs beyond its signing bytes: the signature, and for v 2 the root, the
+ * proof and two counts. MAX_LISTING_BYTES caps the sum. */
+function envelopeBytes(batch: ListingBatchProof | undefined): number {
+  return 64 + (batch ? 32 * (batch.proof.length + 1) + 16 : 0)
+}
+
+/** Room kept when cutting a file list: more than the envelope, for JSON's spelling. */
+const CREATE_MARGIN_BYTES = 200
+/** ...and for a v 2 listing its largest possible proof too. */
+const CREATE_BATCH_MARGIN_BYTES = CREATE_MARGIN_BYTES + 32 * (MAX_BATCH_PROOF_HASHES + 1) + 16
+
+/** Sanitises a draft and checks it; the fields a signature will cover. Throws ListingError
+ * if it cannot be listed. Long file lists are cut until the whole record fits the size cap. */
+export function unsignedListing(
   draft: ListingDraft,
-  identity: NodeIdentity,
+  publisher: string,
   meta: { seq: number; ts: number },
-): Listing {
+  version: ListingVersion = LISTING_VERSION,
+): Omit<Listing, 'sig'> {
   const unsigned: Omit<Listing, 'sig'> = {
-    v: LISTING_VERSION,
+    v: version,
     infoHash: draft.infoHash.toLowerCase(),
     name: sanitizeName(draft.name),
     size: draft.size,
@@ -122,15 +163,26 @@ export function createListing(
     category: draft.category,
     description: sanitizeDescription(draft.description),
     fileList: fitFileList(draft.fileList),
-    publisher: identity.id,
+    publisher,
     seq: meta.seq,
     ts: meta.ts,
   }
   checkFields(unsigned)
-  // Long file lists are cut until the whole record fits the size cap.
-  while (signingBytes(unsigned).length + 200 > MAX_LISTING_BYTES && unsigned.fileList.length) {
+  const margin = version === LISTING_VERSION ? CREATE_MARGIN_BYTES : CREATE_BATCH_MARGIN_BYTES
+  while (signingBytes(unsigned).length + margin > MAX_LISTING_BYTES && unsigned.fileList.length) {
     unsigned.fileList = unsigned.fileList.slice(0, Math.floor(unsigned.fileList.length / 2))
   }
+  return unsigned
+}
+
+/** Sanitises a draft, checks it and signs it (v 1). Throws ListingError if it cannot be
+ * listed. */
+export function createListing(
+  draft: ListingDraft,
+  identity: NodeIdentity,
+  meta: { seq: number; ts: number },
+): Listing {
+  const unsigned = unsignedListing(draft, identity.id, meta)
   const sig = bytesToHex(sign(identity, signingBytes(unsigned)))
   return { ...unsigned, sig }
 }
@@ -146,12 +198,15 @@ function fitFileList(list: ListedFile[]): ListedFile[] {
  * Checks an untrusted value (parsed JSON) is a well-formed, canonical, correctly signed
  * listing no further than the clock-skew bound in the future. Returns it typed.
  * `verifySignature` defaults to the reference (noble); pass an equivalent faster one if
- * you verify in bulk.
+ * you verify in bulk. `batches`, when given, remembers v2 batches whose signature
+ * `verifySignature` said was good, and checks their other listings with a hash or two:
+ * give it only with a verifier that really checks.
  */
 export function verifyListing(
   value: unknown,
   nowSeconds: number,
   verifySignature: SignatureVerifier = verify,
+  batches?: VerifiedBatches,
 ): Listing {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ListingError('malformed', 'listing must be an object')
@@ -162,23 +217,49 @@ export function verifyListing(
       throw new ListingError('malformed', `unknown field "${key}"`)
     }
   }
-  if (record.v !== LISTING_VERSION) throw new ListingError('malformed', 'unsupported version')
+  if (record.v !== LISTING_VERSION && record.v !== LISTING_BATCH_VERSION) {
+    throw new ListingError('malformed', 'unsupported version')
+  }
   if (typeof record.sig !== 'string' || !HEX128.test(record.sig)) {
     throw new ListingError('malformed', 'sig must be 128 lowercase hex chars')
   }
+  if (record.v === LISTING_VERSION && record.batch !== undefined) {
+    throw new ListingError('malformed', 'a v1 listing has no batch')
+  }
+  if (record.v === LISTING_BATCH_VERSION) checkBatch(record.batch)
   const listing = record as unknown as Listing
   checkFields(listing)
   if (listing.ts > nowSeconds + MAX_CLOCK_SKEW_SECONDS) {
     throw new ListingError('future', 'ts is too far in the future')
   }
   const bytes = signingBytes(listing)
-  if (bytes.length + 64 > MAX_LISTING_BYTES) {
+  if (bytes.length + envelopeBytes(listing.batch) > MAX_LISTING_BYTES) {
     throw new ListingError('too-large', `listing is over ${MAX_LISTING_BYTES} bytes`)
   }
-  if (!verifySignature(hexToBytes(listing.sig), bytes, hexToBytes(listing.publisher))) {
+  const publicKey = hexToBytes(listing.publisher)
+  const batch = listing.batch
+  if (batch) {
+    const leaf = merkleLeafHash(bytes)
+    const known = batches?.includes(listing.sig, listing.publisher, batch, leaf) ?? null
+    if (known === null) {
+      const root = merkleRootFromPath(leaf, batch.i, batch.n, batch.proof.map(hexToBytes))
+      // A forged listing cannot fold to a root its publisher signed: refused without a
+      // signature check, however good the root.
+      if (root === null || bytesToHex(root) !== batch.root) {
+        throw new ListingError('bad-signature', 'listing is not in the signed batch')
+      }
+      const statement = batchStatementBytes(listing.publisher, batch.root, batch.n)
+      if (!verifySignature(hexToBytes(listing.sig), statement, publicKey)) {
+        throw new ListingError('bad-signature', 'batch signature does not match publisher')
+      }
+      batches?.remember(listing.sig, listing.publisher, batch, leaf)
+    } else if (!known) {
+      throw new ListingError('bad-signature', 'listing is not in the signed batch')
+    }
+  } else if (!verifySignature(hexToBytes(listing.sig), bytes, publicKey)) {
     throw new ListingError('bad-signature', 'signature does not match publisher')
   }
-  return {
+  const copy: Omit<Listing, 'sig'> = {
     v: listing.v,
     infoHash: listing.infoHash,
     name: listing.name,
@@ -190,7 +271,40 @@ export function verifyListing(
     publisher: listing.publisher,
     seq: listing.seq,
     ts: listing.ts,
-    sig: listing.sig,
+  }
+  if (batch) copy.batch = { root: batch.root, n: batch.n, i: batch.i, proof: batch.proof.slice() }
+  return { ...copy, sig: listing.sig }
+}
+
+/** The shape of a v 2 listing's `batch`: counts in range and a proof of exactly the length
+ * its index and size need (a longer or shorter one is malformed, not merely wrong). */
+function checkBatch(value: unknown): asserts value is ListingBatchProof {
+  const bad = (message: string): never => {
+    throw new ListingError('malformed', message)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    bad('a v2 listing needs a batch object')
+  }
+  const b = value as Record<string, unknown>
+  const keys = Object.keys(b)
+  if (keys.length !== BATCH_KEYS.length || !keys.every((k) => BATCH_KEYS.includes(k))) {
+    bad(`batch must have exactly ${BATCH_KEYS.join(', ')}`)
+  }
+  if (typeof b.root !== 'string' || !HEX64.test(b.root)) bad('batch.root must be 64 hex chars')
+  const n = b.n
+  const i = b.i
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_LISTINGS) {
+    bad(`batch.n must be an integer from 1 to ${MAX_BATCH_LISTINGS}`)
+  }
+  if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0 || i >= (n as number)) {
+    bad('batch.i must be an index below batch.n')
+  }
+  const proof = b.proof
+  if (!Array.isArray(proof) || proof.length !== merkleAuditPathLength(i as number, n as number)) {
+    bad('batch.proof has the wrong length for its index and size')
+  }
+  for (const hash of proof as unknown[]) {
+    if (typeof hash !== 'string' || !HEX64.test(hash)) bad('batch.proof holds 64-hex-char hashes')
   }
 }
 

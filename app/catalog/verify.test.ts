@@ -1,26 +1,41 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createIdentity, hexToBytes, verify } from '../../shared/identity.ts'
-import { createListing, signingBytes, type Listing } from '../../shared/listing.ts'
+import {
+  createListing,
+  signingBytes,
+  type Listing,
+  type ListingDraft,
+} from '../../shared/listing.ts'
+import { createListingBatch, identitySigner } from '../../shared/listing-batch.ts'
 import { verifyListings } from './verify.ts'
 
 const NOW = 1_764_115_200
 const L = 2n ** 252n + 27742317777372353535851937790883648493n
 
-function listing(i: number, id = createIdentity()): Listing {
-  return createListing(
-    {
-      infoHash: i.toString(16).padStart(40, '0'),
-      name: `Item ${i}`,
-      size: i,
-      files: 1,
-      category: 'misc',
-      description: '',
-      fileList: [],
-    },
-    id,
-    { seq: 1, ts: NOW },
-  )
+function draft(i: number): ListingDraft {
+  return {
+    infoHash: i.toString(16).padStart(40, '0'),
+    name: `Item ${i}`,
+    size: i,
+    files: 1,
+    category: 'misc',
+    description: '',
+    fileList: [],
+  }
 }
+
+function listing(i: number, id = createIdentity()): Listing {
+  return createListing(draft(i), id, { seq: 1, ts: NOW })
+}
+
+function batch(from: number, n: number, id = createIdentity()): Listing[] {
+  const drafts = Array.from({ length: n }, (_, i) => draft(from + i))
+  return createListingBatch(drafts, identitySigner(id), { seq: 1, ts: NOW })
+}
+
+afterEach(() => {
+  vi.restoreAllMocks()
+})
 
 /** The same signature with S + L: refused by strict RFC 8032 verifiers, accepted by lax ones. */
 function malleate(l: Listing): Listing {
@@ -54,5 +69,38 @@ describe('verifyListings', () => {
       const { sig, ...unsigned } = l
       expect(verify(hexToBytes(sig), signingBytes(unsigned), hexToBytes(l.publisher))).toBe(true)
     }
+  })
+
+  it('checks one signature per batch of v2 listings, beside v1 ones, across chunks', async () => {
+    const a = batch(0, 150)
+    const b = batch(1000, 40)
+    const v1 = [listing(5000), listing(5001)]
+    const forged = { ...a[10], name: 'Item 10 (forged)' }
+    const values: unknown[] = [...a.slice(0, 100), ...b, v1[0], forged, ...a.slice(100), v1[1]]
+    const native = vi.spyOn(crypto.subtle, 'verify')
+    const result = await verifyListings(values, NOW)
+    expect(result.listings).toEqual(values.filter((v) => v !== forged))
+    expect(result.invalid).toBe(1)
+    // Two batches and two v1 listings; the forgery never reaches a signature check.
+    expect(native).toHaveBeenCalledTimes(4)
+    // A second pass (a page fetched again) remembers both batches; a v1 listing's long
+    // message is not worth remembering, so those two are checked again.
+    expect((await verifyListings(values, NOW)).listings).toHaveLength(values.length - 1)
+    expect(native).toHaveBeenCalledTimes(6)
+  })
+
+  it('refuses a whole batch with a bad signature, every time it is offered', async () => {
+    const good = batch(0, 70)
+    const bad = good.map((l) => ({
+      ...l,
+      sig: good[0].sig.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+    }))
+    const native = vi.spyOn(crypto.subtle, 'verify')
+    for (let round = 0; round < 2; round++) {
+      expect(await verifyListings(bad, NOW)).toEqual({ listings: [], invalid: 70 })
+    }
+    // The same bytes get the same answer: one check, remembered as a failure.
+    expect(native).toHaveBeenCalledTimes(1)
+    expect((await verifyListings(good, NOW)).listings).toEqual(good)
   })
 })

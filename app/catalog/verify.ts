@@ -6,11 +6,19 @@
 // noble "yes" too. A native "no" is decided by noble, as on the relay
 // (relay/signatures/verify.ts), so every node accepts exactly the same signatures. Without
 // WebCrypto Ed25519 (older browsers) noble does it all.
+//
+// A batch of v2 listings (shared/listing-batch.ts) shares one signature over its batch
+// statement: it is checked when the batch's first listing comes, and the batch is then
+// remembered (VerifiedBatches), so its other listings cost a hash or two each. Checks are
+// also remembered by their exact bytes, passed or failed (the same bytes always get the
+// same answer), so a batch offered again is not checked again.
 
 import { BoundedMap } from '../../shared/bounded-map.ts'
 import { passesStrictChecks } from '../../shared/ed25519-strict.ts'
 import { bytesToHex, verify as referenceVerify } from '../../shared/identity.ts'
-import { verifyListing, type Listing } from '../../shared/listing.ts'
+import { MAX_REMEMBERED_SIGNATURES } from '../../shared/limits.ts'
+import { LISTING_BATCH_VERSION, verifyListing, type Listing } from '../../shared/listing.ts'
+import { VerifiedBatches, signatureMemoKey } from '../../shared/listing-batch.ts'
 
 /** Listings checked between two yields to the worker's event loop, so a search typed during
  * a sync is answered between chunks. */
@@ -27,6 +35,13 @@ interface SignatureCheck {
 const keys = new BoundedMap<string, Promise<CryptoKey | null>>({
   maxSize: MAX_CACHED_KEYS,
   order: 'oldest',
+})
+/** v2 batches whose signature checked good. */
+const batches = new VerifiedBatches()
+/** Checks made or under way, by their bytes. */
+const checks = new BoundedMap<string, Promise<boolean>>({
+  maxSize: MAX_REMEMBERED_SIGNATURES,
+  order: 'lru',
 })
 let webCrypto: boolean | null = null
 
@@ -66,6 +81,64 @@ async function checkSignature(c: SignatureCheck): Promise<boolean> {
   return referenceVerify(c.signature, c.message, c.publicKey)
 }
 
+/** One signature, checked once however often the same bytes come. */
+function checkSignatureOnce(c: SignatureCheck): Promise<boolean> {
+  const key = signatureMemoKey(c.signature, c.message, c.publicKey)
+  if (key === null) return checkSignature(c)
+  let check = checks.get(key)
+  if (!check) {
+    check = checkSignature(c)
+    checks.set(key, check)
+  }
+  return check
+}
+
+/** A listing, null when refused, or one waiting on its (v1) signature check (in an object,
+ * so awaiting verifyOne does not wait for it). */
+type Slot = Listing | null | { pending: Promise<Listing | null> }
+
+/** Checks one value: fields, canonical form, clock skew and the proof at once; a v1
+ * signature is left under way (the chunk's run in parallel); a v2 batch's signature is
+ * awaited here the first time, so the rest of its batch needs none. */
+async function verifyOne(value: unknown, nowSeconds: number): Promise<Slot> {
+  const isBatch = (value as { v?: unknown } | null)?.v === LISTING_BATCH_VERSION
+  let captured: SignatureCheck | null = null
+  try {
+    const listing = verifyListing(
+      value,
+      nowSeconds,
+      (signature, message, publicKey) => {
+        captured = { signature, message, publicKey }
+        // A batch is never taken on trust: "no" until its signature is known good.
+        return !isBatch
+      },
+      batches,
+    )
+    const check = captured as SignatureCheck | null
+    return check
+      ? { pending: checkSignatureOnce(check).then((ok) => (ok ? listing : null)) }
+      : listing
+  } catch {
+    const check = captured as SignatureCheck | null
+    if (!isBatch || !check || !(await checkSignatureOnce(check))) return null
+  }
+  // The batch's signature is good: check the listing again with that one answer, which
+  // remembers the batch for its other listings.
+  const good = captured as SignatureCheck | null
+  const key = good && signatureMemoKey(good.signature, good.message, good.publicKey)
+  try {
+    return verifyListing(
+      value,
+      nowSeconds,
+      (signature, message, publicKey) =>
+        key !== null && signatureMemoKey(signature, message, publicKey) === key,
+      batches,
+    )
+  } catch {
+    return null
+  }
+}
+
 export interface Verified {
   listings: Listing[]
   /** Values refused: malformed, forged, too large or from the future. */
@@ -81,23 +154,15 @@ export async function verifyListings(
   let invalid = 0
   for (let start = 0; start < values.length; start += CHUNK) {
     if (start > 0) await yieldToEvents()
-    // Fields, canonical form and clock skew are checked at once; each signature is noted
-    // here and checked below, all of the chunk's in parallel.
-    const chunk: { listing: Listing; check: SignatureCheck }[] = []
+    const slots: Slot[] = []
     for (const value of values.slice(start, start + CHUNK)) {
-      let check: SignatureCheck | null = null
-      try {
-        const listing = verifyListing(value, nowSeconds, (signature, message, publicKey) => {
-          check = { signature, message, publicKey }
-          return true
-        })
-        chunk.push({ listing, check: check! })
-      } catch {
-        invalid++
-      }
+      slots.push(await verifyOne(value, nowSeconds))
     }
-    const ok = await Promise.all(chunk.map((c) => checkSignature(c.check)))
-    chunk.forEach((c, i) => (ok[i] ? listings.push(c.listing) : invalid++))
+    const settled = slots.map((slot) => (slot && 'pending' in slot ? slot.pending : slot))
+    for (const slot of await Promise.all(settled)) {
+      if (slot) listings.push(slot)
+      else invalid++
+    }
   }
   return { listings, invalid }
 }

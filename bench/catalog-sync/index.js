@@ -1,19 +1,26 @@
-// catalog-sync: relay-to-relay sync of 100,000 signed listings (issue 3), beside the limit,
-// the raw SQLite insert rate of the same rows measured in the same run.
+// catalog-sync: relay-to-relay sync of signed listings (issues 3, 23), v2 batches and v1, beside a raw SQLite insert of the same rows
+// timeout: 1800
 //
-//   npm run bench -- catalog-sync        (or: node bench/catalog-sync/index.js)
-//   MONSOON_BENCH_LISTINGS=N             another count (default 100000)
+//   npm run bench -- catalog-sync [--listings N]   (or MONSOON_BENCH_LISTINGS=N; default 100000)
+//   MONSOON_BENCH_FORMATS=v2                        one format only (default: v2 and v1)
+//   MONSOON_BENCH_PROFILE=DIR                       relay 2 under --cpu-prof, into DIR
 //
-// Setup (not timed): N listings from 20 publishers, signed with OpenSSL (noble signs ~800/s
-// here) and cached in bench/out/; relay 1's data directory is filled through CatalogStore
-// (its rate is reported as store_insert_per_s). Timed: relay 2 started with `--peer relay1`,
-// from its "listening" line to its "catalog caught up" line: every page fetched over HTTP,
-// every signature verified, every row stored. Prints one JSON line.
+// Setup (not timed): N listings from max(20, N / 10,000) publishers (each under the relay's
+// per-publisher caps), signed with OpenSSL as v2 batches of MAX_BATCH_LISTINGS (one
+// signature a batch, shared/listing-batch.ts) and, at the default size, also one by one as
+// v1, so the change shows. Cached in bench/out/ and streamed from there (a million listings
+// do not fit in one string). Per format: relay 1's data directory is filled through
+// CatalogStore (store_insert_per_s), and the limit is measured on the same rows: plain
+// prepared INSERTs, same schema and pragmas, 1,000 a transaction.
+// Timed: relay 2 started with `--peer relay1`, from its "listening" line to its "catalog
+// caught up" line: every page fetched over HTTP, every listing verified, every row stored.
+// The goal (issue 23): sync at >= 0.8 of the raw insert rate. Prints one JSON line.
 
 import { register } from 'tsx/esm/api'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs'
+import { closeSync, openSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
@@ -25,14 +32,23 @@ const { CatalogStore } = await import('../../relay/catalog/store.ts')
 const { FastSigner, sampleDraft } = await import('../../relay/catalog/test-support.ts')
 const { createFastVerifier } = await import('../../relay/signatures/verify.ts')
 const { verify: nobleVerify, hexToBytes } = await import('../../shared/identity.ts')
-const { signingBytes } = await import('../../shared/listing.ts')
+const { batchStatementBytes, signingBytes, verifyListing } = await import('../../shared/listing.ts')
+const { MAX_BATCH_LISTINGS } = await import('../../shared/limits.ts')
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'bench', 'out')
-const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? 100_000)
-const PUBLISHERS = 20
+const DEFAULT_N = 100_000
+const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? DEFAULT_N)
+/** Listings per publisher at most: the relay's default cap (MAX_LISTINGS_PER_PUBLISHER). */
+const PER_PUBLISHER = 10_000
+const PUBLISHERS = Math.max(20, Math.ceil(N / PER_PUBLISHER))
 const BATCH = 1000
-const SYNC_TIMEOUT_MS = 10 * 60_000
+const GOAL_RATIO = 0.8
+const SYNC_TIMEOUT_MS = 20 * 60_000
+const PROFILE_DIR = process.env.MONSOON_BENCH_PROFILE
+/** v1 at the default size only: at a million it would take minutes to sign and to sync. */
+const FORMATS =
+  process.env.MONSOON_BENCH_FORMATS?.split(',') ?? (N <= DEFAULT_N ? ['v2', 'v1'] : ['v2'])
 
 const procs = new ProcessGroup()
 const dirs = []
@@ -50,29 +66,59 @@ function tempDir() {
   return d
 }
 
-/** N listings, generated once and cached (one JSON line each). */
-function loadListings() {
-  const file = join(OUT, `catalog-sync-listings-${N}.jsonl`)
-  if (existsSync(file)) {
-    const lines = readFileSync(file, 'utf8').trim().split('\n')
-    if (lines.length === N) return { listings: lines.map((l) => JSON.parse(l)), signPerS: null }
-  }
-  note(`catalog-sync: signing ${N} listings (cached in ${file})`)
+/** The listings file of a format, one JSON line each, written once (signing timed). */
+function listingsFile(format) {
+  const suffix = format === 'v1' ? '' : `-v2-${MAX_BATCH_LISTINGS}`
+  const file = join(OUT, `catalog-sync-listings-${N}${suffix}.jsonl`)
+  if (existsSync(file)) return { file, signPerS: null }
+  note(`catalog-sync: signing ${N} ${format} listings (cached in ${file})`)
   const signers = Array.from({ length: PUBLISHERS }, () => new FastSigner())
   const ts = Math.floor(Date.now() / 1000) - 3600
-  const t0 = performance.now()
-  const listings = Array.from({ length: N }, (_, i) =>
-    signers[i % PUBLISHERS].listing(sampleDraft(i, 42), { seq: 1, ts }),
-  )
-  const signPerS = N / ((performance.now() - t0) / 1000)
   mkdirSync(OUT, { recursive: true })
-  writeFileSync(file, listings.map((l) => JSON.stringify(l)).join('\n') + '\n')
-  return { listings, signPerS }
+  const partial = `${file}.partial`
+  const fd = openSync(partial, 'w')
+  let seconds = 0
+  // Publisher p gets listings p, p + PUBLISHERS, ...: v2 signs each one's in batches.
+  const perPublisher = Math.ceil(N / PUBLISHERS)
+  for (let p = 0; p < PUBLISHERS; p++) {
+    const count = Math.max(0, Math.min(perPublisher, N - p * perPublisher))
+    for (let start = 0; start < count; start += BATCH) {
+      const n = Math.min(BATCH, count - start)
+      const first = p * perPublisher + start
+      const t0 = performance.now()
+      const listings =
+        format === 'v1'
+          ? Array.from({ length: n }, (_, i) =>
+              signers[p].listing(sampleDraft(first + i, 42), { seq: 1, ts }),
+            )
+          : signers[p].batches(first, n, { seq: 1, ts }, { salt: 42 })
+      seconds += (performance.now() - t0) / 1000
+      writeSync(fd, listings.map((l) => JSON.stringify(l)).join('\n') + '\n')
+    }
+  }
+  closeSync(fd)
+  renameSync(partial, file)
+  return { file, signPerS: N / seconds }
+}
+
+/** The file's listings, `size` JSON lines at a time. */
+async function* chunks(file, size = BATCH) {
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity })
+  let chunk = []
+  for await (const line of lines) {
+    if (line === '') continue
+    chunk.push(line)
+    if (chunk.length === size) {
+      yield chunk
+      chunk = []
+    }
+  }
+  if (chunk.length > 0) yield chunk
 }
 
 /** The limit: plain prepared INSERTs of the same rows, same schema and pragmas, 1,000 a
- * transaction (the page size a puller stores at once). */
-function rawInsertRate(listings) {
+ * transaction (the page size a puller stores at once). Only the inserts are timed. */
+async function rawInsertRate(file) {
   const dir = tempDir()
   const db = new Database(join(dir, 'raw.sqlite'))
   db.pragma('journal_mode = WAL')
@@ -84,47 +130,84 @@ function rawInsertRate(listings) {
   const insert = db.prepare(
     'INSERT INTO listings (publisher, info_hash, seq, ts, json) VALUES (?, ?, ?, ?, ?)',
   )
-  const rows = listings.map((l) => [l.publisher, l.infoHash, l.seq, l.ts, JSON.stringify(l)])
   const many = db.transaction((batch) => {
     for (const r of batch) insert.run(...r)
   })
-  const t0 = performance.now()
-  for (let i = 0; i < rows.length; i += BATCH) many(rows.slice(i, i + BATCH))
-  const seconds = (performance.now() - t0) / 1000
+  let seconds = 0
+  let bytes = 0
+  for await (const lines of chunks(file)) {
+    const rows = lines.map((line) => {
+      const l = JSON.parse(line)
+      bytes += Buffer.byteLength(line)
+      return [l.publisher, l.infoHash, l.seq, l.ts, JSON.stringify(l)]
+    })
+    const t0 = performance.now()
+    many(rows)
+    seconds += (performance.now() - t0) / 1000
+  }
   db.close()
-  return N / seconds
+  return { perS: N / seconds, bytesPerListing: bytes / N }
 }
 
 /** Fills relay 1's catalog through the store itself (dedupe, quotas, cursors). */
-function seedStore(dataDir, listings) {
+async function seedStore(dataDir, file) {
   const store = new CatalogStore(join(dataDir, 'catalog.sqlite'), {
     maxListingsPerPublisher: Math.ceil(N / PUBLISHERS),
+    maxCatalogBytes: Number.MAX_SAFE_INTEGER,
   })
-  const t0 = performance.now()
-  for (let i = 0; i < listings.length; i += BATCH) store.putMany(listings.slice(i, i + BATCH))
-  const seconds = (performance.now() - t0) / 1000
+  let seconds = 0
+  for await (const lines of chunks(file)) {
+    const listings = lines.map((line) => JSON.parse(line))
+    const t0 = performance.now()
+    store.putMany(listings)
+    seconds += (performance.now() - t0) / 1000
+  }
   const count = store.count()
   store.close()
   if (count !== N) throw new Error(`seeded ${count} listings, not ${N}`)
   return N / seconds
 }
 
-function verifyRates(listings) {
-  const sample = listings.slice(0, 2000).map((l) => {
-    const { sig, ...unsigned } = l
-    return [hexToBytes(sig), signingBytes(unsigned), hexToBytes(l.publisher)]
-  })
-  const rate = (verify, count) => {
+/** Signatures a second (v1 listings' own), and whole listings verified a second on one
+ * core by each format (verifyListing with the relay's verifier, which remembers good
+ * batch signatures). */
+async function verifyRates(files) {
+  const first = async (file) => {
+    for await (const lines of chunks(file, 2000)) return lines.map((l) => JSON.parse(l))
+  }
+  const rate = (count, check) => {
     const t0 = performance.now()
-    for (let i = 0; i < count; i++) if (!verify(...sample[i])) throw new Error('bad signature')
+    for (let i = 0; i < count; i++) if (!check(i)) throw new Error('refused a good listing')
     return count / ((performance.now() - t0) / 1000)
   }
-  return { openssl: rate(createFastVerifier(), 2000), noble: rate(nobleVerify, 200) }
+  const out = {}
+  for (const [format, file] of Object.entries(files)) {
+    const sample = await first(file)
+    const fast = createFastVerifier()
+    const now = Math.floor(Date.now() / 1000)
+    out[`verify_listings_per_s_${format}`] = rate(sample.length, (i) =>
+      verifyListing(sample[i], now, fast),
+    )
+    // Bare signature checks on v1 listings where there are some (their own bytes signed).
+    if (format !== FORMATS.at(-1)) continue
+    const sigs = sample.map((l) => {
+      const { sig, ...unsigned } = l
+      const message = l.batch
+        ? batchStatementBytes(l.publisher, l.batch.root, l.batch.n)
+        : signingBytes(unsigned)
+      return [hexToBytes(sig), message, hexToBytes(l.publisher)]
+    })
+    const plain = createFastVerifier({ maxRememberedSignatures: 0 })
+    out.verify_per_s_openssl = rate(sigs.length, (i) => plain(...sigs[i]))
+    out.verify_per_s_noble = rate(200, (i) => nobleVerify(...sigs[i]))
+  }
+  return out
 }
 
 /** Starts a relay; resolves with its port and a function waiting for a log message. */
-async function startRelay(name, args) {
+async function startRelay(name, args, nodeArgs = []) {
   const child = procs.spawn(name, process.execPath, [
+    ...nodeArgs,
     join(ROOT, 'relay', 'bin.js'),
     '--port',
     '0',
@@ -133,6 +216,8 @@ async function startRelay(name, args) {
     ...args,
   ])
   const waiters = []
+  /** Waits the relay made because its peer said it was busy (sync.ts, at debug level). */
+  const busy = { waits: 0, ms: 0 }
   const lines = createInterface({ input: child.stdout })
   lines.on('line', (line) => {
     let entry
@@ -142,6 +227,11 @@ async function startRelay(name, args) {
       return
     }
     entry.at = performance.now()
+    if (entry.level === 'warn' || entry.level === 'error') note(`${name}: ${line}`)
+    if (entry.msg === 'catalog peer busy') {
+      busy.waits++
+      busy.ms += entry.retryInMs
+    }
     for (const w of [...waiters]) {
       if (w.match(entry)) {
         waiters.splice(waiters.indexOf(w), 1)
@@ -156,33 +246,41 @@ async function startRelay(name, args) {
       `${name} "${msg}"`,
     )
   const listening = await waitFor('listening', 30_000)
-  return { child, port: listening.port, listeningAt: listening.at, waitFor }
+  return { child, port: listening.port, listeningAt: listening.at, waitFor, busy }
 }
 
-try {
-  const { listings, signPerS } = loadListings()
-  note('catalog-sync: raw SQLite insert rate')
-  const rawPerS = rawInsertRate(listings)
+/** One format end to end: the raw reference, relay 1 seeded, relay 2 pulling it all. */
+async function syncRun(format, file) {
+  note(`catalog-sync ${format}: raw SQLite insert rate`)
+  const raw = await rawInsertRate(file)
   const relay1Dir = tempDir()
-  note('catalog-sync: seeding relay 1')
-  const storePerS = seedStore(relay1Dir, listings)
-  const verify = verifyRates(listings)
-
-  const relay1 = await startRelay('relay1', ['--data-dir', relay1Dir])
+  note(`catalog-sync ${format}: seeding relay 1`)
+  const storePerS = await seedStore(relay1Dir, file)
+  // Room for the whole catalog: the sync's speed is measured, not the relay's caps.
+  const room = ['--max-catalog-bytes', String(Math.ceil(raw.bytesPerListing * N * 2))]
+  const relay1 = await startRelay(`relay1-${format}`, ['--data-dir', relay1Dir, ...room])
   const url1 = `http://127.0.0.1:${relay1.port}`
-  note(`catalog-sync: relay 2 pulling ${N} listings from ${url1}`)
-  const relay2 = await startRelay('relay2', [
-    '--data-dir',
-    tempDir(),
-    '--peer',
-    url1,
-    '--peer-poll-interval',
-    '1',
-    // The sync's speed, not the per-peer pull budget (--peer-pull-rate, 12,000 a minute by
-    // default, against a hostile peer relay) is what this bench measures.
-    '--peer-pull-rate',
-    String(N * 60),
-  ])
+  note(`catalog-sync ${format}: relay 2 pulling ${N} listings from ${url1}`)
+  const relay2 = await startRelay(
+    `relay2-${format}`,
+    [
+      '--data-dir',
+      tempDir(),
+      '--peer',
+      url1,
+      '--peer-poll-interval',
+      '1',
+      // The sync's speed, not the per-peer pull budget (--peer-pull-rate, 12,000 a minute by
+      // default, against a hostile peer relay) is what this bench measures.
+      '--peer-pull-rate',
+      String(N * 60),
+      // For the 'catalog peer busy' lines: the waits relay 1 asked for when it shed pages.
+      '--log-level',
+      'debug',
+      ...room,
+    ],
+    PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR)] : [],
+  )
   // CPU from here (relay 2 has just started pulling) to caught up.
   const cpu2 = new CpuMeter(relay2.child.pid)
   const cpu1 = new CpuMeter(relay1.child.pid)
@@ -191,27 +289,76 @@ try {
   const caughtUp = await relay2.waitFor('catalog caught up', SYNC_TIMEOUT_MS)
   cpu2.stop()
   cpu1.stop()
+  // SIGTERM lets relay 2 exit cleanly, which is when --cpu-prof writes its profile.
+  await procs.stop(relay2.child, PROFILE_DIR ? 15_000 : 3000)
+  await procs.stop(relay1.child)
   const seconds = (caughtUp.at - relay2.listeningAt) / 1000
-  if (caughtUp.stored !== N) throw new Error(`relay 2 stored ${caughtUp.stored} of ${N}`)
+  if (caughtUp.stored !== N) throw new Error(`${format}: relay 2 stored ${caughtUp.stored} of ${N}`)
   const syncPerS = N / seconds
-  const round = (x) => (x === null ? null : Math.round(x))
+  return {
+    seconds,
+    syncPerS,
+    rawPerS: raw.perS,
+    bytesPerListing: raw.bytesPerListing,
+    storePerS,
+    busyWaits: relay2.busy.waits,
+    busyWaitSeconds: relay2.busy.ms / 1000,
+    relay2Cpu: cpu2.result().server_cpu_pct,
+    relay1Cpu: cpu1.result().server_cpu_pct,
+    machineBusy: cpu2.result().machine_busy_pct,
+  }
+}
+
+const round = (x) => (x === null || x === undefined ? null : Math.round(x))
+const ratio = (r) => Number((r.syncPerS / r.rawPerS).toFixed(3))
+
+try {
+  const files = {}
+  const signPerS = {}
+  for (const format of FORMATS) {
+    const made = listingsFile(format)
+    files[format] = made.file
+    signPerS[format] = made.signPerS
+  }
+  const verify = await verifyRates(files)
+  const runs = {}
+  for (const format of FORMATS) runs[format] = await syncRun(format, files[format])
+  const v2 = runs.v2
+  const v1 = runs.v1
   process.stdout.write(
     JSON.stringify({
       bench: 'catalog-sync',
       listings: N,
       publishers: PUBLISHERS,
-      sync_seconds: Number(seconds.toFixed(2)),
-      sync_listings_per_s: round(syncPerS),
-      raw_sqlite_insert_per_s: round(rawPerS),
-      ratio: Number((syncPerS / rawPerS).toFixed(3)),
-      store_insert_per_s: round(storePerS),
-      verify_per_s_openssl: round(verify.openssl),
-      verify_per_s_noble: round(verify.noble),
-      sign_per_s_openssl: round(signPerS),
-      // Percent of one core over the sync (relay 2 runs one verify worker per core).
-      relay2_cpu_pct: cpu2.result().server_cpu_pct,
-      relay1_cpu_pct: cpu1.result().server_cpu_pct,
-      machine_busy_pct: cpu2.result().machine_busy_pct,
+      batch_listings: MAX_BATCH_LISTINGS,
+      // The goal figure: v2 batches, sync rate over the raw insert rate of the same rows.
+      sync_seconds: Number(v2.seconds.toFixed(2)),
+      sync_listings_per_s: round(v2.syncPerS),
+      raw_sqlite_insert_per_s: round(v2.rawPerS),
+      ratio: ratio(v2),
+      goal_ratio: GOAL_RATIO,
+      bytes_per_listing: round(v2.bytesPerListing),
+      store_insert_per_s: round(v2.storePerS),
+      // Pages relay 1 shed (503, its event loop late) and the seconds relay 2 waited for them.
+      busy_waits: v2.busyWaits,
+      busy_wait_seconds: Number(v2.busyWaitSeconds.toFixed(1)),
+      relay2_cpu_pct: v2.relay2Cpu,
+      relay1_cpu_pct: v2.relay1Cpu,
+      machine_busy_pct: v2.machineBusy,
+      // v1, one signature a listing (the default size only).
+      v1_sync_seconds: v1 ? Number(v1.seconds.toFixed(2)) : null,
+      v1_sync_listings_per_s: round(v1?.syncPerS),
+      v1_raw_sqlite_insert_per_s: round(v1?.rawPerS),
+      v1_ratio: v1 ? ratio(v1) : null,
+      v1_bytes_per_listing: round(v1?.bytesPerListing),
+      v1_busy_wait_seconds: v1 ? Number(v1.busyWaitSeconds.toFixed(1)) : null,
+      v1_relay2_cpu_pct: v1?.relay2Cpu ?? null,
+      verify_listings_per_s_v2: round(verify.verify_listings_per_s_v2),
+      verify_listings_per_s_v1: round(verify.verify_listings_per_s_v1),
+      verify_per_s_openssl: round(verify.verify_per_s_openssl),
+      verify_per_s_noble: round(verify.verify_per_s_noble),
+      sign_listings_per_s_v2: round(signPerS.v2),
+      sign_per_s_openssl: round(signPerS.v1),
     }) + '\n',
   )
 } catch (err) {

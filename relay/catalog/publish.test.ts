@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { verify } from '../../shared/identity.ts'
 import type { Listing } from '../../shared/listing.ts'
+import { rememberGoodSignatures } from '../../shared/listing-batch.ts'
 import { quietRefusals } from '../refusals.ts'
 import { ListingPublisher } from './publish.ts'
 import { RateLimiter } from '../budget/quotas.ts'
@@ -18,6 +19,8 @@ interface Limits {
   newKeys?: number
   bytes?: number
   maxCatalogBytes?: number
+  /** Remember good signatures, as the relay's fast verifier does. */
+  remember?: boolean
 }
 
 function setup(limits: Limits = {}) {
@@ -30,9 +33,10 @@ function setup(limits: Limits = {}) {
   let verified = 0
   const refusals = quietRefusals()
   const newKeys = limits.newKeys ?? 1000
+  const counted = (s: Uint8Array, m: Uint8Array, k: Uint8Array) => (verified++, verify(s, m, k))
   const publisher = new ListingPublisher({
     store,
-    verify: (s, m, k) => (verified++, verify(s, m, k)),
+    verify: limits.remember ? rememberGoodSignatures(counted) : counted,
     perAddress: new RateLimiter({ perMinute: limits.address ?? 1000, maxKeys: 100 }),
     perPublisher: new RateLimiter({ perMinute: limits.publisher ?? 1000, maxKeys: 100 }),
     newPublishersPerAddress: new RateLimiter({
@@ -177,5 +181,33 @@ describe('ListingPublisher', () => {
     expect(refusals.count('catalog-full')).toBe(1)
     expect(store.count()).toBe(2)
     expect(store.get(alice.id, first[0].infoHash)).toEqual(first[0])
+  })
+
+  it('stores a posted v2 batch with one signature check, refusing a forged member', () => {
+    const { publisher, store, verified } = setup({ remember: true })
+    const listings = alice.batches(0, 40, { seq: 1, ts: NOW }, { batchSize: 20 })
+    const forged = { ...listings[5], name: 'Not what was signed' }
+    const values = [...listings.slice(0, 5), forged, ...listings.slice(5)]
+    const results = publisher.publish(JSON.parse(JSON.stringify(values)), '192.0.2.1', NOW_MS)
+    expect(results.map((r) => r.status)).toEqual(values.map((v) => (v === forged ? 400 : 200)))
+    expect(results[5]).toMatchObject({ code: 'bad-signature' })
+    expect(verified()).toBe(2)
+    expect(store.count()).toBe(40)
+    // Stored and served as posted, proof and all.
+    expect(store.get(alice.id, listings[7].infoHash)).toEqual(listings[7])
+  })
+
+  it('takes v1 and v2 listings of one torrent by seq, whichever the version', () => {
+    const { publisher, store } = setup()
+    const v1 = alice.listing(sampleDraft(1), { seq: 1, ts: NOW })
+    const [v2] = alice.batches(1, 1, { seq: 2, ts: NOW })
+    const [v2Old] = alice.batches(1, 1, { seq: 1, ts: NOW })
+    expect(publisher.publish([v1, v2, v2Old], '192.0.2.1', NOW_MS).map((r) => r.status)).toEqual([
+      200, 200, 409,
+    ])
+    expect(store.get(alice.id, v1.infoHash)).toEqual(v2)
+    const v1Newer = alice.listing(sampleDraft(1), { seq: 3, ts: NOW })
+    expect(publisher.publish([v1Newer], '192.0.2.1', NOW_MS)[0].status).toBe(200)
+    expect(store.get(alice.id, v1.infoHash)).toEqual(v1Newer)
   })
 })

@@ -12,6 +12,7 @@
 
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
+import { VerifiedBatches } from '../../shared/listing-batch.ts'
 import type { Refusals } from '../refusals.ts'
 import type { RateLimiter } from '../budget/quotas.ts'
 import type { CatalogStore } from './store.ts'
@@ -62,6 +63,9 @@ export interface PublisherDeps {
 }
 
 export class ListingPublisher {
+  /** v2 batches checked good: the rest of a posted batch costs a hash or two a listing. */
+  readonly #batches = new VerifiedBatches()
+
   constructor(readonly deps: PublisherDeps) {}
 
   /** One result per value, in order. `nowMs` is the wall clock in milliseconds. */
@@ -85,7 +89,7 @@ export class ListingPublisher {
       }
       let listing: Listing
       try {
-        listing = verifyListing(value, nowSeconds, verify)
+        listing = verifyListing(value, nowSeconds, verify, this.#batches)
       } catch (err) {
         if (!(err instanceof ListingError)) throw err
         results[index] = refuse(STATUS_OF[err.code], err.code, err.message)

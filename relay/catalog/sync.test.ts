@@ -99,23 +99,84 @@ function signed(count: number): Listing[] {
 }
 
 describe('PeerPuller against a hostile peer', () => {
-  it('backs off from pages of forged listings marked more, instead of following them', async () => {
-    const [real] = signed(1)
-    const forged = { ...real, sig: (real.sig.startsWith('0') ? '1' : '0') + real.sig.slice(1) }
-    const peer = await fakePeer((after, limit) => ({
-      listings: Array(Math.min(limit, 100)).fill(forged),
-      next: after + 100,
-      more: true,
-      epoch: 'ab',
-    }))
-    const { store, puller, refusals } = pullFrom(peer)
+  /** 100 forged listings: v1 with a bad signature, or v2 moved under a real batch's root and
+   * signature with other content (no proof folds to it). */
+  const forgeries = {
+    v1: () => {
+      const [real] = signed(1)
+      const sig = (real.sig.startsWith('0') ? '1' : '0') + real.sig.slice(1)
+      return Array(100).fill({ ...real, sig })
+    },
+    v2: () =>
+      new FastSigner()
+        .batches(0, 100, { seq: 1, ts: nowSeconds() }, { batchSize: 100 })
+        .map((l, i) => ({ ...l, name: `Forged ${i}` })),
+  }
+
+  it.each(['v1', 'v2'] as const)(
+    'backs off from pages of forged %s listings marked more, instead of following them',
+    async (format) => {
+      const forged = forgeries[format]()
+      const peer = await fakePeer((after, limit) => ({
+        listings: forged.slice(0, limit),
+        next: after + 100,
+        more: true,
+        epoch: 'ab',
+      }))
+      const { store, puller, refusals } = pullFrom(peer)
+      puller.start()
+      await until('four failed pages', () => puller.stats.failures >= 4)
+      // One request per failure (and the page fetched ahead before the first): following
+      // `more` it was hundreds of requests and never a failure.
+      expect(peer.requests()).toBeLessThanOrEqual(puller.stats.failures + 2)
+      expect(refusals.count('peer-page-invalid')).toBe(puller.stats.failures)
+      expect(store.count()).toBe(0)
+    },
+  )
+
+  it('pulls v2 batches and v1 listings from an honest peer, whole', async () => {
+    const signer = new FastSigner()
+    const meta = { seq: 1, ts: nowSeconds() }
+    const all = [...signer.batches(0, 250, meta, { batchSize: 100, salt: 3 }), ...signed(50)]
+    const peer = await honestPeer(all)
+    const { store, puller } = pullFrom(peer, { pageSize: 120 })
     puller.start()
-    await until('four failed pages', () => puller.stats.failures >= 4)
-    // One request per failure (and the page fetched ahead before the first): following
-    // `more` it was hundreds of requests and never a failure.
-    expect(peer.requests()).toBeLessThanOrEqual(puller.stats.failures + 2)
-    expect(refusals.count('peer-page-invalid')).toBe(puller.stats.failures)
-    expect(store.count()).toBe(0)
+    await until('every listing stored', () => store.count() === all.length)
+    expect(puller.stats.invalid).toBe(0)
+    for (const l of [all[0], all[149], all[260]]) {
+      expect(store.get(l.publisher, l.infoHash)).toEqual(l)
+    }
+  })
+
+  it('waits out a busy peer (503 with Retry-After) without counting it as failing', async () => {
+    const all = signed(30)
+    let requests = 0
+    const server: Server = createServer((req, res) => {
+      const url = new URL(req.url!, 'http://x')
+      const after = Number(url.searchParams.get('after'))
+      // Busy for the first two requests, as a relay shedding pages under load.
+      if (requests++ < 2) {
+        res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '1' })
+        res.end(JSON.stringify({ error: 'busy', code: 'busy' }))
+        return
+      }
+      const listings = all.slice(after, after + 10)
+      const next = after + listings.length
+      res.setHeader('Content-Type', 'application/json')
+      res.end(JSON.stringify({ listings, next, more: next < all.length, epoch: 'ab' }))
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())))
+    const { port } = server.address() as { port: number }
+    const { store, puller, refusals } = pullFrom(
+      { url: `http://127.0.0.1:${port}`, requests: () => requests },
+      { pageSize: 10 },
+    )
+    puller.start()
+    await until('every listing stored', () => store.count() === all.length)
+    expect(puller.stats.busy).toBe(2)
+    expect(puller.stats.failures).toBe(0)
+    expect(refusals.count('peer-page-invalid')).toBe(0)
   })
 
   it('backs off from an empty page marked more', async () => {

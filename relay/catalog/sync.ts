@@ -15,6 +15,11 @@
 // peer's database replaced) resets the cursor at most once per hold, and the hold doubles
 // with each reset, so an epoch flipping on every page backs off too.
 //
+// A peer that answers 503 or 429 with Retry-After is busy, not broken (it sheds page
+// requests while its event loop runs late, relay/catalog/page-server.ts): the puller waits
+// what it asks, at least a poll interval and at most PEER_MAX_BACKOFF_MS, without growing
+// the failure backoff, so a loaded peer slows a sync down instead of stalling it for minutes.
+//
 // The page loop is the browser's too (shared/cursor-puller.ts), strict here: a peer whose
 // cursor goes back or that sends an empty page marked `more` has failed. Waits are
 // shared/backoff.ts.
@@ -89,6 +94,8 @@ export class PeerPuller {
     failures: 0,
     /** Times the puller waited for this peer's budget. */
     throttled: 0,
+    /** Times the peer said it was busy (503 or 429 with Retry-After) and was waited for. */
+    busy: 0,
     resets: 0,
   }
   readonly #store: CatalogStore
@@ -177,6 +184,13 @@ export class PeerPuller {
       } catch (err) {
         this.#trusted = false
         if (signal.aborted) break
+        const busyMs = this.#busyWaitMs(err)
+        if (busyMs !== null) {
+          this.stats.busy++
+          this.#log.debug('catalog peer busy', { peer: this.peer, retryInMs: busyMs })
+          await this.#loop.sleep(busyMs)
+          continue
+        }
         this.stats.failures++
         if (isInvalidPage(err)) {
           this.#refusals.refuse('peer-page-invalid', this.peer, { error: String(err) })
@@ -222,6 +236,15 @@ export class PeerPuller {
       verified.catch(() => {})
       return { ...p, verified }
     })
+  }
+
+  /** How long a peer that said it is busy asked us to wait (bounded), or null when the
+   * error is something else. */
+  #busyWaitMs(err: unknown): number | null {
+    if (!(err instanceof PeerError) || (err.status !== 503 && err.status !== 429)) return null
+    if (err.retryAfter === undefined) return null
+    const { pollIntervalMs, maxBackoffMs } = this.options
+    return Math.min(maxBackoffMs, Math.max(pollIntervalMs, err.retryAfter * 1000))
   }
 
   /** Milliseconds until this peer's budgets allow another page. */

@@ -1,9 +1,12 @@
 // Listings for tests and benchmarks, signed quickly with OpenSSL (../openssl-signer.ts): a
 // spam test needs thousands, bench/catalog-sync 100,000, and verifyListing (noble) accepts
-// them as its own.
+// them as its own. v2 listings come a batch at a time (shared/listing-batch.ts), one
+// signature a batch.
 
 import { createHash } from 'node:crypto'
 import { OpenSslSigner } from '../openssl-signer.ts'
+import { MAX_BATCH_LISTINGS } from '../../shared/limits.ts'
+import { createListingBatch } from '../../shared/listing-batch.ts'
 import {
   LISTING_VERSION,
   signingBytes,
@@ -34,6 +37,23 @@ export class FastSigner extends OpenSslSigner {
     }
     const sig = this.signHex(signingBytes(unsigned))
     return { ...unsigned, sig }
+  }
+
+  /** `count` v2 listings of sampleDraft(from.., salt), signed `batchSize` at a time. */
+  batches(
+    from: number,
+    count: number,
+    meta: { seq: number; ts: number },
+    options: { salt?: number; batchSize?: number } = {},
+  ): Listing[] {
+    const { salt = 0, batchSize = MAX_BATCH_LISTINGS } = options
+    const out: Listing[] = []
+    for (let start = 0; start < count; start += batchSize) {
+      const n = Math.min(batchSize, count - start)
+      const drafts = Array.from({ length: n }, (_, i) => sampleDraft(from + start + i, salt))
+      out.push(...createListingBatch(drafts, this, meta))
+    }
+    return out
   }
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { verify } from '../../shared/identity.ts'
 import { ListingError, verifyListing } from '../../shared/listing.ts'
+import { rememberGoodSignatures } from '../../shared/listing-batch.ts'
 import { createFastVerifier } from '../signatures/verify.ts'
 import { VerifyPool } from './verify-pool.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
@@ -36,10 +37,24 @@ function reference(values: unknown[]) {
   return { listings, invalid }
 }
 
+/** v2 batches of two publishers interleaved with v1 listings, forgeries among them. */
+function batchPage(): unknown[] {
+  const other = new FastSigner()
+  const a = signer.batches(0, 300, { seq: 1, ts: NOW }, { salt: 5, batchSize: 100 })
+  const b = other.batches(0, 90, { seq: 1, ts: NOW }, { salt: 6, batchSize: 30 })
+  const values: unknown[] = [...a.slice(0, 150), ...b, ...a.slice(150)]
+  values.splice(40, 0, signer.listing(sampleDraft(1, 7), { seq: 1, ts: NOW }))
+  values.splice(200, 1, { ...a[160], size: 1 })
+  values.splice(250, 0, { ...a[10], batch: { ...a[10].batch!, proof: [] } })
+  return values
+}
+
 // The reference answers (noble, ~600/s) are computed once for every pool size.
 const page = mixedPage()
 const expected = reference(page)
 const expectedTail = reference(page.slice(100))
+const batches = batchPage()
+const expectedBatches = reference(batches)
 
 describe('VerifyPool', () => {
   it.each([0, 1, 3])(
@@ -53,6 +68,23 @@ describe('VerifyPool', () => {
       expect(await pool.verifyPage(page.slice(100), NOW)).toEqual(expectedTail)
     },
   )
+
+  it.each([0, 1, 2])('with %i workers keeps the same v1 and v2 listings as noble', async (size) => {
+    const pool = new VerifyPool(size, createFastVerifier())
+    pools.push(pool)
+    expect(expectedBatches.invalid).toBe(2)
+    expect(await pool.verifyPage(batches, NOW)).toEqual(expectedBatches)
+  })
+
+  it('checks one signature per batch (inline, with the memo the relay uses)', async () => {
+    let checks = 0
+    const counted = rememberGoodSignatures((s, m, k) => (checks++, verify(s, m, k)))
+    const pool = new VerifyPool(0, counted)
+    expect(await pool.verifyPage(batches, NOW)).toEqual(expectedBatches)
+    // Three batches of one publisher, three of the other, one v1 listing; the forgeries
+    // fold to no signed root.
+    expect(checks).toBe(7)
+  })
 
   it('refuses work once closed', async () => {
     const pool = new VerifyPool(1, createFastVerifier())

@@ -5,11 +5,17 @@
 // verifyListing) and keeps the order of the listings that pass.
 //
 // With `size: 0` it verifies inline, yielding between slices.
+//
+// v2 listings (shared/listing-batch.ts) share one signature per batch, and each worker
+// remembers the batches it checked good (VerifiedBatches). A page is cut into contiguous
+// parts, so a batch's listings mostly land on one worker: a batch cut in two costs one
+// check more.
 
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
+import { VerifiedBatches } from '../../shared/listing-batch.ts'
 
 export interface VerifyRequest {
   id: number
@@ -42,6 +48,8 @@ export function defaultPoolSize(): number {
 export class VerifyPool {
   readonly size: number
   readonly #verify: SignatureVerifier
+  /** v2 batches checked good inline. */
+  readonly #batches = new VerifiedBatches()
   readonly #workers: Worker[] = []
   readonly #pending = new Map<
     number,
@@ -116,7 +124,7 @@ export class VerifyPool {
     for (let i = 0; i < values.length; i++) {
       if (i > 0 && i % INLINE_SLICE === 0) await new Promise((r) => setImmediate(r))
       try {
-        listings.push(verifyListing(values[i], nowSeconds, this.#verify))
+        listings.push(verifyListing(values[i], nowSeconds, this.#verify, this.#batches))
       } catch (err) {
         if (!(err instanceof ListingError)) throw err
         invalid++

@@ -1,12 +1,16 @@
 // Inside a verification worker: checks listings with the same code as the main thread
-// (verifyListing with the OpenSSL verifier) and answers with those that pass.
+// (verifyListing with the OpenSSL verifier) and answers with those that pass. v2 batches
+// checked good are remembered for the worker's life, so a batch's signature is checked once
+// here and its other listings cost a hash or two.
 
 import { parentPort } from 'node:worker_threads'
 import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
+import { VerifiedBatches } from '../../shared/listing-batch.ts'
 import { createFastVerifier } from '../signatures/verify.ts'
 import type { VerifyRequest, VerifyResponse } from './verify-pool.ts'
 
 const verify = createFastVerifier()
+const batches = new VerifiedBatches()
 
 parentPort!.on('message', ({ id, values, nowSeconds }: VerifyRequest) => {
   const listings: Listing[] = []
@@ -14,7 +18,7 @@ parentPort!.on('message', ({ id, values, nowSeconds }: VerifyRequest) => {
   try {
     for (const value of values) {
       try {
-        listings.push(verifyListing(value, nowSeconds, verify))
+        listings.push(verifyListing(value, nowSeconds, verify, batches))
       } catch (err) {
         if (!(err instanceof ListingError)) throw err
         invalid++

@@ -178,6 +178,31 @@ describe('fast verifier', () => {
     expect(calls.n).toBe(0)
   })
 
+  it('remembers checks that passed, never ones that failed', () => {
+    const { fast, calls } = counting()
+    // R with a torsion component: OpenSSL's cofactorless equation refuses it, noble (the
+    // reference) accepts it; the reference is asked once, then the memo answers.
+    const a = 987654321n
+    const A = Point.BASE.multiply(a).toBytes()
+    const msg = new Uint8Array([9, 9])
+    const sig = rawSign(a, A, msg, 12345n, TORSION[1])
+    expect(fast(sig, msg, A)).toBe(true)
+    expect(fast(sig, msg, A)).toBe(true)
+    expect(calls.n).toBe(1)
+    // A failure goes to the reference every time.
+    const bad = concat(sig.subarray(0, 63), new Uint8Array([sig[63] ^ 1]))
+    expect(fast(bad, msg, A)).toBe(false)
+    expect(fast(bad, msg, A)).toBe(false)
+    expect(calls.n).toBe(3)
+    // Without the memo, every check is made.
+    const plain = createFastVerifier({
+      maxRememberedSignatures: 0,
+      reference: (s, m, k) => (calls.n++, verify(s, m, k)),
+    })
+    expect(plain(sig, msg, A) && plain(sig, msg, A)).toBe(true)
+    expect(calls.n).toBe(5)
+  })
+
   it('refuses wrong lengths without throwing', () => {
     const id = createIdentity()
     const sig = sign(id, new Uint8Array())

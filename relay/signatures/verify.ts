@@ -15,11 +15,16 @@
 //     whose R or A carries a torsion component, which only the cofactored equation accepts.
 //     Honest signatures never take this path; a forged one costs what it costs everywhere.
 // relay/signatures/verify.test.ts checks the equivalence, crafted cases included.
+//
+// Signatures checked good are remembered (shared/listing-batch.ts), so a batch of v2
+// listings costs one check, not one per listing.
 
 import { createPublicKey, verify as opensslVerify, type KeyObject } from 'node:crypto'
 import { BoundedMap } from '../../shared/bounded-map.ts'
 import { verify as referenceVerify, type SignatureVerifier } from '../../shared/identity.ts'
 import { passesStrictChecks } from '../../shared/ed25519-strict.ts'
+import { MAX_REMEMBERED_SIGNATURES } from '../../shared/limits.ts'
+import { rememberGoodSignatures } from '../../shared/listing-batch.ts'
 import { MAX_CACHED_PUBLIC_KEYS } from '../limits.ts'
 
 export { passesStrictChecks }
@@ -32,6 +37,8 @@ export interface FastVerifierOptions {
   maxCachedKeys: number
   /** Decides when OpenSSL refuses (tests count the calls). */
   reference: SignatureVerifier
+  /** Checks that passed, remembered (0: none). */
+  maxRememberedSignatures: number
 }
 
 /** A SignatureVerifier equivalent to shared/identity.ts `verify`, mostly run by OpenSSL. */
@@ -39,6 +46,7 @@ export function createFastVerifier(options: Partial<FastVerifierOptions> = {}): 
   const opts: FastVerifierOptions = {
     maxCachedKeys: MAX_CACHED_PUBLIC_KEYS,
     reference: referenceVerify,
+    maxRememberedSignatures: MAX_REMEMBERED_SIGNATURES,
     ...options,
   }
   const keys = new BoundedMap<string, KeyObject>({ maxSize: opts.maxCachedKeys, order: 'lru' })
@@ -61,7 +69,7 @@ export function createFastVerifier(options: Partial<FastVerifierOptions> = {}): 
     return key
   }
 
-  return (signature, message, publicKey) => {
+  const verify: SignatureVerifier = (signature, message, publicKey) => {
     if (!passesStrictChecks(signature, publicKey)) return false
     const key = keyObject(publicKey)
     let ok = false
@@ -72,4 +80,7 @@ export function createFastVerifier(options: Partial<FastVerifierOptions> = {}): 
     }
     return ok || opts.reference(signature, message, publicKey)
   }
+  return opts.maxRememberedSignatures > 0
+    ? rememberGoodSignatures(verify, opts.maxRememberedSignatures)
+    : verify
 }
