@@ -60,6 +60,58 @@ export const MAX_LISTINGS_PER_HASH = 100
 export const MAX_CACHED_PUBLIC_KEYS = 10_000
 /** Relays given with --peer; each costs a puller and a poll every few seconds. */
 export const MAX_PEERS = 64
+// Serving sync pages (relay/catalog/page-cache.ts, issue 23): a thousand browsers syncing
+// from scratch ask for the same pages, so a page is queried and compressed once and then
+// served from memory; building one is the costly part, and what one source may ask of it is
+// bounded.
+
+/** Bytes of built pages kept (their JSON and each compressed form asked for; least recently
+ * served dropped first): a page of 1,000 listings is ~620 KB as JSON plus ~120 KB in br and
+ * ~145 KB in gzip, so ~75 pages, the pages a crowd syncing in step is spread over. */
+export const PAGE_CACHE_BYTES = 64 * 1024 * 1024
+/** Pages kept whatever their size: empty and tiny pages cost a few hundred bytes each. */
+export const MAX_PAGE_CACHE_ENTRIES = 4096
+/** A built page is served this long at most, then built again: the swarm figures and the
+ * `latest` it carries are at most this old (the app refreshes the rows on screen from
+ * /v1/stats anyway, and peers announce every few minutes). */
+export const PAGE_SNAPSHOT_MAX_AGE_MS = 60_000
+/** Answers smaller than this go uncompressed: a header's worth of saving is not worth a
+ * compression. */
+export const PAGE_COMPRESS_MIN_BYTES = 1024
+/** Brotli quality of a page (RFC 7932): measured on a page of 1,000 listings, 4 gave 116 KB
+ * in ~7 ms where gzip -6 gave 144 KB in ~8 ms, and 5 and above cost 2-8 times the CPU for
+ * no smaller page. */
+export const PAGE_BROTLI_QUALITY = 4
+/** Pages built (queried, and compressed on the thread pool) at once, over every client: on
+ * two cores one build at a time leaves a core to the tracker's announces whatever the crowd
+ * asks; others wait their turn, first come first served. */
+export const PAGE_BUILDS_AT_ONCE = 1
+/** Builds waiting for their turn, over every client; more get 503 with Retry-After. Each
+ * waits as a request (its connection held), not as a page in memory: a page is queried
+ * only when its turn comes. */
+export const MAX_PAGE_BUILDS_WAITING = 512
+/** Builds one address may have waiting or running: a browser pulls one page at a time and a
+ * relay's puller one ahead, 3 leaves room for one more; a script asking for many distinct
+ * pages at once gets 429 and holds at most this much of the builder's queue. */
+export const PAGE_BUILDS_PER_ADDRESS_AT_ONCE = 3
+/** Pages one address may make this relay build per minute (pages served from memory are
+ * not counted): a relay pulling a million listings alone at 20,000+ a second (issue 23's
+ * relay-to-relay goal) asks ~20 pages a second; a script cycling through distinct pages is
+ * held to 50 builds a second, each waiting its turn behind everyone else's. */
+export const PAGE_BUILDS_PER_ADDRESS_PER_MINUTE = 3000
+/** Retry-After of a page refused for a full builder queue: a queue of builds drains in a
+ * few seconds. */
+export const PAGE_BUSY_RETRY_AFTER_SECONDS = 2
+/** Page answers written per turn of the event loop (turnstile.ts): a thousand browsers
+ * waiting on one build resumed at once and wrote ~150 MB in one go, holding announces 2-5 s;
+ * 16 pages of ~150 KB are a few milliseconds of copying, then the loop polls again. */
+export const PAGE_ANSWERS_PER_TURN = 16
+/** Connections the kernel holds completed for the relay to accept (listen(2) backlog; Linux
+ * caps it at net.core.somaxconn, 4096 by default since 5.4): node's 511 overflowed when a
+ * thousand browsers connected at once, and every SYN dropped then (announces' too) waits
+ * 1, 3, 7 s… before the client tries again. */
+export const LISTEN_BACKLOG = 4096
+
 /** A request to a peer relay (one page pulled or one batch pushed) is abandoned after this. */
 export const PEER_REQUEST_TIMEOUT_MS = 15_000
 /** Longest wait between attempts to reach a failing peer (backoff doubles up to it). */

@@ -47,6 +47,8 @@ export const REFUSAL_REASONS = [
   'publish-rate',
   'publisher-full',
   'peer-page-invalid',
+  'catalog-page-builds',
+  'catalog-pages-busy',
   // The bridge (bridge/).
   'bridge-slots-per-address',
   // DNS (dns/).

@@ -94,6 +94,7 @@ export function createCatalog(
     peers,
     trustProxy: config.trustProxy,
     liveScrape,
+    refusals,
   })
   log.info('catalog open', {
     listings: store.count(),

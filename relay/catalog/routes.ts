@@ -1,6 +1,7 @@
 // The catalog's HTTP surface (thin: parse, call the core, encode):
 //   POST /v1/listings             one listing, or {"listings": [...]} (up to MAX_LISTINGS_PER_POST)
-//   GET  /v1/listings?after=&limit=  a page in cursor order, for pulling (relays and the app)
+//   GET  /v1/listings?after=&limit=  a page in cursor order, for pulling (relays and the app);
+//                                    built once and compressed for many (page-server.ts)
 //   GET  /v1/listings/:infohash   every publisher's listing of one hash
 //   GET  /v1/relays               this relay's URL and the relays it syncs with
 //   GET  /v1/stats?ih=…&ih=…      live swarm figures of up to MAX_SCRAPE_HASHES hashes
@@ -15,12 +16,13 @@ import {
   MAX_LISTINGS_PER_HASH,
   MAX_LISTINGS_PER_POST,
   MAX_LISTINGS_POST_BYTES,
-  MAX_PAGE_BYTES,
   MAX_PAGE_LISTINGS,
   MAX_SCRAPE_HASHES,
 } from '../limits.ts'
 import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
+import type { Refusals } from '../refusals.ts'
 import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
+import { PageServer, type PageServerOptions, type SwarmFigures } from './page-server.ts'
 import type { ListingPublisher, PublishResult } from './publish.ts'
 import type { CatalogStore } from './store.ts'
 
@@ -35,6 +37,10 @@ export interface CatalogRouteDeps {
   /** Figures of hashes from their owners (this relay's tracker for those it owns); a hash
    * whose owners could not be asked (fan-out busy) is missing from the answer. */
   liveScrape?: (hashes: string[], ask?: LiveScrapeAsk) => Promise<ScrapeEntry[]>
+  /** Where sync pages refused for a budget are counted (/metrics). */
+  refusals?: Refusals
+  /** The page server's budgets (tests shrink them). */
+  pages?: Partial<PageServerOptions>
 }
 
 /** Who asks for live figures, and how. */
@@ -52,6 +58,14 @@ const CURSOR = /^\d{1,15}$/
 export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   const { store, publisher, tracker } = deps
   const app = new Hono()
+  const pages = new PageServer(
+    {
+      store,
+      figures: (hashes) => stats(tracker, hashes),
+      refusals: deps.refusals,
+    },
+    deps.pages,
+  )
   const live = async (hashes: string[], ask?: LiveScrapeAsk) =>
     figuresOf(deps.liveScrape ? await deps.liveScrape(hashes, ask) : tracker.scrape(hashes))
 
@@ -76,21 +90,25 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
     return c.json({ stored, results: results.map(brief) }, 200)
   })
 
-  app.get('/v1/listings', (c) => {
+  app.get('/v1/listings', async (c) => {
     const after = c.req.query('after') ?? '0'
     const limitText = c.req.query('limit') ?? String(DEFAULT_PAGE_LISTINGS)
     if (!CURSOR.test(after)) return badRequest(c, 'after must be a cursor (a whole number)')
     if (!CURSOR.test(limitText)) return badRequest(c, 'limit must be a whole number')
     const limit = Math.min(MAX_PAGE_LISTINGS, Math.max(1, Number(limitText)))
-    const page = store.page(Number(after), limit, MAX_PAGE_BYTES)
-    const hashes = new Set(page.rows.map(infoHashOf))
-    // Built as text: rows are stored as JSON, and re-encoding 1,000 listings per page
-    // would cost more than the query.
-    const json =
-      `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
-      `"latest":${store.latest()},"epoch":"${store.epoch}",` +
-      `"stats":${JSON.stringify(stats(tracker, hashes))}}`
-    return c.body(json, 200, { 'Content-Type': 'application/json' })
+    const answer = await pages.answer({
+      after: Number(after),
+      limit,
+      address: requestAddress(c, deps.trustProxy),
+      acceptEncoding: c.req.header('accept-encoding'),
+      ifNoneMatch: c.req.header('if-none-match'),
+    })
+    if (answer.status === 304) return c.body(null, 304, answer.headers)
+    if (answer.status === 200) {
+      return direct(c, c.body(answer.body as Uint8Array<ArrayBuffer>, 200, answer.headers))
+    }
+    c.header('Retry-After', String(answer.retryAfterSeconds))
+    return c.json({ error: answer.error, code: answer.code }, answer.status)
   })
 
   app.get('/v1/listings/:infohash', async (c) => {
@@ -127,11 +145,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
   return app
 }
 
-export interface SwarmFigures {
-  seeds: number
-  leechers: number
-  downloads: number
-}
+export type { SwarmFigures }
 
 function stats(tracker: Tracker, hashes: Iterable<string>): Record<string, SwarmFigures> {
   return figuresOf(tracker.scrape(hashes))
@@ -145,16 +159,22 @@ function figuresOf(entries: ScrapeEntry[]): Record<string, SwarmFigures> {
   return out
 }
 
-/** The info hash of a stored row, read without parsing it (our own JSON: a fixed key order). */
-function infoHashOf(json: string): string {
-  const at = json.indexOf('"infoHash":"') + 12
-  return json.slice(at, at + 40)
-}
-
 function brief(r: PublishResult) {
   if (r.status !== 200) return { status: r.status, code: r.code, error: r.error }
   const { infoHash, publisher, seq } = r.listing
   return { status: 200, infoHash, publisher, seq, cursor: r.cursor }
+}
+
+/**
+ * Makes `res` the answer as it is. A response returned over one a middleware touched (cors
+ * sets its headers before the route runs) is wrapped again by Hono, which reads its body as
+ * a stream: a copy of every page, and most of a crowd's garbage. `res` already carries those
+ * headers (c.body copies them), so it is set directly: clearing first skips the wrapping.
+ */
+function direct(c: Context, res: Response): Response {
+  c.res = undefined
+  c.res = res
+  return res
 }
 
 function badRequest(c: Context, error: string) {

@@ -65,6 +65,19 @@ describe('CatalogStore', () => {
     expect(store.latest()).toBe(3)
   })
 
+  it('keeps the latest cursor as SQLite has it, across replacements and a reopen', () => {
+    const file = tempFile()
+    const store = open(file)
+    expect(store.latest()).toBe(0)
+    store.putMany([listing(0, 1), listing(0, 2)])
+    store.put(listing(0, 1, 2))
+    expect(store.latest()).toBe(3)
+    store.put(listing(0, 1, 1))
+    expect(store.latest()).toBe(3)
+    store.close()
+    expect(open(file).latest()).toBe(3)
+  })
+
   it('replaces with a higher seq under a new cursor, so pullers see the update', () => {
     const store = open()
     store.putMany([listing(0, 1), listing(0, 2)])

@@ -97,6 +97,8 @@ export class CatalogStore {
   readonly #sql
   /** Bytes of all stored rows (the sum of publishers.bytes), kept in step with each put. */
   #bytes = 0
+  /** The highest cursor given, kept in step with each insert: every page served reads it. */
+  #latest = 0
   readonly #putAllTx: (listings: readonly Listing[]) => PutResult[]
   readonly #ingest: (
     peer: PeerCursor,
@@ -174,6 +176,7 @@ export class CatalogStore {
       ),
     }
     this.#bytes = this.#sql.totalBytes.get()!.bytes
+    this.#latest = this.#sql.latest.get()?.cursor ?? 0
     this.#putAllTx = db.transaction((listings: readonly Listing[]) =>
       listings.map((l) => this.#putOne(l)),
     )
@@ -257,7 +260,7 @@ export class CatalogStore {
 
   /** The highest cursor given so far (0 when empty). */
   latest(): number {
-    return this.#sql.latest.get()?.cursor ?? 0
+    return this.#latest
   }
 
   count(): number {
@@ -282,12 +285,13 @@ export class CatalogStore {
     if (this.#db.open) this.#db.close()
   }
 
-  /** Runs a write transaction; if it throws (rolled back), the byte total is read again. */
+  /** Runs a write transaction; if it throws (rolled back), the totals are read again. */
   #counted<T>(write: () => T): T {
     try {
       return write()
     } catch (err) {
       this.#bytes = this.#sql.totalBytes.get()!.bytes
+      this.#latest = this.#sql.latest.get()?.cursor ?? 0
       throw err
     }
   }
@@ -314,6 +318,7 @@ export class CatalogStore {
     const cursor = Number(
       this.#sql.insert.run(l.publisher, l.infoHash, l.seq, l.ts, json).lastInsertRowid,
     )
+    this.#latest = Math.max(this.#latest, cursor)
     return { outcome: stored ? 'replaced' : 'inserted', cursor, bytes }
   }
 }

@@ -31,7 +31,7 @@ import {
   type SecureContext,
   type Server as TlsServer,
 } from 'node:tls'
-import { MAX_HELLO_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
+import { LISTEN_BACKLOG, MAX_HELLO_BYTES, SNIFF_TIMEOUT_MS } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import type { ConnectionBudget } from './connection-budget.ts'
 import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
@@ -151,7 +151,7 @@ export class OnePort {
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
-      this.server.listen(port, host, () => {
+      this.server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
         this.server.off('error', reject)
         // The HTTP server starts its request/headers timeout checks on 'listening'.
         this.#http.emit('listening')

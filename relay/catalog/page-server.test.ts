@@ -1,0 +1,203 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { afterEach, describe, expect, it } from 'vitest'
+import { quietRefusals } from '../refusals.ts'
+import { DEFAULT_PAGE_SERVER_OPTIONS, PageServer, type PageAnswer } from './page-server.ts'
+import { CatalogStore } from './store.ts'
+import { FastSigner, sampleDraft } from './test-support.ts'
+
+const signer = new FastSigner()
+const dirs: string[] = []
+const stores: CatalogStore[] = []
+
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+function storeWith(count: number): CatalogStore {
+  const dir = mkdtempSync(join(tmpdir(), 'monsoon-pages-'))
+  dirs.push(dir)
+  const store = new CatalogStore(join(dir, 'catalog.sqlite'), { synchronous: 'normal' })
+  stores.push(store)
+  store.putMany(Array.from({ length: count }, (_, i) => listing(i)))
+  return store
+}
+
+function listing(i: number) {
+  return signer.listing(sampleDraft(i, 7), { seq: 1, ts: 1_764_115_200 })
+}
+
+const seeds = { seeds: 3, leechers: 1, downloads: 9 }
+function server(store: CatalogStore, now = { ms: 0 }, options = {}) {
+  const refusals = quietRefusals()
+  const pages = new PageServer(
+    {
+      store,
+      figures: (hashes) => Object.fromEntries([...hashes].map((h) => [h, seeds])),
+      refusals,
+      nowMs: () => now.ms,
+    },
+    options,
+  )
+  return { pages, refusals }
+}
+
+/** The page as routes.ts built it before pages were cached: the JSON must not change. */
+function plainPage(store: CatalogStore, after: number, limit: number): unknown {
+  const page = store.page(after, limit)
+  const listings = page.rows.map((r) => JSON.parse(r) as { infoHash: string })
+  return {
+    listings,
+    next: page.next,
+    more: page.more,
+    latest: store.latest(),
+    epoch: store.epoch,
+    stats: Object.fromEntries(listings.map((l) => [l.infoHash, seeds])),
+  }
+}
+
+function decoded(answer: PageAnswer): unknown {
+  if (answer.status !== 200) throw new Error(`status ${answer.status}`)
+  const body = Buffer.from(answer.body)
+  const coding = answer.headers['Content-Encoding']
+  const text =
+    coding === 'br' ? brotliDecompressSync(body) : coding === 'gzip' ? gunzipSync(body) : body
+  return JSON.parse(text.toString())
+}
+
+const ask = { address: '10.0.0.1' }
+const headersOf = (a: PageAnswer): Record<string, string> => ('headers' in a ? a.headers : {})
+
+describe('PageServer', () => {
+  it('sends br, gzip or identity as accepted, each decoding to the same JSON as before', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store)
+    const expected = plainPage(store, 5, 10)
+    for (const [accept, coding] of [
+      ['gzip, deflate, br', 'br'],
+      ['gzip', 'gzip'],
+      [undefined, undefined],
+      ['deflate', undefined],
+    ] as const) {
+      const answer = await pages.answer({ ...ask, after: 5, limit: 10, acceptEncoding: accept })
+      expect(answer.status).toBe(200)
+      if (answer.status !== 200) continue
+      expect(answer.headers['Content-Encoding']).toBe(coding)
+      expect(answer.headers.Vary).toBe('Accept-Encoding')
+      expect(decoded(answer)).toEqual(expected)
+    }
+    expect(pages.counts).toMatchObject({ built: 1, compressed: 2 })
+  })
+
+  it('answers 304 to If-None-Match with the page tag, in any coding', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store)
+    const first = await pages.answer({ ...ask, after: 0, limit: 10, acceptEncoding: 'br' })
+    const etag = headersOf(first).ETag
+    expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}-br"$/)
+    const again = await pages.answer({ ...ask, after: 0, limit: 10, ifNoneMatch: etag })
+    expect(again.status).toBe(304)
+    expect(headersOf(again).ETag).toBe(etag.replace('-br', ''))
+    const other = await pages.answer({ ...ask, after: 10, limit: 10, ifNoneMatch: etag })
+    expect(other.status).toBe(200)
+  })
+
+  it('lets a page with rows after it be kept; the last page must be asked again', async () => {
+    const store = storeWith(25)
+    const now = { ms: 0 }
+    const { pages } = server(store, now)
+    const full = await pages.answer({ ...ask, after: 0, limit: 10 })
+    expect(headersOf(full)['Cache-Control']).toBe('public, max-age=60')
+    now.ms = 45_500
+    const later = await pages.answer({ ...ask, after: 0, limit: 10 })
+    expect(headersOf(later)['Cache-Control']).toBe('public, max-age=14')
+    const last = await pages.answer({ ...ask, after: 20, limit: 10 })
+    expect(headersOf(last)['Cache-Control']).toBe('no-cache')
+    expect((decoded(last) as { more: boolean }).more).toBe(false)
+  })
+
+  it('never serves the last page stale: a listing stored since shows at once', async () => {
+    const store = storeWith(25)
+    const { pages } = server(store)
+    const before = await pages.answer({ ...ask, after: 20, limit: 10 })
+    store.put(listing(99))
+    const after = await pages.answer({
+      ...ask,
+      after: 20,
+      limit: 10,
+      ifNoneMatch: headersOf(before).ETag,
+    })
+    expect(after.status).toBe(200)
+    expect(decoded(after)).toEqual(plainPage(store, 20, 10))
+    expect((decoded(after) as { listings: unknown[] }).listings).toHaveLength(6)
+  })
+
+  it('holds a compressed page without its JSON, and makes the JSON or gzip from it', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store)
+    const br = await pages.answer({ ...ask, after: 0, limit: 20, acceptEncoding: 'br' })
+    const brBytes = br.status === 200 ? br.body.length : 0
+    expect(pages.cache.bytes).toBe(brBytes)
+    const plain = await pages.answer({ ...ask, after: 0, limit: 20 })
+    const gz = await pages.answer({ ...ask, after: 0, limit: 20, acceptEncoding: 'gzip' })
+    expect(decoded(plain)).toEqual(decoded(br))
+    expect(decoded(gz)).toEqual(plainPage(store, 0, 20))
+    expect(headersOf(gz).ETag).toBe(headersOf(br).ETag.replace('-br', '-gzip'))
+    expect(pages.counts.built).toBe(1)
+    const held = [br, plain, gz].reduce((n, a) => n + (a.status === 200 ? a.body.length : 0), 0)
+    expect(pages.cache.bytes).toBe(held)
+  })
+
+  it('builds and compresses a page once for many clients asking at once', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store)
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        pages.answer({ address: `10.0.1.${i}`, after: 0, limit: 10, acceptEncoding: 'br' }),
+      ),
+    )
+    expect(answers.every((a) => a.status === 200)).toBe(true)
+    expect(pages.counts.built).toBe(1)
+    expect(pages.counts.compressed).toBe(1)
+  })
+
+  it('keeps within its byte budget when one client asks for thousands of distinct pages', async () => {
+    const store = storeWith(200)
+    const maxBytes = 20_000
+    const { pages } = server(
+      store,
+      { ms: 0 },
+      {
+        cache: { ...DEFAULT_PAGE_SERVER_OPTIONS.cache, maxBytes },
+        builds: { ...DEFAULT_PAGE_SERVER_OPTIONS.builds, perAddressPerMinute: 1e9 },
+      },
+    )
+    for (let after = 0; after < 2000; after += 7) {
+      const answer = await pages.answer({ ...ask, after, limit: 5, acceptEncoding: 'gzip, br' })
+      expect(answer.status).toBe(200)
+      expect(pages.cache.bytes).toBeLessThanOrEqual(maxBytes)
+    }
+    expect(pages.cache.size).toBeGreaterThan(0)
+  })
+
+  it('holds one address to its builds, counted by reason, while others are served', async () => {
+    const store = storeWith(100)
+    const { pages, refusals } = server(store)
+    const flood = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => pages.answer({ ...ask, after: i * 10, limit: 10 })),
+    )
+    const refused = flood.filter((a) => a.status === 429)
+    const atOnce = DEFAULT_PAGE_SERVER_OPTIONS.builds.perAddressAtOnce
+    expect(refused).toHaveLength(10 - atOnce)
+    expect(refused[0]).toMatchObject({ code: 'rate-limited', retryAfterSeconds: 1 })
+    expect(refusals.count('catalog-page-builds')).toBe(10 - atOnce)
+    const other = await pages.answer({ address: '10.9.9.9', after: 50, limit: 10 })
+    expect(other.status).toBe(200)
+    // Pages already built cost the flooder nothing.
+    const cached = await pages.answer({ ...ask, after: 0, limit: 10 })
+    expect(cached.status).toBe(200)
+  })
+})

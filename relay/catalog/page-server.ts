@@ -1,0 +1,288 @@
+// GET /v1/listings as a core without sockets (issue 23): a page of the store in cursor order,
+// built once (page-cache.ts) in a turn of the builder (page-builds.ts), compressed in the form
+// the client accepts (br or gzip, RFC 9110 §8.4), with a strong ETag and a 304 for a client
+// that holds it. The JSON is the same as before, byte for byte once decoded.
+//
+// Caching headers: a page with rows after it may be kept by the client or a proxy for the
+// rest of its snapshot's life (`public, max-age`); the last page, which grows, must be asked
+// again each time (`no-cache`), and its ETag makes that a 304 while nothing arrived.
+
+import { createHash } from 'node:crypto'
+import { promisify } from 'node:util'
+import { brotliCompress, brotliDecompress, constants as zlib, gunzip, gzip } from 'node:zlib'
+import {
+  MAX_PAGE_BUILDS_WAITING,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_CACHE_ENTRIES,
+  MAX_RATE_BUCKETS,
+  PAGE_ANSWERS_PER_TURN,
+  PAGE_BROTLI_QUALITY,
+  PAGE_BUILDS_AT_ONCE,
+  PAGE_BUILDS_PER_ADDRESS_AT_ONCE,
+  PAGE_BUILDS_PER_ADDRESS_PER_MINUTE,
+  PAGE_BUSY_RETRY_AFTER_SECONDS,
+  PAGE_CACHE_BYTES,
+  PAGE_COMPRESS_MIN_BYTES,
+  PAGE_SNAPSHOT_MAX_AGE_MS,
+} from '../limits.ts'
+import type { Refusals } from '../refusals.ts'
+import { chooseCoding, entityTag, matchesTag, type PageCoding } from './content-coding.ts'
+import { Turnstile } from './turnstile.ts'
+import { PageBuilds, isRefused, type PageBuildsOptions } from './page-builds.ts'
+import { PageCache, type CachedPage, type PageCacheOptions, type PageForm } from './page-cache.ts'
+import type { CatalogStore } from './store.ts'
+
+export interface SwarmFigures {
+  seeds: number
+  leechers: number
+  downloads: number
+}
+
+export interface PageRequest {
+  after: number
+  limit: number
+  /** The client's address, for its share of the builder. */
+  address: string
+  acceptEncoding?: string
+  ifNoneMatch?: string
+}
+
+export type PageAnswer =
+  | { status: 200; body: Uint8Array; headers: Record<string, string> }
+  | { status: 304; headers: Record<string, string> }
+  | { status: 429 | 503; error: string; code: 'rate-limited' | 'busy'; retryAfterSeconds: number }
+
+export interface PageServerDeps {
+  store: CatalogStore
+  /** This relay's own swarm figures of some hashes (a page carries them). */
+  figures: (hashes: Iterable<string>) => Record<string, SwarmFigures>
+  refusals?: Refusals
+  nowMs?: () => number
+  /** Compressed forms made on the thread pool; tests may pass another. */
+  compress?: (coding: PageCoding, json: Buffer) => Promise<Buffer>
+}
+
+export interface PageServerOptions {
+  cache: PageCacheOptions
+  builds: PageBuildsOptions
+  /** Answers smaller than this go uncompressed. */
+  compressMinBytes: number
+  /** Answers let out per turn of the event loop. */
+  answersPerTurn: number
+}
+
+export const DEFAULT_PAGE_SERVER_OPTIONS: PageServerOptions = {
+  cache: {
+    maxBytes: PAGE_CACHE_BYTES,
+    maxEntries: MAX_PAGE_CACHE_ENTRIES,
+    maxAgeMs: PAGE_SNAPSHOT_MAX_AGE_MS,
+  },
+  builds: {
+    atOnce: PAGE_BUILDS_AT_ONCE,
+    maxWaiting: MAX_PAGE_BUILDS_WAITING,
+    perAddressAtOnce: PAGE_BUILDS_PER_ADDRESS_AT_ONCE,
+    perAddressPerMinute: PAGE_BUILDS_PER_ADDRESS_PER_MINUTE,
+    maxAddresses: MAX_RATE_BUCKETS,
+    busyRetryAfterSeconds: PAGE_BUSY_RETRY_AFTER_SECONDS,
+  },
+  compressMinBytes: PAGE_COMPRESS_MIN_BYTES,
+  answersPerTurn: PAGE_ANSWERS_PER_TURN,
+}
+
+const brotli = promisify(brotliCompress)
+const gzipped = promisify(gzip)
+const unbrotli = promisify(brotliDecompress)
+const gunzipped = promisify(gunzip)
+
+/** br at PAGE_BROTLI_QUALITY in text mode, gzip at zlib's default level. */
+export function compressPage(coding: PageCoding, json: Buffer): Promise<Buffer> {
+  if (coding === 'gzip') return gzipped(json)
+  return brotli(json, {
+    params: {
+      [zlib.BROTLI_PARAM_QUALITY]: PAGE_BROTLI_QUALITY,
+      [zlib.BROTLI_PARAM_MODE]: zlib.BROTLI_MODE_TEXT,
+      [zlib.BROTLI_PARAM_SIZE_HINT]: json.length,
+    },
+  })
+}
+
+/** The JSON of a compressed page (ours: a millisecond or two for a page of 1,000). */
+function decompressPage(coding: PageCoding, body: Buffer): Promise<Buffer> {
+  return coding === 'gzip' ? gunzipped(body) : unbrotli(body)
+}
+
+export class PageServer {
+  readonly cache: PageCache
+  readonly builds: PageBuilds
+  readonly #turnstile: Turnstile
+  /** Pages built or compressed, since start. */
+  readonly counts = { built: 0, compressed: 0, servedFromCache: 0 }
+  readonly #deps: PageServerDeps
+  readonly #options: PageServerOptions
+  readonly #now: () => number
+  readonly #compress: (coding: PageCoding, json: Buffer) => Promise<Buffer>
+  /** Pages being built, so that clients asking at once share one build (bounded by the
+   * builder's queue). */
+  readonly #building = new Map<string, Promise<CachedPage>>()
+
+  constructor(deps: PageServerDeps, options: Partial<PageServerOptions> = {}) {
+    this.#deps = deps
+    this.#options = { ...DEFAULT_PAGE_SERVER_OPTIONS, ...options }
+    this.#now = deps.nowMs ?? Date.now
+    this.#compress = deps.compress ?? compressPage
+    this.cache = new PageCache(this.#options.cache)
+    this.builds = new PageBuilds(this.#options.builds)
+    this.#turnstile = new Turnstile(this.#options.answersPerTurn)
+  }
+
+  async answer(req: PageRequest): Promise<PageAnswer> {
+    const key = `${req.after}:${req.limit}`
+    const nowMs = this.#now()
+    let page: CachedPage | undefined = this.cache.get(key, this.#deps.store.latest(), nowMs)
+    if (page) this.counts.servedFromCache++
+    else {
+      const shared = this.#building.get(key)
+      if (shared) page = await shared
+      else {
+        const build = this.#turn(req.address, () => this.#build(key, req.after, req.limit))
+        if (!(build instanceof Promise)) return build
+        this.#building.set(key, build)
+        try {
+          page = await build
+        } finally {
+          this.#building.delete(key)
+        }
+      }
+    }
+    const coding =
+      page.jsonBytes >= this.#options.compressMinBytes ? chooseCoding(req.acceptEncoding) : null
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      ETag: entityTag(page.tag, coding),
+      Vary: 'Accept-Encoding',
+      'Cache-Control': this.#cacheControl(page, this.#now()),
+    }
+    if (matchesTag(req.ifNoneMatch, page.tag)) {
+      await this.#turnstile.pass()
+      return { status: 304, headers }
+    }
+    const body = await this.#form(page, coding, req.address)
+    if ('status' in body) return body
+    // Clients waiting on one build all resume at once: their answers go out a few a turn.
+    await this.#turnstile.pass()
+    if (coding) headers['Content-Encoding'] = coding
+    return { status: 200, body, headers }
+  }
+
+  /** Runs `work` in a turn of the builder, or the refusal to answer with. */
+  #turn<T>(address: string, work: () => Promise<T> | T): Promise<T> | Refusal {
+    const result = this.builds.run(address, work, this.#now())
+    if (!isRefused(result)) return result
+    if (result.refused === 'address') {
+      this.#deps.refusals?.refuse('catalog-page-builds', address, {})
+      return {
+        status: 429,
+        error: 'too many catalog pages built for this address; slow down',
+        code: 'rate-limited',
+        retryAfterSeconds: result.retryAfterSeconds,
+      }
+    }
+    return this.#busy(address, result.retryAfterSeconds)
+  }
+
+  #busy(address: string, retryAfterSeconds = this.#options.builds.busyRetryAfterSeconds): Refusal {
+    this.#deps.refusals?.refuse('catalog-pages-busy', address, {})
+    return {
+      status: 503,
+      error: 'too many catalog pages asked for at once; try again',
+      code: 'busy',
+      retryAfterSeconds,
+    }
+  }
+
+  /** The page as JSON text, built as before: rows are stored as JSON, and re-encoding 1,000
+   * listings per page would cost more than the query. */
+  #build(key: string, after: number, limit: number): CachedPage {
+    const { store, figures } = this.#deps
+    const latest = store.latest()
+    const page = store.page(after, limit, MAX_PAGE_BYTES)
+    const hashes = new Set(page.rows.map(infoHashOf))
+    const json = Buffer.from(
+      `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
+        `"latest":${latest},"epoch":"${store.epoch}",` +
+        `"stats":${JSON.stringify(figures(hashes))}}`,
+    )
+    const tag = createHash('sha256').update(json).digest('base64url').slice(0, 27)
+    this.counts.built++
+    return this.cache.put(key, { json, immutable: page.more, latest, tag }, this.#now())
+  }
+
+  /** The page in `coding` (null: its JSON as it is), made once and kept with the page. */
+  #form(page: CachedPage, coding: PageCoding | null, address: string): Promise<Buffer | Refusal> {
+    if (coding === null) {
+      page.identityAsked = true
+      let json = page.forms.get('identity')
+      if (!json) {
+        json = this.#json(page)
+        this.#keep(page, 'identity', json, page.jsonBytes)
+      }
+      return json
+    }
+    let made = page.forms.get(coding)
+    if (!made) {
+      const turn = this.#turn(address, async () => this.#compress(coding, await this.#json(page)))
+      if (!(turn instanceof Promise)) return Promise.resolve(turn)
+      made = turn.then((body) => {
+        this.counts.compressed++
+        this.cache.resize(page, body.length)
+        this.#dropJson(page)
+        return body
+      })
+      this.#keep(page, coding, made, 0)
+    }
+    return made
+  }
+
+  /** Keeps a form being made with the page (its bytes counted now when known); a failed one
+   * is dropped, so the next client tries again. */
+  #keep(page: CachedPage, form: PageForm, made: Promise<Buffer>, bytes: number): void {
+    page.forms.set(form, made)
+    this.cache.resize(page, bytes)
+    made.catch(() => {
+      page.forms.delete(form)
+      this.cache.resize(page, -bytes)
+    })
+  }
+
+  /** The page's JSON: held, or decompressed from a compressed form held. */
+  async #json(page: CachedPage): Promise<Buffer> {
+    const held = page.forms.get('identity')
+    if (held) return held
+    for (const coding of ['br', 'gzip'] as const) {
+      const form = page.forms.get(coding)
+      if (form) return decompressPage(coding, await form)
+    }
+    throw new Error('a cached page holds no form')
+  }
+
+  /** Drops the JSON once a compressed form exists, unless a client asked for it as it is:
+   * a compressed page takes a fifth of the memory, so the cache holds five times the pages. */
+  #dropJson(page: CachedPage): void {
+    if (page.identityAsked || !page.forms.delete('identity')) return
+    this.cache.resize(page, -page.jsonBytes)
+  }
+
+  #cacheControl(page: CachedPage, nowMs: number): string {
+    if (!page.immutable) return 'no-cache'
+    const left = page.builtAtMs + this.#options.cache.maxAgeMs - nowMs
+    return `public, max-age=${Math.max(0, Math.floor(left / 1000))}`
+  }
+}
+
+type Refusal = Extract<PageAnswer, { status: 429 | 503 }>
+
+/** The info hash of a stored row, read without parsing it (our own JSON: a fixed key order). */
+function infoHashOf(json: string): string {
+  const at = json.indexOf('"infoHash":"') + 12
+  return json.slice(at, at + 40)
+}
