@@ -38,9 +38,26 @@ export interface RelaySyncState {
   lastError: string | null
 }
 
+/** The search index saved whole (search-index.ts snapshot), and what it covers. */
+export interface IndexSnapshot {
+  /** Every listing with a local cursor up to this one was in the index. */
+  cursor: number
+  /** Listing deletions counted when `cursor` was read: a deletion since voids the snapshot. */
+  deletions: number
+  /** Unix ms: figures stored from this moment on may be missing from it. */
+  figuresAt: number
+  bytes: Uint8Array
+}
+
+/** Where a snapshot about to be taken starts from (read before taking it). */
+export type SnapshotBasis = Pick<IndexSnapshot, 'cursor' | 'deletions'>
+
 interface CatalogSchema extends DBSchema {
   listings: { key: string; value: StoredListing; indexes: { infoHash: string; cursor: number } }
-  figures: { key: string; value: SwarmFiguresRow }
+  figures: { key: string; value: SwarmFiguresRow; indexes: { at: number } }
+  /** Version 3: the search index snapshot, one row; its bytes as a Blob, which the browser
+   * keeps out of the worker's heap (a million listings make ~200 MB). */
+  index: { key: string; value: Omit<IndexSnapshot, 'bytes'> & { name: string; bytes: Blob } }
   sync: { key: string; value: RelaySyncState }
   /** This node's own state: its identity key, publish counters. */
   node: { key: string; value: { name: string; value: unknown } }
@@ -49,10 +66,14 @@ interface CatalogSchema extends DBSchema {
 export type CatalogDb = IDBPDatabase<CatalogSchema>
 
 export const CATALOG_DB_NAME = 'monsoon-catalog'
-/** Version 2 numbers the listings (StoredListing.cursor). */
-const CATALOG_DB_VERSION = 2
+/** Version 2 numbers the listings (StoredListing.cursor); 3 keeps the search index. */
+const CATALOG_DB_VERSION = 3
 /** The `node` row holding the last cursor given to a listing. */
 const LAST_CURSOR = 'listingCursor'
+/** The `node` row counting listings deleted (a refused publish undone). */
+const DELETIONS = 'listingDeletions'
+/** The `index` row holding the snapshot. */
+const SNAPSHOT = 'search'
 
 export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
   return openDB<CatalogSchema>(name, CATALOG_DB_VERSION, {
@@ -73,6 +94,11 @@ export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
           await row.update({ ...row.value, cursor: ++last })
         }
         await tx.objectStore('node').put({ name: LAST_CURSOR, value: last })
+      }
+      if (oldVersion < 3) {
+        // Figures by time, so a start from a snapshot reads only those stored after it.
+        tx.objectStore('figures').createIndex('at', 'at')
+        db.createObjectStore('index', { keyPath: 'name' })
       }
     },
     // A newer version opened in another tab: let it upgrade rather than wait for this one.
@@ -153,14 +179,15 @@ export async function putListings(
 }
 
 /** Puts `previous` back under `key` (with a new cursor, so neighbours see it again), or
- * removes the row when there was none: a publish the relay refused is undone. */
+ * removes the row when there was none: a publish the relay refused is undone. A removal
+ * drops the index snapshot in the same transaction (it may hold the row), and counts. */
 export async function restoreListing(
   db: CatalogDb,
   key: string,
   previous: Listing | null,
   now: number,
 ): Promise<void> {
-  const tx = db.transaction(['listings', 'node'], 'readwrite')
+  const tx = db.transaction(['listings', 'node', 'index'], 'readwrite')
   const last = ((await tx.objectStore('node').get(LAST_CURSOR))?.value as number | undefined) ?? 0
   if (previous) {
     const [row] = freshRows([previous], [undefined], last, now)
@@ -168,8 +195,51 @@ export async function restoreListing(
     void tx.objectStore('node').put({ name: LAST_CURSOR, value: row.cursor })
   } else {
     void tx.objectStore('listings').delete(key)
+    const deletions = (await tx.objectStore('node').get(DELETIONS))?.value as number | undefined
+    void tx.objectStore('node').put({ name: DELETIONS, value: (deletions ?? 0) + 1 })
+    void tx.objectStore('index').delete(SNAPSHOT)
   }
   await tx.done
+}
+
+export async function snapshotBasis(db: CatalogDb): Promise<SnapshotBasis> {
+  const tx = db.transaction('node', 'readonly')
+  const [cursor, deletions] = await Promise.all([
+    tx.store.get(LAST_CURSOR),
+    tx.store.get(DELETIONS),
+  ])
+  return {
+    cursor: (cursor?.value as number | undefined) ?? 0,
+    deletions: (deletions?.value as number | undefined) ?? 0,
+  }
+}
+
+/** Stores `snapshot` unless a listing was deleted since its basis was read; says which. */
+export async function saveIndexSnapshot(db: CatalogDb, snapshot: IndexSnapshot): Promise<boolean> {
+  const tx = db.transaction(['node', 'index'], 'readwrite')
+  const deletions = ((await tx.objectStore('node').get(DELETIONS))?.value as number) ?? 0
+  const current = deletions === snapshot.deletions
+  if (current) {
+    void tx.objectStore('index').put({
+      name: SNAPSHOT,
+      ...snapshot,
+      bytes: new Blob([snapshot.bytes as Uint8Array<ArrayBuffer>]),
+    })
+  }
+  await tx.done
+  return current
+}
+
+export async function indexSnapshot(db: CatalogDb): Promise<IndexSnapshot | undefined> {
+  const row = await db.get('index', SNAPSHOT)
+  if (!row) return undefined
+  const { cursor, deletions, figuresAt, bytes } = row
+  return { cursor, deletions, figuresAt, bytes: new Uint8Array(await bytes.arrayBuffer()) }
+}
+
+/** Figures stored at or after `at` (Unix ms). */
+export function figuresSince(db: CatalogDb, at: number): Promise<SwarmFiguresRow[]> {
+  return db.getAllFromIndex('figures', 'at', IDBKeyRange.lowerBound(at))
 }
 
 /** Up to `limit` stored listings numbered after `cursor`, in cursor order. */

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { SearchIndex, words, type IndexedListing, type SearchQuery } from './search-index.ts'
+import { SnapshotError } from './index-snapshot.ts'
+import {
+  SearchIndex,
+  sortName,
+  words,
+  type IndexedListing,
+  type SearchQuery,
+  type SortKey,
+  type SwarmFigures,
+} from './search-index.ts'
 
 function row(key: string, name: string, extra: Partial<IndexedListing> = {}): IndexedListing {
   return {
@@ -26,6 +35,37 @@ describe('words', () => {
       '2024',
       '東京',
     ])
+  })
+})
+
+describe('words', () => {
+  it('splits at whitespace as the index splits before folding each token', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+      fc.constantFrom('a \u0301b', 'x\u00a0y', 'ﬁ ǅ', 'e\u2003\u0308o'),
+    )
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(t.split(/\s+/).flatMap(words)).toEqual(words(t))
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
+
+describe('sortName', () => {
+  it('is the folded words joined by spaces', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.string({ unit: 'grapheme' }),
+      fc.constantFrom('Café CRÈME—Brûlée_2024 東京', '  a--b  ', 'ǅemal ﬁne', '\u0000x'),
+    )
+    fc.assert(
+      fc.property(text, (t) => {
+        expect(sortName(t)).toBe(words(t).join(' '))
+      }),
+    )
   })
 })
 
@@ -141,5 +181,291 @@ describe('SearchIndex', () => {
       ),
       { numRuns: 60 },
     )
+  })
+})
+
+const SORT_KEYS: SortKey[] = ['added', 'name', 'size', 'seeds', 'leechers', 'downloads', 'category']
+const CATS = ['movie', 'music', 'book']
+const VOCAB = ['red', 'rose', 'road', 'blue', 'bluer', 'café', 'Cafe', 'x1', '東京', 'naïve']
+const PUBLISHERS = ['a'.repeat(64), 'b'.repeat(64), 'c'.repeat(64)]
+const hashOf = (n: number) => n.toString(16).padStart(40, '0')
+
+/** What a row of the brute-force model holds. */
+interface ModelRow extends IndexedListing {
+  order: number
+}
+
+/** The index's answer, worked out the slow way from the rows themselves. */
+function modelSearch(
+  rows: Map<string, ModelRow>,
+  figures: Map<string, SwarmFigures>,
+  q: SearchQuery,
+) {
+  const tokens = words(q.text)
+  const text = [...rows.values()].filter((r) => {
+    const have = [...words(r.name), ...words(r.description)]
+    return tokens.every((t) => have.some((w) => w.startsWith(t)))
+  })
+  const categories: Record<string, number> = {}
+  for (const r of text) categories[r.category] = (categories[r.category] ?? 0) + 1
+  const hits = text.filter((r) => q.category === undefined || r.category === q.category)
+  const f = (r: ModelRow) => figures.get(r.infoHash) ?? { seeds: 0, leechers: 0, downloads: 0 }
+  const value = (r: ModelRow): number | string =>
+    q.sort === 'added'
+      ? r.ts
+      : q.sort === 'size'
+        ? r.size
+        : q.sort === 'name'
+          ? words(r.name).join(' ')
+          : q.sort === 'category'
+            ? r.category
+            : f(r)[q.sort]
+  hits.sort((a, b) => {
+    const va = value(a)
+    const vb = value(b)
+    return va < vb ? -1 : va > vb ? 1 : a.order - b.order
+  })
+  if (q.descending) hits.reverse()
+  return {
+    total: hits.length,
+    keys: hits.slice(q.offset, q.offset + q.limit).map((r) => r.key),
+    categories,
+  }
+}
+
+const listingArb = fc.record({
+  publisher: fc.nat(PUBLISHERS.length - 1),
+  hash: fc.nat(30),
+  name: fc.array(fc.constantFrom(...VOCAB), { maxLength: 4 }),
+  description: fc.array(fc.constantFrom(...VOCAB), { maxLength: 3 }),
+  category: fc.constantFrom(...CATS),
+  size: fc.nat(50),
+  ts: fc.nat(20),
+})
+const opArb = fc.oneof(
+  { weight: 6, arbitrary: listingArb.map((l) => ({ kind: 'upsert' as const, l })) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('remove' as const),
+      publisher: fc.nat(PUBLISHERS.length - 1),
+      hash: fc.nat(30),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('figures' as const),
+      hash: fc.nat(35),
+      seeds: fc.nat(5),
+      downloads: fc.nat(5),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'query' as const }) },
+)
+const queryArb: fc.Arbitrary<SearchQuery> = fc.record({
+  text: fc.constantFrom('', 'r', 'ro', 'blue', 'caf', 'CAFÉ x', 'nai', '東', 'zzz', 'b r'),
+  category: fc.option(fc.constantFrom(...CATS, 'nope'), { nil: undefined }),
+  sort: fc.constantFrom(...SORT_KEYS),
+  descending: fc.boolean(),
+  offset: fc.nat(6),
+  limit: fc.integer({ min: 1, max: 8 }),
+})
+
+type Op = typeof opArb extends fc.Arbitrary<infer T> ? T : never
+
+/** Runs `ops` on an index and the model; queries in between build orderings to be merged. */
+function play(ops: Op[], index = new SearchIndex()) {
+  const rows = new Map<string, ModelRow>()
+  const figures = new Map<string, SwarmFigures>()
+  let order = 0
+  for (const op of ops) {
+    if (op.kind === 'upsert') {
+      const infoHash = hashOf(op.l.hash)
+      const key = `${PUBLISHERS[op.l.publisher]}:${infoHash}`
+      const l = {
+        key,
+        infoHash,
+        name: op.l.name.join(' '),
+        description: op.l.description.join(' '),
+        category: op.l.category,
+        size: op.l.size,
+        ts: op.l.ts,
+      }
+      index.upsert([l])
+      rows.set(key, { ...l, order: order++ })
+    } else if (op.kind === 'remove') {
+      const key = `${PUBLISHERS[op.publisher]}:${hashOf(op.hash)}`
+      index.remove(key)
+      rows.delete(key)
+    } else if (op.kind === 'figures') {
+      const f = { seeds: op.seeds, leechers: 1, downloads: op.downloads }
+      index.setFigures([[hashOf(op.hash), f]])
+      figures.set(hashOf(op.hash), f)
+    } else {
+      index.search({ text: '', sort: 'seeds', descending: false, offset: 0, limit: 1 })
+      index.search({ text: '', sort: 'name', descending: false, offset: 0, limit: 1 })
+    }
+  }
+  return { index, rows, figures }
+}
+
+describe('SearchIndex against a brute-force model', () => {
+  it('gives the same totals, pages, orders and category counts', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { maxLength: 200 }),
+        fc.array(queryArb, { minLength: 1, maxLength: 8 }),
+        (ops, queries) => {
+          const { index, rows, figures } = play(ops)
+          expect(index.size).toBe(rows.size)
+          for (const q of queries) expect(index.search(q)).toEqual(modelSearch(rows, figures, q))
+          for (const [key, r] of rows) {
+            expect(index.row(key)).toMatchObject({ key, name: r.name, size: r.size, ts: r.ts })
+          }
+        },
+      ),
+      { numRuns: 150 },
+    )
+  })
+
+  it('stays right through compaction of many replaced rows', () => {
+    const index = new SearchIndex()
+    for (let round = 0; round < 5; round++) {
+      index.upsert(
+        Array.from({ length: 600 }, (_, i) => ({
+          key: `${PUBLISHERS[0]}:${hashOf(i)}`,
+          infoHash: hashOf(i),
+          name: `round${round} item${i}`,
+          description: '',
+          category: CATS[i % 3],
+          size: i,
+          ts: round,
+        })),
+      )
+    }
+    expect(index.size).toBe(600)
+    expect(index.search({ ...all, text: 'round0' }).total).toBe(0)
+    expect(index.search({ ...all, text: 'round4 item59', limit: 20 }).total).toBe(11)
+    expect(index.search({ ...all, text: '', sort: 'size', descending: true }).keys[0]).toBe(
+      `${PUBLISHERS[0]}:${hashOf(599)}`,
+    )
+  })
+})
+
+describe('SearchIndex at sizes where terms fold and big words keep bitmaps', () => {
+  it('agrees with the model over thousands of rows, figures and removals', () => {
+    const random = fc.sample(fc.array(fc.nat(1e6), { minLength: 30_000, maxLength: 30_000 }), {
+      numRuns: 1,
+      seed: 23,
+    })[0]
+    let r = 0
+    const next = (n: number) => random[r++ % random.length] % n
+    const ops: Op[] = []
+    for (let i = 0; i < 9000; i++) {
+      const name = Array.from({ length: 1 + next(3) }, () => VOCAB[next(VOCAB.length)])
+      const l = {
+        publisher: next(3),
+        hash: next(4000),
+        name,
+        description: [],
+        category: CATS[next(3)],
+        size: next(99),
+        ts: next(9),
+      }
+      ops.push({ kind: 'upsert', l })
+      if (i % 7 === 0) ops.push({ kind: 'figures', hash: next(4000), seeds: next(9), downloads: 1 })
+      if (i % 11 === 0) ops.push({ kind: 'remove', publisher: next(3), hash: next(4000) })
+      if (i % 1000 === 0) ops.push({ kind: 'query' })
+    }
+    const { index, rows, figures } = play(ops)
+    for (const q of fc.sample(queryArb, { numRuns: 30, seed: 5 })) {
+      expect(index.search(q)).toEqual(modelSearch(rows, figures, q))
+    }
+  })
+})
+
+describe('SearchIndex snapshots', () => {
+  it('restores an index that answers as the original, and keeps working after', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb, { maxLength: 120 }),
+        fc.array(opArb, { maxLength: 40 }),
+        fc.array(queryArb, { minLength: 1, maxLength: 6 }),
+        (before, after, queries) => {
+          const { index } = play(before)
+          const restored = SearchIndex.fromSnapshot(index.snapshot())
+          expect(restored.size).toBe(index.size)
+          for (const q of queries) expect(restored.search(q)).toEqual(index.search(q))
+          play(after, index)
+          play(after, restored)
+          for (const q of queries) expect(restored.search(q)).toEqual(index.search(q))
+        },
+      ),
+      { numRuns: 80 },
+    )
+  })
+
+  it('keeps rows whose keys are not publisher:hash, and their figures', () => {
+    const index = new SearchIndex()
+    index.upsert([row('odd key', 'Odd one', { infoHash: 'not-hex' })])
+    index.setFigures([['not-hex', { seeds: 4, leechers: 0, downloads: 1 }]])
+    const restored = SearchIndex.fromSnapshot(index.snapshot())
+    expect(restored.row('odd key')).toMatchObject({
+      infoHash: 'not-hex',
+      name: 'Odd one',
+      seeds: 4,
+    })
+    expect(restored.figures('not-hex')).toEqual({ seeds: 4, leechers: 0, downloads: 1 })
+  })
+
+  it('refuses a truncated or altered snapshot with SnapshotError, never a wrong index', () => {
+    const { index } = play(
+      fc.sample(fc.array(opArb, { minLength: 30, maxLength: 30 }), { numRuns: 1, seed: 1 })[0],
+    )
+    const bytes = index.snapshot()
+    for (let cut = 0; cut < bytes.length; cut += 7) {
+      expect(() => SearchIndex.fromSnapshot(bytes.subarray(0, cut))).toThrow(SnapshotError)
+    }
+    fc.assert(
+      fc.property(fc.nat(bytes.length - 1), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+        const bad = bytes.slice()
+        bad[at] ^= flip
+        expect(() => SearchIndex.fromSnapshot(bad)).toThrow(SnapshotError)
+      }),
+      { numRuns: 300 },
+    )
+    expect(() => SearchIndex.fromSnapshot(new Uint8Array(0))).toThrow(SnapshotError)
+  })
+})
+
+describe('SearchIndex under hostile input', () => {
+  it('keeps one row per key when a key is not publisher:hash', () => {
+    const index = new SearchIndex()
+    const hash = 'a'.repeat(40)
+    const key = `p:${hash}`
+    index.upsert([row(key, 'canonical one', { infoHash: hash })])
+    index.upsert([row(key, 'odd one', { infoHash: 'b'.repeat(40) })])
+    expect(index.size).toBe(1)
+    expect(index.row(key)).toMatchObject({ name: 'odd one' })
+    index.upsert([row(key, 'canonical again', { infoHash: hash })])
+    expect(index.size).toBe(1)
+    expect(index.search({ ...all, text: '' }).keys).toEqual([key])
+    index.remove(key)
+    expect(index.row(key)).toBeUndefined()
+    expect(index.size).toBe(0)
+  })
+
+  it('answers queries of many words, punctuation only, or huge offsets', () => {
+    const index = new SearchIndex()
+    index.upsert([row('a', 'Big Buck Bunny'), row('b', 'Sintel')])
+    expect(index.search({ ...all, text: 'b '.repeat(500) }).keys).toEqual(['a'])
+    expect(index.search({ ...all, text: '!!! ??? ---' }).total).toBe(2)
+    expect(index.search({ ...all, text: '', offset: 1e9 })).toMatchObject({ total: 2, keys: [] })
+    expect(index.search({ ...all, text: 'bunny', category: 'nope' })).toEqual({
+      total: 0,
+      keys: [],
+      categories: { misc: 1 },
+    })
   })
 })

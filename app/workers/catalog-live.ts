@@ -43,7 +43,7 @@ export function statsFigures(answers: unknown[], hashes: string[]): Map<string, 
 /** The figures in `live` that differ from those `known`. */
 export function changedFigures(
   live: Map<string, SwarmFigures>,
-  known: Map<string, SwarmFigures>,
+  known: Pick<ReadonlyMap<string, SwarmFigures>, 'get'>,
 ): Map<string, SwarmFigures> {
   const changed = new Map<string, SwarmFigures>()
   for (const [h, f] of live) {

@@ -5,16 +5,22 @@ import type { Listing } from '../../shared/listing.ts'
 import {
   allListings,
   allSyncStates,
+  figuresSince,
   getNodeValue,
+  indexSnapshot,
   listingsAfter,
   listingsFor,
   noteSyncError,
   putFigures,
   putListings,
   restoreListing,
+  saveIndexSnapshot,
   setNodeValue,
+  snapshotBasis,
   syncState,
   type CatalogDb,
+  type IndexSnapshot,
+  type SnapshotBasis,
   type RelaySyncState,
   type StoredListing,
   type SwarmFiguresRow,
@@ -45,6 +51,14 @@ export interface CatalogStorage {
   noteSyncError(relay: string, error: string): Promise<void>
   getNodeValue<T>(name: string): Promise<T | undefined>
   setNodeValue(name: string, value: unknown): Promise<void>
+  /** The last local cursor handed out and the deletions so far, read before a snapshot. */
+  snapshotBasis(): Promise<SnapshotBasis>
+  /** The saved search index, if any (its bytes are checked by SearchIndex.fromSnapshot). */
+  indexSnapshot(): Promise<IndexSnapshot | undefined>
+  /** Saves the search index unless a listing was deleted since `snapshot.deletions`. */
+  saveIndexSnapshot(snapshot: IndexSnapshot): Promise<boolean>
+  /** Figures stored at or after `at` (Unix ms). */
+  figuresSince(at: number): Promise<SwarmFiguresRow[]>
 }
 
 /** The browser's storage: IndexedDB through db.ts. */
@@ -63,5 +77,9 @@ export function idbCatalogStorage(db: CatalogDb): CatalogStorage {
     noteSyncError: (relay, error) => noteSyncError(db, relay, error),
     getNodeValue: (name) => getNodeValue(db, name),
     setNodeValue: (name, value) => setNodeValue(db, name, value),
+    snapshotBasis: () => snapshotBasis(db),
+    indexSnapshot: () => indexSnapshot(db),
+    saveIndexSnapshot: (snapshot) => saveIndexSnapshot(db, snapshot),
+    figuresSince: (at) => figuresSince(db, at),
   }
 }

@@ -5,6 +5,7 @@
 import type { Listing } from '../../shared/listing.ts'
 import {
   freshRows,
+  type IndexSnapshot,
   type RelaySyncState,
   type StoredListing,
   type SwarmFiguresRow,
@@ -21,6 +22,8 @@ export function memoryCatalogStorage() {
   const sync = new Map<string, RelaySyncState>()
   const node = new Map<string, unknown>()
   let lastCursor = 0
+  let deletions = 0
+  let snapshot: IndexSnapshot | undefined
   const write = (rows: StoredListing[]) => {
     for (const row of rows) listings.set(row.key, row)
     lastCursor = rows.at(-1)?.cursor ?? lastCursor
@@ -51,7 +54,11 @@ export function memoryCatalogStorage() {
         .slice(0, limit),
     async restoreListing(key, previous: Listing | null, now) {
       if (previous) write(freshRows([previous], [undefined], lastCursor, now))
-      else listings.delete(key)
+      else {
+        listings.delete(key)
+        deletions++
+        snapshot = undefined
+      }
     },
     syncState: async (relay) => sync.get(relay),
     allSyncStates: async () => [...sync.values()],
@@ -61,6 +68,14 @@ export function memoryCatalogStorage() {
     },
     getNodeValue: async <T>(name: string) => node.get(name) as T | undefined,
     setNodeValue: async (name, value) => void node.set(name, value),
+    snapshotBasis: async () => ({ cursor: lastCursor, deletions }),
+    indexSnapshot: async () => snapshot,
+    async saveIndexSnapshot(saved) {
+      if (saved.deletions !== deletions) return false
+      snapshot = saved
+      return true
+    },
+    figuresSince: async (at) => [...figures.values()].filter((f) => f.at >= at),
   }
   return { storage, listings, sync }
 }

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import { SnapshotError, decodeSnapshot, encodeSnapshot } from './index-snapshot.ts'
+
+const sections = fc.record({
+  a: fc.uint8Array({ maxLength: 40 }),
+  b: fc.array(fc.nat(0xffff), { maxLength: 20 }).map((x) => Uint16Array.from(x)),
+  c: fc.uint32Array({ maxLength: 20 }),
+  d: fc.int32Array({ maxLength: 20 }),
+  e: fc.float64Array({ maxLength: 10, noDefaultInfinity: true, noNaN: true }),
+})
+
+describe('index snapshots', () => {
+  it('round-trips meta and typed arrays, wherever the bytes sit', () => {
+    fc.assert(
+      fc.property(sections, fc.jsonValue(), fc.nat(7), (s, meta, shift) => {
+        const bytes = encodeSnapshot(meta, s)
+        const moved = new Uint8Array(bytes.length + shift).subarray(shift)
+        moved.set(bytes)
+        const out = decodeSnapshot(moved)
+        expect(out.meta).toEqual(JSON.parse(JSON.stringify(meta)))
+        for (const [name, section] of Object.entries(s)) {
+          const got = out.sections.get(name)!
+          expect(got.constructor).toBe(section.constructor)
+          expect([...got]).toEqual([...section])
+        }
+      }),
+    )
+  })
+
+  it('refuses every truncation and every changed byte', () => {
+    const bytes = encodeSnapshot({ n: 1 }, { x: Uint32Array.from([1, 2, 3]), y: new Uint8Array(5) })
+    for (let cut = 0; cut < bytes.length; cut++) {
+      expect(() => decodeSnapshot(bytes.subarray(0, cut))).toThrow(SnapshotError)
+    }
+    for (let at = 0; at < bytes.length; at++) {
+      const bad = bytes.slice()
+      bad[at] ^= 0x10
+      expect(() => decodeSnapshot(bad)).toThrow(SnapshotError)
+    }
+  })
+
+  it('refuses extra bytes and a header that lies about its sections', () => {
+    const bytes = encodeSnapshot(null, { x: new Uint8Array(8) })
+    const longer = new Uint8Array(bytes.length + 8)
+    longer.set(bytes)
+    expect(() => decodeSnapshot(longer)).toThrow(SnapshotError)
+    expect(() => decodeSnapshot(new Uint8Array(1 << 12))).toThrow(SnapshotError)
+  })
+})

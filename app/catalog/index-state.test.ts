@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { decodeIndex } from './index-state.ts'
+import { SnapshotError, decodeSnapshot, encodeSnapshot, type Section } from './index-snapshot.ts'
+import { SearchIndex } from './search-index.ts'
+
+/** A small index's snapshot, split into its parts to be altered. */
+function parts() {
+  const index = new SearchIndex()
+  index.upsert(
+    ['alpha beta', 'beta gamma', 'delta'].map((name, i) => ({
+      key: `${'p'.repeat(64)}:${String(i).padStart(40, '0')}`,
+      infoHash: String(i).padStart(40, '0'),
+      name,
+      description: '',
+      category: i ? 'movie' : 'music',
+      size: i,
+      ts: i,
+    })),
+  )
+  index.search({ text: '', sort: 'size', descending: false, offset: 0, limit: 1 })
+  const { meta, sections } = decodeSnapshot(index.snapshot())
+  const copy: Record<string, Section> = {}
+  for (const [name, s] of sections) copy[name] = s.slice()
+  return { meta: meta as Record<string, unknown>, sections: copy }
+}
+
+/** The snapshot with one change made, checksum and all correct. */
+function altered(change: (p: ReturnType<typeof parts>) => void): Uint8Array {
+  const p = parts()
+  change(p)
+  return encodeSnapshot(p.meta, p.sections)
+}
+
+describe('decodeIndex', () => {
+  it('takes a snapshot as saved', () => {
+    const p = parts()
+    expect(decodeIndex(encodeSnapshot(p.meta, p.sections)).columns.docs).toBe(3)
+  })
+
+  it.each([
+    ['a posting past the last row', (p) => (p.sections.postings[0] = 99)],
+    ['postings out of order', (p) => p.sections.postings.reverse()],
+    ['a publisher id with no publisher', (p) => (p.sections.publisher[1] = 7)],
+    ['a hash id with no hash', (p) => (p.sections.hash[0] = 50)],
+    ['a category with no name', (p) => (p.sections.category[2] = 9)],
+    ['a live count that is not the alive bits', (p) => (p.meta.live = 2)],
+    ['name offsets going back', (p) => (p.sections.nameStart[1] = 100)],
+    ['terms out of order', (p) => p.sections.termBytes.reverse()],
+    ['an ordering naming a row twice', (p) => (p.sections['order:size'][0] = 1)],
+    ['an ordering of the wrong length', (p) => (p.sections['order:size'] = new Uint32Array(2))],
+    ['a missing section', (p) => delete p.sections.ts],
+    ['a section of the wrong type', (p) => (p.sections.size = new Uint32Array(3))],
+    ['an unknown sort key', (p) => (p.meta.orders = ['size', 'colour'])],
+    ['a row count past the columns', (p) => (p.meta.docs = 4)],
+    ['publishers given twice', (p) => (p.meta.publishers = ['x', 'x'])],
+    ['an odd key on a keyed row', (p) => (p.meta.oddKeys = [['k', 0]])],
+  ] as [string, (p: ReturnType<typeof parts>) => void][])('refuses %s', (_, change) => {
+    expect(() => decodeIndex(altered(change))).toThrow(SnapshotError)
+  })
+})

@@ -1,0 +1,223 @@
+// The search index's columns (search-index.ts) and their snapshot: each column is one
+// section of the container (index-snapshot.ts), saved as it is held, so loading a million
+// listings is views on one buffer plus linear checks, never re-tokenising. Every count,
+// offset and id is checked on load, so a snapshot that passes its checksum but does not
+// describe an index (a bug, an old layout) is refused rather than answering wrongly.
+
+import { SORT_KEYS } from '../lib/index-query.ts'
+import type { SortKey } from './search-index.ts'
+import { decodeSnapshot, encodeSnapshot, SnapshotError, type Section } from './index-snapshot.ts'
+import { InfoHashTable } from './index-tables.ts'
+import { TermPostings } from './index-terms.ts'
+
+/** Publisher id of a row whose key is not `${publisher}:${infoHash}` (tests write such). */
+export const ODD_KEY = 0xffffffff
+
+/** Every column of the index, as it is held and saved. */
+export interface IndexColumns {
+  /** Rows numbered so far, dead ones included. */
+  docs: number
+  live: number
+  /** One bit per row: set while the row is current. */
+  alive: Uint32Array
+  publisher: Uint32Array
+  hash: Uint32Array
+  category: Uint16Array
+  size: Float64Array
+  ts: Float64Array
+  /** Row d's name is nameBytes[nameStart[d], nameStart[d + 1]), UTF-8. */
+  nameStart: Uint32Array
+  nameBytes: Uint8Array
+  /** seeds, leechers, downloads of hash id h at [3h, 3h + 3). */
+  figures: Float64Array
+  figuresKnown: Uint8Array
+  /** Latest row of each hash id, -1 for none; rows chain to the previous one of their hash. */
+  hashHead: Int32Array
+  previousOfHash: Int32Array
+  hashes: InfoHashTable
+  publishers: string[]
+  categories: string[]
+  /** Rows whose key is not `${publisher}:${infoHash}`. */
+  oddKeys: Map<string, number>
+  terms: TermPostings
+}
+
+interface Meta {
+  docs: number
+  live: number
+  hashes: number
+  publishers: string[]
+  categories: string[]
+  oddKeys: [string, number][]
+  oddHashes: [number, string][]
+  orders: SortKey[]
+}
+
+/** `c` (its terms folded) and its current orderings, as one buffer. */
+export function encodeIndex(c: IndexColumns, orders: [SortKey, Uint32Array][]): Uint8Array {
+  const n = c.docs
+  const h = c.hashes.count
+  const base = c.terms.base
+  const meta: Meta = {
+    docs: n,
+    live: c.live,
+    hashes: h,
+    publishers: c.publishers,
+    categories: c.categories,
+    oddKeys: [...c.oddKeys],
+    oddHashes: c.hashes.oddEntries(),
+    orders: orders.map(([key]) => key),
+  }
+  const sections: Record<string, Section> = {
+    alive: c.alive.subarray(0, (n + 31) >>> 5),
+    publisher: c.publisher.subarray(0, n),
+    hash: c.hash.subarray(0, n),
+    category: c.category.subarray(0, n),
+    size: c.size.subarray(0, n),
+    ts: c.ts.subarray(0, n),
+    nameStart: c.nameStart.subarray(0, n + 1),
+    nameBytes: c.nameBytes.subarray(0, c.nameStart[n]),
+    figures: c.figures.subarray(0, 3 * h),
+    figuresKnown: c.figuresKnown.subarray(0, h),
+    hashBytes: c.hashes.bytes.subarray(0, 20 * h),
+    termBytes: base.termBytes,
+    termStart: base.termStart,
+    postStart: base.postStart,
+    postings: base.postings,
+  }
+  for (const [key, perm] of orders) sections[`order:${key}`] = perm
+  return encodeSnapshot(meta, sections)
+}
+
+export function decodeIndex(bytes: Uint8Array): {
+  columns: IndexColumns
+  orders: [SortKey, Uint32Array][]
+} {
+  const { meta: m, sections } = decodeSnapshot(bytes)
+  const meta = checkMeta(m)
+  const n = meta.docs
+  const h = meta.hashes
+  const get = <T extends Section>(name: string, type: new (n: number) => T, length: number): T => {
+    const s = sections.get(name)
+    if (!(s instanceof type) || s.length !== length) throw new SnapshotError(`bad section ${name}`)
+    return s
+  }
+  const termStart = sections.get('termStart')
+  const terms = termStart instanceof Uint32Array ? termStart.length - 1 : -1
+  const columns: IndexColumns = {
+    docs: n,
+    live: meta.live,
+    alive: get('alive', Uint32Array, (n + 31) >>> 5),
+    publisher: get('publisher', Uint32Array, n),
+    hash: get('hash', Uint32Array, n),
+    category: get('category', Uint16Array, n),
+    size: get('size', Float64Array, n),
+    ts: get('ts', Float64Array, n),
+    nameStart: get('nameStart', Uint32Array, n + 1),
+    nameBytes: get('nameBytes', Uint8Array, sections.get('nameBytes')?.length ?? -1),
+    figures: get('figures', Float64Array, 3 * h),
+    figuresKnown: get('figuresKnown', Uint8Array, h),
+    hashHead: new Int32Array(0),
+    previousOfHash: new Int32Array(0),
+    hashes: InfoHashTable.restore(get('hashBytes', Uint8Array, 20 * h), h, meta.oddHashes),
+    publishers: meta.publishers,
+    categories: meta.categories,
+    oddKeys: new Map(meta.oddKeys),
+    terms: new TermPostings({
+      termBytes: get('termBytes', Uint8Array, sections.get('termBytes')?.length ?? -1),
+      termStart: get('termStart', Uint32Array, terms + 1),
+      postStart: get('postStart', Uint32Array, terms + 1),
+      postings: get('postings', Uint32Array, sections.get('postings')?.length ?? -1),
+      docs: n,
+    }),
+  }
+  const orders = meta.orders.map((key): [SortKey, Uint32Array] => [
+    key,
+    get(`order:${key}`, Uint32Array, n),
+  ])
+  checkColumns(columns, meta)
+  for (const [key, perm] of orders) checkPermutation(perm, key)
+  return { columns, orders }
+}
+
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0
+
+function checkMeta(m: unknown): Meta {
+  const meta = m as Meta
+  const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === 'string')
+  const ok =
+    typeof m === 'object' &&
+    m !== null &&
+    isCount(meta.docs) &&
+    isCount(meta.live) &&
+    meta.live <= meta.docs &&
+    meta.docs < ODD_KEY &&
+    isCount(meta.hashes) &&
+    strings(meta.publishers) &&
+    new Set(meta.publishers).size === meta.publishers.length &&
+    strings(meta.categories) &&
+    new Set(meta.categories).size === meta.categories.length &&
+    meta.categories.length <= 0xffff &&
+    Array.isArray(meta.oddKeys) &&
+    meta.oddKeys.every(([k, d]) => typeof k === 'string' && isCount(d) && d < meta.docs) &&
+    Array.isArray(meta.oddHashes) &&
+    meta.oddHashes.every(([id, t]) => isCount(id) && id < meta.hashes && typeof t === 'string') &&
+    Array.isArray(meta.orders) &&
+    meta.orders.every((k) => SORT_KEYS.includes(k)) &&
+    new Set(meta.orders).size === meta.orders.length
+  if (!ok) throw new SnapshotError('bad snapshot header')
+  return meta
+}
+
+function checkColumns(c: IndexColumns, meta: Meta): void {
+  const fail = (what: string) => {
+    throw new SnapshotError(`bad snapshot: ${what}`)
+  }
+  let live = 0
+  for (let doc = 0; doc < c.docs; doc++) {
+    if ((c.alive[doc >>> 5] & (1 << (doc & 31))) !== 0) live++
+    const p = c.publisher[doc]
+    if (p !== ODD_KEY && p >= meta.publishers.length) fail('publisher id')
+    if (c.hash[doc] >= meta.hashes) fail('hash id')
+    if (c.category[doc] >= meta.categories.length) fail('category id')
+    if (c.nameStart[doc + 1] < c.nameStart[doc]) fail('name offsets')
+  }
+  if (c.docs & 31 && c.alive[c.alive.length - 1] >>> (c.docs & 31) !== 0) fail('alive bits')
+  if (live !== c.live) fail('live count')
+  if (c.nameStart[0] !== 0 || c.nameStart[c.docs] !== c.nameBytes.length) fail('name offsets')
+  for (const [, doc] of meta.oddKeys) if (c.publisher[doc] !== ODD_KEY) fail('odd key')
+  let oddRows = 0
+  for (let doc = 0; doc < c.docs; doc++) if (c.publisher[doc] === ODD_KEY) oddRows++
+  if (oddRows !== meta.oddKeys.length) fail('odd keys')
+  const { termBytes, termStart, postStart, postings } = c.terms.base
+  const terms = termStart.length - 1
+  if (termStart[0] !== 0 || termStart[terms] !== termBytes.length) fail('term offsets')
+  if (postStart[0] !== 0 || postStart[terms] !== postings.length) fail('posting offsets')
+  for (let t = 0; t < terms; t++) {
+    if (termStart[t + 1] <= termStart[t] || postStart[t + 1] <= postStart[t]) fail('term offsets')
+    if (t > 0 && !ascendingBytes(termBytes, termStart[t - 1], termStart[t], termStart[t + 1])) {
+      fail('term order')
+    }
+    for (let i = postStart[t]; i < postStart[t + 1]; i++) {
+      if (postings[i] >= c.docs || (i > postStart[t] && postings[i] <= postings[i - 1]))
+        fail('postings')
+    }
+  }
+}
+
+/** Whether bytes[a, b) sorts strictly before bytes[b, c). */
+function ascendingBytes(bytes: Uint8Array, a: number, b: number, c: number): boolean {
+  const n = Math.min(b - a, c - b)
+  for (let i = 0; i < n; i++) {
+    if (bytes[a + i] !== bytes[b + i]) return bytes[a + i] < bytes[b + i]
+  }
+  return b - a < c - b
+}
+
+function checkPermutation(perm: Uint32Array, key: string): void {
+  const seen = new Uint8Array(perm.length)
+  for (const doc of perm) {
+    if (doc >= perm.length || seen[doc]) throw new SnapshotError(`bad snapshot: order ${key}`)
+    seen[doc] = 1
+  }
+}

@@ -1,0 +1,160 @@
+// The search index across reloads: a snapshot plus the listings stored after it gives the
+// index a rebuild gives, whatever the snapshot's state.
+
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createIdentity } from '../../shared/identity.ts'
+import { createListing, type Listing } from '../../shared/listing.ts'
+import { sampleDraft } from '../../relay/catalog/test-support.ts'
+import type { SearchIndex, SearchQuery } from '../catalog/search-index.ts'
+import { IndexSnapshots, SNAPSHOT_INTERVAL_MS, loadIndex } from './catalog-index-store.ts'
+import { memoryCatalogStorage } from './catalog-test-support.ts'
+
+const NOW = 1_764_115_200_000
+const author = createIdentity()
+const listing = (i: number, seq = 1): Listing =>
+  createListing(sampleDraft(i), author, { seq, ts: NOW / 1000 })
+const queries: SearchQuery[] = ['', 'sample', 'release 1', 'nothing'].map((text) => ({
+  text,
+  sort: 'seeds',
+  descending: true,
+  offset: 0,
+  limit: 100,
+}))
+/** What each query finds; rows that tie keep the order they were indexed in, which a
+ * rebuild (in key order) and a catch-up (in arrival order) need not share. */
+const answers = (index: SearchIndex) =>
+  queries.map((q) => {
+    const r = index.search(q)
+    return { ...r, keys: [...r.keys].sort() }
+  })
+const load = (storage: ReturnType<typeof memoryCatalogStorage>) =>
+  loadIndex(storage.storage, () => undefined)
+
+/** Saves `index` now, as the replica's IndexSnapshots does. */
+async function save(storage: ReturnType<typeof memoryCatalogStorage>, index: SearchIndex) {
+  const basis = await storage.storage.snapshotBasis()
+  return storage.storage.saveIndexSnapshot({ ...basis, figuresAt: NOW, bytes: index.snapshot() })
+}
+
+afterEach(() => vi.useRealTimers())
+
+describe('loadIndex', () => {
+  it('rebuilds from the stored listings when there is no snapshot', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    const { index, stale } = await load(storage)
+    expect(stale).toBe(true)
+    expect(index.size).toBe(2)
+  })
+
+  it('loads a stale snapshot and catches up: new, replaced rows and later figures', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1), listing(2), listing(3)], NOW)
+    await save(storage, (await load(storage)).index)
+    await storage.storage.putListings([listing(4), listing(2, 2)], NOW)
+    const figures = { infoHash: listing(3).infoHash, seeds: 9, leechers: 0, downloads: 1 }
+    await storage.storage.putFigures([{ ...figures, at: NOW + 1 }])
+    const restored = await load(storage)
+    expect(restored.stale).toBe(true)
+    storage.storage.indexSnapshot = async () => undefined
+    const rebuilt = await load(storage)
+    expect(answers(restored.index)).toEqual(answers(rebuilt.index))
+    expect(restored.index.size).toBe(4)
+    expect(restored.index.search(queries[0]).keys[0]).toContain(listing(3).infoHash)
+  })
+
+  it('rebuilds when the snapshot is corrupt, and gets the same index', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    const good = (await load(storage)).index
+    await save(storage, good)
+    const saved = (await storage.storage.indexSnapshot())!
+    saved.bytes = saved.bytes.slice(0, saved.bytes.length - 8)
+    const { index, stale } = await load(storage)
+    expect(stale).toBe(true)
+    expect(answers(index)).toEqual(answers(good))
+  })
+
+  it('rebuilds when the snapshot cannot be read at all', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1)], NOW)
+    storage.storage.indexSnapshot = async () => {
+      throw new DOMException('blob gone', 'NotReadableError')
+    }
+    expect((await load(storage)).index.size).toBe(1)
+  })
+
+  it('loses a snapshot to a deleted listing, and a save begun before the deletion', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    const { index } = await load(storage)
+    await save(storage, index)
+    const basis = await storage.storage.snapshotBasis()
+    await storage.storage.restoreListing(`${author.id}:${listing(2).infoHash}`, null, NOW)
+    expect(await storage.storage.indexSnapshot()).toBeUndefined()
+    const late = { ...basis, figuresAt: NOW, bytes: index.snapshot() }
+    expect(await storage.storage.saveIndexSnapshot(late)).toBe(false)
+    expect((await load(storage)).index.size).toBe(1)
+  })
+})
+
+describe('IndexSnapshots', () => {
+  it('saves at most once per interval, and the last change in the end', async () => {
+    vi.useFakeTimers()
+    let now = NOW
+    const storage = memoryCatalogStorage()
+    await storage.storage.putListings([listing(1)], NOW)
+    const { index } = await load(storage)
+    const saves = vi.spyOn(storage.storage, 'saveIndexSnapshot')
+    const snapshots = new IndexSnapshots(
+      storage.storage,
+      () => now,
+      () => index,
+    )
+    snapshots.settle()
+    expect(saves).not.toHaveBeenCalled()
+    snapshots.changed()
+    snapshots.settle()
+    await vi.waitFor(() => expect(saves).toHaveBeenCalledTimes(1))
+    index.upsert([{ ...indexed(listing(2)) }])
+    snapshots.changed()
+    snapshots.settle()
+    snapshots.settle()
+    await vi.advanceTimersByTimeAsync(SNAPSHOT_INTERVAL_MS / 2)
+    expect(saves).toHaveBeenCalledTimes(1)
+    now += SNAPSHOT_INTERVAL_MS
+    await vi.advanceTimersByTimeAsync(SNAPSHOT_INTERVAL_MS)
+    expect(saves).toHaveBeenCalledTimes(2)
+    expect((await load(storage)).index.size).toBe(2)
+    snapshots.stop()
+  })
+
+  it('keeps going when storage refuses the save (a full disk)', async () => {
+    const storage = memoryCatalogStorage()
+    const { index } = await load(storage)
+    storage.storage.saveIndexSnapshot = async () => {
+      throw new DOMException('full', 'QuotaExceededError')
+    }
+    const snapshots = new IndexSnapshots(
+      storage.storage,
+      () => NOW,
+      () => index,
+    )
+    snapshots.changed()
+    await new Promise((r) => setTimeout(r, 0))
+    expect(await storage.storage.indexSnapshot()).toBeUndefined()
+    snapshots.stop()
+  })
+})
+
+function indexed(l: Listing) {
+  return {
+    key: `${l.publisher}:${l.infoHash}`,
+    infoHash: l.infoHash,
+    name: l.name,
+    description: l.description,
+    category: l.category,
+    size: l.size,
+    ts: l.ts,
+  }
+}

@@ -1,0 +1,147 @@
+// The catalog worker's search index across reloads (issue 23: a million listings searchable
+// within 2 s of opening the app). Re-tokenising every stored listing took 6.3 s at 100,000,
+// so the index is saved whole (SearchIndex.snapshot) with the local listing cursor it
+// covers; a start loads it and then indexes only the listings stored after that cursor, so a
+// stale snapshot still gives the right index. A snapshot that does not load (corrupt, an old
+// layout) is ignored and the index is rebuilt from the stored listings, as before.
+
+import type { Listing } from '../../shared/listing.ts'
+import { listingKey } from '../catalog/db.ts'
+import { SearchIndex, type IndexedListing } from '../catalog/search-index.ts'
+import type { CatalogStorage } from './catalog-storage.ts'
+
+/** Listings read per IndexedDB request while loading. */
+const LOAD_PAGE = 5000
+/** The least time between two snapshots: each copies the whole index (~100 MB at a million
+ * listings) and blocks searches while it does (a few hundred ms there). */
+export const SNAPSHOT_INTERVAL_MS = 30_000
+
+export function toIndexed(listing: Listing): IndexedListing {
+  return {
+    key: listingKey(listing),
+    infoHash: listing.infoHash,
+    name: listing.name,
+    description: listing.description,
+    category: listing.category,
+    size: listing.size,
+    ts: listing.ts,
+  }
+}
+
+export interface LoadedIndex {
+  index: SearchIndex
+  /** Whether it differs from the saved snapshot (none, unusable, or listings came after). */
+  stale: boolean
+}
+
+/** The index of everything stored: the snapshot and what came after it, or a rebuild. */
+export async function loadIndex(
+  storage: CatalogStorage,
+  /** Called as listings load, with the index so far: searches can use it already. */
+  progress: (index: SearchIndex, total: number) => void,
+): Promise<LoadedIndex> {
+  const total = await storage.countListings()
+  // A snapshot that cannot even be read (a bad row, a lost blob) is as good as none.
+  const saved = await storage.indexSnapshot().catch(() => undefined)
+  let index: SearchIndex | null = null
+  try {
+    if (saved) index = SearchIndex.fromSnapshot(saved.bytes)
+  } catch {
+    // Unusable (SnapshotError): rebuilt below, and saved afresh later.
+  }
+  if (!index || !saved) {
+    index = new SearchIndex()
+    for await (const page of storage.allListings()) {
+      index.upsert(page.map((row) => toIndexed(row.listing)))
+      progress(index, total)
+    }
+    index.setFigures((await storage.allFigures()).map((row) => [row.infoHash, row]))
+    return { index, stale: true }
+  }
+  progress(index, total)
+  let after = saved.cursor
+  let caughtUp = 0
+  for (;;) {
+    const page = await storage.listingsAfter(after, LOAD_PAGE)
+    if (page.length === 0) break
+    index.upsert(page.map((row) => toIndexed(row.listing)))
+    caughtUp += page.length
+    after = page[page.length - 1].cursor
+    progress(index, total)
+    if (page.length < LOAD_PAGE) break
+  }
+  const figures = await storage.figuresSince(saved.figuresAt)
+  index.setFigures(figures.map((row) => [row.infoHash, row]))
+  return { index, stale: caughtUp > 0 || figures.length > 0 }
+}
+
+/**
+ * Saves the index once a sync pass that changed it has ended, at most once every
+ * SNAPSHOT_INTERVAL_MS (a large import is one long pass: saved once, at its end). Whoever
+ * feeds the index must do so as soon as a store resolves (no await between), and apply
+ * figures before storing them: then everything up to the cursor and figures time read
+ * before a snapshot is in it.
+ */
+export class IndexSnapshots {
+  readonly #storage: CatalogStorage
+  readonly #now: () => number
+  readonly #index: () => SearchIndex
+  #dirty = false
+  #saving = false
+  #lastSave = -Infinity
+  #timer: ReturnType<typeof setTimeout> | null = null
+  #stopped = false
+
+  constructor(storage: CatalogStorage, now: () => number, index: () => SearchIndex) {
+    this.#storage = storage
+    this.#now = now
+    this.#index = index
+  }
+
+  /** The index changed since it was last saved. */
+  changed(): void {
+    this.#dirty = true
+  }
+
+  /** A pass ended: saves a changed index now, or once the interval since the last is up. */
+  settle(): void {
+    void this.#maybeSave()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+  }
+
+  async #maybeSave(): Promise<void> {
+    if (!this.#dirty || this.#saving || this.#stopped || this.#timer !== null) return
+    const wait = this.#lastSave + SNAPSHOT_INTERVAL_MS - this.#now()
+    if (wait > 0) {
+      this.#timer = setTimeout(() => {
+        this.#timer = null
+        void this.#maybeSave()
+      }, wait)
+      return
+    }
+    this.#saving = true
+    this.#dirty = false
+    this.#lastSave = this.#now()
+    try {
+      const figuresAt = this.#now()
+      const basis = await this.#storage.snapshotBasis()
+      const bytes = this.#index().snapshot()
+      if (!(await this.#storage.saveIndexSnapshot({ ...basis, figuresAt, bytes }))) {
+        this.#dirty = true
+      }
+    } catch {
+      // No room (QuotaExceededError) or the database closing: a later change tries again,
+      // and a start without a snapshot only takes longer.
+      this.#dirty = true
+    } finally {
+      this.#saving = false
+    }
+    // Changes made while saving, or a save voided by a deletion: saved on the next turn.
+    if (this.#dirty) this.settle()
+  }
+}
