@@ -5,6 +5,10 @@ import type { Listing, ListingDraft } from '../../shared/listing.ts'
 import type { CatalogRow, FromWorker, ListingRow, RelaySyncProgress, ToWorker } from './protocol.ts'
 import type { SearchQuery } from './search-index.ts'
 import type { RecordPage } from '../lib/mesh/types.ts'
+import { ChangePacer } from './change-pacer.ts'
+
+/** Open views search again at most this often while listings pour in (change-pacer.ts). */
+const CHANGED_SEARCH_INTERVAL_MS = 1000
 
 export interface SearchPage {
   total: number
@@ -32,8 +36,11 @@ export class Catalog {
   count = $state(0)
   /** Every relay synced from, the origin first. */
   relays = $state.raw<RelaySyncProgress[]>([])
-  /** Bumped whenever listings or figures arrive, so open views can search again. */
+  /** Bumped when listings or figures arrive (at most once a CHANGED_SEARCH_INTERVAL_MS), so
+   * open views can search again. */
   version = $state(0)
+  /** Listings mesh neighbours sent that failed verification, since the page opened. */
+  meshRefused = $state(0)
   error = $state<string | null>(null)
 
   #worker: Worker
@@ -42,6 +49,7 @@ export class Catalog {
   // eslint-disable-next-line svelte/prefer-svelte-reactivity
   #pending = new Map<number, Pending>()
   #publicKey: Promise<string> | null = null
+  #changes = new ChangePacer(() => this.version++, CHANGED_SEARCH_INTERVAL_MS)
 
   constructor() {
     // Vite bundles the worker from this exact `new URL(…, import.meta.url)` form.
@@ -129,6 +137,7 @@ export class Catalog {
   async meshAccept(records: string[]): Promise<{ stored: number; refused: number }> {
     const reply = await this.#ask({ type: 'meshAccept', id: 0, records })
     if (reply.type !== 'meshAccepted') throw new Error('unexpected reply')
+    this.meshRefused += reply.refused
     return { stored: reply.stored, refused: reply.refused }
   }
 
@@ -165,7 +174,7 @@ export class Catalog {
         return
       case 'changed':
         this.count = message.count
-        this.version++
+        this.#changes.changed()
         return
       case 'failed':
         if (message.id === null) {

@@ -19,6 +19,12 @@ export interface RelaySyncProgress {
   relay: string
   /** Listings read from this relay in the current pass. */
   fetched: number
+  /** Listings the relay still has after what this pass read, as far as its cursors tell
+   * (an estimate: replaced rows leave gaps), or null when the relay does not say. */
+  remaining: number | null
+  /** Listings from this relay refused since the page opened: malformed, forged, too large
+   * or from the future. Never stored or shown. */
+  refused: number
   /** How far through the relay's catalog we are, 0–1, when the relay says. */
   fraction: number | null
   state: 'syncing' | 'idle' | 'error'

@@ -243,3 +243,40 @@ describe('CatalogReplica: the page asking', () => {
     expect(failureText('odd')).toBe('odd')
   })
 })
+
+describe('CatalogReplica: starting again', () => {
+  it('starts from the saved index, with what was synced after it, as a rebuild would', async () => {
+    const relay = fakeRelay(
+      A,
+      Array.from({ length: 12 }, (_, i) => listing(i + 1)),
+    )
+    const first = await syncedFrom(relay)
+    await vi.waitFor(async () => expect(await first.storage.storage.indexSnapshot()).toBeDefined())
+    first.replica.stop()
+    relay.rows.push(listing(40), listing(3, 2))
+    // Stored after the snapshot: the next start must index these from the cursor on.
+    await first.storage.storage.putListings([listing(40), listing(3, 2)], NOW)
+    const search = async (s: ReturnType<typeof setup>) => {
+      await s.replica.receive({
+        type: 'search',
+        id: 7,
+        query: { text: 'sample', sort: 'added', descending: false, offset: 0, limit: 50 },
+      })
+      const result = s.posted.find((m) => m.type === 'result')
+      return result?.type === 'result' ? result.rows.map((r) => r.key).sort() : null
+    }
+    const rebuildAll = vi.spyOn(first.storage.storage, 'allListings')
+    const again = setup([], first.storage)
+    await again.replica.receive({ type: 'start', relays: [] })
+    expect(rebuildAll).not.toHaveBeenCalled()
+    expect(again.posted.find((m) => m.type === 'ready')).toMatchObject({ count: 13 })
+    const fresh = memoryCatalogStorage()
+    await fresh.storage.putListings(
+      [...first.storage.listings.values()].map((s) => s.listing),
+      NOW,
+    )
+    const rebuilt = setup([], fresh)
+    await rebuilt.replica.receive({ type: 'start', relays: [] })
+    expect(await search(again)).toEqual(await search(rebuilt))
+  })
+})

@@ -9,7 +9,7 @@ import type { Listing, ListingDraft } from '../../shared/listing.ts'
 import { listingKey, type SwarmFiguresRow } from '../catalog/db.ts'
 import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
 import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/relay-client.ts'
-import { SearchIndex, type IndexedListing, type SwarmFigures } from '../catalog/search-index.ts'
+import { SearchIndex, type SwarmFigures } from '../catalog/search-index.ts'
 import { verifyListings } from '../catalog/verify.ts'
 import { changedFigures, figuresQuery, hashAnswers, statsFigures } from './catalog-live.ts'
 import { meshPage, verifyMeshListings } from './catalog-mesh.ts'
@@ -20,7 +20,8 @@ import {
   postUnsent,
   signListing,
 } from './catalog-publish.ts'
-import { syncRelay } from './catalog-relay-sync.ts'
+import { figuresToStore, newRelayProgress, syncRelay } from './catalog-relay-sync.ts'
+import { IndexSnapshots, loadIndex, toIndexed } from './catalog-index-store.ts'
 import type { CatalogStorage } from './catalog-storage.ts'
 
 /** Pause between sync passes over all relays. */
@@ -38,18 +39,6 @@ export interface CatalogReplicaDeps {
   now?: () => number
 }
 
-function toIndexed(listing: Listing): IndexedListing {
-  return {
-    key: listingKey(listing),
-    infoHash: listing.infoHash,
-    name: listing.name,
-    description: listing.description,
-    category: listing.category,
-    size: listing.size,
-    ts: listing.ts,
-  }
-}
-
 /** What the page shows when a message fails. */
 export function failureText(err: unknown): string {
   if (err instanceof DOMException && err.name === 'QuotaExceededError') {
@@ -61,8 +50,11 @@ export function failureText(err: unknown): string {
 export class CatalogReplica {
   readonly #deps: CatalogReplicaDeps
   readonly #now: () => number
-  readonly #index = new SearchIndex()
-  readonly #figures = new Map<string, SwarmFigures>()
+  #index = new SearchIndex()
+  /** Figures by info hash, as the index holds them (one copy, not a Map per listing). */
+  readonly #figures = { get: (infoHash: string) => this.#index.figures(infoHash) }
+  /** Saves the index for the next start; made once storage is open. */
+  #snapshots: IndexSnapshots | null = null
   readonly #progress = new Map<string, RelaySyncProgress>()
   /** Relays to sync from, the origin first. */
   readonly #relays: string[] = []
@@ -94,6 +86,7 @@ export class CatalogReplica {
   /** Ends the sync loop after the pass under way. */
   stop(): void {
     this.#stopped = true
+    this.#snapshots?.stop()
     this.#wake?.()
   }
 
@@ -182,7 +175,6 @@ export class CatalogReplica {
   }
 
   #applyFigures(rows: SwarmFiguresRow[]): void {
-    for (const row of rows) this.#figures.set(row.infoHash, row)
     this.#index.setFigures(rows.map((row) => [row.infoHash, row]))
   }
 
@@ -190,17 +182,23 @@ export class CatalogReplica {
     if (byHash.size === 0) return
     const at = this.#now()
     const rows = [...byHash].map(([infoHash, f]) => ({ infoHash, ...f, at }))
-    await storage.putFigures(rows)
+    // Applied before stored, so a snapshot taken meanwhile has them (IndexSnapshots).
     this.#applyFigures(rows)
+    this.#snapshots?.changed()
+    await storage.putFigures(rows)
   }
 
   async #load(storage: CatalogStorage, online: boolean): Promise<void> {
-    const total = await storage.countListings()
-    for await (const page of storage.allListings()) {
-      this.#index.upsert(page.map((row) => toIndexed(row.listing)))
-      this.#deps.post({ type: 'loading', loaded: this.#index.size, total })
+    const loaded = await loadIndex(storage, (index, total) => {
+      this.#index = index
+      this.#deps.post({ type: 'loading', loaded: index.size, total })
+    })
+    this.#index = loaded.index
+    this.#snapshots = new IndexSnapshots(storage, this.#now, () => this.#index)
+    if (loaded.stale) {
+      this.#snapshots.changed()
+      this.#snapshots.settle()
     }
-    this.#applyFigures(await storage.allFigures())
     // Relays from earlier visits are synced (and announced to) at once, before discovery.
     if (online) for (const state of await storage.allSyncStates()) this.#addRelay(state.relay)
     this.#deps.post({ type: 'ready', count: this.#index.size })
@@ -229,7 +227,7 @@ export class CatalogReplica {
   #progressOf(relay: string): RelaySyncProgress {
     let entry = this.#progress.get(relay)
     if (!entry) {
-      entry = { relay, fetched: 0, fraction: null, state: 'syncing', error: null, lastSyncAt: 0 }
+      entry = newRelayProgress(relay)
       this.#progress.set(relay, entry)
     }
     return entry
@@ -237,7 +235,10 @@ export class CatalogReplica {
 
   /** Takes listings new to this browser and figures into the index, and tells the page. */
   async #took(storage: CatalogStorage, fresh: Listing[], figures: Map<string, SwarmFigures>) {
-    if (fresh.length) this.#index.upsert(fresh.map(toIndexed))
+    if (fresh.length) {
+      this.#index.upsert(fresh.map(toIndexed))
+      this.#snapshots?.changed()
+    }
     await this.#storeFigures(storage, figures)
     if (fresh.length || figures.size) this.#deps.post({ type: 'changed', count: this.#index.size })
   }
@@ -262,7 +263,7 @@ export class CatalogReplica {
       fetchJson: this.#deps.fetchJson,
       now: this.#now,
       stored: (fresh: Listing[], figures: Map<string, SwarmFigures>) =>
-        this.#took(storage, fresh, figures),
+        this.#took(storage, fresh, figuresToStore(figures, this.#figures)),
       progress: () => this.#reportProgress(),
     }
     while (!this.#stopped) {
@@ -270,6 +271,7 @@ export class CatalogReplica {
       await postUnsent(storage, this.#deps.fetchJson).catch(() => undefined)
       await this.#discoverRelays()
       await Promise.all(this.#relays.map((r) => syncRelay(deps, r, this.#progressOf(r))))
+      this.#snapshots?.settle()
       if (this.#again || this.#stopped) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, SYNC_INTERVAL_MS)
@@ -343,6 +345,7 @@ export class CatalogReplica {
       await storage.restoreListing(key, previous, this.#now())
       if (previous) this.#index.upsert([toIndexed(previous)])
       else this.#index.remove(key)
+      this.#snapshots?.changed()
       this.#deps.post({ type: 'changed', count: this.#index.size })
       throw err
     }

@@ -6,6 +6,8 @@ import { allRelaysDown, RelayRescue, RESCUE_RETRY_MS, type RescueDeps } from './
 const relay = (url: string, state: RelaySyncProgress['state']): RelaySyncProgress => ({
   relay: url,
   fetched: 0,
+  remaining: null,
+  refused: 0,
   fraction: null,
   state,
   error: state === 'error' ? 'down' : null,
