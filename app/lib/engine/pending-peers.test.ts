@@ -182,7 +182,9 @@ function offer(s: Swarm, from: 'seeder' | 'leecher') {
     /** The answer, if one was made (even by an attempt removed since: it went out), reaches
      * the offering side, which adds its attempt. */
     async answer() {
-      if (!(await until(() => answers.queued.length > 0, 1000))) return false
+      // A refused attempt is destroyed without answering; any other answers in time.
+      await until(() => answers.queued.length > 0 || gone(answering))
+      if (answers.queued.length === 0) return false
       offering.id = from === 'seeder' ? s.leecherId : s.seederId
       s[from].addPeer(offering as never)
       answers.open()
