@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { SortOrders, sortedByValue } from './index-orders.ts'
+import { SortOrders, orderable, sortedByValue } from './index-orders.ts'
 
-/** An ordering over `values` built by one full sort: the model. */
-const sorted = (values: (number | string)[]) =>
-  values
-    .map((_, doc) => doc)
-    .sort((a, b) => (values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : a - b))
+/** An ordering over `values` built by one full sort, NaN as the least value: the model. */
+const sorted = (values: (number | string)[]) => {
+  const vs = values.map(orderable)
+  return vs.map((_, doc) => doc).sort((a, b) => (vs[a] < vs[b] ? -1 : vs[a] > vs[b] ? 1 : a - b))
+}
 
 describe('SortOrders', () => {
   it('keeps each ordering equal to a full sort through additions and changes', () => {
@@ -58,9 +58,12 @@ describe('SortOrders', () => {
 describe('sortedByValue', () => {
   it('orders as a comparator would, ties by document, whatever the values', () => {
     const values = fc.oneof(
-      fc.array(fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, 1e300, 2 ** 53)), {
-        maxLength: 80,
-      }),
+      fc.array(
+        fc.oneof(fc.integer(), fc.double(), fc.constantFrom(0, -0, 1e300, 2 ** 53, Number.NaN)),
+        {
+          maxLength: 80,
+        },
+      ),
       fc.array(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('a\u0000b', 'a', '')), {
         maxLength: 80,
       }),
@@ -71,5 +74,18 @@ describe('sortedByValue', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('puts a value that is not a number first, in one full sort and in a merge alike', () => {
+    expect([...sortedByValue([0, Number.NaN, 0, -5e-324], 4)]).toEqual([1, 3, 0, 2])
+    const values = [3, Number.NaN, 1]
+    const orders = new SortOrders<'k'>({
+      docs: () => values.length,
+      values: () => values,
+      value: (_, doc) => values[doc],
+    })
+    expect([...orders.order('k')]).toEqual([1, 2, 0])
+    values.push(Number.NaN, 2)
+    expect([...orders.order('k')]).toEqual([1, 3, 2, 4, 0])
   })
 })

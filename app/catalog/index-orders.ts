@@ -110,7 +110,7 @@ export class SortOrders<K> {
     const value = (doc: number) => this.#source.value(key, doc)
     const moving = [...o.dirty]
     for (let doc = o.placed; doc < docs; doc++) moving.push(doc)
-    const movingValues = new Map(moving.map((doc) => [doc, value(doc)]))
+    const movingValues = new Map(moving.map((doc) => [doc, orderable(value(doc))]))
     const before = (a: number, av: SortValue, b: number, bv: SortValue) =>
       av < bv || (av === bv && a < b)
     moving.sort((a, b) => (before(a, movingValues.get(a)!, b, movingValues.get(b)!) ? -1 : 1))
@@ -125,7 +125,7 @@ export class SortOrders<K> {
       let hi = kept.length
       while (lo < hi) {
         const mid = (lo + hi) >>> 1
-        if (before(kept[mid], value(kept[mid]), doc, v)) lo = mid + 1
+        if (before(kept[mid], orderable(value(kept[mid])), doc, v)) lo = mid + 1
         else hi = mid
       }
       perm.set(kept.subarray(from, lo), at)
@@ -162,23 +162,37 @@ export function sortedByValue(values: ArrayLike<SortValue>, docs: number): Uint3
   } else {
     // Each value's rank among the distinct values, then rank × 2^bits + doc: exact in a double.
     const bits = Math.ceil(Math.log2(docs + 1))
-    const unique = Float64Array.from(values as ArrayLike<number>).sort()
+    const unique = Float64Array.from(
+      values as ArrayLike<number>,
+      orderable as (v: number) => number,
+    ).sort()
     let u = 0
     for (let i = 0; i < docs; i++)
       if (i === 0 || unique[i] !== unique[u - 1]) unique[u++] = unique[i]
-    if (u * 2 ** bits <= Number.MAX_SAFE_INTEGER && !Number.isNaN(unique[u - 1])) {
+    if (u * 2 ** bits <= Number.MAX_SAFE_INTEGER) {
       const packed = new Float64Array(docs)
       for (let doc = 0; doc < docs; doc++) {
-        packed[doc] = lowerBound(unique, u, values[doc] as number) * 2 ** bits + doc
+        packed[doc] = lowerBound(unique, u, orderable(values[doc]) as number) * 2 ** bits + doc
       }
       packed.sort()
       for (let i = 0; i < docs; i++) perm[i] = packed[i] % 2 ** bits
       return perm
     }
   }
-  // Values the packing cannot carry (a NUL in a string, NaN, too many distinct numbers).
+  // Values the packing cannot carry (a NUL in a string, too many distinct numbers).
   for (let i = 0; i < docs; i++) perm[i] = i
-  return perm.sort((a, b) => (values[a] < values[b] ? -1 : values[a] > values[b] ? 1 : a - b))
+  return perm.sort((a, b) => {
+    const [av, bv] = [orderable(values[a]), orderable(values[b])]
+    return av < bv ? -1 : av > bv ? 1 : a - b
+  })
+}
+
+/**
+ * NaN compares false with everything, which no sort can order consistently (one algorithm put
+ * it first, another in the middle). A count that is not a number sorts as the least of all.
+ */
+export function orderable(v: SortValue): SortValue {
+  return typeof v === 'number' && Number.isNaN(v) ? -Infinity : v
 }
 
 function lowerBound(sorted: Float64Array, length: number, value: number): number {
