@@ -1,8 +1,9 @@
+import { gzipSync } from 'node:zlib'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
 import { sealedTunnel } from '../../relay/sealed/tunnel.ts'
-import { fetchRelayJson } from './relay-client.ts'
+import { MAX_ANSWER_BYTES, RelayError, fetchRelayJson } from './relay-client.ts'
 
 /** A relay as the page sees it: its record, its API, and the tunnel in front of the API. */
 function relay() {
@@ -11,6 +12,14 @@ function relay() {
   api.get('/v1/hello', (c) => c.json({ id: identity.id }))
   api.get('/v1/lookup/:hash', (c) => c.json({ owner: true, hash: c.req.param('hash') }))
   api.post('/v1/listings', async (c) => c.json({ stored: (await c.req.json()).length }))
+  // A catalog page, gzip when asked as the relay's page server does, and a gzip bomb: small
+  // on the wire, past what the page reads once inflated.
+  const gzipped = (value: string) => (c: { req: { header(n: string): string | undefined } }) =>
+    c.req.header('accept-encoding') === 'gzip'
+      ? new Response(gzipSync(value), { headers: { 'Content-Encoding': 'gzip' } })
+      : new Response(value)
+  api.get('/v1/page', (c) => gzipped(JSON.stringify({ listings: ['a'.repeat(5000)] }))(c))
+  api.get('/v1/bomb', (c) => gzipped(`[${' '.repeat(MAX_ANSWER_BYTES)}]`)(c))
   const tunnel = sealedTunnel({ identity, dispatch: (req, env) => api.fetch(req, env) })
   const wire: string[] = []
   const fetchStub = async (input: string | URL | Request, init?: RequestInit) => {
@@ -46,6 +55,19 @@ describe('fetchRelayJson to a relay on plain HTTP', () => {
     expect(wire.filter((line) => line.startsWith('POST /v1/sealed'))).toHaveLength(2)
     expect(wire.join('\n')).not.toContain(hash)
     expect(wire.join('\n')).not.toContain('stored')
+  })
+
+  it('takes pages gzip inside the seal, and stops reading one that inflates past the cap', async () => {
+    const { wire, fetchStub } = relay()
+    vi.stubGlobal('fetch', fetchStub)
+    expect(await fetchRelayJson('http://relay-c.test:8080/v1/page')).toEqual({
+      listings: ['a'.repeat(5000)],
+    })
+    const sealedAnswer = wire.at(-1)!
+    expect(sealedAnswer.length).toBeLessThan(1000)
+    const bomb = fetchRelayJson('http://relay-c.test:8080/v1/bomb')
+    await expect(bomb).rejects.toThrow(RelayError)
+    await expect(bomb).rejects.toThrow(/too large/)
   })
 
   it('asks a relay over https as it is', async () => {

@@ -8,6 +8,7 @@
 import { ephemeralSession, SealedError, type SealedSession } from '../../shared/sealed/envelope.ts'
 import { BoundedMap } from '../../shared/bounded-map.ts'
 import { helloNodeId, sealedFetch } from '../../shared/sealed/client.ts'
+import { INNER_CODING } from '../../shared/sealed/inner.ts'
 
 /** Relays whose id was asked for in this session: more than any page talks to. */
 const MAX_SESSIONS = 256
@@ -33,6 +34,7 @@ export async function relayFetch(
     method: init.method === 'POST' ? ('POST' as const) : ('GET' as const),
     path: pathname + search,
     contentType: new Headers(init.headers).get('content-type') ?? undefined,
+    acceptEncoding: INNER_CODING,
     body: new TextEncoder().encode(body ?? ''),
   }
   const options = { maxBytes: init.maxBytes, signal: init.signal }
@@ -50,7 +52,11 @@ export async function relayFetch(
   const headers: Record<string, string> = {}
   if (answer.contentType) headers['content-type'] = answer.contentType
   if (answer.retryAfter) headers['retry-after'] = answer.retryAfter
-  return new Response(answer.body as BodyInit, { status: answer.status, headers })
+  // Inflated as it is read: the caller's cap on what it reads bounds the inflated bytes too.
+  const inflated = answer.contentEncoding
+    ? new Blob([answer.body as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'))
+    : (answer.body as BodyInit)
+  return new Response(inflated, { status: answer.status, headers })
 }
 
 function sessionFor(origin: string, signal: AbortSignal): Promise<SealedSession | null> {

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
@@ -29,6 +30,12 @@ function api() {
   })
   app.get('/v1/busy', (c) => c.json({ error: 'slow down' }, 429, { 'Retry-After': '7' }))
   app.get('/index.html', (c) => c.text('the app'))
+  // As the catalog's page server: gzip to a request that takes it.
+  app.get('/v1/page', (c) =>
+    c.req.header('accept-encoding') === 'gzip'
+      ? c.body(gzipSync('{"page":1}'), 200, { 'Content-Encoding': 'gzip' })
+      : c.json({ page: 1, coding: c.req.header('accept-encoding') ?? null }),
+  )
   return app
 }
 
@@ -103,6 +110,28 @@ describe('POST /v1/sealed', () => {
       )
       expect(busy).toMatchObject({ status: 429, retryAfter: '7' })
     }
+  })
+
+  it('carries a gzip answer to a request that takes gzip, and a clear one otherwise', async () => {
+    const app = tunnel()
+    const fetchVia = ((url: string, init: RequestInit) => app.request(url, init)) as typeof fetch
+    const options = { maxBytes: 1 << 20, nowSeconds: () => 1_764_115_200, fetch: fetchVia }
+    const session = ephemeralSession(relay.id, random)
+    const get = { method: 'GET' as const, path: '/v1/page', body: new Uint8Array(0) }
+    const zipped = await sealedFetch(
+      'http://relay.test',
+      session,
+      {
+        ...get,
+        acceptEncoding: 'gzip',
+      },
+      options,
+    )
+    expect(zipped.contentEncoding).toBe('gzip')
+    expect(JSON.parse(gunzipSync(zipped.body).toString())).toEqual({ page: 1 })
+    const clear = await sealedFetch('http://relay.test', session, get, options)
+    expect(clear.contentEncoding).toBeUndefined()
+    expect(JSON.parse(new TextDecoder().decode(clear.body))).toEqual({ page: 1, coding: null })
   })
 
   it('refuses a replay, a stale or misdirected message, tampering and truncation with 4xx JSON', async () => {

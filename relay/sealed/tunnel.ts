@@ -30,7 +30,11 @@ import {
   type SealedRequest,
 } from '../../shared/sealed/envelope.ts'
 import { SEALED_PATH } from '../../shared/sealed/client.ts'
-import { decodeInnerRequest, encodeInnerResponse } from '../../shared/sealed/inner.ts'
+import {
+  decodeInnerRequest,
+  encodeInnerResponse,
+  type InnerCoding,
+} from '../../shared/sealed/inner.ts'
 import {
   MAX_REPLAY_NONCES,
   MAX_SEALED_REQUEST_BYTES,
@@ -157,6 +161,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
         }
         const headers = new Headers()
         if (inner.contentType) headers.set('content-type', inner.contentType)
+        if (inner.acceptEncoding) headers.set('accept-encoding', inner.acceptEncoding)
         const forwarded = c.req.header('x-forwarded-for')
         if (forwarded) headers.set('x-forwarded-for', forwarded)
         const answer = await dispatch(
@@ -175,6 +180,8 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
             status: answer.status,
             contentType: answer.headers.get('content-type') ?? undefined,
             retryAfter: answer.headers.get('retry-after') ?? undefined,
+            // Only what the sender said it takes (the dispatch saw its Accept-Encoding alone).
+            contentEncoding: answerCoding(answer, inner.acceptEncoding),
             body,
           }),
           now(),
@@ -192,6 +199,18 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
     },
   )
   return app
+}
+
+/** The inner coding of `answer`'s body: gzip when the API answered in gzip to a request that
+ * takes it; anything else is a route answering in a coding it was not asked for, refused. */
+function answerCoding(
+  answer: Response,
+  accepted: InnerCoding | undefined,
+): InnerCoding | undefined {
+  const coding = answer.headers.get('content-encoding')
+  if (!coding || coding === 'identity') return undefined
+  if (coding === accepted) return accepted
+  throw new Error(`the API answered in ${coding}, which the sealed request did not take`)
 }
 
 function checkReplay(replay: ReplayGuard, req: SealedRequest, nowSeconds: number): void {
