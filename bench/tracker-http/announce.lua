@@ -5,6 +5,8 @@
 -- the way clients do it (RFC 3986 unreserved bytes as they are, every other byte as %XX).
 -- With WRK_VERIFY=1 in the environment every response is checked (a bencoded dictionary
 -- with `peers` and no `failure reason`); that costs wrk time, so it is for the warm-up only.
+-- With WRK_CONNECTION_CLOSE=1 every request says `Connection: close`, as classic clients
+-- announce (a new connection each; wrk opens the next when the server closes).
 -- done() prints one line `WRK_RESULT {json}` for bench/tracker-http/index.js.
 
 local encoded = {}
@@ -34,6 +36,11 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+local close_headers = nil
+if os.getenv('WRK_CONNECTION_CLOSE') == '1' then
+  close_headers = { ['Connection'] = 'close' }
+end
+
 local hashes = {}
 ok, bad, sample = 0, 0, ''
 
@@ -61,7 +68,7 @@ function request()
     .. '&port=' .. math.random(1, 65535)
     .. '&uploaded=0&downloaded=0&left=' .. left
     .. '&compact=1&numwant=50'
-  return wrk.format('GET', path)
+  return wrk.format('GET', path, close_headers)
 end
 
 if os.getenv('WRK_VERIFY') == '1' then

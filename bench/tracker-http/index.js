@@ -3,7 +3,9 @@
 // classic client announcing to a non-owner sees it), bittorrent-tracker, opentracker.
 //
 // wrk runs 2 threads and 64 connections of random peers over 1,000 info hashes (see
-// announce.lua) against each server in the same run, one server under load at a time.
+// announce.lua) against each server in the same run, one server under load at a time, in
+// two modes: `Connection: close` on every request, a new connection each, as classic clients
+// announce (the headline figures, `*_rps`), and keep-alive beside it (`keep_alive.*`).
 //
 // All servers are started first (an idle server costs nothing). Each gets one announce
 // checked by hand (bencoded, peers present) and a warm-up in which the wrk script checks
@@ -42,11 +44,18 @@ const SCRIPT = fileURLToPath(new URL('./announce.lua', import.meta.url))
 
 const round = (x, digits = 0) => (x === null ? null : Number(x.toFixed(digits)))
 
-async function runWrk(procs, wrk, port, seconds, hashesFile, verify) {
+/** The two ways a client announces: a new connection each (classic clients), or one kept. */
+const MODES = ['close', 'keep_alive']
+
+async function runWrk(procs, wrk, port, seconds, hashesFile, verify, mode = 'keep_alive') {
   const args = [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--timeout', '5s']
   args.push('-s', SCRIPT, `http://127.0.0.1:${port}`, '--', hashesFile)
   const child = procs.spawn('wrk', wrk, args, {
-    env: { ...process.env, WRK_VERIFY: verify ? '1' : '0' },
+    env: {
+      ...process.env,
+      WRK_VERIFY: verify ? '1' : '0',
+      WRK_CONNECTION_CLOSE: mode === 'close' ? '1' : '0',
+    },
   })
   let out = ''
   child.stdout.on('data', (c) => (out += c))
@@ -67,11 +76,15 @@ async function prepare(procs, wrk, key, start, hashes, hashesFile) {
     const n = warm.verified_ok + warm.verified_bad
     throw new Error(`${warm.verified_bad} bad of ${n} warm-up answers, e.g. ${warm.bad_sample}`)
   }
+  return { key, server, warmupVerified: warm.verified_ok }
+}
+
+/** What one server's slices in one mode add up to. */
+function meter(prepared, mode) {
   return {
-    key,
-    server,
-    warmupVerified: warm.verified_ok,
-    cpu: new CpuMeter(server.child.pid),
+    ...prepared,
+    mode,
+    cpu: new CpuMeter(prepared.server.child.pid),
     ok: 0,
     requests: 0,
     nonOk: 0,
@@ -86,7 +99,7 @@ async function prepare(procs, wrk, key, start, hashes, hashesFile) {
 
 async function slice(procs, wrk, m, seconds, hashesFile) {
   m.cpu.start()
-  const run = await runWrk(procs, wrk, m.server.port, seconds, hashesFile, false)
+  const run = await runWrk(procs, wrk, m.server.port, seconds, hashesFile, false, m.mode)
   m.cpu.stop()
   const e = run.errors
   const s = run.duration_us / 1e6
@@ -111,7 +124,8 @@ function summary(m) {
     requests: m.requests,
     seconds: round(m.seconds, 2),
     non_2xx: m.nonOk,
-    // opentracker closes the connection after every answer; wrk counts each close here.
+    // opentracker closes the connection after every answer, keep-alive or not; wrk counts
+    // each close here.
     socket_errors: m.socketErrors,
     p50_ms: round(median(m.p50), 2),
     p99_ms: round(median(m.p99), 2),
@@ -123,6 +137,19 @@ function summary(m) {
   }
 }
 
+/** Ours beside each reference, and proxied beside direct, in `r` (one mode's figures). */
+function ratios(r) {
+  const ratio = (a, b) => (a && b ? round(a / b, 2) : null)
+  r.ratio_to_bittorrent_tracker = ratio(r.ours_rps, r.bittorrent_tracker_rps)
+  r.ratio_to_opentracker = ratio(r.ours_rps, r.opentracker_rps)
+  // What a classic client that announces to a non-owner gets, against asking the owner.
+  r.proxied_ratio_to_direct = ratio(r.ours_proxied_rps, r.ours_rps)
+  r.proxied_ratio_to_bittorrent_tracker = ratio(r.ours_proxied_rps, r.bittorrent_tracker_rps)
+  const perCpuOf = (key) => r.details?.[key]?.announces_per_cpu_s
+  r.cpu_ratio_to_bittorrent_tracker = ratio(perCpuOf('ours'), perCpuOf('bittorrent_tracker'))
+  r.cpu_ratio_to_opentracker = ratio(perCpuOf('ours'), perCpuOf('opentracker'))
+}
+
 await runBenchmark(BENCH, async (procs) => {
   const result = {
     bench: BENCH,
@@ -132,12 +159,21 @@ await runBenchmark(BENCH, async (procs) => {
     opentracker_rps: null,
     ratio_to_bittorrent_tracker: null,
     ratio_to_opentracker: null,
-    goal_ratio_to_bittorrent_tracker: 3,
     // The same ratios per CPU-second of each server (see details.*.announces_per_cpu_s).
     cpu_ratio_to_bittorrent_tracker: null,
     cpu_ratio_to_opentracker: null,
-    load: { tool: 'wrk', threads: THREADS, connections: CONNECTIONS, hashes: HASHES },
-    seconds_per_server: SLICE_S * ROUNDS,
+    goal_ratio_to_opentracker: 0.75,
+    goal_proxied_ratio_to_direct: 0.5,
+    load: {
+      tool: 'wrk',
+      threads: THREADS,
+      connections: CONNECTIONS,
+      hashes: HASHES,
+      connection: 'close',
+    },
+    // The same servers, same run, one connection kept for many announces.
+    keep_alive: { goal_ratio_to_opentracker: 1 },
+    seconds_per_server_and_mode: SLICE_S * ROUNDS,
     rounds: ROUNDS,
     details: {},
     notes: [],
@@ -162,11 +198,11 @@ await runBenchmark(BENCH, async (procs) => {
   ]
 
   try {
-    const measured = []
+    const prepared = []
     for (const { key, start } of servers) {
       try {
-        const m = await prepare(procs, wrk, key, start, hashes, hashesFile)
-        if (m) measured.push(m)
+        const p = await prepare(procs, wrk, key, start, hashes, hashesFile)
+        if (p) prepared.push(p)
         else result.notes.push(`${key}: not installed (apt-get install ${key}): not measured`)
       } catch (err) {
         // Our figure is the point of the benchmark; a reference that fails is a note.
@@ -174,39 +210,27 @@ await runBenchmark(BENCH, async (procs) => {
         result.notes.push(`${key}: ${err.message}`)
       }
     }
-    // Alternate the order each round so no server always runs first or last.
+    const measured = MODES.flatMap((mode) => prepared.map((p) => meter(p, mode)))
+    // Alternate the order each round so no server or mode always runs first or last.
     for (let r = 0; r < ROUNDS; r++) {
       const order = r % 2 === 0 ? measured : [...measured].reverse()
       for (const m of order) await slice(procs, wrk, m, SLICE_S, hashesFile)
     }
     for (const m of measured) {
-      result[`${m.key}_rps`] = Math.round(m.ok / m.seconds)
-      result.details[m.key] = summary(m)
-      note(`${m.key}: ${result[`${m.key}_rps`]} announces/s`)
+      const into = m.mode === 'close' ? result : result.keep_alive
+      into[`${m.key}_rps`] = Math.round(m.ok / m.seconds)
+      into.details ??= {}
+      into.details[m.key] = summary(m)
+      note(`${m.key} (${m.mode}): ${into[`${m.key}_rps`]} announces/s`)
     }
     // SIGTERM lets our relay exit cleanly, which is when --cpu-prof writes its profile.
-    for (const m of measured) await procs.stop(m.server.child, PROFILE_DIR ? 15_000 : 3000)
+    for (const p of prepared) await procs.stop(p.server.child, PROFILE_DIR ? 15_000 : 3000)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 
-  const ratio = (ref) => (result.ours_rps && ref ? round(result.ours_rps / ref, 2) : null)
-  result.ratio_to_bittorrent_tracker = ratio(result.bittorrent_tracker_rps)
-  result.ratio_to_opentracker = ratio(result.opentracker_rps)
-  // What a classic client that announces to a non-owner gets, against asking the owner.
-  result.proxied_ratio_to_direct =
-    result.ours_proxied_rps && result.ours_rps
-      ? round(result.ours_proxied_rps / result.ours_rps, 2)
-      : null
-  result.proxied_ratio_to_bittorrent_tracker =
-    result.ours_proxied_rps && result.bittorrent_tracker_rps
-      ? round(result.ours_proxied_rps / result.bittorrent_tracker_rps, 2)
-      : null
-  const perCpuOf = (key) => result.details[key]?.announces_per_cpu_s
-  const cpuRatio = (ref) =>
-    perCpuOf('ours') && perCpuOf(ref) ? round(perCpuOf('ours') / perCpuOf(ref), 2) : null
-  result.cpu_ratio_to_bittorrent_tracker = cpuRatio('bittorrent_tracker')
-  result.cpu_ratio_to_opentracker = cpuRatio('opentracker')
+  ratios(result)
+  ratios(result.keep_alive)
   if (result.notes.length === 0) delete result.notes
   return result
 })
