@@ -4,8 +4,11 @@
 // connection attempts all died. While a torrent lacks peers it announces again after
 // REANNOUNCE_MIN_MS, then twice as long each time up to REANNOUNCE_MAX_MS (so a swarm that is
 // simply empty costs a tracker one announce a minute per torrent, not a flood); once it has
-// them the spacing starts short again. Pure: the caller passes the clock and does the
-// announcing (app/lib/torrent-entry.svelte.ts, relay/bridge/bridge.ts).
+// them the spacing starts short again. When the caller sees the peer it lacks arrive at a
+// tracker (a relay's bridge reads its own tracker's swarm), it may announce at once to meet
+// it: a peer that never dials out is found in a second, not at the next backed-off announce.
+// Pure: the caller passes the clock and does the announcing (app/lib/torrent-entry.svelte.ts,
+// relay/bridge/announce-schedule.ts).
 
 import { Backoff } from './backoff.ts'
 
@@ -18,6 +21,8 @@ export const REANNOUNCE_MAX_MS = 60_000
 export class Reannounce {
   readonly #backoff: Backoff
   #lacking = false
+  /** When it last said to announce. */
+  #announcedAt = -Infinity
 
   /** `random` spreads the announces of many torrents that lost their peers together. */
   constructor(random: () => number = Math.random) {
@@ -44,6 +49,20 @@ export class Reannounce {
       return false
     }
     if (this.#backoff.wait(now) > 0) return false
+    this.#backoff.defer(now)
+    this.#announcedAt = now
+    return true
+  }
+
+  /** Called when a peer of the kind the torrent lacks has just been seen at a tracker; true
+   * when it should announce now to meet it. At most once per REANNOUNCE_MIN_MS, however often
+   * peers come and go (a tracker's counts are only a hint, and a hostile client can move
+   * them); the backed-off spacing then starts short again. */
+  arrived(now: number): boolean {
+    if (now - this.#announcedAt < REANNOUNCE_MIN_MS) return false
+    this.#announcedAt = now
+    this.#lacking = true
+    this.#backoff.reset()
     this.#backoff.defer(now)
     return true
   }

@@ -11,9 +11,9 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { BoundedMap } from '../../shared/bounded-map.ts'
-import { Reannounce } from '../../shared/reannounce.ts'
 import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
 import type { Logger } from '../log.ts'
+import { BridgeAnnounceSchedule, type SidePeers } from './announce-schedule.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
 import {
   announceHybrid,
@@ -84,14 +84,14 @@ interface Held {
   torrent: HybridTorrent
   reason: BridgeReason
   addedAt: number
-  /** Announces again soon while a side has no peer. */
-  reannounce: Reannounce
+  /** Announces again soon while a side has no peer, and at once to meet a classic seed. */
+  schedule: BridgeAnnounceSchedule
 }
 
 /** How often the bridge looks for torrents with a side that has no peer, to announce them
- * again (shared/reannounce.ts spaces those announces: 2 s, doubling to a minute). A classic
- * seed that announced a moment after the bridge is found within seconds, not at the next
- * interval (600 s on a classic tracker). */
+ * again (announce-schedule.ts: 2 s doubling to a minute, and at once when the relay's tracker
+ * counts a new classic seed). A classic seed that announced after the bridge is found within
+ * a second or two, not at the next interval (600 s on a classic tracker). */
 const REANNOUNCE_CHECK_MS = 1_000
 
 export class Bridge {
@@ -169,7 +169,8 @@ export class Bridge {
       announce,
       path: join(this.#store, req.infoHash),
     })
-    const entry: Held = { torrent, reason, addedAt: now, reannounce: new Reannounce() }
+    const schedule = new BridgeAnnounceSchedule(this.#classicSeeders(req.infoHash))
+    const entry: Held = { torrent, reason, addedAt: now, schedule }
     this.#held.set(req.infoHash, entry)
     torrent.once('metadata', () => this.#onMetadata(req.infoHash, torrent))
     torrent.once('ready', () => setImmediate(() => resendHandshakes(torrent)))
@@ -251,11 +252,19 @@ export class Bridge {
    * both, and a side found empty at the first announce may fill a moment later. */
   #reannounceLonely(): void {
     const now = this.#deps.now()
-    for (const { torrent, reannounce } of this.#held.values()) {
+    for (const [infoHash, { torrent, schedule }] of this.#held) {
       if (torrent.destroyed) continue
-      const { classic, webrtc } = peersOf(torrent)
-      if (reannounce.due(now, classic === 0 || webrtc === 0)) announceHybrid(torrent)
+      const check = {
+        connected: peersOf(torrent),
+        done: torrent.done,
+        classicSeeders: this.#classicSeeders(infoHash),
+      }
+      if (schedule.check(now, check)) announceHybrid(torrent)
     }
+  }
+
+  #classicSeeders(infoHash: string): number {
+    return this.#deps.seeders(infoHash)?.tcp ?? 0
   }
 
   /** Destroys a torrent and deletes its data. */
@@ -292,7 +301,7 @@ export class Bridge {
 }
 
 /** Connected peers of a bridged torrent: classic (TCP, uTP) and browsers (WebRTC). */
-function peersOf(torrent: HybridTorrent): { classic: number; webrtc: number } {
+function peersOf(torrent: HybridTorrent): SidePeers {
   let webrtc = 0
   for (const wire of torrent.wires) if (wire.type === 'webrtc') webrtc++
   return { classic: torrent.wires.length - webrtc, webrtc }
