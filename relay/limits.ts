@@ -7,6 +7,11 @@ export const DEFAULT_NUMWANT = 50
 export const MAX_NUMWANT = 200
 /** A request line longer than this is refused before it is parsed (a real announce is < 600 B). */
 export const MAX_TRACKER_URL_BYTES = 8192
+/** A tracker request's head the one-port fast path reads itself (tracker/http-wire.ts); a
+ * longer one goes to node's parser (16 KiB). A classic client's announce head is < 1 KiB. */
+export const MAX_FAST_HEAD_BYTES = 4096
+/** Header fields the fast path reads; more go to node's parser. Classic clients send 3-6. */
+export const MAX_FAST_HEADERS = 32
 /** Info hashes answered in one scrape; the rest are ignored (a 10,000-hash scrape costs no more). */
 export const MAX_SCRAPE_HASHES = 100
 /** Largest WebSocket message accepted; ws closes the socket with 1009 above it. 10 offers of

@@ -35,7 +35,6 @@ import { createLogger, type Logger } from './log.ts'
 import { encodeMetrics, relayMetrics, swarmFigures } from './metrics.ts'
 import { Refusals } from './refusals.ts'
 import { PROXY_HEADER } from './supernode/announce-proxy.ts'
-import { NodeMessageError } from './supernode/node-message.ts'
 import { createSupernode, type Supernode } from './supernode/supernode.ts'
 import { SEALED_PATH } from '../shared/sealed/client.ts'
 import { SealedTransport } from './sealed/transport.ts'
@@ -47,7 +46,9 @@ import { OnePort } from './transport/one-port.ts'
 import { ConnectionBudget, connectionKey } from './transport/connection-budget.ts'
 import { RequestRate } from './transport/request-rate.ts'
 import { HttpBudget } from './transport/http-budget.ts'
-import { failure, handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
+import { handleHttpTracker, requestInfoHashes, scrapeAnswer } from './tracker/http.ts'
+import { TrackerFront, countParams, isTrackerPath } from './tracker/http-front.ts'
+import { TOO_MANY_BODY } from './tracker/http-wire.ts'
 import {
   Tracker,
   clientIp,
@@ -67,13 +68,6 @@ function rawHeader(raw: string[], name: string): string | undefined {
     if (raw[i].length === name.length && raw[i].toLowerCase() === name) return raw[i + 1]
   }
   return undefined
-}
-
-/** Query parameters in a request line (bounded by its length). */
-function countParams(url: string): number {
-  let n = 0
-  for (let i = url.indexOf('?'); i !== -1 && i < url.length; i = url.indexOf('&', i + 1)) n++
-  return n
 }
 
 /** How often silent peers are swept out. */
@@ -287,70 +281,61 @@ export function createRelay(
     maxAddresses: MAX_RATE_BUCKETS,
     refusals,
   })
+  const trackerFront = new TrackerFront({
+    trustProxy: config.trustProxy,
+    requestRate,
+    meter,
+    onAnnounce: (url) => bridge.onAnnounce(url),
+    answer: trackerAnswer,
+    localAnswer,
+    forwardedIp: (header, url) =>
+      supernode.proxy.forwardedIp(header, url, Math.floor(Date.now() / 1000)),
+  })
   const requestKey = (req: IncomingMessage) =>
-    config.trustProxy
-      ? addressKey(clientIp(req.socket.remoteAddress ?? '', req.headers['x-forwarded-for'], true))
-      : connectionKey(req.socket.remoteAddress)
+    trackerFront.requestKey(
+      req.socket.remoteAddress ?? '',
+      // req.headers is built on first read: skip it unless a proxy is trusted.
+      config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
+    )
   const tooMany = (res: ServerResponse) => {
     res.shouldKeepAlive = false
     res.writeHead(429, { 'Content-Type': 'text/plain', 'Retry-After': '1', Connection: 'close' })
-    res.end('too many requests from this address; slow down\n')
+    res.end(TOO_MANY_BODY)
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const url = req.url ?? '/'
-    // Another relay's proxied announce is charged to the client it names, not to the relay.
-    const proxied = rawHeader(req.rawHeaders, PROXY_HEADER)
-    if (proxied === undefined) {
-      const key = requestKey(req)
-      if (!requestRate.take(key)) return tooMany(res)
-      // Figures of many hashes cost more than one request (each may be asked of its owners):
-      // a tenth of a request per hash asked.
-      if (url.startsWith('/v1/stats') || url.startsWith('/scrape')) {
-        requestRate.charge(key, Math.floor(countParams(url) / 10))
-      }
-    }
-    if (url.startsWith('/announce') || url.startsWith('/scrape')) {
+    // The tracker's requests, as the one port's fast path answers them when they come whole
+    // on a connection (transport/tracker-fast-path.ts).
+    if (isTrackerPath(url)) {
+      const answer = trackerFront.answer({
+        url,
+        remoteAddress: req.socket.remoteAddress ?? '',
+        proxied: rawHeader(req.rawHeaders, PROXY_HEADER),
+        forwardedFor: config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
+      })
+      if (answer === null) return tooMany(res)
       const send = (body: Uint8Array) => {
-        // Tracking bandwidth (the supernode record's load): request line and answer body.
-        meter.add(url.length + body.length)
         res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': body.length })
         res.end(body)
       }
-      // A classic client's announce, here or proxied from a relay that does not own the hash,
-      // may ask the bridge to join a swarm only browsers seed.
-      if (url.startsWith('/announce')) bridge.onAnnounce(url)
-      if (proxied !== undefined) {
-        send(forwardedAnswer(url, proxied, req))
-        return
-      }
-      const ip = clientIp(
-        req.socket.remoteAddress ?? '',
-        // req.headers is built on first read: skip it unless a proxy is trusted.
-        config.trustProxy ? req.headers['x-forwarded-for'] : undefined,
-        config.trustProxy,
-      )
-      const answer = trackerAnswer(url, ip)
       if (answer instanceof Uint8Array) send(answer)
       else void answer.then(send)
       return
     }
+    // Another relay's proxied request is charged to the client it names, not to the relay.
+    if (rawHeader(req.rawHeaders, PROXY_HEADER) === undefined) {
+      const key = requestKey(req)
+      if (!requestRate.take(key)) return tooMany(res)
+      // Figures of many hashes cost more than one request (each may be asked of its owners):
+      // a tenth of a request per hash asked.
+      if (url.startsWith('/v1/stats')) {
+        requestRate.charge(key, Math.floor(countParams(url) / 10))
+      }
+    }
     if (isDohPath(url)) return discovery.doh(req, res)
     // The rest hold memory for their bodies and answers only within budget (http-budget.ts).
     httpBudget.serve(req, res, url === SEALED_PATH ? sealedListener : honoListener)
-  }
-
-  /** An announce another relay proxied or copied here: answered here, never forwarded. */
-  const forwardedAnswer = (url: string, header: string, req: IncomingMessage): Uint8Array => {
-    try {
-      const ip = supernode.proxy.forwardedIp(header, url, Math.floor(Date.now() / 1000))
-      return localAnswer(url, ip)
-    } catch (err) {
-      if (!(err instanceof NodeMessageError)) throw err
-      // A forged header skipped the request rate: it costs its sender ten requests' worth.
-      requestRate.charge(requestKey(req), 10)
-      return failure(`proxied request refused: ${err.message}`)
-    }
   }
 
   const server = createServer(
@@ -371,7 +356,15 @@ export function createRelay(
     refusals,
     requestRate,
   })
-  const onePort = new OnePort({ http: server, tls, acme, log, turn: turn.streams, connections })
+  const onePort = new OnePort({
+    http: server,
+    tls,
+    acme,
+    log,
+    turn: turn.streams,
+    connections,
+    tracker: trackerFront,
+  })
   if (tls) log.info('tls on', { certificate: tls.source })
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (discovery.handOffHttp2(err, socket as Socket)) return

@@ -11,6 +11,9 @@
 //
 // The HTTP server never listens: it gets each HTTP(S) connection as a 'connection' event, so
 // its request, upgrade (WebSocket) and clientError (h2c hand-off) handlers work unchanged.
+// Except a connection opening with one whole plain announce or scrape: the tracker's fast
+// path answers it without the HTTP server (tracker-fast-path.ts), which gets it only later
+// if it asks for something else.
 // TLS is ended here (a tls.Server that never listens either); its certificate is swapped with
 // setTls() for new connections, and a ClientHello offering "acme-tls/1" for a name with a
 // pending TLS-ALPN-01 challenge (RFC 8737 §3) gets the challenge certificate instead.
@@ -36,6 +39,8 @@ import type { Logger } from '../log.ts'
 import type { ConnectionBudget } from './connection-budget.ts'
 import { ClientHelloError, firstRecordLength, parseClientHello } from '../tls/client-hello.ts'
 import type { TlsMaterial } from '../tls/tls.ts'
+import type { TrackerFront } from '../tracker/http-front.ts'
+import { TrackerFastPath } from './tracker-fast-path.ts'
 
 /** RFC 8489 §6. */
 const STUN_MAGIC_COOKIE = 0x2112a442
@@ -94,6 +99,9 @@ export interface OnePortOptions {
   sniffTimeoutMs?: number
   /** Connections open per address and in all; without it, no cap. */
   connections?: ConnectionBudget
+  /** The tracker's answers, given to plain announces and scrapes without the HTTP server
+   * (tracker-fast-path.ts); without it, the HTTP server gets them all. */
+  tracker?: Pick<TrackerFront, 'answer'>
 }
 
 export class OnePort {
@@ -105,6 +113,7 @@ export class OnePort {
   readonly #log: Logger | undefined
   readonly #timeoutMs: number
   readonly #connections: ConnectionBudget | undefined
+  readonly #tracker: TrackerFastPath | undefined
   readonly #sockets = new Set<Socket>()
   #tls: TlsServer | undefined
 
@@ -115,6 +124,13 @@ export class OnePort {
     this.#log = options.log
     this.#timeoutMs = options.sniffTimeoutMs ?? SNIFF_TIMEOUT_MS
     this.#connections = options.connections
+    this.#tracker =
+      options.tracker &&
+      new TrackerFastPath({
+        front: options.tracker,
+        handOff: this.#toHttp,
+        keepAliveTimeoutMs: this.#http.keepAliveTimeout,
+      })
     this.server = createNetServer((socket) => this.#accept(socket))
     if (this.#connections) {
       const connections = this.#connections
@@ -207,17 +223,29 @@ export class OnePort {
         kind = 'http'
       }
       stop()
+      if (kind === 'http') {
+        if (!this.#tracker?.serve(socket, head)) this.#toHttp(socket, head)
+        return
+      }
       socket.pause()
       socket.unshift(head)
       if (challenge) this.#answerChallenge(socket, challenge)
       else if (kind === 'tls') this.#tls!.emit('connection', socket)
-      else if (kind === 'turn') this.#turn!.handleStream(socket, insideTls ? 'tls' : 'tcp')
-      else this.#http.emit('connection', socket)
+      else this.#turn!.handleStream(socket, insideTls ? 'tls' : 'tcp')
       // Handlers attach their listeners synchronously; the bytes put back flow after that.
       process.nextTick(() => socket.resume())
     }
     socket.on('data', onData)
     socket.on('close', stop)
+  }
+
+  /** Hands `socket` to the HTTP server with `bytes` put back unread. */
+  readonly #toHttp = (socket: Socket, bytes: Buffer): void => {
+    socket.pause()
+    socket.unshift(bytes)
+    this.#http.emit('connection', socket)
+    // The server attaches its listeners synchronously; the bytes put back flow after that.
+    process.nextTick(() => socket.resume())
   }
 
   /** 'more' until the first record is in; then the challenge context it asks for, if any. */
