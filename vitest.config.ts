@@ -1,5 +1,9 @@
 import { svelte } from '@sveltejs/vite-plugin-svelte'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+/** The operator's install runs on its own after the e2e run (`npm run test:pack`): it packs
+ * the app that run built, and its npm install would slow every test beside it. */
+export const PACK_TEST = 'relay/test/pack-install.test.ts'
 
 export default defineConfig({
   // Compiles Svelte 5 runes in *.svelte.ts modules, so their classes are unit-tested as is.
@@ -11,6 +15,7 @@ export default defineConfig({
       'app/**/*.test.ts',
       'bench/**/*.test.ts',
     ],
+    exclude: [...configDefaults.exclude, PACK_TEST],
     testTimeout: 120_000,
     hookTimeout: 60_000,
   },

@@ -32,12 +32,16 @@ export interface StartOptions {
   /** Extra command-line flags. */
   args?: string[]
   env?: Record<string, string>
+  /** An installed `monsoon-relay`, run as it is (default: `node relay/bin.js`). */
+  bin?: string
+  /** The working directory (default: this process's). */
+  cwd?: string
 }
 
 /** Spawns the relay and resolves once it logs `listening`. */
 export async function startRelay(options: StartOptions = {}): Promise<RelayProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-relay-'))
-  const args = [BIN, '--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
+  const args = ['--port', '0', '--host', '127.0.0.1', '--data-dir', dataDir]
   // Every test relay is on 127.0.0.1, one /24: networks of several supernodes need more than
   // the default diversity cap (shared/admission.ts). A test of the cap gives its own figure.
   if (!options.args?.includes('--max-supernodes-per-prefix')) {
@@ -45,7 +49,9 @@ export async function startRelay(options: StartOptions = {}): Promise<RelayProce
   }
   // Relays a test starts join at once; a test of the probation gives its own figure.
   if (!options.args?.includes('--admission-probation')) args.push('--admission-probation', '0')
-  const child = spawn(process.execPath, [...args, ...(options.args ?? [])], {
+  const [command, script] = options.bin ? [options.bin, []] : [process.execPath, [BIN]]
+  const child = spawn(command, [...script, ...args, ...(options.args ?? [])], {
+    cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -118,9 +124,11 @@ export async function startRelay(options: StartOptions = {}): Promise<RelayProce
 /** Runs the relay's bin to completion (for --help and bad flags). */
 export function runRelayCli(
   args: string[],
+  bin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const [command, script] = bin ? [bin, []] : [process.execPath, [BIN]]
+    const child = spawn(command, [...script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c))
