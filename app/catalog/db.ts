@@ -2,21 +2,27 @@
 // after a reload and offline. Used from the catalog worker; the page itself never touches
 // these stores directly.
 
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import {
+  openDB,
+  type DBSchema,
+  type IDBPDatabase,
+  type IDBPTransaction,
+  type StoreNames,
+} from 'idb'
 import type { Listing } from '../../shared/listing.ts'
-import { supersedes } from '../../shared/listing.ts'
+import {
+  MAX_STORED_PAGE_LISTINGS,
+  compacted,
+  dueForCompaction,
+  pageRows,
+  rowAt,
+  rowsToPages,
+  toPages,
+  type StoredListing,
+  type StoredPage,
+} from './listing-pages.ts'
 
-export interface StoredListing {
-  /** `${publisher}:${infoHash}`. */
-  key: string
-  infoHash: string
-  listing: Listing
-  /** Unix ms when this node stored it. */
-  storedAt: number
-  /** This node's own increasing number for the row, renewed when a newer `seq` replaces it,
-   * as a relay numbers its rows: a mesh neighbour pulls the rows after the last it saw. */
-  cursor: number
-}
+export { listingKey, type StoredListing } from './listing-pages.ts'
 
 export interface SwarmFiguresRow {
   infoHash: string
@@ -53,7 +59,14 @@ export interface IndexSnapshot {
 export type SnapshotBasis = Pick<IndexSnapshot, 'cursor' | 'deletions'>
 
 interface CatalogSchema extends DBSchema {
+  /** Versions 1–3: one record per listing. Version 4 moves them into `pages`. */
   listings: { key: string; value: StoredListing; indexes: { infoHash: string; cursor: number } }
+  /** Version 4: the listings, a page of up to MAX_STORED_PAGE_LISTINGS a record
+   * (listing-pages.ts), by the highest cursor in each. */
+  pages: { key: number; value: StoredPage }
+  /** Version 4: cursors of listings replaced or removed since their page was written; gone
+   * once the page is compacted. */
+  dead: { key: number; value: { cursor: number } }
   figures: { key: string; value: SwarmFiguresRow; indexes: { at: number } }
   /** Version 3: the search index snapshot, one row; its bytes as a Blob, which the browser
    * keeps out of the worker's heap (a million listings make ~200 MB). */
@@ -64,16 +77,29 @@ interface CatalogSchema extends DBSchema {
 }
 
 export type CatalogDb = IDBPDatabase<CatalogSchema>
+type UpgradeTx = IDBPTransaction<
+  CatalogSchema,
+  ArrayLike<StoreNames<CatalogSchema>>,
+  'versionchange'
+>
 
 export const CATALOG_DB_NAME = 'monsoon-catalog'
-/** Version 2 numbers the listings (StoredListing.cursor); 3 keeps the search index. */
-const CATALOG_DB_VERSION = 3
+/** Version 2 numbers the listings (StoredListing.cursor); 3 keeps the search index; 4 keeps
+ * the listings in pages. */
+const CATALOG_DB_VERSION = 4
 /** The `node` row holding the last cursor given to a listing. */
 const LAST_CURSOR = 'listingCursor'
 /** The `node` row counting listings deleted (a refused publish undone). */
 const DELETIONS = 'listingDeletions'
+/** The `node` row counting live listings (stored, neither replaced nor removed). */
+const LIVE_LISTINGS = 'listingCount'
 /** The `index` row holding the snapshot. */
 const SNAPSHOT = 'search'
+/** Pages read per request when listing what follows a cursor. */
+const PAGES_PER_READ = 4
+/** Pages compacted per write at most: each is a read and a rewrite of up to a relay page,
+ * so a write that replaces listings scattered over many pages stays one page's work. */
+const COMPACTIONS_PER_WRITE = 1
 
 export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
   return openDB<CatalogSchema>(name, CATALOG_DB_VERSION, {
@@ -100,6 +126,14 @@ export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
         tx.objectStore('figures').createIndex('at', 'at')
         db.createObjectStore('index', { keyPath: 'name' })
       }
+      if (oldVersion < 4) {
+        db.createObjectStore('pages', { keyPath: 'last' })
+        db.createObjectStore('dead', { keyPath: 'cursor' })
+        await rowsIntoPages(tx)
+        db.deleteObjectStore('listings')
+        // Its layout has no seq or cursor per row: rebuilt from the pages at the next start.
+        await tx.objectStore('index').delete(SNAPSHOT)
+      }
     },
     // A newer version opened in another tab: let it upgrade rather than wait for this one.
     blocking(_current, _blocked, event) {
@@ -108,98 +142,107 @@ export function openCatalogDb(name = CATALOG_DB_NAME): Promise<CatalogDb> {
   })
 }
 
-export function listingKey(listing: Pick<Listing, 'publisher' | 'infoHash'>): string {
-  return `${listing.publisher}:${listing.infoHash}`
+/** Moves the one-record-per-listing rows (v1–v3) into pages, in cursor order, keeping each
+ * listing's cursor, a page's worth of rows held at a time. */
+async function rowsIntoPages(tx: UpgradeTx): Promise<void> {
+  const pages = tx.objectStore('pages')
+  let held: StoredListing[] = []
+  let live = 0
+  const flush = async () => {
+    for (const page of rowsToPages(held)) await pages.put(page)
+    live += held.length
+    held = []
+  }
+  const byCursor = tx.objectStore('listings').index('cursor')
+  for (let row = await byCursor.openCursor(); row; row = await row.continue()) {
+    held.push(row.value)
+    if (held.length >= MAX_STORED_PAGE_LISTINGS) await flush()
+  }
+  await flush()
+  await tx.objectStore('node').put({ name: LIVE_LISTINGS, value: live })
+}
+
+/** What a write of listings comes with. */
+export interface PutOptions {
+  /** The relay's sync cursor, moved in the same transaction. */
+  sync?: { relay: string; cursor: number; epoch?: string }
+  /** Cursors of the stored listings these replace (listing-pages.ts freshListings). */
+  superseded?: readonly number[]
 }
 
 /**
- * The rows to write for `listings` (`stored[i]`: what is stored under listings[i]'s key): the
- * new ones and those with a higher `seq`, one per key, numbered on from `lastCursor`. Shared
- * by the IndexedDB store and the tests' store in memory.
- */
-export function freshRows(
-  listings: readonly Listing[],
-  stored: readonly (StoredListing | undefined)[],
-  lastCursor: number,
-  now: number,
-): StoredListing[] {
-  const seen = new Map<string, Listing>()
-  listings.forEach((l, i) => {
-    const key = listingKey(l)
-    const current = seen.get(key) ?? stored[i]?.listing
-    if (current && !supersedes(l, current)) return
-    // Deleted first, so the key's place in the map (and its cursor) is the newest.
-    seen.delete(key)
-    seen.set(key, l)
-  })
-  let cursor = lastCursor
-  return [...seen].map(([key, listing]) => ({
-    key,
-    infoHash: listing.infoHash,
-    listing,
-    storedAt: now,
-    cursor: ++cursor,
-  }))
-}
-
-/**
- * Stores verified listings in one transaction, keeping the higher `seq` where one is already
- * stored; returns the ones that were new or newer. With `cursor`, the relay's sync cursor
- * moves in the same transaction, so a crash never skips or repeats a page. Each row written
- * gets the next local cursor in the same transaction: IndexedDB runs overlapping readwrite
- * transactions one at a time, so two stores never hand out one number.
+ * Stores listings already found new or newer (freshListings), as pages numbered on from the
+ * last cursor, and marks the ones they replace dead, in one transaction; returns them as
+ * stored. With `sync`, the relay's cursor moves in the same transaction, so a crash never
+ * skips or repeats a page. IndexedDB runs overlapping readwrite transactions one at a time,
+ * so two writes never hand out one number.
  */
 export async function putListings(
   db: CatalogDb,
-  listings: Listing[],
+  listings: readonly Listing[],
   now: number,
-  cursor?: { relay: string; cursor: number; epoch?: string },
-): Promise<Listing[]> {
-  const tx = db.transaction(['listings', 'sync', 'node'], 'readwrite')
-  const store = tx.objectStore('listings')
-  const [stored, last] = await Promise.all([
-    Promise.all(listings.map((l) => store.get(listingKey(l)))),
-    tx.objectStore('node').get(LAST_CURSOR),
-  ])
-  const rows = freshRows(listings, stored, (last?.value as number | undefined) ?? 0, now)
-  for (const row of rows) void store.put(row)
-  if (rows.length)
-    void tx.objectStore('node').put({ name: LAST_CURSOR, value: rows.at(-1)!.cursor })
-  if (cursor) {
+  options: PutOptions = {},
+): Promise<StoredListing[]> {
+  const tx = db.transaction(['pages', 'dead', 'sync', 'node'], 'readwrite')
+  const node = tx.objectStore('node')
+  const [last, live] = await Promise.all([node.get(LAST_CURSOR), node.get(LIVE_LISTINGS)])
+  const pages = toPages(listings, (last?.value as number | undefined) ?? 0, now)
+  for (const page of pages) void tx.objectStore('pages').put(page)
+  const superseded = options.superseded ?? []
+  for (const cursor of superseded) void tx.objectStore('dead').put({ cursor })
+  if (pages.length) void node.put({ name: LAST_CURSOR, value: pages.at(-1)!.last })
+  const count = ((live?.value as number | undefined) ?? 0) + listings.length - superseded.length
+  void node.put({ name: LIVE_LISTINGS, value: Math.max(0, count) })
+  const { sync } = options
+  if (sync) {
     void tx.objectStore('sync').put({
-      relay: cursor.relay,
-      cursor: cursor.cursor,
-      ...(cursor.epoch !== undefined && { epoch: cursor.epoch }),
+      relay: sync.relay,
+      cursor: sync.cursor,
+      ...(sync.epoch !== undefined && { epoch: sync.epoch }),
       lastSyncAt: now,
       lastError: null,
     })
   }
+  await compactPages(tx, superseded.slice(0, COMPACTIONS_PER_WRITE))
   await tx.done
-  return rows.map((r) => r.listing)
+  return pages.flatMap((page) => pageRows(page, 0, () => false))
 }
 
-/** Puts `previous` back under `key` (with a new cursor, so neighbours see it again), or
- * removes the row when there was none: a publish the relay refused is undone. A removal
- * drops the index snapshot in the same transaction (it may hold the row), and counts. */
-export async function restoreListing(
-  db: CatalogDb,
-  key: string,
-  previous: Listing | null,
-  now: number,
+/** Rewrites the pages holding `cursors` without their dead listings, where enough are. */
+async function compactPages(
+  tx: IDBPTransaction<CatalogSchema, ('pages' | 'dead' | 'sync' | 'node')[], 'readwrite'>,
+  cursors: readonly number[],
 ): Promise<void> {
-  const tx = db.transaction(['listings', 'node', 'index'], 'readwrite')
-  const last = ((await tx.objectStore('node').get(LAST_CURSOR))?.value as number | undefined) ?? 0
-  if (previous) {
-    const [row] = freshRows([previous], [undefined], last, now)
-    void tx.objectStore('listings').put(row)
-    void tx.objectStore('node').put({ name: LAST_CURSOR, value: row.cursor })
-  } else {
-    void tx.objectStore('listings').delete(key)
-    const deletions = (await tx.objectStore('node').get(DELETIONS))?.value as number | undefined
-    void tx.objectStore('node').put({ name: DELETIONS, value: (deletions ?? 0) + 1 })
-    void tx.objectStore('index').delete(SNAPSHOT)
+  const pages = tx.objectStore('pages')
+  const deadStore = tx.objectStore('dead')
+  for (const cursor of cursors) {
+    const page = await pages.get(IDBKeyRange.lowerBound(cursor))
+    if (!page || page.first > cursor) continue
+    const span = IDBKeyRange.bound(page.first, page.last)
+    const dead = new Set(await deadStore.getAllKeys(span))
+    if (!dueForCompaction(page, dead.size)) continue
+    const kept = compacted(page, (c) => dead.has(c))
+    void deadStore.delete(span)
+    if (kept?.last !== page.last) void pages.delete(page.last)
+    if (kept) void pages.put(kept)
   }
+}
+
+/** Removes the listing numbered `cursor` (a refused publish undone, with nothing before it).
+ * Drops the index snapshot in the same transaction (it may hold the listing), and counts. */
+export async function removeListing(db: CatalogDb, cursor: number): Promise<void> {
+  const tx = db.transaction(['dead', 'node', 'index'], 'readwrite')
+  const node = tx.objectStore('node')
+  const [deletions, live] = await Promise.all([node.get(DELETIONS), node.get(LIVE_LISTINGS)])
+  void tx.objectStore('dead').put({ cursor })
+  void node.put({ name: DELETIONS, value: ((deletions?.value as number) ?? 0) + 1 })
+  void node.put({ name: LIVE_LISTINGS, value: Math.max(0, ((live?.value as number) ?? 0) - 1) })
+  void tx.objectStore('index').delete(SNAPSHOT)
   await tx.done
+}
+
+export async function countListings(db: CatalogDb): Promise<number> {
+  return ((await db.get('node', LIVE_LISTINGS))?.value as number | undefined) ?? 0
 }
 
 export async function snapshotBasis(db: CatalogDb): Promise<SnapshotBasis> {
@@ -237,18 +280,47 @@ export async function indexSnapshot(db: CatalogDb): Promise<IndexSnapshot | unde
   return { cursor, deletions, figuresAt, bytes: new Uint8Array(await bytes.arrayBuffer()) }
 }
 
-/** Figures stored at or after `at` (Unix ms). */
 export function figuresSince(db: CatalogDb, at: number): Promise<SwarmFiguresRow[]> {
   return db.getAllFromIndex('figures', 'at', IDBKeyRange.lowerBound(at))
 }
 
-/** Up to `limit` stored listings numbered after `cursor`, in cursor order. */
-export function listingsAfter(
+/** Up to `limit` live listings numbered after `cursor`, in cursor order. */
+export async function listingsAfter(
   db: CatalogDb,
   cursor: number,
   limit: number,
 ): Promise<StoredListing[]> {
-  return db.getAllFromIndex('listings', 'cursor', IDBKeyRange.lowerBound(cursor, true), limit)
+  const rows: StoredListing[] = []
+  for (let from = cursor; rows.length < limit;) {
+    const tx = db.transaction(['pages', 'dead'], 'readonly')
+    const pages = await tx
+      .objectStore('pages')
+      .getAll(IDBKeyRange.lowerBound(from, true), PAGES_PER_READ)
+    if (pages.length === 0) break
+    const to = pages.at(-1)!.last
+    const dead = new Set(await tx.objectStore('dead').getAllKeys(IDBKeyRange.bound(from, to)))
+    for (const page of pages) rows.push(...pageRows(page, cursor, (c) => dead.has(c)))
+    from = to
+  }
+  return rows.slice(0, limit)
+}
+
+/** The live listings numbered `cursors` (those not found left out), one page read each. */
+export async function listingsAt(
+  db: CatalogDb,
+  cursors: readonly number[],
+): Promise<StoredListing[]> {
+  const tx = db.transaction(['pages', 'dead'], 'readonly')
+  const rows = await Promise.all(
+    cursors.map(async (cursor) => {
+      const [page, dead] = await Promise.all([
+        tx.objectStore('pages').get(IDBKeyRange.lowerBound(cursor)),
+        tx.objectStore('dead').get(cursor),
+      ])
+      return page && rowAt(page, cursor, () => dead !== undefined)
+    }),
+  )
+  return rows.filter((row) => row !== undefined)
 }
 
 export async function putFigures(db: CatalogDb, rows: SwarmFiguresRow[]): Promise<void> {
@@ -257,24 +329,18 @@ export async function putFigures(db: CatalogDb, rows: SwarmFiguresRow[]): Promis
   await tx.done
 }
 
-/** Every stored listing, read in pages so 100,000 rows never sit in one request. */
+/** Every live listing in cursor order, read in pages so a million never sit in one array. */
 export async function* allListings(
   db: CatalogDb,
   pageSize = 5000,
 ): AsyncGenerator<StoredListing[]> {
-  let after: string | undefined
-  for (;;) {
-    const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true)
-    const page = await db.getAll('listings', range, pageSize)
+  for (let after = 0; ;) {
+    const page = await listingsAfter(db, after, pageSize)
     if (page.length === 0) return
     yield page
-    after = page[page.length - 1].key
+    after = page[page.length - 1].cursor
     if (page.length < pageSize) return
   }
-}
-
-export function listingsFor(db: CatalogDb, infoHash: string): Promise<StoredListing[]> {
-  return db.getAllFromIndex('listings', 'infoHash', infoHash)
 }
 
 export function syncState(db: CatalogDb, relay: string): Promise<RelaySyncState | undefined> {

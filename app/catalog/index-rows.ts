@@ -28,6 +28,8 @@ export function emptyColumns(): IndexColumns {
     category: new Uint16Array(0),
     size: new Float64Array(0),
     ts: new Float64Array(0),
+    seq: new Float64Array(0),
+    cursor: new Float64Array(0),
     nameStart: new Uint32Array(1),
     nameBytes: new Uint8Array(0),
     figures: new Float64Array(0),
@@ -103,6 +105,8 @@ export class IndexRows {
     c.category = grown(c.category, need)
     c.size = grown(c.size, need)
     c.ts = grown(c.ts, need)
+    c.seq = grown(c.seq, need)
+    c.cursor = grown(c.cursor, need)
     c.previousOfHash = grown(c.previousOfHash, need)
     c.nameStart = grown(c.nameStart, need + 1)
     // UTF-8 takes at most three bytes per UTF-16 unit.
@@ -118,6 +122,8 @@ export class IndexRows {
     bits[doc >>> 5] |= 1 << (doc & 31)
     c.size[doc] = l.size
     c.ts[doc] = l.ts
+    c.seq[doc] = l.seq ?? 0
+    c.cursor[doc] = l.cursor ?? 0
     const written = utf8.encodeInto(l.name, c.nameBytes.subarray(c.nameStart[doc])).written
     c.nameStart[doc + 1] = c.nameStart[doc] + written
     c.previousOfHash[doc] = c.hashHead[h]
@@ -247,6 +253,8 @@ export class IndexRows {
       category: keep(c.category),
       size: keep(c.size),
       ts: keep(c.ts),
+      seq: keep(c.seq),
+      cursor: keep(c.cursor),
       nameStart,
       nameBytes: nameBytes.slice(0, nameStart[next]),
       oddKeys,

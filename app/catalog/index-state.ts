@@ -25,6 +25,10 @@ export interface IndexColumns {
   category: Uint16Array
   size: Float64Array
   ts: Float64Array
+  /** The listing's `seq` and this node's storage cursor for it (listing-pages.ts): whether a
+   * listing arriving is newer, and where the stored one is, come from here, not IndexedDB. */
+  seq: Float64Array
+  cursor: Float64Array
   /** Row d's name is nameBytes[nameStart[d], nameStart[d + 1]), UTF-8. */
   nameStart: Uint32Array
   nameBytes: Uint8Array
@@ -75,6 +79,8 @@ export function encodeIndex(c: IndexColumns, orders: [SortKey, Uint32Array][]): 
     category: c.category.subarray(0, n),
     size: c.size.subarray(0, n),
     ts: c.ts.subarray(0, n),
+    seq: c.seq.subarray(0, n),
+    cursor: c.cursor.subarray(0, n),
     nameStart: c.nameStart.subarray(0, n + 1),
     nameBytes: c.nameBytes.subarray(0, c.nameStart[n]),
     figures: c.figures.subarray(0, 3 * h),
@@ -113,6 +119,8 @@ export function decodeIndex(bytes: Uint8Array): {
     category: get('category', Uint16Array, n),
     size: get('size', Float64Array, n),
     ts: get('ts', Float64Array, n),
+    seq: get('seq', Float64Array, n),
+    cursor: get('cursor', Float64Array, n),
     nameStart: get('nameStart', Uint32Array, n + 1),
     nameBytes: get('nameBytes', Uint8Array, sections.get('nameBytes')?.length ?? -1),
     figures: get('figures', Float64Array, 3 * h),

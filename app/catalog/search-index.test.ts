@@ -469,3 +469,37 @@ describe('SearchIndex under hostile input', () => {
     })
   })
 })
+
+describe('SearchIndex: what storage asks of it', () => {
+  const hash = (n: number) => n.toString(16).padStart(40, '0')
+  const key = (publisher: string, n: number) => `${publisher}:${hash(n)}`
+  const listed = (publisher: string, n: number, seq: number, cursor: number) =>
+    row(key(publisher, n), `name ${n}`, { infoHash: hash(n), seq, cursor })
+
+  it('holds each key’s seq and storage cursor, and the cursors of a hash’s live rows', () => {
+    const index = new SearchIndex()
+    index.upsert([listed('a', 1, 1, 1), listed('b', 1, 4, 2), listed('a', 2, 1, 3)])
+    index.upsert([listed('a', 1, 2, 4)])
+    expect(index.current(key('a', 1))).toEqual({ seq: 2, cursor: 4 })
+    expect(index.current(key('b', 1))).toEqual({ seq: 4, cursor: 2 })
+    expect(index.current(key('c', 1))).toBeUndefined()
+    expect(index.cursorsOf(hash(1))).toEqual([4, 2])
+    index.remove(key('b', 1))
+    expect(index.cursorsOf(hash(1))).toEqual([4])
+    expect(index.cursorsOf(hash(9))).toEqual([])
+  })
+
+  it('keeps them through a snapshot and through compaction', () => {
+    const index = new SearchIndex()
+    const n = 3000
+    index.upsert(Array.from({ length: n }, (_, i) => listed('a', i, 1, i + 1)))
+    // Replaced rows outnumber live ones: the index renumbers its rows.
+    index.upsert(Array.from({ length: n }, (_, i) => listed('a', i, 2, n + i + 1)))
+    index.upsert(Array.from({ length: n }, (_, i) => listed('a', i, 3, 2 * n + i + 1)))
+    const restored = SearchIndex.fromSnapshot(index.snapshot())
+    for (const i of [0, 1234, n - 1]) {
+      expect(restored.current(key('a', i))).toEqual({ seq: 3, cursor: 2 * n + i + 1 })
+      expect(restored.cursorsOf(hash(i))).toEqual([2 * n + i + 1])
+    }
+  })
+})

@@ -19,6 +19,7 @@
 // keep its orderings cheaply when swarm figures change.
 
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import type { CurrentListing } from './listing-pages.ts'
 import { SortOrders } from './index-orders.ts'
 import { decodeIndex, encodeIndex, type IndexColumns } from './index-state.ts'
 import { IndexRows } from './index-rows.ts'
@@ -37,6 +38,10 @@ export interface IndexedListing {
   size: number
   /** Unix seconds the listing was signed. */
   ts: number
+  /** The listing's `seq` (0 when not given): a listing arriving replaces it only with more. */
+  seq?: number
+  /** This node's storage cursor for it (0 when not given): where the stored one is. */
+  cursor?: number
 }
 
 export interface SwarmFigures {
@@ -252,6 +257,25 @@ export class SearchIndex {
       ts: c.ts[doc],
       ...this.#rows.figuresOf(h),
     }
+  }
+
+  /** The `seq` and storage cursor of the row under `key`, if there is one. */
+  current(key: string): CurrentListing | undefined {
+    const doc = this.#rows.docOf(key)
+    if (doc < 0) return undefined
+    return { seq: this.#rows.c.seq[doc], cursor: this.#rows.c.cursor[doc] }
+  }
+
+  /** Storage cursors of the live rows of `infoHash` (one per publisher), newest first. */
+  cursorsOf(infoHash: string): number[] {
+    const c = this.#rows.c
+    const h = c.hashes.find(infoHash)
+    const cursors: number[] = []
+    if (h < 0 || h >= c.hashHead.length) return cursors
+    for (let doc = c.hashHead[h]; doc >= 0; doc = c.previousOfHash[doc]) {
+      if (this.#rows.isAlive(doc)) cursors.push(c.cursor[doc])
+    }
+    return cursors
   }
 
   /** Rows matching every token, as a bitmap over documents (dead ones cleared). */

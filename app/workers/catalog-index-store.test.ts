@@ -41,7 +41,7 @@ afterEach(() => vi.useRealTimers())
 describe('loadIndex', () => {
   it('rebuilds from the stored listings when there is no snapshot', async () => {
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    await storage.put([listing(1), listing(2)], NOW)
     const { index, stale } = await load(storage)
     expect(stale).toBe(true)
     expect(index.size).toBe(2)
@@ -49,9 +49,9 @@ describe('loadIndex', () => {
 
   it('loads a stale snapshot and catches up: new, replaced rows and later figures', async () => {
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1), listing(2), listing(3)], NOW)
+    await storage.put([listing(1), listing(2), listing(3)], NOW)
     await save(storage, (await load(storage)).index)
-    await storage.storage.putListings([listing(4), listing(2, 2)], NOW)
+    await storage.put([listing(4), listing(2, 2)], NOW)
     const figures = { infoHash: listing(3).infoHash, seeds: 9, leechers: 0, downloads: 1 }
     await storage.storage.putFigures([{ ...figures, at: NOW + 1 }])
     const restored = await load(storage)
@@ -65,7 +65,7 @@ describe('loadIndex', () => {
 
   it('rebuilds when the snapshot is corrupt, and gets the same index', async () => {
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    await storage.put([listing(1), listing(2)], NOW)
     const good = (await load(storage)).index
     await save(storage, good)
     const saved = (await storage.storage.indexSnapshot())!
@@ -77,7 +77,7 @@ describe('loadIndex', () => {
 
   it('rebuilds when the snapshot cannot be read at all', async () => {
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1)], NOW)
+    await storage.put([listing(1)], NOW)
     storage.storage.indexSnapshot = async () => {
       throw new DOMException('blob gone', 'NotReadableError')
     }
@@ -86,11 +86,12 @@ describe('loadIndex', () => {
 
   it('loses a snapshot to a deleted listing, and a save begun before the deletion', async () => {
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1), listing(2)], NOW)
+    await storage.put([listing(1), listing(2)], NOW)
     const { index } = await load(storage)
     await save(storage, index)
     const basis = await storage.storage.snapshotBasis()
-    await storage.storage.restoreListing(`${author.id}:${listing(2).infoHash}`, null, NOW)
+    const removed = storage.listings.get(`${author.id}:${listing(2).infoHash}`)!
+    await storage.storage.removeListing(removed.cursor)
     expect(await storage.storage.indexSnapshot()).toBeUndefined()
     const late = { ...basis, figuresAt: NOW, bytes: index.snapshot() }
     expect(await storage.storage.saveIndexSnapshot(late)).toBe(false)
@@ -103,7 +104,7 @@ describe('IndexSnapshots', () => {
     vi.useFakeTimers()
     let now = NOW
     const storage = memoryCatalogStorage()
-    await storage.storage.putListings([listing(1)], NOW)
+    await storage.put([listing(1)], NOW)
     const { index } = await load(storage)
     const saves = vi.spyOn(storage.storage, 'saveIndexSnapshot')
     const snapshots = new IndexSnapshots(

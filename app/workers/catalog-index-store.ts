@@ -5,8 +5,7 @@
 // stale snapshot still gives the right index. A snapshot that does not load (corrupt, an old
 // layout) is ignored and the index is rebuilt from the stored listings, as before.
 
-import type { Listing } from '../../shared/listing.ts'
-import { listingKey } from '../catalog/db.ts'
+import type { StoredListing } from '../catalog/db.ts'
 import { SearchIndex, type IndexedListing } from '../catalog/search-index.ts'
 import type { CatalogStorage } from './catalog-storage.ts'
 
@@ -16,15 +15,17 @@ const LOAD_PAGE = 5000
  * listings) and blocks searches while it does (a few hundred ms there). */
 export const SNAPSHOT_INTERVAL_MS = 30_000
 
-export function toIndexed(listing: Listing): IndexedListing {
+export function toIndexed({ key, listing, cursor }: StoredListing): IndexedListing {
   return {
-    key: listingKey(listing),
+    key,
     infoHash: listing.infoHash,
     name: listing.name,
     description: listing.description,
     category: listing.category,
     size: listing.size,
     ts: listing.ts,
+    seq: listing.seq,
+    cursor,
   }
 }
 
@@ -52,7 +53,7 @@ export async function loadIndex(
   if (!index || !saved) {
     index = new SearchIndex()
     for await (const page of storage.allListings()) {
-      index.upsert(page.map((row) => toIndexed(row.listing)))
+      index.upsert(page.map(toIndexed))
       progress(index, total)
     }
     index.setFigures((await storage.allFigures()).map((row) => [row.infoHash, row]))
@@ -64,7 +65,7 @@ export async function loadIndex(
   for (;;) {
     const page = await storage.listingsAfter(after, LOAD_PAGE)
     if (page.length === 0) break
-    index.upsert(page.map((row) => toIndexed(row.listing)))
+    index.upsert(page.map(toIndexed))
     caughtUp += page.length
     after = page[page.length - 1].cursor
     progress(index, total)

@@ -66,6 +66,7 @@ function setup(relay: ReturnType<typeof fakeRelay>, storage = memoryCatalogStora
     storage: storage.storage,
     fetchJson: (url) => relay.fetchJson(url),
     now: () => NOW,
+    put: (listings, sync) => storage.put(listings, NOW, sync),
     stored: async (fresh) => void stored.push(...fresh),
     progress: () => void seen.push({ ...entry }),
     wait: async (ms) => void waits.push(ms),
@@ -143,7 +144,7 @@ describe('syncRelay', () => {
 
   it('names an error that comes without a message (IndexedDB’s DOMExceptions)', async () => {
     const s = setup(fakeRelay(good))
-    s.deps.storage.putListings = async () => {
+    s.deps.put = async () => {
       throw new DOMException('', 'UnknownError')
     }
     await s.pass()

@@ -22,7 +22,7 @@ import {
 import type { SwarmFigures } from '../catalog/search-index.ts'
 import { verifyListings, type Verified } from '../catalog/verify.ts'
 import { changedFigures } from './catalog-live.ts'
-import type { CatalogStorage } from './catalog-storage.ts'
+import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 /** Listings asked for per page; the relay caps it too (MAX_PAGE_LISTINGS). */
 export const PAGE_SIZE = 1000
@@ -43,8 +43,11 @@ export interface RelaySyncDeps {
   storage: CatalogStorage
   fetchJson: typeof fetchRelayJson
   now: () => number
-  /** Takes what a page brought (listings new or newer here, and swarm figures) into the
-   * index. */
+  /** Stores what is new or newer here of a page's verified listings, with the relay's
+   * cursor, in one transaction, and indexes it; returns what that was. */
+  put(listings: Listing[], sync: SyncCursor): Promise<Listing[]>
+  /** Takes what a page brought (listings new or newer here, and swarm figures) in: figures
+   * into the index, and word to the page. */
   stored(fresh: Listing[], figures: Map<string, SwarmFigures>): Promise<void>
   /** Tells the page that `entry` changed. */
   progress(): void
@@ -124,7 +127,7 @@ export async function syncRelay(
         store: async (_after, page) => {
           epoch = page.epoch ?? epoch
           const verified = await page.verified
-          const fresh = await storage.putListings(verified.listings, now(), {
+          const fresh = await deps.put(verified.listings, {
             relay,
             cursor: page.next,
             ...(epoch !== undefined && { epoch }),

@@ -85,6 +85,17 @@ afterEach(() => {
 
 const A = 'http://relay-a.test'
 
+/** The replica's answer to a search for `text`, as the page gets it. */
+async function searched(s: ReturnType<typeof setup>, text: string) {
+  await s.replica.receive({
+    type: 'search',
+    id: 7,
+    query: { text, sort: 'added', descending: false, offset: 0, limit: 100 },
+  })
+  const result = s.posted.findLast((m) => m.type === 'result')
+  return result?.type === 'result' ? result : undefined
+}
+
 /** A replica started with relay A, once its first pass from A ended. */
 async function syncedFrom(relay: ReturnType<typeof fakeRelay>, storage = memoryCatalogStorage()) {
   const s = setup([relay], storage)
@@ -255,28 +266,94 @@ describe('CatalogReplica: starting again', () => {
     first.replica.stop()
     relay.rows.push(listing(40), listing(3, 2))
     // Stored after the snapshot: the next start must index these from the cursor on.
-    await first.storage.storage.putListings([listing(40), listing(3, 2)], NOW)
-    const search = async (s: ReturnType<typeof setup>) => {
-      await s.replica.receive({
-        type: 'search',
-        id: 7,
-        query: { text: 'sample', sort: 'added', descending: false, offset: 0, limit: 50 },
-      })
-      const result = s.posted.find((m) => m.type === 'result')
-      return result?.type === 'result' ? result.rows.map((r) => r.key).sort() : null
-    }
+    await first.storage.put([listing(40), listing(3, 2)], NOW)
+    const search = async (s: ReturnType<typeof setup>) =>
+      (await searched(s, 'sample'))?.rows.map((r) => r.key).sort()
     const rebuildAll = vi.spyOn(first.storage.storage, 'allListings')
     const again = setup([], first.storage)
     await again.replica.receive({ type: 'start', relays: [] })
     expect(rebuildAll).not.toHaveBeenCalled()
     expect(again.posted.find((m) => m.type === 'ready')).toMatchObject({ count: 13 })
     const fresh = memoryCatalogStorage()
-    await fresh.storage.putListings(
+    await fresh.put(
       [...first.storage.listings.values()].map((s) => s.listing),
       NOW,
     )
     const rebuilt = setup([], fresh)
     await rebuilt.replica.receive({ type: 'start', relays: [] })
     expect(await search(again)).toEqual(await search(rebuilt))
+  })
+})
+
+describe('CatalogReplica: listings stored a page at a time', () => {
+  const searchAll = async (s: ReturnType<typeof setup>) => (await searched(s, ''))?.total
+  const details = async (s: ReturnType<typeof setup>, infoHash: string) => {
+    await s.replica.receive({ type: 'get', id: 71, infoHash, refresh: false })
+    const reply = s.posted.findLast((m) => m.type === 'listings')
+    return reply?.type === 'listings' ? reply.rows.map((r) => r.listing.seq) : null
+  }
+
+  it('a later page replaces a listing of an earlier one: it never comes back, after a restart either', async () => {
+    const rows = [...Array.from({ length: 10 }, (_, i) => listing(i + 1)), listing(3, 2)]
+    const s = await syncedFrom(fakeRelay(A, rows))
+    expect(s.storage.pages.length).toBe(2)
+    expect(s.storage.listings.size).toBe(10)
+    expect(await searchAll(s)).toBe(10)
+    expect(await details(s, listing(3).infoHash)).toEqual([2])
+    const served = await s.storage.storage.listingsAfter(0, 100)
+    expect(served.filter((r) => r.listing.infoHash === listing(3).infoHash)).toHaveLength(1)
+    s.replica.stop()
+    // A start without the snapshot rebuilds from the pages alone.
+    s.storage.storage.indexSnapshot = async () => undefined
+    const again = setup([], s.storage)
+    await again.replica.receive({ type: 'start', relays: [] })
+    expect(await searchAll(again)).toBe(10)
+    expect(await details(again, listing(3).infoHash)).toEqual([2])
+  })
+
+  it('a listing offered again with the same or a lower seq stores nothing', async () => {
+    const s = await syncedFrom(fakeRelay(A, [listing(1, 2), listing(1, 2), listing(1, 1)]))
+    expect(s.storage.pages.map((p) => p.listings.length)).toEqual([1])
+    expect(await details(s, listing(1).infoHash)).toEqual([2])
+  })
+
+  it('rewrites a page once half of it is replaced, keeping its live listings', async () => {
+    const first = Array.from({ length: 4 }, (_, i) => listing(i + 1))
+    const s = await syncedFrom(fakeRelay(A, [...first, listing(1, 2), listing(2, 2)], 4))
+    const [page] = s.storage.pages
+    expect(page.listings.map((l) => l.seq)).toEqual([1, 1])
+    expect(page.cursors).toEqual([3, 4])
+    expect(s.storage.listings.size).toBe(4)
+    expect(await searchAll(s)).toBe(4)
+    expect(await details(s, listing(4).infoHash)).toEqual([1])
+  })
+
+  it('a hostile page of one key a hundred times stores it once', async () => {
+    const copies = Array.from({ length: 100 }, (_, k) => listing(1, (k % 3) + 1))
+    const s = await syncedFrom(fakeRelay(A, copies, 100))
+    expect(s.storage.pages.map((p) => p.listings.length)).toEqual([1])
+    expect(await details(s, listing(1).infoHash)).toEqual([3])
+  })
+
+  it('a refused first publish stays gone after a restart, and other listings stay', async () => {
+    const s = await syncedFrom(fakeRelay(A, [listing(1)]))
+    const relay = fakeRelay(A, [])
+    relay.answer = () => {
+      throw new RelayError('the relay refused it', 400)
+    }
+    const refused = setup([relay], s.storage)
+    await refused.replica.receive({ type: 'start', relays: [] })
+    await refused.replica.receive({
+      type: 'publish',
+      id: 72,
+      draft: sampleDraft(50),
+      relay: A,
+    })
+    expect(refused.posted.find((m) => m.type === 'failed')).toBeDefined()
+    expect(await searchAll(refused)).toBe(1)
+    const again = setup([], s.storage)
+    await again.replica.receive({ type: 'start', relays: [] })
+    expect(await searchAll(again)).toBe(1)
+    expect(s.storage.listings.size).toBe(1)
   })
 })

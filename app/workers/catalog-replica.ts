@@ -6,7 +6,8 @@
 
 import type { NodeIdentity } from '../../shared/identity.ts'
 import type { Listing, ListingDraft } from '../../shared/listing.ts'
-import { listingKey, type SwarmFiguresRow } from '../catalog/db.ts'
+import type { StoredListing, SwarmFiguresRow } from '../catalog/db.ts'
+import { freshListings, listingKey } from '../catalog/listing-pages.ts'
 import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
 import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/relay-client.ts'
 import { SearchIndex, type SwarmFigures } from '../catalog/search-index.ts'
@@ -22,7 +23,7 @@ import {
 } from './catalog-publish.ts'
 import { figuresToStore, newRelayProgress, syncRelay } from './catalog-relay-sync.ts'
 import { IndexSnapshots, loadIndex, toIndexed } from './catalog-index-store.ts'
-import type { CatalogStorage } from './catalog-storage.ts'
+import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 /** Pause between sync passes over all relays. */
 const SYNC_INTERVAL_MS = 10_000
@@ -64,6 +65,10 @@ export class CatalogReplica {
   #again = false
   #wake: (() => void) | null = null
   #me: Promise<NodeIdentity> | null = null
+  /** The index loading from storage, once started: no write is judged before it is in. */
+  #loading: Promise<void> | null = null
+  /** The last write under way: writes run one at a time (#write). */
+  #writes: Promise<unknown> = Promise.resolve()
 
   constructor(deps: CatalogReplicaDeps) {
     this.#deps = deps
@@ -103,7 +108,11 @@ export class CatalogReplica {
         }
         this.#started = true
         for (const relay of message.relays) this.#addRelay(relay)
-        await this.#load(storage, this.#relays.length > 0)
+        await (this.#loading ??= this.#load(storage))
+        // Relays from earlier visits are synced (and announced to) at once, before discovery.
+        if (this.#relays.length) {
+          for (const state of await storage.allSyncStates()) this.#addRelay(state.relay)
+        }
         this.#reportProgress()
         if (this.#relays.length) void this.#syncForever(storage)
         return
@@ -127,10 +136,11 @@ export class CatalogReplica {
         return
       }
       case 'get': {
-        let stored = await storage.listingsFor(message.infoHash)
+        const storedFor = () => storage.listingsAt(this.#index.cursorsOf(message.infoHash))
+        let stored = await storedFor()
         if (message.refresh || stored.length === 0) {
           await this.#refreshFromRelays(storage, message.infoHash)
-          stored = await storage.listingsFor(message.infoHash)
+          stored = await storedFor()
         }
         const rows = stored
           .map((s) => ({
@@ -188,7 +198,7 @@ export class CatalogReplica {
     await storage.putFigures(rows)
   }
 
-  async #load(storage: CatalogStorage, online: boolean): Promise<void> {
+  async #load(storage: CatalogStorage): Promise<void> {
     const loaded = await loadIndex(storage, (index, total) => {
       this.#index = index
       this.#deps.post({ type: 'loading', loaded: index.size, total })
@@ -199,8 +209,6 @@ export class CatalogReplica {
       this.#snapshots.changed()
       this.#snapshots.settle()
     }
-    // Relays from earlier visits are synced (and announced to) at once, before discovery.
-    if (online) for (const state of await storage.allSyncStates()) this.#addRelay(state.relay)
     this.#deps.post({ type: 'ready', count: this.#index.size })
   }
 
@@ -233,12 +241,38 @@ export class CatalogReplica {
     return entry
   }
 
-  /** Takes listings new to this browser and figures into the index, and tells the page. */
+  /** Runs `write` after the writes before it: whether a listing is new or newer is judged
+   * against the index, so the index must not move between that judgement and the store. */
+  #write<T>(storage: CatalogStorage, write: () => Promise<T>): Promise<T> {
+    const run = this.#writes.then(async () => {
+      await (this.#loading ??= this.#load(storage))
+      return write()
+    })
+    this.#writes = run.catch(() => undefined)
+    return run
+  }
+
+  /** Stores what is new or newer of `listings` (judged against the index, not by reading
+   * storage back) and indexes it as soon as it is stored; returns it. With `sync`, the
+   * relay's cursor moves with it even when nothing was new. */
+  #put(storage: CatalogStorage, listings: Listing[], sync?: SyncCursor): Promise<Listing[]> {
+    return this.#write(storage, async () => {
+      const { fresh, superseded } = freshListings(listings, (key) => this.#index.current(key))
+      if (fresh.length === 0 && !sync) return []
+      const options = { superseded, ...(sync && { sync }) }
+      this.#indexStored(await storage.putListings(fresh, this.#now(), options))
+      return fresh
+    })
+  }
+
+  #indexStored(rows: StoredListing[]): void {
+    if (rows.length === 0) return
+    this.#index.upsert(rows.map(toIndexed))
+    this.#snapshots?.changed()
+  }
+
+  /** Takes figures into the index, and tells the page what came. */
   async #took(storage: CatalogStorage, fresh: Listing[], figures: Map<string, SwarmFigures>) {
-    if (fresh.length) {
-      this.#index.upsert(fresh.map(toIndexed))
-      this.#snapshots?.changed()
-    }
     await this.#storeFigures(storage, figures)
     if (fresh.length || figures.size) this.#deps.post({ type: 'changed', count: this.#index.size })
   }
@@ -262,6 +296,7 @@ export class CatalogReplica {
       storage,
       fetchJson: this.#deps.fetchJson,
       now: this.#now,
+      put: (listings: Listing[], sync: SyncCursor) => this.#put(storage, listings, sync),
       stored: (fresh: Listing[], figures: Map<string, SwarmFigures>) =>
         this.#took(storage, fresh, figuresToStore(figures, this.#figures)),
       progress: () => this.#reportProgress(),
@@ -315,9 +350,9 @@ export class CatalogReplica {
   async #refreshFromRelays(storage: CatalogStorage, infoHash: string): Promise<void> {
     const { values, live } = hashAnswers(await this.#askLiveRelays(`/v1/listings/${infoHash}`))
     const verified = await verifyListings(values, Math.floor(this.#now() / 1000))
-    const fresh = await storage.putListings(
+    const fresh = await this.#put(
+      storage,
       verified.listings.filter((l) => l.infoHash === infoHash),
-      this.#now(),
     )
     await this.#took(storage, fresh, live ? new Map([[infoHash, live]]) : new Map())
   }
@@ -334,21 +369,36 @@ export class CatalogReplica {
   ): Promise<{ listing: Listing; relayReached: boolean }> {
     const listing = await signListing(storage, await this.#identity(storage), draft, this.#now())
     const key = listingKey(listing)
-    const stored = await storage.listingsFor(listing.infoHash)
-    const previous = stored.find((s) => s.key === key)?.listing ?? null
-    await this.#took(storage, await storage.putListings([listing], this.#now()), new Map())
+    const held = this.#index.current(key)
+    const previous = held ? ((await storage.listingsAt([held.cursor]))[0]?.listing ?? null) : null
+    const fresh = await this.#put(storage, [listing])
+    await this.#took(storage, fresh, new Map())
     try {
       const relayReached = await postListing(this.#deps.fetchJson, relay, listing)
       if (!relayReached) await noteUnsent(storage, relay, listing)
       return { listing, relayReached }
     } catch (err) {
-      await storage.restoreListing(key, previous, this.#now())
-      if (previous) this.#index.upsert([toIndexed(previous)])
-      else this.#index.remove(key)
-      this.#snapshots?.changed()
-      this.#deps.post({ type: 'changed', count: this.#index.size })
+      if (fresh.length) await this.#undo(storage, key, previous)
       throw err
     }
+  }
+
+  /** Puts `previous` back under `key` (a new cursor, so neighbours see it again), or removes
+   * what is there when there was none: a publish the relay refused is undone. */
+  async #undo(storage: CatalogStorage, key: string, previous: Listing | null): Promise<void> {
+    await this.#write(storage, async () => {
+      const published = this.#index.current(key)
+      if (!published) return
+      if (previous) {
+        const superseded = [published.cursor]
+        this.#indexStored(await storage.putListings([previous], this.#now(), { superseded }))
+      } else {
+        await storage.removeListing(published.cursor)
+        this.#index.remove(key)
+        this.#snapshots?.changed()
+      }
+    })
+    this.#deps.post({ type: 'changed', count: this.#index.size })
   }
 
   /** Listings a neighbour sent: verified as a relay's are, the good ones stored and indexed. */
@@ -357,7 +407,7 @@ export class CatalogReplica {
     records: string[],
   ): Promise<{ stored: number; refused: number }> {
     const { listings, refused } = await verifyMeshListings(records, this.#now())
-    const fresh = await storage.putListings(listings, this.#now())
+    const fresh = await this.#put(storage, listings)
     await this.#took(storage, fresh, new Map())
     return { stored: fresh.length, refused }
   }

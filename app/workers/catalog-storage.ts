@@ -1,25 +1,29 @@
 // What the catalog replica (catalog-replica.ts) keeps in storage, as an interface, so its
 // logic runs in Node tests against a map in memory while the worker hands it IndexedDB.
+// Storage keeps pages of listings (app/catalog/listing-pages.ts) and decides nothing about
+// them: which listings are new or newer is decided by the caller, against its index.
 
 import type { Listing } from '../../shared/listing.ts'
 import {
   allListings,
   allSyncStates,
+  countListings,
   figuresSince,
   getNodeValue,
   indexSnapshot,
   listingsAfter,
-  listingsFor,
+  listingsAt,
   noteSyncError,
   putFigures,
   putListings,
-  restoreListing,
+  removeListing,
   saveIndexSnapshot,
   setNodeValue,
   snapshotBasis,
   syncState,
   type CatalogDb,
   type IndexSnapshot,
+  type PutOptions,
   type SnapshotBasis,
   type RelaySyncState,
   type StoredListing,
@@ -34,18 +38,25 @@ export interface SyncCursor {
 }
 
 export interface CatalogStorage {
+  /** Live listings: stored, neither replaced nor removed. */
   countListings(): Promise<number>
-  /** Every stored listing, a page at a time. */
+  /** Every live listing, a page at a time, in cursor order. */
   allListings(): AsyncIterable<StoredListing[]>
   allFigures(): Promise<SwarmFiguresRow[]>
   putFigures(rows: SwarmFiguresRow[]): Promise<void>
-  listingsFor(infoHash: string): Promise<StoredListing[]>
-  /** Stores listings, keeping the higher `seq`; returns those that were new or newer. */
-  putListings(listings: Listing[], now: number, cursor?: SyncCursor): Promise<Listing[]>
-  /** Up to `limit` listings this node numbered after `cursor` (StoredListing.cursor). */
+  /** The live listings numbered `cursors` (the index knows which: SearchIndex.cursorsOf). */
+  listingsAt(cursors: readonly number[]): Promise<StoredListing[]>
+  /** Stores listings found new or newer (freshListings), numbered on from the last cursor,
+   * and marks those they replace dead; returns them as stored. */
+  putListings(
+    listings: readonly Listing[],
+    now: number,
+    options?: PutOptions,
+  ): Promise<StoredListing[]>
+  /** Up to `limit` live listings this node numbered after `cursor` (StoredListing.cursor). */
   listingsAfter(cursor: number, limit: number): Promise<StoredListing[]>
-  /** Puts `previous` back under `key`, or removes the row when it is null. */
-  restoreListing(key: string, previous: Listing | null, now: number): Promise<void>
+  /** Removes the listing numbered `cursor`; counts a deletion and drops the snapshot. */
+  removeListing(cursor: number): Promise<void>
   syncState(relay: string): Promise<RelaySyncState | undefined>
   allSyncStates(): Promise<RelaySyncState[]>
   noteSyncError(relay: string, error: string): Promise<void>
@@ -64,14 +75,14 @@ export interface CatalogStorage {
 /** The browser's storage: IndexedDB through db.ts. */
 export function idbCatalogStorage(db: CatalogDb): CatalogStorage {
   return {
-    countListings: () => db.count('listings'),
+    countListings: () => countListings(db),
     allListings: () => allListings(db),
     allFigures: () => db.getAll('figures'),
     putFigures: (rows) => putFigures(db, rows),
-    listingsFor: (infoHash) => listingsFor(db, infoHash),
-    putListings: (listings, now, cursor) => putListings(db, listings, now, cursor),
+    listingsAt: (cursors) => listingsAt(db, cursors),
+    putListings: (listings, now, options) => putListings(db, listings, now, options),
     listingsAfter: (cursor, limit) => listingsAfter(db, cursor, limit),
-    restoreListing: (key, previous, now) => restoreListing(db, key, previous, now),
+    removeListing: (cursor) => removeListing(db, cursor),
     syncState: (relay) => syncState(db, relay),
     allSyncStates: () => allSyncStates(db),
     noteSyncError: (relay, error) => noteSyncError(db, relay, error),

@@ -1,64 +1,83 @@
 // For tests of the catalog worker in Node (there is no IndexedDB there): db.ts's semantics
-// over maps (the higher seq is kept and numbered with db.ts's own freshRows, a relay's cursor
-// moves with its page), and a replica asked as the page asks it.
+// over maps, with db.ts's own page layout (listing-pages.ts): pages numbered on from the last
+// cursor, dead marks, compaction once half a page is dead, a relay's cursor moving with its
+// page; and a replica asked as the page asks it.
 
 import type { Listing } from '../../shared/listing.ts'
+import type { IndexSnapshot, RelaySyncState, SwarmFiguresRow } from '../catalog/db.ts'
 import {
-  freshRows,
-  type IndexSnapshot,
-  type RelaySyncState,
+  compacted,
+  cursorAt,
+  dueForCompaction,
+  freshListings,
+  pageRows,
+  rowAt,
+  toPages,
   type StoredListing,
-  type SwarmFiguresRow,
-} from '../catalog/db.ts'
+  type StoredPage,
+} from '../catalog/listing-pages.ts'
 import type { FromWorker, ToWorker } from '../catalog/protocol.ts'
 import { RelayError, type fetchRelayJson } from '../catalog/relay-client.ts'
 import type { RecordPage } from '../lib/mesh/types.ts'
 import { CatalogReplica } from './catalog-replica.ts'
-import type { CatalogStorage } from './catalog-storage.ts'
+import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 export function memoryCatalogStorage() {
-  const listings = new Map<string, StoredListing>()
+  /** By each page's last cursor. */
+  const pages = new Map<number, StoredPage>()
+  const dead = new Set<number>()
   const figures = new Map<string, SwarmFiguresRow>()
   const sync = new Map<string, RelaySyncState>()
   const node = new Map<string, unknown>()
   let lastCursor = 0
   let deletions = 0
   let snapshot: IndexSnapshot | undefined
-  const write = (rows: StoredListing[]) => {
-    for (const row of rows) listings.set(row.key, row)
-    lastCursor = rows.at(-1)?.cursor ?? lastCursor
+  const isDead = (cursor: number) => dead.has(cursor)
+  const inOrder = () => [...pages.values()].sort((a, b) => a.last - b.last)
+  const live = () => inOrder().flatMap((page) => pageRows(page, 0, isDead))
+  const pageOf = (cursor: number) => inOrder().find((p) => p.last >= cursor)
+  const compact = (cursor: number) => {
+    const page = pageOf(cursor)
+    if (!page || page.first > cursor) return
+    const cursors = page.listings.map((_, i) => cursorAt(page, i))
+    if (!dueForCompaction(page, cursors.filter(isDead).length)) return
+    const kept = compacted(page, isDead)
+    for (const c of cursors) dead.delete(c)
+    pages.delete(page.last)
+    if (kept) pages.set(kept.last, kept)
   }
   const storage: CatalogStorage = {
-    countListings: async () => listings.size,
+    countListings: async () => live().length,
     async *allListings() {
-      if (listings.size) yield [...listings.values()]
+      const rows = live()
+      if (rows.length) yield rows
     },
     allFigures: async () => [...figures.values()],
     putFigures: async (rows) => void rows.forEach((r) => figures.set(r.infoHash, r)),
-    listingsFor: async (h) => [...listings.values()].filter((s) => s.infoHash === h),
-    async putListings(batch, now, cursor) {
-      const rows = freshRows(
-        batch,
-        batch.map((l) => listings.get(`${l.publisher}:${l.infoHash}`)),
-        lastCursor,
-        now,
-      )
-      write(rows)
+    listingsAt: async (cursors) =>
+      cursors.flatMap((c) => {
+        const page = pageOf(c)
+        const row = page && rowAt(page, c, isDead)
+        return row ? [row] : []
+      }),
+    async putListings(batch, now, options = {}) {
+      const written = toPages(batch, lastCursor, now)
+      for (const page of written) pages.set(page.last, page)
+      lastCursor = written.at(-1)?.last ?? lastCursor
+      for (const c of options.superseded ?? []) dead.add(c)
+      if (options.superseded?.length) compact(options.superseded[0])
+      const { sync: cursor } = options
       if (cursor) sync.set(cursor.relay, { ...cursor, lastSyncAt: now, lastError: null })
-      return rows.map((r) => r.listing)
+      return written.flatMap((page) => pageRows(page, 0, () => false))
     },
     listingsAfter: async (after, limit) =>
-      [...listings.values()]
-        .filter((s) => s.cursor > after)
-        .sort((a, b) => a.cursor - b.cursor)
+      inOrder()
+        .flatMap((page) => pageRows(page, after, isDead))
         .slice(0, limit),
-    async restoreListing(key, previous: Listing | null, now) {
-      if (previous) write(freshRows([previous], [undefined], lastCursor, now))
-      else {
-        listings.delete(key)
-        deletions++
-        snapshot = undefined
-      }
+    async removeListing(cursor) {
+      dead.add(cursor)
+      deletions++
+      snapshot = undefined
     },
     syncState: async (relay) => sync.get(relay),
     allSyncStates: async () => [...sync.values()],
@@ -77,7 +96,27 @@ export function memoryCatalogStorage() {
     },
     figuresSince: async (at) => [...figures.values()].filter((f) => f.at >= at),
   }
-  return { storage, listings, sync }
+  /** Stores what is new or newer of `listings`, judged against what is stored here (the
+   * replica judges against its index): for tests that fill a store before a replica opens. */
+  const put = async (listings: Listing[], now: number, cursor?: SyncCursor): Promise<Listing[]> => {
+    const current = new Map(live().map((r) => [r.key, { seq: r.listing.seq, cursor: r.cursor }]))
+    const { fresh, superseded } = freshListings(listings, (key) => current.get(key))
+    await storage.putListings(fresh, now, { superseded, ...(cursor && { sync: cursor }) })
+    return fresh
+  }
+  return {
+    storage,
+    put,
+    /** The live listings by key. */
+    get listings(): Map<string, StoredListing> {
+      return new Map(live().map((r) => [r.key, r]))
+    },
+    /** Stored pages, dead listings included until compacted. */
+    get pages(): StoredPage[] {
+      return inOrder()
+    },
+    sync,
+  }
 }
 
 /** A fetch for which every relay is down. */
