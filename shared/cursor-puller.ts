@@ -8,7 +8,8 @@
 
 /** What the loop reads of a page; the caller's page type carries the rest. */
 export interface CursorPage {
-  listings: readonly unknown[]
+  /** Only how many is read here (a relay's worker holds the listings themselves). */
+  listings: { readonly length: number }
   next: number
   more: boolean
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import { sha256 } from '@noble/hashes/sha2.js'
 import vectors from './test/vectors/listing-batch.json'
 import {
   bytesToHex,
@@ -14,6 +15,7 @@ import { MAX_BATCH_LISTINGS, MAX_LISTING_BYTES } from './limits.ts'
 import {
   CATEGORIES,
   ListingError,
+  MAX_BATCH_PROOF_HASHES,
   batchStatementBytes,
   createListing,
   signingBytes,
@@ -409,6 +411,28 @@ describe('VerifiedBatches', () => {
     }
     expect(calls.n).toBe(2)
     expect(batches.size).toBe(2)
+  })
+
+  it('hashes each node of a batch once, in any order: about two hashes a listing', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: MAX_BATCH_LISTINGS })
+          .chain((n) =>
+            fc.tuple(fc.constant(n), fc.shuffledSubarray([...Array(n).keys()], { minLength: n })),
+          ),
+        ([n, order]) => {
+          const batch = createListingBatch(drafts(n, 9), alice, META)
+          let hashes = 0
+          const batches = new VerifiedBatches(4, (data) => (hashes++, sha256(data)))
+          for (const i of order)
+            expect(verifyListing(batch[i], NOW, verify, batches)).toEqual(batch[i])
+          // n leaves, n - 1 nodes, and the first listing's path folded and recorded.
+          expect(hashes).toBeLessThanOrEqual(2 * n - 1 + 2 * MAX_BATCH_PROOF_HASHES)
+        },
+      ),
+      { numRuns: 25 },
+    )
   })
 
   it('holds at most maxBatches, checking a dropped batch again', () => {

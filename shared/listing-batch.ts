@@ -4,6 +4,7 @@
 // it has checked good (rememberGoodSignatures) pays one Ed25519 check per batch and a few
 // SHA-256s per listing; a listing alone can still be checked with its proof.
 
+import { sha256 } from '@noble/hashes/sha2.js'
 import { BoundedMap } from './bounded-map.ts'
 import {
   bytesToHex,
@@ -29,6 +30,7 @@ import {
   merkleLevels,
   merkleNodeHash,
   merkleRoot,
+  type Sha256,
 } from './merkle.ts'
 
 /** Signs for a publisher: a NodeIdentity through identitySigner, or the relay's
@@ -118,24 +120,30 @@ const position = (level: number, index: number) => level * 2 * MAX_BATCH_LISTING
  * shown so far (hex, by position). A listing of such a batch is then checked by hashing up
  * from its leaf to the first node already known, and comparing the rest of its proof with
  * the known siblings: the same answer as folding to the root (SHA-256 being collision
- * resistant), for a hash or two. Keyed by the exact signature, key, root and size, so a
- * listing carrying another signature takes the full check.
+ * resistant). The nodes a listing that passes hashed on its way up are known from then on,
+ * so a batch's listings cost its n leaf hashes and fewer than n node hashes in all, in any
+ * order (about two hashes a listing) instead of a fold each. Keyed by the exact signature,
+ * key, root and size, so a listing carrying another signature takes the full check.
  * Fill it only after a real signature check (verifyListing does, given one).
  */
 export class VerifiedBatches {
+  /** The SHA-256 that verifyListing and these checks use (noble's unless one is given). */
+  readonly hash: Sha256
   readonly #batches: BoundedMap<string, Map<number, string>>
 
-  constructor(maxBatches = MAX_VERIFIED_BATCHES) {
+  constructor(maxBatches = MAX_VERIFIED_BATCHES, hash: Sha256 = sha256) {
     this.#batches = new BoundedMap({ maxSize: maxBatches, order: 'lru' })
+    this.hash = hash
   }
 
   get size(): number {
     return this.#batches.size
   }
 
-  /** True: the leaf is in a batch checked good. False: it claims one, but its path does not
-   * lead there. Null: the batch is not known here (check it in full). `batch` must be
-   * well-formed (verifyListing checks it first). */
+  /** True: the leaf is in a batch checked good (and the nodes it led through are now
+   * known). False: it claims one, but its path does not lead there. Null: the batch is not
+   * known here (check it in full). `batch` must be well-formed (verifyListing checks it
+   * first). */
   includes(
     sig: string,
     publisher: string,
@@ -144,19 +152,13 @@ export class VerifiedBatches {
   ): boolean | null {
     const nodes = this.#batches.get(batchKey(sig, publisher, batch))
     if (!nodes) return null
-    let hash = leafHash
-    let k = 0
-    for (let level = 0, i = batch.i, last = batch.n - 1; ; level++, i >>= 1, last >>= 1) {
-      const known = nodes.get(position(level, i))
-      // Every path is recorded up to the root, so the walk meets a known node by then.
-      if (known !== undefined) {
-        if (known !== bytesToHex(hash)) return false
-        return restOfPathIsKnown(nodes, batch, level, i, last, k)
-      }
-      if (last === 0) return false
-      if (i % 2 === 1) hash = merkleNodeHash(hexToBytes(batch.proof[k++]), hash)
-      else if (i < last) hash = merkleNodeHash(hash, hexToBytes(batch.proof[k++]))
+    // Every path is recorded up to the root, so the climb meets a known node by then.
+    const c = this.#climb(nodes, batch, leafHash)
+    if (c.known !== c.hash || !restOfPathIsKnown(nodes, batch, c.level, c.i, c.last, c.k)) {
+      return false
     }
+    record(nodes, c.passed)
+    return true
   }
 
   /** Records a listing's path, once it folded to the root and the signature checked good. */
@@ -167,23 +169,52 @@ export class VerifiedBatches {
       nodes = new Map()
       this.#batches.set(key, nodes)
     }
-    let hash = leafHash
+    // What is above a known node is known already.
+    record(nodes, this.#climb(nodes, batch, leafHash).passed)
+  }
+
+  /** Hashes up a listing's path from its leaf to the first node `nodes` knows (or past the
+   * root): the nodes passed below it, with the proof's siblings beside them, and where it
+   * stopped. */
+  #climb(nodes: Map<number, string>, batch: ListingBatchProof, leafHash: Uint8Array): Climb {
+    const passed: (number | string)[] = []
+    let node = leafHash
     let k = 0
     for (let level = 0, i = batch.i, last = batch.n - 1; ; level++, i >>= 1, last >>= 1) {
       const at = position(level, i)
-      // What is above a known node is known already.
-      if (nodes.has(at)) return
-      nodes.set(at, bytesToHex(hash))
-      if (last === 0) return
+      const hash = bytesToHex(node)
+      const known = nodes.get(at)
+      if (known !== undefined || last === 0) {
+        if (known === undefined) passed.push(at, hash)
+        return { passed, known, hash, level, i, last, k }
+      }
+      passed.push(at, hash)
       if (i % 2 === 1) {
-        nodes.set(position(level, i - 1), batch.proof[k])
-        hash = merkleNodeHash(hexToBytes(batch.proof[k++]), hash)
+        passed.push(position(level, i - 1), batch.proof[k])
+        node = merkleNodeHash(hexToBytes(batch.proof[k++]), node, this.hash)
       } else if (i < last) {
-        nodes.set(position(level, i + 1), batch.proof[k])
-        hash = merkleNodeHash(hash, hexToBytes(batch.proof[k++]))
+        passed.push(position(level, i + 1), batch.proof[k])
+        node = merkleNodeHash(node, hexToBytes(batch.proof[k++]), this.hash)
       }
     }
   }
+}
+
+/** Where a climb stopped: the node known there (if any), the hash it brought, the level,
+ * index and last index there, and how much of the proof it used. */
+interface Climb {
+  /** Positions and hex hashes, in pairs. */
+  passed: (number | string)[]
+  known: string | undefined
+  hash: string
+  level: number
+  i: number
+  last: number
+  k: number
+}
+
+function record(nodes: Map<number, string>, passed: (number | string)[]): void {
+  for (let p = 0; p < passed.length; p += 2) nodes.set(passed[p] as number, passed[p + 1] as string)
 }
 
 function batchKey(sig: string, publisher: string, batch: ListingBatchProof): string {

@@ -38,6 +38,7 @@ import type { VerifiedBatches } from './listing-batch.ts'
 import { encodeBatchStatement, encodeSigningFields } from './listing-encoding.ts'
 import { merkleLeafHash, merkleAuditPathLength, merkleRootFromPath } from './merkle.ts'
 import { charLength, sanitizeDescription, sanitizeName, sanitizePath } from './text.ts'
+import { isSanitizedDescription, isSanitizedName, isSanitizedPath } from './sanitized-text.ts'
 
 export const LISTING_VERSION = 1
 /** A listing signed as one of a batch. */
@@ -239,10 +240,11 @@ export function verifyListing(
   const publicKey = hexToBytes(listing.publisher)
   const batch = listing.batch
   if (batch) {
-    const leaf = merkleLeafHash(bytes)
+    const hash = batches?.hash
+    const leaf = merkleLeafHash(bytes, hash)
     const known = batches?.includes(listing.sig, listing.publisher, batch, leaf) ?? null
     if (known === null) {
-      const root = merkleRootFromPath(leaf, batch.i, batch.n, batch.proof.map(hexToBytes))
+      const root = merkleRootFromPath(leaf, batch.i, batch.n, batch.proof.map(hexToBytes), hash)
       // A forged listing cannot fold to a root its publisher signed: refused without a
       // signature check, however good the root.
       if (root === null || bytesToHex(root) !== batch.root) {
@@ -279,32 +281,31 @@ export function verifyListing(
 /** The shape of a v 2 listing's `batch`: counts in range and a proof of exactly the length
  * its index and size need (a longer or shorter one is malformed, not merely wrong). */
 function checkBatch(value: unknown): asserts value is ListingBatchProof {
-  const bad = (message: string): never => {
-    throw new ListingError('malformed', message)
-  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    bad('a v2 listing needs a batch object')
+    malformed('a v2 listing needs a batch object')
   }
   const b = value as Record<string, unknown>
   const keys = Object.keys(b)
   if (keys.length !== BATCH_KEYS.length || !keys.every((k) => BATCH_KEYS.includes(k))) {
-    bad(`batch must have exactly ${BATCH_KEYS.join(', ')}`)
+    malformed(`batch must have exactly ${BATCH_KEYS.join(', ')}`)
   }
-  if (typeof b.root !== 'string' || !HEX64.test(b.root)) bad('batch.root must be 64 hex chars')
+  if (typeof b.root !== 'string' || !HEX64.test(b.root))
+    malformed('batch.root must be 64 hex chars')
   const n = b.n
   const i = b.i
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_LISTINGS) {
-    bad(`batch.n must be an integer from 1 to ${MAX_BATCH_LISTINGS}`)
+    malformed(`batch.n must be an integer from 1 to ${MAX_BATCH_LISTINGS}`)
   }
   if (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0 || i >= (n as number)) {
-    bad('batch.i must be an index below batch.n')
+    malformed('batch.i must be an index below batch.n')
   }
   const proof = b.proof
   if (!Array.isArray(proof) || proof.length !== merkleAuditPathLength(i as number, n as number)) {
-    bad('batch.proof has the wrong length for its index and size')
+    malformed('batch.proof has the wrong length for its index and size')
   }
   for (const hash of proof as unknown[]) {
-    if (typeof hash !== 'string' || !HEX64.test(hash)) bad('batch.proof holds 64-hex-char hashes')
+    if (typeof hash !== 'string' || !HEX64.test(hash))
+      malformed('batch.proof holds 64-hex-char hashes')
   }
 }
 
@@ -313,49 +314,59 @@ export function supersedes(incoming: Pick<Listing, 'seq'>, stored: Pick<Listing,
   return incoming.seq > stored.seq
 }
 
+/** Module-level rather than a closure per call: the checks run for every listing synced. */
+function malformed(message: string): never {
+  throw new ListingError('malformed', message)
+}
+
 function checkFields(l: Omit<Listing, 'sig'>): void {
-  const bad = (message: string): never => {
-    throw new ListingError('malformed', message)
-  }
   if (typeof l.infoHash !== 'string' || !HEX40.test(l.infoHash)) {
-    bad('infoHash must be 40 lowercase hex chars')
+    malformed('infoHash must be 40 lowercase hex chars')
   }
   if (typeof l.publisher !== 'string' || !HEX64.test(l.publisher)) {
-    bad('publisher must be 64 lowercase hex chars')
+    malformed('publisher must be 64 lowercase hex chars')
   }
-  if (typeof l.name !== 'string' || l.name === '') bad('name is required')
+  if (typeof l.name !== 'string' || l.name === '') malformed('name is required')
   // Cheap length checks first, so a huge string costs no sanitising work.
-  if (l.name.length > MAX_NAME_CHARS * 2) bad(`name is over ${MAX_NAME_CHARS} characters`)
-  if (charLength(l.name) > MAX_NAME_CHARS) bad(`name is over ${MAX_NAME_CHARS} characters`)
-  if (l.name !== sanitizeName(l.name)) bad('name has control, bidi or path characters')
-  if (typeof l.description !== 'string') bad('description must be a string')
+  if (l.name.length > MAX_NAME_CHARS * 2) malformed(`name is over ${MAX_NAME_CHARS} characters`)
+  // Code points are never more than UTF-16 units: counted only when it could matter.
+  if (l.name.length > MAX_NAME_CHARS && charLength(l.name) > MAX_NAME_CHARS) {
+    malformed(`name is over ${MAX_NAME_CHARS} characters`)
+  }
+  if (!isSanitizedName(l.name)) malformed('name has control, bidi or path characters')
+  if (typeof l.description !== 'string') malformed('description must be a string')
   if (l.description.length > MAX_DESCRIPTION_CHARS * 2) {
-    bad(`description is over ${MAX_DESCRIPTION_CHARS} characters`)
+    malformed(`description is over ${MAX_DESCRIPTION_CHARS} characters`)
   }
-  if (charLength(l.description) > MAX_DESCRIPTION_CHARS) {
-    bad(`description is over ${MAX_DESCRIPTION_CHARS} characters`)
+  if (
+    l.description.length > MAX_DESCRIPTION_CHARS &&
+    charLength(l.description) > MAX_DESCRIPTION_CHARS
+  ) {
+    malformed(`description is over ${MAX_DESCRIPTION_CHARS} characters`)
   }
-  if (l.description !== sanitizeDescription(l.description)) {
-    bad('description has control or bidi characters')
+  if (!isSanitizedDescription(l.description)) {
+    malformed('description has control or bidi characters')
   }
-  if (!CATEGORIES.includes(l.category)) bad(`category must be one of ${CATEGORIES.join(', ')}`)
-  if (!isCount(l.size)) bad('size must be a non-negative integer')
-  if (!isCount(l.files) || l.files < 1) bad('files must be a positive integer')
-  if (!isCount(l.seq)) bad('seq must be a non-negative integer')
-  if (!isCount(l.ts)) bad('ts must be unix seconds')
+  if (!CATEGORIES.includes(l.category))
+    malformed(`category must be one of ${CATEGORIES.join(', ')}`)
+  if (!isCount(l.size)) malformed('size must be a non-negative integer')
+  if (!isCount(l.files) || l.files < 1) malformed('files must be a positive integer')
+  if (!isCount(l.seq)) malformed('seq must be a non-negative integer')
+  if (!isCount(l.ts)) malformed('ts must be unix seconds')
   if (!Array.isArray(l.fileList) || l.fileList.length > MAX_LISTED_FILES) {
-    bad(`fileList must be an array of at most ${MAX_LISTED_FILES}`)
+    malformed(`fileList must be an array of at most ${MAX_LISTED_FILES}`)
   }
-  if (l.fileList.length > l.files) bad('fileList names more files than files')
+  if (l.fileList.length > l.files) malformed('fileList names more files than files')
   for (const f of l.fileList) {
-    if (typeof f !== 'object' || f === null || Object.keys(f).length !== 2) bad('bad file entry')
+    if (typeof f !== 'object' || f === null || Object.keys(f).length !== 2)
+      malformed('bad file entry')
     if (typeof f.path !== 'string' || f.path === '' || f.path.length > MAX_PATH_CHARS * 2) {
-      bad('file path must be a clean relative path')
+      malformed('file path must be a clean relative path')
     }
-    if (f.path !== sanitizePath(f.path)) {
-      bad('file path must be a clean relative path')
+    if (!isSanitizedPath(f.path)) {
+      malformed('file path must be a clean relative path')
     }
-    if (!isCount(f.size)) bad('file size must be a non-negative integer')
+    if (!isCount(f.size)) malformed('file size must be a non-negative integer')
   }
 }
 

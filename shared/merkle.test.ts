@@ -29,7 +29,7 @@ function path(m: number, d: Uint8Array[]): Uint8Array[] {
     : [...path(m - k, d.slice(k)), mth(d.slice(0, k))]
 }
 
-const tree = (data: Uint8Array[]) => merkleLevels(data.map(merkleLeafHash))
+const tree = (data: Uint8Array[]) => merkleLevels(data.map((d) => merkleLeafHash(d)))
 const hex = (hashes: Uint8Array[]) => hashes.map(bytesToHex)
 const leavesArb = fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 70 })
 

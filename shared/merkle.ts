@@ -11,17 +11,33 @@ import { sha256 } from '@noble/hashes/sha2.js'
 
 export const MERKLE_HASH_BYTES = 32
 
-const LEAF_PREFIX = new Uint8Array([0])
-const NODE_PREFIX = new Uint8Array([1])
+/** SHA-256 of one byte string. noble's by default; a Node process may pass its native one
+ * (about 3x faster on a listing's ~500 bytes), which gives the same bytes. */
+export type Sha256 = (data: Uint8Array) => Uint8Array
+
+const LEAF_PREFIX = 0
+const NODE_PREFIX = 1
 
 /** MTH({d}) = SHA-256(0x00 || d) (RFC 6962 §2.1). */
-export function merkleLeafHash(data: Uint8Array): Uint8Array {
-  return sha256.create().update(LEAF_PREFIX).update(data).digest()
+export function merkleLeafHash(data: Uint8Array, hash: Sha256 = sha256): Uint8Array {
+  // One call on one buffer: an incremental hasher costs more to set up than the copy.
+  const input = new Uint8Array(1 + data.length)
+  input[0] = LEAF_PREFIX
+  input.set(data, 1)
+  return hash(input)
 }
 
 /** SHA-256(0x01 || left || right) (RFC 6962 §2.1). */
-export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256.create().update(NODE_PREFIX).update(left).update(right).digest()
+export function merkleNodeHash(
+  left: Uint8Array,
+  right: Uint8Array,
+  hash: Sha256 = sha256,
+): Uint8Array {
+  const input = new Uint8Array(1 + left.length + right.length)
+  input[0] = NODE_PREFIX
+  input.set(left, 1)
+  input.set(right, 1 + left.length)
+  return hash(input)
 }
 
 /** The levels of the tree over `leafHashes`, leaves first, the root alone last. */
@@ -77,14 +93,15 @@ export function merkleRootFromPath(
   index: number,
   size: number,
   path: readonly Uint8Array[],
+  hash: Sha256 = sha256,
 ): Uint8Array | null {
   if (path.length !== merkleAuditPathLength(index, size)) return null
   if (path.some((h) => h.length !== MERKLE_HASH_BYTES)) return null
-  let hash = leafHash
+  let node = leafHash
   let k = 0
   for (let i = index, last = size - 1; last > 0; i >>= 1, last >>= 1) {
-    if (i % 2 === 1) hash = merkleNodeHash(path[k++], hash)
-    else if (i < last) hash = merkleNodeHash(hash, path[k++])
+    if (i % 2 === 1) node = merkleNodeHash(path[k++], node, hash)
+    else if (i < last) node = merkleNodeHash(node, path[k++], hash)
   }
-  return hash
+  return node
 }

@@ -169,6 +169,17 @@ describe('CatalogStore', () => {
     expect(again.peerCursor('http://peer')).toMatchObject({ epoch: 'e2', cursor: 0, fetched: 4 })
   })
 
+  it('commits pulled pages without an fsync of their own, and keeps FULL for the rest', () => {
+    const store = open(undefined, { synchronous: 'full' })
+    expect(store.synchronousMode()).toBe('full')
+    store.ingest('http://peer', 'e1', 1, [listing(0, 1)], 1)
+    expect(store.synchronousMode()).toBe('full')
+    const broken = { ...listing(0, 2), publisher: null } as unknown as Listing
+    expect(() => store.ingest('http://peer', 'e1', 2, [broken], 1)).toThrow()
+    expect(store.synchronousMode()).toBe('full')
+    expect(open().synchronousMode()).toBe('normal')
+  })
+
   it('moves neither rows nor the cursor when storing a page fails', () => {
     const store = open()
     store.ingest('http://peer', 'e1', 10, [listing(0, 1)], 1)

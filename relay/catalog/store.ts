@@ -10,11 +10,16 @@
 // Stored bytes (the rows' JSON, UTF-8) are counted per publisher and in total, so one key
 // and the whole catalog stay under their caps; at a cap new rows are refused, never evicted.
 //
-// No sockets and no verification here: callers pass listings already verified.
+// No sockets and no verification here: callers pass listings already verified, as listings
+// or as rows made beside the check (listing-row.ts). A page is one transaction: a new row
+// looks its key up and inserts (an INSERT tried first saved nothing measurable, and a
+// conflicting one uses up a cursor), and each publisher's counts are read once and written
+// once per transaction, not per row.
 
 import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import type { Listing } from '../../shared/listing.ts'
+import { listingRow, type ListingRow } from './listing-row.ts'
 import {
   MAX_CATALOG_BYTES,
   MAX_LISTINGS_PER_PUBLISHER,
@@ -60,7 +65,8 @@ export interface CatalogStoreOptions {
   /** Bytes of listings stored in all. */
   maxCatalogBytes: number
   /** 'full' syncs the WAL on every commit, so an acknowledged listing survives power loss;
-   * 'normal' only survives a crashed process (fine for benchmarks and tests of speed). */
+   * 'normal' only survives a crashed process (fine for benchmarks and tests of speed).
+   * Pages pulled from peers are committed as 'normal' either way (ingestRows says why). */
   synchronous: 'full' | 'normal'
 }
 
@@ -99,12 +105,8 @@ export class CatalogStore {
   #bytes = 0
   /** The highest cursor given, kept in step with each insert: every page served reads it. */
   #latest = 0
-  readonly #putAllTx: (listings: readonly Listing[]) => PutResult[]
-  readonly #ingest: (
-    peer: PeerCursor,
-    listings: readonly Listing[],
-    received: number,
-  ) => PutResult[]
+  readonly #putAllTx: (rows: readonly ListingRow[]) => PutResult[]
+  readonly #ingest: (peer: PeerCursor, rows: readonly ListingRow[], received: number) => PutResult[]
 
   constructor(file: string, options: Partial<CatalogStoreOptions> = {}) {
     this.options = {
@@ -142,13 +144,10 @@ export class CatalogStore {
       publisher: db.prepare<[string], { listings: number; bytes: number }>(
         'SELECT listings, bytes FROM publishers WHERE publisher = ?',
       ),
-      countPublisher: db.prepare<[string, number]>(
-        `INSERT INTO publishers (publisher, listings, bytes) VALUES (?, 1, ?)
+      setPublisher: db.prepare<[string, number, number]>(
+        `INSERT INTO publishers (publisher, listings, bytes) VALUES (?, ?, ?)
          ON CONFLICT (publisher) DO UPDATE SET
-           listings = listings + 1, bytes = bytes + excluded.bytes`,
-      ),
-      growPublisher: db.prepare<[number, string]>(
-        'UPDATE publishers SET bytes = bytes + ? WHERE publisher = ?',
+           listings = excluded.listings, bytes = excluded.bytes`,
       ),
       totalBytes: db.prepare<[], { bytes: number }>(
         'SELECT coalesce(sum(bytes), 0) AS bytes FROM publishers',
@@ -177,12 +176,10 @@ export class CatalogStore {
     }
     this.#bytes = this.#sql.totalBytes.get()!.bytes
     this.#latest = this.#sql.latest.get()?.cursor ?? 0
-    this.#putAllTx = db.transaction((listings: readonly Listing[]) =>
-      listings.map((l) => this.#putOne(l)),
-    )
+    this.#putAllTx = db.transaction((rows: readonly ListingRow[]) => this.#putRows(rows))
     this.#ingest = db.transaction(
-      (peer: PeerCursor, listings: readonly Listing[], received: number) => {
-        const results = listings.map((l) => this.#putOne(l))
+      (peer: PeerCursor, rows: readonly ListingRow[], received: number) => {
+        const results = this.#putRows(rows)
         const before = this.#sql.peer.get(peer.peer)
         const fetched = (before?.epoch === peer.epoch ? before.fetched : 0) + received
         this.#sql.setPeer.run(peer.peer, peer.epoch, peer.cursor, fetched)
@@ -198,7 +195,8 @@ export class CatalogStore {
 
   /** Stores many in one transaction; one result each, in order. */
   putMany(listings: readonly Listing[]): PutResult[] {
-    return this.#counted(() => this.#putAllTx(listings))
+    const rows = listings.map(listingRow)
+    return this.#counted(() => this.#putAllTx(rows))
   }
 
   /**
@@ -212,9 +210,31 @@ export class CatalogStore {
     listings: readonly Listing[],
     received: number,
   ): PutResult[] {
-    return this.#counted(() =>
-      this.#ingest({ peer, epoch, cursor: next, fetched: 0 }, listings, received),
-    )
+    return this.ingestRows(peer, epoch, next, listings.map(listingRow), received)
+  }
+
+  /** ingest, for rows made where the page was verified (listing-row.ts). */
+  ingestRows(
+    peer: string,
+    epoch: string,
+    next: number,
+    rows: readonly ListingRow[],
+    received: number,
+  ): PutResult[] {
+    // A pulled page needs no fsync of its own: its rows and the peer's cursor commit
+    // together, so a power cut that loses the commit loses both, and the page is pulled
+    // again. (WAL keeps the database whole either way, and the next FULL commit, or a
+    // checkpoint, syncs these frames too.) On a busy disk the fsync was most of a page's
+    // store. Listings acknowledged to a publisher keep the configured mode.
+    const relaxed = this.options.synchronous === 'full'
+    if (relaxed) this.#db.pragma('synchronous = NORMAL')
+    try {
+      return this.#counted(() =>
+        this.#ingest({ peer, epoch, cursor: next, fetched: 0 }, rows, received),
+      )
+    } finally {
+      if (relaxed) this.#db.pragma('synchronous = FULL')
+    }
   }
 
   /** Where pulling from `peer` stands, or undefined if never pulled. */
@@ -281,6 +301,12 @@ export class CatalogStore {
     return this.#bytes
   }
 
+  /** The connection's synchronous mode between writes (the configured one). */
+  synchronousMode(): 'full' | 'normal' | 'other' {
+    const mode = this.#db.pragma('synchronous', { simple: true })
+    return mode === 2 ? 'full' : mode === 1 ? 'normal' : 'other'
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close()
   }
@@ -296,31 +322,52 @@ export class CatalogStore {
     }
   }
 
-  #putOne(l: Listing): PutResult {
-    const stored = this.#sql.find.get(l.publisher, l.infoHash)
-    if (stored && l.seq <= stored.seq) return { outcome: 'stale', storedSeq: stored.seq }
-    const json = JSON.stringify(l)
-    const bytes = Buffer.byteLength(json)
-    const grows = bytes - (stored ? this.#sql.rowBytes.get(stored.cursor)!.bytes : 0)
-    const publisher = this.#sql.publisher.get(l.publisher) ?? { listings: 0, bytes: 0 }
+  /** Stores rows inside a transaction: each publisher's counts are read when first met and
+   * written once at the end. */
+  #putRows(rows: readonly ListingRow[]): PutResult[] {
+    const publishers = new Map<string, PublisherCounts>()
+    const results = rows.map((row) => {
+      let counts = publishers.get(row.publisher)
+      if (!counts) {
+        const stored = this.#sql.publisher.get(row.publisher)
+        counts = { listings: stored?.listings ?? 0, bytes: stored?.bytes ?? 0, changed: false }
+        publishers.set(row.publisher, counts)
+      }
+      return this.#putOne(row, counts)
+    })
+    for (const [publisher, c] of publishers) {
+      if (c.changed) this.#sql.setPublisher.run(publisher, c.listings, c.bytes)
+    }
+    return results
+  }
+
+  #putOne(row: ListingRow, publisher: PublisherCounts): PutResult {
+    const stored = this.#sql.find.get(row.publisher, row.infoHash)
+    if (stored && row.seq <= stored.seq) return { outcome: 'stale', storedSeq: stored.seq }
+    const grows = row.bytes - (stored ? this.#sql.rowBytes.get(stored.cursor)!.bytes : 0)
     const { maxListingsPerPublisher, maxPublisherBytes, maxCatalogBytes } = this.options
     if (!stored && publisher.listings >= maxListingsPerPublisher) return { outcome: 'full' }
     // An update that does not grow its row is always taken, caps or not.
     if (grows > 0 && publisher.bytes + grows > maxPublisherBytes) return { outcome: 'full' }
     if (grows > 0 && this.#bytes + grows > maxCatalogBytes) return { outcome: 'catalog-full' }
-    if (stored) {
-      this.#sql.remove.run(stored.cursor)
-      this.#sql.growPublisher.run(grows, l.publisher)
-    } else {
-      this.#sql.countPublisher.run(l.publisher, bytes)
-    }
+    if (stored) this.#sql.remove.run(stored.cursor)
+    else publisher.listings++
+    publisher.bytes += grows
+    publisher.changed = true
     this.#bytes += grows
     const cursor = Number(
-      this.#sql.insert.run(l.publisher, l.infoHash, l.seq, l.ts, json).lastInsertRowid,
+      this.#sql.insert.run(row.publisher, row.infoHash, row.seq, row.ts, row.json).lastInsertRowid,
     )
     this.#latest = Math.max(this.#latest, cursor)
-    return { outcome: stored ? 'replaced' : 'inserted', cursor, bytes }
+    return { outcome: stored ? 'replaced' : 'inserted', cursor, bytes: row.bytes }
   }
+}
+
+/** A publisher's counts while a transaction runs. */
+interface PublisherCounts {
+  listings: number
+  bytes: number
+  changed: boolean
 }
 
 /** Databases made before bytes were counted get the column, filled from their rows. */

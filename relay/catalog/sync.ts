@@ -2,9 +2,9 @@
 // page after page (GET /v1/listings?after=CURSOR) until the peer says there is no more,
 // then polls every few seconds. Every listing is verified before it is stored; the page's
 // rows and the new cursor are committed in one transaction (store.ts), so a restarted relay
-// resumes where it stopped and fetches nothing twice. One page ahead is fetched and verified
-// (off the main thread, verify-pool.ts) while the current one is stored. Every request has
-// a timeout.
+// resumes where it stopped and fetches nothing twice. A page's text goes as it came to a
+// worker (verify-pool.ts), which parses and verifies it off the main thread; one page ahead
+// is fetched and checked while the current one is stored. Every request has a timeout.
 //
 // A peer is a source like any address (issue 20): what it makes us store is budgeted in
 // listings and bytes per minute, waited out between pages (nothing pulled is skipped). A
@@ -40,6 +40,7 @@ import {
 import type { Refusals } from '../refusals.ts'
 import { PeerError, PeerUnreachableError, type PeerTransport } from '../peering/peer-fetch.ts'
 import { RateLimiter } from '../budget/quotas.ts'
+import type { PageHead } from './page-check.ts'
 import type { CatalogStore } from './store.ts'
 import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
 
@@ -70,15 +71,10 @@ class InvalidPageError extends PeerError {
   override name = 'InvalidPageError'
 }
 
-interface Page {
-  listings: unknown[]
-  next: number
-  more: boolean
-  epoch: string
-}
-
-/** A page and its verification, started as soon as the page arrives. */
-interface FetchedPage extends Page {
+/** A page parsed, and its verification, started as soon as the page arrived. */
+interface FetchedPage extends PageHead {
+  /** Stands for the listings for the cursor loop, which reads only how many there are. */
+  listings: { length: number }
   verified: Promise<VerifiedPage>
 }
 
@@ -220,22 +216,19 @@ export class PeerPuller {
     }
   }
 
-  #fetch(after: number): Promise<FetchedPage> {
+  async #fetch(after: number): Promise<FetchedPage> {
     const url = `${this.peer}/v1/listings?after=${after}&limit=${this.options.pageSize}`
-    const page = this.#transport
-      .fetchJson(url, {
-        timeoutMs: this.options.timeoutMs,
-        // Room for the stats map and a last listing that crossed the byte cap.
-        maxBytes: MAX_PAGE_BYTES * 2,
-        signal: this.#loop.signal,
-      })
-      .then(parsePage)
-    return page.then((p) => {
-      const verified = this.#pool.verifyPage(p.listings, Math.floor(Date.now() / 1000))
-      // Awaited when the page is stored, or dropped with it: never an unhandled rejection.
-      verified.catch(() => {})
-      return { ...p, verified }
-    })
+    const text = (await this.#transport.fetchJson(url, {
+      timeoutMs: this.options.timeoutMs,
+      // Room for the stats map and a last listing that crossed the byte cap.
+      maxBytes: MAX_PAGE_BYTES * 2,
+      signal: this.#loop.signal,
+      // Parsed in a worker, under the same caps (page-check.ts).
+      parse: (body) => body,
+    })) as string
+    const { head, verified } = this.#pool.checkPage(text, url, Math.floor(Date.now() / 1000))
+    const page = await head
+    return { ...page, listings: { length: page.received }, verified }
   }
 
   /** How long a peer that said it is busy asked us to wait (bounded), or null when the
@@ -258,7 +251,7 @@ export class PeerPuller {
 
   /** True when the peer's database was replaced (its epoch changed) and the cursor was reset;
    * throws when that came too soon after the last reset. */
-  #restarted(page: Page): boolean {
+  #restarted(page: FetchedPage): boolean {
     const at = this.#store.peerCursor(this.peer)
     if (!at || at.epoch === page.epoch) return false
     this.#holdReset(Date.now())
@@ -270,10 +263,10 @@ export class PeerPuller {
 
   /** Verifies and stores a page pulled `after` a cursor. */
   async #apply(after: number, page: FetchedPage): Promise<void> {
-    const received = page.listings.length
-    const { listings, invalid } = await page.verified
+    const { received } = page
+    const { rows, invalid } = await page.verified
     if (this.#loop.signal.aborted) return
-    const results = this.#store.ingest(this.peer, page.epoch, page.next, listings, received)
+    const results = this.#store.ingestRows(this.peer, page.epoch, page.next, rows, received)
     const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
     const nowMs = Date.now()
     this.#listings.charge(this.peer, received, nowMs)
@@ -324,22 +317,4 @@ function isInvalidPage(err: unknown): boolean {
     err instanceof CursorPageError ||
     (err instanceof PeerError && err.status === undefined && !(err instanceof PeerUnreachableError))
   )
-}
-
-function parsePage(value: unknown): Page {
-  const page = value as Partial<Page> | null
-  if (
-    typeof page !== 'object' ||
-    page === null ||
-    !Array.isArray(page.listings) ||
-    page.listings.length > MAX_PAGE_LISTINGS ||
-    !Number.isSafeInteger(page.next) ||
-    page.next! < 0 ||
-    typeof page.more !== 'boolean' ||
-    typeof page.epoch !== 'string' ||
-    !/^[0-9a-f]{1,64}$/.test(page.epoch)
-  ) {
-    throw new PeerError('peer sent a malformed page')
-  }
-  return page as Page
 }

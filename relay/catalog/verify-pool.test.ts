@@ -5,6 +5,9 @@ import { rememberGoodSignatures } from '../../shared/listing-batch.ts'
 import { createFastVerifier } from '../signatures/verify.ts'
 import { VerifyPool } from './verify-pool.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
+import { listingRow } from './listing-row.ts'
+import { MalformedPageError } from './page-check.ts'
+import { MAX_PAGE_LISTINGS } from '../limits.ts'
 
 const NOW = 1_764_115_200
 const signer = new FastSigner()
@@ -34,7 +37,7 @@ function reference(values: unknown[]) {
       invalid++
     }
   }
-  return { listings, invalid }
+  return { rows: listings.map(listingRow), invalid }
 }
 
 /** v2 batches of two publishers interleaved with v1 listings, forgeries among them. */
@@ -56,6 +59,16 @@ const expectedTail = reference(page.slice(100))
 const batches = batchPage()
 const expectedBatches = reference(batches)
 
+const pageText = (values: unknown[]) =>
+  JSON.stringify({ listings: values, next: 7, more: true, epoch: 'ab', stats: {} })
+
+/** The head and rows a pool gives for a page of `values`. */
+async function check(pool: VerifyPool, values: unknown[]) {
+  const checked = pool.checkPage(pageText(values), 'test', NOW)
+  return { head: await checked.head, ...(await checked.verified) }
+}
+const head = (received: number) => ({ next: 7, more: true, epoch: 'ab', received })
+
 describe('VerifyPool', () => {
   it.each([0, 1, 3])(
     'with %i workers keeps exactly the listings noble accepts, in order',
@@ -63,9 +76,11 @@ describe('VerifyPool', () => {
       const pool = new VerifyPool(size, createFastVerifier())
       pools.push(pool)
       expect(expected.invalid).toBeGreaterThan(50)
-      expect(await pool.verifyPage(page, NOW)).toEqual(expected)
-      // Twice, to use the workers already started.
-      expect(await pool.verifyPage(page.slice(100), NOW)).toEqual(expectedTail)
+      expect(await check(pool, page)).toEqual({ head: head(300), ...expected })
+      // Again, and pages at once, to use the workers already started.
+      const [tail, whole] = await Promise.all([check(pool, page.slice(100)), check(pool, page)])
+      expect(tail).toEqual({ head: head(200), ...expectedTail })
+      expect(whole).toEqual({ head: head(300), ...expected })
     },
   )
 
@@ -73,22 +88,51 @@ describe('VerifyPool', () => {
     const pool = new VerifyPool(size, createFastVerifier())
     pools.push(pool)
     expect(expectedBatches.invalid).toBe(2)
-    expect(await pool.verifyPage(batches, NOW)).toEqual(expectedBatches)
+    expect(await check(pool, batches)).toEqual({ head: head(batches.length), ...expectedBatches })
   })
 
   it('checks one signature per batch (inline, with the memo the relay uses)', async () => {
     let checks = 0
     const counted = rememberGoodSignatures((s, m, k) => (checks++, verify(s, m, k)))
     const pool = new VerifyPool(0, counted)
-    expect(await pool.verifyPage(batches, NOW)).toEqual(expectedBatches)
+    expect(await check(pool, batches)).toMatchObject(expectedBatches)
     // Three batches of one publisher, three of the other, one v1 listing; the forgeries
     // fold to no signed root.
     expect(checks).toBe(7)
   })
 
+  it.each([0, 1])('with %i workers refuses a page that is no use, as a whole', async (size) => {
+    const pool = new VerifyPool(size, createFastVerifier())
+    pools.push(pool)
+    const good = page.slice(0, 3)
+    const bad = [
+      '{"listings": [',
+      'null',
+      '[]',
+      JSON.stringify({ listings: good, next: -1, more: true, epoch: 'ab' }),
+      JSON.stringify({ listings: good, next: 1, more: 'yes', epoch: 'ab' }),
+      JSON.stringify({ listings: good, next: 1, more: true, epoch: 'AB' }),
+      JSON.stringify({ listings: {}, next: 1, more: true, epoch: 'ab' }),
+      JSON.stringify({
+        listings: Array(MAX_PAGE_LISTINGS + 1).fill(0),
+        next: 1,
+        more: true,
+        epoch: 'ab',
+      }),
+      `{"listings":[${'['.repeat(100_000)}`,
+    ]
+    for (const text of bad) {
+      const checked = pool.checkPage(text, 'test', NOW)
+      await expect(checked.head).rejects.toBeInstanceOf(MalformedPageError)
+      await expect(checked.verified).rejects.toBeInstanceOf(MalformedPageError)
+    }
+    // And goes on with the next page.
+    expect(await check(pool, good)).toMatchObject({ head: head(3) })
+  })
+
   it('refuses work once closed', async () => {
     const pool = new VerifyPool(1, createFastVerifier())
     await pool.close()
-    await expect(pool.verifyPage(mixedPage(), NOW)).rejects.toThrow(/closed/)
+    await expect(pool.checkPage(pageText(page), 'test', NOW).verified).rejects.toThrow(/closed/)
   })
 })

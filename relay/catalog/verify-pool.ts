@@ -1,39 +1,57 @@
-// Verifying pulled pages off the main thread. A page of 1,000 listings costs ~160 ms of
-// signature checks (OpenSSL, ~6,000 listings/s with the field checks); done inline it would
-// stall the tracker and the API for that long per page, and use one core of several. The
-// pool splits a page over worker threads (verify-worker-main.ts runs the very same
-// verifyListing) and keeps the order of the listings that pass.
+// Checking pulled pages off the main thread. A page of 1,000 listings is ~1.2 MB of JSON to
+// parse under the peer caps and 1,000 listings to verify (~20-60 µs each); done inline
+// that would stall the tracker and the API for tens of ms a page. The pool hands each
+// page's text, as it came, to a worker thread (verify-worker-main.ts runs page-check.ts,
+// the very code used inline), pages taking turns over the workers, and gets back first the
+// page's head (next, more, epoch: the puller fetches the page after with it) and then the
+// rows of the listings that passed, in order, ready for the store. The main thread neither
+// parses pages nor copies listings between threads.
 //
-// With `size: 0` it verifies inline, yielding between slices.
+// With `size: 0` it checks inline, yielding between slices.
 //
 // v2 listings (shared/listing-batch.ts) share one signature per batch, and each worker
-// remembers the batches it checked good (VerifiedBatches). A page is cut into contiguous
-// parts, so a batch's listings mostly land on one worker: a batch cut in two costs one
-// check more.
+// remembers the batches it checked good (VerifiedBatches): a batch cut by a page boundary
+// whose two parts land on two workers costs one signature check more.
 
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { SignatureVerifier } from '../../shared/identity.ts'
-import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
-import { VerifiedBatches } from '../../shared/listing-batch.ts'
+import type { ListingRow } from './listing-row.ts'
+import {
+  MalformedPageError,
+  checkRows,
+  parsePulledPage,
+  relayVerifiedBatches,
+  type CheckedRows,
+  type PageHead,
+} from './page-check.ts'
 
 export interface VerifyRequest {
   id: number
-  values: unknown[]
+  /** The page's JSON text, under the transport's byte cap. */
+  text: string
+  /** Where it came from, for error messages. */
+  source: string
   nowSeconds: number
 }
 
-export interface VerifyResponse {
-  id: number
-  listings: Listing[]
-  invalid: number
-  /** Set when verifying failed for another reason than a bad listing. */
-  error?: string
-}
+export type VerifyResponse =
+  | ({ id: number; kind: 'head' } & PageHead)
+  | ({ id: number; kind: 'rows' } & CheckedRows)
+  /** `malformed`: the page is no use (MalformedPageError); otherwise a fault. */
+  | { id: number; kind: 'error'; error: string; malformed: boolean }
 
 export interface VerifiedPage {
-  listings: Listing[]
+  /** The listings that passed, in order, as the store writes them. */
+  rows: ListingRow[]
   invalid: number
+}
+
+/** A page being checked: its head as soon as it is parsed, its rows once verified. Both
+ * reject with MalformedPageError for a page that is no use. */
+export interface CheckedPage {
+  head: Promise<PageHead>
+  verified: Promise<VerifiedPage>
 }
 
 /** Listings verified inline between yields to the event loop (a few ms of work). */
@@ -45,16 +63,18 @@ export function defaultPoolSize(): number {
   return Math.min(4, availableParallelism())
 }
 
+interface Waiting {
+  head: Deferred<PageHead>
+  verified: Deferred<VerifiedPage>
+}
+
 export class VerifyPool {
   readonly size: number
   readonly #verify: SignatureVerifier
   /** v2 batches checked good inline. */
-  readonly #batches = new VerifiedBatches()
+  readonly #batches = relayVerifiedBatches()
   readonly #workers: Worker[] = []
-  readonly #pending = new Map<
-    number,
-    { resolve: (r: VerifyResponse) => void; reject: (e: Error) => void }
-  >()
+  readonly #pending = new Map<number, Waiting>()
   #nextId = 0
   #closed = false
 
@@ -64,35 +84,39 @@ export class VerifyPool {
     this.#verify = verify
   }
 
-  async verifyPage(values: readonly unknown[], nowSeconds: number): Promise<VerifiedPage> {
-    if (this.size === 0 || values.length < 2 * INLINE_SLICE) return this.#inline(values, nowSeconds)
-    const per = Math.ceil(values.length / this.size)
-    const parts = await Promise.all(
-      Array.from({ length: Math.ceil(values.length / per) }, (_, i) =>
-        this.#send(i, values.slice(i * per, (i + 1) * per), nowSeconds),
-      ),
-    )
-    return {
-      listings: parts.flatMap((p) => p.listings),
-      invalid: parts.reduce((n, p) => n + p.invalid, 0),
+  /** Starts checking a page's text. */
+  checkPage(text: string, source: string, nowSeconds: number): CheckedPage {
+    const waiting: Waiting = { head: deferred(), verified: deferred() }
+    // Whoever holds the page may drop it: never an unhandled rejection.
+    waiting.head.promise.catch(() => {})
+    waiting.verified.promise.catch(() => {})
+    if (this.#closed) {
+      const closed = new Error('verify pool closed')
+      waiting.head.reject(closed)
+      waiting.verified.reject(closed)
+    } else if (this.size === 0) {
+      void this.#inline(text, source, nowSeconds, waiting)
+    } else {
+      const id = this.#nextId++
+      this.#pending.set(id, waiting)
+      const request: VerifyRequest = { id, text, source, nowSeconds }
+      this.#worker(id % this.size).postMessage(request)
     }
+    return { head: waiting.head.promise, verified: waiting.verified.promise }
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    for (const p of this.#pending.values()) p.reject(new Error('verify pool closed'))
-    this.#pending.clear()
+    this.#failAll(new Error('verify pool closed'))
     await Promise.all(this.#workers.splice(0).map((w) => w.terminate()))
   }
 
-  #send(index: number, values: unknown[], nowSeconds: number): Promise<VerifyResponse> {
-    if (this.#closed) return Promise.reject(new Error('verify pool closed'))
-    const worker = this.#worker(index)
-    const id = this.#nextId++
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      worker.postMessage({ id, values, nowSeconds } satisfies VerifyRequest)
-    })
+  #failAll(err: Error): void {
+    for (const w of this.#pending.values()) {
+      w.head.reject(err)
+      w.verified.reject(err)
+    }
+    this.#pending.clear()
   }
 
   #worker(index: number): Worker {
@@ -100,17 +124,11 @@ export class VerifyPool {
     if (existing) return existing
     const worker = new Worker(new URL('./verify-worker.js', import.meta.url))
     worker.unref()
-    worker.on('message', (r: VerifyResponse) => {
-      const p = this.#pending.get(r.id)
-      this.#pending.delete(r.id)
-      if (r.error !== undefined) p?.reject(new Error(r.error))
-      else p?.resolve(r)
-    })
+    worker.on('message', (r: VerifyResponse) => this.#answer(r))
     // A dead worker fails whatever waits on the pool; the next page starts a new one.
     const fail = (err: Error) => {
       if (this.#workers[index] === worker) delete this.#workers[index]
-      for (const p of this.#pending.values()) p.reject(err)
-      this.#pending.clear()
+      this.#failAll(err)
     }
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`verify worker exited (${code})`)))
@@ -118,18 +136,54 @@ export class VerifyPool {
     return worker
   }
 
-  async #inline(values: readonly unknown[], nowSeconds: number): Promise<VerifiedPage> {
-    const listings: Listing[] = []
-    let invalid = 0
-    for (let i = 0; i < values.length; i++) {
-      if (i > 0 && i % INLINE_SLICE === 0) await new Promise((r) => setImmediate(r))
-      try {
-        listings.push(verifyListing(values[i], nowSeconds, this.#verify, this.#batches))
-      } catch (err) {
-        if (!(err instanceof ListingError)) throw err
-        invalid++
-      }
+  #answer(r: VerifyResponse): void {
+    const w = this.#pending.get(r.id)
+    if (!w) return
+    if (r.kind === 'head') {
+      w.head.resolve({ next: r.next, more: r.more, epoch: r.epoch, received: r.received })
+      return
     }
-    return { listings, invalid }
+    this.#pending.delete(r.id)
+    if (r.kind === 'rows') {
+      w.verified.resolve({ rows: r.rows, invalid: r.invalid })
+      return
+    }
+    const err = r.malformed ? new MalformedPageError(r.error) : new Error(r.error)
+    w.head.reject(err)
+    w.verified.reject(err)
   }
+
+  async #inline(text: string, source: string, nowSeconds: number, w: Waiting): Promise<void> {
+    try {
+      const page = parsePulledPage(text, source)
+      const { listings, ...head } = page
+      w.head.resolve(head)
+      const rows: CheckedRows = { rows: [], invalid: 0 }
+      for (let from = 0; from < listings.length; from += INLINE_SLICE) {
+        await new Promise((r) => setImmediate(r))
+        const to = Math.min(listings.length, from + INLINE_SLICE)
+        checkRows(listings, from, to, nowSeconds, this.#verify, this.#batches, rows)
+      }
+      w.verified.resolve(rows)
+    } catch (err) {
+      w.head.reject(err as Error)
+      w.verified.reject(err as Error)
+    }
+  }
+}
+
+interface Deferred<T> {
+  promise: Promise<T>
+  resolve: (value: T) => void
+  reject: (err: Error) => void
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { promise, resolve, reject }
 }

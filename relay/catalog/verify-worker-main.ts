@@ -1,38 +1,33 @@
-// Inside a verification worker: checks listings with the same code as the main thread
-// (verifyListing with the OpenSSL verifier) and answers with those that pass. v2 batches
-// checked good are remembered for the worker's life, so a batch's signature is checked once
-// here and its other listings cost a hash or two.
+// Inside a verification worker: parses and checks a pulled page with the same code as the
+// main thread (page-check.ts: the peer JSON caps, then verifyListing with the OpenSSL
+// verifier), answers with the page's head as soon as it is parsed, then with the rows of
+// the listings that pass. v2 batches checked good are remembered for the worker's life, so
+// a batch's signature is checked once here and its other listings cost a hash or two.
 
 import { parentPort } from 'node:worker_threads'
-import { ListingError, verifyListing, type Listing } from '../../shared/listing.ts'
-import { VerifiedBatches } from '../../shared/listing-batch.ts'
 import { createFastVerifier } from '../signatures/verify.ts'
+import {
+  MalformedPageError,
+  checkRows,
+  parsePulledPage,
+  relayVerifiedBatches,
+  type CheckedRows,
+} from './page-check.ts'
 import type { VerifyRequest, VerifyResponse } from './verify-pool.ts'
 
 const verify = createFastVerifier()
-const batches = new VerifiedBatches()
+const batches = relayVerifiedBatches()
+const answer = (r: VerifyResponse) => parentPort!.postMessage(r)
 
-parentPort!.on('message', ({ id, values, nowSeconds }: VerifyRequest) => {
-  const listings: Listing[] = []
-  let invalid = 0
+parentPort!.on('message', ({ id, text, source, nowSeconds }: VerifyRequest) => {
   try {
-    for (const value of values) {
-      try {
-        listings.push(verifyListing(value, nowSeconds, verify, batches))
-      } catch (err) {
-        if (!(err instanceof ListingError)) throw err
-        invalid++
-      }
-    }
+    const { listings, ...head } = parsePulledPage(text, source)
+    answer({ id, kind: 'head', ...head })
+    const page: CheckedRows = { rows: [], invalid: 0 }
+    checkRows(listings, 0, listings.length, nowSeconds, verify, batches, page)
+    answer({ id, kind: 'rows', ...page })
   } catch (err) {
-    // Not a refusal but a fault: the page fails as a whole, as it would inline.
-    parentPort!.postMessage({
-      id,
-      listings: [],
-      invalid: 0,
-      error: String(err),
-    } satisfies VerifyResponse)
-    return
+    // A page that is no use, or a fault: either way the page fails as a whole, as inline.
+    answer({ id, kind: 'error', error: String(err), malformed: err instanceof MalformedPageError })
   }
-  parentPort!.postMessage({ id, listings, invalid } satisfies VerifyResponse)
 })

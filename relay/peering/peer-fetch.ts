@@ -31,6 +31,9 @@ export interface PeerRequest {
   timeoutMs: number
   maxBytes: number
   signal?: AbortSignal
+  /** Reads the body instead of parsePeerJson (a catalog puller hands the text to a worker,
+   * which applies the same caps there). */
+  parse?: (text: string, source: string) => unknown
 }
 
 /** How requests to peer relays travel: sealed over plain HTTP, with the configured CAs over
@@ -71,7 +74,7 @@ export async function fetchPeerJsonDirect(url: string, req: PeerRequest): Promis
     const retryAfter = Number(res.headers.get('retry-after')) || undefined
     throw new PeerError(`HTTP ${res.status} from ${url}`, res.status, retryAfter)
   }
-  return parsePeerJson(text, url)
+  return (req.parse ?? parsePeerJson)(text, url)
 }
 
 /**

@@ -120,7 +120,8 @@ export class SealedTransport implements PeerTransport {
       const retryAfter = Number(answer.retryAfter) || undefined
       throw new PeerError(`HTTP ${answer.status} from ${origin}${path}`, answer.status, retryAfter)
     }
-    return parsePeerJson(Buffer.from(answer.body).toString('utf8'), `${origin}${path}`)
+    const parse = req.parse ?? parsePeerJson
+    return parse(Buffer.from(answer.body).toString('utf8'), `${origin}${path}`)
   }
 
   /** The node id the relay at `origin` answers with at GET /health; undefined when it gives
@@ -193,7 +194,7 @@ function httpsFetchJson(url: string, req: PeerRequest, agent: Agent): Promise<un
             return
           }
           try {
-            resolve(parsePeerJson(Buffer.concat(chunks).toString('utf8'), url))
+            resolve((req.parse ?? parsePeerJson)(Buffer.concat(chunks).toString('utf8'), url))
           } catch (err) {
             reject(err)
           }
