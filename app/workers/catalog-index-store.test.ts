@@ -130,6 +130,29 @@ describe('IndexSnapshots', () => {
     snapshots.stop()
   })
 
+  it('claims only what its index covers when another tab stored after it', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.put([listing(1), listing(2)], NOW)
+    const loaded = await load(storage)
+    expect(loaded.cursor).toBe(2)
+    // Another tab stores two more; this tab's index has not seen them.
+    await storage.put([listing(3), listing(4)], NOW)
+    const snapshots = new IndexSnapshots(
+      storage.storage,
+      () => NOW,
+      () => loaded.index,
+      () => loaded.cursor,
+    )
+    snapshots.changed()
+    snapshots.settle()
+    await vi.waitFor(async () => expect((await storage.storage.indexSnapshot())?.cursor).toBe(2))
+    snapshots.stop()
+    // The next start catches up from the cursor the snapshot claims: nothing is missed.
+    const next = await load(storage)
+    expect(next.index.size).toBe(4)
+    expect(next.cursor).toBe(4)
+  })
+
   it('keeps going when storage refuses the save (a full disk)', async () => {
     const storage = memoryCatalogStorage()
     const { index } = await load(storage)

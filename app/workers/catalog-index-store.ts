@@ -33,6 +33,29 @@ export interface LoadedIndex {
   index: SearchIndex
   /** Whether it differs from the saved snapshot (none, unusable, or listings came after). */
   stale: boolean
+  /** The storage cursor it covers: every listing stored at or before it is in it. */
+  cursor: number
+}
+
+/** Indexes what was stored after `cursor` (another tab's writes, or those after a snapshot);
+ * returns the cursor now covered and how many listings came. */
+export async function indexAfter(
+  storage: CatalogStorage,
+  index: SearchIndex,
+  cursor: number,
+  progress: () => void = () => {},
+): Promise<{ cursor: number; added: number }> {
+  let added = 0
+  for (;;) {
+    const page = await storage.listingsAfter(cursor, LOAD_PAGE)
+    if (page.length === 0) break
+    index.upsert(page.map(toIndexed))
+    added += page.length
+    cursor = page[page.length - 1].cursor
+    progress()
+    if (page.length < LOAD_PAGE) break
+  }
+  return { cursor, added }
 }
 
 /** The index of everything stored: the snapshot and what came after it, or a rebuild. */
@@ -51,29 +74,26 @@ export async function loadIndex(
     // Unusable (SnapshotError): rebuilt below, and saved afresh later.
   }
   if (!index || !saved) {
-    index = new SearchIndex()
+    const rebuilt = new SearchIndex()
+    let cursor = 0
     for await (const page of storage.allListings()) {
-      index.upsert(page.map(toIndexed))
-      progress(index, total)
+      rebuilt.upsert(page.map(toIndexed))
+      if (page.length) cursor = Math.max(cursor, page[page.length - 1].cursor)
+      progress(rebuilt, total)
     }
-    index.setFigures((await storage.allFigures()).map((row) => [row.infoHash, row]))
-    return { index, stale: true }
+    rebuilt.setFigures((await storage.allFigures()).map((row) => [row.infoHash, row]))
+    return { index: rebuilt, stale: true, cursor }
   }
   progress(index, total)
-  let after = saved.cursor
-  let caughtUp = 0
-  for (;;) {
-    const page = await storage.listingsAfter(after, LOAD_PAGE)
-    if (page.length === 0) break
-    index.upsert(page.map(toIndexed))
-    caughtUp += page.length
-    after = page[page.length - 1].cursor
-    progress(index, total)
-    if (page.length < LOAD_PAGE) break
-  }
+  const loaded = index
+  const caughtUp = await indexAfter(storage, loaded, saved.cursor, () => progress(loaded, total))
   const figures = await storage.figuresSince(saved.figuresAt)
-  index.setFigures(figures.map((row) => [row.infoHash, row]))
-  return { index, stale: caughtUp > 0 || figures.length > 0 }
+  loaded.setFigures(figures.map((row) => [row.infoHash, row]))
+  return {
+    index: loaded,
+    stale: caughtUp.added > 0 || figures.length > 0,
+    cursor: caughtUp.cursor,
+  }
 }
 
 /**
@@ -87,16 +107,25 @@ export class IndexSnapshots {
   readonly #storage: CatalogStorage
   readonly #now: () => number
   readonly #index: () => SearchIndex
+  readonly #covered: () => number
   #dirty = false
   #saving = false
   #lastSave = -Infinity
   #timer: ReturnType<typeof setTimeout> | null = null
   #stopped = false
 
-  constructor(storage: CatalogStorage, now: () => number, index: () => SearchIndex) {
+  /** `covered`: the storage cursor the index covers. Another tab may have stored past it;
+   * a snapshot claims only what this index holds. */
+  constructor(
+    storage: CatalogStorage,
+    now: () => number,
+    index: () => SearchIndex,
+    covered: () => number = () => Infinity,
+  ) {
     this.#storage = storage
     this.#now = now
     this.#index = index
+    this.#covered = covered
   }
 
   /** The index changed since it was last saved. */
@@ -131,8 +160,9 @@ export class IndexSnapshots {
     try {
       const figuresAt = this.#now()
       const basis = await this.#storage.snapshotBasis()
+      const cursor = Math.min(basis.cursor, this.#covered())
       const bytes = this.#index().snapshot()
-      if (!(await this.#storage.saveIndexSnapshot({ ...basis, figuresAt, bytes }))) {
+      if (!(await this.#storage.saveIndexSnapshot({ ...basis, cursor, figuresAt, bytes }))) {
         this.#dirty = true
       }
     } catch {

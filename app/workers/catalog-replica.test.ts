@@ -7,7 +7,7 @@ import { createListing, type Listing } from '../../shared/listing.ts'
 import type { FromWorker, RelaySyncProgress } from '../catalog/protocol.ts'
 import { RelayError } from '../catalog/relay-client.ts'
 import { sampleDraft } from '../../relay/catalog/test-support.ts'
-import { memoryCatalogStorage } from './catalog-test-support.ts'
+import { fakeLocks, memoryCatalogStorage } from './catalog-test-support.ts'
 import { CatalogReplica, failureText } from './catalog-replica.ts'
 
 const NOW = 1_764_115_200_000
@@ -103,6 +103,26 @@ async function syncedFrom(relay: ReturnType<typeof fakeRelay>, storage = memoryC
   await s.settled(A)
   return s
 }
+
+describe('CatalogReplica: two tabs on one database', () => {
+  it('stores a listing both tabs sync once: each write first indexes what the other stored', async () => {
+    vi.stubGlobal('navigator', { locks: fakeLocks() })
+    try {
+      const relay = fakeRelay(
+        A,
+        Array.from({ length: 45 }, (_, i) => listing(i + 1)),
+      )
+      const storage = memoryCatalogStorage()
+      const tabs = [setup([relay], storage), setup([relay], storage)]
+      await Promise.all(tabs.map((t) => t.replica.receive({ type: 'start', relays: [A] })))
+      await Promise.all(tabs.map((t) => t.settled(A)))
+      expect(await storage.storage.countListings()).toBe(45)
+      for (const tab of tabs) expect((await searched(tab, 'release'))?.total).toBe(45)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+})
 
 describe('CatalogReplica: syncing from relays', () => {
   it('reads a relay to its end, stores and indexes what verifies, and reports progress', async () => {

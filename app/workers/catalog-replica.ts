@@ -22,7 +22,8 @@ import {
   signListing,
 } from './catalog-publish.ts'
 import { figuresToStore, newRelayProgress, syncRelay } from './catalog-relay-sync.ts'
-import { IndexSnapshots, loadIndex, toIndexed } from './catalog-index-store.ts'
+import { IndexSnapshots, indexAfter, loadIndex, toIndexed } from './catalog-index-store.ts'
+import { exclusively } from './catalog-write-lock.ts'
 import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 /** Pause between sync passes over all relays. */
@@ -69,6 +70,8 @@ export class CatalogReplica {
   #loading: Promise<void> | null = null
   /** The last write under way: writes run one at a time (#write). */
   #writes: Promise<unknown> = Promise.resolve()
+  /** The storage cursor the index covers: all stored at or before it is indexed. */
+  #covered = 0
 
   constructor(deps: CatalogReplicaDeps) {
     this.#deps = deps
@@ -204,7 +207,13 @@ export class CatalogReplica {
       this.#deps.post({ type: 'loading', loaded: index.size, total })
     })
     this.#index = loaded.index
-    this.#snapshots = new IndexSnapshots(storage, this.#now, () => this.#index)
+    this.#covered = loaded.cursor
+    this.#snapshots = new IndexSnapshots(
+      storage,
+      this.#now,
+      () => this.#index,
+      () => this.#covered,
+    )
     if (loaded.stale) {
       this.#snapshots.changed()
       this.#snapshots.settle()
@@ -242,12 +251,20 @@ export class CatalogReplica {
   }
 
   /** Runs `write` after the writes before it: whether a listing is new or newer is judged
-   * against the index, so the index must not move between that judgement and the store. */
+   * against the index, so the index must not move between that judgement and the store.
+   * Other tabs of the app write to the same database from their own workers: each write
+   * holds the origin-wide CATALOG_WRITE_LOCK and first indexes what they stored since, so no
+   * listing is judged new twice (stored twice, counted twice). */
   #write<T>(storage: CatalogStorage, write: () => Promise<T>): Promise<T> {
-    const run = this.#writes.then(async () => {
-      await (this.#loading ??= this.#load(storage))
-      return write()
-    })
+    const run = this.#writes.then(() =>
+      exclusively(async () => {
+        await (this.#loading ??= this.#load(storage))
+        const caught = await indexAfter(storage, this.#index, this.#covered)
+        if (caught.added > 0) this.#snapshots?.changed()
+        this.#covered = caught.cursor
+        return write()
+      }),
+    )
     this.#writes = run.catch(() => undefined)
     return run
   }
@@ -268,6 +285,7 @@ export class CatalogReplica {
   #indexStored(rows: StoredListing[]): void {
     if (rows.length === 0) return
     this.#index.upsert(rows.map(toIndexed))
+    for (const row of rows) this.#covered = Math.max(this.#covered, row.cursor)
     this.#snapshots?.changed()
   }
 

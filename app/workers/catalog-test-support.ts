@@ -20,6 +20,7 @@ import type { FromWorker, ToWorker } from '../catalog/protocol.ts'
 import { RelayError, type fetchRelayJson } from '../catalog/relay-client.ts'
 import type { RecordPage } from '../lib/mesh/types.ts'
 import { CatalogReplica } from './catalog-replica.ts'
+import type { Locks } from './catalog-write-lock.ts'
 import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 export function memoryCatalogStorage() {
@@ -167,5 +168,29 @@ export function replicaWorker(
     listings,
     page: listings.meshPage,
     accept: listings.meshAccept,
+  }
+}
+
+/** Web Locks as a browser keeps them for one origin: a queue per name. */
+export function fakeLocks(): Locks & { held: string[] } {
+  const tails = new Map<string, Promise<unknown>>()
+  const held: string[] = []
+  return {
+    held,
+    request<T>(name: string, callback: () => Promise<T>): Promise<T> {
+      const run = (tails.get(name) ?? Promise.resolve()).then(async () => {
+        held.push(name)
+        try {
+          return await callback()
+        } finally {
+          held.splice(held.indexOf(name), 1)
+        }
+      })
+      tails.set(
+        name,
+        run.catch(() => undefined),
+      )
+      return run
+    },
   }
 }
