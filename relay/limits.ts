@@ -104,6 +104,11 @@ export const PAGE_BUILDS_PER_ADDRESS_AT_ONCE = 3
  * relay-to-relay goal) asks ~20 pages a second; a script cycling through distinct pages is
  * held to 50 builds a second, each waiting its turn behind everyone else's. */
 export const PAGE_BUILDS_PER_ADDRESS_PER_MINUTE = 3000
+/** A page build's turn (a query, or a compression on the thread pool: ~7 ms measured for a
+ * page of 1,000, so ~50 ms at MAX_PAGE_BYTES) given up after this long, logged, and its slot
+ * passed on, so no build that never ends can stop every page being served (issue 23: one
+ * did). Work given up may run on: one more such per 10 s per turn at most, a page each. */
+export const PAGE_BUILD_MAX_TURN_MS = 10_000
 /** Retry-After of a page refused for a full builder queue: a queue of builds drains in a
  * few seconds. */
 export const PAGE_BUSY_RETRY_AFTER_SECONDS = 2

@@ -95,6 +95,7 @@ export function createCatalog(
     trustProxy: config.trustProxy,
     liveScrape,
     refusals,
+    log,
   })
   log.info('catalog open', {
     listings: store.count(),

@@ -8,7 +8,7 @@
 // built again after PAGE_SNAPSHOT_MAX_AGE_MS, so the swarm figures it carries stay fresh.
 //
 // Pages are held within a byte budget (each form kept: compressed ones, and the JSON only
-// while no compressed form exists or once a client asked for it plain), the least recently
+// until a compressed form is made, or once a client asked for it plain), the least recently
 // served dropped first: a flood of distinct `after` values evicts pages, never grows memory.
 
 import { BoundedMap } from '../../shared/bounded-map.ts'
@@ -30,8 +30,9 @@ export type PageForm = PageCoding | 'identity'
 
 export interface CachedPage extends Omit<PageSnapshot, 'json'> {
   builtAtMs: number
-  /** The forms made or being made; the JSON first, until dropped for a compressed form. */
-  readonly forms: Map<PageForm, Promise<Buffer>>
+  /** The forms made (their bytes) or being made (a promise of them); the JSON first, until
+   * dropped for a compressed form made. */
+  readonly forms: Map<PageForm, Buffer | Promise<Buffer>>
   /** Bytes of the JSON. */
   jsonBytes: number
   /** True once a client asked for the JSON as it is: it is kept from then on. */
@@ -86,7 +87,7 @@ export class PageCache {
   /** Keeps a page just built (unless it alone is over the budget) and returns it. */
   put(key: string, snapshot: PageSnapshot, nowMs: number): CachedPage {
     const { json, ...rest } = snapshot
-    const forms = new Map([['identity' as PageForm, Promise.resolve(json)]])
+    const forms = new Map<PageForm, Buffer | Promise<Buffer>>([['identity', json]])
     const jsonBytes = json.length
     const page: CachedPage = { ...rest, builtAtMs: nowMs, forms, jsonBytes, identityAsked: false }
     const old = this.#pages.get(key)

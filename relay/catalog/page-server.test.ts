@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { brotliDecompressSync, gunzipSync } from 'node:zlib'
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
+import fc from 'fast-check'
 import { afterEach, describe, expect, it } from 'vitest'
 import { quietRefusals } from '../refusals.ts'
 import { DEFAULT_PAGE_SERVER_OPTIONS, PageServer, type PageAnswer } from './page-server.ts'
@@ -200,4 +201,106 @@ describe('PageServer', () => {
     const cached = await pages.answer({ ...ask, after: 0, limit: 10 })
     expect(cached.status).toBe(200)
   })
+
+  // Issue 23: a br form asked for after the gzip form (a browser through the sealed tunnel
+  // takes gzip) had dropped the JSON read the JSON from its own form, still being made: the
+  // only turn of the builder was held for good, and no page was served again. Hung before.
+  it('makes br of a page already sent in gzip, and goes on building others', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store)
+    const gz = await pages.answer({ ...ask, after: 0, limit: 20, acceptEncoding: 'gzip' })
+    const br = await pages.answer({ ...ask, after: 0, limit: 20, acceptEncoding: 'br' })
+    expect(headersOf(br)['Content-Encoding']).toBe('br')
+    expect(decoded(br)).toEqual(decoded(gz))
+    const other = await pages.answer({ ...ask, after: 5, limit: 7 })
+    expect(decoded(other)).toEqual(plainPage(store, 5, 7))
+    expect(pages.builds.running).toBe(0)
+  })
+
+  it('serves every page in every coding however compressions and arrivals interleave', async () => {
+    const store = storeWith(30)
+    const expected = [0, 10, 20].map((after) => plainPage(store, after, 10))
+    const ask = fc.record({
+      page: fc.integer({ min: 0, max: 2 }),
+      accept: fc.constantFrom('br', 'gzip', 'gzip, br', undefined),
+    })
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(ask, { minLength: 1, maxLength: 10 }),
+        async (s, asks) => {
+          const pages = scheduledServer(store, s)
+          let answered = 0
+          const answers = asks.map(({ page, accept }, i) =>
+            s
+              .schedule(Promise.resolve(), `ask ${i}`)
+              .then(() =>
+                pages.answer({
+                  address: `10.2.0.${i}`,
+                  after: page * 10,
+                  limit: 10,
+                  acceptEncoding: accept,
+                }),
+              )
+              .finally(() => answered++),
+          )
+          // Answers go out a few per event-loop turn (turnstile.ts): let those turns pass. A
+          // builder held for good leaves answers waiting with nothing scheduled.
+          for (let round = 0; round < 50 && answered < asks.length; round++) {
+            await s.waitAll()
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+          expect(answered).toBe(asks.length)
+          for (const [i, answer] of (await Promise.all(answers)).entries()) {
+            expect(decoded(answer)).toEqual(expected[asks[i].page])
+          }
+          expect(pages.builds.running).toBe(0)
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('gives up a build that never ends: 503 for its clients, a warning, others served', async () => {
+    const store = storeWith(30)
+    const warned: string[] = []
+    let fire = (): void => {}
+    const pages = new PageServer({
+      store,
+      figures: (hashes) => Object.fromEntries([...hashes].map((h) => [h, seeds])),
+      refusals: quietRefusals(),
+      log: { ...silentLog(), warn: (msg) => warned.push(msg) },
+      setTimer: (run) => ((fire = run), () => {}),
+      compress: (coding, json) =>
+        coding === 'br' ? new Promise<Buffer>(() => {}) : Promise.resolve(gzipSync(json)),
+    })
+    const stuck = pages.answer({ ...ask, after: 0, limit: 10, acceptEncoding: 'br' })
+    const waiting = pages.answer({ address: '10.0.0.2', after: 10, limit: 10 })
+    await new Promise((resolve) => setImmediate(resolve))
+    fire()
+    expect(await stuck).toMatchObject({ status: 503, code: 'busy' })
+    expect(warned).toEqual(['catalog page build overran its turn; turn given up'])
+    expect(pages.counts.overdue).toBe(1)
+    expect((await waiting).status).toBe(200)
+    const again = await pages.answer({ ...ask, after: 0, limit: 10, acceptEncoding: 'gzip' })
+    expect(decoded(again)).toEqual(plainPage(store, 0, 10))
+  })
 })
+
+/** A server whose compressions and decompressions complete in the order `s` picks. */
+function scheduledServer(store: CatalogStore, s: fc.Scheduler): PageServer {
+  return new PageServer({
+    store,
+    figures: (hashes) => Object.fromEntries([...hashes].map((h) => [h, seeds])),
+    refusals: quietRefusals(),
+    compress: (coding, json) =>
+      s.schedule(Promise.resolve(coding === 'br' ? brotliCompressSync(json) : gzipSync(json))),
+    decompress: (coding, body) =>
+      s.schedule(Promise.resolve(coding === 'br' ? brotliDecompressSync(body) : gunzipSync(body))),
+  })
+}
+
+function silentLog() {
+  const none = (): void => {}
+  return { debug: none, info: none, warn: none, error: none }
+}

@@ -17,6 +17,7 @@ import {
   MAX_RATE_BUCKETS,
   PAGE_ANSWERS_PER_TURN,
   PAGE_BROTLI_QUALITY,
+  PAGE_BUILD_MAX_TURN_MS,
   PAGE_BUILDS_AT_ONCE,
   PAGE_BUILDS_PER_ADDRESS_AT_ONCE,
   PAGE_BUILDS_PER_ADDRESS_PER_MINUTE,
@@ -25,10 +26,17 @@ import {
   PAGE_COMPRESS_MIN_BYTES,
   PAGE_SNAPSHOT_MAX_AGE_MS,
 } from '../limits.ts'
+import type { Logger } from '../log.ts'
 import type { Refusals } from '../refusals.ts'
 import { chooseCoding, entityTag, matchesTag, type PageCoding } from './content-coding.ts'
 import { Turnstile } from './turnstile.ts'
-import { PageBuilds, isRefused, type PageBuildsOptions } from './page-builds.ts'
+import {
+  PageBuildOverdue,
+  PageBuilds,
+  isRefused,
+  type PageBuildsHooks,
+  type PageBuildsOptions,
+} from './page-builds.ts'
 import { PageCache, type CachedPage, type PageCacheOptions, type PageForm } from './page-cache.ts'
 import type { CatalogStore } from './store.ts'
 
@@ -60,6 +68,12 @@ export interface PageServerDeps {
   nowMs?: () => number
   /** Compressed forms made on the thread pool; tests may pass another. */
   compress?: (coding: PageCoding, json: Buffer) => Promise<Buffer>
+  /** The JSON of a compressed form, on the thread pool; tests may pass another. */
+  decompress?: (coding: PageCoding, body: Buffer) => Promise<Buffer>
+  /** Where a build given up for overrunning its turn is reported. */
+  log?: Logger
+  /** The builder's turn timer (tests pass one they fire). */
+  setTimer?: PageBuildsHooks['setTimer']
 }
 
 export interface PageServerOptions {
@@ -84,6 +98,7 @@ export const DEFAULT_PAGE_SERVER_OPTIONS: PageServerOptions = {
     perAddressPerMinute: PAGE_BUILDS_PER_ADDRESS_PER_MINUTE,
     maxAddresses: MAX_RATE_BUCKETS,
     busyRetryAfterSeconds: PAGE_BUSY_RETRY_AFTER_SECONDS,
+    maxTurnMs: PAGE_BUILD_MAX_TURN_MS,
   },
   compressMinBytes: PAGE_COMPRESS_MIN_BYTES,
   answersPerTurn: PAGE_ANSWERS_PER_TURN,
@@ -115,12 +130,13 @@ export class PageServer {
   readonly cache: PageCache
   readonly builds: PageBuilds
   readonly #turnstile: Turnstile
-  /** Pages built or compressed, since start. */
-  readonly counts = { built: 0, compressed: 0, servedFromCache: 0 }
+  /** Pages built or compressed, and builds given up for overrunning their turn, since start. */
+  readonly counts = { built: 0, compressed: 0, servedFromCache: 0, overdue: 0 }
   readonly #deps: PageServerDeps
   readonly #options: PageServerOptions
   readonly #now: () => number
   readonly #compress: (coding: PageCoding, json: Buffer) => Promise<Buffer>
+  readonly #decompress: (coding: PageCoding, body: Buffer) => Promise<Buffer>
   /** Pages being built, so that clients asking at once share one build (bounded by the
    * builder's queue). */
   readonly #building = new Map<string, Promise<CachedPage>>()
@@ -130,12 +146,32 @@ export class PageServer {
     this.#options = { ...DEFAULT_PAGE_SERVER_OPTIONS, ...options }
     this.#now = deps.nowMs ?? Date.now
     this.#compress = deps.compress ?? compressPage
+    this.#decompress = deps.decompress ?? decompressPage
     this.cache = new PageCache(this.#options.cache)
-    this.builds = new PageBuilds(this.#options.builds)
+    this.builds = new PageBuilds(this.#options.builds, {
+      setTimer: deps.setTimer,
+      onOverdue: (address, maxTurnMs) => {
+        this.counts.overdue++
+        deps.log?.warn('catalog page build overran its turn; turn given up', {
+          address,
+          maxTurnMs,
+        })
+      },
+    })
     this.#turnstile = new Turnstile(this.#options.answersPerTurn)
   }
 
   async answer(req: PageRequest): Promise<PageAnswer> {
+    try {
+      return await this.#answer(req)
+    } catch (err) {
+      // Its build was given up (and reported): the client may try again.
+      if (err instanceof PageBuildOverdue) return this.#busy(req.address)
+      throw err
+    }
+  }
+
+  async #answer(req: PageRequest): Promise<PageAnswer> {
     const key = `${req.after}:${req.limit}`
     const nowMs = this.#now()
     let page: CachedPage | undefined = this.cache.get(key, this.#deps.store.latest(), nowMs)
@@ -219,50 +255,61 @@ export class PageServer {
 
   /** The page in `coding` (null: its JSON as it is), made once and kept with the page. */
   #form(page: CachedPage, coding: PageCoding | null, address: string): Promise<Buffer | Refusal> {
+    const form = coding ?? 'identity'
+    if (coding === null) page.identityAsked = true
+    const held = page.forms.get(form)
+    if (held) return Promise.resolve(held)
     if (coding === null) {
-      page.identityAsked = true
-      let json = page.forms.get('identity')
-      if (!json) {
-        json = this.#json(page)
-        this.#keep(page, 'identity', json, page.jsonBytes)
-      }
+      const json = this.#json(page)
+      this.#keep(page, 'identity', json, page.jsonBytes)
       return json
     }
-    let made = page.forms.get(coding)
-    if (!made) {
-      const turn = this.#turn(address, async () => this.#compress(coding, await this.#json(page)))
-      if (!(turn instanceof Promise)) return Promise.resolve(turn)
-      made = turn.then((body) => {
-        this.counts.compressed++
-        this.cache.resize(page, body.length)
-        this.#dropJson(page)
-        return body
-      })
-      this.#keep(page, coding, made, 0)
-    }
+    const turn = this.#turn(address, async () => this.#compress(coding, await this.#json(page)))
+    if (!(turn instanceof Promise)) return Promise.resolve(turn)
+    const made = turn.then((body) => {
+      this.counts.compressed++
+      return body
+    })
+    this.#keep(page, coding, made, 0)
     return made
   }
 
-  /** Keeps a form being made with the page (its bytes counted now when known); a failed one
-   * is dropped, so the next client tries again. */
-  #keep(page: CachedPage, form: PageForm, made: Promise<Buffer>, bytes: number): void {
+  /** Keeps a form being made with the page (`counted`: its bytes, when known before); once
+   * made it is held as bytes, and the JSON dropped for a compressed one. A failed one is
+   * dropped, so the next client tries again. */
+  #keep(page: CachedPage, form: PageForm, made: Promise<Buffer>, counted: number): void {
     page.forms.set(form, made)
-    this.cache.resize(page, bytes)
-    made.catch(() => {
-      page.forms.delete(form)
-      this.cache.resize(page, -bytes)
-    })
+    this.cache.resize(page, counted)
+    // Registered before any caller awaits `made`, so a form is held as bytes (and #json can
+    // read it) by the time anyone resumes.
+    made.then(
+      (body) => {
+        if (page.forms.get(form) !== made) return
+        page.forms.set(form, body)
+        this.cache.resize(page, body.length - counted)
+        if (form !== 'identity') this.#dropJson(page)
+      },
+      () => {
+        if (page.forms.get(form) !== made) return
+        page.forms.delete(form)
+        this.cache.resize(page, -counted)
+      },
+    )
   }
 
-  /** The page's JSON: held, or decompressed from a compressed form held. */
-  async #json(page: CachedPage): Promise<Buffer> {
+  /** The page's JSON: held, or decompressed from a compressed form already made. Never a form
+   * still being made: this runs in a turn of the builder, and a compressed form waits for a
+   * turn (a br form made after the gzip one dropped the JSON awaited itself here, and held
+   * the only turn for good, issue 23). The JSON is dropped only once a compressed form is
+   * made, so one is always there; a JSON being decompressed needs no turn. */
+  #json(page: CachedPage): Promise<Buffer> {
     const held = page.forms.get('identity')
-    if (held) return held
+    if (held) return Promise.resolve(held)
     for (const coding of ['br', 'gzip'] as const) {
       const form = page.forms.get(coding)
-      if (form) return decompressPage(coding, await form)
+      if (form instanceof Buffer) return this.#decompress(coding, form)
     }
-    throw new Error('a cached page holds no form')
+    return Promise.reject(new Error('a cached page holds no form made'))
   }
 
   /** Drops the JSON once a compressed form exists, unless a client asked for it as it is:

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { brotliDecompressSync } from 'node:zlib'
+import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Tracker } from '../tracker/tracker.ts'
 import type { ListingPublisher } from './publish.ts'
@@ -67,5 +67,27 @@ describe('GET /v1/listings', () => {
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('60')
     expect(await refused.json()).toMatchObject({ code: 'rate-limited' })
+  })
+
+  // Issue 23: after a browser synced through the sealed tunnel (gzip), the first client to
+  // ask one of those pages in br held the builder for good, and every page build after it
+  // waited forever (/health still answered). Hung before the fix.
+  it('serves pages in br after a browser pulled them in gzip, and builds new ones', async () => {
+    const app = routes(40)
+    const get = (query: string, accept?: string) =>
+      app.request(`/v1/listings?${query}`, { headers: accept ? { 'Accept-Encoding': accept } : {} })
+    // One address may have 3 builds at once: the browser pulls one page at a time.
+    const pulled: Buffer[] = []
+    for (const after of [0, 10, 20, 30]) {
+      const res = await get(`after=${after}&limit=10`, 'gzip')
+      pulled.push(gunzipSync(Buffer.from(await res.arrayBuffer())))
+    }
+    for (const [i, after] of [0, 10, 20, 30].entries()) {
+      const res = await get(`after=${after}&limit=10`, 'gzip, deflate, br')
+      expect(res.headers.get('content-encoding')).toBe('br')
+      expect(brotliDecompressSync(Buffer.from(await res.arrayBuffer()))).toEqual(pulled[i])
+    }
+    expect((await get('after=5&limit=7', 'br')).status).toBe(200)
+    expect((await get('after=5&limit=7')).status).toBe(200)
   })
 })

@@ -19,6 +19,7 @@ import {
   MAX_PAGE_LISTINGS,
   MAX_SCRAPE_HASHES,
 } from '../limits.ts'
+import type { Logger } from '../log.ts'
 import { jsonBodyLimit, readPostedBatch, requestAddress } from '../post-body.ts'
 import type { Refusals } from '../refusals.ts'
 import type { ScrapeEntry, Tracker } from '../tracker/tracker.ts'
@@ -41,6 +42,8 @@ export interface CatalogRouteDeps {
   refusals?: Refusals
   /** The page server's budgets (tests shrink them). */
   pages?: Partial<PageServerOptions>
+  /** Where a page build given up for overrunning its turn is reported. */
+  log?: Logger
 }
 
 /** Who asks for live figures, and how. */
@@ -63,6 +66,7 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
       store,
       figures: (hashes) => stats(tracker, hashes),
       refusals: deps.refusals,
+      log: deps.log,
     },
     deps.pages,
   )
