@@ -3,7 +3,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
+import { freePort } from '../relay/test/ports.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -112,18 +112,8 @@ function listeningPort(child: ChildProcess, stderr: () => string): Promise<numbe
   })
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+/** A TCP port free on 127.0.0.1 right now, outside the ephemeral range (ports.ts). */
+export { freePort }
 
 /** Two relays that name each other with --peer (ports picked first, as each must know the
  * other's URL at start), pulling every second; resolves once both are admitted. */

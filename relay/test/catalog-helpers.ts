@@ -2,7 +2,6 @@
 // with relay-process.ts) over HTTP, and waiting on outcomes with a deadline.
 
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -62,16 +61,7 @@ export async function waitFor<T>(
 }
 
 /** A port that was free a moment ago, for relays that must know each other's URL at start. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from './ports.ts'
 
 const dirs: string[] = []
 

@@ -7,7 +7,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import bencode from 'bencode'
@@ -18,6 +17,7 @@ import { QUIET_WEBTORRENT } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { scrapeFiles, scrapePath } from './tracker-wire.ts'
 import { ARIA2_LOOPBACK } from './aria2-flags.ts'
+import { freePort } from './ports.ts'
 
 const ARIA2 = 'aria2c'
 const hasAria2 = spawnSync(ARIA2, ['--version'], { stdio: 'ignore' }).status === 0
@@ -30,16 +30,6 @@ const FILE_NAME = 'random-4MiB.bin'
 const FILE_SIZE = 4 * 1024 * 1024
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 function makeTorrent(path: string, announce: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) =>

@@ -2,12 +2,11 @@
 // (BEP 3) naming only the trackers given, and a TCP port free on a given loopback address.
 
 import { createHash, randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import bencode from 'bencode'
 import createTorrent from 'create-torrent'
+import { freePort } from './ports.ts'
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
@@ -47,13 +46,5 @@ export async function seedFile(
   return { dir, name, data, torrent, torrentPath, infoHash }
 }
 
-/** A TCP port free on `host` right now. */
-export async function freePortOn(host: string): Promise<number> {
-  const server = createServer()
-  server.listen(0, host)
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+/** A TCP port free on `host` right now (ports.ts). */
+export const freePortOn = (host: string): Promise<number> => freePort(host)
