@@ -2,24 +2,17 @@
 // `npm install -g` of the tarball into a fresh prefix, then the installed `monsoon-relay`
 // answering --help and serving the packaged app and its health from another directory.
 //
-// The pack runs in a copy of the checkout (sharing node_modules): prepack empties and
-// rebuilds dist/app, which relays of other test files may be serving. `npm test` runs this
-// file after the e2e run (`npm run test:pack`), whose build it packs as it is when no source
-// of the app changed since (prepack would build the same bytes again, a minute on 2 cores).
+// `npm test` runs this file alone, after the e2e run (`npm run test:pack`), so the pack runs
+// in the checkout itself: nothing else is serving dist/app meanwhile. The e2e run's build is
+// packed as it is when no source of the app changed since (prepack would build the same bytes
+// again, a minute on 2 cores); otherwise prepack builds it. (Packing a copy of the checkout
+// whose node_modules is a symlink gave the bundled dependencies paths with "..", which npm
+// then refused to unpack: the pinned ip-set went missing.)
 
 import { spawn, spawnSync } from 'node:child_process'
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { OPTIONS } from '../config.ts'
@@ -104,19 +97,10 @@ describe.skipIf(files === null)('npm pack, npm install -g, monsoon-relay', () =>
     prefix = join(work, 'prefix')
     bin = join(prefix, 'bin', 'monsoon-relay')
     installed = join(prefix, 'lib', 'node_modules', 'monsoon')
-    const source = join(work, 'source')
-    for (const path of files!) {
-      mkdirSync(dirname(join(source, path)), { recursive: true })
-      cpSync(join(REPO, path), join(source, path))
-    }
-    symlinkSync(join(REPO, 'node_modules'), join(source, 'node_modules'))
     const pack = ['pack', '--json', '--pack-destination', work]
-    if (builtAppIsCurrent(files!)) {
-      cpSync(join(REPO, BUILT_APP), join(source, BUILT_APP), { recursive: true })
-      pack.push('--ignore-scripts')
-    }
+    if (builtAppIsCurrent(files!)) pack.push('--ignore-scripts')
     // prepack's build prints to the same stdout: the report is the JSON after it.
-    const stdout = await npm(pack, source)
+    const stdout = await npm(pack, REPO)
     const [report] = JSON.parse(stdout.slice(stdout.search(/^\[$/m)))
     packed = (report.files as { path: string }[]).map((f) => f.path)
     // npm 11 resolves a tarball's dependencies from the registry's full documents, which
