@@ -5,12 +5,7 @@
 import { EventEmitter } from 'node:events'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import type { Torrent, WebTorrent } from './engine/index.ts'
-import { fireEndOfCandidates } from './engine/end-of-candidates.ts'
 import { loadBundle } from './engine/test-bundle.ts'
-
-// The bundle's announces carry offers, which go out when ICE gathering ends, as in a browser,
-// not after simple-peer's 5 s wait for a null candidate webrtc-polyfill never fires.
-fireEndOfCandidates()
 import { loopbackTracker } from './loopback-tracker.ts'
 import type { TorrentHome } from './rehome.ts'
 import { TorrentEntry } from './torrent-entry.svelte.ts'

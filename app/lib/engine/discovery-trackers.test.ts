@@ -14,7 +14,6 @@ import {
   downTrackers,
   replaceTrackers,
 } from './discovery-trackers.ts'
-import { fireEndOfCandidates } from './end-of-candidates.ts'
 import { loadBundle } from './test-bundle.ts'
 
 const HASH = '0123456789abcdef0123456789abcdef01234567'
@@ -98,9 +97,6 @@ describe('discovery-trackers on webtorrent/dist/webtorrent.min.js', () => {
   const g = new RecordingTracker()
 
   beforeAll(async () => {
-    // Offers go out when ICE gathering ends, as in a browser, not after simple-peer's 5 s wait
-    // for a null candidate webrtc-polyfill never fires (each announce waited for it).
-    fireEndOfCandidates()
     const WebTorrent = (await loadBundle()) as unknown as (new (opts: object) => typeof client) & {
       VERSION: string
     }

@@ -13,12 +13,7 @@ import { monsoonClient } from './monsoon-client.ts'
 import { engineReport, missedPatches, TORRENT_PATCHES, WIRE_PATCHES } from './patches.ts'
 import { PeerConnections, type SignalledPeer } from './peer-connections.ts'
 import { canSeedAsWebTorrent } from './seeding.ts'
-import { fireEndOfCandidates } from './end-of-candidates.ts'
 import { loadBundle } from './test-bundle.ts'
-
-// Offers go out when ICE gathering ends, as in a browser, not after simple-peer's 5 s wait for
-// a null candidate webrtc-polyfill never fires.
-fireEndOfCandidates()
 
 const quiet = { tracker: false, dht: false, lsd: false, webSeeds: false, utp: false } as never
 const clients: { destroy(cb: () => void): void }[] = []

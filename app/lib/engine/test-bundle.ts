@@ -6,6 +6,7 @@
 import * as wrtc from 'webrtc-polyfill'
 import { WebSocket } from 'ws'
 import type WebTorrent from 'webtorrent/dist/webtorrent.min.js'
+import { fireEndOfCandidates } from './end-of-candidates.ts'
 import { installPeerConnections } from './rtc-global.ts'
 
 function browserGlobals(): void {
@@ -31,6 +32,9 @@ function browserGlobals(): void {
 /** The bundle's WebTorrent class. */
 export async function loadBundle(): Promise<typeof WebTorrent> {
   browserGlobals()
+  // As in a browser, gathering ends with a null candidate, on which simple-peer sends an offer
+  // or answer; without it (webrtc-polyfill) each one waited simple-peer's 5 s timeout.
+  fireEndOfCandidates()
   // As in the page: the bundle takes Monsoon's RTCPeerConnection (rtc-global.ts).
   installPeerConnections()
   return (await import('webtorrent/dist/webtorrent.min.js')).default
