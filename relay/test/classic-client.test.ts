@@ -3,7 +3,6 @@
 // stock WebTorrent Node client over TCP, downloads it through the relay. Everything runs on
 // 127.0.0.1 with DHT, LPD, PEX and UPnP off, so the relay is the only way peers can meet.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -13,14 +12,13 @@ import bencode from 'bencode'
 import createTorrent from 'create-torrent'
 import WebTorrent from 'webtorrent'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { hasAria2, spawnAria2 as aria2, type Aria2 } from './aria2.ts'
 import { QUIET_WEBTORRENT } from './loopback-rtc.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { scrapeFiles, scrapePath } from './tracker-wire.ts'
-import { ARIA2_LOOPBACK } from './aria2-flags.ts'
 import { freePort } from './ports.ts'
+import { sha256 } from './torrent-file.ts'
 
-const ARIA2 = 'aria2c'
-const hasAria2 = spawnSync(ARIA2, ['--version'], { stdio: 'ignore' }).status === 0
 if (!hasAria2) {
   console.warn('classic-client tests skipped: aria2c is not installed (apt-get install aria2)')
 }
@@ -28,8 +26,6 @@ const SKIP_NOTE = hasAria2 ? '' : ' [skipped: aria2c not installed; CI installs 
 
 const FILE_NAME = 'random-4MiB.bin'
 const FILE_SIZE = 4 * 1024 * 1024
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 function makeTorrent(path: string, announce: string): Promise<Uint8Array> {
   return new Promise((resolve, reject) =>
@@ -39,21 +35,6 @@ function makeTorrent(path: string, announce: string): Promise<Uint8Array> {
       (err, t) => (err ? reject(err) : resolve(t)),
     ),
   )
-}
-
-interface Aria2 {
-  child: ChildProcess
-  output: () => string
-  exit: Promise<number | null>
-}
-
-function aria2(args: string[]): Aria2 {
-  const child = spawn(ARIA2, [...ARIA2_LOOPBACK, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c))
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c))
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, output: () => output, exit }
 }
 
 describe('a classic client (aria2) through the relay', () => {
