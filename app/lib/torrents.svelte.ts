@@ -13,7 +13,7 @@ import {
   type WebTorrent,
   type Wire,
 } from './engine/index.ts'
-import { isBridgePeer } from './bridge-peer.ts'
+import { isBridgePeer } from './peer-ids.ts'
 import { clientMeshHost } from './mesh/client-host.ts'
 import { noMeshStats } from './mesh-view.ts'
 import { Mesh } from './mesh/mesh.ts'

@@ -8,7 +8,7 @@
 
 import { randomBytes } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
-import { BRIDGE_PEER_ID_RANDOM_BYTES, bridgePeerId } from '../bridge-peer.ts'
+import { PEER_ID_RANDOM_BYTES, bridgePeerId } from '../peer-ids.ts'
 import { routeAddPeer } from './add-peer.ts'
 import { fireEndOfCandidates } from './end-of-candidates.ts'
 import { announceNow } from './discovery-trackers.ts'
@@ -63,7 +63,7 @@ export async function createHybridClient(opts: HybridOptions): Promise<HybridCli
   }
   const client = new WebTorrent({
     // Names itself the bridge (BEP 20 style), so pages can say which peer it is.
-    peerId: bridgePeerId(randomBytes(BRIDGE_PEER_ID_RANDOM_BYTES)),
+    peerId: bridgePeerId(randomBytes(PEER_ID_RANDOM_BYTES)),
     torrentPort: opts.torrentPort,
     dht: opts.dht,
     lsd: opts.lsd,

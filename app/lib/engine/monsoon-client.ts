@@ -17,6 +17,7 @@ import { meshExtension, type MeshHandlers } from './mesh-extension.ts'
 import { recordPatch } from './patches.ts'
 import { oneAttemptPerPeer } from './pending-peers.ts'
 import type { PeerConnections } from './peer-connections.ts'
+import { PEER_ID_RANDOM_BYTES, pagePeerId } from '../peer-ids.ts'
 
 export type ClientOptions = NonNullable<ConstructorParameters<typeof WebTorrent>[0]>
 export type StoreClass = NonNullable<TorrentOptions['store']>
@@ -45,7 +46,11 @@ export function monsoonClient(
 ): WebTorrent {
   const tracker =
     opts.tracker === false ? false : { ...opts.tracker, ...deps.peerConnections.trackerOptions }
-  const client = new WebTorrentClass({ ...opts, tracker } as ClientOptions)
+  // A Monsoon peer id unless one is given (the bridge gives its own): other Monsoon peers break
+  // glare with it by the lower id, stock ones as stock does (pending-peers.ts).
+  const peerId =
+    opts.peerId ?? pagePeerId(crypto.getRandomValues(new Uint8Array(PEER_ID_RANDOM_BYTES)))
+  const client = new WebTorrentClass({ ...opts, peerId, tracker } as ClientOptions)
   client.on('add', (torrent: Torrent) => {
     accelerate(torrent)
     // Two browsers that each hold a dead attempt for the other must not refuse each other's

@@ -13,6 +13,7 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { routeAddPeer } from './add-peer.ts'
 import type { AddPeerRule } from './add-peer.ts'
 import { GLARE_WINDOW_MS, attemptRule } from './pending-peers.ts'
+import { PEER_ID_RANDOM_BYTES, pagePeerId } from '../peer-ids.ts'
 import { loadBundle } from './test-bundle.ts'
 
 interface SimplePeer {
@@ -35,7 +36,7 @@ type Swarming = Torrent & {
   once(event: string, listener: () => void): unknown
 }
 
-const quiet = { tracker: false, dht: false, lsd: false, webSeeds: false, utp: false } as never
+const quiet = { tracker: false, dht: false, lsd: false, webSeeds: false, utp: false }
 const clients: WebTorrent[] = []
 
 afterEach(async () => {
@@ -50,8 +51,10 @@ const CONNECTING = { timeout: 20_000, retry: 2 }
 /** A seeder and a leecher of one small file, no trackers: peers are added by hand here. */
 async function swarm(rule: AddPeerRule | null) {
   const WebTorrent = await loadBundle()
-  const seederClient = new WebTorrent(quiet)
-  const leecherClient = new WebTorrent(quiet)
+  // Monsoon page ids, as monsoonClient gives them: the glare rule reads them (peer-ids.ts).
+  const monsoonId = () => pagePeerId(crypto.getRandomValues(new Uint8Array(PEER_ID_RANDOM_BYTES)))
+  const seederClient = new WebTorrent({ ...quiet, peerId: monsoonId() } as never)
+  const leecherClient = new WebTorrent({ ...quiet, peerId: monsoonId() } as never)
   clients.push(seederClient, leecherClient)
   const data = new Uint8Array(200_000).map((_, i) => (i * 7) % 256)
   const file = Object.assign(data, { name: 'pending.bin' })
@@ -257,8 +260,12 @@ describe('two attempts at once', () => {
 })
 
 describe('the rule, attempt by attempt', () => {
-  const LOW = '1'.repeat(40)
-  const HIGH = '9'.repeat(40)
+  // Monsoon page ids (peer-ids.ts), told apart by their random part.
+  const LOW = pagePeerId(new Uint8Array(PEER_ID_RANDOM_BYTES).fill(1))
+  const HIGH = pagePeerId(new Uint8Array(PEER_ID_RANDOM_BYTES).fill(9))
+  /** A stock WebTorrent peer's id (`-WW`), below and above ours. */
+  const STOCK_LOW = '2d5757' + '0'.repeat(34)
+  const STOCK_HIGH = '2d5757' + 'f'.repeat(34)
   /** A torrent of ours (peer id `mine`) holding a connecting attempt `old` with `remote`. */
   function decide(mine: string, remote: string, old: boolean, fresh: boolean, aged = 0) {
     let t = 0
@@ -290,6 +297,17 @@ describe('the rule, attempt by attempt', () => {
     expect(decide(LOW, HIGH, true, false)).toEqual({ replaced: false, silenced: true })
     expect(decide(HIGH, LOW, true, false).replaced).toBe(true) // HIGH: LOW's offer wins
     expect(decide(HIGH, LOW, false, true)).toEqual({ replaced: false, silenced: false })
+  })
+
+  it('in glare with a stock WebTorrent peer keeps the attempt registered first, as it does', () => {
+    for (const stock of [STOCK_LOW, STOCK_HIGH]) {
+      // Theirs came first, then the answer to ours: ours goes.
+      expect(decide(LOW, stock, false, true)).toEqual({ replaced: false, silenced: false })
+      expect(decide(HIGH, stock, false, true)).toEqual({ replaced: false, silenced: false })
+      // Ours connecting, then their offer: theirs goes, unanswered.
+      expect(decide(LOW, stock, true, false)).toEqual({ replaced: false, silenced: true })
+      expect(decide(HIGH, stock, true, false)).toEqual({ replaced: false, silenced: true })
+    }
   })
 
   it('keeps the first of two offers to answer, and the answered one of two of ours', () => {

@@ -19,11 +19,13 @@
 // - a connected peer is never replaced;
 // - an attempt of ours the other side answered (an initiator: it is added when the answer
 //   arrives, so the other side kept it) replaces an attempt still connecting, except in
-//   glare while that attempt is young: then the offer of the lower peer id wins, on both;
+//   glare while that attempt is young: then the offer of the lower peer id wins, on both
+//   (with a stock WebTorrent peer, which keeps its first attempt, the first one stays);
 // - an offer to answer while a young attempt is connecting is refused and left unanswered
 //   (its answer is stopped on the way out), so the offerer hears of one attempt only; past GLARE_WINDOW_MS the old one counts as dead and
 //   the fresh offer replaces it.
 
+import { isMonsoonPeer } from '../peer-ids.ts'
 import type { AddPeerRule } from './add-peer.ts'
 import type { TorrentInternals } from './internals.ts'
 
@@ -73,8 +75,11 @@ function newReplacesOld(
   if (freshOurs && oldOurs) return true
   // Two of theirs: the first is being answered; the fresh one gets no answer.
   if (!freshOurs && !oldOurs) return false
-  // Glare, ours against theirs: the lower peer id's offer wins, on both sides (as the mesh's
-  // introductions decide it, app/lib/mesh/introductions.ts).
+  // Glare, ours against theirs: with another Monsoon peer the lower peer id's offer wins, on
+  // both sides (as the mesh's introductions decide it, app/lib/mesh/introductions.ts). A
+  // stock WebTorrent peer keeps whichever attempt it registered first and refuses the other,
+  // so with it we do the same: the attempt registered here first stays.
+  if (!isMonsoonPeer(fresh.id as string)) return false
   const mine = torrent.client?.peerId
   if (typeof mine !== 'string') return true
   const ourOfferWins = mine < (fresh.id as string)

@@ -114,7 +114,14 @@ declare module 'webtorrent/dist/webtorrent.min.js' {
   }
 
   export default class WebTorrent {
-    constructor(opts?: { maxConns?: number; tracker?: false | { rtcConfig?: RTCConfiguration } })
+    constructor(opts?: {
+      maxConns?: number
+      tracker?: false | { rtcConfig?: RTCConfiguration }
+      /** 40 hex characters (20 bytes); a random `-WW…` one when absent. */
+      peerId?: string
+    })
+    /** This client's peer id, 40 hex characters. */
+    readonly peerId: string
     readonly torrents: Torrent[]
     static readonly WEBRTC_SUPPORT: boolean
     /** Connections per torrent; read whenever a torrent looks for more peers. */

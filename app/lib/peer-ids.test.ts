@@ -2,15 +2,18 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
   BRIDGE_PEER_ID_PREFIX,
-  BRIDGE_PEER_ID_RANDOM_BYTES,
+  PAGE_PEER_ID_PREFIX,
+  PEER_ID_RANDOM_BYTES,
   bridgePeerId,
   isBridgePeer,
-} from './bridge-peer.ts'
+  isMonsoonPeer,
+  pagePeerId,
+} from './peer-ids.ts'
 
 const hex = (s: string) => Buffer.from(s, 'latin1').toString('hex')
 const random = fc.uint8Array({
-  minLength: BRIDGE_PEER_ID_RANDOM_BYTES,
-  maxLength: BRIDGE_PEER_ID_RANDOM_BYTES,
+  minLength: PEER_ID_RANDOM_BYTES,
+  maxLength: PEER_ID_RANDOM_BYTES,
 })
 
 describe('bridge peer ids', () => {
@@ -21,6 +24,7 @@ describe('bridge peer ids', () => {
         expect(id).toMatch(/^[0-9a-f]{40}$/)
         expect(Buffer.from(id, 'hex').subarray(0, 8).toString('latin1')).toBe(BRIDGE_PEER_ID_PREFIX)
         expect(isBridgePeer(id)).toBe(true)
+        expect(isMonsoonPeer(id)).toBe(true)
       }),
     )
   })
@@ -28,6 +32,7 @@ describe('bridge peer ids', () => {
   it('refuses random bytes of another length', () => {
     expect(() => bridgePeerId(new Uint8Array(11))).toThrow(RangeError)
     expect(() => bridgePeerId(new Uint8Array(20))).toThrow(RangeError)
+    expect(() => pagePeerId(new Uint8Array(11))).toThrow(RangeError)
   })
 
   it('are told from stock WebTorrent and other clients', () => {
@@ -59,5 +64,28 @@ describe('bridge peer ids', () => {
         expect(isBridgePeer(id)).toBe(claims)
       }),
     )
+  })
+})
+
+describe('page peer ids', () => {
+  it('are 20 bytes that start with the prefix, Monsoon peers but not bridges', () => {
+    fc.assert(
+      fc.property(random, (bytes) => {
+        const id = pagePeerId(bytes)
+        expect(id).toMatch(/^[0-9a-f]{40}$/)
+        expect(Buffer.from(id, 'hex').subarray(0, 8).toString('latin1')).toBe(PAGE_PEER_ID_PREFIX)
+        expect(isMonsoonPeer(id)).toBe(true)
+        expect(isBridgePeer(id)).toBe(false)
+      }),
+    )
+  })
+
+  it('tell Monsoon from stock WebTorrent and other clients', () => {
+    expect(isMonsoonPeer(hex('-MW0207-abcdefghijkl'))).toBe(true)
+    expect(isMonsoonPeer(hex('-WW0208-abcdefghijkl'))).toBe(false)
+    expect(isMonsoonPeer(hex('-MX0001-abcdefghijkl'))).toBe(false)
+    expect(isMonsoonPeer(hex('-MW00x1-abcdefghijkl'))).toBe(false)
+    expect(isMonsoonPeer(undefined)).toBe(false)
+    expect(isMonsoonPeer(hex('-MW0001-abcdefghijkl').toUpperCase())).toBe(false)
   })
 })
