@@ -7,14 +7,17 @@
 // From then on only the mesh can grow the swarm: every browser must reach three peers and
 // complete. With every relay still down, a torrent one of them adds is found by a neighbour
 // from the first swarm (a lookup, then an introduction), and a listing one of them publishes
-// reaches every index page (catalog pulls between neighbours).
+// reaches every index page (catalog pulls between neighbours). Then the relay comes back on its
+// port: every page announces to it again, none holds a peer twice, and a fresh torrent downloads.
 // Then, each with its own relays: an installed app whose relay is gone for good finds another
 // through its host cache and syncs from it; and hostile neighbours (floods, an oversized and a
 // malformed message, a forged listing) are disconnected and shown banned while the victim
 // keeps downloading.
 
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { BrowserContext, Page } from '@playwright/test'
 import { CATALOG_PULL_INTERVAL_MS } from '../shared/mesh/limits.ts'
 import { MAX_MESH_MESSAGE_BYTES } from '../shared/mesh/messages.ts'
@@ -31,9 +34,11 @@ import {
   meshStatsOf,
   openTorrent,
   peerIdOf,
+  peerIdsByTorrent,
   sendRaw,
+  swarmSizeAt,
 } from './mesh.ts'
-import { startPeeredRelays, startRelay, type RunningRelay } from './relay.ts'
+import { relayKeys, startPeeredRelays, startRelay, type RunningRelay } from './relay.ts'
 import { infoHashOf, networkView, openShared, saveAndCompare, share, tracker } from './sharing.ts'
 
 const MIB = 1024 * 1024
@@ -81,6 +86,9 @@ test.describe('six browsers whose relay is killed', () => {
   test.describe.configure({ mode: 'serial' })
 
   let relay: RunningRelay | null = null
+  /** The relay's node key, kept apart from its data directory (which a stop deletes): it
+   * comes back as itself, as a relay restarted on its own disk does. */
+  let relayKey: string | null = null
   const contexts: BrowserContext[] = []
   let pages: Page[] = []
   let swarm: Awaited<ReturnType<typeof sample>>
@@ -88,13 +96,17 @@ test.describe('six browsers whose relay is killed', () => {
   test.afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close()))
     await relay?.stop('SIGKILL')
+    if (relayKey) await rm(relayKey, { recursive: true, force: true })
   })
 
   test('the swarm reaches every browser through the mesh once the relay is killed, and each completes', async ({
     browser,
   }, testInfo) => {
     test.setTimeout(420_000)
-    relay = await startRelay()
+    const [{ dataDir }] = await relayKeys(1)
+    relayKey = await mkdtemp(join(tmpdir(), 'monsoon-e2e-key-'))
+    await cp(dataDir, relayKey, { recursive: true })
+    relay = await startRelay({ dataDir })
     const { url } = relay
     swarm = await sample('mesh swarm.bin', 4 * MIB, (n) => testInfo.outputPath(n))
     pages = await openPages(contexts, () => browser.newContext({ baseURL: url }), BROWSERS)
@@ -207,6 +219,62 @@ test.describe('six browsers whose relay is killed', () => {
         ).toBeVisible({ timeout: CATALOG_ROUND_WAIT_MS })
       }
       await shot(pages[BROWSERS - 1], testInfo, 'mesh-listing-reached')
+    },
+  )
+
+  test(
+    'when the relay returns, every page announces to it again, none holds a peer twice, and downloads go on',
+    // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring.
+    async ({}, testInfo) => {
+      test.setTimeout(180_000)
+      if (!relay) throw new Error('the relay was never started')
+      if (!relayKey) throw new Error('the relay key was never kept')
+      const dataDir = await mkdtemp(join(tmpdir(), 'monsoon-e2e-'))
+      await cp(relayKey, dataDir, { recursive: true })
+      relay = await startRelay({ port: relay.port, dataDir })
+      // Errors from here on (while the relay was down, pages logged its refused connections).
+      const errors: string[] = []
+      for (const [i, page] of pages.entries()) {
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(`browser ${i + 1}: ${m.text()}`)
+        })
+        page.on('pageerror', (err) => errors.push(`browser ${i + 1}: ${err.message}`))
+      }
+      // A page's tracker client retries a dead relay after 10 s, doubled at each failure, plus up
+      // to 5 min of jitter (bittorrent-tracker): minutes after this long an outage. 'online' is
+      // the app's own prompt to retry at once (torrents.svelte.ts), sent rather than waited for.
+      for (const page of pages) await page.evaluate(() => dispatchEvent(new Event('online')))
+      const back = relay
+      await expect
+        .poll(() => swarmSizeAt(back, swarm.infoHash), {
+          message: 'browsers the returned relay tracks in the swarm',
+          timeout: 60_000,
+        })
+        .toBe(BROWSERS)
+
+      // The relay now offers each page peers it is already connected to through the mesh.
+      const twice = async () => {
+        const repeats: string[] = []
+        for (const [i, page] of pages.entries()) {
+          for (const [infoHash, ids] of Object.entries(await peerIdsByTorrent(page))) {
+            const seen = new Set<string>()
+            for (const id of ids) {
+              if (seen.has(id)) repeats.push(`browser ${i + 1}: ${id} in ${infoHash}`)
+              seen.add(id)
+            }
+          }
+        }
+        return repeats
+      }
+      expect(await twice()).toEqual([])
+
+      const fresh = await sample('mesh relay back.bin', 256 * 1024, (n) => testInfo.outputPath(n))
+      const shareUrl = await share(pages[1], fresh.path, fresh.infoHash)
+      await openShared(pages[4], shareUrl, fresh.name)
+      await saveAndCompare(pages[4], fresh.name, fresh.data)
+      expect(await twice()).toEqual([])
+      expect(errors).toEqual([])
+      await shot(pages[4], testInfo, 'mesh-relay-returned')
     },
   )
 })

@@ -6,6 +6,7 @@
 import type { Page } from '@playwright/test'
 import { encodeMeshMessage, type MeshMessage } from '../shared/mesh/messages.ts'
 import type { FoundVia, MeshStats } from '../app/lib/mesh/types.ts'
+import { percentEncode, scrapeFiles } from '../relay/test/tracker-wire.ts'
 
 /** What the page's hooks give, as seen from a page.evaluate (the page's own objects). */
 export interface PageWire {
@@ -89,6 +90,30 @@ export function connectedPeers(page: Page, infoHash: string): Promise<string[]> 
     const torrent = monsoon?.torrents.find(infoHash)?.torrent
     return (torrent?.wires ?? []).flatMap((w) => (w.destroyed || !w.peerId ? [] : [w.peerId]))
   }, infoHash)
+}
+
+/** Peer ids of the open wires of each of the page's torrents, by info hash (a peer connected
+ * twice in a swarm appears twice). */
+export function peerIdsByTorrent(page: Page): Promise<Record<string, string[]>> {
+  return page.evaluate(() => {
+    const client = (globalThis as unknown as { monsoon: PageHooks }).monsoon.webtorrent()
+    const out: Record<string, string[]> = {}
+    for (const torrent of client?.torrents ?? []) {
+      out[torrent.infoHash] = torrent.wires.flatMap((w) =>
+        w.destroyed || !w.peerId ? [] : [w.peerId],
+      )
+    }
+    return out
+  })
+}
+
+/** Peers (seeders and leechers) a relay's tracker holds in a swarm now: its HTTP scrape (BEP
+ * 48), which counts the WebSocket tracker's browsers too. */
+export async function swarmSizeAt(relay: { url: string }, infoHash: string): Promise<number> {
+  const bytes = Uint8Array.from(Buffer.from(infoHash, 'hex'))
+  const res = await fetch(`${relay.url}/scrape?info_hash=${percentEncode(bytes)}`)
+  const counts = scrapeFiles(new Uint8Array(await res.arrayBuffer())).get(infoHash)
+  return (counts?.complete ?? 0) + (counts?.incomplete ?? 0)
 }
 
 /** True once the page holds every piece of the torrent. */

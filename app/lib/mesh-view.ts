@@ -23,6 +23,7 @@ const TOTAL_LABELS: Record<MeshTotal, string> = {
   signalsForwarded: 'Signals forwarded',
   lookupsSent: 'Lookups sent',
   lookupsAnswered: 'Lookups answered',
+  referralsFollowed: 'Referrals followed',
   recordsStored: 'Records stored',
 }
 

@@ -374,6 +374,12 @@ export class TorrentClient {
           now: this.#deps.now,
           catalog: this.#deps.meshCatalog,
           referralRelay: () => (origin.startsWith('http') ? origin : null),
+          checkRelay: (url) => pageHostCache().check(url),
+          rehome: (infoHash, referral) => {
+            const home = this.find(infoHash)?.home
+            home?.request({ kind: 'referral', referral })
+            return Boolean(home)
+          },
         }),
       )
       this.#applyLimits()

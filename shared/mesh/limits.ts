@@ -47,6 +47,22 @@ export const LOOKUPS_SENT_PER_MINUTE = 60
 export const LOOKUP_TIMEOUT_MS = 30 * SECOND
 /** Lookups (per neighbour asked) awaiting an answer. */
 export const MAX_PENDING_LOOKUPS = 4096
+/** Neighbours one lookup round asks on an answer's referral to a peer, besides those it asked
+ * first: a neighbour that joined after the round began may have the hash. Each is asked once
+ * a round and a referred answer's referral is not followed (one hop), so referrals that point
+ * at each other end; a few, so hostile answers cannot fan one round out. */
+export const REFERRALS_FOLLOWED_PER_LOOKUP = 4
+/** Relays that neighbours' answers refer one torrent to, handed to its re-homing each window
+ * (app/lib/rehome.ts decides whether it announces there): a hash has two owners (shared/
+ * rendezvous.ts R = 2), so two honest referrals name them; more would be a neighbour sending
+ * the torrent's announces (a WebSocket each) wherever it likes. */
+export const MAX_REFERRED_RELAYS_PER_TORRENT = 2
+/** A torrent's referred relays are counted afresh after this: a referral from when the swarm's
+ * relays were down must not keep a later, better one out for the page's life. */
+export const REFERRED_RELAYS_WINDOW_MS = 10 * MINUTE
+/** Torrents whose referred relays are counted, oldest dropped first (only hashes we asked
+ * about are counted: at most the page's own torrents). */
+export const MAX_REFERRED_TORRENTS = 1024
 
 /** Pages of records we serve one neighbour a minute; past it its pulls go unanswered (its
  * pull times out and it tries again a round later), so a flood costs no worker time. */
@@ -77,6 +93,10 @@ export const CANDIDATE_TTL_MS = 10 * MINUTE
 export const CANDIDATE_RETRY_MS = 2 * MINUTE
 /** Connected peers remembered as found through the mesh (the torrent view's "found"). */
 export const MAX_MESH_FOUND = 4096
+/** A connection the mesh made counts as "found through the mesh" only if its wire opens within
+ * this long (the introduction's deadline, then as long again for ICE and the handshakes on a
+ * busy machine): a wire of that peer opening later came another way (a relay tracker). */
+export const FOUND_WIRE_WITHIN_MS = 2 * INTRODUCTION_TIMEOUT_MS
 
 /** Peers banned for what they sent, newest kept; a ban lasts BAN_MS (peer ids are free to
  * mint, so remembering them for long buys little). */

@@ -9,7 +9,9 @@ import type { Torrent } from 'webtorrent/dist/webtorrent.min.js'
 import { monsoonClient } from '../engine/monsoon-client.ts'
 import { PeerConnections } from '../engine/peer-connections.ts'
 import { loadBundle } from '../engine/test-bundle.ts'
-import { clientMeshHost, RELAY_FIRST_MS } from './client-host.ts'
+import { PageHostCache } from '../bootstrap/host-cache.ts'
+import type { Referral } from '../referral.ts'
+import { clientMeshHost, RELAY_FIRST_MS, type ClientHostDeps } from './client-host.ts'
 
 let Bundle: typeof WebTorrent
 beforeAll(async () => {
@@ -24,7 +26,11 @@ afterEach(async () => {
 const quiet = { dht: false, lsd: false, webSeeds: false, utp: false } as never
 
 /** A client seeding one small file announced to `announce`, and its mesh host. */
-async function seeding(announce: string[], now: () => number) {
+async function seeding(
+  announce: string[],
+  now: () => number,
+  deps: Partial<Pick<ClientHostDeps, 'checkRelay' | 'rehome'>> = {},
+) {
   const peerConnections = new PeerConnections()
   const client = monsoonClient(Bundle, quiet, { peerConnections })
   clients.push(client)
@@ -38,6 +44,9 @@ async function seeding(announce: string[], now: () => number) {
     now,
     catalog: null,
     referralRelay: () => null,
+    checkRelay: (url) => url,
+    rehome: () => true,
+    ...deps,
   })
   return { client, torrent, host }
 }
@@ -84,5 +93,26 @@ describe('the client as the mesh sees it', () => {
     await expect(
       host.connect(torrent.infoHash, { peerId: 'not hex', initiator: true, send }),
     ).rejects.toThrow(/40 lowercase hex/)
+  })
+
+  it('hands a referred relay to the torrent’s re-homing only if the host cache would take it', async () => {
+    const handed: { infoHash: string; referral: Referral }[] = []
+    // A page served from a public address: loopback and private relays are refused.
+    const cache = new PageHostCache({ getItem: () => null, setItem: () => {} }, false)
+    const { torrent, host } = await seeding([], () => 0, {
+      checkRelay: (url) => cache.check(url),
+      rehome: (infoHash, referral) => handed.push({ infoHash, referral }) > 0,
+    })
+    expect(host.referredRelay(torrent.infoHash, 'wss://relay.monsoon.net/')).toBe(true)
+    expect(host.referredRelay('00'.repeat(20), 'wss://relay.monsoon.net/')).toBe(false)
+    expect(host.referredRelay(torrent.infoHash, 'ws://127.0.0.1:9000/')).toBe(false)
+    expect(host.referredRelay(torrent.infoHash, 'ws://192.168.1.2/')).toBe(false)
+    expect(host.referredRelay(torrent.infoHash, 'not a tracker')).toBe(false)
+    expect(handed).toEqual([
+      {
+        infoHash: torrent.infoHash,
+        referral: { kind: 'refer', trackers: ['wss://relay.monsoon.net/'] },
+      },
+    ])
   })
 })

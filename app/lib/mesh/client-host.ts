@@ -10,6 +10,8 @@ import {
   type Torrent,
   type WebTorrent,
 } from '../engine/index.ts'
+import type { Referral } from '../referral.ts'
+import { trackerRelay } from '../supernode-view.ts'
 import type { CatalogExchange, MeshHost, MeshTorrent } from './types.ts'
 
 /** The mesh looks for peers for a torrent with fewer than this many: WebTorrent's trackers
@@ -28,6 +30,12 @@ export interface ClientHostDeps {
   now(): number
   catalog: CatalogExchange | null
   referralRelay(): string | null
+  /** The origin of a relay (http URL) when the page may contact it, else null: the check the
+   * page's host cache makes of a relay a neighbour names (bootstrap/host-cache.ts). */
+  checkRelay(url: string): string | null
+  /** Hands a referral to the re-homing of `infoHash`'s torrent (rehome.ts TorrentHome, whose
+   * rule decides whether it announces there); false when the torrent has none. */
+  rehome(infoHash: string, referral: Referral): boolean
 }
 
 /** True when at least one of the torrent's relay trackers has its socket up. */
@@ -77,5 +85,10 @@ export function clientMeshHost(deps: ClientHostDeps): MeshHost {
     },
     catalog: deps.catalog,
     referralRelay: deps.referralRelay,
+    referredRelay: (infoHash, tracker) => {
+      const relay = trackerRelay(tracker)
+      if (!find(infoHash) || relay === null || deps.checkRelay(relay) === null) return false
+      return deps.rehome(infoHash, { kind: 'refer', trackers: [tracker] })
+    },
   }
 }

@@ -7,7 +7,14 @@ import {
   type MeshMessage,
 } from '../../../shared/mesh/messages.ts'
 import { Mesh } from './mesh.ts'
-import { FakeHost, hash, id, TestNetwork, type Browser } from './test-network.ts'
+import {
+  FakeHost,
+  hash,
+  id,
+  lookupAcrossSwarms,
+  TestNetwork,
+  type Browser,
+} from './test-network.ts'
 import type { CatalogExchange, Neighbour, RecordPage } from './types.ts'
 
 const H = hash('1')
@@ -280,11 +287,12 @@ describe('Mesh: signal relay', () => {
     await net.flush()
     await net.tick(L.PEX_INTERVAL_MS)
     const offer = a.host.connections.find((k) => k.peerId === id('c'))!
-    expect(a.mesh.foundVia(H, id('c'))).toBe('mesh')
+    expect(a.mesh.held().found).toBe(1)
     await net.tick(L.INTRODUCTION_TIMEOUT_MS - 1)
     expect(offer.destroyed).toBe(false)
     await net.tick(1)
     expect(offer.destroyed).toBe(true)
+    expect(a.mesh.held().found).toBe(0)
     expect(a.mesh.foundVia(H, id('c'))).toBe(null)
     expect(a.mesh.held().introductions).toBe(0)
   })
@@ -324,17 +332,7 @@ describe('Mesh: signal relay', () => {
 
 describe('Mesh: hash lookups', () => {
   it('answers with itself and its mesh peers of the swarm, and the asker offers to them', async () => {
-    const net = new TestNetwork()
-    const a = net.add('a', G)
-    const b = net.add('b', G, H)
-    const c = net.add('c', H)
-    net.satisfied(H, b, c)
-    net.connect(a, b, G)
-    net.connect(b, c, H)
-    await net.flush()
-    a.host.addTorrent(H)
-    a.mesh.added(H)
-    await net.flush()
+    const { net, a, b, c } = await lookupAcrossSwarms(G, H)
     const query = net.sentOf('who', a, b)[0].query
     expect(net.sentOf('has', b, a)).toEqual([
       { t: 'has', query, infoHash: H, peers: [id('b'), id('c')] },
@@ -587,12 +585,22 @@ const arbitraryMessage: fc.Arbitrary<MeshMessage> = fc.oneof(
     sdp: fc.string({ maxLength: 20 }),
   }),
   fc.record({ t: fc.constant('who' as const), query: fc.nat(20), infoHash: ids }),
-  fc.record({
-    t: fc.constant('has' as const),
-    query: fc.nat(20),
-    infoHash: ids,
-    peers: fc.array(ids, { maxLength: 50 }),
-  }),
+  fc.record(
+    {
+      t: fc.constant('has' as const),
+      query: fc.nat(20),
+      infoHash: ids,
+      peers: fc.array(ids, { maxLength: 50 }),
+      referral: fc.record(
+        {
+          peer: ids,
+          relay: fc.oneof(fc.webUrl(), fc.string({ maxLength: 40 }), fc.constant('ws://r/')),
+        },
+        { requiredKeys: [] },
+      ),
+    },
+    { requiredKeys: ['t', 'query', 'infoHash', 'peers'] },
+  ),
   fc.record({
     t: fc.constant('pull' as const),
     query: fc.nat(20),
@@ -635,6 +643,8 @@ describe('Mesh: any message sequence', () => {
           expect(held.introductions).toBeLessThanOrEqual(L.MAX_PENDING_INTRODUCTIONS)
           expect(held.lookups).toBeLessThanOrEqual(L.MAX_PENDING_LOOKUPS)
           expect(held.forwardPairs).toBeLessThanOrEqual(L.MAX_FORWARD_PAIRS)
+          expect(held.found).toBeLessThanOrEqual(L.MAX_MESH_FOUND)
+          expect(held.referredTorrents).toBeLessThanOrEqual(L.MAX_REFERRED_TORRENTS)
           // c, whatever b did, is still a's neighbour.
           expect(net.neighbour(a, c, hash('1'))).toBeDefined()
         },

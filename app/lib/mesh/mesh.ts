@@ -7,7 +7,6 @@
 // breaks a rule (limits in shared/mesh/limits.ts) is banned: every wire of its peer id closed,
 // introductions to it destroyed, never connected to again while the ban lasts.
 
-import { BoundedMap } from '../../../shared/bounded-map.ts'
 import {
   MAX_MESH_PEER_IDS,
   MAX_SIGNAL_HOPS,
@@ -19,8 +18,10 @@ import { Bans } from './bans.ts'
 import { Candidates, type Candidate } from './candidates.ts'
 import { CatalogPulls } from './catalog-pulls.ts'
 import { ForwardBudget } from './forward-budget.ts'
+import { FoundMarks } from './found.ts'
 import { Introductions, remoteOfferWins } from './introductions.ts'
 import { Lookups } from './lookups.ts'
+import { ReferredRelays, referredTracker } from './referred-relays.ts'
 import { newRemote, newWire, type Remote, type Wire } from './remote.ts'
 import type { MeshHost, MeshStats, Neighbour } from './types.ts'
 
@@ -32,6 +33,7 @@ export function noMeshTotals(): Omit<MeshStats, 'neighbours' | 'banned'> {
     signalsForwarded: 0,
     lookupsSent: 0,
     lookupsAnswered: 0,
+    referralsFollowed: 0,
     recordsStored: 0,
   }
 }
@@ -45,9 +47,10 @@ export class Mesh {
   readonly #bans = new Bans()
   readonly #candidates = new Candidates()
   readonly #introductions = new Introductions((intro) =>
-    this.#found.delete(`${intro.infoHash}:${intro.peerId}`),
+    this.#found.abandoned(intro.infoHash, intro.peerId),
   )
-  readonly #found = new BoundedMap<string, true>({ maxSize: L.MAX_MESH_FOUND, order: 'oldest' })
+  readonly #found = new FoundMarks()
+  readonly #referredRelays = new ReferredRelays()
   readonly #catalog: CatalogPulls
   readonly #forwards: ForwardBudget
   readonly #lookups: Lookups
@@ -92,6 +95,7 @@ export class Mesh {
       bans: this.#bans.size,
       catalogPeers: this.#catalog.size,
       found: this.#found.size,
+      referredTorrents: this.#referredRelays.size,
     }
   }
 
@@ -115,10 +119,12 @@ export class Mesh {
     if (!remote.wires.has(infoHash)) this.#wires++
     const wire = newWire(neighbour, now)
     remote.wires.set(infoHash, wire)
+    this.#found.opened(neighbour, now)
     this.#sendPex(wire, true)
   }
 
   close(neighbour: Neighbour): void {
+    this.#found.closed(neighbour)
     const remote = this.#remotes.get(neighbour.peerId)
     if (remote?.wires.get(neighbour.infoHash)?.neighbour !== neighbour) return
     remote.wires.delete(neighbour.infoHash)
@@ -184,8 +190,10 @@ export class Mesh {
     if (this.#host.torrent(infoHash)?.wantsPeers()) this.#lookup(infoHash)
   }
 
+  /** 'mesh' when the wire connected now to `peerId` in `infoHash`'s swarm is one the mesh
+   * made (found.ts). */
   foundVia(infoHash: string, peerId: string): 'mesh' | null {
-    return this.#found.has(`${infoHash}:${peerId}`) ? 'mesh' : null
+    return this.#found.has(infoHash, peerId) ? 'mesh' : null
   }
 
   isBanned(peerId: string): boolean {
@@ -272,7 +280,7 @@ export class Mesh {
   }
 
   #connect(infoHash: string, peerId: string, initiator: boolean, send: (s: Signal) => void) {
-    this.#found.set(`${infoHash}:${peerId}`, true)
+    this.#found.connecting(infoHash, peerId, this.#host.now())
     const peer = this.#host.connect(infoHash, { peerId, initiator, send })
     peer.catch(() => undefined)
     return peer
@@ -393,7 +401,7 @@ export class Mesh {
     const now = this.#host.now()
     const asked = this.#lookups.answered(neighbour.peerId, has.query, now)
     if (asked === undefined) return void this.#dropped++
-    if (asked !== has.infoHash) {
+    if (asked.infoHash !== has.infoHash) {
       return this.#hostile(neighbour.peerId, 'answered a lookup for another hash')
     }
     // The answerer and ANSWERS_PER_LOOKUP of its neighbours: an answer naming more is cut.
@@ -402,7 +410,33 @@ export class Mesh {
         this.#candidates.add(has.infoHash, id, neighbour.peerId, 'lookup', now)
       }
     }
+    const { peer, relay } = has.referral ?? {}
+    if (peer !== undefined && !asked.referred) this.#referredPeer(has, peer, now)
+    if (relay !== undefined) this.#referredRelay(has.infoHash, relay, now)
     this.#introduce(now)
+  }
+
+  /** A referral to a peer: asked the same query if it is a neighbour this round has not asked
+   * (lookups.ts: one hop, a few a round). Anything else is dropped: the answerer may know
+   * peers we do not. */
+  #referredPeer(has: Of<'has'>, peerId: string, now: number): void {
+    const usable =
+      peerId !== this.#host.peerId && this.#remotes.has(peerId) && !this.isBanned(peerId)
+    if (!usable || !this.#lookups.refer(has.query, peerId, now)) return void this.#dropped++
+    if (!this.#sendTo(peerId, { t: 'who', query: has.query, infoHash: has.infoHash })) return
+    this.#lookups.sent(peerId, has.query, has.infoHash, now, true)
+    this.#totals.lookupsSent++
+    this.#totals.referralsFollowed++
+  }
+
+  /** A referral to a relay: neighbour's text, handed to the torrent's re-homing (the page's
+   * rule for referral text decides) if it parses as a relay and the torrent's slots allow. */
+  #referredRelay(infoHash: string, url: string, now: number): void {
+    const tracker = referredTracker(url)
+    if (tracker === null) return void this.#dropped++
+    const hand = () => this.#host.referredRelay(infoHash, tracker)
+    if (!this.#referredRelays.take(infoHash, tracker, now, hand)) return void this.#dropped++
+    this.#totals.referralsFollowed++
   }
 
   // Sending, and banning.

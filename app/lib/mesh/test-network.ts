@@ -75,6 +75,15 @@ export class FakeHost implements MeshHost {
   referralRelay(): string | null {
     return this.relay
   }
+  /** Relays neighbours referred our torrents to, as handed on; `refuseRelays` plays a page
+   * that may not contact them. */
+  readonly referred: { infoHash: string; tracker: string }[] = []
+  refuseRelays = false
+  referredRelay(infoHash: string, tracker: string): boolean {
+    if (this.refuseRelays || !this.torrentsByHash.has(infoHash)) return false
+    this.referred.push({ infoHash, tracker })
+    return true
+  }
 
   /** A simple-peer stand-in: the offerer's offer comes at once, the answer once given one. */
   connect(
@@ -257,4 +266,22 @@ export class TestNetwork {
       )
       .map((s) => s.message as Extract<MeshMessage, { t: T }>)
   }
+}
+
+/** Browsers a (in swarm `g`), b (in `g` and `h`) and c (in `h`), b a neighbour of both; then a
+ * adds `h` and looks it up among its neighbours (flushed: b answers with itself and c, and a
+ * offers to both through the mesh). */
+export async function lookupAcrossSwarms(g: string, h: string) {
+  const net = new TestNetwork()
+  const a = net.add('a', g)
+  const b = net.add('b', g, h)
+  const c = net.add('c', h)
+  net.satisfied(h, b, c)
+  net.connect(a, b, g)
+  net.connect(b, c, h)
+  await net.flush()
+  a.host.addTorrent(h)
+  a.mesh.added(h)
+  await net.flush()
+  return { net, a, b, c }
 }

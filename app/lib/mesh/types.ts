@@ -68,6 +68,11 @@ export interface MeshHost {
   catalog: CatalogExchange | null
   /** A relay to refer an asker to when we do not have a hash, or null. */
   referralRelay(): string | null
+  /** A neighbour referred our lookup for `infoHash` to the relay whose WebSocket tracker is
+   * `tracker`: unverified text, handed to the torrent's re-homing, which announces there only
+   * under the page's rule for referrals (app/lib/rehome.ts). False when the page refuses it
+   * (no such torrent, an address it may not contact). */
+  referredRelay(infoHash: string, tracker: string): boolean
 }
 
 /** How a connected peer of a torrent was found (the torrent view's "found" column). */
@@ -98,6 +103,8 @@ export interface MeshStats {
   signalsForwarded: number
   lookupsSent: number
   lookupsAnswered: number
+  /** Lookup answers' referrals followed: a neighbour asked, or a relay handed to a torrent. */
+  referralsFollowed: number
   recordsStored: number
   /** Peers disconnected for what they sent, newest first (bounded). */
   banned: { peerId: string; reason: string; at: number }[]
