@@ -56,6 +56,7 @@ export interface RelayConfig {
   maxConnectionsPerAddress: number
   maxRequestsPerAddress: number
   maxConnections: number
+  workers: number
   stallTimeout: number
   maxRequestBuffer: number
   maxResponseBuffer: number
@@ -119,6 +120,12 @@ interface OptionSpec {
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent']
+
+/** `--workers` when not given: 1 is one process, as before socket workers; 0 would be one per
+ * core (issue 24's wish), for the lead to choose. */
+export const DEFAULT_WORKERS = 1
+/** Most processes `--workers` may ask for: more than the cores of any host that runs a relay. */
+export const MAX_WORKERS = 64
 
 export const OPTIONS: OptionSpec[] = [
   {
@@ -293,6 +300,17 @@ export const OPTIONS: OptionSpec[] = [
     default: MAX_CONNECTIONS,
     help: 'most connections open at once on the port, over all addresses',
     check: positive,
+  },
+  {
+    key: 'workers',
+    flag: 'workers',
+    type: 'number',
+    default: DEFAULT_WORKERS,
+    help:
+      'processes accepting connections on the port, 0: one per core; the first holds the swarms, ' +
+      'the others answer plain-HTTP announces and scrapes through it and hand it all else (TLS too)',
+    check: (v: number) =>
+      Number.isInteger(v) && v >= 0 && v <= MAX_WORKERS ? null : `must be 0-${MAX_WORKERS}`,
   },
   {
     key: 'stallTimeout',

@@ -23,6 +23,8 @@ export const REFUSAL_REASONS = [
   'request-stalled',
   'request-budget',
   'response-budget',
+  // A socket worker's primary left too many tracker requests unanswered (transport/).
+  'socket-worker-busy',
   // The tracker (tracker/).
   'torrents-per-address',
   'peers-per-address',

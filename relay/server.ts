@@ -43,6 +43,7 @@ import { sealedTunnel } from './sealed/tunnel.ts'
 import { readCa, type TlsMaterial } from './tls/tls.ts'
 import type { AcmeResponder } from './tls/acme.ts'
 import { OnePort } from './transport/one-port.ts'
+import { socketWorkers } from './transport/socket-workers.ts'
 import { ConnectionBudget, connectionKey } from './transport/connection-budget.ts'
 import { RequestRate } from './transport/request-rate.ts'
 import { HttpBudget } from './transport/http-budget.ts'
@@ -204,6 +205,7 @@ export function createRelay(
       }),
       ...turn.metrics(),
       ...connections.metrics(),
+      ...(workers?.metrics() ?? []),
       ...httpBudget.metrics(),
       ...supernode.proxy.ownerScrapes.metrics(),
       ...refusals.metrics(),
@@ -365,6 +367,14 @@ export function createRelay(
     connections,
     tracker: trackerFront,
   })
+  // Other processes accepting on the port, answering through this one (issue 24).
+  const workers = socketWorkers(config, {
+    front: trackerFront,
+    adopt: (socket, bytes) => onePort.adopt(socket, bytes),
+    refusals,
+    log,
+    keepAliveTimeoutMs: server.keepAliveTimeout,
+  })
   if (tls) log.info('tls on', { certificate: tls.source })
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (discovery.handOffHttp2(err, socket as Socket)) return
@@ -500,6 +510,7 @@ export function createRelay(
             /^(https?:\/\/localhost):0$/,
             `$1:${address.port}`,
           )
+          workers?.start(onePort.server)
           catalog.start()
           supernode.start()
           Promise.all([
@@ -518,6 +529,7 @@ export function createRelay(
       await bridge.close()
       for (const ws of wss.clients) ws.terminate()
       wss.close()
+      await workers?.close()
       await onePort.close()
       httpBudget.close()
       await turn.close()

@@ -38,6 +38,7 @@ export function machineTicks() {
  */
 export class CpuMeter {
   #pid
+  #read
   #wall = 0
   #cpu = 0
   #busy = 0
@@ -45,14 +46,16 @@ export class CpuMeter {
   #ok = true
   #open = null
 
-  constructor(pid) {
+  /** `read`: CPU seconds of `pid` so far (e.g. summed over its children); default its own. */
+  constructor(pid, read = processCpuSeconds) {
     this.#pid = pid
+    this.#read = read
   }
 
   start() {
     this.#open = {
       t: performance.now(),
-      cpu: processCpuSeconds(this.#pid),
+      cpu: this.#read(this.#pid),
       machine: machineTicks(),
     }
   }
@@ -61,7 +64,7 @@ export class CpuMeter {
     const o = this.#open
     if (!o) return
     this.#open = null
-    const cpu = processCpuSeconds(this.#pid)
+    const cpu = this.#read(this.#pid)
     const machine = machineTicks()
     if (o.cpu === null || cpu === null || o.machine === null || machine === null) {
       this.#ok = false

@@ -6,6 +6,9 @@
 // announce.lua) against each server in the same run, one server under load at a time, in
 // two modes: `Connection: close` on every request, a new connection each, as classic clients
 // announce (the headline figures, `*_rps`), and keep-alive beside it (`keep_alive.*`).
+// Both cores (issue 24): the same relay with `--workers 1` and `--workers 2` (socket workers,
+// relay/transport/socket-workers.ts; CPU counted over the primary and its workers), and the
+// floor under any Node tracker, a bare `net` server writing a fixed answer (node-floor.js).
 //
 // All servers are started first (an idle server costs nothing). Each gets one announce
 // checked by hand (bencoded, peers present) and a warm-up in which the wrk script checks
@@ -16,12 +19,12 @@
 // relay under --cpu-prof, profile written to DIR when it stops).
 
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkHttpAnnounce } from '../lib/announce-check.js'
-import { CpuMeter } from '../lib/cpu.js'
+import { CpuMeter, processCpuSeconds } from '../lib/cpu.js'
 import { note, runBenchmark, which, withDeadline } from '../lib/processes.js'
 import {
   startBittorrentTracker,
@@ -41,6 +44,9 @@ const THREADS = 2
 const CONNECTIONS = 64
 const HASHES = 1000
 const SCRIPT = fileURLToPath(new URL('./announce.lua', import.meta.url))
+const NODE_FLOOR = fileURLToPath(new URL('./node-floor.js', import.meta.url))
+/** The issue's goal for 2 cores against the same relay held to one. */
+const GOAL_WORKERS_RATIO = 1.6
 
 const round = (x, digits = 0) => (x === null ? null : Number(x.toFixed(digits)))
 
@@ -65,12 +71,45 @@ async function runWrk(procs, wrk, port, seconds, hashesFile, verify, mode = 'kee
   return JSON.parse(line.slice('WRK_RESULT '.length))
 }
 
+/** CPU seconds of `pid` and of its children (our relay's socket workers), or null. */
+function treeCpuSeconds(pid) {
+  const own = processCpuSeconds(pid)
+  if (own === null) return null
+  let children = []
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean)
+  } catch {
+    // No children file (not Linux, or the process is gone): its own time only.
+  }
+  return children.reduce((sum, child) => sum + (treeCpuSeconds(Number(child)) ?? 0), own)
+}
+
+/** Of the HTTP announces a relay counted, the share its socket workers read (its /metrics). */
+async function workerShare(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const value = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+  const share =
+    value('monsoon_socket_worker_requests_total') /
+    value('monsoon_tracker_announces_total\\{transport="http"\\}')
+  return Number.isFinite(share) ? round(share, 2) : null
+}
+
+/** The bare-Node floor (node-floor.js): a fixed answer, no tracker. */
+async function startNodeFloor(procs) {
+  const child = procs.spawn('node-floor', process.execPath, [NODE_FLOOR])
+  const line = await procs.waitForLine(child, (v) => v?.msg === 'listening', 20_000)
+  return { name: 'node_floor', port: line.port, child }
+}
+
 /** Start, check by hand, warm up with every answer checked. Returns the measuring state. */
-async function prepare(procs, wrk, key, start, hashes, hashesFile) {
+async function prepare(procs, wrk, key, start, hashes, hashesFile, checked = true) {
   const server = await start()
   if (!server) return null
-  const check = await checkHttpAnnounce(server.port, hashes[0])
-  note(`${key}: announce checked by hand (${check.peers} peers, ${check.bytes} B)`)
+  // The floor's fixed answer names no peer of ours: only the warm-up's checks apply.
+  if (checked) {
+    const check = await checkHttpAnnounce(server.port, hashes[0])
+    note(`${key}: announce checked by hand (${check.peers} peers, ${check.bytes} B)`)
+  }
   const warm = await runWrk(procs, wrk, server.port, WARMUP_S, hashesFile, true)
   if (warm.verified_ok === 0 || warm.verified_bad > 0) {
     const n = warm.verified_ok + warm.verified_bad
@@ -84,7 +123,7 @@ function meter(prepared, mode) {
   return {
     ...prepared,
     mode,
-    cpu: new CpuMeter(prepared.server.child.pid),
+    cpu: new CpuMeter(prepared.server.child.pid, treeCpuSeconds),
     ok: 0,
     requests: 0,
     nonOk: 0,
@@ -148,6 +187,11 @@ function ratios(r) {
   const perCpuOf = (key) => r.details?.[key]?.announces_per_cpu_s
   r.cpu_ratio_to_bittorrent_tracker = ratio(perCpuOf('ours'), perCpuOf('bittorrent_tracker'))
   r.cpu_ratio_to_opentracker = ratio(perCpuOf('ours'), perCpuOf('opentracker'))
+  // Both cores: --workers 2 beside --workers 1, and each beside the bare-Node floor.
+  r.workers_2_ratio_to_1 = ratio(r.ours_workers_2_rps, r.ours_workers_1_rps)
+  r.workers_2_ratio_to_opentracker = ratio(r.ours_workers_2_rps, r.opentracker_rps)
+  r.workers_1_ratio_to_node_floor = ratio(r.ours_workers_1_rps, r.node_floor_rps)
+  r.workers_2_ratio_to_node_floor = ratio(r.ours_workers_2_rps, r.node_floor_rps)
 }
 
 await runBenchmark(BENCH, async (procs) => {
@@ -164,6 +208,7 @@ await runBenchmark(BENCH, async (procs) => {
     cpu_ratio_to_opentracker: null,
     goal_ratio_to_opentracker: 0.75,
     goal_proxied_ratio_to_direct: 0.5,
+    goal_workers_2_ratio_to_1: GOAL_WORKERS_RATIO,
     load: {
       tool: 'wrk',
       threads: THREADS,
@@ -195,13 +240,16 @@ await runBenchmark(BENCH, async (procs) => {
     { key: 'ours_proxied', start: () => startProxyingRelay(procs) },
     { key: 'bittorrent_tracker', start: () => startBittorrentTracker(procs) },
     { key: 'opentracker', start: () => startOpentracker(procs, hashes) },
+    { key: 'ours_workers_1', start: () => startRelay(procs, { relayArgs: ['--workers', '1'] }) },
+    { key: 'ours_workers_2', start: () => startRelay(procs, { relayArgs: ['--workers', '2'] }) },
+    { key: 'node_floor', start: () => startNodeFloor(procs), checked: false },
   ]
 
   try {
     const prepared = []
-    for (const { key, start } of servers) {
+    for (const { key, start, checked } of servers) {
       try {
-        const p = await prepare(procs, wrk, key, start, hashes, hashesFile)
+        const p = await prepare(procs, wrk, key, start, hashes, hashesFile, checked)
         if (p) prepared.push(p)
         else result.notes.push(`${key}: not installed (apt-get install ${key}): not measured`)
       } catch (err) {
@@ -223,6 +271,10 @@ await runBenchmark(BENCH, async (procs) => {
       into.details[m.key] = summary(m)
       note(`${m.key} (${m.mode}): ${into[`${m.key}_rps`]} announces/s`)
     }
+    // How the work spread: requests the socket worker read, of all the relay answered (both
+    // modes and the warm-up together).
+    const workers2 = prepared.find((p) => p.key === 'ours_workers_2')
+    if (workers2) result.workers_2_share_read_by_worker = await workerShare(workers2.server.port)
     // SIGTERM lets our relay exit cleanly, which is when --cpu-prof writes its profile.
     for (const p of prepared) await procs.stop(p.server.child, PROFILE_DIR ? 15_000 : 3000)
   } finally {

@@ -187,6 +187,13 @@ export class OnePort {
     })
   }
 
+  /** Takes a connection another process accepted on this port (socket-workers.ts), with the
+   * bytes it read from it, as if it had been accepted here. */
+  adopt(socket: Socket, bytes: Buffer): void {
+    if (bytes.length) socket.unshift(bytes)
+    this.#accept(socket)
+  }
+
   #accept(socket: Socket): void {
     if (this.#connections && !this.#connections.admit(socket)) {
       socket.destroy()

@@ -52,7 +52,7 @@ function destroyIdle(this: Socket): void {
 function resumeDrained(this: Socket): void {
   this.resume()
 }
-function socketListener(
+export function socketListener(
   listener: (socket: Socket, chunk: Buffer) => void,
 ): (this: Socket, chunk: Buffer) => void {
   return function (this: Socket, chunk: Buffer) {
