@@ -8,7 +8,8 @@
 // complete. With every relay still down, a torrent one of them adds is found by a neighbour
 // from the first swarm (a lookup, then an introduction), and a listing one of them publishes
 // reaches every index page (catalog pulls between neighbours). Then the relay comes back on its
-// port: every page announces to it again, none holds a peer twice, and a fresh torrent downloads.
+// port: every page notices by itself and announces to it again, none holds a peer twice, and a
+// fresh torrent downloads.
 // Then, each with its own relays: an installed app whose relay is gone for good finds another
 // through its host cache and syncs from it; and hostile neighbours (floods, an oversized and a
 // malformed message, a forged listing) are disconnected and shown banned while the victim
@@ -19,6 +20,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { BrowserContext, Page } from '@playwright/test'
+import { MAX_PROBE_DELAY_MS } from '../app/lib/relay-return.ts'
 import { CATALOG_PULL_INTERVAL_MS } from '../shared/mesh/limits.ts'
 import { MAX_MESH_MESSAGE_BYTES } from '../shared/mesh/messages.ts'
 import { expect, shot, test } from './fixtures.ts'
@@ -240,15 +242,14 @@ test.describe('six browsers whose relay is killed', () => {
         })
         page.on('pageerror', (err) => errors.push(`browser ${i + 1}: ${err.message}`))
       }
-      // A page's tracker client retries a dead relay after 10 s, doubled at each failure, plus up
-      // to 5 min of jitter (bittorrent-tracker): minutes after this long an outage. 'online' is
-      // the app's own prompt to retry at once (torrents.svelte.ts), sent rather than waited for.
-      for (const page of pages) await page.evaluate(() => dispatchEvent(new Event('online')))
+      // A page's tracker client would retry the dead relay only minutes after this long an
+      // outage (10 s doubled at each failure, plus up to 5 min of jitter): the pages' own probes
+      // of it (app/lib/relay-return.ts), at most MAX_PROBE_DELAY_MS apart, find it back first.
       const back = relay
       await expect
         .poll(() => swarmSizeAt(back, swarm.infoHash), {
           message: 'browsers the returned relay tracks in the swarm',
-          timeout: 60_000,
+          timeout: MAX_PROBE_DELAY_MS + 30_000,
         })
         .toBe(BROWSERS)
 

@@ -70,6 +70,27 @@ describe('fetchRelayJson to a relay on plain HTTP', () => {
     await expect(bomb).rejects.toThrow(/too large/)
   })
 
+  it('asks the id again after an outage, so a relay back under another key is never sealed to with the old one', async () => {
+    // Another node on the same origin once it answers again: the relay restarted with a new
+    // key, or another took its port. Sealing to the old id would cost a 421, which the browser
+    // logs as an error in the console, before the id is asked again.
+    const before = relay()
+    const after = relay()
+    let up: typeof before | null = before
+    vi.stubGlobal('fetch', (input: string | URL | Request, init?: RequestInit) =>
+      up ? up.fetchStub(input, init) : Promise.reject(new TypeError('Failed to fetch')),
+    )
+    const origin = 'http://relay-d.test:8080'
+    const hash = 'cd'.repeat(20)
+    expect(await fetchRelayJson(`${origin}/v1/lookup/${hash}`)).toEqual({ owner: true, hash })
+    up = null
+    await expect(fetchRelayJson(`${origin}/v1/lookup/${hash}`)).rejects.toThrow(RelayError)
+    up = after
+    expect(await fetchRelayJson(`${origin}/v1/lookup/${hash}`)).toEqual({ owner: true, hash })
+    expect(after.wire.filter((line) => line.includes('wrong-receiver'))).toEqual([])
+    expect(after.wire.filter((line) => line.startsWith('GET /v1/hello'))).toHaveLength(1)
+  })
+
   it('asks a relay over https as it is', async () => {
     const calls: string[] = []
     vi.stubGlobal('fetch', async (input: string) => {

@@ -42,6 +42,10 @@ export async function relayFetch(
   try {
     answer = await sealedFetch(origin, session, inner, options)
   } catch (err) {
+    // Unreachable: it may come back as another node (a new key, or another relay on its
+    // port), so its id is asked again first rather than answered with a 421 (which the
+    // browser logs as an error).
+    if (!(err instanceof SealedError) && !init.signal.aborted) forgetSession(origin, session)
     if (!(err instanceof SealedError) || err.code !== 'wrong-receiver') throw err
     // The relay has another key now: ask its id again, once.
     sessions.delete(origin)
@@ -57,6 +61,14 @@ export async function relayFetch(
     ? new Blob([answer.body as BlobPart]).stream().pipeThrough(new DecompressionStream('gzip'))
     : (answer.body as BodyInit)
   return new Response(inflated, { status: answer.status, headers })
+}
+
+/** Drops the origin's session if it is still `session` (not a newer one asked meanwhile). */
+function forgetSession(origin: string, session: SealedSession): void {
+  void sessions.get(origin)?.then(
+    (kept) => kept === session && sessions.delete(origin),
+    () => {}, // a failed hello is dropped by sessionFor
+  )
 }
 
 function sessionFor(origin: string, signal: AbortSignal): Promise<SealedSession | null> {

@@ -24,7 +24,9 @@ interface Seen {
 
 /** A relay in miniature: GET /v1/hello gives its id; the WebSocket echoes each message as
  * {"echo": …}, sealed when the socket asked for the subprotocol. */
-async function miniRelay(behaviour: { id?: boolean; close?: number; tamper?: boolean } = {}) {
+async function miniRelay(
+  behaviour: { id?: boolean; close?: number; tamper?: boolean; port?: number } = {},
+) {
   const identity = createIdentity()
   let hellos = 0
   const seen: Seen[] = []
@@ -46,6 +48,8 @@ async function miniRelay(behaviour: { id?: boolean; close?: number; tamper?: boo
       if (ws.protocol === SEALED_WS_PROTOCOL) {
         if (!stream) {
           const req = parseRequest(bytes, 1 << 20)
+          // As the relay does (relay/tracker/ws-sealed.ts): sealed to another node.
+          if (req.to !== identity.id) return ws.close(4421, 'sealed: wrong-receiver')
           const opened = SealedStream.accept(req, receiverKey(identity.secretKey, identity.id, req))
           stream = opened.stream
           text = new TextDecoder().decode(opened.plaintext)
@@ -64,21 +68,31 @@ async function miniRelay(behaviour: { id?: boolean; close?: number; tamper?: boo
       ws.send(frame)
     })
   })
-  http.listen(0, '127.0.0.1')
+  http.listen(behaviour.port ?? 0, '127.0.0.1')
   await once(http, 'listening')
   const { port } = http.address() as AddressInfo
-  servers.push({ http, wss })
-  return { url: `ws://127.0.0.1:${port}/`, seen, hellos: () => hellos, connections: wss.clients }
+  const server = { http, wss }
+  servers.push(server)
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    port,
+    seen,
+    hellos: () => hellos,
+    connections: wss.clients,
+    stop: () => stopServer(servers.splice(servers.indexOf(server), 1)[0]!),
+  }
+}
+
+async function stopServer({ http, wss }: { http: Server; wss: WebSocketServer }) {
+  for (const ws of wss.clients) ws.terminate()
+  wss.close()
+  http.closeAllConnections()
+  await new Promise((resolve) => http.close(resolve))
 }
 
 const servers: { http: Server; wss: WebSocketServer }[] = []
 afterEach(async () => {
-  for (const { http, wss } of servers.splice(0)) {
-    for (const ws of wss.clients) ws.terminate()
-    wss.close()
-    http.closeAllConnections()
-    await new Promise((resolve) => http.close(resolve))
-  }
+  for (const server of servers.splice(0)) await stopServer(server)
 })
 
 /** Everything a socket fired, in order. */
@@ -184,6 +198,31 @@ describe('sealingWebSocket', () => {
       expect(log).toEqual(['open', 'close 4421'])
     }
     expect(relay.hellos()).toBe(2)
+  })
+
+  it('asks the id again after an outage, so a relay back under another key opens at once', async () => {
+    const before = await miniRelay()
+    const Sealing = sealingWebSocket(Native)
+    const first = new Sealing(before.url)
+    const opened = events(first)
+    first.send('{}')
+    expect(await opened.message()).toBe(JSON.stringify({ echo: '{}' }))
+    first.close()
+    await opened.closed
+    await before.stop()
+    const refused = events(new Sealing(before.url))
+    await refused.closed
+    expect(refused.log).toEqual(['error', 'close 1006'])
+
+    // Another node on the port now (the relay restarted with a new key, or another took it).
+    const after = await miniRelay({ port: before.port })
+    const ws = new Sealing(after.url)
+    const { log, message, closed } = events(ws)
+    ws.send('{}')
+    await Promise.race([message(), closed])
+    expect(log).toEqual(['open', `message ${JSON.stringify({ echo: '{}' })}`])
+    expect(after.hellos()).toBe(1)
+    ws.close()
   })
 
   it('fires error then close when the relay cannot be reached, and opens no socket', async () => {

@@ -206,7 +206,9 @@ class SealedWebSocket extends EventTarget {
     }
     this.#native = native
     native.binaryType = 'arraybuffer'
+    let opened = false
     native.onopen = () => {
+      opened = true
       if (this.#session && native.protocol !== SEALED_WS_PROTOCOL) {
         native.close(1002, 'sealed subprotocol not accepted')
         return
@@ -223,7 +225,9 @@ class SealedWebSocket extends EventTarget {
     native.onmessage = (ev: MessageEvent) => this.#receive(ev.data)
     native.onerror = () => this.#fire(new Event('error'))
     native.onclose = (ev: CloseEvent) => {
-      if (ev.code === WRONG_RECEIVER) this.#deps.relayIds.forget(this.#origin)
+      // Refused: the relay may come back as another node (a new key, another relay on its
+      // port), so the next socket asks its id again rather than being closed 4421 first.
+      if (ev.code === WRONG_RECEIVER || !opened) this.#deps.relayIds.forget(this.#origin)
       this.readyState = this.CLOSED
       this.#fire(closeEvent(ev.code, ev.reason, ev.wasClean))
     }

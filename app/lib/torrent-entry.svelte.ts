@@ -5,10 +5,17 @@
 
 import type { Torrent } from './engine/index.ts'
 import { Reannounce } from '../../shared/reannounce.ts'
-import { announceNow, canChangeTrackers, downTrackers, replaceTrackers } from './engine/index.ts'
+import {
+  announceNow,
+  canChangeTrackers,
+  currentTrackers,
+  downTrackers,
+  replaceTrackers,
+} from './engine/index.ts'
 import type { TorrentRef } from './magnet.ts'
 import { isQuotaError, opfsStoreOf, savedFile } from './opfs-store.ts'
 import type { HomedTorrent, RehomeReason, TorrentHome } from './rehome.ts'
+import type { TrackerSockets } from './relay-return.ts'
 
 /**
  * - `hashing`: this browser is hashing files to seed them (hashed / hashTotal).
@@ -133,6 +140,12 @@ export class TorrentEntry implements HomedTorrent {
     this.#unreachable.clear()
     if (this.tracker.state === 'unreachable') this.tracker = { state: 'connecting' }
     return true
+  }
+
+  /** The trackers the client holds now and those whose socket is down (relay-return.ts). */
+  trackerSockets(): TrackerSockets {
+    if (this.#torrent.destroyed) return { all: [], down: [] }
+    return { all: currentTrackers(this.#torrent) ?? [], down: downTrackers(this.#torrent) }
   }
 
   /** Passes the trackers whose socket is down to the re-homing, and announces again soon

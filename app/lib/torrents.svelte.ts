@@ -30,6 +30,8 @@ import { fullBitfield, type TorrentRecord } from './persist.ts'
 import { pageIce, relaysOf, rtcConfig, type RelayIce } from './relay-config.ts'
 import { originTracker, type TorrentRef } from './magnet.ts'
 import { TorrentHome, planTrackers, type HomeContext } from './rehome.ts'
+import { RelayReturnWatch } from './relay-return.ts'
+import { trackerRelay } from './supernode-view.ts'
 import { SupernodeView, type FetchJson } from './supernode-view.ts'
 import { requireSecureContext } from './secure-context.ts'
 import { serviceWorkerRegistration } from './sw-registration.ts'
@@ -64,6 +66,8 @@ export interface TorrentClientDeps {
   library: TorrentLibrary
   /** GETs a relay's JSON (the supernode view's reads). */
   fetchJson: FetchJson
+  /** Plain GETs: probes of relays whose tracker socket is down (relay-return.ts). */
+  fetch(url: string, init: { signal: AbortSignal }): Promise<Response>
   now(): number
   page: PageHooks
   /** The page's ICE servers, told which relays the torrents use. */
@@ -77,6 +81,7 @@ export interface TorrentClientDeps {
 const pageDeps: Omit<TorrentClientDeps, 'library'> = {
   createClient: (peerConnections, mesh) => createClient({}, peerConnections, mesh),
   fetchJson: (url) => fetchRelayJson(url),
+  fetch: (url, init) => fetch(url, init),
   now: Date.now,
   page: globalThis,
   ice: pageIce,
@@ -146,6 +151,9 @@ export class TorrentClient {
   #viewAsked = false
   /** The browser mesh (mesh/mesh.ts), made with the client: its wires speak it. */
   #mesh: Mesh | null = null
+  /** Probes relays whose tracker socket is down, and reconnects the torrents using one that
+   * answers again (relay-return.ts), not after the stock client's minutes of backoff. */
+  readonly #relayReturn: RelayReturnWatch
   readonly #meshHandlers: MeshHandlers = {
     open: (n) => this.#mesh?.open(n),
     message: (n, m) => this.#mesh?.message(n, m),
@@ -157,6 +165,17 @@ export class TorrentClient {
   constructor(deps: Partial<TorrentClientDeps> = {}) {
     this.#deps = { ...pageDeps, ...deps }
     this.library = deps.library ?? new TorrentLibrary()
+    this.#relayReturn = new RelayReturnWatch({
+      now: this.#deps.now,
+      fetch: this.#deps.fetch,
+      online: () => globalThis.navigator?.onLine !== false,
+      onReturn: (relay) => {
+        for (const e of this.entries) {
+          const { down } = e.trackerSockets()
+          if (down.some((t) => trackerRelay(t) === relay)) e.reconnect()
+        }
+      },
+    })
     this.supernodes = new SupernodeView(this.#deps.fetchJson, this.#deps.now, () => {
       const view = this.supernodes
       const count = view.records?.filter((r) => r.role === 'supernode').length ?? 0
@@ -426,6 +445,7 @@ export class TorrentClient {
       const checkTrackers = ++this.#ticks % TRACKER_CHECK_TICKS === 0
       if (checkTrackers) {
         this.#shareIceRelays()
+        this.#relayReturn.check(this.entries.map((e) => e.trackerSockets()))
         // The mesh's clock: PEX, lookups and catalog pulls, once a second.
         this.#mesh?.tick()
       }
@@ -460,6 +480,7 @@ export class TorrentClient {
     if (this.entries.length === 0 && this.#timer) {
       clearInterval(this.#timer)
       this.#timer = null
+      this.#relayReturn.dispose()
     }
   }
 }

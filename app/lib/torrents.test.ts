@@ -255,6 +255,29 @@ describe('TorrentClient', () => {
     expect(second.trackers).toContain(owner.tracker)
   })
 
+  it('reconnects a torrent whose relay answers again, without waiting for the tracker client', async () => {
+    const gone = await loopbackTracker()
+    let clock = NOW_S * 1000
+    const probed: string[] = []
+    const { client } = pageClient({
+      now: () => clock,
+      fetch: (url) => {
+        probed.push(url)
+        return Promise.resolve(new Response(JSON.stringify({ id: 'ab'.repeat(32) })))
+      },
+    })
+    const entry = client.open({ infoHash: HASH, trackers: [gone.tracker] })
+    await vi.waitFor(() => expect(gone.announces).toBeGreaterThan(0), SLOW)
+    const reconnect = vi.spyOn(entry, 'reconnect')
+    await gone.close()
+    await vi.waitFor(() => {
+      clock += 10_000
+      expect(reconnect).toHaveBeenCalled()
+    }, SLOW)
+    expect(probed).toContain(`${gone.relay}/v1/hello`)
+    expect(probed.every((url) => url === `${gone.relay}/v1/hello`)).toBe(true)
+  })
+
   it('reconnects trackers when the browser is back online', () => {
     const { client, online } = pageClient()
     const entry = client.open({ infoHash: HASH, trackers: [] })
