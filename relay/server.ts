@@ -59,6 +59,7 @@ import {
 } from './tracker/tracker.ts'
 import { SignalledPeers } from './tracker/signalled-peers.ts'
 import { addressKey } from './tracker/holdings.ts'
+import { CoalescedWrites } from './tracker/coalesced-writes.ts'
 import { WsTrackerConnection } from './tracker/websocket.ts'
 import { SEALED_WS_PROTOCOL, SealedSignalling } from './tracker/ws-sealed.ts'
 
@@ -391,6 +392,7 @@ export function createRelay(
   })
 
   const alive = new WeakSet<WebSocket>()
+  const coalescedWrites = new CoalescedWrites()
   const sealedSignalling = new SealedSignalling({ identity: key.identity, budget: sealedBudget })
   /** Tracker WebSockets open (or being upgraded) by address: one entry per open socket at
    * most, so bounded by the connections the server holds. */
@@ -433,7 +435,10 @@ export function createRelay(
         send: (message: string) => {
           meter.add(message.length)
           const frame = sealed ? sealed.seal(message) : message
-          if (frame !== null) ws.send(frame)
+          if (frame === null) return
+          // Every frame this socket is sent this turn leaves in one write.
+          coalescedWrites.hold(socket)
+          ws.send(frame)
         },
         get bufferedAmount() {
           return ws.bufferedAmount

@@ -5,9 +5,11 @@
 // the tracker relays offers to other sockets) and numwant 2. Each socket sends at most R
 // announces a second, under our relay's per-socket limit (relay/limits.ts), and the same
 // pacing applies to every server. Announce answers received during the measured window
-// are counted; relayed offers too. Prints {"phase":"measuring"} and {"phase":"measured"} at
-// the edges of the measured window (so the caller can sample the server's CPU), then one
-// JSON line of results.
+// are counted, with their latency (announce sent → answer received, in a histogram of
+// buckets LATENCY_STEP apart that the caller merges); relayed offers too. Prints
+// {"phase":"measuring"} and {"phase":"measured"} at the edges of the measured window (so the
+// caller can sample the server's CPU), then one JSON line of results, with this process's
+// own CPU (a generator near one full core is the limit, not the server).
 
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
@@ -35,6 +37,15 @@ const MIN_GAP_MS = 1000 / Number(values.rate)
 /** An announce unanswered this long is counted lost and the socket moves on. */
 const ANSWER_TIMEOUT_MS = 5000
 const CONNECT_TIMEOUT_MS = 15_000
+/** Latency buckets: each upper bound LATENCY_STEP times the one before, from 10 µs (2 %
+ * precision in some 660 buckets up to ANSWER_TIMEOUT_MS). */
+const LATENCY_STEP = 1.02
+const LATENCY_FIRST_MS = 0.01
+/** The upper bound (ms, 3 significant digits: the key callers merge by) of `ms`'s bucket. */
+function latencyBucket(ms) {
+  const i = Math.max(0, Math.ceil(Math.log(ms / LATENCY_FIRST_MS) / Math.log(LATENCY_STEP)))
+  return Number((LATENCY_FIRST_MS * LATENCY_STEP ** i).toPrecision(3))
+}
 
 /** A 20-char "binary string": one char per byte, as WebTorrent sends ids. */
 const binaryId = () => randomBytes(20).toString('latin1')
@@ -57,6 +68,8 @@ const stats = {
   checkedAnswers: 0,
   checkedOffers: 0,
   failureSample: '',
+  /** Bucket upper bound (ms) → answers. */
+  latency: new Map(),
 }
 let measuring = false
 let stopped = false
@@ -146,7 +159,11 @@ class Peer {
       stats.failures++
       if (!stats.failureSample) stats.failureSample = text.slice(0, 200)
     } else {
-      if (measuring) stats.answers++
+      if (measuring) {
+        stats.answers++
+        const bucket = latencyBucket(performance.now() - this.sentAt)
+        stats.latency.set(bucket, (stats.latency.get(bucket) ?? 0) + 1)
+      }
       if (stats.checkedAnswers < 200) {
         checkAnswer(text, this.sentHash)
         stats.checkedAnswers++
@@ -190,7 +207,9 @@ const lostTimer = setInterval(() => {
     }
   }
 }, 500)
-for (const p of peers) p.announce()
+// Each socket starts at a random point of its first gap, so a paced load arrives spread
+// out, not as one burst of every socket per gap.
+for (const p of peers) p.timer = setTimeout(() => p.announce(), Math.random() * MIN_GAP_MS)
 
 setTimeout(() => {
   measuring = true
@@ -219,7 +238,10 @@ setTimeout(() => {
       checked_answers: stats.checkedAnswers,
       checked_offers: stats.checkedOffers,
       pacing_cap_aps: Math.round(CONNECTIONS * (1000 / MIN_GAP_MS)),
-      generator_cpu_pct: Math.round(((cpu.user + cpu.system) / 1e6 / seconds) * 100),
+      // User + system CPU per second of wall: 1.0 is one full core.
+      generator_cpu: Number(((cpu.user + cpu.system) / 1e6 / seconds).toFixed(3)),
+      // Answers by latency: bucket upper bound in ms → count.
+      latency_ms: Object.fromEntries(stats.latency),
     }
     if (stats.failureSample) result.failure_sample = stats.failureSample
     process.stdout.write(JSON.stringify(result) + '\n')

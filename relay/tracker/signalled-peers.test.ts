@@ -81,6 +81,49 @@ describe('sdpAddresses', () => {
     )
   })
 
+  it('finds what a plain reading of every trimmed line finds', () => {
+    // The reference: each line copied, trimmed and then tested (the fast path skips lines
+    // without copying them).
+    const reference = (sdp: string, max: number): string[] => {
+      const found: string[] = []
+      const add = (raw: string | undefined) => {
+        const ip = raw === undefined ? null : canonicalIp(raw)
+        if (ip === null || ip === '0.0.0.0' || ip === '::' || found.includes(ip)) return
+        if (found.length < max) found.push(ip)
+      }
+      for (const line of sdp.split('\n').map((l) => l.trim())) {
+        if (line.startsWith('a=candidate:')) {
+          const fields = line.slice('a=candidate:'.length).split(' ')
+          add(fields[4])
+          for (let i = 8; i + 1 < fields.length; i += 2)
+            if (fields[i] === 'raddr') add(fields[i + 1])
+        } else if (line.startsWith('c=')) add(line.split(' ')[2]?.split('/')[0])
+      }
+      return found
+    }
+    // Lines of SDP-like tokens, some led by white space, with both line endings.
+    const lead = fc.constantFrom('', '', ' ', '\t', '\u00a0', '\ufeff')
+    const kind = fc.constantFrom('a=candidate:', 'c=', 'a=ice-ufrag:', 'm=', '', 'a=cand')
+    const token = fc.oneof(
+      fc.constantFrom('1', 'udp', 'IN', 'IP4', 'IP6', 'typ', 'host', 'raddr', 'rport', '9'),
+      fc.constantFrom('10.0.0.1', '10.0.0.2', '0.0.0.0', '::', '::ffff:10.0.0.1', '2001:db8::1'),
+      fc.constantFrom('x.local', '224.2.1.1/127', '', '\r'),
+      fc.string({ maxLength: 3 }),
+    )
+    const line = fc
+      .tuple(lead, kind, fc.array(token, { maxLength: 12 }))
+      .map(([l, k, tokens]) => l + k + tokens.join(' '))
+    const sdp = fc
+      .tuple(fc.array(line, { maxLength: 12 }), fc.constantFrom('\r\n', '\n'))
+      .map(([lines, eol]) => lines.join(eol))
+    fc.assert(
+      fc.property(sdp, fc.integer({ min: 1, max: 8 }), (text, max) => {
+        expect(sdpAddresses(text, max)).toEqual(reference(text, max))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it('reads a 16 KiB SDP (the largest relayed) of repeated candidates', () => {
     const line = 'a=candidate:1 1 udp 1 192.0.2.1 9 typ relay raddr 192.0.2.2 rport 9\r\n'
     const sdp = line.repeat(Math.floor(MAX_SDP_BYTES / line.length))

@@ -133,30 +133,46 @@ export class SignalledPeers {
  */
 export function sdpAddresses(sdp: string, max = MAX_SIGNALLED_IPS_PER_SDP): string[] {
   const found: string[] = []
-  const add = (raw: string | undefined) => {
-    if (raw === undefined || found.length >= max) return
-    const ip = canonicalIp(raw)
-    if (ip !== null && ip !== '0.0.0.0' && ip !== '::' && !found.includes(ip)) found.push(ip)
-  }
   let at = 0
   while (at < sdp.length && found.length < max) {
     let end = sdp.indexOf('\n', at)
     if (end < 0) end = sdp.length
-    const line = sdp.slice(at, end).trim()
+    const start = at
     at = end + 1
+    // Most lines are neither kind: one that starts with a printable ASCII letter is told
+    // apart where it stands, without a copy; anything else (leading white space) as a
+    // trimmed copy.
+    const first = sdp.charCodeAt(start)
+    if (first > 0x20 && first < 0x7f && !isAddressLine(sdp, start)) continue
+    const line = sdp.slice(start, end).trim()
     if (line.startsWith('a=candidate:')) {
       // foundation component transport priority address port "typ" type *(name value)
       const fields = line.slice('a=candidate:'.length).split(' ')
-      add(fields[4])
+      addAddress(found, fields[4], max)
       for (let i = 8; i + 1 < fields.length; i += 2) {
-        if (fields[i] === 'raddr') add(fields[i + 1])
+        if (fields[i] === 'raddr') addAddress(found, fields[i + 1], max)
       }
     } else if (line.startsWith('c=')) {
       // c=IN IP4 203.0.113.1[/ttl[/count]]
-      add(line.split(' ')[2]?.split('/')[0])
+      addAddress(found, line.split(' ')[2]?.split('/')[0], max)
     }
   }
   return found
+}
+
+/** Adds `raw` to `found` if it is an address worth permitting and not there yet. (Not a
+ * closure in sdpAddresses: one made on every call costs more than the scan.) */
+function addAddress(found: string[], raw: string | undefined, max: number): void {
+  // 0.0.0.0 (the usual c= line of a browser's offer) is skipped before parsing it.
+  if (raw === undefined || raw === '0.0.0.0' || found.length >= max) return
+  const ip = canonicalIp(raw)
+  if (ip !== null && ip !== '0.0.0.0' && ip !== '::' && !found.includes(ip)) found.push(ip)
+}
+
+/** Whether the line at `start` of `sdp` (not white space there) may be a candidate or
+ * connection line. */
+function isAddressLine(sdp: string, start: number): boolean {
+  return sdp.startsWith('a=candidate:', start) || sdp.startsWith('c=', start)
 }
 
 /** One spelling per address: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 compressed in lower

@@ -182,7 +182,7 @@ export class WsTrackerConnection implements SignalSink {
       now,
     )
     if (event === 'stopped') this.#joined.delete(joinKey)
-    else this.#joined.set(joinKey, { infoHash, peerId })
+    else if (!this.#joined.has(joinKey)) this.#joined.set(joinKey, { infoHash, peerId })
 
     this.send(
       JSON.stringify({
