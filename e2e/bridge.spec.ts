@@ -8,7 +8,6 @@
 //  - browser → classic: the browser seeds; aria2 announces for a hash only browsers seed,
 //    which makes the relay bridge it by itself, and downloads a byte-identical copy.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -18,10 +17,9 @@ import createTorrent from 'create-torrent'
 import type { Page } from '@playwright/test'
 import { expect, shot, test } from './fixtures.ts'
 import { freePort, startRelay, type RunningRelay } from './relay.ts'
+import { hasAria2, spawnAria2, type Aria2 } from '../relay/test/aria2.ts'
 import { ARIA2_LOOPBACK } from '../relay/test/aria2-flags.ts'
-
-const hasAria2 = spawnSync('aria2c', ['--version'], { stdio: 'ignore' }).status === 0
-const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex')
+import { sha256 } from '../relay/test/torrent-file.ts'
 
 /** aria2 on loopback with the relay's tracker as its only source of peers, encrypted only. */
 const ARIA2_COMMON = [
@@ -32,25 +30,8 @@ const ARIA2_COMMON = [
   '--bt-min-crypto-level=arc4',
 ]
 
-interface Aria2 {
-  child: ChildProcess
-  output: () => string
-  exit: Promise<number | null>
-}
-
-function aria2(args: string[]): Aria2 {
-  const child = spawn('aria2c', [...ARIA2_COMMON, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.setEncoding('utf8').on('data', (c: string) => (output += c))
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (output += c))
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, output: () => output, exit }
-}
-
-async function stop(p: Aria2): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
-  await p.exit
-}
+/** aria2 with the common flags above, then `args`. */
+const aria2 = (args: string[]): Aria2 => spawnAria2(args, ARIA2_COMMON)
 
 test.describe('the bridge to classic BitTorrent', () => {
   test.skip(!hasAria2, 'aria2c is not installed (apt-get install aria2)')
@@ -65,7 +46,7 @@ test.describe('the bridge to classic BitTorrent', () => {
   })
 
   test.afterAll(async () => {
-    for (const p of running) await stop(p)
+    for (const p of running) await p.stop()
     await relay?.stop()
     if (dir) await rm(dir, { recursive: true, force: true })
   })
