@@ -444,6 +444,15 @@ export const PEER_PULL_BYTES_PER_LISTING = 1400
  * when more than this share of its listings fail verification: an honest relay serves only
  * what it verified, so a mostly forged page is a hostile or broken peer. */
 export const MAX_PAGE_INVALID_SHARE = 0.5
+/** Pages pulled from one peer relay ahead of the one being stored (shared/cursor-puller.ts):
+ * the peer builds the next pages while ours are verified, and both verify workers have one.
+ * What a peer can make us hold at once is this many pages more than the one in hand, each
+ * under 2 × MAX_PAGE_BYTES of body and MAX_PEER_JSON_CONTAINERS parsed (~20 MB). */
+export const PEER_PULL_PAGES_AHEAD = 2
+/** Rows of verified pages from one peer relay held before they are committed together
+ * (relay/catalog/staged-pages.ts): ~7 pages of typical listings, where a commit of 4-8
+ * pages cost ~30 % less CPU a row than one a page; a peer's maximum-size pages make 2. */
+export const PEER_PULL_COMMIT_BYTES = 8 * 1024 * 1024
 /** Nesting accepted in JSON from a peer relay, checked before parsing: a catalog page nests
  * 4 deep (page, listings, listing, fileList entry), supernode and bootstrap answers less;
  * 8 MB of `[[[[…` took a relay to 2.2 GB. */

@@ -104,6 +104,62 @@ describe.each(modes)('pullByCursor (%s)', (_name, options) => {
     expect(await fetchedWhileStoring(false)).toEqual([[0], [0, 10], [0, 10, 20]])
   })
 
+  it('keeps up to `ahead` pages fetched ahead of the one stored, and never more', async () => {
+    for (const ahead of [1, 2, 3]) {
+      const source = fakeSource(80, 10)
+      const { store, steps } = stepsFor(source)
+      const store0 = steps.store
+      /** The furthest page asked for, in pages past the one being stored. */
+      const leads: number[] = []
+      steps.store = async (after, page) => {
+        // Long enough for every chained fetch to come.
+        for (let i = 0; i < 20; i++) await Promise.resolve()
+        leads.push((Math.max(...source.requests) - after) / 10)
+        await store0(after, page)
+      }
+      await pullByCursor(steps, { ...options, ahead })
+      expect(store.rows).toEqual(range(1, 80))
+      expect(leads.slice(0, 8 - ahead)).toEqual(Array(8 - ahead).fill(ahead))
+      expect(Math.max(...leads)).toBe(ahead)
+      // Each page asked for once.
+      expect(source.requests).toEqual(range(0, 7).map((p) => p * 10))
+    }
+  })
+
+  it('a wait for budget drops every page fetched ahead, and they are fetched again', async () => {
+    const source = fakeSource(40, 10)
+    const { store, steps } = stepsFor(source)
+    const store0 = steps.store
+    steps.store = async (after, page) => {
+      for (let i = 0; i < 20; i++) await Promise.resolve()
+      await store0(after, page)
+    }
+    let waits = 0
+    await pullByCursor(
+      { ...steps, beforePage: async () => waits++ === 1 },
+      { ...options, ahead: 3 },
+    )
+    expect(store.rows).toEqual(range(1, 40))
+    expect(source.requests).toEqual([0, 10, 20, 30, 10, 20, 30])
+  })
+
+  it('a queue dropped while its pages are on the way asks for nothing more', async () => {
+    const source = fakeSource(40, 10)
+    const fetch0 = source.fetch
+    source.fetch = async (after) => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      return fetch0(after)
+    }
+    const { store, steps } = stepsFor(source)
+    let waits = 0
+    await pullByCursor(
+      { ...steps, beforePage: async () => waits++ === 1 },
+      { ...options, ahead: 3 },
+    )
+    expect(store.rows).toEqual(range(1, 40))
+    expect(source.requests).toEqual([0, 10, 10, 20, 30])
+  })
+
   it('fails midway: rejects, keeps what was stored, and the next pass resumes there', async () => {
     const source = fakeSource(40, 10)
     source.failing.set(20, new Error('connection reset'))
@@ -194,7 +250,8 @@ describe.each(modes)('pullByCursor (%s)', (_name, options) => {
         fc.integer({ min: 1, max: 15 }),
         fc.boolean(),
         fc.array(fc.boolean(), { maxLength: 40 }),
-        async (rows, pageSize, prefetch, failures) => {
+        fc.integer({ min: 1, max: 4 }),
+        async (rows, pageSize, prefetch, failures, ahead) => {
           const source = fakeSource(rows, pageSize)
           const serve = source.serve
           let i = 0
@@ -204,7 +261,9 @@ describe.each(modes)('pullByCursor (%s)', (_name, options) => {
           }
           const { store, steps } = stepsFor(source)
           for (let pass = 0; pass < 300 && store.cursor < rows; pass++) {
-            await pullByCursor(steps, { ...options, prefetch: () => prefetch }).catch(() => {})
+            await pullByCursor(steps, { ...options, prefetch: () => prefetch, ahead }).catch(
+              () => {},
+            )
           }
           expect(store.rows).toEqual(range(1, rows))
         },

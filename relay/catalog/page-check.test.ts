@@ -102,6 +102,23 @@ describe('parsePulledPage', () => {
     ]
     for (const text of bad) {
       expect(() => parsePulledPage(text, 'p'), text.slice(0, 40)).toThrow(MalformedPageError)
+      const bytes = new TextEncoder().encode(text)
+      expect(() => parsePulledPage(bytes, 'p'), text.slice(0, 40)).toThrow(MalformedPageError)
     }
+  })
+
+  it('property: a page as UTF-8 bytes reads as its text, whatever it holds', () => {
+    const item = fc.oneof(fc.string({ unit: 'grapheme' }), fc.integer(), fc.constant(null))
+    fc.assert(
+      fc.property(fc.array(item, { maxLength: 20 }), fc.nat(), (listings, next) => {
+        const text = JSON.stringify({ ...page, listings, next })
+        const bytes = new TextEncoder().encode(text)
+        const framed = new Uint8Array(bytes.length + 6)
+        framed.set(bytes, 3)
+        const read = parsePulledPage(framed.subarray(3, 3 + bytes.length), 'p')
+        expect(read).toEqual(parsePulledPage(text, 'p'))
+        expect(read.listings).toEqual(listings)
+      }),
+    )
   })
 })

@@ -70,9 +70,17 @@ export class MalformedPageError extends PeerError {
   override name = 'MalformedPageError'
 }
 
-/** Parses a page's text (parsePeerJson's depth and container caps) and checks its shape;
- * throws MalformedPageError. */
-export function parsePulledPage(text: string, source: string): PulledPage {
+/** A pulled page's JSON: text, or its UTF-8 bytes as they came. */
+export type PageBody = string | Uint8Array
+
+/** Parses a page (parsePeerJson's depth and container caps) and checks its shape; throws
+ * MalformedPageError. Bytes are decoded as the transport would have (bad UTF-8 becomes
+ * U+FFFD, and the JSON or the listing's checks refuse it). */
+export function parsePulledPage(body: PageBody, source: string): PulledPage {
+  const text =
+    typeof body === 'string'
+      ? body
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
   let value: unknown
   try {
     value = parsePeerJson(text, source)

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import type { Listing } from '../../shared/listing.ts'
 import { CatalogStore } from './store.ts'
+import { listingRow, type ListingRow } from './listing-row.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
 
 const NOW = 1_764_115_200
@@ -188,6 +189,35 @@ describe('CatalogStore', () => {
     expect(store.peerCursor('http://peer')).toMatchObject({ cursor: 10, fetched: 1 })
     expect(store.count()).toBe(1)
     expect(store.bytes()).toBe(bytesOf(listing(0, 1)))
+  })
+
+  it('stores several pulled pages in one transaction: results per page, cursor of the last', () => {
+    const store = open()
+    const row = (s: number, i: number, seq = 1) => listingRow(listing(s, i, seq))
+    store.ingestRows('http://peer', 'e1', 3, [row(0, 1)], 1)
+    const results = store.ingestPages('http://peer', 'e1', [
+      { next: 10, rows: [row(0, 2), row(1, 1)], received: 3 },
+      { next: 12, rows: [], received: 1 },
+      { next: 20, rows: [row(0, 1), row(0, 2, 2), row(1, 1)], received: 3 },
+    ])
+    expect(results.map((page) => page.map((r) => r.outcome))).toEqual([
+      ['inserted', 'inserted'],
+      [],
+      ['stale', 'replaced', 'stale'],
+    ])
+    expect(store.peerCursor('http://peer')).toMatchObject({ epoch: 'e1', cursor: 20, fetched: 8 })
+    expect(store.count()).toBe(3)
+    expect(store.publisherCount(signers[0].id)).toBe(2)
+    expect(store.ingestPages('http://peer', 'e1', [])).toEqual([])
+    // One bad row in the last page: none of the pages, and not the cursor.
+    const broken = { ...row(2, 1), publisher: null } as unknown as ListingRow
+    const pages = [
+      { next: 25, rows: [row(2, 2)], received: 1 },
+      { next: 30, rows: [broken], received: 1 },
+    ]
+    expect(() => store.ingestPages('http://peer', 'e1', pages)).toThrow()
+    expect(store.peerCursor('http://peer')).toMatchObject({ cursor: 20, fetched: 8 })
+    expect(store.count()).toBe(3)
   })
 
   it('caps the bytes stored per publisher; an update that does not grow is still taken', () => {

@@ -10,7 +10,7 @@ import type { Listing } from '../../shared/listing.ts'
 import type { Logger } from '../log.ts'
 import { directTransport } from '../peering/peer-fetch.ts'
 import { quietRefusals, type Refusals } from '../refusals.ts'
-import { MAX_PAGE_LISTINGS } from '../limits.ts'
+import { MAX_PAGE_LISTINGS, PEER_PULL_PAGES_AHEAD } from '../limits.ts'
 import { CatalogStore } from './store.ts'
 import { PeerPuller, type PeerPullerOptions } from './sync.ts'
 import { FastSigner, sampleDraft } from './test-support.ts'
@@ -126,9 +126,9 @@ describe('PeerPuller against a hostile peer', () => {
       const { store, puller, refusals } = pullFrom(peer)
       puller.start()
       await until('four failed pages', () => puller.stats.failures >= 4)
-      // One request per failure (and the page fetched ahead before the first): following
+      // One request per failure (and the pages fetched ahead before the first): following
       // `more` it was hundreds of requests and never a failure.
-      expect(peer.requests()).toBeLessThanOrEqual(puller.stats.failures + 2)
+      expect(peer.requests()).toBeLessThanOrEqual(puller.stats.failures + PEER_PULL_PAGES_AHEAD)
       expect(refusals.count('peer-page-invalid')).toBe(puller.stats.failures)
       expect(store.count()).toBe(0)
     },
@@ -260,6 +260,39 @@ describe('PeerPuller against pages that make no sense', () => {
     await until('caught up and polled twice', () => peer.requests() >= 6)
     expect(store.count()).toBe(30)
     expect(puller.stats).toMatchObject({ received: 30, stored: 30, failures: 0 })
+  })
+})
+
+describe('PeerPuller commits', () => {
+  it('commits the pages it holds when stopped mid-pass, and resumes after them', async () => {
+    const all = signed(300)
+    const asked: number[] = []
+    const peer = await fakePeer((after, limit) => {
+      asked.push(after)
+      const listings = all.slice(after, after + limit)
+      const next = after + listings.length
+      return { listings, next, more: next < all.length, epoch: 'ab' }
+    })
+    const { store, puller } = pullFrom(peer, { pageSize: 10 })
+    puller.start()
+    await until('a few pages pulled', () => puller.stats.pages >= 3)
+    await puller.stop()
+    // Far under the commit size: held until the stop, then committed with their cursor.
+    const cursor = store.peerCursor(peer.url)!.cursor
+    expect(cursor).toBe(puller.stats.pages * 10)
+    expect(store.count()).toBe(cursor)
+    expect(puller.stats.stored).toBe(cursor)
+    // Started again, it asks from there and stores the rest.
+    asked.length = 0
+    const pool = new VerifyPool(0, createFastVerifier())
+    const deps = { store, pool, log, refusals: quietRefusals(), transport: directTransport }
+    const again = new PeerPuller(peer.url, deps, { pageSize: 10, pollIntervalMs: 50 })
+    cleanup.push(() => pool.close())
+    cleanup.push(() => again.stop())
+    again.start()
+    await until('the rest pulled', () => store.count() === all.length)
+    expect(asked[0]).toBe(cursor)
+    expect(again.stats.stored).toBe(all.length - cursor)
   })
 })
 

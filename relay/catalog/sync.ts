@@ -1,10 +1,12 @@
 // Anti-entropy between relays: a relay started with `--peer URL` pulls that peer's catalog
 // page after page (GET /v1/listings?after=CURSOR) until the peer says there is no more,
-// then polls every few seconds. Every listing is verified before it is stored; the page's
-// rows and the new cursor are committed in one transaction (store.ts), so a restarted relay
-// resumes where it stopped and fetches nothing twice. A page's text goes as it came to a
-// worker (verify-pool.ts), which parses and verifies it off the main thread; one page ahead
-// is fetched and checked while the current one is stored. Every request has a timeout.
+// then polls every few seconds. Every listing is verified before it is stored; verified
+// pages are committed a few at a time (up to PEER_PULL_COMMIT_BYTES of rows, and at the end
+// of a pass, a failure or a stop: staged-pages.ts), rows and the new cursor in one
+// transaction (store.ts), so a restarted relay resumes where it stopped. A page's bytes go
+// as they came to a worker (verify-pool.ts), which parses and verifies it off the main
+// thread; up to PEER_PULL_PAGES_AHEAD pages ahead are fetched and checked while the current
+// one is stored (none after a failure). Every request has a timeout.
 //
 // A peer is a source like any address (issue 20): what it makes us store is budgeted in
 // listings and bytes per minute, waited out between pages (nothing pulled is skipped). A
@@ -33,6 +35,8 @@ import {
   MAX_PAGE_INVALID_SHARE,
   MAX_PAGE_LISTINGS,
   PEER_MAX_BACKOFF_MS,
+  PEER_PULL_COMMIT_BYTES,
+  PEER_PULL_PAGES_AHEAD,
   PEER_PULL_BYTES_PER_LISTING,
   PEER_PULL_LISTINGS_PER_MINUTE,
   PEER_REQUEST_TIMEOUT_MS,
@@ -40,7 +44,8 @@ import {
 import type { Refusals } from '../refusals.ts'
 import { PeerError, PeerUnreachableError, type PeerTransport } from '../peering/peer-fetch.ts'
 import { RateLimiter } from '../budget/quotas.ts'
-import type { PageHead } from './page-check.ts'
+import type { PageBody, PageHead } from './page-check.ts'
+import { StagedPages, type CommittedPage } from './staged-pages.ts'
 import type { CatalogStore } from './store.ts'
 import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
 
@@ -110,8 +115,10 @@ export class PeerPuller {
   /** Holds between cursor resets for an epoch change, and when the last one was. */
   readonly #resetHold: Backoff
   #resetAt = -Infinity
+  /** Verified pages not yet committed. */
+  readonly #staged: StagedPages
   readonly #steps: CursorPullSteps<FetchedPage> = {
-    cursor: () => this.#store.peerCursor(this.peer)?.cursor ?? 0,
+    cursor: () => this.#staged.cursor(),
     fetch: (after) => this.#fetch(after),
     restarted: (_after, page) => this.#restarted(page),
     store: (after, page) => this.#apply(after, page),
@@ -135,6 +142,7 @@ export class PeerPuller {
     this.#log = deps.log
     this.#refusals = deps.refusals
     this.#transport = deps.transport
+    this.#staged = new StagedPages(deps.store, peer, PEER_PULL_COMMIT_BYTES)
     this.#listings = new RateLimiter({ perMinute: this.options.listingsPerMinute, maxKeys: 1 })
     this.#bytes = new RateLimiter({ perMinute: this.options.bytesPerMinute, maxKeys: 1 })
     const { pollIntervalMs, maxBackoffMs, random } = this.options
@@ -164,7 +172,13 @@ export class PeerPuller {
     while (!signal.aborted) {
       let wait: number
       try {
-        await pullByCursor(this.#steps, { strict: true, prefetch: () => this.#trusted, signal })
+        await pullByCursor(this.#steps, {
+          strict: true,
+          prefetch: () => this.#trusted,
+          ahead: PEER_PULL_PAGES_AHEAD,
+          signal,
+        })
+        this.#commit()
         this.#backoff.reset()
         if (!caughtUp && !signal.aborted) {
           caughtUp = true
@@ -179,6 +193,8 @@ export class PeerPuller {
         wait = this.options.pollIntervalMs
       } catch (err) {
         this.#trusted = false
+        // The good pages before the failure are kept, as they would have been one by one.
+        this.#commitQuietly()
         if (signal.aborted) break
         const busyMs = this.#busyWaitMs(err)
         if (busyMs !== null) {
@@ -200,11 +216,16 @@ export class PeerPuller {
       }
       if (!signal.aborted) await this.#loop.sleep(wait)
     }
+    this.#commitQuietly()
   }
 
   /** Waits while this peer is over its budgets; true when it waited (a page fetched ahead
-   * would only have gone stale). */
+   * would only have gone stale). Staged pages whose bytes would go over the budget are
+   * committed (and charged) first, so they count before the next page, and never wait. */
   async #waitForBudget(): Promise<boolean> {
+    if (this.#staged.size > 0 && this.#owedMs(Date.now(), this.#staged.bytes) > 0) {
+      this.#commit()
+    }
     let waited = false
     for (;;) {
       const owedMs = this.#owedMs(Date.now())
@@ -218,15 +239,16 @@ export class PeerPuller {
 
   async #fetch(after: number): Promise<FetchedPage> {
     const url = `${this.peer}/v1/listings?after=${after}&limit=${this.options.pageSize}`
-    const text = (await this.#transport.fetchJson(url, {
+    const body = (await this.#transport.fetchJson(url, {
       timeoutMs: this.options.timeoutMs,
       // Room for the stats map and a last listing that crossed the byte cap.
       maxBytes: MAX_PAGE_BYTES * 2,
       signal: this.#loop.signal,
-      // Parsed in a worker, under the same caps (page-check.ts).
-      parse: (body) => body,
-    })) as string
-    const { head, verified } = this.#pool.checkPage(text, url, Math.floor(Date.now() / 1000))
+      // Parsed in a worker, under the same caps (page-check.ts), as bytes where they came so.
+      parse: (text) => text,
+      parseBytes: (bytes) => bytes,
+    })) as PageBody
+    const { head, verified } = this.#pool.checkPage(body, url, Math.floor(Date.now() / 1000))
     const page = await head
     return { ...page, listings: { length: page.received }, verified }
   }
@@ -240,11 +262,12 @@ export class PeerPuller {
     return Math.min(maxBackoffMs, Math.max(pollIntervalMs, err.retryAfter * 1000))
   }
 
-  /** Milliseconds until this peer's budgets allow another page. */
-  #owedMs(nowMs: number): number {
+  /** Milliseconds until this peer's budgets allow another page, were `pendingBytes` more
+   * charged. */
+  #owedMs(nowMs: number, pendingBytes = 0): number {
     const seconds = Math.max(
       this.#listings.retryAfter(this.peer, nowMs),
-      this.#bytes.retryAfter(this.peer, nowMs),
+      this.#bytes.retryAfter(this.peer, nowMs, pendingBytes + 1),
     )
     return seconds * 1000
   }
@@ -252,50 +275,70 @@ export class PeerPuller {
   /** True when the peer's database was replaced (its epoch changed) and the cursor was reset;
    * throws when that came too soon after the last reset. */
   #restarted(page: FetchedPage): boolean {
-    const at = this.#store.peerCursor(this.peer)
-    if (!at || at.epoch === page.epoch) return false
+    const was = this.#staged.epoch()
+    if (was === undefined || was === page.epoch) return false
     this.#holdReset(Date.now())
+    // The pages before it were good, of the epoch they came in.
+    this.#commit()
     // Its cursors mean nothing we knew. Start over.
-    this.#log.warn('catalog peer reset', { peer: this.peer, was: at.epoch, now: page.epoch })
+    this.#log.warn('catalog peer reset', { peer: this.peer, was, now: page.epoch })
     this.#store.resetPeer(this.peer, page.epoch)
     return true
   }
 
-  /** Verifies and stores a page pulled `after` a cursor. */
+  /** Verifies a page pulled `after` a cursor and stages it, committing the pages staged when
+   * they are enough, at the end of the pass, or before a failure is thrown. */
   async #apply(after: number, page: FetchedPage): Promise<void> {
     const { received } = page
     const { rows, invalid } = await page.verified
     if (this.#loop.signal.aborted) return
-    const results = this.#store.ingestRows(this.peer, page.epoch, page.next, rows, received)
-    const stored = results.filter((r) => r.outcome === 'inserted' || r.outcome === 'replaced')
-    const nowMs = Date.now()
-    this.#listings.charge(this.peer, received, nowMs)
-    this.#bytes.charge(
-      this.peer,
-      stored.reduce((n, r) => n + r.bytes!, 0),
-      nowMs,
-    )
-    for (const r of results) {
-      if (r.outcome === 'full') this.#refusals.refuse('publisher-full', this.peer)
-      if (r.outcome === 'catalog-full') this.#refusals.refuse('catalog-full', this.peer)
-    }
+    this.#listings.charge(this.peer, received, Date.now())
     this.stats.pages++
     this.stats.received += received
-    this.stats.stored += stored.length
     this.stats.invalid += invalid
-    const log = received > 0 ? this.#log.info : this.#log.debug
-    log('catalog pull', {
-      peer: this.peer,
-      after,
-      next: page.next,
-      received,
-      stored: stored.length,
-      invalid,
-    })
-    if (invalid > received * MAX_PAGE_INVALID_SHARE) {
+    const staged = { after, next: page.next, epoch: page.epoch, rows, received, invalid }
+    const full = this.#staged.add(staged)
+    const last = !page.more || page.next <= after
+    const failed = invalid > received * MAX_PAGE_INVALID_SHARE
+    if (full || last || failed) this.#commit()
+    if (failed) {
       throw new InvalidPageError(`${invalid} of ${received} listings failed verification`)
     }
     this.#trusted = true
+  }
+
+  /** Commits the staged pages: charges the bytes stored, counts refusals, logs each page. */
+  #commit(): void {
+    const committed = this.#staged.commit()
+    const nowMs = Date.now()
+    for (const c of committed) this.#committed(c, nowMs)
+  }
+
+  /** #commit where a failure can only be logged (its pages are pulled again). */
+  #commitQuietly(): void {
+    try {
+      this.#commit()
+    } catch (err) {
+      this.#log.warn('catalog pull commit failed', { peer: this.peer, error: String(err) })
+    }
+  }
+
+  #committed({ page, results }: CommittedPage, nowMs: number): void {
+    const { after, next, received, invalid } = page
+    let stored = 0
+    let bytes = 0
+    for (const r of results) {
+      if (r.outcome === 'inserted' || r.outcome === 'replaced') {
+        stored++
+        bytes += r.bytes!
+      }
+      if (r.outcome === 'full') this.#refusals.refuse('publisher-full', this.peer)
+      if (r.outcome === 'catalog-full') this.#refusals.refuse('catalog-full', this.peer)
+    }
+    this.#bytes.charge(this.peer, bytes, nowMs)
+    this.stats.stored += stored
+    const log = received > 0 ? this.#log.info : this.#log.debug
+    log('catalog pull', { peer: this.peer, after, next, received, stored, invalid })
   }
 
   /** Allows a cursor reset for an epoch change, or throws if one came too soon after the

@@ -91,6 +91,33 @@ describe('VerifyPool', () => {
     expect(await check(pool, batches)).toEqual({ head: head(batches.length), ...expectedBatches })
   })
 
+  it.each([0, 2])(
+    'with %i workers checks a page given as bytes as its text, copying them',
+    async (size) => {
+      const pool = new VerifyPool(size, createFastVerifier())
+      pools.push(pool)
+      const bytes = new TextEncoder().encode(pageText(batches))
+      const before = bytes.slice()
+      // Pages at once, spread over the workers.
+      const checked = [0, 1, 2].map(() => pool.checkPage(bytes, 'test', NOW))
+      for (const c of checked) {
+        expect({ head: await c.head, ...(await c.verified) }).toEqual({
+          head: head(batches.length),
+          ...expectedBatches,
+        })
+      }
+      expect(bytes).toEqual(before)
+      // A view into a larger buffer: only its own bytes are read.
+      const framed = new Uint8Array(bytes.length + 8)
+      framed.set(bytes, 4)
+      const view = pool.checkPage(framed.subarray(4, 4 + bytes.length), 'test', NOW)
+      expect(await view.verified).toEqual(expectedBatches)
+      // Bytes that are not UTF-8 are refused as the text of them would be.
+      const bad = pool.checkPage(Uint8Array.of(0x7b, 0xff, 0x7d), 'test', NOW)
+      await expect(bad.verified).rejects.toBeInstanceOf(MalformedPageError)
+    },
+  )
+
   it('checks one signature per batch (inline, with the memo the relay uses)', async () => {
     let checks = 0
     const counted = rememberGoodSignatures((s, m, k) => (checks++, verify(s, m, k)))

@@ -1,11 +1,14 @@
 // Checking pulled pages off the main thread. A page of 1,000 listings is ~1.2 MB of JSON to
 // parse under the peer caps and 1,000 listings to verify (~20-60 µs each); done inline
 // that would stall the tracker and the API for tens of ms a page. The pool hands each
-// page's text, as it came, to a worker thread (verify-worker-main.ts runs page-check.ts,
-// the very code used inline), pages taking turns over the workers, and gets back first the
+// page, as it came, to a worker thread (verify-worker-main.ts runs page-check.ts, the very
+// code used inline), to the one with the fewest pages waiting, and gets back first the
 // page's head (next, more, epoch: the puller fetches the page after with it) and then the
 // rows of the listings that passed, in order, ready for the store. The main thread neither
-// parses pages nor copies listings between threads.
+// parses pages nor copies listings between threads: a page that came as bytes is copied once
+// into a buffer of its own and transferred (a memcpy, where decoding it to a string here and
+// cloning that string cost ~2 µs a listing of the thread that also writes SQLite). Workers
+// start with the pool, so the first page pulled does not wait for one to load.
 //
 // With `size: 0` it checks inline, yielding between slices.
 //
@@ -23,13 +26,14 @@ import {
   parsePulledPage,
   relayVerifiedBatches,
   type CheckedRows,
+  type PageBody,
   type PageHead,
 } from './page-check.ts'
 
 export interface VerifyRequest {
   id: number
-  /** The page's JSON text, under the transport's byte cap. */
-  text: string
+  /** The page's JSON, as text or UTF-8 bytes, under the transport's byte cap. */
+  body: PageBody
   /** Where it came from, for error messages. */
   source: string
   nowSeconds: number
@@ -74,7 +78,9 @@ export class VerifyPool {
   /** v2 batches checked good inline. */
   readonly #batches = relayVerifiedBatches()
   readonly #workers: Worker[] = []
-  readonly #pending = new Map<number, Waiting>()
+  /** Pages sent to each worker and not yet answered, by worker index. */
+  readonly #load: number[] = []
+  readonly #pending = new Map<number, Waiting & { worker: number }>()
   #nextId = 0
   #closed = false
 
@@ -82,10 +88,11 @@ export class VerifyPool {
   constructor(size: number, verify: SignatureVerifier) {
     this.size = size
     this.#verify = verify
+    for (let i = 0; i < size; i++) this.#worker(i)
   }
 
-  /** Starts checking a page's text. */
-  checkPage(text: string, source: string, nowSeconds: number): CheckedPage {
+  /** Starts checking a page: its text, or its bytes (copied, never kept or changed). */
+  checkPage(body: PageBody, source: string, nowSeconds: number): CheckedPage {
     const waiting: Waiting = { head: deferred(), verified: deferred() }
     // Whoever holds the page may drop it: never an unhandled rejection.
     waiting.head.promise.catch(() => {})
@@ -95,12 +102,19 @@ export class VerifyPool {
       waiting.head.reject(closed)
       waiting.verified.reject(closed)
     } else if (this.size === 0) {
-      void this.#inline(text, source, nowSeconds, waiting)
+      void this.#inline(body, source, nowSeconds, waiting)
     } else {
       const id = this.#nextId++
-      this.#pending.set(id, waiting)
-      const request: VerifyRequest = { id, text, source, nowSeconds }
-      this.#worker(id % this.size).postMessage(request)
+      const index = this.#leastLoaded()
+      this.#pending.set(id, { ...waiting, worker: index })
+      this.#load[index] = (this.#load[index] ?? 0) + 1
+      if (typeof body === 'string') {
+        this.#worker(index).postMessage({ id, body, source, nowSeconds } satisfies VerifyRequest)
+      } else {
+        const own = body.slice()
+        const request: VerifyRequest = { id, body: own, source, nowSeconds }
+        this.#worker(index).postMessage(request, [own.buffer])
+      }
     }
     return { head: waiting.head.promise, verified: waiting.verified.promise }
   }
@@ -117,6 +131,16 @@ export class VerifyPool {
       w.verified.reject(err)
     }
     this.#pending.clear()
+    this.#load.fill(0)
+  }
+
+  /** The worker with the fewest pages waiting (the first of those tied). */
+  #leastLoaded(): number {
+    let best = 0
+    for (let i = 1; i < this.size; i++) {
+      if ((this.#load[i] ?? 0) < (this.#load[best] ?? 0)) best = i
+    }
+    return best
   }
 
   #worker(index: number): Worker {
@@ -144,6 +168,7 @@ export class VerifyPool {
       return
     }
     this.#pending.delete(r.id)
+    this.#load[w.worker]--
     if (r.kind === 'rows') {
       w.verified.resolve({ rows: r.rows, invalid: r.invalid })
       return
@@ -153,9 +178,9 @@ export class VerifyPool {
     w.verified.reject(err)
   }
 
-  async #inline(text: string, source: string, nowSeconds: number, w: Waiting): Promise<void> {
+  async #inline(body: PageBody, source: string, nowSeconds: number, w: Waiting): Promise<void> {
     try {
-      const page = parsePulledPage(text, source)
+      const page = parsePulledPage(body, source)
       const { listings, ...head } = page
       w.head.resolve(head)
       const rows: CheckedRows = { rows: [], invalid: 0 }

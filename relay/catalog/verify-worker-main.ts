@@ -19,9 +19,9 @@ const verify = createFastVerifier()
 const batches = relayVerifiedBatches()
 const answer = (r: VerifyResponse) => parentPort!.postMessage(r)
 
-parentPort!.on('message', ({ id, text, source, nowSeconds }: VerifyRequest) => {
+parentPort!.on('message', ({ id, body, source, nowSeconds }: VerifyRequest) => {
   try {
-    const { listings, ...head } = parsePulledPage(text, source)
+    const { listings, ...head } = parsePulledPage(body, source)
     answer({ id, kind: 'head', ...head })
     const page: CheckedRows = { rows: [], invalid: 0 }
     checkRows(listings, 0, listings.length, nowSeconds, verify, batches, page)

@@ -34,6 +34,9 @@ export interface PeerRequest {
   /** Reads the body instead of parsePeerJson (a catalog puller hands the text to a worker,
    * which applies the same caps there). */
   parse?: (text: string, source: string) => unknown
+  /** Reads the body's bytes instead, where the transport holds them (sealed answers); the
+   * catalog puller hands them to a worker without decoding them here. */
+  parseBytes?: (bytes: Uint8Array, source: string) => unknown
 }
 
 /** How requests to peer relays travel: sealed over plain HTTP, with the configured CAs over

@@ -120,6 +120,7 @@ export class SealedTransport implements PeerTransport {
       const retryAfter = Number(answer.retryAfter) || undefined
       throw new PeerError(`HTTP ${answer.status} from ${origin}${path}`, answer.status, retryAfter)
     }
+    if (req.parseBytes) return req.parseBytes(answer.body, `${origin}${path}`)
     const parse = req.parse ?? parsePeerJson
     return parse(Buffer.from(answer.body).toString('utf8'), `${origin}${path}`)
   }
