@@ -5,6 +5,7 @@ import { bytesToHex, createIdentity, hexToBytes, identityFromSecret } from './id
 import {
   CATEGORIES,
   ListingError,
+  checkListing,
   createListing,
   signingBytes,
   supersedes,
@@ -169,5 +170,35 @@ describe('createListing / verifyListing', () => {
     expect(supersedes({ seq: 2 }, { seq: 1 })).toBe(true)
     expect(supersedes({ seq: 1 }, { seq: 1 })).toBe(false)
     expect(supersedes({ seq: 0 }, { seq: 1 })).toBe(false)
+  })
+
+  it('checkListing gives the same answer as verifyListing, the value itself instead of a copy', () => {
+    const good = JSON.parse(JSON.stringify(createListing(draft, id, { seq: 1, ts: NOW })))
+    expect(checkListing(good, NOW)).toBe(good)
+    expect(verifyListing(good, NOW)).toEqual(good)
+    const flip = (c: string) => (c === '0' ? '1' : '0')
+    fc.assert(
+      fc.property(fc.nat({ max: 1000 }), (at) => {
+        // One character of the record changed: both refuse, with the same code, or both pass.
+        const text = JSON.stringify(good)
+        const i = at % text.length
+        let value: unknown
+        try {
+          value = JSON.parse(text.slice(0, i) + flip(text[i]) + text.slice(i + 1))
+        } catch {
+          return
+        }
+        const answer = (check: typeof verifyListing) => {
+          try {
+            check(value, NOW)
+            return 'good'
+          } catch (err) {
+            return (err as ListingError).code
+          }
+        }
+        expect(answer(checkListing)).toBe(answer(verifyListing))
+      }),
+      { numRuns: 200 },
+    )
   })
 })

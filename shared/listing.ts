@@ -209,6 +209,36 @@ export function verifyListing(
   verifySignature: SignatureVerifier = verify,
   batches?: VerifiedBatches,
 ): Listing {
+  const listing = checkListing(value, nowSeconds, verifySignature, batches)
+  const batch = listing.batch
+  const copy: Omit<Listing, 'sig'> = {
+    v: listing.v,
+    infoHash: listing.infoHash,
+    name: listing.name,
+    size: listing.size,
+    files: listing.files,
+    category: listing.category,
+    description: listing.description,
+    fileList: listing.fileList.map((f) => ({ path: f.path, size: f.size })),
+    publisher: listing.publisher,
+    seq: listing.seq,
+    ts: listing.ts,
+  }
+  if (batch) copy.batch = { root: batch.root, n: batch.n, i: batch.i, proof: batch.proof.slice() }
+  return { ...copy, sig: listing.sig }
+}
+
+/**
+ * verifyListing's checks, all of them, without its copy: `value` itself, typed, when it is
+ * a good listing (it then holds no field but a listing's). For a verifier that only needs
+ * the answer (a verify worker, catalog-verify-pool.ts in the app).
+ */
+export function checkListing(
+  value: unknown,
+  nowSeconds: number,
+  verifySignature: SignatureVerifier = verify,
+  batches?: VerifiedBatches,
+): Listing {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ListingError('malformed', 'listing must be an object')
   }
@@ -261,21 +291,7 @@ export function verifyListing(
   } else if (!verifySignature(hexToBytes(listing.sig), bytes, publicKey)) {
     throw new ListingError('bad-signature', 'signature does not match publisher')
   }
-  const copy: Omit<Listing, 'sig'> = {
-    v: listing.v,
-    infoHash: listing.infoHash,
-    name: listing.name,
-    size: listing.size,
-    files: listing.files,
-    category: listing.category,
-    description: listing.description,
-    fileList: listing.fileList.map((f) => ({ path: f.path, size: f.size })),
-    publisher: listing.publisher,
-    seq: listing.seq,
-    ts: listing.ts,
-  }
-  if (batch) copy.batch = { root: batch.root, n: batch.n, i: batch.i, proof: batch.proof.slice() }
-  return { ...copy, sig: listing.sig }
+  return listing
 }
 
 /** The shape of a v 2 listing's `batch`: counts in range and a proof of exactly the length

@@ -136,6 +136,7 @@ export class SearchIndex {
    * and folding (NFKD, regular expressions) is most of what indexing a listing costs.
    * Emptied when full (cheaper than evicting one by one; the common words come back). */
   readonly #folded = new Map<string, string[]>()
+  readonly #terms = new Set<string>()
 
   constructor(columns?: IndexColumns) {
     this.#rows = new IndexRows(columns)
@@ -161,24 +162,31 @@ export class SearchIndex {
 
   /** Adds or replaces listings. Cheap: orderings catch up on the next query. */
   upsert(listings: Iterable<IndexedListing>): void {
+    // One set for every listing's words: rows.add reads it before the next listing.
+    const terms = this.#terms
     for (const l of listings) {
-      const terms = new Set<string>()
-      for (const text of [l.name, l.description]) {
-        for (const token of text.split(WHITESPACE)) {
-          let folded = this.#folded.get(token)
-          if (!folded) {
-            folded = words(token)
-            if (token.length <= MAX_FOLDED_TOKEN_CHARS) {
-              if (this.#folded.size >= FOLDED_TOKENS) this.#folded.clear()
-              this.#folded.set(token, folded)
-            }
-          }
-          for (const w of folded) terms.add(w)
-        }
-      }
+      terms.clear()
+      this.#addWords(l.name, terms)
+      this.#addWords(l.description, terms)
       this.#rows.add(l, terms)
     }
+    terms.clear()
     this.#compactIfDue()
+  }
+
+  /** Adds the folded words of `text` to `terms`. */
+  #addWords(text: string, terms: Set<string>): void {
+    for (const token of text.split(WHITESPACE)) {
+      let folded = this.#folded.get(token)
+      if (!folded) {
+        folded = words(token)
+        if (token.length <= MAX_FOLDED_TOKEN_CHARS) {
+          if (this.#folded.size >= FOLDED_TOKENS) this.#folded.clear()
+          this.#folded.set(token, folded)
+        }
+      }
+      for (let i = 0; i < folded.length; i++) terms.add(folded[i])
+    }
   }
 
   remove(key: string): void {

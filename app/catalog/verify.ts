@@ -17,7 +17,12 @@ import { BoundedMap } from '../../shared/bounded-map.ts'
 import { passesStrictChecks } from '../../shared/ed25519-strict.ts'
 import { bytesToHex, verify as referenceVerify } from '../../shared/identity.ts'
 import { MAX_REMEMBERED_SIGNATURES } from '../../shared/limits.ts'
-import { LISTING_BATCH_VERSION, verifyListing, type Listing } from '../../shared/listing.ts'
+import {
+  LISTING_BATCH_VERSION,
+  checkListing,
+  verifyListing,
+  type Listing,
+} from '../../shared/listing.ts'
 import { VerifiedBatches, signatureMemoKey } from '../../shared/listing-batch.ts'
 
 /** Listings checked between two yields to the worker's event loop, so a search typed during
@@ -97,14 +102,19 @@ function checkSignatureOnce(c: SignatureCheck): Promise<boolean> {
  * so awaiting verifyOne does not wait for it). */
 type Slot = Listing | null | { pending: Promise<Listing | null> }
 
+/** verifyListing (a copy of the listing), or checkListing (the value itself) where only the
+ * answer is wanted. */
+type Check = typeof verifyListing
+
 /** Checks one value: fields, canonical form, clock skew and the proof at once; a v1
  * signature is left under way (the chunk's run in parallel); a v2 batch's signature is
- * awaited here the first time, so the rest of its batch needs none. */
-async function verifyOne(value: unknown, nowSeconds: number): Promise<Slot> {
+ * awaited the first time (verifyInBatch), so the rest of its batch needs none and is
+ * answered at once, without a turn of the event loop. */
+function verifyOne(value: unknown, nowSeconds: number, check: Check): Slot | Promise<Slot> {
   const isBatch = (value as { v?: unknown } | null)?.v === LISTING_BATCH_VERSION
   let captured: SignatureCheck | null = null
   try {
-    const listing = verifyListing(
+    const listing = check(
       value,
       nowSeconds,
       (signature, message, publicKey) => {
@@ -114,20 +124,29 @@ async function verifyOne(value: unknown, nowSeconds: number): Promise<Slot> {
       },
       batches,
     )
-    const check = captured as SignatureCheck | null
-    return check
-      ? { pending: checkSignatureOnce(check).then((ok) => (ok ? listing : null)) }
+    const signature = captured as SignatureCheck | null
+    return signature
+      ? { pending: checkSignatureOnce(signature).then((ok) => (ok ? listing : null)) }
       : listing
   } catch {
-    const check = captured as SignatureCheck | null
-    if (!isBatch || !check || !(await checkSignatureOnce(check))) return null
+    const signature = captured as SignatureCheck | null
+    return isBatch && signature ? verifyInBatch(value, nowSeconds, signature, check) : null
   }
-  // The batch's signature is good: check the listing again with that one answer, which
-  // remembers the batch for its other listings.
-  const good = captured as SignatureCheck | null
-  const key = good && signatureMemoKey(good.signature, good.message, good.publicKey)
+}
+
+/** A v2 listing whose batch is not known yet: its batch signature (`check`) is checked,
+ * and if good the listing is checked again with that one answer, which remembers the
+ * batch for its other listings. */
+async function verifyInBatch(
+  value: unknown,
+  nowSeconds: number,
+  signature: SignatureCheck,
+  check: Check,
+): Promise<Slot> {
+  if (!(await checkSignatureOnce(signature))) return null
+  const key = signatureMemoKey(signature.signature, signature.message, signature.publicKey)
   try {
-    return verifyListing(
+    return check(
       value,
       nowSeconds,
       (signature, message, publicKey) =>
@@ -152,19 +171,41 @@ export async function verifyListings(
 ): Promise<Verified> {
   const listings: Listing[] = []
   let invalid = 0
+  for (const slot of await verifyEach(values, nowSeconds, verifyListing)) {
+    if (slot) listings.push(slot)
+    else invalid++
+  }
+  return { listings, invalid }
+}
+
+/** One byte per value, in order: 1 where it is a good listing, 0 where it is refused. The
+ * same checks as verifyListings, without copying the good ones. */
+export async function verdictsOf(
+  values: readonly unknown[],
+  nowSeconds: number,
+): Promise<Uint8Array> {
+  const slots = await verifyEach(values, nowSeconds, checkListing)
+  return Uint8Array.from(slots, (slot) => (slot ? 1 : 0))
+}
+
+/** Each value verified, in order: the listing, or null where refused. */
+async function verifyEach(
+  values: readonly unknown[],
+  nowSeconds: number,
+  check: Check,
+): Promise<(Listing | null)[]> {
+  const out: (Listing | null)[] = []
   for (let start = 0; start < values.length; start += CHUNK) {
     if (start > 0) await yieldToEvents()
     const slots: Slot[] = []
-    for (const value of values.slice(start, start + CHUNK)) {
-      slots.push(await verifyOne(value, nowSeconds))
+    for (let i = start; i < Math.min(values.length, start + CHUNK); i++) {
+      const slot = verifyOne(values[i], nowSeconds, check)
+      slots.push(slot instanceof Promise ? await slot : slot)
     }
     const settled = slots.map((slot) => (slot && 'pending' in slot ? slot.pending : slot))
-    for (const slot of await Promise.all(settled)) {
-      if (slot) listings.push(slot)
-      else invalid++
-    }
+    out.push(...(await Promise.all(settled)))
   }
-  return { listings, invalid }
+  return out
 }
 
 /** Lets queued messages (a search typed meanwhile) run before the next chunk. A message

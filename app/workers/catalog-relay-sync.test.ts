@@ -105,6 +105,23 @@ describe('syncRelay', () => {
     expect(s.entry).toMatchObject({ state: 'idle', fetched: 6, refused: 4 })
   })
 
+  it('verifies pages with the verifier it is given (verify workers), storing only its good ones', async () => {
+    const s = setup(fakeRelay(good))
+    const asked: number[] = []
+    s.deps.verify = async (values, nowSeconds) => {
+      asked.push(nowSeconds)
+      // Refuses every other value, as a verifier that found them forged would.
+      const listings = values.filter((_, i) => i % 2 === 0) as Listing[]
+      return { listings, invalid: values.length - listings.length }
+    }
+    await s.pass()
+    expect(asked).toEqual([NOW / 1000, NOW / 1000, NOW / 1000])
+    expect(s.stored.map((l) => l.infoHash)).toEqual(
+      good.filter((_, i) => (i % 10) % 2 === 0).map((l) => l.infoHash),
+    )
+    expect(s.entry).toMatchObject({ state: 'idle', fetched: 25, refused: 12 })
+  })
+
   it('keeps counting refusals over passes, while `fetched` starts again', async () => {
     const rows: unknown[] = [good[0], 'bad']
     const s = setup(fakeRelay(rows))

@@ -4,7 +4,8 @@
 // browser reads quietly: a relay that says `more` without moving its cursor ends the pass,
 // and a failure shows as the relay's state until the next pass, ten seconds on.
 //
-// The stages overlap: a page is verified as soon as it arrives, while the page before it
+// The stages overlap: a page is verified as soon as it arrives (on another core, in the
+// catalog worker's verify workers: catalog-verify-pool.ts), while the page before it
 // is stored, and the page after that is already being fetched (the puller's prefetch plus
 // READ_AHEAD_PAGES here). Signature checks and IndexedDB writes then run side by side
 // instead of one after the other. A relay that sheds load (503, 429) is waited for as it
@@ -53,6 +54,8 @@ export interface RelaySyncDeps {
   progress(): void
   /** Waits `ms` before asking a busy relay again (setTimeout unless a test passes its own). */
   wait?: (ms: number) => Promise<void>
+  /** Verifies a page's values (verifyListings unless the worker has verify workers). */
+  verify?: (values: readonly unknown[], nowSeconds: number) => Promise<Verified>
 }
 
 /** A page with its verification under way. */
@@ -103,10 +106,11 @@ export async function syncRelay(
   entry.lastSyncAt = state?.lastSyncAt ?? entry.lastSyncAt
   deps.progress()
   const wait = deps.wait ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
+  const verify = deps.verify ?? verifyListings
   const fetchPage = readAhead(async (after: number): Promise<VerifyingPage> => {
     const url = `${relay}/v1/listings?after=${after}&limit=${PAGE_SIZE}`
     const page = parseListingPage(await fetchPatiently(() => deps.fetchJson(url), wait))
-    const verified = verifyListings(page.listings, Math.floor(now() / 1000))
+    const verified = verify(page.listings, Math.floor(now() / 1000))
     verified.catch(() => undefined)
     return { ...page, verified }
   })

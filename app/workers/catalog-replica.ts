@@ -11,7 +11,7 @@ import { freshListings, listingKey } from '../catalog/listing-pages.ts'
 import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
 import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/relay-client.ts'
 import { SearchIndex, type SwarmFigures } from '../catalog/search-index.ts'
-import { verifyListings } from '../catalog/verify.ts'
+import { verifyListings, type Verified } from '../catalog/verify.ts'
 import { changedFigures, figuresQuery, hashAnswers, statsFigures } from './catalog-live.ts'
 import { meshPage, verifyMeshListings } from './catalog-mesh.ts'
 import {
@@ -39,6 +39,9 @@ export interface CatalogReplicaDeps {
   fetchJson: typeof fetchRelayJson
   post(message: FromWorker): void
   now?: () => number
+  /** Verifies a relay page's values off this thread (catalog-verify-pool.ts); in this
+   * thread (verifyListings) when not given. */
+  verifyPage?: (values: readonly unknown[], nowSeconds: number) => Promise<Verified>
 }
 
 /** What the page shows when a message fails. */
@@ -318,6 +321,7 @@ export class CatalogReplica {
       stored: (fresh: Listing[], figures: Map<string, SwarmFigures>) =>
         this.#took(storage, fresh, figuresToStore(figures, this.#figures)),
       progress: () => this.#reportProgress(),
+      ...(this.#deps.verifyPage && { verify: this.#deps.verifyPage }),
     }
     while (!this.#stopped) {
       this.#again = false

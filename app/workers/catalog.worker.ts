@@ -7,16 +7,30 @@ import type { FromWorker, ToWorker } from '../catalog/protocol.ts'
 import { fetchRelayJson } from '../catalog/relay-client.ts'
 import { CatalogReplica } from './catalog-replica.ts'
 import { idbCatalogStorage } from './catalog-storage.ts'
+import { VerifyPool, verifyWorkerCount } from './catalog-verify-pool.ts'
 
 const scope = self as unknown as {
   postMessage(message: FromWorker): void
   onmessage: ((event: MessageEvent<ToWorker>) => void) | null
 }
 
+// Verify workers where the cores allow them (catalog-verify-pool.ts); else pages are
+// verified here.
+const verifyWorkers = verifyWorkerCount(navigator.hardwareConcurrency)
+const verifiers =
+  verifyWorkers > 0
+    ? new VerifyPool(
+        () =>
+          new Worker(new URL('./catalog-verify.worker.ts', import.meta.url), { type: 'module' }),
+        verifyWorkers,
+      )
+    : null
+
 const replica = new CatalogReplica({
   storage: openCatalogDb().then(idbCatalogStorage),
   fetchJson: fetchRelayJson,
   post: (message) => scope.postMessage(message),
+  verifyPage: verifiers ? (values, nowSeconds) => verifiers.verify(values, nowSeconds) : undefined,
 })
 
 scope.onmessage = (event) => void replica.receive(event.data)

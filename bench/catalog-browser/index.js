@@ -19,6 +19,8 @@
 //   MONSOON_BENCH_LISTING_VERSION=1|2   listing format (default: v1 up to the default size,
 //                                       v2 batches above it, as a network moving over would)
 //   CHROMIUM_PATH=/path/to/chromium     another browser (default /usr/bin/chromium)
+//   MONSOON_BENCH_APP=DIR               a built app other than dist/app (`npx vite build
+//                                       --outDir DIR`): a candidate beside the checkout's
 //
 // Setup (not timed): N listings from bench/lib/listing-corpus.js, from 50 publishers, signed
 // with OpenSSL (v2: MAX_BATCH_LISTINGS a signature) and cached in bench/out/; a relay's data
@@ -50,7 +52,7 @@ const { MAX_BATCH_LISTINGS } = await import('../../shared/limits.ts')
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'bench', 'out')
-const APP = join(ROOT, 'dist', 'app')
+const APP = process.env.MONSOON_BENCH_APP ?? join(ROOT, 'dist', 'app')
 const DEFAULT_N = 100_000
 const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? DEFAULT_N)
 const VERSION = Number(process.env.MONSOON_BENCH_LISTING_VERSION ?? (N > DEFAULT_N ? 2 : 1))
@@ -214,6 +216,8 @@ async function startRelay(dataDir) {
     '127.0.0.1',
     '--data-dir',
     dataDir,
+    '--app-dir',
+    APP,
     '--log-level',
     'info',
   ])
@@ -247,9 +251,9 @@ function nobleVerifyRate(sample) {
   return checks.length / ((performance.now() - t0) / 1000)
 }
 
-/** JS heap used and array buffers of every page and worker at `origin`, in bytes, over CDP
- * (Runtime.getHeapUsage: usedSize + backingStorageSize). */
-async function tabMemory(origin) {
+/** A browser-wide CDP session that sends commands to one page or worker target at a time
+ * (workers take them only through Target.sendMessageToTarget). */
+async function targetCommands() {
   const cdp = await browser.newBrowserCDPSession()
   const replies = new Map()
   cdp.on('Target.receivedMessageFromTarget', ({ message }) => {
@@ -257,30 +261,47 @@ async function tabMemory(origin) {
     replies.get(m.id)?.(m)
   })
   let id = 0
-  const heapOf = async (targetId) => {
-    const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false })
-    const mine = ++id
-    const reply = new Promise((resolve) => replies.set(mine, resolve))
-    const message = JSON.stringify({ id: mine, method: 'Runtime.getHeapUsage', params: {} })
-    await cdp.send('Target.sendMessageToTarget', { sessionId, message })
-    const { result } = await withDeadline(reply, 30_000, 'Runtime.getHeapUsage')
-    await cdp.send('Target.detachFromTarget', { sessionId })
-    return result
+  return {
+    targets: async () => (await cdp.send('Target.getTargets')).targetInfos,
+    attach: async (targetId) => {
+      const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: false })
+      return {
+        send: async (method, params = {}, timeoutMs = 30_000) => {
+          const mine = ++id
+          const reply = new Promise((resolve) => replies.set(mine, resolve))
+          const message = JSON.stringify({ id: mine, method, params })
+          await cdp.send('Target.sendMessageToTarget', { sessionId, message })
+          const { result, error } = await withDeadline(reply, timeoutMs, method)
+          if (error) throw new Error(`${method}: ${error.message}`)
+          replies.delete(mine)
+          return result
+        },
+        detach: () => cdp.send('Target.detachFromTarget', { sessionId }),
+      }
+    },
+    close: () => cdp.detach(),
   }
-  const { targetInfos } = await cdp.send('Target.getTargets')
-  const targets = targetInfos.filter(
+}
+
+/** JS heap used and array buffers of every page and worker at `origin`, in bytes, over CDP
+ * (Runtime.getHeapUsage: usedSize + backingStorageSize). */
+async function tabMemory(origin) {
+  const commands = await targetCommands()
+  const targets = (await commands.targets()).filter(
     (t) => (t.type === 'page' || t.type === 'worker') && t.url.startsWith(origin),
   )
   const parts = []
   for (const t of targets) {
-    const heap = await heapOf(t.targetId)
+    const session = await commands.attach(t.targetId)
+    const heap = await session.send('Runtime.getHeapUsage')
+    await session.detach()
     parts.push({
       target: `${t.type} ${t.url.slice(origin.length).split('?')[0].slice(0, 40)}`,
       heap_mb: mb(heap.usedSize),
       buffers_mb: mb(heap.backingStorageSize ?? 0),
     })
   }
-  await cdp.detach()
+  await commands.close()
   const total = parts.reduce((sum, p) => sum + p.heap_mb + p.buffers_mb, 0)
   return { total_mb: Number(total.toFixed(1)), parts }
 }

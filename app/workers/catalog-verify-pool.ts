@@ -1,0 +1,166 @@
+// Listings from relays verified in workers of their own (catalog-verify.worker.ts), so that
+// while the catalog worker stores and indexes one page, another core checks the next
+// (issue 23: verification was over half of an import's time on one thread). A verify worker
+// gets the page's parsed values and answers one byte per value, good or not; the good ones
+// are then the catalog worker's own values (already the parsed objects a good listing is),
+// so only the values cross over, never the listings back. Each worker keeps its own memos of
+// checked signatures and batches (verify.ts).
+//
+// A worker that fails (an error, an answer of the wrong shape) is dropped, the pages it held
+// are verified here instead, and so is everything after: verifying is never skipped.
+
+import type { Listing } from '../../shared/listing.ts'
+import { verdictsOf, type Verified } from '../catalog/verify.ts'
+
+/** Verify workers at most: the catalog worker keeps a core of its own to store and index,
+ * and a sync holds three pages per relay in flight, so more would mostly wait. */
+export const MAX_VERIFY_WORKERS = 2
+
+export interface VerifyRequest {
+  id: number
+  values: readonly unknown[]
+  nowSeconds: number
+}
+
+export interface VerifyReply {
+  id: number
+  /** 1 where the value at that index is a good listing, 0 where it is refused. */
+  good: Uint8Array
+}
+
+/** What the pool needs of a Worker (a fake in tests). */
+export interface VerifyPort {
+  postMessage(message: VerifyRequest): void
+  onmessage: ((event: MessageEvent) => void) | null
+  onerror: ((event: ErrorEvent) => void) | null
+  terminate(): void
+}
+
+/** Verifiers to use here: the cores left once the catalog worker and the page have one each,
+ * at most MAX_VERIFY_WORKERS; none on two cores or fewer (or when the browser does not say),
+ * where a verify worker only took turns with the other two: measured on 2 cores, importing
+ * 100,000 listings went no faster with one (8,159/s without, 8,604/s with, same round). */
+export function verifyWorkerCount(cores: number | undefined): number {
+  return Math.max(0, Math.min(MAX_VERIFY_WORKERS, (cores ?? 2) - 2))
+}
+
+interface Pending {
+  values: readonly unknown[]
+  nowSeconds: number
+  resolve: (verified: Verified) => void
+  reject: (err: unknown) => void
+}
+
+interface Verifier {
+  port: VerifyPort
+  pending: Map<number, Pending>
+}
+
+export class VerifyPool {
+  readonly #spawn: () => VerifyPort
+  readonly #size: number
+  readonly #verifiers: Verifier[] = []
+  /** Set once a worker failed: from then on every page is verified here. */
+  #broken = false
+  #nextId = 0
+
+  constructor(spawn: () => VerifyPort, size: number) {
+    this.#spawn = spawn
+    this.#size = size
+  }
+
+  /** The values that are good listings, and how many were refused: verifyListings' answer,
+   * from a verify worker when one works. */
+  verify(values: readonly unknown[], nowSeconds: number): Promise<Verified> {
+    const verifier = this.#broken ? null : this.#leastBusy()
+    if (!verifier) return inThread(values, nowSeconds)
+    const id = ++this.#nextId
+    return new Promise<Verified>((resolve, reject) => {
+      verifier.pending.set(id, { values, nowSeconds, resolve, reject })
+      try {
+        verifier.port.postMessage({ id, values, nowSeconds })
+      } catch {
+        // Values that cannot be cloned (not from JSON): checked here, as any other.
+        verifier.pending.delete(id)
+        inThread(values, nowSeconds).then(resolve, reject)
+      }
+    })
+  }
+
+  /** Ends the workers; pages they held are verified here. */
+  close(): void {
+    this.#broken = true
+    for (const verifier of this.#verifiers.splice(0)) this.#drop(verifier)
+  }
+
+  #leastBusy(): Verifier | null {
+    if (this.#verifiers.length < this.#size) {
+      const idle = this.#verifiers.find((v) => v.pending.size === 0)
+      if (idle) return idle
+      try {
+        return this.#start()
+      } catch {
+        // No workers in this context (or none allowed): verified here.
+        if (this.#verifiers.length === 0) this.#broken = true
+      }
+    }
+    let best: Verifier | null = null
+    for (const v of this.#verifiers) if (!best || v.pending.size < best.pending.size) best = v
+    return best
+  }
+
+  #start(): Verifier {
+    const verifier: Verifier = { port: this.#spawn(), pending: new Map() }
+    verifier.port.onmessage = ({ data }) => this.#answered(verifier, data)
+    verifier.port.onerror = () => this.#failed(verifier)
+    this.#verifiers.push(verifier)
+    return verifier
+  }
+
+  #answered(verifier: Verifier, data: unknown): void {
+    const reply = data as Partial<VerifyReply> | null
+    const pending = typeof reply?.id === 'number' ? verifier.pending.get(reply.id) : undefined
+    if (!pending || !(reply!.good instanceof Uint8Array)) return this.#failed(verifier)
+    if (reply!.good.length !== pending.values.length) return this.#failed(verifier)
+    verifier.pending.delete(reply!.id!)
+    pending.resolve(fromVerdicts(pending.values, reply!.good))
+  }
+
+  /** A worker that failed is dropped for good, with every later page verified here. */
+  #failed(verifier: Verifier): void {
+    this.#broken = true
+    const at = this.#verifiers.indexOf(verifier)
+    if (at >= 0) this.#verifiers.splice(at, 1)
+    this.#drop(verifier)
+  }
+
+  #drop(verifier: Verifier): void {
+    verifier.port.onmessage = null
+    verifier.port.onerror = null
+    verifier.port.terminate()
+    for (const p of verifier.pending.values()) {
+      inThread(p.values, p.nowSeconds).then(p.resolve, p.reject)
+    }
+    verifier.pending.clear()
+  }
+}
+
+/** The good values (1 in `good`) as listings, and how many were not. */
+export function fromVerdicts(values: readonly unknown[], good: Uint8Array): Verified {
+  const listings: Listing[] = []
+  let invalid = 0
+  for (let i = 0; i < values.length; i++) {
+    if (good[i] === 1) listings.push(values[i] as Listing)
+    else invalid++
+  }
+  return { listings, invalid }
+}
+
+/** What a verify worker answers for one request. */
+export async function verdicts(request: VerifyRequest): Promise<VerifyReply> {
+  return { id: request.id, good: await verdictsOf(request.values, request.nowSeconds) }
+}
+
+async function inThread(values: readonly unknown[], nowSeconds: number): Promise<Verified> {
+  return fromVerdicts(values, await verdictsOf(values, nowSeconds))
+}
