@@ -105,13 +105,17 @@ describe('RelayReturnWatch', () => {
     expect(t.watch.watched).toEqual([])
   })
 
-  it('probes nothing for a relay that is down in one torrent and up in another', async () => {
+  it('probes a relay down in one torrent though up in another, and reconnects on its answer', async () => {
+    // Each torrent's tracker retries on its own timer: one left down when the others came
+    // back would wait minutes for it.
     const t = setup()
-    await t.run(2 * MINUTE, () => [
+    t.answer(hello)
+    await t.run(FIRST_PROBE_DELAY_MS + 1000, () => [
       { all: [TRACKER], down: [TRACKER] },
       { all: [`${TRACKER}/`], down: [] },
     ])
-    expect(t.asked).toEqual([])
+    expect(t.asked.map((a) => a.url)).toEqual([`${RELAY}/v1/hello`])
+    expect(t.returned.map((r) => r.relay)).toEqual([RELAY])
   })
 
   it('stops probing a relay once its socket is up again or it is no longer used', async () => {

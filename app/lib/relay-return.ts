@@ -5,7 +5,9 @@
 // itself, cheaply (GET /v1/hello: the call in clear the sealed clients already make, with
 // CORS, so other relays answer it too), first FIRST_PROBE_DELAY_MS after the socket went down,
 // then at doubling delays up to MAX_PROBE_DELAY_MS; when a relay's hello answers, the torrents
-// whose tracker there is down reconnect at once (the path the 'online' event takes).
+// whose tracker there is down reconnect at once (the path the 'online' event takes). A relay
+// down in one torrent and up in another is probed too: each torrent's tracker keeps a retry
+// timer of its own.
 //
 // Driven by the caller's once-a-second check and its clock (no timers of its own), so a
 // relay whose socket is connected, or a page with no torrent, is never probed. Probes go on
@@ -15,7 +17,6 @@
 import { Backoff } from '../../shared/backoff.ts'
 import { helloNodeId } from '../../shared/sealed/client.ts'
 import { trackerRelay } from './supernode-view.ts'
-import { trackerKey } from './trackers.ts'
 
 /** First probe of a relay after its socket was seen down: the stock client's own first retry
  * (10 s) often wins a short blip, and a relay that just crashed is rarely back sooner. */
@@ -80,20 +81,20 @@ export class RelayReturnWatch {
   }
 
   /** Called about once a second with every torrent's trackers: starts watching relays whose
-   * socket is down (and up in no torrent), times out slow probes, and sends those due. */
+   * socket is down in some torrent, times out slow probes, and sends those due. */
   check(torrents: readonly TrackerSockets[]): void {
     const now = this.#deps.now()
+    // A relay down in any torrent is probed, even when another torrent's socket to it is up:
+    // each torrent's tracker retries on a timer of its own, so one whose socket was down
+    // when the others reconnected would otherwise wait minutes (seen in e2e: one page of six
+    // kept its torrent off the returned relay). A socket being made afresh is not down.
     const down = new Set<string>()
-    const up = new Set<string>()
     for (const t of torrents) {
-      const downKeys = new Set(t.down.map(trackerKey))
-      for (const tracker of t.all) {
+      for (const tracker of t.down) {
         const relay = trackerRelay(tracker)
-        if (relay) (downKeys.has(trackerKey(tracker)) ? down : up).add(relay)
+        if (relay) down.add(relay)
       }
     }
-    // A socket being made afresh is not down: only a relay down everywhere is probed.
-    for (const relay of up) down.delete(relay)
     for (const relay of down) {
       const known = this.#watched.get(relay)
       if (known) known.seenDownAt = now
