@@ -5,8 +5,8 @@
 // - the torrent view's "found" column tells the bridge apart from browsers, which reach it
 //   through the same relay trackers and over the same WebRTC as each other;
 // - in glare the engine keeps the lower peer id's offer only with another Monsoon peer, and
-//   behaves as stock WebTorrent (first attempt wins) with everyone else
-//   (engine/pending-peers.ts), since both sides must pick the same attempt.
+//   with everyone else the attempt stock WebTorrent keeps (engine/pending-peers.ts), since
+//   both sides must pick the same attempt.
 // A label, not a proof: any peer may claim it. Nothing may rely on it but choices that cost a
 // liar only its own connection.
 

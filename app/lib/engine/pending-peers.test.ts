@@ -48,12 +48,19 @@ afterEach(async () => {
  * time, whatever the rule did; such a test is run again, from a new pair of clients. */
 const CONNECTING = { timeout: 20_000, retry: 2 }
 
-/** A seeder and a leecher of one small file, no trackers: peers are added by hand here. */
-async function swarm(rule: AddPeerRule | null) {
+/** A stock WebTorrent 3.0 peer id: `-WW0300-` and 12 random bytes, in hex. */
+const stockPeerId = () =>
+  Buffer.from('-WW0300-').toString('hex') +
+  Buffer.from(crypto.getRandomValues(new Uint8Array(PEER_ID_RANDOM_BYTES))).toString('hex')
+
+/** A seeder and a leecher of one small file, no trackers: peers are added by hand here. With
+ * `stockSeeder` the seeder is a stock WebTorrent peer: its own id, and no rule. */
+async function swarm(rule: AddPeerRule | null, { stockSeeder = false } = {}) {
   const WebTorrent = await loadBundle()
   // Monsoon page ids, as monsoonClient gives them: the glare rule reads them (peer-ids.ts).
   const monsoonId = () => pagePeerId(crypto.getRandomValues(new Uint8Array(PEER_ID_RANDOM_BYTES)))
-  const seederClient = new WebTorrent({ ...quiet, peerId: monsoonId() } as never)
+  const seederId = stockSeeder ? stockPeerId() : monsoonId()
+  const seederClient = new WebTorrent({ ...quiet, peerId: seederId } as never)
   const leecherClient = new WebTorrent({ ...quiet, peerId: monsoonId() } as never)
   clients.push(seederClient, leecherClient)
   const data = new Uint8Array(200_000).map((_, i) => (i * 7) % 256)
@@ -64,7 +71,7 @@ async function swarm(rule: AddPeerRule | null) {
   const leecher = leecherClient.add(seeder.torrentFile as never, { announce: [] }) as Swarming
   await new Promise((r) => (leecher.infoHash ? r(null) : leecher.once('infoHash', () => r(null))))
   if (rule) {
-    expect(routeAddPeer(seeder, [rule])).toBe(true)
+    if (!stockSeeder) expect(routeAddPeer(seeder, [rule])).toBe(true)
     expect(routeAddPeer(leecher, [rule])).toBe(true)
   }
   const idOf = (c: WebTorrent) => (c as unknown as { peerId: string }).peerId
@@ -257,6 +264,28 @@ describe('two attempts at once', () => {
       expect([s.seeder.numPeers, s.leecher.numPeers]).toEqual([1, 1])
     },
   )
+
+  it(
+    'in glare with a stock WebTorrent peer keeps the attempt it keeps, and connects',
+    CONNECTING,
+    async () => {
+      // The order the bridge met a stock seed in (relay/test/qbittorrent.test.ts): the seed
+      // registers our offer on arrival, and answers it late (simple-peer in Node waits 5 s for
+      // ICE gathering); meanwhile its own offer reaches us, and we answer it at once.
+      const s = await swarm(testClock().rule, { stockSeeder: true })
+      const ours = offer(s, 'leecher')
+      const theirs = offer(s, 'seeder')
+      await ours.deliver()
+      await theirs.deliver()
+      expect(await theirs.answer()).toBe(true) // the seed refuses it: it holds ours
+      expect(gone(theirs.offering)).toBe(true)
+      expect(await ours.answer()).toBe(true)
+      await done(s.leecher)
+      expect(s.leecher.progress).toBe(1)
+      expect(gone(ours.offering) || gone(ours.answering)).toBe(false)
+      expect([s.seeder.numPeers, s.leecher.numPeers]).toEqual([1, 1])
+    },
+  )
 })
 
 describe('the rule, attempt by attempt', () => {
@@ -299,11 +328,12 @@ describe('the rule, attempt by attempt', () => {
     expect(decide(HIGH, LOW, false, true)).toEqual({ replaced: false, silenced: false })
   })
 
-  it('in glare with a stock WebTorrent peer keeps the attempt registered first, as it does', () => {
+  it('in glare with a stock WebTorrent peer keeps the attempt it keeps: ours it answered', () => {
     for (const stock of [STOCK_LOW, STOCK_HIGH]) {
-      // Theirs came first, then the answer to ours: ours goes.
-      expect(decide(LOW, stock, false, true)).toEqual({ replaced: false, silenced: false })
-      expect(decide(HIGH, stock, false, true)).toEqual({ replaced: false, silenced: false })
+      // Theirs came first, then the answer to ours: stock registered ours before answering it,
+      // so it refused its own offer when our answer reached it. Ours stays, theirs goes.
+      expect(decide(LOW, stock, false, true)).toEqual({ replaced: true, silenced: false })
+      expect(decide(HIGH, stock, false, true)).toEqual({ replaced: true, silenced: false })
       // Ours connecting, then their offer: theirs goes, unanswered.
       expect(decide(LOW, stock, true, false)).toEqual({ replaced: false, silenced: true })
       expect(decide(HIGH, stock, true, false)).toEqual({ replaced: false, silenced: true })

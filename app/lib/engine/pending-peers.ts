@@ -20,7 +20,7 @@
 // - an attempt of ours the other side answered (an initiator: it is added when the answer
 //   arrives, so the other side kept it) replaces an attempt still connecting, except in
 //   glare while that attempt is young: then the offer of the lower peer id wins, on both
-//   (with a stock WebTorrent peer, which keeps its first attempt, the first one stays);
+//   (with a stock WebTorrent peer ours wins: it registered ours before answering it);
 // - an offer to answer while a young attempt is connecting is refused and left unanswered
 //   (its answer is stopped on the way out), so the offerer hears of one attempt only; past GLARE_WINDOW_MS the old one counts as dead and
 //   the fresh offer replaces it.
@@ -78,8 +78,13 @@ function newReplacesOld(
   // Glare, ours against theirs: with another Monsoon peer the lower peer id's offer wins, on
   // both sides (as the mesh's introductions decide it, app/lib/mesh/introductions.ts). A
   // stock WebTorrent peer keeps whichever attempt it registered first and refuses the other,
-  // so with it we do the same: the attempt registered here first stays.
-  if (!isMonsoonPeer(fresh.id as string)) return false
+  // but it registers an offer it answers when the offer arrives, before it answers, and its
+  // own offer only when the answer comes back. So an answer from it means it holds our offer
+  // and will refuse its own when our answer reaches it: ours wins, both ways round. Keeping
+  // the one registered here first instead kept its offer while it kept ours, and both died
+  // (relay/test/qbittorrent.test.ts: a stock seed answers 5 s late in Node, so its own
+  // offer reaches the bridge first, and the bridge met it only after the 25 s timeout).
+  if (!isMonsoonPeer(fresh.id as string)) return freshOurs
   const mine = torrent.client?.peerId
   if (typeof mine !== 'string') return true
   const ourOfferWins = mine < (fresh.id as string)
