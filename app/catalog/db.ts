@@ -55,6 +55,10 @@ export interface IndexSnapshot {
   bytes: Uint8Array
 }
 
+/** A snapshot to save: its bytes, or a Blob made straight from the index's parts
+ * (SearchIndex.snapshotParts), which the worker never holds whole as one buffer. */
+export type IndexSnapshotToSave = Omit<IndexSnapshot, 'bytes'> & { bytes: Uint8Array | Blob }
+
 /** Where a snapshot about to be taken starts from (read before taking it). */
 export type SnapshotBasis = Pick<IndexSnapshot, 'cursor' | 'deletions'>
 
@@ -258,7 +262,10 @@ export async function snapshotBasis(db: CatalogDb): Promise<SnapshotBasis> {
 }
 
 /** Stores `snapshot` unless a listing was deleted since its basis was read; says which. */
-export async function saveIndexSnapshot(db: CatalogDb, snapshot: IndexSnapshot): Promise<boolean> {
+export async function saveIndexSnapshot(
+  db: CatalogDb,
+  snapshot: IndexSnapshotToSave,
+): Promise<boolean> {
   const tx = db.transaction(['node', 'index'], 'readwrite')
   const deletions = ((await tx.objectStore('node').get(DELETIONS))?.value as number) ?? 0
   const current = deletions === snapshot.deletions
@@ -266,7 +273,10 @@ export async function saveIndexSnapshot(db: CatalogDb, snapshot: IndexSnapshot):
     void tx.objectStore('index').put({
       name: SNAPSHOT,
       ...snapshot,
-      bytes: new Blob([snapshot.bytes as Uint8Array<ArrayBuffer>]),
+      bytes:
+        snapshot.bytes instanceof Blob
+          ? snapshot.bytes
+          : new Blob([snapshot.bytes as Uint8Array<ArrayBuffer>]),
     })
   }
   await tx.done

@@ -275,19 +275,18 @@ export class IndexRows {
     this.#oddKeyOf = new Map([...c.oddKeys].map(([key, doc]) => [doc, key]))
     c.hashHead = new Int32Array(c.hashes.count).fill(-1)
     c.previousOfHash = new Int32Array(c.docs)
-    const live: number[] = []
+    // Live rows filed by key, in a typed array: a start does this for a million rows.
+    const keyed = new Uint32Array(c.live)
+    let k = 0
     for (let doc = 0; doc < c.docs; doc++) {
       if (!this.isAlive(doc)) continue
-      live.push(doc)
+      if (c.publisher[doc] !== ODD_KEY) keyed[k++] = doc
       this.categoryLive[c.category[doc]]++
       this.categoryBits[c.category[doc]][doc >>> 5] |= 1 << (doc & 31)
       c.previousOfHash[doc] = c.hashHead[c.hash[doc]]
       c.hashHead[c.hash[doc]] = doc
     }
-    this.#byKey.reset(
-      live.filter((doc) => c.publisher[doc] !== ODD_KEY),
-      live.length,
-    )
+    this.#byKey.reset(keyed.subarray(0, k), c.live)
   }
 }
 

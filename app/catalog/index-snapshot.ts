@@ -9,6 +9,8 @@
 // A snapshot is ours (IndexedDB), not a peer's, but disks and old versions corrupt things:
 // a short, altered or unknown one is refused with SnapshotError, and the caller rebuilds.
 
+import { concatBytes } from '@noble/hashes/utils.js'
+
 const MAGIC = 0x5849534d // "MSIX" read as a little-endian u32
 const VERSION = 1
 const PREFIX_BYTES = 16
@@ -42,26 +44,42 @@ function typeOf(section: Section): TypeName {
   throw new TypeError('not a snapshot section type')
 }
 
+/** The snapshot in one buffer. */
 export function encodeSnapshot(meta: unknown, sections: Record<string, Section>): Uint8Array {
+  return concatBytes(...encodeSnapshotParts(meta, sections))
+}
+
+/**
+ * The snapshot as the parts that make it, back to back: its head, then each section's own
+ * bytes (views, not copies) and padding. A Blob made of them holds the snapshot without it
+ * ever being one buffer here: at a million listings that is ~200 MB the worker never holds
+ * twice. The views are the index's own arrays, some changed in place later: use them at once.
+ */
+export function encodeSnapshotParts(
+  meta: unknown,
+  sections: Record<string, Section>,
+): Uint8Array[] {
   const entries = Object.entries(sections)
   const header = new TextEncoder().encode(
     JSON.stringify({ meta, sections: entries.map(([name, s]) => [name, typeOf(s), s.length]) }),
   )
-  let size = PREFIX_BYTES + pad(header.length)
-  for (const [, s] of entries) size += pad(s.byteLength)
-  const out = new Uint8Array(size)
-  const view = new DataView(out.buffer)
+  const head = new Uint8Array(PREFIX_BYTES + pad(header.length))
+  head.set(header, PREFIX_BYTES)
+  const parts: Uint8Array[] = [head]
+  for (const [, s] of entries) {
+    parts.push(new Uint8Array(s.buffer, s.byteOffset, s.byteLength))
+    if (pad(s.byteLength) > s.byteLength)
+      parts.push(new Uint8Array(pad(s.byteLength) - s.byteLength))
+  }
+  const sum = new Checksum()
+  sum.add(head.subarray(PREFIX_BYTES))
+  for (const part of parts.slice(1)) sum.add(part)
+  const view = new DataView(head.buffer)
   view.setUint32(0, MAGIC, true)
   view.setUint32(4, VERSION, true)
   view.setUint32(8, header.length, true)
-  out.set(header, PREFIX_BYTES)
-  let at = PREFIX_BYTES + pad(header.length)
-  for (const [, s] of entries) {
-    out.set(new Uint8Array(s.buffer, s.byteOffset, s.byteLength), at)
-    at += pad(s.byteLength)
-  }
-  view.setUint32(12, checksum(out), true)
-  return out
+  view.setUint32(12, sum.value(), true)
+  return parts
 }
 
 export interface DecodedSnapshot {
@@ -114,12 +132,44 @@ export function decodeSnapshot(input: Uint8Array): DecodedSnapshot {
 
 /** FNV-1a over 32-bit words of everything after the prefix: cheap at hundreds of MB. */
 function checksum(bytes: Uint8Array): number {
-  const words = new Uint32Array(
-    bytes.buffer,
-    bytes.byteOffset + PREFIX_BYTES,
-    (bytes.length - PREFIX_BYTES) / 4,
-  )
-  let h = 0x811c9dc5
-  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193)
-  return h >>> 0
+  const sum = new Checksum()
+  sum.add(bytes.subarray(PREFIX_BYTES))
+  return sum.value()
+}
+
+/** FNV-1a over little-endian 32-bit words, fed in parts of any length and alignment. */
+class Checksum {
+  #h = 0x811c9dc5
+  /** Bytes of a word not yet complete (0-3), little-endian, and how many. */
+  #carry = 0
+  #carried = 0
+
+  add(bytes: Uint8Array): void {
+    let i = 0
+    while (this.#carried > 0 && i < bytes.length) this.#byte(bytes[i++])
+    const aligned = (bytes.byteOffset + i) % 4 === 0
+    const words = (bytes.length - i) >>> 2
+    if (aligned && words > 0) {
+      const w = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words)
+      let h = this.#h
+      for (let k = 0; k < w.length; k++) h = Math.imul(h ^ w[k], 0x01000193)
+      this.#h = h
+      i += 4 * words
+    }
+    while (i < bytes.length) this.#byte(bytes[i++])
+  }
+
+  value(): number {
+    if (this.#carried > 0) throw new RangeError('checksum over a part word')
+    return this.#h >>> 0
+  }
+
+  #byte(b: number): void {
+    this.#carry |= b << (8 * this.#carried)
+    if (++this.#carried === 4) {
+      this.#h = Math.imul(this.#h ^ this.#carry, 0x01000193)
+      this.#carry = 0
+      this.#carried = 0
+    }
+  }
 }

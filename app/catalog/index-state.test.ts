@@ -37,6 +37,23 @@ describe('decodeIndex', () => {
     expect(decodeIndex(encodeSnapshot(p.meta, p.sections)).columns.docs).toBe(3)
   })
 
+  it('holds the date ordering the index page first asks for, even before any query', () => {
+    const index = new SearchIndex()
+    index.upsert(
+      [3, 1, 2].map((ts) => ({
+        key: `${'p'.repeat(64)}:${String(ts).padStart(40, '0')}`,
+        infoHash: String(ts).padStart(40, '0'),
+        name: 'x',
+        description: '',
+        category: 'movie',
+        size: 0,
+        ts,
+      })),
+    )
+    const { orders } = decodeIndex(index.snapshot())
+    expect(orders).toEqual([['added', Uint32Array.from([1, 2, 0])]])
+  })
+
   it.each([
     ['a posting past the last row', (p) => (p.sections.postings[0] = 99)],
     ['postings out of order', (p) => p.sections.postings.reverse()],

@@ -6,7 +6,12 @@
 
 import { SORT_KEYS } from '../lib/index-query.ts'
 import type { SortKey } from './search-index.ts'
-import { decodeSnapshot, encodeSnapshot, SnapshotError, type Section } from './index-snapshot.ts'
+import {
+  decodeSnapshot,
+  encodeSnapshotParts,
+  SnapshotError,
+  type Section,
+} from './index-snapshot.ts'
 import { InfoHashTable } from './index-tables.ts'
 import { TermPostings } from './index-terms.ts'
 
@@ -57,8 +62,9 @@ interface Meta {
   orders: SortKey[]
 }
 
-/** `c` (its terms folded) and its current orderings, as one buffer. */
-export function encodeIndex(c: IndexColumns, orders: [SortKey, Uint32Array][]): Uint8Array {
+/** `c` (its terms folded) and its current orderings, as the parts of one snapshot
+ * (encodeSnapshotParts: views on the columns, to use at once). */
+export function encodeIndexParts(c: IndexColumns, orders: [SortKey, Uint32Array][]): Uint8Array[] {
   const n = c.docs
   const h = c.hashes.count
   const base = c.terms.base
@@ -92,7 +98,7 @@ export function encodeIndex(c: IndexColumns, orders: [SortKey, Uint32Array][]): 
     postings: base.postings,
   }
   for (const [key, perm] of orders) sections[`order:${key}`] = perm
-  return encodeSnapshot(meta, sections)
+  return encodeSnapshotParts(meta, sections)
 }
 
 export function decodeIndex(bytes: Uint8Array): {
@@ -182,10 +188,12 @@ function checkColumns(c: IndexColumns, meta: Meta): void {
     throw new SnapshotError(`bad snapshot: ${what}`)
   }
   let live = 0
+  let oddRows = 0
   for (let doc = 0; doc < c.docs; doc++) {
     if ((c.alive[doc >>> 5] & (1 << (doc & 31))) !== 0) live++
     const p = c.publisher[doc]
-    if (p !== ODD_KEY && p >= meta.publishers.length) fail('publisher id')
+    if (p === ODD_KEY) oddRows++
+    else if (p >= meta.publishers.length) fail('publisher id')
     if (c.hash[doc] >= meta.hashes) fail('hash id')
     if (c.category[doc] >= meta.categories.length) fail('category id')
     if (c.nameStart[doc + 1] < c.nameStart[doc]) fail('name offsets')
@@ -194,8 +202,6 @@ function checkColumns(c: IndexColumns, meta: Meta): void {
   if (live !== c.live) fail('live count')
   if (c.nameStart[0] !== 0 || c.nameStart[c.docs] !== c.nameBytes.length) fail('name offsets')
   for (const [, doc] of meta.oddKeys) if (c.publisher[doc] !== ODD_KEY) fail('odd key')
-  let oddRows = 0
-  for (let doc = 0; doc < c.docs; doc++) if (c.publisher[doc] === ODD_KEY) oddRows++
   if (oddRows !== meta.oddKeys.length) fail('odd keys')
   const { termBytes, termStart, postStart, postings } = c.terms.base
   const terms = termStart.length - 1

@@ -79,6 +79,33 @@ describe('DocTable', () => {
       { numRuns: 100 },
     )
   })
+
+  it('files distinct pairs afresh with reset, and keeps working after it', () => {
+    const pair = fc.tuple(fc.nat(50), fc.nat(50))
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(pair, { maxLength: 300, selector: ([a, b]) => `${a},${b}` }),
+        (pairs) => {
+          const first = pairs.map(([a]) => a)
+          const second = pairs.map(([, b]) => b)
+          const table = new DocTable(
+            (d) => first[d],
+            (d) => second[d],
+          )
+          const half = Math.floor(pairs.length / 2)
+          table.reset(
+            Uint32Array.from({ length: half }, (_, d) => d),
+            half,
+          )
+          // The rest set one by one: the table grows past what reset sized it for.
+          for (let d = half; d < pairs.length; d++) table.set(d)
+          pairs.forEach(([a, b], d) => expect(table.get(a, b)).toBe(d))
+          expect(table.get(51, 0)).toBe(-1)
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
 })
 
 describe('grown', () => {

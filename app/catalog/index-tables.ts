@@ -38,7 +38,7 @@ export class InfoHashTable {
     if (!HEX40.test(hash)) return this.#odd.get(hash) ?? -1
     const key = hexBytes(hash)
     const mask = this.#slots.length - 1
-    for (let slot = mix(key) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = mix(key, 0) & mask; ; slot = (slot + 1) & mask) {
       const id = this.#slots[slot] - 1
       if (id < 0) return -1
       if (this.#sameBytes(id, key)) return id
@@ -121,7 +121,7 @@ export class InfoHashTable {
   #place(id: number): void {
     if ((this.count - this.#oddText.size) * 2 > this.#slots.length) return this.#rehash()
     const mask = this.#slots.length - 1
-    let slot = mix(this.bytes.subarray(id * HASH_BYTES)) & mask
+    let slot = mix(this.bytes, id * HASH_BYTES) & mask
     while (this.#slots[slot] !== EMPTY) slot = (slot + 1) & mask
     this.#slots[slot] = id + 1
   }
@@ -133,10 +133,11 @@ export class InfoHashTable {
   }
 }
 
-/** FNV-1a over all 20 bytes: real info hashes are SHA-1 outputs, but made-up ones are not. */
-function mix(bytes: Uint8Array): number {
+/** FNV-1a over all 20 bytes from `at`: real info hashes are SHA-1 outputs, but made-up ones
+ * are not. An offset, not a subarray: a start rehashes a million of them. */
+function mix(bytes: Uint8Array, at: number): number {
   let h = 0x811c9dc5
-  for (let i = 0; i < HASH_BYTES; i++) h = Math.imul(h ^ bytes[i], 0x01000193)
+  for (let i = at; i < at + HASH_BYTES; i++) h = Math.imul(h ^ bytes[i], 0x01000193)
   return (h ^ (h >>> 15)) >>> 0
 }
 
@@ -198,13 +199,21 @@ export class DocTable {
     if (slot >= 0) this.#slots[slot] = TOMBSTONE
   }
 
-  /** Files exactly `docs` afresh (after documents were renumbered). */
-  reset(docs: Iterable<number>, count: number): void {
+  /** Files exactly `docs` afresh (after documents were renumbered, or at a start): each
+   * pair once, so each goes straight into the first empty slot, with no search for it. */
+  reset(docs: ArrayLike<number>, count: number): void {
     let size = 64
     while (size < count * 3) size *= 2
-    this.#slots = new Int32Array(size)
-    this.#used = 0
-    for (const doc of docs) this.set(doc)
+    const slots = new Int32Array(size)
+    const mask = size - 1
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i]
+      let at = pairHash(this.#first(doc), this.#second(doc)) & mask
+      while (slots[at] !== EMPTY) at = (at + 1) & mask
+      slots[at] = doc + 1
+    }
+    this.#slots = slots
+    this.#used = docs.length
   }
 
   #find(a: number, b: number): number {

@@ -50,6 +50,9 @@ export type ToWorker =
    * `cursor`, as JSON text, for a neighbour; and listings a neighbour sent, to verify. */
   | { type: 'meshPage'; id: number; cursor: number; limit: number }
   | { type: 'meshAccept'; id: number; records: string[] }
+  /** Save the search index now if it changed (a tab about to close, a benchmark about to end
+   * the worker); answered with `saved` once it is in storage. */
+  | { type: 'save'; id: number }
 
 export type FromWorker =
   /** Reading the stored catalog into the index (a few seconds at 100,000 listings). */
@@ -72,4 +75,5 @@ export type FromWorker =
   | { type: 'identity'; id: number; publicKey: string }
   | { type: 'meshPage'; id: number; records: string[]; next: number; more: boolean }
   | { type: 'meshAccepted'; id: number; stored: number; refused: number }
+  | { type: 'saved'; id: number }
   | { type: 'failed'; id: number | null; error: string }

@@ -18,10 +18,12 @@
 // also has to order by seeds, size and date over a million rows, page through them, and
 // keep its orderings cheaply when swarm figures change.
 
+import { concatBytes } from '@noble/hashes/utils.js'
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import { DEFAULT_QUERY } from '../lib/index-query.ts'
 import type { CurrentListing } from './listing-pages.ts'
 import { SortOrders } from './index-orders.ts'
-import { decodeIndex, encodeIndex, type IndexColumns } from './index-state.ts'
+import { decodeIndex, encodeIndexParts, type IndexColumns } from './index-state.ts'
 import { IndexRows } from './index-rows.ts'
 import { grown } from './index-tables.ts'
 import type { PrefixMatch, TermBase } from './index-terms.ts'
@@ -144,8 +146,16 @@ export class SearchIndex {
 
   /** The whole index in one buffer, for fromSnapshot (index-state.ts has the layout). */
   snapshot(): Uint8Array {
+    return concatBytes(...this.snapshotParts())
+  }
+
+  /** snapshot() as its parts back to back, mostly views on the index's own arrays (no copy
+   * of the whole): to be copied at once (into a Blob), before the index changes. */
+  snapshotParts(): Uint8Array[] {
     this.#rows.c.terms.fold(this.#rows.c.docs)
-    return encodeIndex(this.#rows.c, this.#orders.current())
+    // The index page's first query sorts by date: saved with it, a start sorts nothing.
+    this.#orders.order(DEFAULT_QUERY.sort)
+    return encodeIndexParts(this.#rows.c, this.#orders.current())
   }
 
   /** The index `snapshot()` saved; throws SnapshotError for anything short of that. */

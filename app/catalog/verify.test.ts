@@ -7,7 +7,7 @@ import {
   type ListingDraft,
 } from '../../shared/listing.ts'
 import { createListingBatch, identitySigner } from '../../shared/listing-batch.ts'
-import { verifyListings } from './verify.ts'
+import { checkedListings, verifyListings } from './verify.ts'
 
 const NOW = 1_764_115_200
 const L = 2n ** 252n + 27742317777372353535851937790883648493n
@@ -102,5 +102,19 @@ describe('verifyListings', () => {
     // The same bytes get the same answer: one check, remembered as a failure.
     expect(native).toHaveBeenCalledTimes(1)
     expect((await verifyListings(good, NOW)).listings).toEqual(good)
+  })
+})
+
+describe('checkedListings', () => {
+  it('answers as verifyListings, with the good values themselves rather than copies', async () => {
+    const id = createIdentity()
+    const good = [...batch(0, 30, id), listing(100, id), ...batch(200, 5)]
+    const values: unknown[] = [...good]
+    values.splice(3, 0, { ...good[3], name: 'Item 3 (forged)' }, malleate(good[30]), null)
+    values.push({ ...good[0], extra: 1 })
+    const checked = await checkedListings(values, NOW)
+    expect(checked).toEqual(await verifyListings(values, NOW))
+    expect(checked.invalid).toBe(4)
+    checked.listings.forEach((l, i) => expect(l).toBe(good[i]))
   })
 })

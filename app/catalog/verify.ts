@@ -169,9 +169,23 @@ export async function verifyListings(
   values: readonly unknown[],
   nowSeconds: number,
 ): Promise<Verified> {
+  return verifiedOf(await verifyEach(values, nowSeconds, verifyListing))
+}
+
+/** verifyListings' answer for values only the caller holds (parsed from a relay's page just
+ * now): the good values themselves, typed, not copies (checkListing: a good one holds no
+ * field but a listing's). A copy of every listing of a sync costs time and garbage. */
+export async function checkedListings(
+  values: readonly unknown[],
+  nowSeconds: number,
+): Promise<Verified> {
+  return verifiedOf(await verifyEach(values, nowSeconds, checkListing))
+}
+
+function verifiedOf(slots: readonly (Listing | null)[]): Verified {
   const listings: Listing[] = []
   let invalid = 0
-  for (const slot of await verifyEach(values, nowSeconds, verifyListing)) {
+  for (const slot of slots) {
     if (slot) listings.push(slot)
     else invalid++
   }

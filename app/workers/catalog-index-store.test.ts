@@ -56,11 +56,27 @@ describe('loadIndex', () => {
     await storage.storage.putFigures([{ ...figures, at: NOW + 1 }])
     const restored = await load(storage)
     expect(restored.stale).toBe(true)
+    expect(restored.index.figures(listing(3).infoHash)).toEqual({
+      seeds: 9,
+      leechers: 0,
+      downloads: 1,
+    })
     storage.storage.indexSnapshot = async () => undefined
     const rebuilt = await load(storage)
     expect(answers(restored.index)).toEqual(answers(rebuilt.index))
     expect(restored.index.size).toBe(4)
     expect(restored.index.search(queries[0]).keys[0]).toContain(listing(3).infoHash)
+  })
+
+  it('takes figures stored after the snapshot without calling it stale', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.put([listing(1)], NOW)
+    await save(storage, (await load(storage)).index)
+    const live = { seeds: 4, leechers: 2, downloads: 7 }
+    await storage.storage.putFigures([{ infoHash: listing(1).infoHash, ...live, at: NOW + 1 }])
+    const { stale, index } = await load(storage)
+    expect(stale).toBe(false)
+    expect(index.figures(listing(1).infoHash)).toEqual(live)
   })
 
   it('rebuilds when the snapshot is corrupt, and gets the same index', async () => {
@@ -100,18 +116,20 @@ describe('loadIndex', () => {
 })
 
 describe('IndexSnapshots', () => {
-  it('saves at most once per interval, and the last change in the end', async () => {
+  /** A stored listing, its index, and snapshots of it whose saves are counted (fake timers). */
+  async function oneListingSaved(now: () => number) {
     vi.useFakeTimers()
-    let now = NOW
     const storage = memoryCatalogStorage()
     await storage.put([listing(1)], NOW)
     const { index } = await load(storage)
     const saves = vi.spyOn(storage.storage, 'saveIndexSnapshot')
-    const snapshots = new IndexSnapshots(
-      storage.storage,
-      () => now,
-      () => index,
-    )
+    const snapshots = new IndexSnapshots(storage.storage, now, () => index)
+    return { storage, index, saves, snapshots }
+  }
+
+  it('saves at most once per interval, and the last change in the end', async () => {
+    let now = NOW
+    const { storage, index, saves, snapshots } = await oneListingSaved(() => now)
     snapshots.settle()
     expect(saves).not.toHaveBeenCalled()
     snapshots.changed()
@@ -126,6 +144,22 @@ describe('IndexSnapshots', () => {
     now += SNAPSHOT_INTERVAL_MS
     await vi.advanceTimersByTimeAsync(SNAPSHOT_INTERVAL_MS)
     expect(saves).toHaveBeenCalledTimes(2)
+    expect((await load(storage)).index.size).toBe(2)
+    snapshots.stop()
+  })
+
+  it('saves at once when asked, whatever the interval, and resolves once it is stored', async () => {
+    const { storage, index, saves, snapshots } = await oneListingSaved(() => NOW)
+    await snapshots.saveNow()
+    expect(saves).not.toHaveBeenCalled()
+    snapshots.changed()
+    snapshots.settle()
+    index.upsert([indexed(listing(2))])
+    snapshots.changed()
+    // The first save is under way and the interval not up: saveNow waits for it, then saves.
+    await snapshots.saveNow()
+    expect(saves).toHaveBeenCalledTimes(2)
+    expect((await storage.storage.indexSnapshot())?.cursor).toBe(1)
     expect((await load(storage)).index.size).toBe(2)
     snapshots.stop()
   })

@@ -11,8 +11,8 @@ import type { CatalogStorage } from './catalog-storage.ts'
 
 /** Listings read per IndexedDB request while loading. */
 const LOAD_PAGE = 5000
-/** The least time between two snapshots: each copies the whole index (~100 MB at a million
- * listings) and blocks searches while it does (a few hundred ms there). */
+/** The least time between two snapshots: each copies the whole index into a Blob (~200 MB
+ * at a million listings) and blocks searches while it does (a few hundred ms there). */
 export const SNAPSHOT_INTERVAL_MS = 30_000
 
 export function toIndexed({ key, listing, cursor }: StoredListing): IndexedListing {
@@ -31,7 +31,10 @@ export function toIndexed({ key, listing, cursor }: StoredListing): IndexedListi
 
 export interface LoadedIndex {
   index: SearchIndex
-  /** Whether it differs from the saved snapshot (none, unusable, or listings came after). */
+  /** Whether it differs from the saved snapshot (none, unusable, or listings came after).
+   * Figures stored after it are not counted: every start reads them (figuresSince), and
+   * saving the whole index again (~200 MB at a million listings) for a page of figures,
+   * which the index page asks relays for as soon as it shows rows, costs far more. */
   stale: boolean
   /** The storage cursor it covers: every listing stored at or before it is in it. */
   cursor: number
@@ -89,11 +92,7 @@ export async function loadIndex(
   const caughtUp = await indexAfter(storage, loaded, saved.cursor, () => progress(loaded, total))
   const figures = await storage.figuresSince(saved.figuresAt)
   loaded.setFigures(figures.map((row) => [row.infoHash, row]))
-  return {
-    index: loaded,
-    stale: caughtUp.added > 0 || figures.length > 0,
-    cursor: caughtUp.cursor,
-  }
+  return { index: loaded, stale: caughtUp.added > 0, cursor: caughtUp.cursor }
 }
 
 /**
@@ -113,6 +112,8 @@ export class IndexSnapshots {
   #lastSave = -Infinity
   #timer: ReturnType<typeof setTimeout> | null = null
   #stopped = false
+  /** The save under way or the last one, settled. */
+  #saved: Promise<void> = Promise.resolve()
 
   /** `covered`: the storage cursor the index covers. Another tab may have stored past it;
    * a snapshot claims only what this index holds. */
@@ -144,16 +145,33 @@ export class IndexSnapshots {
     this.#timer = null
   }
 
-  async #maybeSave(): Promise<void> {
-    if (!this.#dirty || this.#saving || this.#stopped || this.#timer !== null) return
+  /** Saves a changed index now, whatever the interval, after any save under way; resolves
+   * once it is in storage (or could not be: a later change tries again). */
+  async saveNow(): Promise<void> {
+    // A save that ends dirty starts the next itself: wait for that one too.
+    while (this.#saving) await this.#saved
+    if (!this.#dirty || this.#stopped) return
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
+    this.#lastSave = -Infinity
+    await this.#maybeSave()
+  }
+
+  #maybeSave(): Promise<void> {
+    if (!this.#dirty || this.#saving || this.#stopped || this.#timer !== null) return this.#saved
     const wait = this.#lastSave + SNAPSHOT_INTERVAL_MS - this.#now()
     if (wait > 0) {
       this.#timer = setTimeout(() => {
         this.#timer = null
         void this.#maybeSave()
       }, wait)
-      return
+      return this.#saved
     }
+    this.#saved = this.#save()
+    return this.#saved
+  }
+
+  async #save(): Promise<void> {
     this.#saving = true
     this.#dirty = false
     this.#lastSave = this.#now()
@@ -161,7 +179,8 @@ export class IndexSnapshots {
       const figuresAt = this.#now()
       const basis = await this.#storage.snapshotBasis()
       const cursor = Math.min(basis.cursor, this.#covered())
-      const bytes = this.#index().snapshot()
+      // Made at once from the index's own arrays (they change in place as listings come).
+      const bytes = new Blob(this.#index().snapshotParts() as Uint8Array<ArrayBuffer>[])
       if (!(await this.#storage.saveIndexSnapshot({ ...basis, cursor, figuresAt, bytes }))) {
         this.#dirty = true
       }

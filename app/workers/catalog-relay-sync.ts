@@ -21,7 +21,7 @@ import {
   type fetchRelayJson,
 } from '../catalog/relay-client.ts'
 import type { SwarmFigures } from '../catalog/search-index.ts'
-import { verifyListings, type Verified } from '../catalog/verify.ts'
+import { checkedListings, type Verified } from '../catalog/verify.ts'
 import { changedFigures } from './catalog-live.ts'
 import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
@@ -54,7 +54,7 @@ export interface RelaySyncDeps {
   progress(): void
   /** Waits `ms` before asking a busy relay again (setTimeout unless a test passes its own). */
   wait?: (ms: number) => Promise<void>
-  /** Verifies a page's values (verifyListings unless the worker has verify workers). */
+  /** Verifies a page's values (checkedListings, here, unless the worker has verify workers). */
   verify?: (values: readonly unknown[], nowSeconds: number) => Promise<Verified>
 }
 
@@ -106,7 +106,7 @@ export async function syncRelay(
   entry.lastSyncAt = state?.lastSyncAt ?? entry.lastSyncAt
   deps.progress()
   const wait = deps.wait ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)))
-  const verify = deps.verify ?? verifyListings
+  const verify = deps.verify ?? checkedListings
   const fetchPage = readAhead(async (after: number): Promise<VerifyingPage> => {
     const url = `${relay}/v1/listings?after=${after}&limit=${PAGE_SIZE}`
     const page = parseListingPage(await fetchPatiently(() => deps.fetchJson(url), wait))

@@ -305,6 +305,23 @@ describe('CatalogReplica: starting again', () => {
   })
 })
 
+describe('CatalogReplica: saving the index when asked', () => {
+  it('answers save once the index as it stands is stored, the interval not waited for', async () => {
+    const relay = fakeRelay(
+      A,
+      Array.from({ length: 5 }, (_, i) => listing(i + 1)),
+    )
+    const s = await syncedFrom(relay)
+    await vi.waitFor(async () => expect(await s.storage.storage.indexSnapshot()).toBeDefined())
+    // Stored and indexed within the interval since that save: only `save` writes it now.
+    await s.replica.receive({ type: 'publish', id: 1, draft: sampleDraft(9), relay: A })
+    await s.replica.receive({ type: 'save', id: 2 })
+    expect(s.posted.at(-1)).toEqual({ type: 'saved', id: 2 })
+    const saved = await s.storage.storage.indexSnapshot()
+    expect(saved?.cursor).toBe(6)
+  })
+})
+
 describe('CatalogReplica: listings stored a page at a time', () => {
   const searchAll = async (s: ReturnType<typeof setup>) => (await searched(s, ''))?.total
   const details = async (s: ReturnType<typeof setup>, infoHash: string) => {

@@ -175,6 +175,12 @@ export class CatalogReplica {
           ...(await meshPage(storage, message.cursor, message.limit)),
         })
         return
+      case 'save':
+        // Nothing loaded, nothing to save.
+        await this.#loading
+        await this.#snapshots?.saveNow()
+        post({ type: 'saved', id: message.id })
+        return
       case 'meshAccept':
         post({
           type: 'meshAccepted',
@@ -198,9 +204,9 @@ export class CatalogReplica {
     if (byHash.size === 0) return
     const at = this.#now()
     const rows = [...byHash].map(([infoHash, f]) => ({ infoHash, ...f, at }))
-    // Applied before stored, so a snapshot taken meanwhile has them (IndexSnapshots).
+    // Applied before stored, so a snapshot taken meanwhile has them (IndexSnapshots). They
+    // do not make the snapshot stale: a start reads the figures stored since it was taken.
     this.#applyFigures(rows)
-    this.#snapshots?.changed()
     await storage.putFigures(rows)
   }
 

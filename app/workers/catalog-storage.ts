@@ -23,6 +23,7 @@ import {
   syncState,
   type CatalogDb,
   type IndexSnapshot,
+  type IndexSnapshotToSave,
   type PutOptions,
   type SnapshotBasis,
   type RelaySyncState,
@@ -67,7 +68,7 @@ export interface CatalogStorage {
   /** The saved search index, if any (its bytes are checked by SearchIndex.fromSnapshot). */
   indexSnapshot(): Promise<IndexSnapshot | undefined>
   /** Saves the search index unless a listing was deleted since `snapshot.deletions`. */
-  saveIndexSnapshot(snapshot: IndexSnapshot): Promise<boolean>
+  saveIndexSnapshot(snapshot: IndexSnapshotToSave): Promise<boolean>
   /** Figures stored at or after `at` (Unix ms). */
   figuresSince(at: number): Promise<SwarmFiguresRow[]>
 }

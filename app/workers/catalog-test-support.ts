@@ -91,8 +91,10 @@ export function memoryCatalogStorage() {
     snapshotBasis: async () => ({ cursor: lastCursor, deletions }),
     indexSnapshot: async () => snapshot,
     async saveIndexSnapshot(saved) {
+      const { bytes } = saved
+      const held = bytes instanceof Blob ? new Uint8Array(await bytes.arrayBuffer()) : bytes
       if (saved.deletions !== deletions) return false
-      snapshot = saved
+      snapshot = { ...saved, bytes: held }
       return true
     },
     figuresSince: async (at) => [...figures.values()].filter((f) => f.at >= at),

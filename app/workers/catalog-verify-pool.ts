@@ -10,7 +10,7 @@
 // are verified here instead, and so is everything after: verifying is never skipped.
 
 import type { Listing } from '../../shared/listing.ts'
-import { verdictsOf, type Verified } from '../catalog/verify.ts'
+import { checkedListings, verdictsOf, type Verified } from '../catalog/verify.ts'
 
 /** Verify workers at most: the catalog worker keeps a core of its own to store and index,
  * and a sync holds three pages per relay in flight, so more would mostly wait. */
@@ -73,7 +73,7 @@ export class VerifyPool {
    * from a verify worker when one works. */
   verify(values: readonly unknown[], nowSeconds: number): Promise<Verified> {
     const verifier = this.#broken ? null : this.#leastBusy()
-    if (!verifier) return inThread(values, nowSeconds)
+    if (!verifier) return checkedListings(values, nowSeconds)
     const id = ++this.#nextId
     return new Promise<Verified>((resolve, reject) => {
       verifier.pending.set(id, { values, nowSeconds, resolve, reject })
@@ -82,7 +82,7 @@ export class VerifyPool {
       } catch {
         // Values that cannot be cloned (not from JSON): checked here, as any other.
         verifier.pending.delete(id)
-        inThread(values, nowSeconds).then(resolve, reject)
+        checkedListings(values, nowSeconds).then(resolve, reject)
       }
     })
   }
@@ -139,7 +139,7 @@ export class VerifyPool {
     verifier.port.onerror = null
     verifier.port.terminate()
     for (const p of verifier.pending.values()) {
-      inThread(p.values, p.nowSeconds).then(p.resolve, p.reject)
+      checkedListings(p.values, p.nowSeconds).then(p.resolve, p.reject)
     }
     verifier.pending.clear()
   }
@@ -159,8 +159,4 @@ export function fromVerdicts(values: readonly unknown[], good: Uint8Array): Veri
 /** What a verify worker answers for one request. */
 export async function verdicts(request: VerifyRequest): Promise<VerifyReply> {
   return { id: request.id, good: await verdictsOf(request.values, request.nowSeconds) }
-}
-
-async function inThread(values: readonly unknown[], nowSeconds: number): Promise<Verified> {
-  return fromVerdicts(values, await verdictsOf(values, nowSeconds))
 }

@@ -11,7 +11,10 @@
 // (c) start-up: the app itself opened with the catalog stored, until the index shows its
 //     first rows (a search answered); goal < 2 s;
 // (d) memory: that tab's JS heaps and array buffers (page and its workers, over CDP
-//     Runtime.getHeapUsage); goal < 400 MB.
+//     Runtime.getHeapUsage); goal < 400 MB. Also after a forced full GC (what it holds).
+//
+// The import's worker is ended only once it has saved its index snapshot (the `save`
+// message), so (b) times loading that snapshot, as a reload after an import would.
 //
 //   npm run bench -- catalog-browser   (after `npx vite build`: it drives dist/app)
 //   npm run bench -- --listings 1000000 catalog-browser   the issue 23 size
@@ -21,6 +24,9 @@
 //   CHROMIUM_PATH=/path/to/chromium     another browser (default /usr/bin/chromium)
 //   MONSOON_BENCH_APP=DIR               a built app other than dist/app (`npx vite build
 //                                       --outDir DIR`): a candidate beside the checkout's
+//   MONSOON_BENCH_PROFILE=PREFIX        CPU profiles of the catalog worker: its import in
+//                                       PREFIX-import.cpuprofile, (b)'s load and searches in
+//                                       PREFIX-load.cpuprofile (DevTools opens them)
 //
 // Setup (not timed): N listings from bench/lib/listing-corpus.js, from 50 publishers, signed
 // with OpenSSL (v2: MAX_BATCH_LISTINGS a signature) and cached in bench/out/; a relay's data
@@ -31,7 +37,7 @@
 
 import { register } from 'tsx/esm/api'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs'
-import { readdirSync, renameSync, rmSync } from 'node:fs'
+import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -57,6 +63,7 @@ const DEFAULT_N = 100_000
 const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? DEFAULT_N)
 const VERSION = Number(process.env.MONSOON_BENCH_LISTING_VERSION ?? (N > DEFAULT_N ? 2 : 1))
 const PUBLISHERS = 50
+const profile = process.env.MONSOON_BENCH_PROFILE
 const QUERIES = 300
 /** The naive filter costs about a second a query at 1,000,000: fewer queries above the
  * default size keep the run short (its p50/p95 are a reference, not a goal). */
@@ -284,8 +291,9 @@ async function targetCommands() {
 }
 
 /** JS heap used and array buffers of every page and worker at `origin`, in bytes, over CDP
- * (Runtime.getHeapUsage: usedSize + backingStorageSize). */
-async function tabMemory(origin) {
+ * (Runtime.getHeapUsage: usedSize + backingStorageSize). With `gc`, after a full garbage
+ * collection in each: what the tab holds, without what it dropped and V8 has not yet freed. */
+async function tabMemory(origin, { gc = false } = {}) {
   const commands = await targetCommands()
   const targets = (await commands.targets()).filter(
     (t) => (t.type === 'page' || t.type === 'worker') && t.url.startsWith(origin),
@@ -293,6 +301,7 @@ async function tabMemory(origin) {
   const parts = []
   for (const t of targets) {
     const session = await commands.attach(t.targetId)
+    if (gc) await session.send('HeapProfiler.collectGarbage')
     const heap = await session.send('Runtime.getHeapUsage')
     await session.detach()
     parts.push({
@@ -304,6 +313,32 @@ async function tabMemory(origin) {
   await commands.close()
   const total = parts.reduce((sum, p) => sum + p.heap_mb + p.buffers_mb, 0)
   return { total_mb: Number(total.toFixed(1)), parts }
+}
+
+/** Starts a CPU profile of the catalog worker at `origin` once it is up; stop() ends it and
+ * gives the profile. */
+async function profileWorker(origin) {
+  const commands = await targetCommands()
+  let target
+  for (let tries = 0; !target && tries < 200; tries++) {
+    target = (await commands.targets()).find(
+      (t) => t.type === 'worker' && t.url.startsWith(origin) && t.url.includes('catalog.worker'),
+    )
+    if (!target) await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  if (!target) throw new Error('no catalog worker to profile')
+  const session = await commands.attach(target.targetId)
+  await session.send('Profiler.enable')
+  await session.send('Profiler.setSamplingInterval', { interval: 500 })
+  await session.send('Profiler.start')
+  return {
+    stop: async () => {
+      const { profile } = await session.send('Profiler.stop', {}, 120_000)
+      await session.detach()
+      await commands.close()
+      return profile
+    },
+  }
 }
 
 const quantile = (values, q) => {
@@ -337,7 +372,7 @@ try {
 
   // (a) The real path: the worker syncs the relay's catalog into IndexedDB and its index.
   note(`catalog-browser: importing ${N} listings through the catalog worker`)
-  const imported = await withDeadline(
+  const importing = withDeadline(
     page.evaluate(
       ({ workerUrl, origin, n }) =>
         new Promise((resolve, reject) => {
@@ -346,8 +381,13 @@ try {
           let noted = 0
           let passErrors = 0
           let lastError = null
+          let done = null
           worker.onmessage = ({ data }) => {
             if (data.type === 'failed') reject(new Error(data.error))
+            if (data.type === 'saved' && done) {
+              resolve({ ...done, count: n, passErrors, saveMs: performance.now() - t0 - done.ms })
+              window.benchImportWorker = worker
+            }
             if (data.type !== 'progress') return
             const relay = data.relays[0]
             // A pass that fails (a relay shedding load past our retries) is taken up again by
@@ -362,10 +402,11 @@ try {
               const s = (performance.now() - t0) / 1000
               window.benchNote(`${data.count} listings in ${s.toFixed(1)} s`)
             }
-            if (data.count >= n && relay?.state === 'idle') {
-              const ms = performance.now() - t0
-              resolve({ ms, count: data.count, refused: relay.refused, passErrors })
-              worker.terminate()
+            if (data.count >= n && relay?.state === 'idle' && !done) {
+              done = { ms: performance.now() - t0, refused: relay.refused }
+              // The index snapshot (read at the next start) is saved before the worker ends:
+              // not timed, as a tab saves it after the import, while its user searches.
+              worker.postMessage({ type: 'save', id: 1 })
             }
           }
           worker.postMessage({ type: 'start', relays: [origin] })
@@ -375,6 +416,11 @@ try {
     IMPORT_TIMEOUT_MS,
     'import',
   )
+  const profiling = profile ? await profileWorker(relay) : null
+  const imported = await importing
+  if (profiling)
+    writeFileSync(`${profile}-import.cpuprofile`, JSON.stringify(await profiling.stop()))
+  await page.evaluate(() => window.benchImportWorker.terminate())
 
   // The limit: the same listings in the worker's record shape (StoredPage: one record per
   // relay page, keyed by its last cursor), parsed from the relay's page text (not timed) and
@@ -504,7 +550,7 @@ try {
 
   // (b) Search: a fresh worker (as after a reload) loads IndexedDB, then answers queries.
   note(`catalog-browser: ${queries.length} searches, worker and naive`)
-  const search = await page.evaluate(
+  const searching = page.evaluate(
     async ({ workerUrl, queries, n, naiveQueries }) => {
       const worker = new Worker(workerUrl, { type: 'module' })
       const pending = new Map()
@@ -539,7 +585,7 @@ try {
         took.push(reply.tookMs)
         if (reply.total > 0) matched++
       }
-      worker.terminate()
+      window.benchSearchWorker = worker
 
       // Naive: names and descriptions folded once (not timed), then a filter per query.
       const fold = (s) =>
@@ -582,6 +628,11 @@ try {
     },
     { workerUrl, queries, n: N, naiveQueries: NAIVE_QUERIES },
   )
+  const loadProfiling = profile ? await profileWorker(relay) : null
+  const search = await searching
+  if (loadProfiling)
+    writeFileSync(`${profile}-load.cpuprofile`, JSON.stringify(await loadProfiling.stop()))
+  await page.evaluate(() => window.benchSearchWorker.terminate())
   await page.close()
 
   // (c) Start-up: the app opened with the catalog stored, until its index shows rows.
@@ -595,6 +646,7 @@ try {
   // (d) The tab's memory once the index is loaded and its sync pass has settled.
   await app.waitForTimeout(2000)
   const memory = await tabMemory(relay)
+  const held = await tabMemory(relay, { gc: true })
   await app.close()
 
   const importPerS = N / (imported.ms / 1000)
@@ -620,6 +672,7 @@ try {
       store_shapes_rows: raw.shapes.rows,
       store_shapes_per_s: { pages: Math.round(rawPerS), ...raw.shapes.per_s },
       verify_per_s_noble_node: verifyNode === null ? null : Math.round(verifyNode),
+      index_save_ms: Math.round(imported.saveMs),
       reload_index_ms: Math.round(search.loadMs),
       search_queries: queries.length,
       search_queries_matching: search.matched,
@@ -636,6 +689,8 @@ try {
       startup_listing_count: shown,
       tab_memory_mb: memory.total_mb,
       tab_memory: memory.parts,
+      tab_memory_after_gc_mb: held.total_mb,
+      tab_memory_after_gc: held.parts,
     }) + '\n',
   )
 } catch (err) {
