@@ -3,7 +3,8 @@
 //
 //   npm run bench -- catalog-sync [--listings N]   (or MONSOON_BENCH_LISTINGS=N; default 100000)
 //   MONSOON_BENCH_FORMATS=v2                        one format only (default: v2 and v1)
-//   MONSOON_BENCH_PROFILE=DIR                       relay 2 under --cpu-prof, into DIR
+//   MONSOON_BENCH_PROFILE=DIR                       both relays under --cpu-prof, into DIR/relay1
+//                                                   and DIR/relay2 (a profile a thread)
 //
 // Setup (not timed): N listings from max(20, N / 10,000) publishers (each under the relay's
 // per-publisher caps), signed with OpenSSL as v2 batches of MAX_BATCH_LISTINGS (one
@@ -28,7 +29,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { CpuMeter } from '../lib/cpu.js'
+import { CpuMeter, processCpuSeconds } from '../lib/cpu.js'
 import { ProcessGroup, note, withDeadline } from '../lib/processes.js'
 
 register()
@@ -51,6 +52,9 @@ const BATCH = 1000
 const GOAL_RATIO = 0.8
 const SYNC_TIMEOUT_MS = 20 * 60_000
 const PROFILE_DIR = process.env.MONSOON_BENCH_PROFILE
+/** The relays measured (`npm run bench -- --relay FILE`: a scratch copy with a candidate
+ * change, or the code before one); the raw insert and relay 1's seeding use this checkout. */
+const RELAY_BIN = resolve(process.env.MONSOON_BENCH_RELAY_BIN ?? join(ROOT, 'relay', 'bin.js'))
 /** v1 at the default size only: at a million it would take minutes to sign and to sync. */
 const FORMATS =
   process.env.MONSOON_BENCH_FORMATS?.split(',') ?? (N <= DEFAULT_N ? ['v2', 'v1'] : ['v2'])
@@ -216,12 +220,24 @@ async function verifyRates(files) {
   return out
 }
 
+/** Node's flags to profile relay `name` (MONSOON_BENCH_PROFILE), or none. */
+function profileArgs(name) {
+  return PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR, name)] : []
+}
+
+/** CPU seconds of a process's main thread (its task whose id is the process's), from
+ * /proc like processCpuSeconds: what the thread that writes SQLite spends, apart from its
+ * verify workers. */
+function mainThreadCpuSeconds(pid) {
+  return processCpuSeconds(`${pid}/task/${pid}`)
+}
+
 /** Starts a relay; resolves with its port and a function waiting for a log message. */
 async function startRelay(name, args, nodeArgs = []) {
   const spawnedAt = performance.now()
   const child = procs.spawn(name, process.execPath, [
     ...nodeArgs,
-    join(ROOT, 'relay', 'bin.js'),
+    RELAY_BIN,
     '--port',
     '0',
     '--host',
@@ -272,7 +288,11 @@ async function syncRun(format, file) {
   const storePerS = await seedStore(relay1Dir, file)
   // Room for the whole catalog: the sync's speed is measured, not the relay's caps.
   const room = ['--max-catalog-bytes', String(Math.ceil(raw.bytesPerListing * N * 2))]
-  const relay1 = await startRelay(`relay1-${format}`, ['--data-dir', relay1Dir, ...room])
+  const relay1 = await startRelay(
+    `relay1-${format}`,
+    ['--data-dir', relay1Dir, ...room],
+    profileArgs('relay1'),
+  )
   const url1 = `http://127.0.0.1:${relay1.port}`
   note(`catalog-sync ${format}: relay 2 pulling ${N} listings from ${url1}`)
   const relay2 = await startRelay(
@@ -293,19 +313,22 @@ async function syncRun(format, file) {
       'debug',
       ...room,
     ],
-    PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', resolve(PROFILE_DIR)] : [],
+    profileArgs('relay2'),
   )
   // CPU from here (relay 2 has just started pulling) to caught up.
   const cpu2 = new CpuMeter(relay2.child.pid)
+  const cpu2Main = new CpuMeter(relay2.child.pid, mainThreadCpuSeconds)
   const cpu1 = new CpuMeter(relay1.child.pid)
   cpu2.start()
+  cpu2Main.start()
   cpu1.start()
   const caughtUp = await relay2.waitFor('catalog caught up', SYNC_TIMEOUT_MS)
   cpu2.stop()
+  cpu2Main.stop()
   cpu1.stop()
-  // SIGTERM lets relay 2 exit cleanly, which is when --cpu-prof writes its profile.
+  // SIGTERM lets the relays exit cleanly, which is when --cpu-prof writes their profiles.
   await procs.stop(relay2.child, PROFILE_DIR ? 15_000 : 3000)
-  await procs.stop(relay1.child)
+  await procs.stop(relay1.child, PROFILE_DIR ? 15_000 : 3000)
   const seconds = (caughtUp.at - relay2.listeningAt) / 1000
   // From the process start: what starting the verify workers with the relay (before it
   // listens) moves out of `seconds` shows here.
@@ -325,6 +348,7 @@ async function syncRun(format, file) {
     relay2Cpu: cpu2.result().server_cpu_pct,
     // CPU time a listing, which other work on the machine changes far less than wall time.
     relay2CpuUs: (cpu2.result().server_cpu_pct / 100) * seconds * (1e6 / N),
+    relay2MainCpuUs: cpu2Main.cpuSeconds === null ? null : (cpu2Main.cpuSeconds * 1e6) / N,
     relay1CpuUs: (cpu1.result().server_cpu_pct / 100) * seconds * (1e6 / N),
     rawCpuUs: raw.cpuUsPerListing,
     relay1Cpu: cpu1.result().server_cpu_pct,
@@ -373,6 +397,8 @@ try {
       // CPU µs a listing: relay 2 pulling (fetch, verify, store), relay 1 serving, and the raw
       // insert (NORMAL): a measure of cost that holds up on a busy machine.
       relay2_cpu_us_per_listing: round(v2.relay2CpuUs),
+      // ...of which its main thread (fetch, SQLite); the rest is its verify workers'.
+      relay2_main_cpu_us_per_listing: round(v2.relay2MainCpuUs),
       relay1_cpu_us_per_listing: round(v2.relay1CpuUs),
       raw_insert_cpu_us_per_listing: round(v2.rawCpuUs),
       machine_busy_pct: v2.machineBusy,

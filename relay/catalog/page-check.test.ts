@@ -58,6 +58,25 @@ describe('checkRows', () => {
     expect(into.rows[0].bytes).toBe(Buffer.byteLength(into.rows[0].json))
   })
 
+  it("stores a listing a peer spelled its own way as verifyListing's JSON, not the peer's", () => {
+    const [l] = signer.batches(0, 3, { seq: 1, ts: NOW }, { salt: 4 })
+    const canonical = JSON.stringify(verifyListing(l, NOW, verify))
+    // Keys reversed, spaces, an escaped letter: the same listing, other bytes.
+    const reversed = Object.fromEntries(Object.entries(l).reverse())
+    const text = JSON.stringify(
+      { listings: [reversed], next: 1, more: false, epoch: 'ab' },
+      null,
+      1,
+    ).replace('"name": "Sample', '"name": "\\u0053ample')
+    const page = parsePulledPage(text, 'p')
+    const into: CheckedRows = { rows: [], invalid: 0 }
+    checkRows(page.listings, 0, 1, NOW, createFastVerifier(), relayVerifiedBatches(), into)
+    expect(into).toEqual({ rows: [listingRow(verifyListing(l, NOW, verify))], invalid: 0 })
+    expect(into.rows[0].json).toBe(canonical)
+    expect(text).not.toContain(canonical)
+    expect(text).toContain('\\u0053ample')
+  })
+
   it('throws a fault that is not a refusal', () => {
     const broken = () => {
       throw new Error('verifier down')

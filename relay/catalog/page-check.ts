@@ -1,8 +1,10 @@
 // The check of a page pulled from a peer relay (sync.ts), the same in a verify worker and
 // inline (verify-pool.ts): the page's text parsed under the peer JSON caps and its shape
-// checked, then every listing through verifyListing, each good one turned into the row the
-// store writes (listing-row.ts). So the thread that owns SQLite neither parses pages nor
-// copies listings between threads: it hands over text and receives rows ready to insert.
+// checked, then every listing through checkListing (verifyListing's checks, in place: the
+// row's JSON is written in verifyListing's key order, so its copy would be wasted), each
+// good one turned into the row the store writes (listing-row.ts). So the thread that owns
+// SQLite neither parses pages nor copies listings between threads: it hands over text and
+// receives rows ready to insert.
 //
 // v2 batches are remembered with Node's native SHA-256 (about 3x noble's on a listing's
 // ~500 bytes; the same bytes out, checked in page-check.test.ts).
@@ -10,7 +12,7 @@
 import { hash } from 'node:crypto'
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { MAX_VERIFIED_BATCHES } from '../../shared/limits.ts'
-import { ListingError, verifyListing } from '../../shared/listing.ts'
+import { ListingError, checkListing } from '../../shared/listing.ts'
 import { VerifiedBatches } from '../../shared/listing-batch.ts'
 import type { Sha256 } from '../../shared/merkle.ts'
 import { MAX_PAGE_LISTINGS } from '../limits.ts'
@@ -43,7 +45,7 @@ export function checkRows(
 ): void {
   for (let i = from; i < to; i++) {
     try {
-      into.rows.push(listingRow(verifyListing(values[i], nowSeconds, verify, batches)))
+      into.rows.push(listingRow(checkListing(values[i], nowSeconds, verify, batches)))
     } catch (err) {
       if (!(err instanceof ListingError)) throw err
       into.invalid++

@@ -93,6 +93,32 @@ describe('PageServer', () => {
     expect(pages.counts).toMatchObject({ built: 1, compressed: 2 })
   })
 
+  it('writes the JSON the rows make, byte for byte, text beyond ASCII and empty pages too', async () => {
+    const store = storeWith(3)
+    store.putMany(
+      ['Été 😀', 'Ünïcödé \u2028', '日本語の名前'].map((name, i) =>
+        signer.listing({ ...sampleDraft(10 + i, 7), name }, { seq: 1, ts: 1_764_115_200 }),
+      ),
+    )
+    const { pages } = server(store)
+    for (const [after, limit] of [
+      [0, 10],
+      [2, 3],
+      [6, 10],
+    ]) {
+      const page = store.page(after, limit)
+      const stats = Object.fromEntries(
+        page.rows.map((r) => [(JSON.parse(r) as { infoHash: string }).infoHash, seeds]),
+      )
+      const template =
+        `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
+        `"latest":${store.latest()},"epoch":"${store.epoch}","stats":${JSON.stringify(stats)}}`
+      const answer = await pages.answer({ ...ask, after, limit })
+      if (answer.status !== 200) throw new Error(`status ${answer.status}`)
+      expect(Buffer.from(answer.body).equals(Buffer.from(template))).toBe(true)
+    }
+  })
+
   it('answers 304 to If-None-Match with the page tag, in any coding', async () => {
     const store = storeWith(30)
     const { pages } = server(store)

@@ -243,9 +243,9 @@ export class PageServer {
     const latest = store.latest()
     const page = store.page(after, limit, MAX_PAGE_BYTES)
     const hashes = new Set(page.rows.map(infoHashOf))
-    const json = Buffer.from(
-      `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
-        `"latest":${latest},"epoch":"${store.epoch}",` +
+    const json = joinedJson(
+      page.rows,
+      `],"next":${page.next},"more":${page.more},"latest":${latest},"epoch":"${store.epoch}",` +
         `"stats":${JSON.stringify(figures(hashes))}}`,
     )
     const tag = createHash('sha256').update(json).digest('base64url').slice(0, 27)
@@ -327,6 +327,27 @@ export class PageServer {
 }
 
 type Refusal = Extract<PageAnswer, { status: 429 | 503 }>
+
+/** `{"listings":[` + the rows joined by commas + `tail`, as UTF-8, written straight into one
+ * buffer: a join and a Buffer.from made two 1.2 MB strings a page on the V8 heap (~2 µs a
+ * listing of the serving relay's thread, and much of its garbage). */
+function joinedJson(rows: readonly string[], tail: string): Buffer {
+  const head = '{"listings":['
+  let bytes = head.length + Math.max(0, rows.length - 1) + Buffer.byteLength(tail)
+  for (const row of rows) bytes += Buffer.byteLength(row)
+  const out = Buffer.allocUnsafe(bytes)
+  let at = out.write(head, 0)
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) at = out.writeUInt8(COMMA, at)
+    at += out.write(rows[i], at)
+  }
+  at += out.write(tail, at)
+  // Every byte was written: nothing of allocUnsafe's old memory can go out.
+  if (at !== bytes) throw new Error(`page JSON is ${at} bytes, not ${bytes}`)
+  return out
+}
+
+const COMMA = 0x2c
 
 /** The info hash of a stored row, read without parsing it (our own JSON: a fixed key order). */
 function infoHashOf(json: string): string {

@@ -68,6 +68,42 @@ describe('parsePeerJson', () => {
     const text = JSON.stringify({ s: '\\"[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{' })
     expect(jsonShapeProblem(text, 2, 10)).toBeNull()
     expect(jsonShapeProblem('["\\\\", [[1]]]', 2, 10)).toMatch(/deeper/)
+    // Runs of backslashes before a quote: odd escapes it, even closes the string.
+    for (let run = 0; run < 6; run++) {
+      const s = `["${'\\'.repeat(run)}"` + (run % 2 ? '[[[["]' : ',[[[1]]]]')
+      expect(jsonShapeProblem(s, 2, 10) === null).toBe(run % 2 === 1)
+    }
+    // An unterminated string holds the rest of the text: the parse refuses it.
+    expect(jsonShapeProblem('["abc\\", [[[[[', 2, 10)).toBeNull()
+    expect(() => parsePeerJson('["abc\\", [[[[[', 'peer')).toThrow(/bad JSON/)
+  })
+
+  it('agrees with a walk of every character, on text of brackets, quotes and backslashes', () => {
+    const walk = (text: string, maxDepth: number) => {
+      let depth = 0
+      let inString = false
+      for (let i = 0; i < text.length; i++) {
+        const c = text[i]
+        if (inString) {
+          if (c === '\\') i++
+          else if (c === '"') inString = false
+        } else if (c === '"') inString = true
+        else if (c === '[' || c === '{') {
+          if (++depth > maxDepth) return false
+        } else if (c === ']' || c === '}') depth--
+      }
+      return true
+    }
+    const text = fc.string({
+      unit: fc.constantFrom('[', ']', '{', '"', '\\', 'a', ','),
+      maxLength: 60,
+    })
+    fc.assert(
+      fc.property(text, fc.nat(4), (t, depth) => {
+        expect(jsonShapeProblem(t, depth, 1000) === null).toBe(walk(t, depth))
+      }),
+      { numRuns: 1000 },
+    )
   })
 
   it('agrees with the parsed value on depth and count, for any JSON', () => {
