@@ -48,6 +48,8 @@ const NODE_FLOOR = fileURLToPath(new URL('./node-floor.js', import.meta.url))
 /** The issue's goal for 2 cores against the same relay held to one. */
 const GOAL_WORKERS_RATIO = 1.6
 
+/** Linux's USER_HZ, the unit of /proc/self/stat's times. */
+const TICKS_PER_SECOND = 100
 const round = (x, digits = 0) => (x === null ? null : Number(x.toFixed(digits)))
 
 /** The two ways a client announces: a new connection each (classic clients), or one kept. */
@@ -94,6 +96,18 @@ async function workerShare(port) {
   return Number.isFinite(share) ? round(share, 2) : null
 }
 
+/** CPU seconds of this process's children that have exited and been waited for (cutime +
+ * cstime in /proc/self/stat), or null: across one wrk run, that run's own CPU. */
+function reapedChildrenCpuSeconds() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND
+  } catch {
+    return null
+  }
+}
+
 /** The bare-Node floor (node-floor.js): a fixed answer, no tracker. */
 async function startNodeFloor(procs) {
   const child = procs.spawn('node-floor', process.execPath, [NODE_FLOOR])
@@ -133,13 +147,19 @@ function meter(prepared, mode) {
     p50: [],
     p99: [],
     perRound: [],
+    generatorCpuSeconds: 0,
+    generatorCpuKnown: true,
   }
 }
 
 async function slice(procs, wrk, m, seconds, hashesFile) {
+  const generatorBefore = reapedChildrenCpuSeconds()
   m.cpu.start()
   const run = await runWrk(procs, wrk, m.server.port, seconds, hashesFile, false, m.mode)
   m.cpu.stop()
+  const generatorAfter = reapedChildrenCpuSeconds()
+  if (generatorBefore === null || generatorAfter === null) m.generatorCpuKnown = false
+  else m.generatorCpuSeconds += generatorAfter - generatorBefore
   const e = run.errors
   const s = run.duration_us / 1e6
   m.requests += run.requests
@@ -172,7 +192,17 @@ function summary(m) {
     warmup_verified: m.warmupVerified,
     rps_per_round: m.perRound.map((x) => Math.round(x)),
     announces_per_cpu_s: perCpu(m.ok, m.cpu),
+    server_cpu_us_per_announce: m.cpu.cpuSeconds ? round((m.cpu.cpuSeconds * 1e6) / m.ok) : null,
     ...m.cpu.result(),
+    // wrk shares the 2 cores: its CPU (% of one core, both threads) and per request. Near
+    // 200 % it, not the server, is the limit; with a new connection each it costs about as
+    // much as a C server, which caps what any server here can reach.
+    generator_cpu_percent: m.generatorCpuKnown
+      ? round((100 * m.generatorCpuSeconds) / m.seconds)
+      : null,
+    generator_cpu_us_per_request: m.generatorCpuKnown
+      ? round((m.generatorCpuSeconds * 1e6) / Math.max(1, m.requests))
+      : null,
   }
 }
 
@@ -189,6 +219,13 @@ function ratios(r) {
   r.cpu_ratio_to_opentracker = ratio(perCpuOf('ours'), perCpuOf('opentracker'))
   // Both cores: --workers 2 beside --workers 1, and each beside the bare-Node floor.
   r.workers_2_ratio_to_1 = ratio(r.ours_workers_2_rps, r.ours_workers_1_rps)
+  // What that ratio can be here: one process gets at most a core (1e6 / c announces/s for c
+  // µs of server CPU each), two share the 2 cores with wrk (2e6 / (g + c), g: wrk's µs per
+  // request). The cheaper the server, the lower the bound: 1.6 needs c ≥ 4 g.
+  const w1 = r.details?.ours_workers_1
+  const g = w1?.generator_cpu_us_per_request
+  const c = w1?.server_cpu_us_per_announce
+  r.workers_2_ratio_bound_on_2_cores = g && c ? round(Math.min(2, (2 * c) / (g + c)), 2) : null
   r.workers_2_ratio_to_opentracker = ratio(r.ours_workers_2_rps, r.opentracker_rps)
   r.workers_1_ratio_to_node_floor = ratio(r.ours_workers_1_rps, r.node_floor_rps)
   r.workers_2_ratio_to_node_floor = ratio(r.ours_workers_2_rps, r.node_floor_rps)
@@ -269,6 +306,8 @@ await runBenchmark(BENCH, async (procs) => {
       into[`${m.key}_rps`] = Math.round(m.ok / m.seconds)
       into.details ??= {}
       into.details[m.key] = summary(m)
+      // Latency beside the rate, in every mode.
+      into[`${m.key}_p99_ms`] = into.details[m.key].p99_ms
       note(`${m.key} (${m.mode}): ${into[`${m.key}_rps`]} announces/s`)
     }
     // How the work spread: requests the socket worker read, of all the relay answered (both

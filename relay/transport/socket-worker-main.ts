@@ -8,6 +8,7 @@ import { createLogger } from '../log.ts'
 import {
   PIPE_FD,
   SocketWorker,
+  keepBacklog,
   type PrimaryChannel,
   type PrimaryMessage,
   type WorkerMessage,
@@ -35,6 +36,7 @@ pipe.on('data', (chunk: Buffer) => {
 process.on('message', (message: PrimaryMessage, handle?: Server) => {
   if (message.kind === 'listen' && handle && worker === undefined) {
     server = handle
+    keepBacklog(handle)
     const log = createLogger(message.settings.logLevel)
     worker = new SocketWorker(handle, message.settings, channel, log)
   }

@@ -3,17 +3,25 @@
 
 import { once } from 'node:events'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { LISTEN_BACKLOG } from '../limits.ts'
 import { createLogger } from '../log.ts'
 import {
   MAX_PENDING_ASKS,
   SocketWorker,
+  keepBacklog,
   type ForwardedRefusal,
   type PrimaryChannel,
   type SocketWorkerSettings,
 } from './socket-worker.ts'
 import { TrackerFastPath } from './tracker-fast-path.ts'
-import { FrameReader, decodeAsks, encodeReplies, type TrackerReply } from './worker-wire.ts'
+import {
+  FrameReader,
+  decodeAsks,
+  encodeReplies,
+  type ReplyOutcome,
+  type TrackerReply,
+} from './worker-wire.ts'
 
 const SETTINGS: SocketWorkerSettings = {
   keepAliveTimeoutMs: 5000,
@@ -46,7 +54,11 @@ afterEach(() => {
 })
 
 /** A worker on a fresh server; `answering: false` holds every ask until release(). */
-async function start(settings: Partial<SocketWorkerSettings> = {}, answering = true) {
+async function start(
+  settings: Partial<SocketWorkerSettings> = {},
+  answering = true,
+  outcome: ReplyOutcome = 'answered',
+) {
   const server = createServer()
   servers.push(server)
   server.listen(0, '127.0.0.1')
@@ -72,6 +84,10 @@ async function start(settings: Partial<SocketWorkerSettings> = {}, answering = t
       for (const ask of decodeAsks(batch)) {
         const url = Buffer.from(ask.bytes).toString('latin1').split(' ')[1]
         fake.asked.push({ remoteAddress: ask.remoteAddress, url })
+        if (outcome !== 'answered') {
+          replies.push({ id: ask.id, outcome, keepAlive: false, response: new Uint8Array() })
+          continue
+        }
         const a = fastPath.answer(ask.bytes, ask.remoteAddress)!
         replies.push({
           id: ask.id,
@@ -215,6 +231,24 @@ describe('SocketWorker', () => {
     await until(() => fake.worker.connections === 0)
   })
 
+  it('hands a request the primary declined to the primary, with its bytes', async () => {
+    const fake = await start({}, true, 'declined')
+    const request = announce(1)
+    const socket = connect(fake.port, '127.0.0.1', () => socket.write(request))
+    socket.on('error', () => {})
+    await until(() => fake.handedOff.length === 1)
+    expect(fake.handedOff[0].bytes.toString('latin1')).toBe(request)
+    fake.handedOff[0].socket.destroy()
+    socket.destroy()
+  })
+
+  it('closes a connection whose answer the primary failed to make', async () => {
+    const fake = await start({}, true, 'failed')
+    expect(await exchange(fake.port, announce(1))).toBe('')
+    expect(fake.handedOff).toEqual([])
+    await until(() => fake.worker.connections === 0)
+  })
+
   it(`answers 503 past ${MAX_PENDING_ASKS} unanswered asks, and still answers the rest later`, async () => {
     const fake = await start({ maxConnectionsPerAddress: 4096, maxConnections: 4096 }, false)
     const first = Array.from({ length: MAX_PENDING_ASKS }, (_, n) =>
@@ -230,4 +264,22 @@ describe('SocketWorker', () => {
     expect(replies.every((r) => r.startsWith('HTTP/1.1 200 OK'))).toBe(true)
     expect(fake.worker.pending).toBe(0)
   }, 60_000)
+})
+
+describe('keepBacklog', () => {
+  it(`listens again with LISTEN_BACKLOG (${LISTEN_BACKLOG}), not node's 511`, async () => {
+    const server = createServer()
+    servers.push(server)
+    server.listen({ port: 0, host: '127.0.0.1', backlog: 511 })
+    await once(server, 'listening')
+    const handle = (server as unknown as { _handle: { listen(backlog: number): number } })._handle
+    const listen = vi.spyOn(handle, 'listen')
+    keepBacklog(server)
+    expect(listen).toHaveBeenCalledWith(LISTEN_BACKLOG)
+    expect(listen).toHaveReturnedWith(0)
+    // Still listening.
+    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1')
+    await once(socket, 'connect')
+    socket.destroy()
+  })
 })

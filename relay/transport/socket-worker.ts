@@ -19,9 +19,10 @@ import type { Server, Socket } from 'node:net'
 import { HttpDate, readTrackerHead } from '../tracker/http-wire.ts'
 import { Refusals, type RefusalReason } from '../refusals.ts'
 import type { LogLevel } from '../config.ts'
+import { LISTEN_BACKLOG } from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { ConnectionBudget } from './connection-budget.ts'
-import { TrackerFastPath, socketListener, type FastAnswer } from './tracker-fast-path.ts'
+import { TrackerFastPath, socketListener } from './tracker-fast-path.ts'
 import { Batcher, decodeReplies, encodeAsks, type TrackerAsk } from './worker-wire.ts'
 
 /** Asks one worker may have waiting for the primary: each holds a request head (at most
@@ -80,6 +81,15 @@ export function busyResponse(date: string): Buffer {
   )
 }
 
+/** Node listens again on a server handle it receives, with its default backlog of 511, and
+ * that is the one socket all processes accept on: listen(2) once more sets LISTEN_BACKLOG
+ * back (limits.ts: 511 overflowed when a thousand browsers connected at once). */
+export function keepBacklog(received: Server): void {
+  const handle = (received as unknown as { _handle?: { listen?(backlog: number): number } })._handle
+  const err = handle?.listen?.(LISTEN_BACKLOG)
+  if (err) process.emitWarning(`socket worker: listen backlog not set (${err})`)
+}
+
 /** Refusals counted by the primary: sent there once per turn of the event loop. */
 class ForwardedRefusals extends Refusals {
   readonly #batcher: Batcher<ForwardedRefusal>
@@ -97,22 +107,26 @@ class ForwardedRefusals extends Refusals {
   }
 }
 
+/** A request asked of the primary: its connection, paused until the answer is written. */
 interface Pending {
-  answer: FastAnswer
-  resolve(response: Uint8Array): void
-  reject(err: Error): void
+  socket: Socket
+  /** The bytes read, the request first. */
+  bytes: Buffer
+  /** The request's length in `bytes`. */
+  consumed: number
 }
 
-/** The fast path with its answers made by the primary. */
+/** The fast path with its answers made by the primary: a request is asked of it, and the
+ * answer written when its reply comes (SocketWorker.onReplies), no Promise in between. */
 class ForwardingFastPath extends TrackerFastPath {
-  readonly #ask: (bytes: Uint8Array, remoteAddress: string, answer: FastAnswer) => void
+  readonly #ask: (socket: Socket, bytes: Buffer, consumed: number) => void
   readonly #busy: (remoteAddress: string) => boolean
   readonly #date = new HttpDate()
 
   constructor(
     settings: SocketWorkerSettings,
     handOff: (socket: Socket, rest: Buffer) => void,
-    ask: (bytes: Uint8Array, remoteAddress: string, answer: FastAnswer) => void,
+    ask: (socket: Socket, bytes: Buffer, consumed: number) => void,
     busy: (remoteAddress: string) => boolean,
   ) {
     super({
@@ -124,29 +138,33 @@ class ForwardingFastPath extends TrackerFastPath {
     this.#busy = busy
   }
 
-  override answer(bytes: Uint8Array, remoteAddress: string): FastAnswer | undefined {
+  override serve(socket: Socket, bytes: Buffer): boolean {
     const head = readTrackerHead(bytes)
-    if (head === undefined) return undefined
-    if (!head.keepAlive && head.length < bytes.length) return undefined
-    if (this.#busy(remoteAddress)) {
+    if (head === undefined) return false
+    if (!head.keepAlive && head.length < bytes.length) return false
+    if (this.#busy(socket.remoteAddress ?? '')) {
       const response = busyResponse(this.#date.at(Date.now()))
-      return { response, keepAlive: false, consumed: head.length }
+      this.respond(socket, bytes, head.length, false, response)
+      return true
     }
-    // keepAlive is the primary's to say (a 429 closes): set before the response settles,
-    // which is when the fast path reads it.
-    const answer: FastAnswer = {
-      response: new Uint8Array(),
-      keepAlive: false,
-      consumed: head.length,
-    }
-    this.#ask(bytes.subarray(0, head.length), remoteAddress, answer)
-    return answer
+    // Nothing more is read until this answer is written: the next one must follow it.
+    socket.pause()
+    this.#ask(socket, bytes, head.length)
+    return true
   }
 }
 
-/** The first read of a connection (`this` is its socket). */
-function onFirstTimeout(this: Socket): void {
+// Listeners shared by every connection (`this` is the socket): none is made per connection.
+/** Nothing read within the sniff timeout, or a socket error. */
+function destroySocket(this: Socket): void {
   this.destroy()
+}
+
+/** A 'close' listener that takes its socket out of `sockets`. */
+function forgetter(sockets: Set<Socket>): (this: Socket) => void {
+  return function (this: Socket) {
+    sockets.delete(this)
+  }
 }
 
 export class SocketWorker {
@@ -158,6 +176,7 @@ export class SocketWorker {
   readonly #pending = new Map<number, Pending>()
   readonly #refusals: Refusals
   readonly #sockets = new Set<Socket>()
+  readonly #forget = forgetter(this.#sockets)
   readonly #onFirstData: (this: Socket, chunk: Buffer) => void
   #nextId = 1
 
@@ -179,7 +198,7 @@ export class SocketWorker {
     this.#fastPath = new ForwardingFastPath(
       settings,
       this.#handOff,
-      (bytes, remoteAddress, answer) => this.#ask(bytes, remoteAddress, answer),
+      (socket, bytes, consumed) => this.#ask(socket, bytes, consumed),
       (remoteAddress) => this.#shed(remoteAddress),
     )
     this.#onFirstData = socketListener((socket, chunk) => this.#first(socket, chunk))
@@ -204,11 +223,14 @@ export class SocketWorker {
       const pending = this.#pending.get(reply.id)
       if (pending === undefined) continue
       this.#pending.delete(reply.id)
+      const { socket, bytes, consumed } = pending
       if (reply.outcome === 'answered') {
-        pending.answer.keepAlive = reply.keepAlive
-        pending.resolve(reply.response)
+        this.#fastPath.respond(socket, bytes, consumed, reply.keepAlive, reply.response)
+      } else if (reply.outcome === 'declined') {
+        // The primary's fast path does not take it: its HTTP server will.
+        this.#handOff(socket, bytes)
       } else {
-        pending.reject(new Error(`the primary ${reply.outcome} ask ${reply.id}`))
+        socket.destroy()
       }
     }
   }
@@ -216,7 +238,6 @@ export class SocketWorker {
   /** Destroys every connection held here. */
   close(): void {
     for (const socket of this.#sockets) socket.destroy()
-    for (const pending of this.#pending.values()) pending.reject(new Error('worker closing'))
     this.#pending.clear()
   }
 
@@ -226,27 +247,26 @@ export class SocketWorker {
       return
     }
     this.#sockets.add(socket)
-    socket.on('close', () => this.#sockets.delete(socket))
-    socket.on('error', () => socket.destroy())
+    socket.on('close', this.#forget)
+    socket.on('error', destroySocket)
     socket.setTimeout(this.#settings.sniffTimeoutMs)
-    socket.on('timeout', onFirstTimeout)
+    socket.on('timeout', destroySocket)
     socket.on('data', this.#onFirstData)
   }
 
   #first(socket: Socket, chunk: Buffer): void {
     socket.off('data', this.#onFirstData)
-    socket.off('timeout', onFirstTimeout)
+    socket.off('timeout', destroySocket)
     socket.setTimeout(0)
     if (!this.#fastPath.serve(socket, chunk)) this.#handOff(socket, chunk)
   }
 
-  #ask(bytes: Uint8Array, remoteAddress: string, answer: FastAnswer): void {
+  #ask(socket: Socket, bytes: Buffer, consumed: number): void {
     const id = this.#nextId
     this.#nextId = this.#nextId >= 0xffffffff ? 1 : this.#nextId + 1
-    answer.response = new Promise<Uint8Array>((resolve, reject) => {
-      this.#pending.set(id, { answer, resolve, reject })
-    })
-    this.#asks.add({ id, remoteAddress, bytes })
+    this.#pending.set(id, { socket, bytes, consumed })
+    const remoteAddress = socket.remoteAddress ?? ''
+    this.#asks.add({ id, remoteAddress, bytes: bytes.subarray(0, consumed) })
   }
 
   /** Whether a request must be shed: the primary already has MAX_PENDING_ASKS of ours. */

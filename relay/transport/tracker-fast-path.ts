@@ -117,12 +117,12 @@ export class TrackerFastPath {
     if (answer === undefined) return false
     const { response } = answer
     if (response instanceof Uint8Array) {
-      this.#write(socket, head, answer, response)
+      this.respond(socket, head, answer.consumed, answer.keepAlive, response)
     } else {
       // Nothing more is read until this answer is written: the next one must follow it.
       socket.pause()
       response.then(
-        (r) => this.#write(socket, head, answer, r),
+        (r) => this.respond(socket, head, answer.consumed, answer.keepAlive, r),
         () => socket.destroy(),
       )
     }
@@ -133,9 +133,20 @@ export class TrackerFastPath {
     return okResponse(body, keepAlive, this.#date.at(this.#now()), this.#keepAliveSeconds)
   }
 
-  #write(socket: Socket, bytes: Buffer, answer: FastAnswer, response: Uint8Array): void {
+  /**
+   * Writes `response`, the answer to the request that took the first `consumed` of `bytes`
+   * (read from `socket`), then closes the connection or reads the next request as
+   * `keepAlive` says. A socket worker calls it when its primary's answer comes.
+   */
+  respond(
+    socket: Socket,
+    bytes: Buffer,
+    consumed: number,
+    keepAlive: boolean,
+    response: Uint8Array,
+  ): void {
     if (socket.destroyed) return
-    if (!answer.keepAlive) {
+    if (!keepAlive) {
       // RFC 9112 §9.6: nothing after a request that closes the connection is answered.
       // Flowing, so whatever the client sends later is read and dropped.
       socket.resume()
@@ -149,8 +160,8 @@ export class TrackerFastPath {
       return
     }
     const drained = socket.write(response)
-    if (answer.consumed < bytes.length) {
-      this.#handOff(socket, bytes.subarray(answer.consumed))
+    if (consumed < bytes.length) {
+      this.#handOff(socket, bytes.subarray(consumed))
       return
     }
     socket.on('data', this.#onKeptData)
