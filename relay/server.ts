@@ -60,7 +60,8 @@ import {
 import { SignalledPeers } from './tracker/signalled-peers.ts'
 import { addressKey } from './tracker/holdings.ts'
 import { CoalescedWrites } from './tracker/coalesced-writes.ts'
-import { WsTrackerConnection } from './tracker/websocket.ts'
+import { WsSocket, WsTrackerConnection } from './tracker/websocket.ts'
+import { plainFramesAllowed, writeTextFrame } from './tracker/ws-frames.ts'
 import { SEALED_WS_PROTOCOL, SealedSignalling } from './tracker/ws-sealed.ts'
 
 /** A header's value from raw headers (name in lower case), without building req.headers:
@@ -431,22 +432,16 @@ export function createRelay(
     wss.handleUpgrade(req, socket, head, (ws) => {
       // The app seals its signalling on plain HTTP (ws-sealed.ts); the stock client does not.
       const sealed = ws.protocol === SEALED_WS_PROTOCOL ? sealedSignalling.channel(source) : null
-      const counted = {
-        send: (message: string) => {
-          meter.add(message.length)
-          const frame = sealed ? sealed.seal(message) : message
-          if (frame === null) return
-          // Every frame this socket is sent this turn leaves in one write.
-          coalescedWrites.hold(socket)
-          ws.send(frame)
-        },
-        get bufferedAmount() {
-          return ws.bufferedAmount
-        },
-        get readyState() {
-          return ws.readyState
-        },
-      }
+      const plainFrames = plainFramesAllowed(ws.extensions)
+      const counted = new WsSocket(ws, (message: string) => {
+        meter.add(message.length)
+        const frame = sealed ? sealed.seal(message) : message
+        if (frame === null) return
+        // Every frame this socket is sent this turn leaves in one write.
+        coalescedWrites.hold(socket)
+        if (typeof frame === 'string' && plainFrames) writeTextFrame(socket, frame)
+        else ws.send(frame)
+      })
       const conn = new WsTrackerConnection(counted, ip, tracker, {
         interval: config.wsAnnounceInterval,
         refer: (infoHash) => supernode.placement.referral(infoHash),

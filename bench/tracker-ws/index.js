@@ -13,7 +13,8 @@
 // Environment: MONSOON_BENCH_DURATION (s per server, default 10), MONSOON_BENCH_WARMUP
 // (s per run, default 1), MONSOON_BENCH_ROUNDS (default 4), MONSOON_BENCH_WS_CONNECTIONS
 // (default 1000, split between the generators), MONSOON_BENCH_WS_GENERATORS (processes,
-// default 1).
+// default 1), MONSOON_BENCH_RELAY_NODE_ARGS (Node flags for our relay only, space-separated:
+// `--cpu-prof` to profile it, a V8 flag to measure one).
 
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -27,6 +28,7 @@ const WARMUP_S = Number(process.env.MONSOON_BENCH_WARMUP ?? 1)
 const ROUNDS = Number(process.env.MONSOON_BENCH_ROUNDS ?? 4)
 const CONNECTIONS = Number(process.env.MONSOON_BENCH_WS_CONNECTIONS ?? 1000)
 const GENERATORS = Math.max(1, Number(process.env.MONSOON_BENCH_WS_GENERATORS ?? 1))
+const RELAY_NODE_ARGS = (process.env.MONSOON_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const LOAD = fileURLToPath(new URL('./load.js', import.meta.url))
 /** A generator using this much of a core (user + sys per second of wall) is the bottleneck. */
 const GENERATOR_SATURATED = 0.9
@@ -125,12 +127,13 @@ await runBenchmark(BENCH, async (procs) => {
       hashes: 1000,
     },
     seconds_per_server: DURATION_S,
+    relay_node_args: RELAY_NODE_ARGS,
     rounds: ROUNDS,
     details: {},
   }
   const measured = []
   for (const [key, start] of [
-    ['ours', () => startRelay(procs)],
+    ['ours', () => startRelay(procs, { nodeArgs: RELAY_NODE_ARGS })],
     ['bittorrent_tracker', () => startBittorrentTracker(procs)],
   ]) {
     measured.push(tally(key, await start()))

@@ -102,12 +102,14 @@ describe('sdpAddresses', () => {
       return found
     }
     // Lines of SDP-like tokens, some led by white space, with both line endings.
-    const lead = fc.constantFrom('', '', ' ', '\t', '\u00a0', '\ufeff')
+    const lead = fc.constantFrom('', '', ' ', '\t', '\u00a0', '\ufeff', '\r', '\u2028', 'x')
     const kind = fc.constantFrom('a=candidate:', 'c=', 'a=ice-ufrag:', 'm=', '', 'a=cand')
     const token = fc.oneof(
       fc.constantFrom('1', 'udp', 'IN', 'IP4', 'IP6', 'typ', 'host', 'raddr', 'rport', '9'),
       fc.constantFrom('10.0.0.1', '10.0.0.2', '0.0.0.0', '::', '::ffff:10.0.0.1', '2001:db8::1'),
       fc.constantFrom('x.local', '224.2.1.1/127', '', '\r'),
+      // Either kind again inside a line, where it names nothing.
+      fc.constantFrom('c=IN', 'xc=', 'a=candidate:', 'a=candidate:1'),
       fc.string({ maxLength: 3 }),
     )
     const line = fc
@@ -216,6 +218,42 @@ describe('SignalledPeers', () => {
     expect(table.mayPermit('not-an-ip', '198.51.100.9', 0)).toBe(false)
   })
 
+  it('holds what a plain table, walked on every record, would hold (property)', () => {
+    const ip = fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '::ffff:10.0.0.1', 'x')
+    const step = fc.record({
+      to: ip,
+      from: ip,
+      sdp: fc.constantFrom('', 'c=IN IP4 10.0.0.2\r\n', 'c=IN IP4 10.0.0.3\nc=IN IP4 10.0.0.4'),
+      dt: fc.constantFrom(0, 1, 5, 10, 11, 30),
+    })
+    const limits = fc.record({
+      ttlMs: fc.integer({ min: 1, max: 20 }),
+      maxPerRecipient: fc.integer({ min: 1, max: 3 }),
+      maxPairs: fc.integer({ min: 3, max: 8 }),
+      maxIpsPerSdp: fc.integer({ min: 1, max: 2 }),
+    })
+    const addresses = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']
+    fc.assert(
+      fc.property(limits, fc.array(step, { maxLength: 60 }), (options, steps) => {
+        const table = new SignalledPeers(options)
+        const reference = new PlainSignalledPeers(options)
+        let now = 0
+        for (const { to, from, sdp, dt } of steps) {
+          now += dt
+          table.record(to, sdp, from, now)
+          reference.record(to, sdp, from, now)
+          expect(table.size).toBe(reference.size)
+          for (const client of addresses) {
+            for (const peer of addresses) {
+              expect(table.mayPermit(client, peer, now)).toBe(reference.expiry(client, peer) > now)
+            }
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
   it('refuses limits that cannot hold together', () => {
     expect(() => new SignalledPeers({ maxPairs: 1, maxPerRecipient: 2 })).toThrow(RangeError)
     expect(() => new SignalledPeers({ ttlMs: 0 })).toThrow(RangeError)
@@ -287,3 +325,70 @@ describe('WsTrackerConnection with a SignalledPeers table', () => {
     expect(table.size).toBe(0)
   })
 })
+
+/** The table as first written: every record walks both maps and moves its keys. The
+ * reference the property test holds SignalledPeers to. */
+class PlainSignalledPeers {
+  readonly #recipients = new Map<string, { peers: Map<string, number>; lastAt: number }>()
+  #pairs = 0
+
+  constructor(
+    readonly options: {
+      ttlMs: number
+      maxPerRecipient: number
+      maxPairs: number
+      maxIpsPerSdp: number
+    },
+  ) {}
+
+  get size(): number {
+    return this.#pairs
+  }
+
+  record(recipientIp: string, sdp: string, senderIp: string, nowMs: number): void {
+    const to = canonicalIp(recipientIp)
+    if (to === null) return
+    const ips = sdpAddresses(sdp, this.options.maxIpsPerSdp)
+    const sender = canonicalIp(senderIp)
+    if (sender !== null && !ips.includes(sender)) ips.push(sender)
+    if (ips.length === 0) return
+    for (const [ip, r] of this.#recipients) {
+      if (r.lastAt + this.options.ttlMs > nowMs) break
+      this.#recipients.delete(ip)
+      this.#pairs -= r.peers.size
+    }
+    let recipient = this.#recipients.get(to)
+    if (recipient) {
+      this.#recipients.delete(to)
+      for (const [ip, expires] of recipient.peers) {
+        if (expires > nowMs) break
+        recipient.peers.delete(ip)
+        this.#pairs--
+      }
+    } else {
+      recipient = { peers: new Map(), lastAt: nowMs }
+    }
+    recipient.lastAt = nowMs
+    this.#recipients.set(to, recipient)
+    const expires = nowMs + this.options.ttlMs
+    for (const ip of ips) {
+      if (recipient.peers.delete(ip)) this.#pairs--
+      recipient.peers.set(ip, expires)
+      this.#pairs++
+      if (recipient.peers.size > this.options.maxPerRecipient) {
+        recipient.peers.delete(recipient.peers.keys().next().value!)
+        this.#pairs--
+      }
+    }
+    while (this.#pairs > this.options.maxPairs) {
+      const [oldest, held] = this.#recipients.entries().next().value!
+      this.#recipients.delete(oldest)
+      this.#pairs -= held.peers.size
+    }
+  }
+
+  /** When `client` stops being permitted `peer` (both as canonicalIp spells them). */
+  expiry(client: string, peer: string): number {
+    return this.#recipients.get(client)?.peers.get(peer) ?? -Infinity
+  }
+}

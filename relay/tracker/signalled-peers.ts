@@ -38,6 +38,11 @@ interface Recipient {
   /** Peer address → expiry (ms), in the order they were signalled (so oldest first). */
   readonly peers: Map<string, number>
   lastAt: number
+  /** The address signalled last (the youngest in `peers`), or ''. */
+  newest: string
+  /** No peer expires before this (the eldest's expiry when last looked at): until then
+   * nothing needs dropping, so the map is not walked on every record. */
+  dropFrom: number
 }
 
 export class SignalledPeers {
@@ -45,6 +50,10 @@ export class SignalledPeers {
   /** By recipient address, least recently signalled first. */
   readonly #recipients = new Map<string, Recipient>()
   #pairs = 0
+  /** The recipient signalled last (the youngest in #recipients), or ''. */
+  #newest = ''
+  /** No recipient's last record expires before this (see Recipient.dropFrom). */
+  #expireFrom = Infinity
 
   constructor(options: Partial<SignalledPeersOptions> = {}) {
     this.#options = { ...defaults, ...options }
@@ -62,29 +71,46 @@ export class SignalledPeers {
 
   /** The tracker forwarded `sdp`, from a connection at `senderIp`, to one at `recipientIp`. */
   record(recipientIp: string, sdp: string, senderIp: string, nowMs: number): void {
-    const to = canonicalIp(recipientIp)
+    this.recordCanonical(canonicalIp(recipientIp), sdp, canonicalIp(senderIp), nowMs)
+  }
+
+  /** As record, with both addresses already as canonicalIp spells them (null: none): a
+   * connection works out its own once, not on every offer it forwards. */
+  recordCanonical(to: string | null, sdp: string, sender: string | null, nowMs: number): void {
     if (to === null) return
     const ips = sdpAddresses(sdp, this.#options.maxIpsPerSdp)
-    const sender = canonicalIp(senderIp)
     if (sender !== null && !ips.includes(sender)) ips.push(sender)
     if (ips.length === 0) return
-    this.#expire(nowMs)
+    if (nowMs >= this.#expireFrom) this.#expire(nowMs)
 
     let recipient = this.#recipients.get(to)
     if (recipient) {
-      this.#recipients.delete(to)
-      this.#dropExpired(recipient, nowMs)
+      // Made the youngest, unless it is already (a Map moves a key only by delete and set).
+      if (to !== this.#newest) {
+        this.#recipients.delete(to)
+        this.#recipients.set(to, recipient)
+      }
+      if (nowMs >= recipient.dropFrom) this.#dropExpired(recipient, nowMs)
     } else {
-      recipient = { peers: new Map(), lastAt: nowMs }
+      recipient = { peers: new Map(), lastAt: nowMs, newest: '', dropFrom: Infinity }
+      this.#recipients.set(to, recipient)
     }
+    this.#newest = to
     recipient.lastAt = nowMs
-    this.#recipients.set(to, recipient)
+    if (this.#expireFrom === Infinity) this.#expireFrom = nowMs + this.#options.ttlMs
 
     const { peers } = recipient
     const expires = nowMs + this.#options.ttlMs
+    if (recipient.dropFrom === Infinity) recipient.dropFrom = expires
     for (const ip of ips) {
+      if (ip === recipient.newest) {
+        // Already the youngest: renewed in place.
+        peers.set(ip, expires)
+        continue
+      }
       if (peers.delete(ip)) this.#pairs--
       peers.set(ip, expires)
+      recipient.newest = ip
       this.#pairs++
       if (peers.size > this.#options.maxPerRecipient) {
         peers.delete(peers.keys().next().value!)
@@ -95,6 +121,7 @@ export class SignalledPeers {
       const [oldest, held] = this.#recipients.entries().next().value!
       this.#recipients.delete(oldest)
       this.#pairs -= held.peers.size
+      if (oldest === this.#newest) this.#newest = ''
     }
   }
 
@@ -109,17 +136,27 @@ export class SignalledPeers {
 
   /** Drops recipients whose last record has expired (the least recent come first). */
   #expire(nowMs: number): void {
+    this.#expireFrom = Infinity
     for (const [ip, recipient] of this.#recipients) {
-      if (recipient.lastAt + this.#options.ttlMs > nowMs) break
+      if (recipient.lastAt + this.#options.ttlMs > nowMs) {
+        this.#expireFrom = recipient.lastAt + this.#options.ttlMs
+        break
+      }
       this.#recipients.delete(ip)
       this.#pairs -= recipient.peers.size
+      if (ip === this.#newest) this.#newest = ''
     }
   }
 
   #dropExpired(recipient: Recipient, nowMs: number): void {
+    recipient.dropFrom = Infinity
     for (const [ip, expires] of recipient.peers) {
-      if (expires > nowMs) break
+      if (expires > nowMs) {
+        recipient.dropFrom = expires
+        break
+      }
       recipient.peers.delete(ip)
+      if (ip === recipient.newest) recipient.newest = ''
       this.#pairs--
     }
   }
@@ -133,31 +170,52 @@ export class SignalledPeers {
  */
 export function sdpAddresses(sdp: string, max = MAX_SIGNALLED_IPS_PER_SDP): string[] {
   const found: string[] = []
-  let at = 0
-  while (at < sdp.length && found.length < max) {
+  // Only candidate and connection lines name addresses: the scan jumps from one to the next
+  // (indexOf, in native code) rather than reading every line, and takes each where nothing
+  // but white space stands before it on its line, as a trimmed line would start with it.
+  let candidate = sdp.indexOf(CANDIDATE)
+  let connection = sdp.indexOf(CONNECTION)
+  while (found.length < max && (candidate >= 0 || connection >= 0)) {
+    const isCandidate = connection < 0 || (candidate >= 0 && candidate < connection)
+    const at = isCandidate ? candidate : connection
     let end = sdp.indexOf('\n', at)
     if (end < 0) end = sdp.length
-    const start = at
-    at = end + 1
-    // Most lines are neither kind: one that starts with a printable ASCII letter is told
-    // apart where it stands, without a copy; anything else (leading white space) as a
-    // trimmed copy.
-    const first = sdp.charCodeAt(start)
-    if (first > 0x20 && first < 0x7f && !isAddressLine(sdp, start)) continue
-    const line = sdp.slice(start, end).trim()
-    if (line.startsWith('a=candidate:')) {
-      // foundation component transport priority address port "typ" type *(name value)
-      const fields = line.slice('a=candidate:'.length).split(' ')
-      addAddress(found, fields[4], max)
-      for (let i = 8; i + 1 < fields.length; i += 2) {
-        if (fields[i] === 'raddr') addAddress(found, fields[i + 1], max)
+    if (startsLine(sdp, at)) {
+      if (isCandidate) {
+        // foundation component transport priority address port "typ" type *(name value)
+        const fields = sdp
+          .slice(at + CANDIDATE.length, end)
+          .trimEnd()
+          .split(' ')
+        addAddress(found, fields[4], max)
+        for (let i = 8; i + 1 < fields.length; i += 2) {
+          if (fields[i] === 'raddr') addAddress(found, fields[i + 1], max)
+        }
+      } else {
+        // c=IN IP4 203.0.113.1[/ttl[/count]]
+        addAddress(found, sdp.slice(at, end).trimEnd().split(' ')[2]?.split('/')[0], max)
       }
-    } else if (line.startsWith('c=')) {
-      // c=IN IP4 203.0.113.1[/ttl[/count]]
-      addAddress(found, line.split(' ')[2]?.split('/')[0], max)
+      // Whatever else this line holds is not at a line's start.
+      if (candidate >= 0 && candidate < end) candidate = sdp.indexOf(CANDIDATE, end)
+      if (connection >= 0 && connection < end) connection = sdp.indexOf(CONNECTION, end)
+    } else if (isCandidate) {
+      candidate = sdp.indexOf(CANDIDATE, at + 1)
+    } else {
+      connection = sdp.indexOf(CONNECTION, at + 1)
     }
   }
   return found
+}
+
+const CANDIDATE = 'a=candidate:'
+const CONNECTION = 'c='
+
+/** Whether only white space (as String.prototype.trim takes it) stands before `at` on its
+ * line of `sdp` (lines end in \n). */
+function startsLine(sdp: string, at: number): boolean {
+  if (at === 0 || sdp.charCodeAt(at - 1) === 0x0a) return true
+  const lineStart = sdp.lastIndexOf('\n', at - 1) + 1
+  return sdp.slice(lineStart, at).trim() === ''
 }
 
 /** Adds `raw` to `found` if it is an address worth permitting and not there yet. (Not a
@@ -167,12 +225,6 @@ function addAddress(found: string[], raw: string | undefined, max: number): void
   if (raw === undefined || raw === '0.0.0.0' || found.length >= max) return
   const ip = canonicalIp(raw)
   if (ip !== null && ip !== '0.0.0.0' && ip !== '::' && !found.includes(ip)) found.push(ip)
-}
-
-/** Whether the line at `start` of `sdp` (not white space there) may be a candidate or
- * connection line. */
-function isAddressLine(sdp: string, start: number): boolean {
-  return sdp.startsWith('a=candidate:', start) || sdp.startsWith('c=', start)
 }
 
 /** One spelling per address: IPv4 as is, IPv4-mapped IPv6 as IPv4, IPv6 compressed in lower

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { FakeSocket } from '../test/fake-socket.ts'
 import { MAX_OFFERS, MAX_WS_MESSAGES_PER_SECOND } from '../limits.ts'
 import { Tracker } from './tracker.ts'
-import { WsTrackerConnection, binToHex } from './websocket.ts'
+import { WsSocket, WsTrackerConnection, binToHex } from './websocket.ts'
 
 /** A 20-byte id as the protocol's "binary string" (one char per byte). */
 const bin = (n: number) =>
@@ -491,6 +491,33 @@ describe('hostile WebSocket tracker input', () => {
         c.conn.onClose()
       }),
       { numRuns: 1000 },
+    )
+  })
+})
+
+describe('WsSocket', () => {
+  it('hands frames to its send and reads the WebSocket state live', () => {
+    const ws = { bufferedAmount: 0, readyState: 0 }
+    const sent: string[] = []
+    const socket = new WsSocket(ws, (data) => sent.push(data))
+    ws.readyState = 1
+    ws.bufferedAmount = 42
+    socket.send('{"action":"announce"}')
+    expect([socket.readyState, socket.bufferedAmount, sent]).toEqual([
+      1,
+      42,
+      ['{"action":"announce"}'],
+    ])
+  })
+})
+
+describe('binToHex', () => {
+  it('spells any binary string as Buffer does, at the id length and past it (property)', () => {
+    const binary = fc.uint8Array({ maxLength: 40 }).map((bytes) => String.fromCharCode(...bytes))
+    fc.assert(
+      fc.property(binary, (bin) => {
+        expect(binToHex(bin)).toBe(Buffer.from(bin, 'latin1').toString('hex'))
+      }),
     )
   })
 })

@@ -13,18 +13,50 @@ import {
   MAX_WS_BUFFERED_BYTES,
   MAX_WS_MESSAGES_PER_SECOND,
 } from '../limits.ts'
-import { BoundedMap } from '../../shared/bounded-map.ts'
 import { MOVED_PREFIX, REFERRAL_PREFIX } from '../../shared/referral.ts'
 import { addressKey } from './holdings.ts'
-import type { SignalledPeers } from './signalled-peers.ts'
+import { PendingOffers } from './pending-offers.ts'
+import { canonicalIp, type SignalledPeers } from './signalled-peers.ts'
 import type { SignalSink } from './swarm.ts'
 import { TrackerError, type AnnounceEvent, type Tracker } from './tracker.ts'
+import { announceAnswer, forwardedSignal, signalTail } from './ws-messages.ts'
 
 /** The bits of a WebSocket the tracker needs (ws's WebSocket fits). */
 export interface WsLike {
   send(data: string): void
   readonly bufferedAmount: number
   readonly readyState: number
+}
+
+/**
+ * A WsLike over a ws WebSocket, whose frames go out through `send` (the server meters, seals
+ * and coalesces them there). A class rather than an object literal with getters: a literal's
+ * getters are new closures for every socket, which V8's inline caches cannot follow, so each
+ * readyState read took the generic lookup (some 2-3 % of the relay's CPU under load).
+ */
+export class WsSocket implements WsLike {
+  readonly #ws: { readonly bufferedAmount: number; readonly readyState: number }
+  readonly #send: (data: string) => void
+
+  constructor(
+    ws: { readonly bufferedAmount: number; readonly readyState: number },
+    send: (data: string) => void,
+  ) {
+    this.#ws = ws
+    this.#send = send
+  }
+
+  send(data: string): void {
+    this.#send(data)
+  }
+
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount
+  }
+
+  get readyState(): number {
+    return this.#ws.readyState
+  }
 }
 
 export interface WsTrackerOptions {
@@ -47,19 +79,23 @@ export class WsTrackerConnection implements SignalSink {
   readonly #joined = new Map<string, { infoHash: string; peerId: string }>()
   /** Offers forwarded to this socket and not yet answered: offer id → the socket it came
    * from, the only one this socket may answer with that id. The oldest go beyond the cap. */
-  readonly #offers = new BoundedMap<string, WsTrackerConnection>({
-    maxSize: MAX_OFFERS_AWAITING_ANSWER,
-    order: 'oldest',
-  })
+  readonly #offers = new PendingOffers<WsTrackerConnection>(MAX_OFFERS_AWAITING_ANSWER)
   #windowStart = 0
   #windowCount = 0
+  /** JSON.stringify(options.interval), written into every announce answer. */
+  readonly #intervalJson: string
+  /** `ip` as signalled-peers.ts spells it (null: not an address), worked out once. */
+  readonly #canonicalIp: string | null
 
   constructor(
     readonly socket: WsLike,
     readonly ip: string,
     readonly tracker: Tracker,
     readonly options: WsTrackerOptions,
-  ) {}
+  ) {
+    this.#intervalJson = JSON.stringify(options.interval)
+    this.#canonicalIp = options.signalled ? canonicalIp(ip) : null
+  }
 
   get open(): boolean {
     return this.socket.readyState === OPEN
@@ -183,34 +219,32 @@ export class WsTrackerConnection implements SignalSink {
     )
     if (event === 'stopped') this.#joined.delete(joinKey)
     else if (!this.#joined.has(joinKey)) this.#joined.set(joinKey, { infoHash, peerId })
+    const infoHashJson = JSON.stringify(infoHashBin)
 
     this.send(
-      JSON.stringify({
-        action: 'announce',
-        interval: this.options.interval,
-        info_hash: infoHashBin,
-        complete: result.complete,
-        incomplete: result.incomplete,
-        ...(warning && { 'warning message': warning, monsoon_owners: owners }),
-      }),
+      warning === undefined
+        ? announceAnswer(this.#intervalJson, infoHashJson, result.complete, result.incomplete)
+        : JSON.stringify({
+            action: 'announce',
+            interval: this.options.interval,
+            info_hash: infoHashBin,
+            complete: result.complete,
+            incomplete: result.incomplete,
+            'warning message': warning,
+            monsoon_owners: owners,
+          }),
     )
 
     let i = 0
+    let tail: string | undefined
     for (const peer of result.peers) {
       const sink = peer.sink
       if (!sink || !sink.open || sink.bufferedAmount > MAX_WS_BUFFERED_BYTES) continue
       const offer = offers[i++]
-      this.#signalled(sink, offer.offer.sdp, now)
-      if (sink instanceof WsTrackerConnection) sink.#expectAnswer(offer.offer_id, this)
-      sink.send(
-        JSON.stringify({
-          action: 'announce',
-          offer: offer.offer,
-          offer_id: offer.offer_id,
-          peer_id: peerIdBin,
-          info_hash: infoHashBin,
-        }),
-      )
+      this.#signalled(sink, offer.sdp, now)
+      if (sink instanceof WsTrackerConnection) sink.#offers.add(offer.offer_id, this)
+      tail ??= signalTail(peerIdBin, infoHashJson)
+      sink.send(forwardedSignal('offer', offer.sdp, offer.offer_id, tail))
     }
   }
 
@@ -235,32 +269,21 @@ export class WsTrackerConnection implements SignalSink {
     // An answer for a peer that left is not an error the client can act on: drop it.
     if (!target || !target.open) return
     // And only to the socket whose offer (by its id) was forwarded to this one.
-    if (this.#offers.get(offerId) !== target) {
+    if (this.#offers.latest(offerId) !== target) {
       this.tracker.refusals.refuse('signal-not-member', addressKey(this.ip), { infoHash })
       throw new TrackerError('answer refused: no such offer was sent to you')
     }
-    this.#offers.delete(offerId)
+    this.#offers.forget(offerId)
     if (target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
-    this.#signalled(target, answer.sdp, now)
-    target.send(
-      JSON.stringify({
-        action: 'announce',
-        answer,
-        offer_id: offerId,
-        peer_id: peerIdBin,
-        info_hash: infoHashBin,
-      }),
-    )
-  }
-
-  #expectAnswer(offerId: string, from: WsTrackerConnection): void {
-    this.#offers.set(offerId, from)
+    this.#signalled(target, answer, now)
+    const tail = signalTail(peerIdBin, JSON.stringify(infoHashBin))
+    target.send(forwardedSignal('answer', answer, offerId, tail))
   }
 
   /** The addresses in `sdp` and this connection's are now known to the connection `to`. */
   #signalled(to: SignalSink, sdp: string, now: number): void {
     if (this.options.signalled && to instanceof WsTrackerConnection) {
-      this.options.signalled.record(to.ip, sdp, this.ip, now)
+      this.options.signalled.recordCanonical(to.#canonicalIp, sdp, this.#canonicalIp, now)
     }
   }
 
@@ -284,8 +307,9 @@ export class WsTrackerConnection implements SignalSink {
   }
 }
 
+/** An offer of an announce: its SDP and its id. */
 interface Offer {
-  offer: { type: 'offer'; sdp: string }
+  sdp: string
   offer_id: string
 }
 
@@ -295,19 +319,17 @@ function parseOffers(value: unknown): Offer[] {
   if (value.length > MAX_OFFERS) throw new TrackerError(`too many offers: at most ${MAX_OFFERS}`)
   return value.map((o: unknown) => {
     if (!isObject(o)) throw new TrackerError('invalid offer')
-    return {
-      offer: parseSdp(o.offer, 'offer') as Offer['offer'],
-      offer_id: requireBinaryId(o.offer_id, 'offer_id'),
-    }
+    return { sdp: parseSdp(o.offer, 'offer'), offer_id: requireBinaryId(o.offer_id, 'offer_id') }
   })
 }
 
-function parseSdp(value: unknown, type: 'offer' | 'answer'): { type: string; sdp: string } {
+/** The SDP of an offer or answer object. */
+function parseSdp(value: unknown, type: 'offer' | 'answer'): string {
   if (!isObject(value) || value.type !== type || typeof value.sdp !== 'string') {
     throw new TrackerError(`invalid ${type}`)
   }
   if (value.sdp.length > MAX_SDP_BYTES) throw new TrackerError(`${type} SDP too large`)
-  return { type, sdp: value.sdp }
+  return value.sdp
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -325,8 +347,13 @@ function requireBinaryId(v: unknown, name: string): string {
   return v
 }
 
+/** Where binToHex writes an id's bytes: a Buffer made per id cost more than the hex. */
+const idBytes = Buffer.allocUnsafe(20)
+
 export function binToHex(bin: string): string {
-  return Buffer.from(bin, 'latin1').toString('hex')
+  if (bin.length > idBytes.length) return Buffer.from(bin, 'latin1').toString('hex')
+  const n = idBytes.write(bin, 0, 'latin1')
+  return idBytes.toString('hex', 0, n)
 }
 
 export function hexToBin(hex: string): string {
