@@ -130,10 +130,32 @@ export class VerifiedBatches {
   /** The SHA-256 that verifyListing and these checks use (noble's unless one is given). */
   readonly hash: Sha256
   readonly #batches: BoundedMap<string, Map<number, string>>
+  /** The batch used last, always the most recently used entry of #batches (every get or set
+   * that makes another one so replaces it): a page's listings come a batch at a time, so
+   * most find their batch here without building its ~260-character key, and without an LRU
+   * move that would change nothing. */
+  #last: LastBatch | undefined
 
   constructor(maxBatches = MAX_VERIFIED_BATCHES, hash: Sha256 = sha256) {
     this.#batches = new BoundedMap({ maxSize: maxBatches, order: 'lru' })
     this.hash = hash
+  }
+
+  /** The nodes known of a batch, as #batches.get(batchKey(…)) gives them. */
+  #nodesOf(sig: string, publisher: string, batch: ListingBatchProof) {
+    const last = this.#last
+    if (
+      last !== undefined &&
+      last.n === batch.n &&
+      last.sig === sig &&
+      last.publisher === publisher &&
+      last.root === batch.root
+    ) {
+      return last.nodes
+    }
+    const nodes = this.#batches.get(batchKey(sig, publisher, batch))
+    if (nodes) this.#last = { sig, publisher, root: batch.root, n: batch.n, nodes }
+    return nodes
   }
 
   get size(): number {
@@ -150,7 +172,7 @@ export class VerifiedBatches {
     batch: ListingBatchProof,
     leafHash: Uint8Array,
   ): boolean | null {
-    const nodes = this.#batches.get(batchKey(sig, publisher, batch))
+    const nodes = this.#nodesOf(sig, publisher, batch)
     if (!nodes) return null
     // Every path is recorded up to the root, so the climb meets a known node by then.
     const c = this.#climb(nodes, batch, leafHash)
@@ -163,11 +185,12 @@ export class VerifiedBatches {
 
   /** Records a listing's path, once it folded to the root and the signature checked good. */
   remember(sig: string, publisher: string, batch: ListingBatchProof, leafHash: Uint8Array): void {
-    const key = batchKey(sig, publisher, batch)
-    let nodes = this.#batches.get(key)
+    let nodes = this.#nodesOf(sig, publisher, batch)
     if (!nodes) {
       nodes = new Map()
-      this.#batches.set(key, nodes)
+      this.#batches.set(batchKey(sig, publisher, batch), nodes)
+      // maxSize >= 1 (BoundedMap's rule): the entry just set is the most recent, and kept.
+      this.#last = { sig, publisher, root: batch.root, n: batch.n, nodes }
     }
     // What is above a known node is known already.
     record(nodes, this.#climb(nodes, batch, leafHash).passed)
@@ -198,6 +221,15 @@ export class VerifiedBatches {
       }
     }
   }
+}
+
+/** The batch VerifiedBatches used last, and its key's parts. */
+interface LastBatch {
+  sig: string
+  publisher: string
+  root: string
+  n: number
+  nodes: Map<number, string>
 }
 
 /** Where a climb stopped: the node known there (if any), the hash it brought, the level,

@@ -35,8 +35,12 @@ import {
   MAX_SAFE_SIZE,
 } from './limits.ts'
 import type { VerifiedBatches } from './listing-batch.ts'
-import { encodeBatchStatement, encodeSigningFields } from './listing-encoding.ts'
-import { merkleLeafHash, merkleAuditPathLength, merkleRootFromPath } from './merkle.ts'
+import {
+  encodeBatchStatement,
+  encodeSigningFields,
+  encodeSigningFieldsTransient,
+} from './listing-encoding.ts'
+import { merkleLeafHashFramed, merkleAuditPathLength, merkleRootFromPath } from './merkle.ts'
 import { charLength, sanitizeDescription, sanitizeName, sanitizePath } from './text.ts'
 import { isSanitizedDescription, isSanitizedName, isSanitizedPath } from './sanitized-text.ts'
 
@@ -121,10 +125,19 @@ const KEYS = [
   'batch',
   'sig',
 ] as const
+const KNOWN_KEYS: ReadonlySet<string> = new Set(KEYS)
 const BATCH_KEYS = ['root', 'n', 'i', 'proof']
-const HEX40 = /^[0-9a-f]{40}$/
-const HEX64 = /^[0-9a-f]{64}$/
-const HEX128 = /^[0-9a-f]{128}$/
+
+/** A string of exactly `length` lowercase hex digits (what /^[0-9a-f]{length}$/ tests), in one
+ * pass over its character codes: ids and hashes are checked on every synced listing. */
+function isLowerHex(value: unknown, length: number): value is string {
+  if (typeof value !== 'string' || value.length !== length) return false
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i)
+    if (c > 0x66 || (c < 0x61 && (c < 0x30 || c > 0x39))) return false
+  }
+  return true
+}
 
 /** The canonical bytes a listing's signature covers. */
 export function signingBytes(listing: Omit<Listing, 'sig'>): Uint8Array {
@@ -244,14 +257,14 @@ export function checkListing(
   }
   const record = value as Record<string, unknown>
   for (const key of Object.keys(record)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
+    if (!KNOWN_KEYS.has(key)) {
       throw new ListingError('malformed', `unknown field "${key}"`)
     }
   }
   if (record.v !== LISTING_VERSION && record.v !== LISTING_BATCH_VERSION) {
     throw new ListingError('malformed', 'unsupported version')
   }
-  if (typeof record.sig !== 'string' || !HEX128.test(record.sig)) {
+  if (!isLowerHex(record.sig, 128)) {
     throw new ListingError('malformed', 'sig must be 128 lowercase hex chars')
   }
   if (record.v === LISTING_VERSION && record.batch !== undefined) {
@@ -263,15 +276,17 @@ export function checkListing(
   if (listing.ts > nowSeconds + MAX_CLOCK_SKEW_SECONDS) {
     throw new ListingError('future', 'ts is too far in the future')
   }
-  const bytes = signingBytes(listing)
+  // The signing bytes after one byte of room, so the leaf hash needs no copy of them; a view
+  // the next encoding overwrites, so never handed on as it is.
+  const framed = encodeSigningFieldsTransient(listing, 1)
+  const bytes = framed.subarray(1)
   if (bytes.length + envelopeBytes(listing.batch) > MAX_LISTING_BYTES) {
     throw new ListingError('too-large', `listing is over ${MAX_LISTING_BYTES} bytes`)
   }
-  const publicKey = hexToBytes(listing.publisher)
   const batch = listing.batch
   if (batch) {
     const hash = batches?.hash
-    const leaf = merkleLeafHash(bytes, hash)
+    const leaf = merkleLeafHashFramed(framed, hash)
     const known = batches?.includes(listing.sig, listing.publisher, batch, leaf) ?? null
     if (known === null) {
       const root = merkleRootFromPath(leaf, batch.i, batch.n, batch.proof.map(hexToBytes), hash)
@@ -281,6 +296,7 @@ export function checkListing(
         throw new ListingError('bad-signature', 'listing is not in the signed batch')
       }
       const statement = batchStatementBytes(listing.publisher, batch.root, batch.n)
+      const publicKey = hexToBytes(listing.publisher)
       if (!verifySignature(hexToBytes(listing.sig), statement, publicKey)) {
         throw new ListingError('bad-signature', 'batch signature does not match publisher')
       }
@@ -288,8 +304,12 @@ export function checkListing(
     } else if (!known) {
       throw new ListingError('bad-signature', 'listing is not in the signed batch')
     }
-  } else if (!verifySignature(hexToBytes(listing.sig), bytes, publicKey)) {
-    throw new ListingError('bad-signature', 'signature does not match publisher')
+  } else {
+    // A copy: a verifier may keep the message (the app's batches checks for WebCrypto).
+    const message = bytes.slice()
+    if (!verifySignature(hexToBytes(listing.sig), message, hexToBytes(listing.publisher))) {
+      throw new ListingError('bad-signature', 'signature does not match publisher')
+    }
   }
   return listing
 }
@@ -302,11 +322,10 @@ function checkBatch(value: unknown): asserts value is ListingBatchProof {
   }
   const b = value as Record<string, unknown>
   const keys = Object.keys(b)
-  if (keys.length !== BATCH_KEYS.length || !keys.every((k) => BATCH_KEYS.includes(k))) {
+  if (keys.length !== BATCH_KEYS.length || !keys.every(isBatchKey)) {
     malformed(`batch must have exactly ${BATCH_KEYS.join(', ')}`)
   }
-  if (typeof b.root !== 'string' || !HEX64.test(b.root))
-    malformed('batch.root must be 64 hex chars')
+  if (!isLowerHex(b.root, 64)) malformed('batch.root must be 64 hex chars')
   const n = b.n
   const i = b.i
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > MAX_BATCH_LISTINGS) {
@@ -320,10 +339,11 @@ function checkBatch(value: unknown): asserts value is ListingBatchProof {
     malformed('batch.proof has the wrong length for its index and size')
   }
   for (const hash of proof as unknown[]) {
-    if (typeof hash !== 'string' || !HEX64.test(hash))
-      malformed('batch.proof holds 64-hex-char hashes')
+    if (!isLowerHex(hash, 64)) malformed('batch.proof holds 64-hex-char hashes')
   }
 }
+
+const isBatchKey = (key: string) => BATCH_KEYS.includes(key)
 
 /** True when `incoming` should replace `stored` (same publisher and hash): higher seq wins. */
 export function supersedes(incoming: Pick<Listing, 'seq'>, stored: Pick<Listing, 'seq'>): boolean {
@@ -336,10 +356,10 @@ function malformed(message: string): never {
 }
 
 function checkFields(l: Omit<Listing, 'sig'>): void {
-  if (typeof l.infoHash !== 'string' || !HEX40.test(l.infoHash)) {
+  if (!isLowerHex(l.infoHash, 40)) {
     malformed('infoHash must be 40 lowercase hex chars')
   }
-  if (typeof l.publisher !== 'string' || !HEX64.test(l.publisher)) {
+  if (!isLowerHex(l.publisher, 64)) {
     malformed('publisher must be 64 lowercase hex chars')
   }
   if (typeof l.name !== 'string' || l.name === '') malformed('name is required')

@@ -27,6 +27,13 @@ export function merkleLeafHash(data: Uint8Array, hash: Sha256 = sha256): Uint8Ar
   return hash(input)
 }
 
+/** MTH({d}) for `framed` = one byte of room, then d: the prefix is written into that byte
+ * and `framed` hashed as it is, without merkleLeafHash's copy. */
+export function merkleLeafHashFramed(framed: Uint8Array, hash: Sha256 = sha256): Uint8Array {
+  framed[0] = LEAF_PREFIX
+  return hash(framed)
+}
+
 /** SHA-256(0x01 || left || right) (RFC 6962 §2.1). */
 export function merkleNodeHash(
   left: Uint8Array,
