@@ -6,6 +6,7 @@
 // renumbered, once they outnumber the live ones.
 
 import { ODD_KEY, type IndexColumns } from './index-state.ts'
+import { SnapshotError } from './index-snapshot.ts'
 import { DocTable, InfoHashTable, grown } from './index-tables.ts'
 import { TermPostings } from './index-terms.ts'
 import type { IndexedListing, SwarmFigures } from './search-index.ts'
@@ -59,9 +60,16 @@ export class IndexRows {
     (doc) => this.c.hash[doc],
   )
 
-  constructor(columns: IndexColumns = emptyColumns()) {
+  /** `keySlots`: the key table as a snapshot saved it with these columns (decodeIndex),
+   * taken once checked (SnapshotError) instead of refiling every row. */
+  constructor(columns: IndexColumns = emptyColumns(), keySlots?: Int32Array) {
     this.c = columns
-    this.#reindex()
+    this.#reindex(keySlots)
+  }
+
+  /** The key table's slots, for a snapshot. */
+  get keySlots(): Int32Array {
+    return this.#byKey.slots
   }
 
   categoryId(name: string): number | undefined {
@@ -264,7 +272,7 @@ export class IndexRows {
   }
 
   /** Rebuilds what is derived from the columns: lookups, counts, hash chains. */
-  #reindex(): void {
+  #reindex(keySlots?: Int32Array): void {
     const c = this.c
     this.#publisherIds.clear()
     c.publishers.forEach((p, id) => this.#publisherIds.set(p, id))
@@ -275,18 +283,27 @@ export class IndexRows {
     this.#oddKeyOf = new Map([...c.oddKeys].map(([key, doc]) => [doc, key]))
     c.hashHead = new Int32Array(c.hashes.count).fill(-1)
     c.previousOfHash = new Int32Array(c.docs)
-    // Live rows filed by key, in a typed array: a start does this for a million rows.
-    const keyed = new Uint32Array(c.live)
+    // Live rows filed by key, in a typed array, unless a snapshot saved the key table.
+    const keyed = new Uint32Array(keySlots ? 0 : c.live)
     let k = 0
+    // Columns in locals: a start runs this over a million rows.
+    const { alive, publisher, category, hash, hashHead, previousOfHash } = c
+    const { categoryLive, categoryBits } = this
     for (let doc = 0; doc < c.docs; doc++) {
-      if (!this.isAlive(doc)) continue
-      if (c.publisher[doc] !== ODD_KEY) keyed[k++] = doc
-      this.categoryLive[c.category[doc]]++
-      this.categoryBits[c.category[doc]][doc >>> 5] |= 1 << (doc & 31)
-      c.previousOfHash[doc] = c.hashHead[c.hash[doc]]
-      c.hashHead[c.hash[doc]] = doc
+      if ((alive[doc >>> 5] & (1 << (doc & 31))) === 0) continue
+      if (!keySlots && publisher[doc] !== ODD_KEY) keyed[k++] = doc
+      categoryLive[category[doc]]++
+      categoryBits[category[doc]][doc >>> 5] |= 1 << (doc & 31)
+      previousOfHash[doc] = hashHead[hash[doc]]
+      hashHead[hash[doc]] = doc
     }
-    this.#byKey.reset(keyed.subarray(0, k), c.live)
+    if (!keySlots) return this.#byKey.reset(keyed.subarray(0, k), c.live)
+    try {
+      this.#byKey.restore(keySlots, c.docs, (doc) => c.publisher[doc] !== ODD_KEY)
+    } catch (err) {
+      if (err instanceof RangeError) throw new SnapshotError('bad snapshot: key slots')
+      throw err
+    }
   }
 }
 

@@ -78,4 +78,32 @@ describe('index snapshots', () => {
     expect(() => decodeSnapshot(longer)).toThrow(SnapshotError)
     expect(() => decodeSnapshot(new Uint8Array(1 << 12))).toThrow(SnapshotError)
   })
+
+  it('checksums as an independent four-lane FNV-1a over the words after the prefix', () => {
+    fc.assert(
+      fc.property(sections, fc.jsonValue(), (s, meta) => {
+        const bytes = encodeSnapshot(meta, s)
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        const lanes = [0x811c9dc5, 0x811c9dc5, 0x811c9dc5, 0x811c9dc5]
+        const words = (bytes.length - 16) / 4
+        for (let k = 0; k < words; k++) {
+          lanes[k % 4] = Math.imul(lanes[k % 4] ^ view.getUint32(16 + 4 * k, true), 0x01000193)
+        }
+        let h = 0x811c9dc5
+        for (const lane of [...lanes, words]) h = Math.imul(h ^ lane, 0x01000193)
+        expect(view.getUint32(12, true)).toBe(h >>> 0)
+      }),
+    )
+  })
+
+  it('refuses a snapshot of another version, even with a valid checksum', () => {
+    const bytes = encodeSnapshot({ n: 1 }, { x: Uint32Array.from([1, 2, 3]) })
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    expect(view.getUint32(4, true)).toBe(2)
+    for (const version of [0, 1, 3]) {
+      const old = bytes.slice()
+      new DataView(old.buffer).setUint32(4, version, true)
+      expect(() => decodeSnapshot(old)).toThrow(/version/)
+    }
+  })
 })

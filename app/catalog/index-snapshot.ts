@@ -2,7 +2,7 @@
 // one buffer, so saving is a few copies and loading is views on the buffer, with nothing to
 // parse per listing. Layout (little-endian, as typed arrays on every browser we run on):
 //
-//   "MSIX" | u32 version | u32 header bytes | u32 checksum of everything after these 16 bytes
+//   "MSIX" | u32 version | u32 header bytes | u32 checksum (Checksum) of all after these 16 bytes
 //   header: UTF-8 JSON { meta, sections: [name, type, length][] }, padded to 8 bytes
 //   each section's elements, padded to 8 bytes
 //
@@ -12,7 +12,9 @@
 import { concatBytes } from '@noble/hashes/utils.js'
 
 const MAGIC = 0x5849534d // "MSIX" read as a little-endian u32
-const VERSION = 1
+/** 2: the four-lane checksum, and the index's lookup tables saved (index-state.ts). Any
+ * other version is refused, and the index rebuilt. */
+const VERSION = 2
 const PREFIX_BYTES = 16
 const ALIGN = 8
 
@@ -130,16 +132,24 @@ export function decodeSnapshot(input: Uint8Array): DecodedSnapshot {
   return { meta: header.meta, sections }
 }
 
-/** FNV-1a over 32-bit words of everything after the prefix: cheap at hundreds of MB. */
+/** Checksum of everything after the prefix: cheap at hundreds of MB. */
 function checksum(bytes: Uint8Array): number {
   const sum = new Checksum()
   sum.add(bytes.subarray(PREFIX_BYTES))
   return sum.value()
 }
 
-/** FNV-1a over little-endian 32-bit words, fed in parts of any length and alignment. */
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+
+/**
+ * FNV-1a over little-endian 32-bit words in four lanes (word k feeds lane k mod 4), the lanes
+ * then FNV-1a'd together with the word count; fed in parts of any length and alignment. One
+ * lane is a chain of dependent multiplies; four run side by side, ~3× faster (version 2).
+ */
 class Checksum {
-  #h = 0x811c9dc5
+  #lanes = Int32Array.of(FNV_OFFSET, FNV_OFFSET, FNV_OFFSET, FNV_OFFSET)
+  #words = 0
   /** Bytes of a word not yet complete (0-3), little-endian, and how many. */
   #carry = 0
   #carried = 0
@@ -151,9 +161,27 @@ class Checksum {
     const words = (bytes.length - i) >>> 2
     if (aligned && words > 0) {
       const w = new Uint32Array(bytes.buffer, bytes.byteOffset + i, words)
-      let h = this.#h
-      for (let k = 0; k < w.length; k++) h = Math.imul(h ^ w[k], 0x01000193)
-      this.#h = h
+      let k = 0
+      while (k < w.length && (this.#words & 3) !== 0) this.#word(w[k++])
+      const lanes = this.#lanes
+      let a = lanes[0]
+      let b = lanes[1]
+      let c = lanes[2]
+      let d = lanes[3]
+      const from = k
+      const whole = k + ((w.length - k) & ~3)
+      for (; k < whole; k += 4) {
+        a = Math.imul(a ^ w[k], FNV_PRIME)
+        b = Math.imul(b ^ w[k + 1], FNV_PRIME)
+        c = Math.imul(c ^ w[k + 2], FNV_PRIME)
+        d = Math.imul(d ^ w[k + 3], FNV_PRIME)
+      }
+      lanes[0] = a
+      lanes[1] = b
+      lanes[2] = c
+      lanes[3] = d
+      this.#words += whole - from
+      while (k < w.length) this.#word(w[k++])
       i += 4 * words
     }
     while (i < bytes.length) this.#byte(bytes[i++])
@@ -161,13 +189,20 @@ class Checksum {
 
   value(): number {
     if (this.#carried > 0) throw new RangeError('checksum over a part word')
-    return this.#h >>> 0
+    let h = FNV_OFFSET
+    for (const lane of this.#lanes) h = Math.imul(h ^ lane, FNV_PRIME)
+    return Math.imul(h ^ this.#words, FNV_PRIME) >>> 0
+  }
+
+  #word(word: number): void {
+    const lane = this.#words++ & 3
+    this.#lanes[lane] = Math.imul(this.#lanes[lane] ^ word, FNV_PRIME)
   }
 
   #byte(b: number): void {
     this.#carry |= b << (8 * this.#carried)
     if (++this.#carried === 4) {
-      this.#h = Math.imul(this.#h ^ this.#carry, 0x01000193)
+      this.#word(this.#carry)
       this.#carry = 0
       this.#carried = 0
     }

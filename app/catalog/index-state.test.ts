@@ -37,6 +37,16 @@ describe('decodeIndex', () => {
     expect(decodeIndex(encodeSnapshot(p.meta, p.sections)).columns.docs).toBe(3)
   })
 
+  it('restores the lookup tables saved, which find every row', () => {
+    const p = parts()
+    const restored = SearchIndex.fromSnapshot(encodeSnapshot(p.meta, p.sections))
+    for (let i = 0; i < 3; i++) {
+      const hash = String(i).padStart(40, '0')
+      expect(restored.row(`${'p'.repeat(64)}:${hash}`)?.infoHash).toBe(hash)
+    }
+    expect(restored.row(`${'p'.repeat(64)}:${'9'.repeat(40)}`)).toBeUndefined()
+  })
+
   it('holds the date ordering the index page first asks for, even before any query', () => {
     const index = new SearchIndex()
     index.upsert(
@@ -71,7 +81,23 @@ describe('decodeIndex', () => {
     ['a row count past the columns', (p) => (p.meta.docs = 4)],
     ['publishers given twice', (p) => (p.meta.publishers = ['x', 'x'])],
     ['an odd key on a keyed row', (p) => (p.meta.oddKeys = [['k', 0]])],
+    ['a key slot past the rows', (p) => (p.sections.keySlots[p.sections.keySlots.indexOf(0)] = 9)],
+    [
+      'a key slot naming a row twice',
+      (p) =>
+        (p.sections.keySlots[p.sections.keySlots.indexOf(0)] = p.sections.keySlots.find(
+          (s) => s > 0,
+        )!),
+    ],
+    ['a key table with no empty slot', (p) => p.sections.keySlots.fill(-1)],
+    ['a key table not a power of two', (p) => (p.sections.keySlots = new Int32Array(100))],
+    [
+      'a hash slot past the hashes',
+      (p) => (p.sections.hashSlots[p.sections.hashSlots.indexOf(0)] = 4),
+    ],
+    ['a hash missing from its slots', (p) => (p.sections.hashSlots = new Int32Array(64))],
+    ['a missing key table', (p) => delete p.sections.keySlots],
   ] as [string, (p: ReturnType<typeof parts>) => void][])('refuses %s', (_, change) => {
-    expect(() => decodeIndex(altered(change))).toThrow(SnapshotError)
+    expect(() => SearchIndex.fromSnapshot(altered(change))).toThrow(SnapshotError)
   })
 })

@@ -24,6 +24,13 @@ describe('InfoHashTable', () => {
           }
           const restored = InfoHashTable.restore(table.bytes, table.count, table.oddEntries())
           for (const [h, id] of ids) expect(restored.find(h)).toBe(id)
+          const saved = InfoHashTable.restore(
+            table.bytes,
+            table.count,
+            table.oddEntries(),
+            table.slots.slice(),
+          )
+          for (const [h, id] of ids) expect(saved.find(h)).toBe(id)
         },
       ),
     )
@@ -105,6 +112,48 @@ describe('DocTable', () => {
       ),
       { numRuns: 100 },
     )
+  })
+})
+
+describe('saved lookup slots', () => {
+  const hashes = ['a', 'b', 'c'].map((x) => x.repeat(40))
+  const table = new InfoHashTable()
+  hashes.forEach((h) => table.intern(h))
+  table.intern('odd')
+  const restore = (slots: Int32Array) =>
+    InfoHashTable.restore(table.bytes, table.count, table.oddEntries(), slots)
+
+  it('refuses hash slots that would misfile or never end a probe', () => {
+    const at = (value: number) => {
+      const slots = table.slots.slice()
+      slots[slots.indexOf(0)] = value
+      return slots
+    }
+    expect(() => restore(at(99))).toThrow(RangeError)
+    expect(() => restore(at(1 + 3))).toThrow(RangeError) // the odd hash's id
+    expect(() => restore(at(table.slots.find((s) => s > 0)!))).toThrow(RangeError)
+    expect(() => restore(new Int32Array(64))).toThrow(RangeError)
+    expect(() => restore(new Int32Array(96))).toThrow(RangeError)
+    expect(() => restore(new Int32Array(64).fill(-1))).toThrow(RangeError)
+  })
+
+  it('takes a DocTable saved, and refuses rows the caller does not vouch for', () => {
+    const first = [1, 2, 3, 4]
+    const table = new DocTable(
+      (d) => first[d],
+      (d) => first[d] * 2,
+    )
+    table.reset(Uint32Array.of(0, 1, 2, 3), 4)
+    const restored = new DocTable(
+      (d) => first[d],
+      (d) => first[d] * 2,
+    )
+    restored.restore(table.slots.slice(), 4, () => true)
+    first.forEach((a, d) => expect(restored.get(a, a * 2)).toBe(d))
+    restored.set(first.push(5) - 1)
+    expect(restored.get(5, 10)).toBe(4)
+    expect(() => restored.restore(table.slots.slice(), 4, (d) => d !== 2)).toThrow(RangeError)
+    expect(() => restored.restore(table.slots.slice(), 3, () => true)).toThrow(RangeError)
   })
 })
 

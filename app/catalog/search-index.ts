@@ -140,8 +140,8 @@ export class SearchIndex {
   readonly #folded = new Map<string, string[]>()
   readonly #terms = new Set<string>()
 
-  constructor(columns?: IndexColumns) {
-    this.#rows = new IndexRows(columns)
+  constructor(columns?: IndexColumns, keySlots?: Int32Array) {
+    this.#rows = new IndexRows(columns, keySlots)
   }
 
   /** The whole index in one buffer, for fromSnapshot (index-state.ts has the layout). */
@@ -155,13 +155,13 @@ export class SearchIndex {
     this.#rows.c.terms.fold(this.#rows.c.docs)
     // The index page's first query sorts by date: saved with it, a start sorts nothing.
     this.#orders.order(DEFAULT_QUERY.sort)
-    return encodeIndexParts(this.#rows.c, this.#orders.current())
+    return encodeIndexParts(this.#rows.c, this.#orders.current(), this.#rows.keySlots)
   }
 
   /** The index `snapshot()` saved; throws SnapshotError for anything short of that. */
   static fromSnapshot(bytes: Uint8Array): SearchIndex {
-    const { columns, orders } = decodeIndex(bytes)
-    const index = new SearchIndex(columns)
+    const { columns, orders, keySlots } = decodeIndex(bytes)
+    const index = new SearchIndex(columns, keySlots)
     for (const [key, perm] of orders) index.#orders.restore(key, perm)
     return index
   }

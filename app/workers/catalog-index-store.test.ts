@@ -36,6 +36,15 @@ async function save(storage: ReturnType<typeof memoryCatalogStorage>, index: Sea
   return storage.storage.saveIndexSnapshot({ ...basis, figuresAt: NOW, bytes: index.snapshot() })
 }
 
+/** Two listings stored, their index saved: the index and the snapshot as storage holds it. */
+async function savedSnapshot() {
+  const storage = memoryCatalogStorage()
+  await storage.put([listing(1), listing(2)], NOW)
+  const good = (await load(storage)).index
+  await save(storage, good)
+  return { storage, good, saved: (await storage.storage.indexSnapshot())! }
+}
+
 afterEach(() => vi.useRealTimers())
 
 describe('loadIndex', () => {
@@ -80,13 +89,22 @@ describe('loadIndex', () => {
   })
 
   it('rebuilds when the snapshot is corrupt, and gets the same index', async () => {
-    const storage = memoryCatalogStorage()
-    await storage.put([listing(1), listing(2)], NOW)
-    const good = (await load(storage)).index
-    await save(storage, good)
-    const saved = (await storage.storage.indexSnapshot())!
+    const { storage, good, saved } = await savedSnapshot()
     saved.bytes = saved.bytes.slice(0, saved.bytes.length - 8)
     const { index, stale } = await load(storage)
+    expect(stale).toBe(true)
+    expect(answers(index)).toEqual(answers(good))
+  })
+
+  it('rebuilds from a snapshot of an older version, the reads asked for early unhandled', async () => {
+    const { storage, good, saved } = await savedSnapshot()
+    new DataView(saved.bytes.buffer, saved.bytes.byteOffset).setUint32(4, 1, true)
+    // Asked for before the snapshot is refused: their failure must not go unhandled.
+    const listingsAfter = vi.fn(async () => Promise.reject(new Error('closing')))
+    storage.storage.listingsAfter = listingsAfter
+    storage.storage.figuresSince = async () => Promise.reject(new Error('closing'))
+    const { index, stale } = await load(storage)
+    expect(listingsAfter).toHaveBeenCalled()
     expect(stale).toBe(true)
     expect(answers(index)).toEqual(answers(good))
   })
