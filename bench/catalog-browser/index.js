@@ -37,7 +37,7 @@
 
 import { register } from 'tsx/esm/api'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs'
-import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -345,6 +345,17 @@ const quantile = (values, q) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 }
+/** A file under app/ or shared/ changed after `built` (dist/app's index.html), or null. */
+function newerSource(built) {
+  for (const dir of ['app', 'shared']) {
+    for (const entry of readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue
+      const path = join(entry.parentPath ?? entry.path, entry.name)
+      if (statSync(path).mtimeMs > built.mtimeMs) return path.slice(ROOT.length)
+    }
+  }
+  return null
+}
 const ms = (x) => Number(x.toFixed(2))
 const mb = (bytes) => Number((bytes / 1024 / 1024).toFixed(1))
 
@@ -353,6 +364,12 @@ try {
     ? readdirSync(join(APP, 'assets')).find((f) => /^catalog\.worker-.*\.js$/.test(f))
     : undefined
   if (!workerFile) throw new Error('no built catalog worker in dist/app: run `npx vite build`')
+  const stale = process.env.MONSOON_BENCH_APP
+    ? null
+    : newerSource(statSync(join(APP, 'index.html')))
+  // A build older than the code measures old code, and an older worker may not know the
+  // messages this script sends (it waited for ever on `save` once).
+  if (stale) throw new Error(`dist/app is older than ${stale}: run \`npx vite build\``)
   const file = await catalogFile()
   const dataDir = mkdtempSync(join(tmpdir(), 'monsoon-bench-browser-'))
   dirs.push(dataDir)
