@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import bencode from 'bencode'
+import { referenceSigningBytes } from './test/signing-reference.ts'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, type SignatureVerifier } from './identity.ts'
 import {
@@ -58,22 +59,6 @@ const fail = (message: string): never => {
 }
 const isCount = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_SAFE_SIZE
-
-function referenceSigningBytes(l: Listing): Uint8Array {
-  return bencode.encode({
-    cat: l.category,
-    desc: l.description,
-    files: l.files,
-    fl: l.fileList.map((f) => [f.path, f.size]),
-    ih: hexToBytes(l.infoHash),
-    name: l.name,
-    pk: hexToBytes(l.publisher),
-    seq: l.seq,
-    size: l.size,
-    ts: l.ts,
-    v: l.v,
-  })
-}
 
 function referenceBatch(value: unknown): asserts value is ListingBatchProof {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
