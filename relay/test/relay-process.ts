@@ -36,6 +36,8 @@ export interface StartOptions {
   bin?: string
   /** The working directory (default: this process's). */
   cwd?: string
+  /** Leave `--workers` at the relay's default (one process per core) instead of 1. */
+  defaultWorkers?: boolean
 }
 
 /** Spawns the relay and resolves once it logs `listening`. */
@@ -49,6 +51,10 @@ export async function startRelay(options: StartOptions = {}): Promise<RelayProce
   }
   // Relays a test starts join at once; a test of the probation gives its own figure.
   if (!options.args?.includes('--admission-probation')) args.push('--admission-probation', '0')
+  // One process, unless a test asks for more: budgets per address and counts in logs are each
+  // process's own (README, "Limits"), and the tests of them assert exact figures. The default
+  // shape, one process per core, runs under every e2e test and in workers.test.ts.
+  if (!options.defaultWorkers && !options.args?.includes('--workers')) args.push('--workers', '1')
   const [command, script] = options.bin ? [options.bin, []] : [process.execPath, [BIN]]
   const child = spawn(command, [...script, ...args, ...(options.args ?? [])], {
     cwd: options.cwd,

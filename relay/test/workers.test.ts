@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
 import { connect } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SELF_SIGNED_CERT } from '../tls/tls.ts'
@@ -187,6 +188,22 @@ describe('a relay with --workers 2', () => {
     while (closed < sockets.length - CAP) await new Promise((r) => setTimeout(r, 20))
     sockets.forEach((s) => s.destroy())
     while (closed < sockets.length) await new Promise((r) => setTimeout(r, 20))
+  }, 60_000)
+
+  it('runs one process per core when --workers is not given', async () => {
+    const asUsersRunIt = await startRelay({ defaultWorkers: true })
+    try {
+      const workers = availableParallelism() - 1
+      expect(await metricValue(asUsersRunIt, 'monsoon_socket_workers')).toBe(workers)
+      for (let i = 0; i < 4; i++) {
+        const answer = await fetch(
+          `${asUsersRunIt.url}${announcePath({ infoHash: binaryId(7), peerId: binaryId(100 + i) })}`,
+        )
+        expect(answer.status).toBe(200)
+      }
+    } finally {
+      expect(await asUsersRunIt.stop()).toBe(0)
+    }
   }, 60_000)
 
   it('stops on SIGTERM with its worker, leaving no process behind', async () => {
