@@ -49,7 +49,7 @@ export async function startRelay(procs, { nodeArgs = [], relayArgs = [] } = {}) 
  * each classic announce it takes is proxied to that owner (relay/supernode/announce-proxy.ts).
  * Returns the candidate (the one measured) once it knows the owner; `owner` is stopped with it.
  */
-export async function startProxyingRelay(procs) {
+export async function startProxyingRelay(procs, { nodeArgs = [] } = {}) {
   const local = [
     '--local-network',
     '--supernode-poll-interval',
@@ -58,9 +58,17 @@ export async function startProxyingRelay(procs) {
     '64',
     '--admission-probation',
     '0',
+    // Tracking bandwidth past its cap (~400 announces/s by default) would have the owner
+    // promote the candidate mid-run, which then owns every hash and proxies none: the load
+    // measured would no longer be proxied announces. Likewise a rotation.
+    '--max-bandwidth',
+    String(1e12),
+    '--rotation-interval',
+    '0',
   ]
-  const owner = await startRelay(procs, { relayArgs: local })
+  const owner = await startRelay(procs, { nodeArgs, relayArgs: local })
   const proxy = await startRelay(procs, {
+    nodeArgs,
     relayArgs: [...local, '--role', 'candidate', '--peer', `http://127.0.0.1:${owner.port}`],
   })
   const deadline = Date.now() + START_TIMEOUT_MS

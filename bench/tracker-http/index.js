@@ -16,7 +16,9 @@
 // that drift on a shared machine hits every server alike. Only 2xx answers count.
 // Environment: MONSOON_BENCH_DURATION (s per server, default 10), MONSOON_BENCH_WARMUP
 // (s, default 2), MONSOON_BENCH_ROUNDS (default 5), MONSOON_BENCH_PROFILE=DIR (run our
-// relay under --cpu-prof, profile written to DIR when it stops).
+// relay under --cpu-prof, profile written to DIR when it stops; with the proxying pair too),
+// MONSOON_BENCH_SERVERS (comma-separated keys, e.g. `ours,ours_proxied,opentracker`: only
+// those are measured, for a short run while developing).
 
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -138,6 +140,9 @@ function meter(prepared, mode) {
     ...prepared,
     mode,
     cpu: new CpuMeter(prepared.server.child.pid, treeCpuSeconds),
+    // A proxied announce costs the owner too: its CPU, for the pair's CPU per announce.
+    ownerCpu:
+      prepared.server.owner && new CpuMeter(prepared.server.owner.child.pid, treeCpuSeconds),
     ok: 0,
     requests: 0,
     nonOk: 0,
@@ -155,8 +160,10 @@ function meter(prepared, mode) {
 async function slice(procs, wrk, m, seconds, hashesFile) {
   const generatorBefore = reapedChildrenCpuSeconds()
   m.cpu.start()
+  m.ownerCpu?.start()
   const run = await runWrk(procs, wrk, m.server.port, seconds, hashesFile, false, m.mode)
   m.cpu.stop()
+  m.ownerCpu?.stop()
   const generatorAfter = reapedChildrenCpuSeconds()
   if (generatorBefore === null || generatorAfter === null) m.generatorCpuKnown = false
   else m.generatorCpuSeconds += generatorAfter - generatorBefore
@@ -193,6 +200,12 @@ function summary(m) {
     rps_per_round: m.perRound.map((x) => Math.round(x)),
     announces_per_cpu_s: perCpu(m.ok, m.cpu),
     server_cpu_us_per_announce: m.cpu.cpuSeconds ? round((m.cpu.cpuSeconds * 1e6) / m.ok) : null,
+    ...(m.ownerCpu && {
+      owner_cpu_us_per_announce: m.ownerCpu.cpuSeconds
+        ? round((m.ownerCpu.cpuSeconds * 1e6) / m.ok)
+        : null,
+      owner_cpu_pct: m.ownerCpu.result().server_cpu_pct,
+    }),
     ...m.cpu.result(),
     // wrk shares the 2 cores: its CPU (% of one core, both threads) and per request. Near
     // 200 % it, not the server, is the limit; with a new connection each it costs about as
@@ -274,17 +287,19 @@ await runBenchmark(BENCH, async (procs) => {
   const servers = [
     { key: 'ours', start: () => startRelay(procs, { nodeArgs: relayArgs }) },
     // Through a relay that owns no hash: proxied to the owner, answered byte for byte.
-    { key: 'ours_proxied', start: () => startProxyingRelay(procs) },
+    { key: 'ours_proxied', start: () => startProxyingRelay(procs, { nodeArgs: relayArgs }) },
     { key: 'bittorrent_tracker', start: () => startBittorrentTracker(procs) },
     { key: 'opentracker', start: () => startOpentracker(procs, hashes) },
     { key: 'ours_workers_1', start: () => startRelay(procs, { relayArgs: ['--workers', '1'] }) },
     { key: 'ours_workers_2', start: () => startRelay(procs, { relayArgs: ['--workers', '2'] }) },
     { key: 'node_floor', start: () => startNodeFloor(procs), checked: false },
   ]
+  const only = process.env.MONSOON_BENCH_SERVERS?.split(',')
 
   try {
     const prepared = []
     for (const { key, start, checked } of servers) {
+      if (only && !only.includes(key)) continue
       try {
         const p = await prepare(procs, wrk, key, start, hashes, hashesFile, checked)
         if (p) prepared.push(p)

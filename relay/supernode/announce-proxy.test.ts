@@ -16,6 +16,7 @@ import { directTransport } from '../peering/peer-fetch.ts'
 import { AnnounceProxy, PROXY_HEADER } from './announce-proxy.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { NodeMessageError } from './node-message.ts'
+import { PROXY_SOCKETS_PER_OWNER } from './proxy-client.ts'
 import { RecordSigner } from './test-support.ts'
 
 const now = () => Math.floor(Date.now() / 1000)
@@ -32,7 +33,7 @@ afterEach(() => {
   }
 })
 
-type Answer = { status?: number; body: string | Buffer } | 'hang'
+type Answer = { status?: number; body: string | Buffer; chunked?: boolean } | 'hang'
 
 /** A relay: its key, its directory, its proxy, and (with `answer`) an HTTP server that
  * checks the proxy header the way server.ts does, then answers. */
@@ -52,7 +53,9 @@ async function relay(answer?: (ip: string | Error, path: string) => Answer) {
       hits.push({ path: req.url ?? '', ip })
       const a = answer(ip, req.url ?? '')
       if (a === 'hang') return
-      res.writeHead(a.status ?? 200)
+      // As relay/server.ts answers: with a Content-Length, unless a test asks otherwise.
+      const length = a.chunked ? {} : { 'Content-Length': Buffer.byteLength(a.body) }
+      res.writeHead(a.status ?? 200, length)
       res.end(a.body)
     })
     servers.push(server)
@@ -171,17 +174,42 @@ describe('AnnounceProxy: announces for hashes owned elsewhere', () => {
     expect(a.proxy.stats).toMatchObject({ proxied: 1, proxyFailures: 1, replicas: 0 })
   })
 
-  it('answers locally when every owner fails: an error, an oversized answer, silence', async () => {
+  it('answers locally when every owner fails: an error, an oversized or chunked answer, silence', async () => {
     const erring = await relay(() => ({ status: 403, body: 'refused' }))
     const huge = await relay(() => ({ body: Buffer.alloc(MAX_PROXY_ANSWER_BYTES + 1) }))
+    const chunked = await relay(() => ({ body: 'd8:intervali1800ee', chunked: true }))
     const silent = await relay(() => 'hang')
     const a = await relay()
-    meet(a, erring, huge, silent)
-    for (const owner of [erring, huge, silent]) {
+    meet(a, erring, huge, chunked, silent)
+    for (const owner of [erring, huge, chunked, silent]) {
       const body = await a.proxy.announce(TARGET, CLIENT, owned(owner), localAnswer)
       expect(Buffer.from(body).toString()).toBe('d8:intervali1800ee')
     }
-    expect(a.proxy.stats).toMatchObject({ proxied: 0, proxyFailures: 3, fallbacks: 3 })
+    expect(a.proxy.stats).toMatchObject({ proxied: 0, proxyFailures: 4, fallbacks: 4 })
+  })
+
+  it('proxies many announces at once over a few kept connections, each its own answer', async () => {
+    const connections = new Set<unknown>()
+    const b = await relay((_ip, path) => ({ body: `answer to ${path}` }))
+    const server = servers.at(-1)!
+    server.on('connection', (socket) => connections.add(socket))
+    const a = await relay()
+    meet(a, b)
+    const targets = Array.from({ length: 200 }, (_, i) => `${TARGET}&key=${i}`)
+    const bodies = await Promise.all(
+      targets.map((t) => a.proxy.announce(t, CLIENT, owned(b), localAnswer)),
+    )
+    expect(bodies.map((body) => Buffer.from(body).toString())).toEqual(
+      targets.map((t) => `answer to ${t}`),
+    )
+    expect(b.hits.every((hit) => hit.ip === CLIENT)).toBe(true)
+    expect(connections.size).toBeLessThanOrEqual(PROXY_SOCKETS_PER_OWNER)
+    // The owner closes its idle connections (its keep-alive timeout): the next announce
+    // opens another and is answered.
+    server.closeIdleConnections()
+    const again = await a.proxy.announce(TARGET, CLIENT, owned(b), localAnswer)
+    expect(Buffer.from(again).toString()).toBe(`answer to ${TARGET}`)
+    expect(a.proxy.stats).toMatchObject({ proxied: 201, proxyFailures: 0 })
   })
 
   it('asks no owner whose URL the host cache will not let it contact', async () => {

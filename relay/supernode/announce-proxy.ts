@@ -22,6 +22,11 @@
 // GET /v1/stats?owned=1 per owner, coalesced, cached and capped (owner-scrapes.ts), asked
 // through the relay's PeerTransport: sealed when the owner is on plain HTTP (relay/sealed/).
 //
+// Announces go to a plain-HTTP owner over a few kept, pipelined connections (proxy-client.ts,
+// answers read by proxy-response.ts), to an HTTPS owner through node's client and the
+// transport's agent (--tls-ca): the rare case, kept simple. Copies ride the same connections,
+// written with the proxied announces of the same tick in one write.
+//
 // Proxied announces themselves are not sealed: they are tracker traffic that the classic
 // client already sent in clear to the first relay, and they keep the tracker's hot path (one
 // HMAC, no tunnel dispatch). An observer between two relays learns from them what one on the
@@ -48,6 +53,7 @@ import type { SupernodeDirectory } from './directory.ts'
 import { NodeMessageError } from './node-message.ts'
 import { OwnerScrapes, type OwnedHash, type ScrapeAsk } from './owner-scrapes.ts'
 import type { HashPlacement } from './placement.ts'
+import { ProxyClient, isSendableTarget } from './proxy-client.ts'
 
 /** The header carrying a proxied announce's signed message (lower case, as Node keys it). */
 export const PROXY_HEADER = 'x-monsoon-announce'
@@ -70,12 +76,16 @@ export class AnnounceProxy {
   readonly #deps: AnnounceProxyDeps
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 })
   readonly #httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 })
+  /** Plain-HTTP owners: kept, pipelined connections (proxy-client.ts). */
+  readonly #client: ProxyClient
+  readonly #origins = new BoundedMap<string, URL>({ maxSize: MAX_KNOWN_SUPERNODES, order: 'lru' })
   #inFlight = 0
   /** Pair keys by peer node id, least recently used dropped first. */
   readonly #keys = new BoundedMap<string, Buffer>({ maxSize: MAX_KNOWN_SUPERNODES, order: 'lru' })
 
   constructor(deps: AnnounceProxyDeps) {
     this.#deps = deps
+    this.#client = new ProxyClient({ timeoutMs: deps.timeoutMs ?? PROXY_TIMEOUT_MS })
     this.ownerScrapes = new OwnerScrapes({
       selfId: () => deps.directory.selfId,
       mayContact: deps.mayContact,
@@ -184,6 +194,7 @@ export class AnnounceProxy {
   close(): void {
     this.#agent.destroy()
     this.#httpsAgent.destroy()
+    this.#client.close()
   }
 
   /** Copies an announce to another owner without waiting for it, bounded. */
@@ -203,17 +214,33 @@ export class AnnounceProxy {
   }
 
   #forward(owner: SupernodeRecord, target: string, ip: string): Promise<Buffer> {
-    const header = this.header(owner.id, target, ip, Math.floor(Date.now() / 1000))
-    return this.#get(owner, target, { [PROXY_HEADER]: header })
-  }
-
-  /** GET `path` from a relay's first URL, with a timeout and a byte cap. */
-  #get(owner: SupernodeRecord, path: string, headers: Record<string, string> = {}) {
     const origin = owner.urls[0]
     if (!origin || !(this.#deps.mayContact?.(origin) ?? true)) {
       return Promise.reject(new Error(`${owner.id} has no URL this relay may contact`))
     }
-    const url = new URL(path, origin)
+    const header = this.header(owner.id, target, ip, Math.floor(Date.now() / 1000))
+    const base = this.#originUrl(origin)
+    // The request target exactly as the client sent it: it is what the MAC covers.
+    if (base.protocol === 'http:' && isSendableTarget(target)) {
+      return this.#client.get(base, target, PROXY_HEADER, header)
+    }
+    return this.#get(new URL(target, origin), { [PROXY_HEADER]: header })
+  }
+
+  /** An owner's URL, parsed once (per announce it cost more than the HMAC). */
+  #originUrl(origin: string): URL {
+    let url = this.#origins.get(origin)
+    if (url === undefined) {
+      url = new URL(origin)
+      this.#origins.set(origin, url)
+    }
+    return url
+  }
+
+  /** GET `url` with node's client (HTTPS owners, through --tls-ca's agent), with a timeout
+   * and a byte cap. */
+  #get(url: URL, headers: Record<string, string>) {
+    const origin = url.origin
     const https = url.protocol === 'https:'
     return new Promise<Buffer>((resolve, reject) => {
       const req = (https ? httpsRequest : request)(

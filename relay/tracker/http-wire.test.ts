@@ -5,6 +5,7 @@ import { PROXY_HEADER } from '../supernode/announce-proxy.ts'
 import {
   HttpDate,
   TOO_MANY_BODY,
+  mayBeTrackerHead,
   okResponse,
   readTrackerHead,
   tooManyResponse,
@@ -183,6 +184,35 @@ describe('readTrackerHead', () => {
           expect(head).toMatchObject({ url, keepAlive: !close, length: text.length })
         },
       ),
+    )
+  })
+})
+
+describe('mayBeTrackerHead', () => {
+  it('is true of every cut-off start of a head readTrackerHead takes, and of no whole one', () => {
+    for (const whole of [head11(), head11('Host: t\r\n', '/scrape?info_hash=%01')]) {
+      for (let n = 1; n < whole.length; n++) {
+        expect(mayBeTrackerHead(bytes(whole.slice(0, n)))).toBe(true)
+      }
+      expect(mayBeTrackerHead(bytes(whole))).toBe(false)
+    }
+  })
+
+  it('is false of nothing, other requests, ended heads and anything at the cap', () => {
+    expect(mayBeTrackerHead(bytes(''))).toBe(false)
+    expect(mayBeTrackerHead(bytes('POST /announce?'))).toBe(false)
+    expect(mayBeTrackerHead(bytes('GET /health HTTP/1.1\r\n'))).toBe(false)
+    expect(mayBeTrackerHead(bytes('\r\n'))).toBe(false)
+    expect(mayBeTrackerHead(bytes(head11('Content-Length: 0\r\n')))).toBe(false)
+    expect(mayBeTrackerHead(bytes(`GET /announce?${'a'.repeat(MAX_FAST_HEAD_BYTES)}`))).toBe(false)
+  })
+
+  it('never holds bytes readTrackerHead would take now', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (tail) => {
+        const b = bytes(`GET /announce?${tail}`)
+        if (readTrackerHead(b) !== undefined) expect(mayBeTrackerHead(b)).toBe(false)
+      }),
     )
   })
 })

@@ -149,6 +149,27 @@ export function readTrackerHead(
   }
 }
 
+/**
+ * Whether `bytes` may be the start of a head readTrackerHead takes, cut off by the end of a
+ * read: shorter than `maxHeadBytes`, not yet ended by an empty line, and opening as a tracker
+ * request does (or with a part of that opening). The fast path waits for the rest of these.
+ */
+export function mayBeTrackerHead(bytes: Uint8Array, maxHeadBytes = MAX_FAST_HEAD_BYTES): boolean {
+  if (bytes.length === 0 || bytes.length >= maxHeadBytes) return false
+  const opens = (prefix: Uint8Array) => {
+    const n = Math.min(prefix.length, bytes.length)
+    for (let i = 0; i < n; i++) if (bytes[i] !== prefix[i]) return false
+    return true
+  }
+  if (!opens(ANNOUNCE) && !opens(SCRAPE)) return false
+  for (let i = 3; i < bytes.length; i++) {
+    if (bytes[i] === LF && bytes[i - 1] === CR && bytes[i - 2] === LF && bytes[i - 3] === CR) {
+      return false
+    }
+  }
+  return true
+}
+
 function startsWith(bytes: Uint8Array, prefix: Uint8Array, at: number): boolean {
   if (bytes.length < at + prefix.length) return false
   for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false

@@ -180,6 +180,7 @@ describe('SocketWorker', () => {
     const requests = [
       'GET / HTTP/1.1\r\nHost: relay\r\n\r\n',
       'GET /announce?info_hash=x HTTP/1.1\r\nHost: relay\r\nUpgrade: websocket\r\n\r\n',
+      'GET /announce?info_hash=x HTTP/1.1\r\nHost: relay\r\nX-Monsoon-Announce: a\r\n\r\n',
       'GET /announce?info_hash=',
       '\x16\x03\x01\x00\x05hello',
     ]

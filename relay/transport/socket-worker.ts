@@ -142,6 +142,9 @@ class ForwardingFastPath extends TrackerFastPath {
     const head = readTrackerHead(bytes)
     if (head === undefined) return false
     if (!head.keepAlive && head.length < bytes.length) return false
+    // Another relay's proxied announces come pipelined on a few kept connections: the
+    // primary's fast path answers them in turn in-process, not one IPC round trip each.
+    if (head.proxied !== undefined) return false
     if (this.#busy(socket.remoteAddress ?? '')) {
       const response = busyResponse(this.#date.at(Date.now()))
       this.respond(socket, bytes, head.length, false, response)

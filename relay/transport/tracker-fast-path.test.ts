@@ -6,8 +6,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { connect, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
+import { MAX_FAST_HEAD_BYTES } from '../limits.ts'
 import { quietRefusals } from '../refusals.ts'
 import { announcePath, binaryId, scrapePath } from '../test/tracker-wire.ts'
 import { handleHttpTracker } from '../tracker/http.ts'
@@ -188,14 +189,16 @@ describe('tracker fast path on the one port', () => {
     ])
   })
 
-  it('answers pipelined requests in order: the first here, the rest by the HTTP server', async () => {
+  it('answers pipelined requests here, in order, a head cut between reads too', async () => {
+    const first = get(announce(10, { infoHash: binaryId(2) }))
     const three =
-      get(announce(10, { infoHash: binaryId(2) })) +
+      first +
       get(announce(11, { infoHash: binaryId(2) })) +
       get(announce(12, { infoHash: binaryId(2) }), 'Host: t\r\nConnection: close\r\n')
     const before = fast.handedOver()
-    const answers = await both([three], 3)
-    expect(fast.handedOver()).toBe(before + 1)
+    const cut = first.length + 20
+    const answers = await both([three.slice(0, cut), three.slice(cut)], 3)
+    expect(fast.handedOver()).toBe(before)
     expect(answers.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3)
     const counts = answers.match(/incompletei(\d+)e/g)
     expect(counts).toEqual(['incompletei1e', 'incompletei2e', 'incompletei3e'])
@@ -313,6 +316,7 @@ function unreadSocket() {
   const socket = Object.assign(duplex, {
     remoteAddress: '192.0.2.1',
     setTimeout: () => socket,
+    setNoDelay: () => socket,
   }) as unknown as Socket
   return { socket, written, duplex, release: () => held.splice(0).forEach((f) => f()) }
 }
@@ -365,8 +369,86 @@ describe('TrackerFastPath', () => {
     expect(handed).toHaveLength(0)
     resolveFirst(Buffer.from('d1:ai1ee'))
     await new Promise((r) => setImmediate(r))
-    release()
+    // The second is answered here too, but only once the first's answer drained.
     expect(written).toHaveLength(1)
-    expect(handed).toEqual([request])
+    release()
+    await new Promise((r) => setImmediate(r))
+    expect(written.map((w) => w.toString('latin1').slice(-8))).toEqual(['d1:ai1ee', 'd1:bi2ee'])
+    expect(handed).toEqual([])
+  })
+
+  it('answers a read of many pipelined requests, in order, without nesting them all', async () => {
+    const written: Buffer[] = []
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk)
+        callback()
+      },
+      writableHighWaterMark: 1 << 30,
+    })
+    const socket = Object.assign(duplex, {
+      remoteAddress: '192.0.2.1',
+      setTimeout: () => socket,
+      setNoDelay: () => socket,
+    }) as unknown as Socket
+    const n = 5000
+    const bodies = Array.from({ length: n }, (_, i) => Buffer.from(`i${i}e`))
+    const fastPath = path([...bodies], () => expect.fail('nothing is handed over'))
+    expect(fastPath.serve(socket, Buffer.concat(bodies.map(() => request)))).toBe(true)
+    await vi.waitFor(() => expect(written).toHaveLength(n))
+    expect(written.map((w) => w.toString('latin1').split('\r\n\r\n')[1])).toEqual(
+      bodies.map(String),
+    )
+  })
+
+  it('hands over the rest of a pipelined read only once the answers before it are uncorked', () => {
+    const written: Buffer[] = []
+    const duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk)
+        callback()
+      },
+    })
+    const socket = Object.assign(duplex, {
+      remoteAddress: '192.0.2.1',
+      setTimeout: () => socket,
+      setNoDelay: () => socket,
+    }) as unknown as Socket
+    // A socket worker sends a socket's handle once its writes are done: a corked answer would
+    // never drain, and the connection hang (workers.test.ts met that).
+    const atHandOff: { corked: number; pending: number }[] = []
+    const fastPath = path([Buffer.from('d1:ai1ee')], (s) =>
+      atHandOff.push({ corked: s.writableCorked, pending: s.writableLength }),
+    )
+    expect(fastPath.serve(socket, Buffer.concat([request, Buffer.from(get('/health'))]))).toBe(true)
+    expect(atHandOff).toEqual([{ corked: 0, pending: 0 }])
+    expect(written.map((w) => w.toString('latin1').slice(-8))).toEqual(['d1:ai1ee'])
+  })
+
+  it('keeps a head a kept connection’s read cuts off, up to its cap, for the next read', async () => {
+    const handed: Buffer[] = []
+    const { socket, written, duplex, release } = unreadSocket()
+    const fastPath = path([], (_s, rest) => void handed.push(rest))
+    // A whole request and the first bytes of the next, then the rest of it in a later read.
+    const turn = () => new Promise((r) => setImmediate(r))
+    expect(fastPath.serve(socket, Buffer.concat([request, request.subarray(0, 9)]))).toBe(true)
+    await turn()
+    release()
+    await turn()
+    duplex.push(request.subarray(9))
+    await turn()
+    release()
+    expect(written).toHaveLength(2)
+    expect(handed).toEqual([])
+    // A cut-off head that never ends goes to the HTTP server with its bytes, once over the cap.
+    const endless = Buffer.from(`GET /announce?${'a'.repeat(MAX_FAST_HEAD_BYTES)}`)
+    duplex.push(endless.subarray(0, 100))
+    await new Promise((r) => setImmediate(r))
+    expect(handed).toEqual([])
+    duplex.push(endless.subarray(100))
+    await new Promise((r) => setImmediate(r))
+    expect(handed).toEqual([endless])
   })
 })

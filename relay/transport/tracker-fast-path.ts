@@ -3,11 +3,13 @@
 // ServerResponse, their timers) cost several times the announce itself. When a connection's
 // first bytes are one whole plain tracker request (tracker/http-wire.ts), it is answered here
 // through the same TrackerFront as onRequest, in one write, and the connection closed or kept
-// as the client asked. While kept, each read that is again exactly one such request is
-// answered here too; anything else (another path, a head split over reads, pipelined
-// requests after the first, bytes after a request that closes) goes to the HTTP server with
-// its bytes put back, so nothing is lost or reordered: what was answered here was written
-// before the HTTP server gets the rest. A connection answered and closed here is closed at
+// as the client asked. While kept, each read is answered here too while it holds whole such
+// requests: pipelined ones in turn (another relay's proxy client sends many at once,
+// supernode/proxy-client.ts), and a head cut off at the end of a read is kept, up to
+// MAX_FAST_HEAD_BYTES, until the next read completes it. Anything else (another path, bytes
+// after a request that closes) goes to the HTTP server with its bytes put back, so nothing
+// is lost or reordered: what was answered here was written before the HTTP server gets the
+// rest. A connection answered and closed here is closed at
 // once when the kernel took the whole answer, without waiting for the client's FIN.
 //
 // A client that does not read: after a write the kernel did not take whole, the socket is not
@@ -17,7 +19,13 @@
 
 import type { Socket } from 'node:net'
 import type { TLSSocket } from 'node:tls'
-import { HttpDate, okResponse, readTrackerHead, tooManyResponse } from '../tracker/http-wire.ts'
+import {
+  HttpDate,
+  mayBeTrackerHead,
+  okResponse,
+  readTrackerHead,
+  tooManyResponse,
+} from '../tracker/http-wire.ts'
 import type { TrackerFront } from '../tracker/http-front.ts'
 
 /** Gives a socket to the HTTP server with `rest` put back unread. */
@@ -45,12 +53,19 @@ export interface FastAnswer {
   consumed: number
 }
 
+/** Pipelined requests answered in one turn of the event loop before the rest wait for the
+ * next: a 64 KiB read of 40-byte scrapes would otherwise nest ~1,600 answers deep. */
+const MAX_PIPELINED_IN_TURN = 64
+
 // Listeners shared by every connection (`this` is the socket): none is made per request.
 function destroyIdle(this: Socket): void {
   this.destroy()
 }
 function resumeDrained(this: Socket): void {
   this.resume()
+}
+function uncork(socket: Socket): void {
+  socket.uncork()
 }
 export function socketListener(
   listener: (socket: Socket, chunk: Buffer) => void,
@@ -70,6 +85,11 @@ export class TrackerFastPath {
   readonly #date = new HttpDate()
   /** The next read of a kept connection (`this` is its socket). */
   readonly #onKeptData: (this: Socket, chunk: Buffer) => void
+  /** The start of a request a kept connection's last read cut off (under MAX_FAST_HEAD_BYTES). */
+  readonly #partial = new WeakMap<Socket, Buffer>()
+  /** Pipelined requests answered one inside the other in this turn (each answer calls for
+   * the next): bounded, so a read of many tiny requests cannot exhaust the stack. */
+  #depth = 0
 
   constructor(options: TrackerFastPathOptions) {
     this.#front = options.front
@@ -159,11 +179,33 @@ export class TrackerFastPath {
       else socket.end()
       return
     }
+    if (consumed < bytes.length) {
+      // Pipelined: the answers to one read go out in one write, at once: Nagle would hold
+      // each small one back until the client acknowledged the last (delayed ACK, ~40 ms).
+      socket.setNoDelay(true)
+      socket.cork()
+      process.nextTick(uncork, socket)
+    }
     const drained = socket.write(response)
     if (consumed < bytes.length) {
-      this.#handOff(socket, bytes.subarray(consumed))
+      // The next request once this answer is on its way (one waits at most).
+      const rest = bytes.subarray(consumed)
+      if (drained && this.#depth < MAX_PIPELINED_IN_TURN) this.#take(socket, rest)
+      else if (drained) {
+        // Many tiny requests in one read: the rest in the next turn, not ever deeper.
+        socket.pause()
+        setImmediate(() => this.#take(socket, rest))
+      } else {
+        socket.pause()
+        socket.once('drain', () => this.#take(socket, rest))
+      }
       return
     }
+    this.#awaitNext(socket, drained)
+  }
+
+  /** Reads a kept connection's next request, when it comes. */
+  #awaitNext(socket: Socket, drained: boolean): void {
     socket.on('data', this.#onKeptData)
     socket.on('timeout', destroyIdle)
     socket.setTimeout(this.#keepAliveMs)
@@ -179,6 +221,32 @@ export class TrackerFastPath {
     socket.off('data', this.#onKeptData)
     socket.off('timeout', destroyIdle)
     socket.setTimeout(0)
-    if (!this.serve(socket, chunk)) this.#handOff(socket, chunk)
+    const partial = this.#partial.get(socket)
+    if (partial === undefined) this.#take(socket, chunk)
+    else {
+      this.#partial.delete(socket)
+      this.#take(socket, Buffer.concat([partial, chunk]))
+    }
+  }
+
+  /** Answers `bytes`, a kept connection's, here; keeps a head they only begin; else hands
+   * them to the HTTP server. */
+  #take(socket: Socket, bytes: Buffer): void {
+    if (socket.destroyed) return
+    this.#depth++
+    try {
+      if (this.serve(socket, bytes)) return
+    } finally {
+      this.#depth--
+    }
+    if (mayBeTrackerHead(bytes)) {
+      this.#partial.set(socket, bytes)
+      this.#awaitNext(socket, true)
+    } else {
+      // The answers corked above go out first: a socket worker hands a socket over only once
+      // its writes are done, and corked ones would never drain.
+      while (socket.writableCorked > 0) socket.uncork()
+      this.#handOff(socket, bytes)
+    }
   }
 }
