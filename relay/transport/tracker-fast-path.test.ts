@@ -321,6 +321,25 @@ function unreadSocket() {
   return { socket, written, duplex, release: () => held.splice(0).forEach((f) => f()) }
 }
 
+/** A socket stand-in whose client reads everything at once. */
+function readSocket(writableHighWaterMark?: number) {
+  const written: Buffer[] = []
+  const duplex = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, callback) {
+      written.push(chunk)
+      callback()
+    },
+    writableHighWaterMark,
+  })
+  const socket = Object.assign(duplex, {
+    remoteAddress: '192.0.2.1',
+    setTimeout: () => socket,
+    setNoDelay: () => socket,
+  }) as unknown as Socket
+  return { socket, written }
+}
+
 describe('TrackerFastPath', () => {
   const front = (answers: (Uint8Array | Promise<Uint8Array>)[]) => ({
     answer: () => answers.shift() ?? Buffer.from('de'),
@@ -378,20 +397,7 @@ describe('TrackerFastPath', () => {
   })
 
   it('answers a read of many pipelined requests, in order, without nesting them all', async () => {
-    const written: Buffer[] = []
-    const duplex = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        written.push(chunk)
-        callback()
-      },
-      writableHighWaterMark: 1 << 30,
-    })
-    const socket = Object.assign(duplex, {
-      remoteAddress: '192.0.2.1',
-      setTimeout: () => socket,
-      setNoDelay: () => socket,
-    }) as unknown as Socket
+    const { socket, written } = readSocket(1 << 30)
     const n = 5000
     const bodies = Array.from({ length: n }, (_, i) => Buffer.from(`i${i}e`))
     const fastPath = path([...bodies], () => expect.fail('nothing is handed over'))
@@ -403,19 +409,7 @@ describe('TrackerFastPath', () => {
   })
 
   it('hands over the rest of a pipelined read only once the answers before it are uncorked', () => {
-    const written: Buffer[] = []
-    const duplex = new Duplex({
-      read() {},
-      write(chunk: Buffer, _encoding, callback) {
-        written.push(chunk)
-        callback()
-      },
-    })
-    const socket = Object.assign(duplex, {
-      remoteAddress: '192.0.2.1',
-      setTimeout: () => socket,
-      setNoDelay: () => socket,
-    }) as unknown as Socket
+    const { socket, written } = readSocket()
     // A socket worker sends a socket's handle once its writes are done: a corked answer would
     // never drain, and the connection hang (workers.test.ts met that).
     const atHandOff: { corked: number; pending: number }[] = []
