@@ -73,14 +73,15 @@ export class TermPostings {
     return this.#base.termStart.length - 1 + this.#delta.size
   }
 
-  /** Indexes `doc` (greater than any document added before) under each of `terms`. */
+  /** Indexes `doc` (greater than any document added before) under each of `terms`; a term
+   * given twice counts once (its list already ends with `doc`), so callers need no set. */
   add(doc: number, terms: Iterable<string>): void {
     for (const term of terms) {
       let list = this.#delta.get(term)
       if (!list) {
         this.#delta.set(term, (list = []))
         this.#deltaNew.push(term)
-      }
+      } else if (list[list.length - 1] === doc) continue
       list.push(doc)
     }
     this.#deltaDocs++
@@ -148,7 +149,9 @@ export class TermPostings {
     const old = this.#base
     const oldTerms = old.termStart.length - 1
     // Where each fresh term goes among the base terms, and whether it is already one.
-    const at = fresh.map((f) => this.#bound(f.bytes, false))
+    // In byte order, so each term's place is at or after the last one's.
+    const at: number[] = []
+    for (const f of fresh) at.push(this.#bound(f.bytes, false, at.length ? at[at.length - 1] : 0))
     const known = fresh.map(
       (f, j) =>
         at[j] < oldTerms &&
@@ -270,10 +273,11 @@ export class TermPostings {
     return merged
   }
 
-  /** First base term ≥ key, or (`past`) the first after every term that starts with key. */
-  #bound(key: Uint8Array, past: boolean): number {
+  /** First base term ≥ key, or (`past`) the first after every term that starts with key;
+   * `from` when it is known to be no earlier. */
+  #bound(key: Uint8Array, past: boolean, from = 0): number {
     const { termBytes, termStart } = this.#base
-    let lo = 0
+    let lo = from
     let hi = termStart.length - 1
     while (lo < hi) {
       const mid = (lo + hi) >>> 1

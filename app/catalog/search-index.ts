@@ -138,7 +138,8 @@ export class SearchIndex {
    * and folding (NFKD, regular expressions) is most of what indexing a listing costs.
    * Emptied when full (cheaper than evicting one by one; the common words come back). */
   readonly #folded = new Map<string, string[]>()
-  readonly #terms = new Set<string>()
+  /** One listing's words, repeats and all (TermPostings.add files a repeat once). */
+  readonly #terms: string[] = []
 
   constructor(columns?: IndexColumns, keySlots?: Int32Array) {
     this.#rows = new IndexRows(columns, keySlots)
@@ -172,20 +173,20 @@ export class SearchIndex {
 
   /** Adds or replaces listings. Cheap: orderings catch up on the next query. */
   upsert(listings: Iterable<IndexedListing>): void {
-    // One set for every listing's words: rows.add reads it before the next listing.
+    // One array for every listing's words: rows.add reads it before the next listing.
     const terms = this.#terms
     for (const l of listings) {
-      terms.clear()
+      terms.length = 0
       this.#addWords(l.name, terms)
       this.#addWords(l.description, terms)
       this.#rows.add(l, terms)
     }
-    terms.clear()
+    terms.length = 0
     this.#compactIfDue()
   }
 
   /** Adds the folded words of `text` to `terms`. */
-  #addWords(text: string, terms: Set<string>): void {
+  #addWords(text: string, terms: string[]): void {
     for (const token of text.split(WHITESPACE)) {
       let folded = this.#folded.get(token)
       if (!folded) {
@@ -195,7 +196,7 @@ export class SearchIndex {
           this.#folded.set(token, folded)
         }
       }
-      for (let i = 0; i < folded.length; i++) terms.add(folded[i])
+      for (let i = 0; i < folded.length; i++) terms.push(folded[i])
     }
   }
 
