@@ -1,10 +1,14 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
+  MAX_ANSWER_BYTES,
   MAX_LISTED_RELAYS,
   RelayError,
+  fetchRelayJson,
+  fetchRelayText,
   parseFigures,
   parseListingPage,
   parseRelayList,
+  relayJson,
   relayOrigin,
 } from './relay-client.ts'
 
@@ -64,5 +68,45 @@ describe('relay answers', () => {
       ]),
     )
     expect(parseFigures(stats, 10).size).toBe(10)
+  })
+})
+
+describe('fetchRelayText', () => {
+  const answer = (body: string, init: ResponseInit = {}) =>
+    vi.fn(async () => new Response(body, init))
+  afterEach(() => vi.unstubAllGlobals())
+
+  it('hands a good answer back as the text that came, which relayJson parses', async () => {
+    const text = '{"listings":[],"next":0,"more":false}'
+    vi.stubGlobal('fetch', answer(text))
+    const got = await fetchRelayText('https://relay.example/v1/listings')
+    expect(got).toBe(text)
+    expect(relayJson(got, 'https://relay.example/')).toEqual(JSON.parse(text))
+    vi.stubGlobal('fetch', answer(text))
+    expect(await fetchRelayJson('https://relay.example/v1/listings')).toEqual(JSON.parse(text))
+  })
+
+  it("throws a busy relay's error with its status and Retry-After", async () => {
+    vi.stubGlobal(
+      'fetch',
+      answer('{"error":"busy building pages"}', { status: 503, headers: { 'retry-after': '7' } }),
+    )
+    const err = await fetchRelayText('https://relay.example/v1/listings').catch((e) => e)
+    expect(err).toBeInstanceOf(RelayError)
+    expect(err).toMatchObject({ message: 'busy building pages', status: 503, retryAfter: 7 })
+    vi.stubGlobal('fetch', answer('<html>', { status: 500 }))
+    await expect(fetchRelayText('https://relay.example/x')).rejects.toThrow('HTTP 500')
+  })
+
+  it('refuses an answer too large to read, unread', async () => {
+    vi.stubGlobal('fetch', answer('x'.repeat(MAX_ANSWER_BYTES + 1)))
+    await expect(fetchRelayText('https://relay.example/x')).rejects.toThrow('too large')
+  })
+
+  it('takes nothing but JSON as JSON', () => {
+    for (const text of ['', 'null', '<html>', '{"a":']) {
+      expect(() => relayJson(text, 'https://relay.example/')).toThrow(RelayError)
+    }
+    expect(() => relayJson('nope', 'https://relay.example/')).toThrow('relay.example did not')
   })
 })

@@ -58,6 +58,16 @@ export async function fetchRelayJson(
   init: RequestInit = {},
   timeoutMs = RELAY_TIMEOUT_MS,
 ): Promise<unknown> {
+  return relayJson(await fetchRelayText(url, init, timeoutMs), url)
+}
+
+/** fetchRelayJson's answer as the text that came, unparsed: a sync page's text is handed as
+ * it is to a verify worker (catalog-verify-pool.ts), which parses it there. Same errors. */
+export async function fetchRelayText(
+  url: string,
+  init: RequestInit = {},
+  timeoutMs = RELAY_TIMEOUT_MS,
+): Promise<string> {
   const host = relayHost(url)
   let response: Response
   try {
@@ -79,16 +89,10 @@ export async function fetchRelayJson(
     if (err instanceof BodyTooLargeError) {
       throw new RelayError(`${host} sent an answer too large to read`)
     }
-    // Cut off midway: read as no answer, handled below.
-  }
-  let body: unknown = null
-  try {
-    body = JSON.parse(text)
-  } catch {
-    // Handled below: an error page, or nothing.
+    // Cut off midway: read as no answer (not JSON), which relayJson refuses.
   }
   if (!response.ok) {
-    const error = (body as { error?: unknown } | null)?.error
+    const error = (parseJson(text) as { error?: unknown } | null)?.error
     const retry = Number(response.headers.get('retry-after'))
     throw new RelayError(
       typeof error === 'string' && error ? error.slice(0, 300) : `HTTP ${response.status}`,
@@ -96,8 +100,23 @@ export async function fetchRelayJson(
       Number.isFinite(retry) && retry > 0 ? retry : null,
     )
   }
-  if (body === null) throw new RelayError(`${host} did not answer with JSON`)
+  return text
+}
+
+/** A relay's answer text (fetchRelayText from `url`) as JSON; RelayError when it is not. */
+export function relayJson(text: string, url: string): unknown {
+  const body = parseJson(text)
+  if (body === null) throw new RelayError(`${relayHost(url)} did not answer with JSON`)
   return body
+}
+
+/** JSON.parse, or null for anything that is not JSON (an error page, nothing). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
 }
 
 export interface ListingPage {

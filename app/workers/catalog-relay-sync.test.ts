@@ -9,6 +9,7 @@ import { sampleDraft } from '../../relay/catalog/test-support.ts'
 import type { RelaySyncProgress } from '../catalog/protocol.ts'
 import { RelayError, type ListingPage } from '../catalog/relay-client.ts'
 import type { SwarmFigures } from '../catalog/search-index.ts'
+import { checkedListings } from '../catalog/verify.ts'
 import { memoryCatalogStorage } from './catalog-test-support.ts'
 import {
   DEFAULT_RETRY_AFTER_S,
@@ -120,6 +121,31 @@ describe('syncRelay', () => {
       good.filter((_, i) => (i % 10) % 2 === 0).map((l) => l.infoHash),
     )
     expect(s.entry).toMatchObject({ state: 'idle', fetched: 25, refused: 12 })
+  })
+
+  it('reads pages as text when given fetchText, and hands the verifier that text', async () => {
+    const relay = fakeRelay(good)
+    const s = setup(relay)
+    const texts: string[] = []
+    s.deps.fetchJson = async () => {
+      throw new Error('read as text, not JSON')
+    }
+    s.deps.fetchText = async (url) => JSON.stringify(await relay.fetchJson(url))
+    s.deps.verify = async (values, nowSeconds, text) => {
+      texts.push(text!)
+      // The values are the text's listings, parsed from it.
+      expect(values).toEqual((JSON.parse(text!) as { listings: unknown[] }).listings)
+      return checkedListings(values, nowSeconds)
+    }
+    await s.pass()
+    expect(texts).toHaveLength(3)
+    expect(s.stored.map((l) => l.infoHash)).toEqual(good.map((l) => l.infoHash))
+    // A page that is not JSON fails the pass as any malformed answer does.
+    s.deps.fetchText = async () => '<html>'
+    s.storage.sync.delete(ORIGIN)
+    await s.pass()
+    expect(s.entry).toMatchObject({ state: 'error' })
+    expect(s.entry.error).toMatch(/did not answer with JSON/)
   })
 
   it('keeps counting refusals over passes, while `fetched` starts again', async () => {
@@ -294,7 +320,7 @@ describe('readAhead', () => {
     const fetch = readAhead(async (after) => {
       asked.push(after)
       return pageOf(after, 10, 100)
-    })
+    }, 1)
     await fetch(0)
     await new Promise((resolve) => setTimeout(resolve, 0))
     expect(asked).toEqual([0, 10])

@@ -17,8 +17,10 @@ import type { RelaySyncProgress } from '../catalog/protocol.ts'
 import {
   RelayError,
   parseListingPage,
+  relayJson,
   type ListingPage,
   type fetchRelayJson,
+  type fetchRelayText,
 } from '../catalog/relay-client.ts'
 import type { SwarmFigures } from '../catalog/search-index.ts'
 import { checkedListings, type Verified } from '../catalog/verify.ts'
@@ -54,8 +56,13 @@ export interface RelaySyncDeps {
   progress(): void
   /** Waits `ms` before asking a busy relay again (setTimeout unless a test passes its own). */
   wait?: (ms: number) => Promise<void>
-  /** Verifies a page's values (checkedListings, here, unless the worker has verify workers). */
-  verify?: (values: readonly unknown[], nowSeconds: number) => Promise<Verified>
+  /** Verifies a page's values (checkedListings, here, unless the worker has verify workers).
+   * `text` is the page as it came, when read through fetchText: its `listings` are `values`. */
+  verify?: (values: readonly unknown[], nowSeconds: number, text?: string) => Promise<Verified>
+  /** Reads pages as text (fetchRelayText) rather than through fetchJson, so that `verify`
+   * gets the text too: a verify worker is sent the text (a copy of one string) and parses it
+   * there, instead of being sent a clone of a thousand parsed listings. */
+  fetchText?: typeof fetchRelayText
 }
 
 /** A page with its verification under way. */
@@ -109,8 +116,14 @@ export async function syncRelay(
   const verify = deps.verify ?? checkedListings
   const fetchPage = readAhead(async (after: number): Promise<VerifyingPage> => {
     const url = `${relay}/v1/listings?after=${after}&limit=${PAGE_SIZE}`
-    const page = parseListingPage(await fetchPatiently(() => deps.fetchJson(url), wait))
-    const verified = verify(page.listings, Math.floor(now() / 1000))
+    const { fetchText } = deps
+    const text = fetchText ? await fetchPatiently(() => fetchText(url), wait) : undefined
+    const page = parseListingPage(
+      text !== undefined
+        ? relayJson(text, url)
+        : await fetchPatiently(() => deps.fetchJson(url), wait),
+    )
+    const verified = verify(page.listings, Math.floor(now() / 1000), text)
     verified.catch(() => undefined)
     return { ...page, verified }
   })

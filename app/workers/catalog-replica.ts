@@ -9,7 +9,12 @@ import type { Listing, ListingDraft } from '../../shared/listing.ts'
 import type { StoredListing, SwarmFiguresRow } from '../catalog/db.ts'
 import { freshListings, listingKey } from '../catalog/listing-pages.ts'
 import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
-import { parseRelayList, relayOrigin, type fetchRelayJson } from '../catalog/relay-client.ts'
+import {
+  parseRelayList,
+  relayOrigin,
+  type fetchRelayJson,
+  type fetchRelayText,
+} from '../catalog/relay-client.ts'
 import { SearchIndex, type SwarmFigures } from '../catalog/search-index.ts'
 import { verifyListings, type Verified } from '../catalog/verify.ts'
 import { changedFigures, figuresQuery, hashAnswers, statsFigures } from './catalog-live.ts'
@@ -39,9 +44,11 @@ export interface CatalogReplicaDeps {
   fetchJson: typeof fetchRelayJson
   post(message: FromWorker): void
   now?: () => number
-  /** Verifies a relay page's values off this thread (catalog-verify-pool.ts); in this
-   * thread (verifyListings) when not given. */
-  verifyPage?: (values: readonly unknown[], nowSeconds: number) => Promise<Verified>
+  /** Verifies a relay page's values off this thread (catalog-verify-pool.ts), from the
+   * page's text when it is given; in this thread (verifyListings) when not given. */
+  verifyPage?: (values: readonly unknown[], nowSeconds: number, text?: string) => Promise<Verified>
+  /** Reads sync pages as text, for verifyPage (catalog-relay-sync.ts RelaySyncDeps). */
+  fetchText?: typeof fetchRelayText
 }
 
 /** What the page shows when a message fails. */
@@ -328,6 +335,7 @@ export class CatalogReplica {
         this.#took(storage, fresh, figuresToStore(figures, this.#figures)),
       progress: () => this.#reportProgress(),
       ...(this.#deps.verifyPage && { verify: this.#deps.verifyPage }),
+      ...(this.#deps.fetchText && { fetchText: this.#deps.fetchText }),
     }
     while (!this.#stopped) {
       this.#again = false

@@ -92,6 +92,29 @@ describe('VerifyPool', () => {
     expect(got.listings).toEqual(expected.listings)
   })
 
+  it('sends a relay page as its text, and answers for the values parsed from it', async () => {
+    const { verifiers, ports } = pool(1)
+    const text = JSON.stringify({ listings: hostilePage(), next: 12, more: false })
+    const values = (JSON.parse(text) as { listings: unknown[] }).listings
+    const expected = await verifyListings(values, NOW)
+    const got = await verifiers.verify(values, NOW, text)
+    expect(ports[0].requests).toEqual([{ id: 1, text, nowSeconds: NOW }])
+    expect(got.invalid).toBe(7)
+    expect(got.listings).toEqual(expected.listings)
+    // The good ones are the values given, not copies.
+    expect(got.listings.every((l) => values.includes(l))).toBe(true)
+  })
+
+  it('verifies here when a text does not hold the values it came with', async () => {
+    for (const text of ['{"listings":[]}', 'not json', '{"listings":{}}', 'null']) {
+      const { verifiers, ports } = pool(1)
+      const got = await verifiers.verify(hostilePage(), NOW, text)
+      expect(got.invalid).toBe(7)
+      expect(got.listings).toHaveLength(5)
+      expect(ports[0].terminated).toBe(true)
+    }
+  })
+
   it('spreads pages over its workers, the least busy first, never more than its size', async () => {
     const { verifiers, ports } = pool(2)
     const answers = await Promise.all([
@@ -126,10 +149,11 @@ describe('VerifyPool', () => {
   })
 
   it('takes no answer of the wrong shape: the page is verified here instead', async () => {
+    const n = (r: VerifyRequest) => r.values!.length
     const wrong = [
-      async (r: VerifyRequest) => ({ id: r.id, good: new Uint8Array(r.values.length + 1).fill(1) }),
-      async (r: VerifyRequest) => ({ id: r.id, good: Array(r.values.length).fill(1) }),
-      async (r: VerifyRequest) => ({ id: r.id + 1, good: new Uint8Array(r.values.length).fill(1) }),
+      async (r: VerifyRequest) => ({ id: r.id, good: new Uint8Array(n(r) + 1).fill(1) }),
+      async (r: VerifyRequest) => ({ id: r.id, good: Array(n(r)).fill(1) }),
+      async (r: VerifyRequest) => ({ id: r.id + 1, good: new Uint8Array(n(r)).fill(1) }),
       async () => null,
     ]
     for (const answer of wrong) {
@@ -138,6 +162,12 @@ describe('VerifyPool', () => {
       expect(got.invalid).toBe(7)
       expect(ports[0].terminated).toBe(true)
     }
+  })
+
+  it('starts no worker for an empty page', async () => {
+    const { verifiers, ports } = pool(1)
+    expect(await verifiers.verify([], NOW, '{"listings":[]}')).toEqual({ listings: [], invalid: 0 })
+    expect(ports).toHaveLength(0)
   })
 
   it('verifies here when no worker can be started', async () => {

@@ -1,10 +1,13 @@
 // Listings from relays verified in workers of their own (catalog-verify.worker.ts), so that
 // while the catalog worker stores and indexes one page, another core checks the next
 // (issue 23: verification was over half of an import's time on one thread). A verify worker
-// gets the page's parsed values and answers one byte per value, good or not; the good ones
-// are then the catalog worker's own values (already the parsed objects a good listing is),
-// so only the values cross over, never the listings back. Each worker keeps its own memos of
-// checked signatures and batches (verify.ts).
+// gets the page as the relay sent it (its JSON text: one string to copy, where a clone of a
+// thousand parsed listings cost the catalog worker about as much as storing them), parses it
+// itself and answers one byte per listing, good or not; the good ones are then the catalog
+// worker's own values, parsed from the same text (JSON.parse gives the same values from the
+// same text), so nothing but the text crosses over, never the listings back. Values without
+// their text (a mesh page) are sent as values. Each worker keeps its own memos of checked
+// signatures and batches (verify.ts).
 //
 // A worker that fails (an error, an answer of the wrong shape) is dropped, the pages it held
 // are verified here instead, and so is everything after: verifying is never skipped.
@@ -18,7 +21,9 @@ export const MAX_VERIFY_WORKERS = 2
 
 export interface VerifyRequest {
   id: number
-  values: readonly unknown[]
+  /** The values to verify, or the text of a relay page whose `listings` they are. */
+  values?: readonly unknown[]
+  text?: string
   nowSeconds: number
 }
 
@@ -39,7 +44,9 @@ export interface VerifyPort {
 /** Verifiers to use here: the cores left once the catalog worker and the page have one each,
  * at most MAX_VERIFY_WORKERS; none on two cores or fewer (or when the browser does not say),
  * where a verify worker only took turns with the other two: measured on 2 cores, importing
- * 100,000 listings went no faster with one (8,159/s without, 8,604/s with, same round). */
+ * 100,000 listings went no faster with one (8,159/s without, 8,604/s with, same round), nor
+ * with one sent each page's text (8,062/s without, 6,765/s with, back to back; faster only
+ * while other work loaded both cores, 4,484/s against 3,306/s over seven runs). */
 export function verifyWorkerCount(cores: number | undefined): number {
   return Math.max(0, Math.min(MAX_VERIFY_WORKERS, (cores ?? 2) - 2))
 }
@@ -71,14 +78,17 @@ export class VerifyPool {
 
   /** The values that are good listings, and how many were refused: verifyListings' answer,
    * from a verify worker when one works. */
-  verify(values: readonly unknown[], nowSeconds: number): Promise<Verified> {
-    const verifier = this.#broken ? null : this.#leastBusy()
+  verify(values: readonly unknown[], nowSeconds: number, text?: string): Promise<Verified> {
+    // An empty page (a start's first, after a complete sync) starts no worker.
+    const verifier = this.#broken || values.length === 0 ? null : this.#leastBusy()
     if (!verifier) return checkedListings(values, nowSeconds)
     const id = ++this.#nextId
     return new Promise<Verified>((resolve, reject) => {
       verifier.pending.set(id, { values, nowSeconds, resolve, reject })
       try {
-        verifier.port.postMessage({ id, values, nowSeconds })
+        verifier.port.postMessage(
+          text === undefined ? { id, values, nowSeconds } : { id, text, nowSeconds },
+        )
       } catch {
         // Values that cannot be cloned (not from JSON): checked here, as any other.
         verifier.pending.delete(id)
@@ -156,7 +166,19 @@ export function fromVerdicts(values: readonly unknown[], good: Uint8Array): Veri
   return { listings, invalid }
 }
 
-/** What a verify worker answers for one request. */
+/** What a verify worker answers for one request. A page text that does not parse to a page
+ * is answered with no verdicts, which the pool takes as a failed worker. */
 export async function verdicts(request: VerifyRequest): Promise<VerifyReply> {
-  return { id: request.id, good: await verdictsOf(request.values, request.nowSeconds) }
+  const values = request.values ?? pageListings(request.text)
+  return { id: request.id, good: await verdictsOf(values, request.nowSeconds) }
+}
+
+/** The `listings` of a relay page's text (relay-client.ts parseListingPage), or none. */
+function pageListings(text: string | undefined): readonly unknown[] {
+  try {
+    const listings = (JSON.parse(text ?? '') as { listings?: unknown } | null)?.listings
+    return Array.isArray(listings) ? listings : []
+  } catch {
+    return []
+  }
 }

@@ -4,7 +4,7 @@
 
 import { openCatalogDb } from '../catalog/db.ts'
 import type { FromWorker, ToWorker } from '../catalog/protocol.ts'
-import { fetchRelayJson } from '../catalog/relay-client.ts'
+import { fetchRelayJson, fetchRelayText } from '../catalog/relay-client.ts'
 import { CatalogReplica } from './catalog-replica.ts'
 import { idbCatalogStorage } from './catalog-storage.ts'
 import { VerifyPool, verifyWorkerCount } from './catalog-verify-pool.ts'
@@ -30,7 +30,10 @@ const replica = new CatalogReplica({
   storage: openCatalogDb().then(idbCatalogStorage),
   fetchJson: fetchRelayJson,
   post: (message) => scope.postMessage(message),
-  verifyPage: verifiers ? (values, nowSeconds) => verifiers.verify(values, nowSeconds) : undefined,
+  ...(verifiers && {
+    verifyPage: (values, nowSeconds, text) => verifiers.verify(values, nowSeconds, text),
+    fetchText: fetchRelayText,
+  }),
 })
 
 scope.onmessage = (event) => void replica.receive(event.data)
