@@ -445,4 +445,19 @@ describe('TrackerFastPath', () => {
     await new Promise((r) => setImmediate(r))
     expect(handed).toEqual([endless])
   })
+
+  it('gives a head the next read does not finish to the HTTP server and its headers timeout', async () => {
+    const handed: Buffer[] = []
+    const { socket, duplex, release } = unreadSocket()
+    const fastPath = path([], (_s, rest) => void handed.push(rest))
+    const turn = () => new Promise((r) => setImmediate(r))
+    expect(fastPath.serve(socket, Buffer.concat([request, request.subarray(0, 5)]))).toBe(true)
+    await turn()
+    release()
+    await turn()
+    // A byte at a time, under the idle timeout: kept for one read, not for ever.
+    duplex.push(request.subarray(5, 6))
+    await turn()
+    expect(handed).toEqual([request.subarray(0, 6)])
+  })
 })

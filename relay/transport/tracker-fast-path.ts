@@ -6,8 +6,8 @@
 // as the client asked. While kept, each read is answered here too while it holds whole such
 // requests: pipelined ones in turn (another relay's proxy client sends many at once,
 // supernode/proxy-client.ts), and a head cut off at the end of a read is kept, up to
-// MAX_FAST_HEAD_BYTES, until the next read completes it. Anything else (another path, bytes
-// after a request that closes) goes to the HTTP server with its bytes put back, so nothing
+// MAX_FAST_HEAD_BYTES, for the next read to complete. Anything else (another path, bytes
+// after a request that closes, a head the next read did not finish) goes to the HTTP server with its bytes put back, so nothing
 // is lost or reordered: what was answered here was written before the HTTP server gets the
 // rest. A connection answered and closed here is closed at
 // once when the kernel took the whole answer, without waiting for the client's FIN.
@@ -225,13 +225,16 @@ export class TrackerFastPath {
     if (partial === undefined) this.#take(socket, chunk)
     else {
       this.#partial.delete(socket)
-      this.#take(socket, Buffer.concat([partial, chunk]))
+      this.#take(socket, Buffer.concat([partial, chunk]), true)
     }
   }
 
-  /** Answers `bytes`, a kept connection's, here; keeps a head they only begin; else hands
-   * them to the HTTP server. */
-  #take(socket: Socket, bytes: Buffer): void {
+  /** Answers `bytes`, a kept connection's, here; keeps a head they only begin for one more
+   * read; else hands them to the HTTP server. `continued`: they are a head kept from the last
+   * read and this one's bytes. A head still unfinished then goes to the HTTP server, whose
+   * headers timeout ends it: kept from read to read, a client sending a byte now and then
+   * could hold its connection here for hours under the idle timeout alone. */
+  #take(socket: Socket, bytes: Buffer, continued = false): void {
     if (socket.destroyed) return
     this.#depth++
     try {
@@ -239,7 +242,7 @@ export class TrackerFastPath {
     } finally {
       this.#depth--
     }
-    if (mayBeTrackerHead(bytes)) {
+    if (!continued && mayBeTrackerHead(bytes)) {
       this.#partial.set(socket, bytes)
       this.#awaitNext(socket, true)
     } else {
