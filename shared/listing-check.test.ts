@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import bencode from 'bencode'
+import { numberedDraft } from './test/drafts.ts'
 import { referenceSigningBytes } from './test/signing-reference.ts'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { bytesToHex, hexToBytes, type SignatureVerifier } from './identity.ts'
@@ -312,8 +313,8 @@ describe('checkListing against the reference', () => {
 
   it('refuses a batch listing checked right after another batch, as the reference does', () => {
     // The memo's last-batch shortcut must not let one batch's listing pass as another's.
-    const a = signedBatch([draftOf(1), draftOf(2)], 'aa'.repeat(32)) as Listing[]
-    const b = signedBatch([draftOf(3), draftOf(4)], 'aa'.repeat(32)) as Listing[]
+    const a = signedBatch([numberedDraft(1), numberedDraft(2)], 'aa'.repeat(32)) as Listing[]
+    const b = signedBatch([numberedDraft(3), numberedDraft(4)], 'aa'.repeat(32)) as Listing[]
     const known = new VerifiedBatches(1)
     checkListing(a[0], NOW, fakeVerify, known)
     checkListing(b[0], NOW, fakeVerify, known)
@@ -334,7 +335,7 @@ describe('checkListing and the messages it hands on', () => {
       return fakeVerify(sig, message, pk)
     }
     const pk = 'bb'.repeat(32)
-    const v1 = [draftOf(5), draftOf(6)].map((d) => {
+    const v1 = [numberedDraft(5), numberedDraft(6)].map((d) => {
       const unsigned = { ...(signedBatch([d], pk) as Listing[])[0], v: 1 as const, sig: '' }
       delete unsigned.batch
       return {
@@ -344,21 +345,9 @@ describe('checkListing and the messages it hands on', () => {
     })
     const before = v1.map((l) => bytesToHex(referenceSigningBytes(l)))
     for (const l of v1) checkListing(l, NOW, keeping)
-    for (const l of signedBatch([draftOf(7), draftOf(8)], pk) as Listing[]) {
+    for (const l of signedBatch([numberedDraft(7), numberedDraft(8)], pk) as Listing[]) {
       checkListing(l, NOW, keeping)
     }
     expect(kept.slice(0, 2).map(bytesToHex)).toEqual(before)
   })
 })
-
-function draftOf(i: number): ListingDraft {
-  return {
-    infoHash: i.toString(16).padStart(40, '0'),
-    name: `Item ${i}`,
-    size: i,
-    files: 1,
-    category: 'misc',
-    description: '',
-    fileList: [],
-  }
-}

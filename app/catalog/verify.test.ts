@@ -1,35 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createIdentity, hexToBytes, verify } from '../../shared/identity.ts'
-import {
-  createListing,
-  signingBytes,
-  type Listing,
-  type ListingDraft,
-} from '../../shared/listing.ts'
+import { createListing, signingBytes, type Listing } from '../../shared/listing.ts'
 import { createListingBatch, identitySigner } from '../../shared/listing-batch.ts'
+import { numberedDraft } from '../../shared/test/drafts.ts'
 import { checkedListings, verifyListings } from './verify.ts'
 
 const NOW = 1_764_115_200
 const L = 2n ** 252n + 27742317777372353535851937790883648493n
 
-function draft(i: number): ListingDraft {
-  return {
-    infoHash: i.toString(16).padStart(40, '0'),
-    name: `Item ${i}`,
-    size: i,
-    files: 1,
-    category: 'misc',
-    description: '',
-    fileList: [],
-  }
-}
-
 function listing(i: number, id = createIdentity()): Listing {
-  return createListing(draft(i), id, { seq: 1, ts: NOW })
+  return createListing(numberedDraft(i), id, { seq: 1, ts: NOW })
 }
 
 function batch(from: number, n: number, id = createIdentity()): Listing[] {
-  const drafts = Array.from({ length: n }, (_, i) => draft(from + i))
+  const drafts = Array.from({ length: n }, (_, i) => numberedDraft(from + i))
   return createListingBatch(drafts, identitySigner(id), { seq: 1, ts: NOW })
 }
 
