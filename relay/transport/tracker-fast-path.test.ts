@@ -301,6 +301,9 @@ describe('tracker fast path on the one port', () => {
   })
 })
 
+/** One turn of the event loop: what a read or a write set going has run. */
+const turn = () => new Promise((r) => setImmediate(r))
+
 /** A socket stand-in whose client never reads: writes are never taken by the "kernel". */
 function unreadSocket() {
   const held: (() => void)[] = []
@@ -367,10 +370,10 @@ describe('TrackerFastPath', () => {
     // The client sends more announces; none is read, none answered, while one waits.
     duplex.push(request)
     duplex.push(request)
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(written).toHaveLength(1)
     release()
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(written.length).toBeGreaterThan(1)
   })
 
@@ -383,15 +386,15 @@ describe('TrackerFastPath', () => {
     // Two pipelined: the first waits on other relays, the second must follow its answer.
     expect(fastPath.serve(socket, Buffer.concat([request, request]))).toBe(true)
     duplex.push(request)
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(written).toHaveLength(0)
     expect(handed).toHaveLength(0)
     resolveFirst(Buffer.from('d1:ai1ee'))
-    await new Promise((r) => setImmediate(r))
+    await turn()
     // The second is answered here too, but only once the first's answer drained.
     expect(written).toHaveLength(1)
     release()
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(written.map((w) => w.toString('latin1').slice(-8))).toEqual(['d1:ai1ee', 'd1:bi2ee'])
     expect(handed).toEqual([])
   })
@@ -426,7 +429,6 @@ describe('TrackerFastPath', () => {
     const { socket, written, duplex, release } = unreadSocket()
     const fastPath = path([], (_s, rest) => void handed.push(rest))
     // A whole request and the first bytes of the next, then the rest of it in a later read.
-    const turn = () => new Promise((r) => setImmediate(r))
     expect(fastPath.serve(socket, Buffer.concat([request, request.subarray(0, 9)]))).toBe(true)
     await turn()
     release()
@@ -439,10 +441,10 @@ describe('TrackerFastPath', () => {
     // A cut-off head that never ends goes to the HTTP server with its bytes, once over the cap.
     const endless = Buffer.from(`GET /announce?${'a'.repeat(MAX_FAST_HEAD_BYTES)}`)
     duplex.push(endless.subarray(0, 100))
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(handed).toEqual([])
     duplex.push(endless.subarray(100))
-    await new Promise((r) => setImmediate(r))
+    await turn()
     expect(handed).toEqual([endless])
   })
 
@@ -450,7 +452,6 @@ describe('TrackerFastPath', () => {
     const handed: Buffer[] = []
     const { socket, duplex, release } = unreadSocket()
     const fastPath = path([], (_s, rest) => void handed.push(rest))
-    const turn = () => new Promise((r) => setImmediate(r))
     expect(fastPath.serve(socket, Buffer.concat([request, request.subarray(0, 5)]))).toBe(true)
     await turn()
     release()
