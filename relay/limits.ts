@@ -268,6 +268,20 @@ export const MAX_HANDOFF_PEERS = 400
 export const PROXY_TIMEOUT_MS = 3_000
 /** A proxied tracker answer larger than this is refused (200 peers6 entries are ~4 KiB). */
 export const MAX_PROXY_ANSWER_BYTES = 64 * 1024
+/** Kept connections to one owner for proxied announces (supernode/proxy-client.ts): enough
+ * that one slow answer does not hold up all others, few enough that the owner's
+ * per-connection costs stay small. */
+export const PROXY_SOCKETS_PER_OWNER = 4
+/** Proxied requests in flight on one such connection; more wait for a free one. */
+export const MAX_PIPELINED_PER_SOCKET = 32
+/** Proxied requests waiting for a connection to an owner, beyond which new ones fail at once:
+ * what a stalled owner can make this relay hold (its clients' connections are budgeted too). */
+export const MAX_PROXY_WAITING = 1024
+/** Owners this relay keeps proxy connections to at once; the least recently used are closed. */
+export const MAX_PROXY_OWNERS = 64
+/** A proxied answer's head longer than this ends the connection: an owner's tracker answer
+ * has a head of ~150 bytes; node's own client allows 16 KiB for any server. */
+export const MAX_PROXY_HEAD_BYTES = 8 * 1024
 /** Announces copied to a hash's other owner at once (replication); more are dropped and
  * counted, as the peer's next announce carries them again. */
 export const MAX_REPLICAS_IN_FLIGHT = 256

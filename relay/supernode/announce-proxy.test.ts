@@ -10,13 +10,13 @@ import {
   MAX_PROXY_ANSWER_BYTES,
   MAX_REPLICAS_IN_FLIGHT,
   MESSAGE_WINDOW_SECONDS,
+  PROXY_SOCKETS_PER_OWNER,
 } from '../limits.ts'
 import { createLogger } from '../log.ts'
 import { directTransport } from '../peering/peer-fetch.ts'
 import { AnnounceProxy, PROXY_HEADER } from './announce-proxy.ts'
 import { SupernodeDirectory } from './directory.ts'
 import { NodeMessageError } from './node-message.ts'
-import { PROXY_SOCKETS_PER_OWNER } from './proxy-client.ts'
 import { RecordSigner } from './test-support.ts'
 
 const now = () => Math.floor(Date.now() / 1000)

@@ -6,13 +6,13 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { MAX_PROXY_ANSWER_BYTES } from '../limits.ts'
 import {
   MAX_PIPELINED_PER_SOCKET,
+  MAX_PROXY_ANSWER_BYTES,
   MAX_PROXY_WAITING,
   PROXY_SOCKETS_PER_OWNER,
-  ProxyClient,
-} from './proxy-client.ts'
+} from '../limits.ts'
+import { ProxyClient } from './proxy-client.ts'
 
 const servers: Server[] = []
 const clients: ProxyClient[] = []

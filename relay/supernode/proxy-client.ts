@@ -15,18 +15,13 @@
 // on another connection. Plain HTTP only; HTTPS owners keep node's client (announce-proxy.ts).
 
 import { connect, type Socket } from 'node:net'
+import {
+  MAX_PIPELINED_PER_SOCKET,
+  MAX_PROXY_OWNERS,
+  MAX_PROXY_WAITING,
+  PROXY_SOCKETS_PER_OWNER,
+} from '../limits.ts'
 import { ProxyAnswerError, ProxyResponseReader } from './proxy-response.ts'
-
-/** Connections kept to one owner: enough that one slow answer does not hold up all others,
- * few enough that the owner's per-connection costs stay small. */
-export const PROXY_SOCKETS_PER_OWNER = 4
-/** Requests in flight on one connection; more wait for a free one. */
-export const MAX_PIPELINED_PER_SOCKET = 32
-/** Requests waiting for a connection to an owner, beyond which new ones fail at once: what a
- * stalled owner can make this relay hold (its clients' connections are budgeted too). */
-export const MAX_PROXY_WAITING = 1024
-/** Owners this relay keeps connections to at once; the least recently used are closed. */
-export const MAX_PROXY_OWNERS = 64
 
 export interface ProxyClientOptions {
   /** No byte from an owner with requests outstanding for this long: the connection fails. */

@@ -3,13 +3,8 @@
 
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_PROXY_ANSWER_BYTES } from '../limits.ts'
-import {
-  MAX_PROXY_HEAD_BYTES,
-  ProxyAnswerError,
-  ProxyResponseReader,
-  type ProxyAnswer,
-} from './proxy-response.ts'
+import { MAX_PROXY_ANSWER_BYTES, MAX_PROXY_HEAD_BYTES } from '../limits.ts'
+import { ProxyAnswerError, ProxyResponseReader, type ProxyAnswer } from './proxy-response.ts'
 
 interface Sent {
   status: number

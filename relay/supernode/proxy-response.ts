@@ -8,11 +8,7 @@
 // (ProxyAnswerError), and the client drops it. An owner is another relay, not trusted to be
 // well behaved: nothing it sends can make this hold more than one head and one body's cap.
 
-import { MAX_PROXY_ANSWER_BYTES } from '../limits.ts'
-
-/** A response head longer than this ends the connection: an owner's tracker answer has a
- * head of ~150 bytes; node's own client allows 16 KiB for any server, more than needed here. */
-export const MAX_PROXY_HEAD_BYTES = 8 * 1024
+import { MAX_PROXY_ANSWER_BYTES, MAX_PROXY_HEAD_BYTES } from '../limits.ts'
 
 export class ProxyAnswerError extends Error {
   override name = 'ProxyAnswerError'
