@@ -3,12 +3,13 @@
 // owners that misbehave (garbage, unasked answers, oversized or cut-off answers, silence) fail
 // the requests on that connection and lose it; what waits is capped.
 
-import { createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   MAX_PIPELINED_PER_SOCKET,
   MAX_PROXY_ANSWER_BYTES,
+  MAX_PROXY_OWNERS,
   MAX_PROXY_WAITING,
   PROXY_SOCKETS_PER_OWNER,
 } from '../limits.ts'
@@ -147,6 +148,31 @@ describe('ProxyClient', () => {
     await expect(c.get(o.origin, '/one-more', 'X', 'v')).rejects.toThrow(/waiting/)
     c.close()
     expect(new Set(await Promise.all(held))).toEqual(new Set(['failed']))
+  })
+
+  it('keeps connections to at most MAX_PROXY_OWNERS owners, closing the least recently used', async () => {
+    const o = await owner((socket) => socket.write(answer('ok')))
+    const opened: Socket[] = []
+    // Every owner origin reaches the one test owner: only the client's own cap is at stake.
+    const c = new ProxyClient({
+      timeoutMs: 5000,
+      connect: () => {
+        const socket = connect(Number(o.origin.port), '127.0.0.1')
+        opened.push(socket)
+        return socket
+      },
+    })
+    clients.push(c)
+    const origins = Array.from(
+      { length: MAX_PROXY_OWNERS + 1 },
+      (_, i) => new URL(`http://127.0.0.1:${10_000 + i}`),
+    )
+    // The first owner again after a while, so the second is the least recently used.
+    for (const origin of [...origins.slice(0, 2), origins[0], ...origins.slice(2)]) {
+      expect(String(await c.get(origin, '/x', 'X', 'v'))).toBe('ok')
+    }
+    expect(opened).toHaveLength(MAX_PROXY_OWNERS + 1)
+    expect(opened.map((s) => s.destroyed)).toEqual(opened.map((_, i) => i === 1))
   })
 
   it('refuses a target or header value that would change the request', async () => {
