@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   MAX_ANSWER_BYTES,
   MAX_LISTED_RELAYS,
+  MAX_PAGE_FIGURES,
   RelayError,
   fetchRelayJson,
   fetchRelayText,
@@ -11,6 +12,7 @@ import {
   relayJson,
   relayOrigin,
 } from './relay-client.ts'
+import { figuresToStore } from '../workers/catalog-relay-sync.ts'
 
 const HASH = 'ab'.repeat(20)
 
@@ -58,6 +60,55 @@ describe('relay answers', () => {
     expect(() => parseListingPage({ listings: {}, next: 1, more: false })).toThrow(RelayError)
     expect(() => parseListingPage('[]')).toThrow(RelayError)
     expect(parseListingPage({ listings: [], next: 0, more: false, latest: 'x' }).latest).toBe(null)
+  })
+
+  // Issue 23: a relay leaves the hashes with no swarm out of a page's stats and says so.
+  describe('figures of a page that leaves out the hashes with no swarm', () => {
+    const SEEDED = 'cd'.repeat(20)
+    const FELL = 'ef'.repeat(20)
+    const known = new Map([[FELL, { seeds: 4, leechers: 1, downloads: 7 }]])
+    const page = (flag: boolean) => ({
+      listings: [{ infoHash: SEEDED }, { infoHash: FELL }, { infoHash: 'NOTHEX' }, null, 7],
+      next: 5,
+      more: false,
+      stats: { [SEEDED]: { seeds: 2, leechers: 0, downloads: 1 } },
+      ...(flag && { statsAbsentIsZero: true }),
+    })
+
+    it('reads a missing hash as zeros when the page says so: a count that fell is not kept', () => {
+      const figures = parseListingPage(page(true)).figures
+      expect([...figures]).toEqual([
+        [SEEDED, { seeds: 2, leechers: 0, downloads: 1 }],
+        [FELL, { seeds: 0, leechers: 0, downloads: 0 }],
+      ])
+      expect(figuresToStore(figures, known).get(FELL)).toEqual({
+        seeds: 0,
+        leechers: 0,
+        downloads: 0,
+      })
+    })
+
+    it("reads an older relay's page as before: a missing hash is unknown, what is shown stays", () => {
+      const figures = parseListingPage(page(false)).figures
+      expect([...figures.keys()]).toEqual([SEEDED])
+      expect(figuresToStore(figures, known).has(FELL)).toBe(false)
+    })
+
+    it('is a page an older reader takes as it is (it read `stats` alone, as parseFigures)', () => {
+      expect([...parseFigures(page(true).stats)]).toEqual([
+        [SEEDED, { seeds: 2, leechers: 0, downloads: 1 }],
+      ])
+    })
+
+    it('adds no more than the cap of zeros however many listings a page holds', () => {
+      const listings = Array.from({ length: 20_000 }, (_, i) => ({
+        infoHash: i.toString(16).padStart(40, '0'),
+      }))
+      const many = { listings, next: 1, more: false, stats: {}, statsAbsentIsZero: true }
+      expect(parseListingPage(many).figures.size).toBe(MAX_PAGE_FIGURES)
+      // Only `true` says it: anything else is an older meaning.
+      expect(parseListingPage({ ...many, statsAbsentIsZero: 'yes' }).figures.size).toBe(0)
+    })
   })
 
   it('caps the figures read from one answer', () => {

@@ -12,6 +12,8 @@ export const RELAY_TIMEOUT_MS = 15_000
 /** Largest answer read from a relay: a sync page is capped at 4 MiB of listings by the
  * relay (MAX_PAGE_BYTES), plus its figures; anything bigger is refused unread. */
 export const MAX_ANSWER_BYTES = 10 * 1024 * 1024
+/** Swarm figures taken from one answer. */
+export const MAX_PAGE_FIGURES = 10_000
 /** Relay URLs taken from one relay's list. */
 export const MAX_LISTED_RELAYS = 64
 
@@ -148,18 +150,40 @@ export function parseListingPage(value: unknown): ListingPage {
     more: page.more,
     latest: isCount(page.latest) ? page.latest : null,
     epoch: typeof page.epoch === 'string' && page.epoch.length <= 64 ? page.epoch : null,
-    figures: parseFigures(page.stats),
+    figures: pageFigures(page),
   }
 }
 
+const NO_SWARM: SwarmFigures = { seeds: 0, leechers: 0, downloads: 0 }
+
+/** A page's figures. A relay that leaves out the hashes with no swarm says so
+ * (`statsAbsentIsZero`, relay/catalog/page-server.ts): each listing's hash it left out is
+ * then zeros, so a count that fell to zero does not stay on screen. Without it (an older
+ * relay) a missing hash is unknown, and what is shown for it is kept. */
+function pageFigures(
+  page: Record<string, unknown>,
+  max = MAX_PAGE_FIGURES,
+): Map<string, SwarmFigures> {
+  const figures = parseFigures(page.stats, max)
+  if (page.statsAbsentIsZero !== true) return figures
+  for (const listing of page.listings as unknown[]) {
+    if (figures.size >= max) break
+    const infoHash = (listing as { infoHash?: unknown } | null)?.infoHash
+    if (typeof infoHash === 'string' && HEX40.test(infoHash) && !figures.has(infoHash)) {
+      figures.set(infoHash, { ...NO_SWARM })
+    }
+  }
+  return figures
+}
+
 /** Swarm figures by info hash (`stats` of a page); malformed entries are dropped. */
-export function parseFigures(value: unknown, max = 10_000): Map<string, SwarmFigures> {
+export function parseFigures(value: unknown, max = MAX_PAGE_FIGURES): Map<string, SwarmFigures> {
   const out = new Map<string, SwarmFigures>()
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return out
   for (const [infoHash, f] of Object.entries(value)) {
     if (out.size >= max) break
     const figures = parseSwarmFigures(f)
-    if (/^[0-9a-f]{40}$/.test(infoHash) && figures) out.set(infoHash, figures)
+    if (HEX40.test(infoHash) && figures) out.set(infoHash, figures)
   }
   return out
 }
@@ -182,6 +206,8 @@ export function parseRelayList(value: unknown): string[] {
   }
   return out
 }
+
+const HEX40 = /^[0-9a-f]{40}$/
 
 function isCount(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0

@@ -57,6 +57,7 @@ function plainPage(store: CatalogStore, after: number, limit: number): unknown {
     latest: store.latest(),
     epoch: store.epoch,
     stats: Object.fromEntries(listings.map((l) => [l.infoHash, seeds])),
+    statsAbsentIsZero: true,
   }
 }
 
@@ -112,11 +113,33 @@ describe('PageServer', () => {
       )
       const template =
         `{"listings":[${page.rows.join(',')}],"next":${page.next},"more":${page.more},` +
-        `"latest":${store.latest()},"epoch":"${store.epoch}","stats":${JSON.stringify(stats)}}`
+        `"latest":${store.latest()},"epoch":"${store.epoch}","stats":${JSON.stringify(stats)},` +
+        `"statsAbsentIsZero":true}`
       const answer = await pages.answer({ ...ask, after, limit })
       if (answer.status !== 200) throw new Error(`status ${answer.status}`)
       expect(Buffer.from(answer.body).equals(Buffer.from(template))).toBe(true)
     }
+  })
+
+  it('leaves the hashes with no swarm out of stats, and says a missing one is zero', async () => {
+    const store = storeWith(6)
+    const none = { seeds: 0, leechers: 0, downloads: 0 }
+    const some = (i: number) => ({ seeds: i, leechers: 0, downloads: i === 2 ? 0 : 1 })
+    const pages = new PageServer({
+      store,
+      // Every other hash has a swarm; the others are all zeros.
+      figures: (hashes) =>
+        Object.fromEntries([...hashes].map((h, i) => [h, i % 2 ? some(i) : none])),
+      nowMs: () => 0,
+    })
+    const page = decoded(await pages.answer({ ...ask, after: 0, limit: 10 })) as {
+      listings: { infoHash: string }[]
+      stats: Record<string, unknown>
+      statsAbsentIsZero: unknown
+    }
+    const hashes = page.listings.map((l) => l.infoHash)
+    expect(page.statsAbsentIsZero).toBe(true)
+    expect(page.stats).toEqual({ [hashes[1]]: some(1), [hashes[3]]: some(3), [hashes[5]]: some(5) })
   })
 
   it('answers 304 to If-None-Match with the page tag, in any coding', async () => {

@@ -62,7 +62,8 @@ export type PageAnswer =
 
 export interface PageServerDeps {
   store: CatalogStore
-  /** This relay's own swarm figures of some hashes (a page carries them). */
+  /** This relay's own swarm figures of some hashes (a page carries those not all zero);
+   * a hash with no swarm may be left out. */
   figures: (hashes: Iterable<string>) => Record<string, SwarmFigures>
   refusals?: Refusals
   nowMs?: () => number
@@ -246,7 +247,7 @@ export class PageServer {
     const json = joinedJson(
       page.rows,
       `],"next":${page.next},"more":${page.more},"latest":${latest},"epoch":"${store.epoch}",` +
-        `"stats":${JSON.stringify(figures(hashes))}}`,
+        `"stats":${swarmStatsJson(figures(hashes))},"${STATS_ABSENT_IS_ZERO}":true}`,
     )
     const tag = createHash('sha256').update(json).digest('base64url').slice(0, 27)
     this.counts.built++
@@ -353,4 +354,26 @@ const COMMA = 0x2c
 function infoHashOf(json: string): string {
   const at = json.indexOf('"infoHash":"') + 12
   return json.slice(at, at + 40)
+}
+
+/**
+ * The page key that says its `stats` leave out every hash of its listings whose figures are
+ * all zero (issue 23): most of a large catalog has no swarm, and writing, sealing and parsing
+ * `{"seeds":0,"leechers":0,"downloads":0}` for each made ~85 KB of a 1,000-listing page. A
+ * reader that knows the key takes a hash of the page missing from `stats` as zeros (so a
+ * count that fell to zero is not left on screen); an older reader ignores the key and keeps
+ * what it showed for those hashes, as it did for a hash a relay left out before. A page
+ * without the key (an older relay's) means what it did: a missing hash is not known.
+ */
+export const STATS_ABSENT_IS_ZERO = 'statsAbsentIsZero'
+
+/** `figures` as a page's `stats` JSON, without the entries that are all zeros. */
+export function swarmStatsJson(figures: Record<string, SwarmFigures>): string {
+  let out = ''
+  for (const infoHash in figures) {
+    const f = figures[infoHash]
+    if (f.seeds === 0 && f.leechers === 0 && f.downloads === 0) continue
+    out += `${out === '' ? '' : ','}${JSON.stringify(infoHash)}:${JSON.stringify(f)}`
+  }
+  return `{${out}}`
 }

@@ -19,7 +19,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function routes(count: number, pages = {}) {
+function routes(count: number, pages = {}, tracker = new Tracker()) {
   const dir = mkdtempSync(join(tmpdir(), 'monsoon-routes-'))
   dirs.push(dir)
   const store = new CatalogStore(join(dir, 'catalog.sqlite'), { synchronous: 'normal' })
@@ -31,7 +31,7 @@ function routes(count: number, pages = {}) {
   return catalogRoutes({
     store,
     publisher: {} as ListingPublisher,
-    tracker: new Tracker(),
+    tracker,
     publicUrl: () => 'http://relay.test',
     peers: [],
     trustProxy: false,
@@ -56,6 +56,32 @@ describe('GET /v1/listings', () => {
     })
     expect(again.status).toBe(304)
     expect(await again.text()).toBe('')
+  })
+
+  it("carries the figures of the page's hashes that have a swarm, and says the rest are zero", async () => {
+    const tracker = new Tracker()
+    const app = routes(5, {}, tracker)
+    const first = (await (await app.request('/v1/listings?after=0&limit=5')).json()) as {
+      listings: { infoHash: string }[]
+    }
+    const seeded = first.listings[2].infoHash
+    tracker.announce(
+      {
+        kind: 'tcp',
+        infoHash: seeded,
+        peerId: 'a'.repeat(40),
+        ip: '10.0.0.1',
+        port: 6881,
+        left: 0,
+        event: 'started',
+        numwant: 0,
+      },
+      Date.now(),
+    )
+    // Another page (a cached one keeps its figures until its snapshot ends).
+    const page = await (await app.request('/v1/listings?after=0&limit=4')).json()
+    expect(page).toMatchObject({ statsAbsentIsZero: true })
+    expect(page.stats).toEqual({ [seeded]: { seeds: 1, leechers: 0, downloads: 0 } })
   })
 
   it('answers 429 with Retry-After to an address over its builds', async () => {

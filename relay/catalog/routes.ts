@@ -6,7 +6,8 @@
 //   GET  /v1/relays               this relay's URL and the relays it syncs with
 //   GET  /v1/stats?ih=…&ih=…      live swarm figures of up to MAX_SCRAPE_HASHES hashes
 // Swarm figures (seeds, leechers, downloads) travel in a separate `stats` map: they are not
-// signed, and not part of any listing. A page of listings carries this relay's own counts;
+// signed, and not part of any listing. A page of listings carries this relay's own counts
+// (those not all zero: the page says a missing one is zero);
 // /v1/stats and /v1/listings/:infohash ask each hash's owners (`liveScrape`), so whichever
 // relay the app asks, the figures on screen are the owners'.
 
@@ -151,8 +152,15 @@ export function catalogRoutes(deps: CatalogRouteDeps): Hono {
 
 export type { SwarmFigures }
 
+/** A page's figures: the hashes with a swarm only (a page says absent means zero,
+ * page-server.ts STATS_ABSENT_IS_ZERO). */
 function stats(tracker: Tracker, hashes: Iterable<string>): Record<string, SwarmFigures> {
-  return figuresOf(tracker.scrape(hashes))
+  const out: Record<string, SwarmFigures> = {}
+  for (const s of tracker.scrape(hashes)) {
+    if (s.complete === 0 && s.incomplete === 0 && s.downloaded === 0) continue
+    out[s.infoHash] = { seeds: s.complete, leechers: s.incomplete, downloads: s.downloaded }
+  }
+  return out
 }
 
 function figuresOf(entries: ScrapeEntry[]): Record<string, SwarmFigures> {
