@@ -285,6 +285,13 @@ export const MAX_PROXY_HEAD_BYTES = 8 * 1024
 /** Announces copied to a hash's other owner at once (replication); more are dropped and
  * counted, as the peer's next announce carries them again. */
 export const MAX_REPLICAS_IN_FLIGHT = 256
+/** Info hashes whose owners a relay remembers for the current owner set
+ * (supernode/placement.ts): a tracker's busy hashes recur, and scoring them again cost ~5%
+ * of a proxying relay's main thread. ~150 bytes each; cleared when full or the set changes. */
+export const MAX_PLACEMENT_MEMO = 8192
+/** Origins whose host-cache check a relay remembers (supernode/host-cache.ts): the check is
+ * a pure function of the URL, asked per proxied announce; cleared when full. */
+export const MAX_HOST_CHECK_MEMO = 1024
 
 // Sealed messages over plain HTTP (relay/sealed/, shared/sealed/).
 

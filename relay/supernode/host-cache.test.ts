@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { MAX_HOST_CHECK_MEMO } from '../limits.ts'
 import { HostCache } from './host-cache.ts'
 
 const T = 1_764_115_200_000
@@ -128,5 +129,33 @@ describe('HostCache', () => {
       ),
       { numRuns: 200 },
     )
+  })
+})
+
+describe('HostCache.check', () => {
+  it('gives the same answer again without checking again, and holds a bounded number', () => {
+    const cache = new HostCache({ localNetwork: true })
+    const first = cache.check('http://127.0.0.1:10000')
+    expect(first).toEqual({ ok: true, url: 'http://127.0.0.1:10000' })
+    expect(cache.check('http://127.0.0.1:10000')).toBe(first)
+    expect(Object.isFrozen(first)).toBe(true)
+    for (let port = 10001; port <= 10000 + MAX_HOST_CHECK_MEMO; port++) {
+      expect(cache.check(`http://127.0.0.1:${port}`)).toEqual({
+        ok: true,
+        url: `http://127.0.0.1:${port}`,
+      })
+    }
+    // Past the cap the remembered answers were dropped: the same answer, made again.
+    const again = cache.check('http://127.0.0.1:10000')
+    expect(again).toEqual(first)
+    expect(again).not.toBe(first)
+  })
+
+  it('remembers refusals as refusals', () => {
+    const cache = new HostCache()
+    for (let i = 0; i < 3; i++) {
+      expect(cache.check('http://127.0.0.1:10000')).toMatchObject({ ok: false, code: 'not-public' })
+      expect(cache.check('nonsense')).toMatchObject({ ok: false, code: 'malformed' })
+    }
   })
 })
