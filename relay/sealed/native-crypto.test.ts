@@ -23,6 +23,21 @@ describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
     )
   })
 
+  it('seals into the output it is given, at an offset of a larger buffer, as noble does', () => {
+    const key = new Uint8Array(32).fill(3)
+    const nonce = new Uint8Array(24).fill(4)
+    const plaintext = Uint8Array.from({ length: 3000 }, (_, i) => i % 251)
+    const room = new Uint8Array(10 + plaintext.length + 16 + 5).fill(0xaa)
+    const output = room.subarray(10, 10 + plaintext.length + 16)
+    expect(relayAead(key, nonce).encrypt(plaintext, output)).toBe(output)
+    expect(output).toEqual(xchacha20poly1305(key, nonce).encrypt(plaintext))
+    // Nothing written outside it.
+    expect([...room.subarray(0, 10), ...room.subarray(10 + output.length)]).toEqual(
+      new Array(15).fill(0xaa),
+    )
+    expect(() => relayAead(key, nonce).encrypt(plaintext, new Uint8Array(16))).toThrow(RangeError)
+  })
+
   it('takes keys and nonces that are views into a larger buffer (a pooled Buffer)', () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
     const nonce = Uint8Array.from({ length: 24 }, (_, i) => 200 - i)

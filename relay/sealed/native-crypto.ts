@@ -44,12 +44,15 @@ const native: Aead = (key, nonce, aad) => {
   const iv = new Uint8Array(12)
   iv.set(nonce.subarray(16, 24), 4)
   return {
-    encrypt(plaintext) {
+    encrypt(plaintext, output) {
+      if (output && output.length !== plaintext.length + TAG_BYTES) {
+        throw new RangeError(`output must be ${plaintext.length + TAG_BYTES} bytes`)
+      }
       const c = createCipheriv('chacha20-poly1305', k, iv, { authTagLength: TAG_BYTES })
       if (aad) c.setAAD(aad, { plaintextLength: plaintext.length })
       const head = c.update(plaintext)
       const tail = c.final()
-      const out = new Uint8Array(head.length + tail.length + TAG_BYTES)
+      const out = output ?? new Uint8Array(head.length + tail.length + TAG_BYTES)
       out.set(head)
       out.set(tail, head.length)
       out.set(c.getAuthTag(), head.length + tail.length)

@@ -18,6 +18,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { cors } from 'hono/cors'
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import { readCappedBody } from '../../shared/capped-body.ts'
 import type { NodeIdentity } from '../../shared/identity.ts'
 import {
   SealedError,
@@ -172,7 +173,9 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
           }),
           c.env,
         )
-        const body = new Uint8Array(await answer.arrayBuffer())
+        // Its chunks as they are (one, for a page): arrayBuffer() joined them into a copy of
+        // every page sealed (issue 23). The API's own answers are bounded by its routes.
+        const body = await readCappedBody(answer, Number.MAX_SAFE_INTEGER)
         const sealed = sealResponse(
           key,
           req.nonce,
