@@ -57,12 +57,14 @@ export type WorkerMessage =
   /** Listening for the primary's messages: the listening socket may be sent (a message that
    * came before would be lost, and a socket listening with nobody to serve it). */
   | { kind: 'ready' }
+  /** A worker started from its bundle (socket-worker-boot.js) waits for its code. */
+  | { kind: 'boot' }
 
 /** What the primary sends a worker over IPC (replies go over the pipe). */
-export interface PrimaryMessage {
-  kind: 'listen'
-  settings: SocketWorkerSettings
-}
+export type PrimaryMessage =
+  | { kind: 'listen'; settings: SocketWorkerSettings }
+  /** socket-worker-main.ts bundled, for a worker that asked with 'boot'. */
+  | { kind: 'code'; source: string }
 
 /** The way to the primary (process.send and the pipe in a worker process; a fake in tests). */
 export interface PrimaryChannel {

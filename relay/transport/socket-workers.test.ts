@@ -1,16 +1,21 @@
-// Socket workers as the primary runs them: real worker processes (socket-worker.js) on a
-// server of this process that drops whatever it accepts itself, so every answer seen came
+// Socket workers as the primary runs them: real worker processes (from their bundle, or
+// through tsx without one) on a server of this process that drops whatever it accepts itself, so every answer seen came
 // through a worker; restarts bounded; close() leaves no process behind.
 
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Logger } from '../log.ts'
 import { quietRefusals } from '../refusals.ts'
-import { MAX_WORKER_RESTARTS, SocketWorkers, type SocketWorkersOptions } from './socket-workers.ts'
+import {
+  MAX_WORKER_RESTARTS,
+  SocketWorkers,
+  socketWorkerSource,
+  type SocketWorkersOptions,
+} from './socket-workers.ts'
 
 const SETTINGS = {
   keepAliveTimeoutMs: 5000,
@@ -100,6 +105,29 @@ describe('SocketWorkers', () => {
     expect(socket.remoteAddress).toBe('127.0.0.1')
     expect(local).toContain(socket.remotePort)
     socket.end('HTTP/1.1 204 No Content\r\n\r\n')
+  }, 30_000)
+
+  it('starts workers from one bundle of their code, without tsx', async () => {
+    const source = socketWorkerSource()
+    expect(source).toEqual(expect.any(String))
+    // One module: no TypeScript file left to load, nothing resolved against a file's URL.
+    expect(source).not.toMatch(/from ["'][^"']+\.ts["']/)
+    expect(source).not.toMatch(/import\.meta/)
+    expect(source).toContain('//# sourceURL=socket-worker-main.bundle.js')
+    expect(socketWorkerSource()).toBe(source)
+    const { workers, port } = await start()
+    expect(await throughWorker(port, ANNOUNCE)).toMatch(/d2:ip9:127\.0\.0\.1e$/)
+    const [pid] = workers.pids
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1')).toContain('socket-worker-boot.js')
+  }, 30_000)
+
+  it('starts workers through tsx when there is no bundle', async () => {
+    const { workers, port } = await start({ source: () => null })
+    expect(await throughWorker(port, ANNOUNCE)).toMatch(/d2:ip9:127\.0\.0\.1e$/)
+    const [pid] = workers.pids
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1')
+    expect(cmdline).toContain('socket-worker.js')
+    expect(cmdline).not.toContain('socket-worker-boot.js')
   }, 30_000)
 
   it('stops its workers on close: no process left', async () => {

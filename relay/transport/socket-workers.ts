@@ -9,6 +9,11 @@
 // Every other connection comes here with its socket and the bytes the worker read, and is
 // accepted as if it had arrived here (OnePort.adopt).
 //
+// Workers start from one bundle of socket-worker-main.ts (esbuild, as the verify workers do:
+// catalog/worker-bundle.ts), made once a process and sent to each worker over IPC
+// (socket-worker-boot.js): through tsx a worker spent ~0.5 s of CPU starting and held ~77 MB
+// idle. If bundling fails, workers start through tsx (socket-worker.js) as before.
+//
 // A worker that exits is started again, at most MAX_WORKER_RESTARTS times per
 // WORKER_RESTART_WINDOW_MS in all (a worker that cannot start would otherwise be forked in a
 // loop); past that its place stays empty and the primary, still listening, takes its share.
@@ -17,6 +22,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Server, Socket } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { esbuildBundler, type Bundler } from '../catalog/worker-bundle.ts'
 import { MAX_WORKERS, type RelayConfig } from '../config.ts'
 import { SNIFF_TIMEOUT_MS } from '../limits.ts'
 import type { Logger } from '../log.ts'
@@ -48,6 +54,23 @@ const MAX_REPLIES_PER_BATCH = 128
 const STOP_TIMEOUT_MS = 3000
 
 const ENTRY = fileURLToPath(new URL('./socket-worker.js', import.meta.url))
+const BOOT = fileURLToPath(new URL('./socket-worker-boot.js', import.meta.url))
+const MAIN = fileURLToPath(new URL('./socket-worker-main.ts', import.meta.url))
+
+/** socket-worker-main.ts as one module's source, bundled once a process; null when it
+ * could not be (workers then start through tsx). */
+let bundled: string | null | undefined
+
+export function socketWorkerSource(bundle: Bundler = esbuildBundler): string | null {
+  if (bundled !== undefined) return bundled
+  try {
+    // Named, so stack traces and CPU profiles say where, not the whole data: URL.
+    bundled = `${bundle(MAIN)}\n//# sourceURL=socket-worker-main.bundle.js\n`
+  } catch {
+    bundled = null
+  }
+  return bundled
+}
 
 export interface SocketWorkersOptions {
   /** Worker processes to start (the primary is not one of them). */
@@ -59,8 +82,11 @@ export interface SocketWorkersOptions {
   adopt(socket: Socket, bytes: Buffer): void
   refusals: Refusals
   log: Logger
-  /** The worker's entry (tests); default socket-worker.js beside this file. */
+  /** The worker's entry (tests); default: socket-worker-boot.js given the bundle, else
+   * socket-worker.js (tsx). */
   entry?: string
+  /** The bundle a booting worker runs (tests); default socketWorkerSource(). */
+  source?: () => string | null
 }
 
 interface Slot {
@@ -153,8 +179,11 @@ export class SocketWorkers {
 
   #fork(index: number): void {
     const { log } = this.#options
-    // Flags such as vitest's loaders or --cpu-prof are the primary's: the entry registers tsx.
-    const child = fork(this.#options.entry ?? ENTRY, [], {
+    // Flags such as vitest's loaders or --cpu-prof are the primary's: the entry registers tsx
+    // or runs the bundle.
+    const source = (this.#options.source ?? socketWorkerSource)()
+    const entry = this.#options.entry ?? (source === null ? ENTRY : BOOT)
+    const child = fork(entry, [], {
       serialization: 'advanced',
       execArgv: [],
       // PIPE_FD: the asks-and-replies pipe.
@@ -224,6 +253,12 @@ export class SocketWorkers {
 
   #onMessage(slot: Slot, message: WorkerMessage, socket: Socket | undefined): void {
     switch (message.kind) {
+      case 'boot': {
+        const source = (this.#options.source ?? socketWorkerSource)()
+        if (source === null) slot.child.kill('SIGKILL')
+        else this.#send(slot.child, { kind: 'code', source })
+        return
+      }
       case 'ready':
         this.#send(slot.child, { kind: 'listen', settings: this.#options.settings }, this.#server)
         this.#options.log.info('socket worker listening', {
