@@ -6,13 +6,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js'
 import { BoundedMap } from './bounded-map.ts'
-import {
-  bytesToHex,
-  hexToBytes,
-  sign,
-  type NodeIdentity,
-  type SignatureVerifier,
-} from './identity.ts'
+import { bytesToHex, sign, type NodeIdentity, type SignatureVerifier } from './identity.ts'
 import { MAX_BATCH_LISTINGS, MAX_REMEMBERED_SIGNATURES, MAX_VERIFIED_BATCHES } from './limits.ts'
 import {
   LISTING_BATCH_VERSION,
@@ -25,10 +19,10 @@ import {
   type ListingDraft,
 } from './listing.ts'
 import {
+  MERKLE_HASH_BYTES,
   merkleAuditPath,
   merkleLeafHash,
   merkleLevels,
-  merkleNodeHash,
   merkleRoot,
   type Sha256,
 } from './merkle.ts'
@@ -112,33 +106,35 @@ export function rememberGoodSignatures(
   }
 }
 
-/** A node's position in its tree: level (0 = leaves) and index, as one number. */
-const position = (level: number, index: number) => level * 2 * MAX_BATCH_LISTINGS + index
-
 /**
  * Batches whose signature was checked good, with the tree nodes their listings' paths have
- * shown so far (hex, by position). A listing of such a batch is then checked by hashing up
- * from its leaf to the first node already known, and comparing the rest of its proof with
- * the known siblings: the same answer as folding to the root (SHA-256 being collision
- * resistant). The nodes a listing that passes hashed on its way up are known from then on,
- * so a batch's listings cost its n leaf hashes and fewer than n node hashes in all, in any
- * order (about two hashes a listing) instead of a fold each. Keyed by the exact signature,
- * key, root and size, so a listing carrying another signature takes the full check.
+ * shown so far. A listing of such a batch is then checked by hashing up from its leaf to the
+ * first node already known, and comparing the rest of its proof with the known siblings:
+ * the same answer as folding to the root (SHA-256 being collision resistant). The nodes a
+ * listing that passes hashed on its way up are known from then on, so a batch's listings
+ * cost its n leaf hashes and fewer than n node hashes in all, in any order (about two hashes
+ * a listing) instead of a fold each. Keyed by the exact signature, key, root and size, so a
+ * listing carrying another signature takes the full check.
  * Fill it only after a real signature check (verifyListing does, given one).
  */
 export class VerifiedBatches {
   /** The SHA-256 that verifyListing and these checks use (noble's unless one is given). */
   readonly hash: Sha256
-  readonly #batches: BoundedMap<string, Map<number, string>>
+  readonly #batches: BoundedMap<string, BatchNodes>
   /** The batch used last, always the most recently used entry of #batches (every get or set
    * that makes another one so replaces it): a page's listings come a batch at a time, so
    * most find their batch here without building its ~260-character key, and without an LRU
    * move that would change nothing. */
   #last: LastBatch | undefined
+  /** 0x01 || left || right, reused for every node hash (RFC 6962 §2.1). */
+  readonly #input = new Uint8Array(1 + 2 * MERKLE_HASH_BYTES)
+  /** The nodes the last climb passed: positions, each followed by its bytes or its hex. */
+  readonly #passed: (number | Uint8Array | string)[] = []
 
   constructor(maxBatches = MAX_VERIFIED_BATCHES, hash: Sha256 = sha256) {
     this.#batches = new BoundedMap({ maxSize: maxBatches, order: 'lru' })
     this.hash = hash
+    this.#input[0] = 1
   }
 
   /** The nodes known of a batch, as #batches.get(batchKey(…)) gives them. */
@@ -176,10 +172,8 @@ export class VerifiedBatches {
     if (!nodes) return null
     // Every path is recorded up to the root, so the climb meets a known node by then.
     const c = this.#climb(nodes, batch, leafHash)
-    if (c.known !== c.hash || !restOfPathIsKnown(nodes, batch, c.level, c.i, c.last, c.k)) {
-      return false
-    }
-    record(nodes, c.passed)
+    if (!c.met || !restOfPathIsKnown(nodes, batch, c.level, c.i, c.last, c.k)) return false
+    nodes.record(this.#passed)
     return true
   }
 
@@ -187,38 +181,99 @@ export class VerifiedBatches {
   remember(sig: string, publisher: string, batch: ListingBatchProof, leafHash: Uint8Array): void {
     let nodes = this.#nodesOf(sig, publisher, batch)
     if (!nodes) {
-      nodes = new Map()
+      nodes = new BatchNodes(batch.n)
       this.#batches.set(batchKey(sig, publisher, batch), nodes)
       // maxSize >= 1 (BoundedMap's rule): the entry just set is the most recent, and kept.
       this.#last = { sig, publisher, root: batch.root, n: batch.n, nodes }
     }
     // What is above a known node is known already.
-    record(nodes, this.#climb(nodes, batch, leafHash).passed)
+    this.#climb(nodes, batch, leafHash)
+    nodes.record(this.#passed)
   }
 
   /** Hashes up a listing's path from its leaf to the first node `nodes` knows (or past the
-   * root): the nodes passed below it, with the proof's siblings beside them, and where it
-   * stopped. */
-  #climb(nodes: Map<number, string>, batch: ListingBatchProof, leafHash: Uint8Array): Climb {
-    const passed: (number | string)[] = []
+   * root), leaving the nodes passed below it, with the proof's siblings beside them, in
+   * #passed; says where it stopped, and whether the node it brought there is the known one.
+   * Bytes all the way: no hex but the proof's own, decoded straight into the hash input. */
+  #climb(nodes: BatchNodes, batch: ListingBatchProof, leafHash: Uint8Array): Climb {
+    const passed = this.#passed
+    passed.length = 0
+    const input = this.#input
     let node = leafHash
     let k = 0
     for (let level = 0, i = batch.i, last = batch.n - 1; ; level++, i >>= 1, last >>= 1) {
-      const at = position(level, i)
-      const hash = bytesToHex(node)
-      const known = nodes.get(at)
-      if (known !== undefined || last === 0) {
-        if (known === undefined) passed.push(at, hash)
-        return { passed, known, hash, level, i, last, k }
+      const at = nodes.position(level, i)
+      const known = nodes.known[at] === 1
+      if (known || last === 0) {
+        if (!known) passed.push(at, node)
+        return { met: known && nodes.holds(at, node), level, i, last, k }
       }
-      passed.push(at, hash)
-      if (i % 2 === 1) {
-        passed.push(position(level, i - 1), batch.proof[k])
-        node = merkleNodeHash(hexToBytes(batch.proof[k++]), node, this.hash)
-      } else if (i < last) {
-        passed.push(position(level, i + 1), batch.proof[k])
-        node = merkleNodeHash(node, hexToBytes(batch.proof[k++]), this.hash)
+      passed.push(at, node)
+      if (i % 2 === 1 || i < last) {
+        const sibling = batch.proof[k++]
+        const left = i % 2 === 1
+        passed.push(left ? at - 1 : at + 1, sibling)
+        hexInto(sibling, input, left ? 1 : 1 + MERKLE_HASH_BYTES)
+        input.set(node, left ? 1 + MERKLE_HASH_BYTES : 1)
+        node = this.hash(input)
       }
+    }
+  }
+}
+
+/** The nodes known of one batch's tree, by position (level after level from the leaves):
+ * 32 bytes each in one buffer (a batch of 256 takes 16 KB), and the hex of those a proof
+ * was compared with, kept for the next comparison. */
+class BatchNodes {
+  readonly #levels: number[] = []
+  readonly bytes: Uint8Array
+  readonly known: Uint8Array
+  readonly #hex: (string | undefined)[]
+
+  constructor(n: number) {
+    let total = 0
+    for (let last = n - 1; ; last >>= 1) {
+      this.#levels.push(total)
+      total += last + 1
+      if (last === 0) break
+    }
+    this.bytes = new Uint8Array(total * MERKLE_HASH_BYTES)
+    this.known = new Uint8Array(total)
+    this.#hex = new Array<string | undefined>(total)
+  }
+
+  position(level: number, index: number): number {
+    return this.#levels[level] + index
+  }
+
+  /** Whether the node known at `at` is `hash`. */
+  holds(at: number, hash: Uint8Array): boolean {
+    const bytes = this.bytes
+    for (let j = 0, o = at * MERKLE_HASH_BYTES; j < MERKLE_HASH_BYTES; j++, o++) {
+      if (bytes[o] !== hash[j]) return false
+    }
+    return true
+  }
+
+  /** The node known at `at`, as lowercase hex. */
+  hex(at: number): string {
+    const o = at * MERKLE_HASH_BYTES
+    return (this.#hex[at] ??= bytesToHex(this.bytes.subarray(o, o + MERKLE_HASH_BYTES)))
+  }
+
+  /** Makes known the nodes a climb passed (positions, each followed by bytes or hex). */
+  record(passed: readonly (number | Uint8Array | string)[]): void {
+    for (let p = 0; p < passed.length; p += 2) {
+      const at = passed[p] as number
+      const node = passed[p + 1] as Uint8Array | string
+      if (typeof node === 'string') {
+        hexInto(node, this.bytes, at * MERKLE_HASH_BYTES)
+        this.#hex[at] = node
+      } else {
+        this.bytes.set(node, at * MERKLE_HASH_BYTES)
+        this.#hex[at] = undefined
+      }
+      this.known[at] = 1
     }
   }
 }
@@ -229,24 +284,31 @@ interface LastBatch {
   publisher: string
   root: string
   n: number
-  nodes: Map<number, string>
+  nodes: BatchNodes
 }
 
-/** Where a climb stopped: the node known there (if any), the hash it brought, the level,
- * index and last index there, and how much of the proof it used. */
+/** Where a climb stopped: whether it met a known node with the same hash, the level, index
+ * and last index there, and how much of the proof it used. */
 interface Climb {
-  /** Positions and hex hashes, in pairs. */
-  passed: (number | string)[]
-  known: string | undefined
-  hash: string
+  met: boolean
   level: number
   i: number
   last: number
   k: number
 }
 
-function record(nodes: Map<number, string>, passed: (number | string)[]): void {
-  for (let p = 0; p < passed.length; p += 2) nodes.set(passed[p] as number, passed[p + 1] as string)
+/** Nibble values of '0'-'9' and 'a'-'f' by char code. */
+const NIBBLE = (() => {
+  const t = new Uint8Array(128)
+  for (let c = 0; c < 16; c++) t['0123456789abcdef'.charCodeAt(c)] = c
+  return t
+})()
+
+/** Writes 64 lowercase hex chars (checked so by checkListing before) as 32 bytes at `at`. */
+function hexInto(hex: string, out: Uint8Array, at: number): void {
+  for (let j = 0; j < MERKLE_HASH_BYTES; j++) {
+    out[at + j] = (NIBBLE[hex.charCodeAt(2 * j)] << 4) | NIBBLE[hex.charCodeAt(2 * j + 1)]
+  }
 }
 
 function batchKey(sig: string, publisher: string, batch: ListingBatchProof): string {
@@ -256,7 +318,7 @@ function batchKey(sig: string, publisher: string, batch: ListingBatchProof): str
 /** Whether the proof's hashes above a known node are the known siblings: a proof right
  * below and wrong above would not fold to the root. */
 function restOfPathIsKnown(
-  nodes: Map<number, string>,
+  nodes: BatchNodes,
   batch: ListingBatchProof,
   level: number,
   i: number,
@@ -265,7 +327,8 @@ function restOfPathIsKnown(
 ): boolean {
   for (; last > 0; level++, i >>= 1, last >>= 1) {
     if (i % 2 === 0 && i >= last) continue
-    if (nodes.get(position(level, i ^ 1)) !== batch.proof[k++]) return false
+    const at = nodes.position(level, i ^ 1)
+    if (nodes.known[at] !== 1 || nodes.hex(at) !== batch.proof[k++]) return false
   }
   return k === batch.proof.length
 }
