@@ -36,6 +36,7 @@ const operation = fc.oneof(
   fc.tuple(fc.constant('set' as const), fc.nat(12), fc.integer()),
   fc.tuple(fc.constant('delete' as const), fc.nat(12), fc.constant(0)),
   fc.tuple(fc.constant('has' as const), fc.nat(12), fc.constant(0)),
+  fc.tuple(fc.constant('clear' as const), fc.nat(12), fc.constant(0)),
 )
 
 describe.each(['oldest', 'lru'] as const)('BoundedMap, %s first', (order) => {
@@ -55,7 +56,10 @@ describe.each(['oldest', 'lru'] as const)('BoundedMap, %s first', (order) => {
             expect(map.set(key, value)).toBe(map)
             model.set(key, value)
           } else if (op === 'delete') expect(map.delete(key)).toBe(model.delete(key))
-          else expect(map.has(key)).toBe(model.entries.some(([k]) => k === key))
+          else if (op === 'clear') {
+            map.clear()
+            model.entries.length = 0
+          } else expect(map.has(key)).toBe(model.entries.some(([k]) => k === key))
           expect([...map]).toEqual(model.entries)
           expect(map.size).toBeLessThanOrEqual(maxSize)
         }

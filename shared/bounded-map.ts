@@ -22,6 +22,11 @@ export class BoundedMap<K, V> implements Iterable<[K, V]> {
   readonly order: EvictionOrder
   readonly #onEvict: ((key: K, value: V) => void) | undefined
   readonly #map = new Map<K, V>()
+  /** In 'lru' order, whether #youngest is the map's last key: a get of it then moves
+   * nothing. Hot callers read one key many times in a row (a proxying relay's owner, a
+   * client's rate bucket), and the move costs a delete and an insert each time. */
+  #knowsYoungest = false
+  #youngest: K | undefined
 
   constructor(options: BoundedMapOptions<K, V>) {
     if (!Number.isInteger(options.maxSize) || options.maxSize < 1) {
@@ -41,10 +46,13 @@ export class BoundedMap<K, V> implements Iterable<[K, V]> {
 
   /** The value for `key`; in 'lru' order a hit makes it the youngest. */
   get(key: K): V | undefined {
-    if (this.order === 'oldest' || !this.#map.has(key)) return this.#map.get(key)
+    if (this.order === 'oldest') return this.#map.get(key)
+    if (this.#knowsYoungest && this.#youngest === key) return this.#map.get(key)
+    if (!this.#map.has(key)) return undefined
     const value = this.#map.get(key) as V
     this.#map.delete(key)
     this.#map.set(key, value)
+    this.#young(key)
     return value
   }
 
@@ -57,6 +65,7 @@ export class BoundedMap<K, V> implements Iterable<[K, V]> {
   set(key: K, value: V): this {
     this.#map.delete(key)
     this.#map.set(key, value)
+    this.#young(key)
     if (this.#map.size > this.maxSize) {
       const [eldest, evicted] = this.#map.entries().next().value!
       this.#map.delete(eldest)
@@ -66,11 +75,23 @@ export class BoundedMap<K, V> implements Iterable<[K, V]> {
   }
 
   delete(key: K): boolean {
+    if (this.#knowsYoungest && this.#youngest === key) this.#forgetYoungest()
     return this.#map.delete(key)
   }
 
   clear(): void {
+    this.#forgetYoungest()
     this.#map.clear()
+  }
+
+  #young(key: K): void {
+    this.#knowsYoungest = true
+    this.#youngest = key
+  }
+
+  #forgetYoungest(): void {
+    this.#knowsYoungest = false
+    this.#youngest = undefined
   }
 
   /** Keys, eldest first. */
