@@ -34,7 +34,7 @@ function manualTurns() {
 describe('CoalescedWrites', () => {
   it('corks a socket once per turn and uncorks it at the end of the turn', () => {
     const turns = manualTurns()
-    const writes = new CoalescedWrites(turns.defer)
+    const writes = new CoalescedWrites({ defer: turns.defer })
     const a = new CountingSocket()
     const b = new CountingSocket()
     writes.hold(a)
@@ -49,19 +49,52 @@ describe('CoalescedWrites', () => {
     expect([b.corks, turns.pending.length]).toEqual([2, 1])
   })
 
+  it('flushes what a batch holds at the first hold once its first socket waited maxHoldMs', () => {
+    const turns = manualTurns()
+    let clock = 100
+    const writes = new CoalescedWrites({ defer: turns.defer, now: () => clock, maxHoldMs: 1 })
+    const [a, b, c, d] = Array.from({ length: 4 }, () => new CountingSocket())
+    writes.hold(a)
+    clock += 0.9
+    writes.hold(b)
+    // Already held: nothing to decide, even past the budget.
+    clock += 0.5
+    writes.hold(a)
+    expect([a.corked, b.corked, writes.held]).toEqual([1, 1, 2])
+    writes.hold(c)
+    // a and b left; c starts the next batch, whose clock starts now.
+    expect([a.corked, b.corked, c.corked, writes.held]).toEqual([0, 0, 1, 1])
+    clock += 0.9
+    writes.hold(d)
+    expect([c.corked, d.corked, writes.held]).toEqual([1, 1, 2])
+    // One deferred flush for the turn, however many batches it had.
+    expect(turns.pending).toHaveLength(1)
+    turns.endTurn()
+    expect([a, b, c, d].map((s) => s.corked)).toEqual([0, 0, 0, 0])
+    expect([a.corks, b.corks, c.corks, d.corks]).toEqual([1, 1, 1, 1])
+  })
+
   it('leaves every socket uncorked after each turn, whatever the order of holds', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.nat(5), { maxLength: 20 }), { maxLength: 6 }), (turnsOf) => {
-        const turns = manualTurns()
-        const writes = new CoalescedWrites(turns.defer)
-        const sockets = Array.from({ length: 6 }, () => new CountingSocket())
-        for (const holds of turnsOf) {
-          for (const i of holds) writes.hold(sockets[i])
-          for (const i of holds) expect(sockets[i].corked).toBe(1)
-          turns.endTurn()
-          for (const s of sockets) expect(s.corked).toBe(0)
-        }
-      }),
+      fc.property(
+        fc.array(fc.array(fc.tuple(fc.nat(5), fc.nat(3)), { maxLength: 20 }), { maxLength: 6 }),
+        (turnsOf) => {
+          const turns = manualTurns()
+          let clock = 0
+          const writes = new CoalescedWrites({ defer: turns.defer, now: () => clock, maxHoldMs: 2 })
+          const sockets = Array.from({ length: 6 }, () => new CountingSocket())
+          for (const holds of turnsOf) {
+            for (const [i, wait] of holds) {
+              clock += wait
+              writes.hold(sockets[i])
+              // Never corked twice over, and held until a flush.
+              expect(sockets[i].corked).toBe(1)
+            }
+            turns.endTurn()
+            for (const s of sockets) expect(s.corked).toBe(0)
+          }
+        },
+      ),
     )
   })
 
