@@ -8,7 +8,8 @@
 // Reported per side: announces/s, the server's CPU per announce and announces per
 // CPU-second, announce latency p50/p99 (sent → answered), and the generators' own CPU: a
 // generator near one full core is the limit, not the server (`generator_saturated`; then
-// raise MONSOON_BENCH_WS_GENERATORS). Then `paced`: one run per server at half our measured
+// raise MONSOON_BENCH_WS_GENERATORS); and the p99 delay of a generator's own event loop,
+// which its latencies include whatever the server does. Then `paced`: one run per server at half our measured
 // announces/s, for the latency a relay shows when it is not saturated.
 // Environment: MONSOON_BENCH_DURATION (s per server, default 10), MONSOON_BENCH_WARMUP
 // (s per run, default 1), MONSOON_BENCH_ROUNDS (default 4), MONSOON_BENCH_WS_CONNECTIONS
@@ -80,6 +81,7 @@ async function runLoad(procs, m, seconds, rate = MAX_RATE) {
     m.answers += r.answers
     m.offers += Math.round(r.offers_relayed_per_s * r.seconds)
     m.generatorCpu.push(r.generator_cpu)
+    m.generatorDelayP99.push(r.generator_loop_delay_p99_ms)
     for (const [bucket, n] of Object.entries(r.latency_ms)) {
       m.latency.set(Number(bucket), (m.latency.get(Number(bucket)) ?? 0) + n)
     }
@@ -165,6 +167,9 @@ await runBenchmark(BENCH, async (procs) => {
       ...m.cpu.result(),
       // The busiest generator process of any round, in cores (1.0 = one full core).
       generator_cpu_max: generatorCpu,
+      // The worst p99 delay (ms) of a generator's event loop in any round: its own stalls,
+      // which its latencies include.
+      generator_loop_delay_p99_ms: Math.max(...m.generatorDelayP99),
       latency_p50_ms: histogramQuantile(m.latency, 0.5),
       latency_p99_ms: p99,
     }
@@ -188,6 +193,7 @@ await runBenchmark(BENCH, async (procs) => {
         latency_p50_ms: histogramQuantile(paced.latency, 0.5),
         latency_p99_ms: histogramQuantile(paced.latency, 0.99),
         server_cpu_pct: paced.cpu.result().server_cpu_pct,
+        generator_loop_delay_p99_ms: Math.max(...paced.generatorDelayP99),
       }
     }
   }
@@ -204,6 +210,7 @@ function tally(key, server) {
     offers: 0,
     seconds: 0,
     generatorCpu: [],
+    generatorDelayP99: [],
     perRound: [],
     pacingCap: 0,
     latency: new Map(),
