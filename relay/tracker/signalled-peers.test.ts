@@ -42,6 +42,18 @@ describe('sdpAddresses', () => {
     ).toEqual(['10.0.0.1', '10.0.0.2'])
   })
 
+  it('reads a c= line trimmed at its end as String.prototype.trimEnd trims it', () => {
+    const ends = ['\u00a0', '\t', '\u3000', '\u2028', '\ufeff', '\u200a', ' \r']
+    for (const end of ends) {
+      expect(sdpAddresses(`v=0\r\nc=IN IP4 192.0.2.7${end}\nc=IN IP4 0.0.0.0${end}`)).toEqual([
+        '192.0.2.7',
+      ])
+    }
+    expect(sdpAddresses('c=IN IP4 192.0.2.7\u200b\nc=IN IP4 192.0.2.8/127 2')).toEqual([
+      '192.0.2.8',
+    ])
+  })
+
   it('reads raddr only where an extension name stands, not a foundation or address', () => {
     const sdp = 'a=candidate:raddr 1 udp 1 10.0.0.3 9 typ host x raddr 10.0.0.4\r\n'
     expect(sdpAddresses(sdp)).toEqual(['10.0.0.3'])
@@ -108,6 +120,8 @@ describe('sdpAddresses', () => {
       fc.constantFrom('1', 'udp', 'IN', 'IP4', 'IP6', 'typ', 'host', 'raddr', 'rport', '9'),
       fc.constantFrom('10.0.0.1', '10.0.0.2', '0.0.0.0', '::', '::ffff:10.0.0.1', '2001:db8::1'),
       fc.constantFrom('x.local', '224.2.1.1/127', '', '\r'),
+      // White space trimEnd takes at a line's end, and 0.0.0.0 in its spellings.
+      fc.constantFrom('\t', '\u00a0', '10.0.0.3\u3000', '10.0.0.4\u2028', '0.0.0.0/8', '0.0.0.00'),
       // Either kind again inside a line, where it names nothing.
       fc.constantFrom('c=IN', 'xc=', 'a=candidate:', 'a=candidate:1'),
       fc.string({ maxLength: 3 }),

@@ -192,8 +192,7 @@ export function sdpAddresses(sdp: string, max = MAX_SIGNALLED_IPS_PER_SDP): stri
           if (fields[i] === 'raddr') addAddress(found, fields[i + 1], max)
         }
       } else {
-        // c=IN IP4 203.0.113.1[/ttl[/count]]
-        addAddress(found, sdp.slice(at, end).trimEnd().split(' ')[2]?.split('/')[0], max)
+        connectionAddress(sdp, at, end, found, max)
       }
       // Whatever else this line holds is not at a line's start.
       if (candidate >= 0 && candidate < end) candidate = sdp.indexOf(CANDIDATE, end)
@@ -216,6 +215,52 @@ function startsLine(sdp: string, at: number): boolean {
   if (at === 0 || sdp.charCodeAt(at - 1) === 0x0a) return true
   const lineStart = sdp.lastIndexOf('\n', at - 1) + 1
   return sdp.slice(lineStart, at).trim() === ''
+}
+
+/**
+ * The address of the `c=` line at `at` (its line ends at `end`), as the third field of the
+ * trimmed line split at single spaces, cut at a '/': `c=IN IP4 203.0.113.1[/ttl[/count]]`.
+ * Read in place: a browser sends this line in every offer and answer (mostly `0.0.0.0`), and
+ * slicing, trimming and splitting it made six strings and two arrays each time.
+ */
+function connectionAddress(
+  sdp: string,
+  at: number,
+  end: number,
+  found: string[],
+  max: number,
+): void {
+  let last = end
+  while (last > at && isTrimmed(sdp.charCodeAt(last - 1))) last--
+  const first = sdp.indexOf(' ', at)
+  if (first < 0 || first >= last) return
+  const second = sdp.indexOf(' ', first + 1)
+  if (second < 0 || second >= last) return
+  let stop = sdp.indexOf(' ', second + 1)
+  if (stop < 0 || stop > last) stop = last
+  const slash = sdp.indexOf('/', second + 1)
+  if (slash >= 0 && slash < stop) stop = slash
+  const from = second + 1
+  if (stop - from === 7 && sdp.startsWith('0.0.0.0', from)) return
+  addAddress(found, sdp.slice(from, stop), max)
+}
+
+/** Whether String.prototype.trimEnd removes the UTF-16 unit `c` (white space and line
+ * terminators, ECMA-262 §22.1.3.32). */
+function isTrimmed(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d)
+  if (c < 0xa0) return false
+  return (
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  )
 }
 
 /** Adds `raw` to `found` if it is an address worth permitting and not there yet. (Not a
