@@ -360,6 +360,25 @@ describe('hostile WebSocket tracker input', () => {
     expect(h.tracker.peerCount).toBe(0)
   })
 
+  it('forwards each offer with the peer id it was announced under, as a socket switches ids', () => {
+    const h = new Harness()
+    const other = bin(77)
+    const first = h.peer(9)
+    const second = h.connect()
+    second.send({ action: 'announce', info_hash: other, peer_id: bin(8), numwant: 0 })
+    second.socket.take()
+    const c = h.connect()
+    c.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), offers: offers(1, 'a') })
+    c.send({ action: 'announce', info_hash: other, peer_id: bin(2), offers: offers(1, 'b') })
+    c.send({ action: 'announce', info_hash: HASH, peer_id: bin(1), offers: offers(1, 'c') })
+    expect(first.socket.take().map((m) => [m.peer_id, m.info_hash])).toEqual([
+      [bin(1), HASH],
+      [bin(1), HASH],
+    ])
+    expect(second.socket.take().map((m) => [m.peer_id, m.info_hash])).toEqual([[bin(2), other]])
+    expect(h.tracker.swarms.get(binToHex(other))!.rtc.get(binToHex(bin(2)))!.sink).toBe(c.conn)
+  })
+
   it('refuses a peer_id another open socket from another address is using', () => {
     const h = new Harness()
     h.peer(1)

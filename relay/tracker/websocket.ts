@@ -86,6 +86,11 @@ export class WsTrackerConnection implements SignalSink {
   readonly #intervalJson: string
   /** `ip` as signalled-peers.ts spells it (null: not an address), worked out once. */
   readonly #canonicalIp: string | null
+  /** The peer id this socket announced last, in hex and as JSON: a client announces under
+   * one id, so each announce compares 20 chars instead of converting it twice. */
+  #peerIdBin = ''
+  #peerIdHex = ''
+  #peerIdJson = ''
 
   constructor(
     readonly socket: WsLike,
@@ -158,7 +163,12 @@ export class WsTrackerConnection implements SignalSink {
     const infoHashBin = requireBinaryId(msg.info_hash, 'info_hash')
     const peerIdBin = requireBinaryId(msg.peer_id, 'peer_id')
     const infoHash = binToHex(infoHashBin)
-    const peerId = binToHex(peerIdBin)
+    if (peerIdBin !== this.#peerIdBin) {
+      this.#peerIdBin = peerIdBin
+      this.#peerIdHex = binToHex(peerIdBin)
+      this.#peerIdJson = JSON.stringify(peerIdBin)
+    }
+    const peerId = this.#peerIdHex
 
     if (msg.answer !== undefined) {
       this.#forwardAnswer(msg, infoHash, infoHashBin, peerIdBin, now)
@@ -243,7 +253,7 @@ export class WsTrackerConnection implements SignalSink {
       const offer = offers[i++]
       this.#signalled(sink, offer.sdp, now)
       if (sink instanceof WsTrackerConnection) sink.#offers.add(offer.offer_id, this)
-      tail ??= signalTail(peerIdBin, infoHashJson)
+      tail ??= signalTail(this.#peerIdJson, infoHashJson)
       sink.send(forwardedSignal('offer', offer.sdp, offer.offer_id, tail))
     }
   }
@@ -276,7 +286,7 @@ export class WsTrackerConnection implements SignalSink {
     this.#offers.forget(offerId)
     if (target.bufferedAmount > MAX_WS_BUFFERED_BYTES) return
     this.#signalled(target, answer, now)
-    const tail = signalTail(peerIdBin, JSON.stringify(infoHashBin))
+    const tail = signalTail(JSON.stringify(peerIdBin), JSON.stringify(infoHashBin))
     target.send(forwardedSignal('answer', answer, offerId, tail))
   }
 

@@ -20,7 +20,7 @@ describe('ws-messages', () => {
         binaryId,
         binaryId,
         (type, sdp, offerId, peerId, infoHash) => {
-          const tail = signalTail(peerId, JSON.stringify(infoHash))
+          const tail = signalTail(JSON.stringify(peerId), JSON.stringify(infoHash))
           const expected = JSON.stringify({
             action: 'announce',
             [type]: { type, sdp },
@@ -64,7 +64,12 @@ describe('ws-messages', () => {
 
   it('keeps a hostile SDP inside its string: the message parses back to the same fields', () => {
     const sdp = '"},"peer_id":"forged","x":{"\\\u0000\u2028\ud800'
-    const text = forwardedSignal('offer', sdp, 'o'.repeat(20), signalTail('p'.repeat(20), '"h"'))
+    const text = forwardedSignal(
+      'offer',
+      sdp,
+      'o'.repeat(20),
+      signalTail(JSON.stringify('p'.repeat(20)), '"h"'),
+    )
     expect(JSON.parse(text)).toEqual({
       action: 'announce',
       offer: { type: 'offer', sdp },

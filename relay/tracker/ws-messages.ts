@@ -5,9 +5,9 @@
 // goes through JSON.stringify, which owns the escaping.
 
 /** `,"peer_id":…,"info_hash":…}`: the end of every offer or answer forwarded for one
- * announce. `infoHashJson` is JSON.stringify(info hash). */
-export function signalTail(peerIdBin: string, infoHashJson: string): string {
-  return ',"peer_id":' + JSON.stringify(peerIdBin) + ',"info_hash":' + infoHashJson + '}'
+ * announce. `peerIdJson` and `infoHashJson` are JSON.stringify(peer id), (info hash). */
+export function signalTail(peerIdJson: string, infoHashJson: string): string {
+  return ',"peer_id":' + peerIdJson + ',"info_hash":' + infoHashJson + '}'
 }
 
 /** JSON.stringify({ action: 'announce', [type]: { type, sdp }, offer_id, peer_id, info_hash }),
