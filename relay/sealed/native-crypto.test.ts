@@ -38,6 +38,24 @@ describe('relayAead (OpenSSL XChaCha20-Poly1305)', () => {
     expect(() => relayAead(key, nonce).encrypt(plaintext, new Uint8Array(16))).toThrow(RangeError)
   })
 
+  it('seals parts as noble seals their concatenation', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 500 }), { maxLength: 5 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (parts, aad) => {
+          const key = new Uint8Array(32).fill(6)
+          const nonce = new Uint8Array(24).fill(8)
+          const joined = new Uint8Array(parts.flatMap((p) => [...p]))
+          const output = new Uint8Array(joined.length + 16)
+          expect(relayAead(key, nonce, aad).encryptParts!(parts, output)).toBe(output)
+          expect(output).toEqual(xchacha20poly1305(key, nonce, aad).encrypt(joined))
+        },
+      ),
+      { numRuns: 100 },
+    )
+  })
+
   it('takes keys and nonces that are views into a larger buffer (a pooled Buffer)', () => {
     const key = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
     const nonce = Uint8Array.from({ length: 24 }, (_, i) => 200 - i)

@@ -43,21 +43,32 @@ const native: Aead = (key, nonce, aad) => {
   const k = subkey(key, nonce)
   const iv = new Uint8Array(12)
   iv.set(nonce.subarray(16, 24), 4)
+  // OpenSSL takes the parts one update each: no joined copy of a page before sealing it.
+  const encryptParts = (parts: readonly Uint8Array[], output?: Uint8Array) => {
+    let length = 0
+    for (const part of parts) length += part.length
+    if (output && output.length !== length + TAG_BYTES) {
+      throw new RangeError(`output must be ${length + TAG_BYTES} bytes`)
+    }
+    const out = output ?? new Uint8Array(length + TAG_BYTES)
+    const c = createCipheriv('chacha20-poly1305', k, iv, { authTagLength: TAG_BYTES })
+    if (aad) c.setAAD(aad, { plaintextLength: length })
+    let at = 0
+    for (const part of parts) {
+      const sealed = c.update(part)
+      out.set(sealed, at)
+      at += sealed.length
+    }
+    const tail = c.final()
+    out.set(tail, at)
+    out.set(c.getAuthTag(), at + tail.length)
+    return out
+  }
   return {
     encrypt(plaintext, output) {
-      if (output && output.length !== plaintext.length + TAG_BYTES) {
-        throw new RangeError(`output must be ${plaintext.length + TAG_BYTES} bytes`)
-      }
-      const c = createCipheriv('chacha20-poly1305', k, iv, { authTagLength: TAG_BYTES })
-      if (aad) c.setAAD(aad, { plaintextLength: plaintext.length })
-      const head = c.update(plaintext)
-      const tail = c.final()
-      const out = output ?? new Uint8Array(head.length + tail.length + TAG_BYTES)
-      out.set(head)
-      out.set(tail, head.length)
-      out.set(c.getAuthTag(), head.length + tail.length)
-      return out
+      return encryptParts([plaintext], output)
     },
+    encryptParts,
     decrypt(sealed) {
       if (sealed.length < TAG_BYTES) throw new RangeError('shorter than the tag')
       const body = sealed.subarray(0, sealed.length - TAG_BYTES)

@@ -33,7 +33,7 @@ import {
 import { SEALED_PATH } from '../../shared/sealed/client.ts'
 import {
   decodeInnerRequest,
-  encodeInnerResponse,
+  innerResponseParts,
   type InnerCoding,
 } from '../../shared/sealed/inner.ts'
 import {
@@ -179,7 +179,7 @@ export function sealedTunnel(deps: SealedTunnelDeps): Hono {
         const sealed = sealResponse(
           key,
           req.nonce,
-          encodeInnerResponse({
+          innerResponseParts({
             status: answer.status,
             contentType: answer.headers.get('content-type') ?? undefined,
             retryAfter: answer.headers.get('retry-after') ?? undefined,

@@ -1,4 +1,6 @@
 import fc from 'fast-check'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { concatBytes } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, createIdentity, hexToBytes } from '../identity.ts'
 import {
@@ -14,6 +16,7 @@ import {
   receiverKey,
   sealRequest,
   sealResponse,
+  type Aead,
 } from './envelope.ts'
 import vectors from '../test/vectors/sealed.json'
 
@@ -62,6 +65,39 @@ describe('sealed envelopes', () => {
           plaintext: body,
           ts: NOW + 1,
         })
+      }),
+      { numRuns: 50 },
+    )
+  })
+
+  it('seals parts as the bytes of their concatenation, with or without encryptParts', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 4 }), (parts) => {
+        const key = random(32)
+        const nonce = random(24)
+        const fixed = () => {
+          let n = 0
+          return (size: number) => new Uint8Array(size).fill(++n)
+        }
+        const whole = sealResponse(
+          key,
+          nonce,
+          new Uint8Array(parts.flatMap((p) => [...p])),
+          NOW,
+          fixed(),
+        )
+        expect(sealResponse(key, nonce, parts, NOW, fixed())).toEqual(whole)
+        // An AEAD that seals parts itself gets them unjoined.
+        const seen: number[] = []
+        const partwise: Aead = (k, n, aad) => ({
+          ...xchacha20poly1305(k, n, aad),
+          encryptParts: (given, output) => {
+            seen.push(given.length)
+            return xchacha20poly1305(k, n, aad).encrypt(concatBytes(...given), output)
+          },
+        })
+        expect(sealResponse(key, nonce, parts, NOW, fixed(), partwise)).toEqual(whole)
+        expect(seen).toEqual(parts.length === 1 ? [] : [parts.length])
       }),
       { numRuns: 50 },
     )

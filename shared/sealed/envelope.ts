@@ -82,6 +82,9 @@ export type Aead = (
    * TAG_BYTES) and is returned: a relay seals catalog pages of a megabyte or more, and
    * each whole-page copy and allocation showed in its profile (issue 23). */
   encrypt(plaintext: Uint8Array, output?: Uint8Array): Uint8Array
+  /** encrypt of the parts' concatenation, into `output`, without making it (an AEAD that
+   * can; sealResponse joins the parts for one that cannot). */
+  encryptParts?(parts: readonly Uint8Array[], output: Uint8Array): Uint8Array
   decrypt(sealed: Uint8Array): Uint8Array
 }
 
@@ -209,16 +212,21 @@ export function openRequest(
   }
 }
 
+/** Seals a response to the request whose nonce is `requestNonce`: `plaintext`, or the
+ * concatenation of its parts. */
 export function sealResponse(
   key: Uint8Array,
   requestNonce: Uint8Array,
-  plaintext: Uint8Array,
+  plaintext: Uint8Array | readonly Uint8Array[],
   nowSeconds: number,
   randomBytes: RandomBytes,
   aead: Aead = xchacha20poly1305,
 ): Uint8Array {
+  const parts = plaintext instanceof Uint8Array ? [plaintext] : plaintext
+  let length = 0
+  for (const part of parts) length += part.length
   // Header and ciphertext written into one buffer, not sealed and then joined.
-  const out = new Uint8Array(RESPONSE_OVERHEAD + plaintext.length)
+  const out = new Uint8Array(RESPONSE_OVERHEAD + length)
   const header = out.subarray(0, RESPONSE_HEADER_BYTES)
   header[0] = SEALED_VERSION
   header[1] = KIND_RESPONSE
@@ -226,7 +234,11 @@ export function sealResponse(
   const nonce = randomBytes(24)
   header.set(nonce, 6)
   const aad = concatBytes(header, requestNonce)
-  aead(key, nonce, aad).encrypt(plaintext, out.subarray(RESPONSE_HEADER_BYTES))
+  const cipher = aead(key, nonce, aad)
+  const sealed = out.subarray(RESPONSE_HEADER_BYTES)
+  if (parts.length === 1) cipher.encrypt(parts[0], sealed)
+  else if (cipher.encryptParts) cipher.encryptParts(parts, sealed)
+  else cipher.encrypt(concatBytes(...parts), sealed)
   return out
 }
 

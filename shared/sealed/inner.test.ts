@@ -6,6 +6,7 @@ import {
   decodeInnerResponse,
   encodeInnerRequest,
   encodeInnerResponse,
+  innerResponseParts,
 } from './inner.ts'
 
 const text = (s: string) => new TextEncoder().encode(s)
@@ -27,6 +28,14 @@ describe('inner requests and responses', () => {
         })
       }),
     )
+  })
+
+  it('gives a response as its head line and body, which join to encodeInnerResponse', () => {
+    const res = { status: 503, contentType: 'application/json', retryAfter: '2', body: text('{}') }
+    const [head, body] = innerResponseParts(res)
+    expect(body).toBe(res.body)
+    expect(new TextDecoder().decode(head)).toBe('{"s":503,"t":"application/json","r":"2"}\n')
+    expect(new Uint8Array([...head, ...body])).toEqual(encodeInnerResponse(res))
   })
 
   it('answers in clear a request that takes a coding it does not know', () => {

@@ -47,11 +47,17 @@ export function encodeInnerRequest(req: InnerRequest): Uint8Array {
 }
 
 export function encodeInnerResponse(res: InnerResponse): Uint8Array {
+  return concatBytes(...innerResponseParts(res))
+}
+
+/** encodeInnerResponse's bytes as its head line and its body, unjoined: sealResponse seals
+ * the parts where it came, so a relay does not copy a whole catalog page to join them. */
+export function innerResponseParts(res: InnerResponse): [head: Uint8Array, body: Uint8Array] {
   const head: Record<string, string | number> = { s: res.status }
   if (res.contentType) head.t = res.contentType
   if (res.retryAfter) head.r = res.retryAfter
   if (res.contentEncoding) head.e = res.contentEncoding
-  return join(head, res.body)
+  return [utf8ToBytes(JSON.stringify(head) + '\n'), res.body]
 }
 
 export function decodeInnerRequest(bytes: Uint8Array): InnerRequest {
