@@ -19,6 +19,7 @@ import { PendingOffers } from './pending-offers.ts'
 import { canonicalIp, type SignalledPeers } from './signalled-peers.ts'
 import type { SignalSink } from './swarm.ts'
 import { TrackerError, type AnnounceEvent, type Tracker } from './tracker.ts'
+import { JoinedSwarms } from './ws-joined.ts'
 import { announceAnswer, forwardedSignal, signalTail } from './ws-messages.ts'
 
 /** The bits of a WebSocket the tracker needs (ws's WebSocket fits). */
@@ -76,7 +77,7 @@ const OPEN = 1
 export class WsTrackerConnection implements SignalSink {
   /** (info hash, peer id) pairs this socket announced: the stock client shares one socket
    * per tracker URL between every torrent client of a process, so there may be several ids. */
-  readonly #joined = new Map<string, { infoHash: string; peerId: string }>()
+  readonly #joined = new JoinedSwarms()
   /** Offers forwarded to this socket and not yet answered: offer id → the socket it came
    * from, the only one this socket may answer with that id. The oldest go beyond the cap. */
   readonly #offers = new PendingOffers<WsTrackerConnection>(MAX_OFFERS_AWAITING_ANSWER)
@@ -152,7 +153,7 @@ export class WsTrackerConnection implements SignalSink {
 
   /** The socket closed: leave every swarm at once (no TTL wait for WebRTC peers). */
   onClose(): void {
-    for (const { infoHash, peerId } of this.#joined.values()) {
+    for (const [infoHash, peerId] of this.#joined.pairs()) {
       this.tracker.leave(infoHash, 'rtc', peerId, this)
     }
     this.#joined.clear()
@@ -186,14 +187,13 @@ export class WsTrackerConnection implements SignalSink {
       offers.length,
       Number.isFinite(numwantAsked) && numwantAsked >= 0 ? numwantAsked : DEFAULT_NUMWANT,
     )
-    const joinKey = infoHash + peerId
     // A hash owned elsewhere: a newcomer is referred to the owners and not tracked here (two
     // relays tracking one hash would split its swarm); a peer that joined before the hash
     // moved is still served, and told where to go on its next announce.
     let warning: string | undefined
     const owners = event === 'stopped' ? null : (this.options.refer?.(infoHash) ?? null)
     if (owners && owners.length > 0) {
-      if (!this.#joined.has(joinKey)) {
+      if (!this.#joined.has(infoHash, peerId)) {
         this.send(
           JSON.stringify({
             action: 'announce',
@@ -206,7 +206,7 @@ export class WsTrackerConnection implements SignalSink {
       }
       warning = MOVED_PREFIX + owners.join(' ')
     }
-    if (event !== 'stopped' && !this.#joined.has(joinKey)) {
+    if (event !== 'stopped' && !this.#joined.has(infoHash, peerId)) {
       if (this.#joined.size >= MAX_SWARMS_PER_SOCKET) {
         this.tracker.refusals.refuse('torrents-per-address', addressKey(this.ip), { socket: true })
         throw new TrackerError('too many torrents on one connection')
@@ -227,8 +227,8 @@ export class WsTrackerConnection implements SignalSink {
       },
       now,
     )
-    if (event === 'stopped') this.#joined.delete(joinKey)
-    else if (!this.#joined.has(joinKey)) this.#joined.set(joinKey, { infoHash, peerId })
+    if (event === 'stopped') this.#joined.delete(infoHash, peerId)
+    else this.#joined.add(infoHash, peerId)
     const infoHashJson = JSON.stringify(infoHashBin)
 
     this.send(
@@ -271,7 +271,7 @@ export class WsTrackerConnection implements SignalSink {
     // Answers only from a member of the swarm, as the peer id it announced there (that id is
     // bound to this socket, tracker.ts): else any socket could answer as anyone, anywhere.
     const peerId = binToHex(peerIdBin)
-    if (!this.#joined.has(infoHash + peerId)) {
+    if (!this.#joined.has(infoHash, peerId)) {
       this.tracker.refusals.refuse('signal-not-member', addressKey(this.ip), { infoHash })
       throw new TrackerError('answer refused: announce to this torrent with that peer_id first')
     }
