@@ -133,6 +133,8 @@ export function createSupernodeRecord(
   draft: SupernodeDraft,
   identity: NodeIdentity,
   meta: { seq: number; ts: number },
+  /** Signs as `identity` (noble's by default; a relay passes OpenSSL's, relay/openssl-signer.ts). */
+  signWith: (message: Uint8Array) => Uint8Array = (message) => sign(identity, message),
 ): SupernodeRecord {
   if (!Array.isArray(draft.urls)) malformed('urls must be a list')
   const unsigned: Omit<SupernodeRecord, 'sig'> = {
@@ -146,7 +148,7 @@ export function createSupernodeRecord(
     ts: meta.ts,
   }
   checkFields(unsigned)
-  const sig = bytesToHex(sign(identity, supernodeSigningBytes(unsigned)))
+  const sig = bytesToHex(signWith(supernodeSigningBytes(unsigned)))
   return { ...unsigned, sig }
 }
 

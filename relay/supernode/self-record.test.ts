@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
 import { verifySupernodeRecord } from '../../shared/supernode.ts'
+import { OpenSslSigner } from '../openssl-signer.ts'
 import { SelfRecord } from './self-record.ts'
 
 const T0 = 1_764_115_200_000
@@ -27,6 +28,27 @@ function setup() {
 }
 
 describe('SelfRecord', () => {
+  it('signs with the signer it is given (OpenSSL in the relay), a record every node accepts', () => {
+    const identity = createIdentity()
+    const openssl = new OpenSslSigner(identity.secretKey)
+    const signed: Uint8Array[] = []
+    const self = new SelfRecord({
+      identity,
+      urls: () => ['http://localhost:8080'],
+      role: 'supernode',
+      capacity: { maxHashes: 10, maxPeers: 20, bandwidth: 30 },
+      load: () => ({ hashes: 1, peers: 2, bandwidth: 3 }),
+      now: () => T0,
+      sign: (message) => {
+        signed.push(message)
+        return openssl.sign(message)
+      },
+    })
+    const record = self.current()
+    expect(signed).toHaveLength(1)
+    expect(verifySupernodeRecord(record, T0 / 1000)).toEqual(record)
+  })
+
   it('signs a record every node accepts, with the current load', () => {
     const { identity, self, setPeers } = setup()
     setPeers(7)

@@ -59,8 +59,10 @@ export function createSupernode(
   refusals: Refusals = quietRefusals(),
 ): Supernode {
   const meter = new BandwidthMeter()
+  const signer = new OpenSslSigner(identity.secretKey)
   const self = new SelfRecord({
     identity,
+    sign: (message) => signer.sign(message),
     // Read at signing: the default names port 0 until the relay listens. config.ts has
     // checked that a given --public-url is an origin.
     urls: () => [config.publicUrl],
@@ -82,7 +84,6 @@ export function createSupernode(
   const peers = config.peers.filter((url) => url !== config.publicUrl)
   for (const peer of peers) hosts.seen(peer, 'config', Date.now())
   const verify = createFastVerifier()
-  const signer = new OpenSslSigner(identity.secretKey)
   const mayContact = (url: string) => hosts.check(url).ok
   // The seed of a new network (a supernode that joins no one) is its own root; a relay that
   // joins takes the roots of the relays it was told to join (shared/admission.ts).
