@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { createIdentity } from '../../shared/identity.ts'
+import { createIdentity, type NodeIdentity } from '../../shared/identity.ts'
 import { verifySupernodeRecord } from '../../shared/supernode.ts'
 import { OpenSslSigner } from '../openssl-signer.ts'
 import { SelfRecord } from './self-record.ts'
 
 const T0 = 1_764_115_200_000
 
-function setup() {
+function setup(sign?: (identity: NodeIdentity, message: Uint8Array) => Uint8Array) {
   let now = T0
   let peers = 0
   const identity = createIdentity()
@@ -18,6 +18,7 @@ function setup() {
     load: () => ({ hashes: 1, peers, bandwidth: 2 }),
     now: () => now,
     resignIntervalSeconds: 2,
+    ...(sign && { sign: (message: Uint8Array) => sign(identity, message) }),
   })
   return {
     identity,
@@ -29,20 +30,10 @@ function setup() {
 
 describe('SelfRecord', () => {
   it('signs with the signer it is given (OpenSSL in the relay), a record every node accepts', () => {
-    const identity = createIdentity()
-    const openssl = new OpenSslSigner(identity.secretKey)
     const signed: Uint8Array[] = []
-    const self = new SelfRecord({
-      identity,
-      urls: () => ['http://localhost:8080'],
-      role: 'supernode',
-      capacity: { maxHashes: 10, maxPeers: 20, bandwidth: 30 },
-      load: () => ({ hashes: 1, peers: 2, bandwidth: 3 }),
-      now: () => T0,
-      sign: (message) => {
-        signed.push(message)
-        return openssl.sign(message)
-      },
+    const { self } = setup((identity, message) => {
+      signed.push(message)
+      return new OpenSslSigner(identity.secretKey).sign(message)
     })
     const record = self.current()
     expect(signed).toHaveLength(1)
