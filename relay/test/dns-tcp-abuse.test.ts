@@ -32,8 +32,15 @@ afterAll(async () => {
 async function tcpFrom(localAddress: string): Promise<Socket> {
   const socket = connect({ host: '127.0.0.1', port: dnsPort, localAddress })
   await once(socket, 'connect')
+  // A connection the relay closes with a dripped byte still unread ends in a reset, not a
+  // FIN: for these tests that is closed all the same ('close' follows the error).
+  socket.on('error', () => {})
   return socket
 }
+
+/** Resolves when `socket` has closed, by FIN or by reset. */
+const closedOf = (socket: Socket) =>
+  new Promise<void>((resolve) => socket.once('close', () => resolve()))
 
 /** A whole TCP query for the zone's TXT records from `localAddress`; the answer's rcode. */
 async function query(localAddress: string): Promise<string | undefined> {
@@ -48,7 +55,7 @@ async function query(localAddress: string): Promise<string | undefined> {
   )
   const chunks: Buffer[] = []
   socket.on('data', (c: Buffer) => chunks.push(c))
-  await once(socket, 'close')
+  await closedOf(socket)
   return (dnsPacket.streamDecode(Buffer.concat(chunks)) as { rcode?: string }).rcode
 }
 
@@ -59,7 +66,7 @@ describe('DNS over TCP, one address dripping', () => {
     const drippers = await Promise.all(
       Array.from({ length: MAX_DNS_TCP_CONNECTIONS_PER_ADDRESS }, () => tcpFrom('127.0.0.9')),
     )
-    const closed = drippers.map((s) => once(s, 'close'))
+    const closed = drippers.map(closedOf)
     // A query of 40 bytes, sent one byte a second: never idle, never whole.
     const frame = dnsPacket.streamEncode({
       type: 'query',
@@ -74,7 +81,7 @@ describe('DNS over TCP, one address dripping', () => {
     try {
       // One more from the same address is refused at once.
       const extra = await tcpFrom('127.0.0.9')
-      await once(extra, 'close')
+      await closedOf(extra)
       expect(await refused('connections-per-address')).toBeGreaterThan(0)
       // Others are answered while the drippers hold their connections.
       expect(await query('127.0.0.10')).toBe('NOERROR')
