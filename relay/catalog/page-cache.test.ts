@@ -5,7 +5,7 @@ import { PageCache, type PageSnapshot } from './page-cache.ts'
 const options = { maxBytes: 10_000, maxEntries: 100, maxAgeMs: 60_000 }
 
 function snapshot(bytes: number, immutable = true, latest = 10): PageSnapshot {
-  return { json: Buffer.alloc(bytes, 0x20), immutable, latest, tag: `t${bytes}` }
+  return { json: Buffer.alloc(bytes, 0x20), immutable, latest, next: 0, tag: `t${bytes}` }
 }
 
 describe('PageCache', () => {

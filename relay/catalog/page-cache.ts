@@ -21,6 +21,8 @@ export interface PageSnapshot {
   immutable: boolean
   /** The store's latest cursor when built: a growing page is good only while it holds. */
   latest: number
+  /** The page's `next`: where the page after it starts. */
+  next: number
   /** Strong validator of the JSON (RFC 9110 §8.8.3): a hash of its bytes. */
   tag: string
 }

@@ -32,6 +32,8 @@ function listing(i: number) {
 }
 
 const seeds = { seeds: 3, leechers: 1, downloads: 9 }
+/** A page server; pages are built only when asked for unless `options` say otherwise, so
+ * counts and bytes are exact (building ahead has tests of its own). */
 function server(store: CatalogStore, now = { ms: 0 }, options = {}) {
   const refusals = quietRefusals()
   const pages = new PageServer(
@@ -41,7 +43,7 @@ function server(store: CatalogStore, now = { ms: 0 }, options = {}) {
       refusals,
       nowMs: () => now.ms,
     },
-    options,
+    { buildAhead: false, ...options },
   )
   return { pages, refusals }
 }
@@ -308,6 +310,86 @@ describe('PageServer', () => {
       ),
       { numRuns: 60 },
     )
+  })
+
+  it('builds the page after one answered while idle, so the next is served built', async () => {
+    const store = storeWith(30)
+    const { pages } = server(store, { ms: 0 }, { buildAhead: true })
+    const tick = () => new Promise((resolve) => setImmediate(resolve))
+    expect(decoded(await pages.answer({ ...ask, after: 0, limit: 10 }))).toEqual(
+      plainPage(store, 0, 10),
+    )
+    await tick()
+    expect(pages.counts).toMatchObject({ built: 2, builtAhead: 1, servedFromCache: 0 })
+    const second = await pages.answer({ address: '10.0.0.9', after: 10, limit: 10 })
+    expect(decoded(second)).toEqual(plainPage(store, 10, 10))
+    expect(pages.counts).toMatchObject({ built: 2, servedFromCache: 1 })
+    // The last page, built ahead too, is built again once a listing arrived.
+    await tick()
+    expect(pages.counts).toMatchObject({ built: 3, builtAhead: 2 })
+    store.putMany([listing(30)])
+    const grown = await pages.answer({ ...ask, after: 20, limit: 10 })
+    expect(decoded(grown)).toEqual(plainPage(store, 20, 10))
+    expect(pages.counts).toMatchObject({ built: 4, servedFromCache: 1 })
+    await tick()
+    expect(pages.counts).toMatchObject({ built: 5, builtAhead: 3 })
+    // Nothing is built after the last page.
+    const last = await pages.answer({ ...ask, after: 30, limit: 10 })
+    expect((decoded(last) as { listings: unknown[] }).listings).toHaveLength(1)
+    await tick()
+    expect(pages.counts).toMatchObject({ built: 5, builtAhead: 3, servedFromCache: 2 })
+  })
+
+  it("never builds ahead while another client's build holds the builder", async () => {
+    const store = storeWith(30)
+    let release = (): void => {}
+    const pages = new PageServer({
+      store,
+      figures: () => ({}),
+      refusals: quietRefusals(),
+      compress: (_, json) => new Promise<Buffer>((done) => (release = () => done(gzipSync(json)))),
+    })
+    const answered = await pages.answer({ ...ask, after: 0, limit: 10 })
+    expect(answered.status).toBe(200)
+    // Before the build ahead's turn: a client's build and compression take the builder.
+    const held = pages.answer({ address: '10.0.0.2', after: 20, limit: 10, acceptEncoding: 'gzip' })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(pages.builds.running).toBe(1)
+    release()
+    expect((await held).status).toBe(200)
+    expect(pages.counts).toMatchObject({ built: 2, builtAhead: 0 })
+  })
+
+  it('logs a build ahead that fails, and serves the page when it is asked for', async () => {
+    const store = storeWith(30)
+    const warned: string[] = []
+    let failed = false
+    const failing = new Proxy(store, {
+      get(target, key) {
+        if (key === 'page') {
+          return (...args: Parameters<CatalogStore['page']>) => {
+            if (!failed && args[0] === 10) {
+              failed = true
+              throw new Error('disk gone')
+            }
+            return target.page(...args)
+          }
+        }
+        const value = Reflect.get(target, key, target) as unknown
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+      },
+    })
+    const pages = new PageServer({
+      store: failing,
+      figures: () => ({}),
+      refusals: quietRefusals(),
+      log: { ...silentLog(), warn: (msg) => warned.push(msg) },
+    })
+    expect((await pages.answer({ ...ask, after: 0, limit: 10 })).status).toBe(200)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(warned).toEqual(['catalog page build ahead failed'])
+    const next = await pages.answer({ ...ask, after: 10, limit: 10 })
+    expect((decoded(next) as { listings: unknown[] }).listings).toHaveLength(10)
   })
 
   it('gives up a build that never ends: 503 for its clients, a warning, others served', async () => {

@@ -84,6 +84,8 @@ export interface PageServerOptions {
   compressMinBytes: number
   /** Answers let out per turn of the event loop. */
   answersPerTurn: number
+  /** Build the page after one answered while the builder is idle (#buildAhead). */
+  buildAhead: boolean
 }
 
 export const DEFAULT_PAGE_SERVER_OPTIONS: PageServerOptions = {
@@ -103,6 +105,7 @@ export const DEFAULT_PAGE_SERVER_OPTIONS: PageServerOptions = {
   },
   compressMinBytes: PAGE_COMPRESS_MIN_BYTES,
   answersPerTurn: PAGE_ANSWERS_PER_TURN,
+  buildAhead: true,
 }
 
 const brotli = promisify(brotliCompress)
@@ -132,7 +135,7 @@ export class PageServer {
   readonly builds: PageBuilds
   readonly #turnstile: Turnstile
   /** Pages built or compressed, and builds given up for overrunning their turn, since start. */
-  readonly counts = { built: 0, compressed: 0, servedFromCache: 0, overdue: 0 }
+  readonly counts = { built: 0, builtAhead: 0, compressed: 0, servedFromCache: 0, overdue: 0 }
   readonly #deps: PageServerDeps
   readonly #options: PageServerOptions
   readonly #now: () => number
@@ -141,6 +144,9 @@ export class PageServer {
   /** Pages being built, so that clients asking at once share one build (bounded by the
    * builder's queue). */
   readonly #building = new Map<string, Promise<CachedPage>>()
+  /** Pages to build ahead once this turn's answers are out (#buildAhead): at most one a
+   * page answered in the turn. */
+  readonly #aheadPending = new Set<string>()
 
   constructor(deps: PageServerDeps, options: Partial<PageServerOptions> = {}) {
     this.#deps = deps
@@ -205,6 +211,7 @@ export class PageServer {
     }
     const body = await this.#form(page, coding, req.address)
     if ('status' in body) return body
+    if (page.immutable && this.#options.buildAhead) this.#buildAhead(page.next, req.limit)
     // Clients waiting on one build all resume at once: their answers go out a few a turn.
     await this.#turnstile.pass()
     if (coding) headers['Content-Encoding'] = coding
@@ -251,7 +258,37 @@ export class PageServer {
     )
     const tag = createHash('sha256').update(json).digest('base64url').slice(0, 27)
     this.counts.built++
-    return this.cache.put(key, { json, immutable: page.more, latest, tag }, this.#now())
+    const snapshot = { json, immutable: page.more, latest, next: page.next, tag }
+    return this.cache.put(key, snapshot, this.#now())
+  }
+
+  /**
+   * Builds the page after one just served, once this turn's answers are out, if no one
+   * else's build is running or waiting and it is not built already: a client that asked for
+   * a page with rows after it asks for the next one soon (a relay's puller as soon as this
+   * one arrives), and finds it built, instead of waiting for a build behind the one it is
+   * parsing; relay-to-relay sync ran serially, each relay waiting on the other (issue 23).
+   * Bounded: one build ahead per page answered, only while the builder is idle, so a crowd's
+   * builds never wait behind a guess, and charged to no address: what an address can make
+   * the relay build stays at most twice its rate of pages, in time no one else wanted.
+   */
+  #buildAhead(after: number, limit: number): void {
+    const key = `${after}:${limit}`
+    if (this.#aheadPending.has(key)) return
+    this.#aheadPending.add(key)
+    setImmediate(() => {
+      this.#aheadPending.delete(key)
+      if (this.builds.running > 0 || this.builds.waiting > 0 || this.#building.has(key)) return
+      const nowMs = this.#now()
+      if (this.cache.get(key, this.#deps.store.latest(), nowMs)) return
+      try {
+        this.#build(key, after, limit)
+        this.counts.builtAhead++
+      } catch (err) {
+        // Only a guess failed: the page is built when asked for, and fails then if it must.
+        this.#deps.log?.warn('catalog page build ahead failed', { after, error: String(err) })
+      }
+    })
   }
 
   /** The page in `coding` (null: its JSON as it is), made once and kept with the page. */
