@@ -9,8 +9,10 @@ import { listingRow } from './listing-row.ts'
 import {
   MalformedPageError,
   checkRows,
+  leadOf,
   nativeSha256,
   parsePulledPage,
+  peekPageLead,
   relayVerifiedBatches,
   type CheckedRows,
 } from './page-check.ts'
@@ -138,6 +140,94 @@ describe('parsePulledPage', () => {
         expect(read).toEqual(parsePulledPage(text, 'p'))
         expect(read.listings).toEqual(listings)
       }),
+    )
+  })
+})
+
+describe('peekPageLead', () => {
+  const bytes = (text: string) => new TextEncoder().encode(text)
+  const relayPage = (listings: unknown[], tail: string) =>
+    bytes(`{"listings":${JSON.stringify(listings)}${tail}`)
+
+  it("reads the head of a page laid out as a relay writes it, stats and all, or of an older relay's", () => {
+    const stats = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [
+        i.toString(16).padStart(40, '0'),
+        { seeds: i, leechers: 1, downloads: 2 },
+      ]),
+    )
+    const tail = `,"next":12,"more":true,"latest":40,"epoch":"0a","stats":${JSON.stringify(stats)},"statsAbsentIsZero":true}`
+    expect(peekPageLead(relayPage([{ a: '],"next":99,' }], tail))).toEqual({
+      next: 12,
+      more: true,
+      epoch: '0a',
+      empty: false,
+    })
+    expect(peekPageLead(relayPage([], ',"next":3,"more":false,"epoch":"ff","stats":{}}'))).toEqual({
+      next: 3,
+      more: false,
+      epoch: 'ff',
+      empty: true,
+    })
+    expect(peekPageLead(relayPage([], ',"next":3,"more":false,"epoch":"ff"}'))).toMatchObject({
+      next: 3,
+    })
+  })
+
+  it('reads nothing of text, of other layouts, or of a head it cannot be sure of', () => {
+    const tail = ',"next":1,"more":true,"epoch":"ab"}'
+    const unsure = [
+      relayPage([1], tail),
+      bytes(`{"listings": [{}]${tail}`),
+      bytes(`{"next":1,"more":true,"epoch":"ab","listings":[{}]}`),
+      relayPage([{}], ',"next":1.5,"more":true,"epoch":"ab"}'),
+      relayPage([{}], ',"next":-1,"more":true,"epoch":"ab"}'),
+      relayPage([{}], ',"next":1,"more":"yes","epoch":"ab"}'),
+      relayPage([{}], ',"next":1,"more":true,"epoch":"AB"}'),
+      relayPage([{}], `,"next":${'9'.repeat(16)},"more":true,"epoch":"ab"}`),
+      relayPage([{}], ',"next":1,"more":true,"epoch":"ab'),
+      relayPage([{}], `,"next":1,"more":true,"epoch":"ab","stats":{"x":"${'y'.repeat(300_000)}"}}`),
+      bytes('{"listings":[{'),
+      new Uint8Array(0),
+    ]
+    for (const page of unsure) expect(peekPageLead(page)).toBeNull()
+    expect(peekPageLead(`{"listings":[{}]${tail}`)).toBeNull()
+  })
+
+  it('property: a lead read is the parsed head, or the page fails to parse', () => {
+    const item = fc.oneof(fc.string({ unit: 'grapheme' }), fc.integer(), fc.constant({}))
+    const key = fc.constantFrom('next', 'more', 'epoch', 'listings', 'latest', 'stats')
+    const value = fc.oneof(
+      fc.nat(),
+      fc.boolean(),
+      fc.constantFrom('ab', '0f', 'AB'),
+      fc.constant([]),
+    )
+    fc.assert(
+      fc.property(
+        fc.array(item, { maxLength: 5 }),
+        fc.nat(),
+        fc.boolean(),
+        fc.array(fc.tuple(key, value), { maxLength: 3 }),
+        (listings, next, more, extra) => {
+          const tail =
+            `,"next":${next},"more":${more},"epoch":"ab"` +
+            extra.map(([k, v]) => `,"${k}":${JSON.stringify(v)}`).join('') +
+            '}'
+          const page = relayPage(listings, tail)
+          const lead = peekPageLead(page)
+          let parsed
+          try {
+            parsed = leadOf(parsePulledPage(page, 'p'))
+          } catch {
+            return
+          }
+          // A relay's page (listings that are objects) always has its lead read. Keys repeated
+          // after the head may make the parse differ, which VerifyPool catches.
+          if (listings.every((l) => typeof l === 'object')) expect(lead).not.toBeNull()
+          if (extra.length === 0 && lead !== null) expect(lead).toEqual(parsed)
+        },
+      ),
     )
   })
 })

@@ -9,6 +9,7 @@
 // v2 batches are remembered with Node's native SHA-256 (about 3x noble's on a listing's
 // ~500 bytes; the same bytes out, checked in page-check.test.ts).
 
+import { isAscii } from 'node:buffer'
 import { hash } from 'node:crypto'
 import type { SignatureVerifier } from '../../shared/identity.ts'
 import { MAX_VERIFIED_BATCHES } from '../../shared/limits.ts'
@@ -66,10 +67,68 @@ export interface PulledPage extends PageHead {
   listings: unknown[]
 }
 
+/** What the puller needs of a page to ask for the next one: its head, and whether it is
+ * empty (a strict puller fails an empty page marked `more`). */
+export interface PageLead {
+  next: number
+  more: boolean
+  epoch: string
+  empty: boolean
+}
+
+export function leadOf(head: PageHead): PageLead {
+  return { next: head.next, more: head.more, epoch: head.epoch, empty: head.received === 0 }
+}
+
+/** How far from its end a page's head is looked for: past its `stats`, which name at most
+ * the page's 1,000 hashes (~90 bytes each when none is zero). */
+const LEAD_WINDOW_BYTES = 256 * 1024
+const LEAD_MARK = Buffer.from('],"next":')
+const LEAD_TAIL =
+  /^\],"next":(\d{1,15}),"more":(true|false),(?:"latest":\d{1,15},)?"epoch":"([0-9a-f]{1,64})"[,}]/
+const EMPTY_START = Buffer.from('{"listings":[]')
+const FULL_START = Buffer.from('{"listings":[{')
+
+/**
+ * A page's lead read from its bytes without parsing them (null when they are not laid out
+ * as a relay writes a page: page-server.ts puts the listings first, then `next`, `more`,
+ * `latest` and `epoch`): so the puller can ask for the next page while a worker parses and
+ * checks this one, instead of waiting ~10 ms a page for the parse (issue 23). It proves
+ * nothing: the lead is compared with the parsed page's head, and a page whose head differs
+ * fails as malformed (VerifyPool), so a page laid out to mislead costs one page fetched
+ * ahead, then the puller's backoff.
+ */
+export function peekPageLead(body: PageBody): PageLead | null {
+  if (typeof body === 'string') return null
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  const empty = startsWith(bytes, EMPTY_START)
+  if (!empty && !startsWith(bytes, FULL_START)) return null
+  const window = bytes.subarray(Math.max(0, bytes.length - LEAD_WINDOW_BYTES))
+  const at = window.lastIndexOf(LEAD_MARK)
+  if (at < 0) return null
+  const m = LEAD_TAIL.exec(window.toString('latin1', at, at + 128))
+  if (m === null) return null
+  return { next: Number(m[1]), more: m[2] === 'true', epoch: m[3], empty }
+}
+
+function startsWith(bytes: Buffer, prefix: Buffer): boolean {
+  return (
+    bytes.length >= prefix.length && bytes.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
+  )
+}
+
 /** A page that came but is no use: bad JSON, over the caps, or not a page. The puller counts
  * it as 'peer-page-invalid' and backs off (a PeerError with no HTTP status). */
 export class MalformedPageError extends PeerError {
   override name = 'MalformedPageError'
+}
+
+/** The text of a page's UTF-8 bytes. Pages are mostly ASCII, and ASCII read as Latin-1 is
+ * the same text at ~10x the speed (0.4 ms against 4 for a page of 1,000 here: an eighth of
+ * a verify worker's time); isAscii looks at 1.2 MB in ~15 µs. */
+function pageText(body: Uint8Array): string {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8')
 }
 
 /** A pulled page's JSON: text, or its UTF-8 bytes as they came. */
@@ -79,10 +138,7 @@ export type PageBody = string | Uint8Array
  * MalformedPageError. Bytes are decoded as the transport would have (bad UTF-8 becomes
  * U+FFFD, and the JSON or the listing's checks refuse it). */
 export function parsePulledPage(body: PageBody, source: string): PulledPage {
-  const text =
-    typeof body === 'string'
-      ? body
-      : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+  const text = typeof body === 'string' ? body : pageText(body)
   let value: unknown
   try {
     value = parsePeerJson(text, source)

@@ -6,7 +6,11 @@
 // transaction (store.ts), so a restarted relay resumes where it stopped. A page's bytes go
 // as they came to a worker (verify-pool.ts), which parses and verifies it off the main
 // thread; up to PEER_PULL_PAGES_AHEAD pages ahead are fetched and checked while the current
-// one is stored (none after a failure). Every request has a timeout.
+// one is stored (none after a failure). The next page is asked for as soon as a page's
+// bytes are in, its cursor read from its last bytes (page-check.ts, peekPageLead) and
+// checked against the parse later, while the peer builds that next page ahead of being asked
+// (page-server.ts): neither relay waits on the other's parse or query. Every request has a
+// timeout.
 //
 // A peer is a source like any address (issue 20): what it makes us store is budgeted in
 // listings and bytes per minute, waited out between pages (nothing pulled is skipped). A
@@ -44,7 +48,7 @@ import {
 import type { Refusals } from '../refusals.ts'
 import { PeerError, PeerUnreachableError, type PeerTransport } from '../peering/peer-fetch.ts'
 import { RateLimiter } from '../budget/quotas.ts'
-import type { PageBody, PageHead } from './page-check.ts'
+import type { PageBody, PageLead } from './page-check.ts'
 import { StagedPages, type CommittedPage } from './staged-pages.ts'
 import type { CatalogStore } from './store.ts'
 import type { VerifiedPage, VerifyPool } from './verify-pool.ts'
@@ -76,9 +80,9 @@ class InvalidPageError extends PeerError {
   override name = 'InvalidPageError'
 }
 
-/** A page parsed, and its verification, started as soon as the page arrived. */
-interface FetchedPage extends PageHead {
-  /** Stands for the listings for the cursor loop, which reads only how many there are. */
+/** A page's head, and its verification, started as soon as the page arrived. */
+interface FetchedPage extends PageLead {
+  /** Stands for the listings for the cursor loop, which reads only whether there are any. */
   listings: { length: number }
   verified: Promise<VerifiedPage>
 }
@@ -249,8 +253,8 @@ export class PeerPuller {
       parseBytes: (bytes) => bytes,
     })) as PageBody
     const { head, verified } = this.#pool.checkPage(body, url, Math.floor(Date.now() / 1000))
-    const page = await head
-    return { ...page, listings: { length: page.received }, verified }
+    const lead = await head
+    return { ...lead, listings: { length: lead.empty ? 0 : 1 }, verified }
   }
 
   /** How long a peer that said it is busy asked us to wait (bounded), or null when the
@@ -289,8 +293,7 @@ export class PeerPuller {
   /** Verifies a page pulled `after` a cursor and stages it, committing the pages staged when
    * they are enough, at the end of the pass, or before a failure is thrown. */
   async #apply(after: number, page: FetchedPage): Promise<void> {
-    const { received } = page
-    const { rows, invalid } = await page.verified
+    const { rows, invalid, received } = await page.verified
     if (this.#loop.signal.aborted) return
     this.#listings.charge(this.peer, received, Date.now())
     this.stats.pages++

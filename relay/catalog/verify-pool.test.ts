@@ -37,7 +37,7 @@ function reference(values: unknown[]) {
       invalid++
     }
   }
-  return { rows: listings.map(listingRow), invalid }
+  return { rows: listings.map(listingRow), invalid, received: values.length }
 }
 
 /** v2 batches of two publishers interleaved with v1 listings, forgeries among them. */
@@ -67,7 +67,7 @@ async function check(pool: VerifyPool, values: unknown[]) {
   const checked = pool.checkPage(pageText(values), 'test', NOW)
   return { head: await checked.head, ...(await checked.verified) }
 }
-const head = (received: number) => ({ next: 7, more: true, epoch: 'ab', received })
+const head = (received: number) => ({ next: 7, more: true, epoch: 'ab', empty: received === 0 })
 
 describe('VerifyPool', () => {
   it.each([0, 1, 3])(
@@ -117,6 +117,39 @@ describe('VerifyPool', () => {
       await expect(bad.verified).rejects.toBeInstanceOf(MalformedPageError)
     },
   )
+
+  it('takes the head of a page laid out as a relay writes it from its bytes, before the worker parses it, and fails the page when the parsed head differs', async () => {
+    const pool = new VerifyPool(1, createFastVerifier())
+    pools.push(pool)
+    const listings = JSON.stringify(batches)
+    const encode = (tail: string) => new TextEncoder().encode(`{"listings":${listings}${tail}`)
+    const honest = pool.checkPage(
+      encode(',"next":7,"more":true,"latest":9,"epoch":"ab","stats":{}}'),
+      'test',
+      NOW,
+    )
+    expect(await honest.head).toEqual(head(1))
+    expect(await honest.verified).toEqual(expectedBatches)
+    // A second key after the one read: JSON.parse keeps the last, so the parsed head differs.
+    for (const tail of [
+      ',"next":7,"more":true,"epoch":"ab","stats":{},"next":8}',
+      ',"next":7,"more":true,"epoch":"ab","more":false}',
+      ',"next":7,"more":true,"epoch":"ab","epoch":"cd"}',
+    ]) {
+      const lying = pool.checkPage(encode(tail), 'test', NOW)
+      expect(await lying.head).toEqual(head(1))
+      await expect(lying.verified).rejects.toThrow(/head differs/)
+    }
+    // An empty page read as empty; a listing list that only looked empty is caught too.
+    const empty = new TextEncoder().encode('{"listings":[],"next":7,"more":true,"epoch":"ab"}')
+    expect(await pool.checkPage(empty, 'test', NOW).head).toEqual(head(0))
+    const dressed = new TextEncoder().encode(
+      `{"listings":[],"next":7,"more":true,"epoch":"ab","listings":${JSON.stringify(batches.slice(0, 9))}}`,
+    )
+    await expect(pool.checkPage(dressed, 'test', NOW).verified).rejects.toThrow(/head differs/)
+    // And goes on with the next page.
+    expect(await check(pool, batches)).toEqual({ head: head(1), ...expectedBatches })
+  })
 
   it('checks one signature per batch (inline, with the memo the relay uses)', async () => {
     let checks = 0

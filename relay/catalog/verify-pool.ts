@@ -27,9 +27,12 @@ import {
   checkRows,
   parsePulledPage,
   relayVerifiedBatches,
+  leadOf,
+  peekPageLead,
   type CheckedRows,
   type PageBody,
   type PageHead,
+  type PageLead,
 } from './page-check.ts'
 import { workerScript } from './worker-bundle.ts'
 
@@ -53,12 +56,14 @@ export interface VerifiedPage {
   /** The listings that passed, in order, as the store writes them. */
   rows: ListingRow[]
   invalid: number
+  /** Listings the page held, valid or not. */
+  received: number
 }
 
 /** A page being checked: its head as soon as it is parsed, its rows once verified. Both
  * reject with MalformedPageError for a page that is no use. */
 export interface CheckedPage {
-  head: Promise<PageHead>
+  head: Promise<PageLead>
   verified: Promise<VerifiedPage>
 }
 
@@ -72,8 +77,17 @@ export function defaultPoolSize(): number {
 }
 
 interface Waiting {
-  head: Deferred<PageHead>
+  head: Deferred<PageLead>
   verified: Deferred<VerifiedPage>
+}
+
+/** A page with a worker: `lead` when its head was read from its bytes (and resolved) before
+ * the worker parsed it; `received` and `mismatch` once the worker's head came. */
+interface WithWorker extends Waiting {
+  worker: number
+  lead: PageLead | null
+  received?: number
+  mismatch?: MalformedPageError
 }
 
 export class VerifyPool {
@@ -84,7 +98,7 @@ export class VerifyPool {
   readonly #workers: Worker[] = []
   /** Pages sent to each worker and not yet answered, by worker index. */
   readonly #load: number[] = []
-  readonly #pending = new Map<number, Waiting & { worker: number }>()
+  readonly #pending = new Map<number, WithWorker>()
   #nextId = 0
   #closed = false
 
@@ -110,7 +124,10 @@ export class VerifyPool {
     } else {
       const id = this.#nextId++
       const index = this.#leastLoaded()
-      this.#pending.set(id, { ...waiting, worker: index })
+      // The next page can be asked for now, not once the worker has parsed this one.
+      const lead = peekPageLead(body)
+      if (lead !== null) waiting.head.resolve(lead)
+      this.#pending.set(id, { ...waiting, worker: index, lead })
       this.#load[index] = (this.#load[index] ?? 0) + 1
       if (typeof body === 'string') {
         this.#worker(index).postMessage({ id, body, source, nowSeconds } satisfies VerifyRequest)
@@ -173,13 +190,24 @@ export class VerifyPool {
     const w = this.#pending.get(r.id)
     if (!w) return
     if (r.kind === 'head') {
-      w.head.resolve({ next: r.next, more: r.more, epoch: r.epoch, received: r.received })
+      w.received = r.received
+      const parsed = leadOf(r)
+      if (w.lead === null) w.head.resolve(parsed)
+      else if (!sameLead(w.lead, parsed)) {
+        w.mismatch = new MalformedPageError('page head differs from its parsed head')
+      }
       return
     }
     this.#pending.delete(r.id)
     this.#load[w.worker]--
     if (r.kind === 'rows') {
-      w.verified.resolve({ rows: columnRows(r.columns), invalid: r.invalid })
+      if (w.mismatch) w.verified.reject(w.mismatch)
+      else
+        w.verified.resolve({
+          rows: columnRows(r.columns),
+          invalid: r.invalid,
+          received: w.received!,
+        })
       return
     }
     const err = r.malformed ? new MalformedPageError(r.error) : new Error(r.error)
@@ -191,19 +219,23 @@ export class VerifyPool {
     try {
       const page = parsePulledPage(body, source)
       const { listings, ...head } = page
-      w.head.resolve(head)
+      w.head.resolve(leadOf(head))
       const rows: CheckedRows = { rows: [], invalid: 0 }
       for (let from = 0; from < listings.length; from += INLINE_SLICE) {
         await new Promise((r) => setImmediate(r))
         const to = Math.min(listings.length, from + INLINE_SLICE)
         checkRows(listings, from, to, nowSeconds, this.#verify, this.#batches, rows)
       }
-      w.verified.resolve(rows)
+      w.verified.resolve({ ...rows, received: head.received })
     } catch (err) {
       w.head.reject(err as Error)
       w.verified.reject(err as Error)
     }
   }
+}
+
+function sameLead(a: PageLead, b: PageLead): boolean {
+  return a.next === b.next && a.more === b.more && a.epoch === b.epoch && a.empty === b.empty
 }
 
 interface Deferred<T> {
