@@ -338,6 +338,11 @@ describe('PageServer', () => {
     expect((decoded(last) as { listings: unknown[] }).listings).toHaveLength(1)
     await tick()
     expect(pages.counts).toMatchObject({ built: 5, builtAhead: 3, servedFromCache: 2 })
+    // Nor after a page sent compressed.
+    const br = await pages.answer({ ...ask, after: 3, limit: 10, acceptEncoding: 'br' })
+    expect(headersOf(br)['Content-Encoding']).toBe('br')
+    await tick()
+    expect(pages.counts).toMatchObject({ built: 6, builtAhead: 3 })
   })
 
   it("never builds ahead while another client's build holds the builder", async () => {

@@ -211,7 +211,9 @@ export class PageServer {
     }
     const body = await this.#form(page, coding, req.address)
     if ('status' in body) return body
-    if (page.immutable && this.#options.buildAhead) this.#buildAhead(page.next, req.limit)
+    if (page.immutable && coding === null && this.#options.buildAhead) {
+      this.#buildAhead(page.next, req.limit)
+    }
     // Clients waiting on one build all resume at once: their answers go out a few a turn.
     await this.#turnstile.pass()
     if (coding) headers['Content-Encoding'] = coding
@@ -263,11 +265,14 @@ export class PageServer {
   }
 
   /**
-   * Builds the page after one just served, once this turn's answers are out, if no one
-   * else's build is running or waiting and it is not built already: a client that asked for
-   * a page with rows after it asks for the next one soon (a relay's puller as soon as this
-   * one arrives), and finds it built, instead of waiting for a build behind the one it is
-   * parsing; relay-to-relay sync ran serially, each relay waiting on the other (issue 23).
+   * Builds the page after one just served as JSON, once this turn's answers are out, if no
+   * one else's build is running or waiting and it is not built already: a relay's puller
+   * (which asks for pages as they are, sealed) asks for the next page as soon as this one
+   * arrives, and finds it built instead of waiting for its query; relay-to-relay sync ran
+   * serially, each relay waiting on the other (issue 23). Not after a compressed answer:
+   * browsers ask for those, a crowd of them shares pages it has already had built, and a
+   * page built ahead would hold its JSON (five times its br form) in the cache until someone
+   * asked for it.
    * Bounded: one build ahead per page answered, only while the builder is idle, so a crowd's
    * builds never wait behind a guess, and charged to no address: what an address can make
    * the relay build stays at most twice its rate of pages, in time no one else wanted.
