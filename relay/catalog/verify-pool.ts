@@ -60,8 +60,9 @@ export interface VerifiedPage {
   received: number
 }
 
-/** A page being checked: its head as soon as it is parsed, its rows once verified. Both
- * reject with MalformedPageError for a page that is no use. */
+/** A page being checked: its head as soon as it is read from the page's last bytes
+ * (peekPageLead) or parsed, its rows once verified. Both reject with MalformedPageError for a
+ * page that is no use; `verified` does too when the parsed head differs from the one read. */
 export interface CheckedPage {
   head: Promise<PageLead>
   verified: Promise<VerifiedPage>
