@@ -101,20 +101,14 @@ const FULL_START = Buffer.from('{"listings":[{')
 export function peekPageLead(body: PageBody): PageLead | null {
   if (typeof body === 'string') return null
   const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  const empty = startsWith(bytes, EMPTY_START)
-  if (!empty && !startsWith(bytes, FULL_START)) return null
+  const empty = bytes.subarray(0, EMPTY_START.length).equals(EMPTY_START)
+  if (!empty && !bytes.subarray(0, FULL_START.length).equals(FULL_START)) return null
   const window = bytes.subarray(Math.max(0, bytes.length - LEAD_WINDOW_BYTES))
   const at = window.lastIndexOf(LEAD_MARK)
   if (at < 0) return null
   const m = LEAD_TAIL.exec(window.toString('latin1', at, at + 128))
   if (m === null) return null
   return { next: Number(m[1]), more: m[2] === 'true', epoch: m[3], empty }
-}
-
-function startsWith(bytes: Buffer, prefix: Buffer): boolean {
-  return (
-    bytes.length >= prefix.length && bytes.compare(prefix, 0, prefix.length, 0, prefix.length) === 0
-  )
 }
 
 /** A page that came but is no use: bad JSON, over the caps, or not a page. The puller counts
