@@ -8,7 +8,7 @@ import { pieceLengthFor } from '../app/lib/file-chunk-store.ts'
 import { expect, shot, test } from './fixtures.ts'
 import { saveAndCompare, shareFile, storedPieces, throttledSeeder } from './fixtures/storage.ts'
 
-const SIZE = 8 * 1024 * 1024
+const SIZE = 4 * 1024 * 1024
 /** The seeder's upload limit (its Settings), so the download takes long enough to stop it. */
 const UPLOAD_LIMIT = 384 * 1024
 

@@ -26,7 +26,9 @@
 //                                       --outDir DIR`): a candidate beside the checkout's
 //   MONSOON_BENCH_PROFILE=PREFIX        CPU profiles of the catalog worker: its import in
 //                                       PREFIX-import.cpuprofile, (b)'s load and searches in
-//                                       PREFIX-load.cpuprofile (DevTools opens them)
+//                                       PREFIX-load.cpuprofile (DevTools opens them); a
+//                                       trace of (c)'s start-up in PREFIX-startup.trace.json
+//                                       (DevTools' Performance panel loads it)
 //
 // Setup (not timed): N listings from bench/lib/listing-corpus.js, from 50 publishers, signed
 // with OpenSSL (v2: MAX_BATCH_LISTINGS a signature) and cached in bench/out/; a relay's data
@@ -64,6 +66,16 @@ const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? DEFAULT_N)
 const VERSION = Number(process.env.MONSOON_BENCH_LISTING_VERSION ?? (N > DEFAULT_N ? 2 : 1))
 const PUBLISHERS = 50
 const profile = process.env.MONSOON_BENCH_PROFILE
+/** What the start-up trace records: every thread's tasks, script, network and page events. */
+const STARTUP_TRACE_CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'v8.execute',
+  'blink.user_timing',
+  'loading',
+  'netlog',
+  'toplevel',
+]
 const QUERIES = 300
 /** The naive filter costs about a second a query at 1,000,000: fewer queries above the
  * default size keep the run short (its p50/p95 are a reference, not a goal). */
@@ -655,10 +667,16 @@ try {
   // (c) Start-up: the app opened with the catalog stored, until its index shows rows.
   note('catalog-browser: opening the app with the catalog stored')
   const app = await context.newPage()
+  if (profile)
+    await browser.startTracing(app, {
+      path: `${profile}-startup.trace.json`,
+      categories: STARTUP_TRACE_CATEGORIES,
+    })
   const t0 = performance.now()
   await app.goto(`${relay}/`)
   await app.getByTestId('listing-row').first().waitFor({ timeout: STARTUP_TIMEOUT_MS })
   const startupMs = performance.now() - t0
+  if (profile) await browser.stopTracing()
   const shown = await app.getByTestId('listing-count').textContent()
   // (d) The tab's memory once the index is loaded and its sync pass has settled.
   await app.waitForTimeout(2000)
