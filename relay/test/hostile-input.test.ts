@@ -169,7 +169,7 @@ describe('hostile HTTP input', () => {
       headers: { 'X-Junk': 'y'.repeat(40_000) },
     })
     expect([400, 431]).toContain(bigHeader.status)
-    // About 60 KB: four times the 16 KB header limit, yet all of it fits in loopback's socket
+    // About 70 KB: four times the 16 KB header limit, yet all of it fits in loopback's socket
     // buffers. Ten times more once could not be written whole before the relay answered and
     // closed, and fetch failed on EPIPE instead of reading the 4xx.
     const scrape = await fetch(
