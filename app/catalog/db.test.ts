@@ -329,7 +329,13 @@ describe('removeListing and the index snapshot', () => {
     ...basis,
     figuresAt: NOW,
     bytes: new Uint8Array([7, 8, 9]),
+    headBytes: 2,
   })
+  /** The snapshot as a start reads it: the head, then the rest. */
+  const read = async () => {
+    const saved = await indexSnapshot(db)
+    return saved && { ...saved, head: [...saved.head], tables: [...(await saved.tables())] }
+  }
 
   beforeEach(async () => {
     db = await openCatalogDb(dbName)
@@ -338,7 +344,13 @@ describe('removeListing and the index snapshot', () => {
 
   it('marks the listing dead, counts the deletion, drops the snapshot', async () => {
     expect(await saveIndexSnapshot(db, snapshot(await snapshotBasis(db)))).toBe(true)
-    expect(await indexSnapshot(db)).toEqual(snapshot({ cursor: 3, deletions: 0 }))
+    expect(await read()).toEqual({
+      cursor: 3,
+      deletions: 0,
+      figuresAt: NOW,
+      head: [7, 8],
+      tables: [9],
+    })
     await removeListing(db, 2)
     expect(await listingsAt(db, [1, 2, 3])).toMatchObject([{ cursor: 1 }, { cursor: 3 }])
     expect(await countListings(db)).toBe(2)
@@ -356,6 +368,18 @@ describe('removeListing and the index snapshot', () => {
     await putListings(db, [listing(4)], NOW)
     expect(await saveIndexSnapshot(db, snapshot(basis))).toBe(true)
     expect((await indexSnapshot(db))!.cursor).toBe(3)
+  })
+
+  it('reads no snapshot saved without its head length (before 2026-12-07), or past its end', async () => {
+    for (const headBytes of [undefined, -1, 4, 1.5]) {
+      await db.put('index', {
+        name: 'search',
+        ...snapshot({ cursor: 3, deletions: 0 }),
+        bytes: new Blob([new Uint8Array(3)]),
+        headBytes,
+      })
+      expect(await indexSnapshot(db)).toBeUndefined()
+    }
   })
 })
 

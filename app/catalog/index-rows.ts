@@ -5,7 +5,7 @@
 // (publisher id, hash id). Replaced and removed rows die in place and are dropped, rows
 // renumbered, once they outnumber the live ones.
 
-import { ODD_KEY, type IndexColumns } from './index-state.ts'
+import { ODD_KEY, type IndexColumns, type IndexTables } from './index-state.ts'
 import { SnapshotError } from './index-snapshot.ts'
 import { DocTable, InfoHashTable, grown } from './index-tables.ts'
 import { TermPostings } from './index-terms.ts'
@@ -60,11 +60,29 @@ export class IndexRows {
     (doc) => this.c.hash[doc],
   )
 
-  /** `keySlots`: the key table as a snapshot saved it with these columns (decodeIndex),
-   * taken once checked (SnapshotError) instead of refiling every row. */
-  constructor(columns: IndexColumns = emptyColumns(), keySlots?: Int32Array) {
+  /** `keySlots`: the key table as a snapshot saved it with these columns (decodeIndexTables),
+   * taken once checked (SnapshotError) instead of refiling every row. `null`: the columns of
+   * a snapshot's head, which answer searches, but find no row by key and take no change
+   * until given the rest (takeTables). */
+  constructor(columns: IndexColumns = emptyColumns(), keySlots?: Int32Array | null) {
     this.c = columns
-    this.#reindex(keySlots)
+    this.#reindexRows()
+    if (keySlots !== null) this.#reindexLookups(keySlots)
+  }
+
+  /** A snapshot's tables, for the head these rows were made from (keySlots `null`); checked,
+   * SnapshotError for any that do not fit the columns. */
+  takeTables(tables: IndexTables): void {
+    const c = this.c
+    try {
+      c.hashes.takeSlots(tables.hashSlots)
+    } catch (err) {
+      if (err instanceof RangeError) throw new SnapshotError('bad snapshot: hash slots')
+      throw err
+    }
+    c.seq = tables.seq
+    c.cursor = tables.cursor
+    this.#reindexLookups(tables.keySlots)
   }
 
   /** The key table's slots, for a snapshot. */
@@ -272,7 +290,13 @@ export class IndexRows {
   }
 
   /** Rebuilds what is derived from the columns: lookups, counts, hash chains. */
-  #reindex(keySlots?: Int32Array): void {
+  #reindex(): void {
+    this.#reindexRows()
+    this.#reindexLookups()
+  }
+
+  /** What searches read besides the columns: ids by name, live rows per category. */
+  #reindexRows(): void {
     const c = this.c
     this.#publisherIds.clear()
     c.publishers.forEach((p, id) => this.#publisherIds.set(p, id))
@@ -281,19 +305,29 @@ export class IndexRows {
     this.categoryLive = c.categories.map(() => 0)
     this.categoryBits = c.categories.map(() => new Uint32Array((c.docs + 31) >>> 5))
     this.#oddKeyOf = new Map([...c.oddKeys].map(([key, doc]) => [doc, key]))
+    // Columns in locals: a start runs this over a million rows.
+    const { alive, category } = c
+    const { categoryLive, categoryBits } = this
+    for (let doc = 0; doc < c.docs; doc++) {
+      if ((alive[doc >>> 5] & (1 << (doc & 31))) === 0) continue
+      categoryLive[category[doc]]++
+      categoryBits[category[doc]][doc >>> 5] |= 1 << (doc & 31)
+    }
+  }
+
+  /** What changes need: the hash chains and the table finding rows by key (refiled, unless
+   * a snapshot saved it). */
+  #reindexLookups(keySlots?: Int32Array): void {
+    const c = this.c
     c.hashHead = new Int32Array(c.hashes.count).fill(-1)
     c.previousOfHash = new Int32Array(c.docs)
     // Live rows filed by key, in a typed array, unless a snapshot saved the key table.
     const keyed = new Uint32Array(keySlots ? 0 : c.live)
     let k = 0
-    // Columns in locals: a start runs this over a million rows.
-    const { alive, publisher, category, hash, hashHead, previousOfHash } = c
-    const { categoryLive, categoryBits } = this
+    const { alive, publisher, hash, hashHead, previousOfHash } = c
     for (let doc = 0; doc < c.docs; doc++) {
       if ((alive[doc >>> 5] & (1 << (doc & 31))) === 0) continue
       if (!keySlots && publisher[doc] !== ODD_KEY) keyed[k++] = doc
-      categoryLive[category[doc]]++
-      categoryBits[category[doc]][doc >>> 5] |= 1 << (doc & 31)
       previousOfHash[doc] = hashHead[hash[doc]]
       hashHead[hash[doc]] = doc
     }

@@ -12,9 +12,10 @@
 import { concatBytes } from '@noble/hashes/utils.js'
 
 const MAGIC = 0x5849534d // "MSIX" read as a little-endian u32
-/** 2: the four-lane checksum, and the index's lookup tables saved (index-state.ts). Any
- * other version is refused, and the index rebuilt. */
-const VERSION = 2
+/** 2: the four-lane checksum, and the index's lookup tables saved (index-state.ts). 3: the
+ * index saved as two of these back to back, what answers a search first (index-state.ts).
+ * Any other version is refused, and the index rebuilt. */
+const VERSION = 3
 const PREFIX_BYTES = 16
 const ALIGN = 8
 
@@ -95,13 +96,52 @@ export function decodeSnapshot(input: Uint8Array): DecodedSnapshot {
     throw new SnapshotError('snapshot is truncated')
   }
   const bytes = input.byteOffset % ALIGN === 0 ? input : input.slice()
+  const { header, headerBytes } = readHeader(bytes)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (view.getUint32(12, true) !== checksum(bytes)) throw new SnapshotError('snapshot is corrupt')
+  const sections = new Map<string, Section>()
+  let at = bytes.byteOffset + PREFIX_BYTES + pad(headerBytes)
+  const end = bytes.byteOffset + bytes.length
+  for (const [name, Type, length] of header.sections) {
+    const byteLength = length * Type.BYTES_PER_ELEMENT
+    if (at + byteLength > end) throw new SnapshotError('snapshot is truncated')
+    sections.set(name, new Type(bytes.buffer as ArrayBuffer, at, length))
+    at += pad(byteLength)
+  }
+  if (at !== end) throw new SnapshotError('snapshot has trailing bytes')
+  return { meta: header.meta, sections }
+}
+
+/** The length of the snapshot that starts `bytes` (more may follow it), from its prefix and
+ * header alone: where the next one starts. */
+export function snapshotLength(bytes: Uint8Array): number {
+  const { header, headerBytes } = readHeader(bytes)
+  let length = PREFIX_BYTES + pad(headerBytes)
+  for (const [, Type, count] of header.sections) length += pad(count * Type.BYTES_PER_ELEMENT)
+  return length
+}
+
+/** The checksum a snapshot's prefix records (its first part, from encodeSnapshotParts, or
+ * its bytes): what names that snapshot, for another one that belongs with it. */
+export function recordedChecksum(bytes: Uint8Array): number {
+  if (bytes.length < PREFIX_BYTES) throw new SnapshotError('snapshot is truncated')
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(12, true)
+}
+
+type SectionEntry = [name: string, type: (typeof TYPES)[TypeName], length: number]
+
+/** The prefix and header of the snapshot starting `bytes`, checked. */
+function readHeader(bytes: Uint8Array): {
+  header: { meta: unknown; sections: SectionEntry[] }
+  headerBytes: number
+} {
+  if (bytes.length < PREFIX_BYTES) throw new SnapshotError('snapshot is truncated')
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (view.getUint32(0, true) !== MAGIC) throw new SnapshotError('not an index snapshot')
   if (view.getUint32(4, true) !== VERSION) throw new SnapshotError('unknown snapshot version')
   const headerBytes = view.getUint32(8, true)
   if (PREFIX_BYTES + pad(headerBytes) > bytes.length)
     throw new SnapshotError('snapshot is truncated')
-  if (view.getUint32(12, true) !== checksum(bytes)) throw new SnapshotError('snapshot is corrupt')
   let header: { meta: unknown; sections: unknown }
   try {
     header = JSON.parse(
@@ -111,25 +151,17 @@ export function decodeSnapshot(input: Uint8Array): DecodedSnapshot {
     throw new SnapshotError('snapshot header is not JSON')
   }
   if (!Array.isArray(header?.sections)) throw new SnapshotError('snapshot header has no sections')
-  const sections = new Map<string, Section>()
-  let at = bytes.byteOffset + PREFIX_BYTES + pad(headerBytes)
-  const end = bytes.byteOffset + bytes.length
-  for (const entry of header.sections as unknown[]) {
+  const sections = header.sections.map((entry: unknown): SectionEntry => {
     if (!Array.isArray(entry) || entry.length !== 3) throw new SnapshotError('bad section entry')
     const [name, type, length] = entry as [unknown, unknown, unknown]
     if (typeof name !== 'string' || typeof type !== 'string' || !Object.hasOwn(TYPES, type)) {
       throw new SnapshotError('bad section entry')
     }
-    const Type = TYPES[type as TypeName]
     if (!Number.isSafeInteger(length) || (length as number) < 0)
       throw new SnapshotError('bad section length')
-    const byteLength = (length as number) * Type.BYTES_PER_ELEMENT
-    if (at + byteLength > end) throw new SnapshotError('snapshot is truncated')
-    sections.set(name, new Type(bytes.buffer as ArrayBuffer, at, length as number))
-    at += pad(byteLength)
-  }
-  if (at !== end) throw new SnapshotError('snapshot has trailing bytes')
-  return { meta: header.meta, sections }
+    return [name, TYPES[type as TypeName], length as number]
+  })
+  return { header: { meta: header.meta, sections }, headerBytes }
 }
 
 /** Checksum of everything after the prefix: cheap at hundreds of MB. */

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { decodeIndex } from './index-state.ts'
-import { SnapshotError, decodeSnapshot, encodeSnapshot, type Section } from './index-snapshot.ts'
+import { concatBytes } from '@noble/hashes/utils.js'
+import { decodeIndexHead } from './index-state.ts'
+import {
+  SnapshotError,
+  decodeSnapshot,
+  encodeSnapshot,
+  recordedChecksum,
+  snapshotLength,
+  type Section,
+} from './index-snapshot.ts'
 import { SearchIndex } from './search-index.ts'
 
 /** A small index's snapshot, split into its parts to be altered. */
@@ -18,28 +26,46 @@ function parts() {
     })),
   )
   index.search({ text: '', sort: 'size', descending: false, offset: 0, limit: 1 })
-  const { meta, sections } = decodeSnapshot(index.snapshot())
+  const bytes = index.snapshot()
+  const headBytes = snapshotLength(bytes)
+  const head = decodeSnapshot(bytes.subarray(0, headBytes))
+  const tables = decodeSnapshot(bytes.subarray(headBytes))
+  // Both halves' sections in one record, to alter alike; encoded() splits them again.
   const copy: Record<string, Section> = {}
-  for (const [name, s] of sections) copy[name] = s.slice()
-  return { meta: meta as Record<string, unknown>, sections: copy }
+  for (const [name, s] of [...head.sections, ...tables.sections]) copy[name] = s.slice()
+  return {
+    meta: head.meta as Record<string, unknown>,
+    tablesMeta: tables.meta as Record<string, unknown>,
+    sections: copy,
+  }
 }
 
-/** The snapshot with one change made, checksum and all correct. */
+const TABLES = ['seq', 'cursor', 'hashSlots', 'keySlots']
+
+/** The snapshot of `p`: its head, then its tables naming that head, checksums correct. */
+function encoded(p: ReturnType<typeof parts>): Uint8Array {
+  const pick = (inTables: boolean) =>
+    Object.fromEntries(Object.entries(p.sections).filter(([n]) => TABLES.includes(n) === inTables))
+  const head = encodeSnapshot(p.meta, pick(false))
+  const tables = encodeSnapshot({ ...p.tablesMeta, head: recordedChecksum(head) }, pick(true))
+  return concatBytes(head, tables)
+}
+
+/** The snapshot with one change made, checksums and all correct. */
 function altered(change: (p: ReturnType<typeof parts>) => void): Uint8Array {
   const p = parts()
   change(p)
-  return encodeSnapshot(p.meta, p.sections)
+  return encoded(p)
 }
 
-describe('decodeIndex', () => {
+describe('decodeIndexHead and decodeIndexTables', () => {
   it('takes a snapshot as saved', () => {
-    const p = parts()
-    expect(decodeIndex(encodeSnapshot(p.meta, p.sections)).columns.docs).toBe(3)
+    const bytes = encoded(parts())
+    expect(decodeIndexHead(bytes.subarray(0, snapshotLength(bytes))).columns.docs).toBe(3)
   })
 
   it('restores the lookup tables saved, which find every row', () => {
-    const p = parts()
-    const restored = SearchIndex.fromSnapshot(encodeSnapshot(p.meta, p.sections))
+    const restored = SearchIndex.fromSnapshot(encoded(parts()))
     for (let i = 0; i < 3; i++) {
       const hash = String(i).padStart(40, '0')
       expect(restored.row(`${'p'.repeat(64)}:${hash}`)?.infoHash).toBe(hash)
@@ -60,7 +86,8 @@ describe('decodeIndex', () => {
         ts,
       })),
     )
-    const { orders } = decodeIndex(index.snapshot())
+    const bytes = index.snapshot()
+    const { orders } = decodeIndexHead(bytes.subarray(0, snapshotLength(bytes)))
     expect(orders).toEqual([['added', Uint32Array.from([1, 2, 0])]])
   })
 
@@ -97,7 +124,27 @@ describe('decodeIndex', () => {
     ],
     ['a hash missing from its slots', (p) => (p.sections.hashSlots = new Int32Array(64))],
     ['a missing key table', (p) => delete p.sections.keySlots],
+    ['a missing cursor column', (p) => delete p.sections.cursor],
+    ['a seq column of the wrong length', (p) => (p.sections.seq = new Float64Array(2))],
+    ['tables for another row count', (p) => (p.tablesMeta.docs = 4)],
+    ['tables for another count of hashes', (p) => (p.tablesMeta.hashes = 2)],
+    ['no tables after the head', (p) => TABLES.forEach((n) => delete p.sections[n])],
   ] as [string, (p: ReturnType<typeof parts>) => void][])('refuses %s', (_, change) => {
     expect(() => SearchIndex.fromSnapshot(altered(change))).toThrow(SnapshotError)
+  })
+
+  it("refuses tables that name another head, and the head's index stays incomplete", () => {
+    const bytes = encoded(parts())
+    const headBytes = snapshotLength(bytes)
+    const p = parts()
+    p.sections.size[0] = 7
+    const other = encoded(p)
+    const index = SearchIndex.fromSnapshotHead(bytes.subarray(0, headBytes))
+    expect(() => index.takeSnapshotTables(other.subarray(snapshotLength(other)))).toThrow(
+      SnapshotError,
+    )
+    expect(index.complete).toBe(false)
+    index.takeSnapshotTables(bytes.subarray(headBytes))
+    expect(index.complete).toBe(true)
   })
 })

@@ -9,6 +9,7 @@ import type { SortKey } from './search-index.ts'
 import {
   decodeSnapshot,
   encodeSnapshotParts,
+  recordedChecksum,
   SnapshotError,
   type Section,
 } from './index-snapshot.ts'
@@ -62,14 +63,32 @@ interface Meta {
   orders: SortKey[]
 }
 
-/** `c` (its terms folded) and its current orderings, as the parts of one snapshot
- * (encodeSnapshotParts: views on the columns, to use at once). */
+/** A snapshot of the index as its parts (views on the columns, to use at once), and where its
+ * second half starts. */
+export interface IndexParts {
+  parts: Uint8Array[]
+  /** Bytes of the head: every column a search reads, enough to answer. What follows are the
+   * tables only changes use (finding a row or hash by its text, seq and cursor), which a
+   * start reads after it answers its first search (issue 23: ~20 % of the bytes read at a
+   * million listings, and the checks of the two hash tables). */
+  headBytes: number
+}
+
+/** What the tables half names: the head it belongs with, by its recorded checksum. */
+interface TablesMeta {
+  docs: number
+  hashes: number
+  head: number
+}
+
+/** `c` (its terms folded) and its current orderings, as one snapshot: two containers
+ * (index-snapshot.ts) back to back, the head then the tables. */
 export function encodeIndexParts(
   c: IndexColumns,
   orders: [SortKey, Uint32Array][],
   /** The slots of the table finding rows by key (IndexRows.keySlots). */
   keySlots: Int32Array,
-): Uint8Array[] {
+): IndexParts {
   const n = c.docs
   const h = c.hashes.count
   const base = c.terms.base
@@ -83,47 +102,70 @@ export function encodeIndexParts(
     oddHashes: c.hashes.oddEntries(),
     orders: orders.map(([key]) => key),
   }
-  const sections: Record<string, Section> = {
+  const answering: Record<string, Section> = {
     alive: c.alive.subarray(0, (n + 31) >>> 5),
     publisher: c.publisher.subarray(0, n),
     hash: c.hash.subarray(0, n),
     category: c.category.subarray(0, n),
     size: c.size.subarray(0, n),
     ts: c.ts.subarray(0, n),
-    seq: c.seq.subarray(0, n),
-    cursor: c.cursor.subarray(0, n),
     nameStart: c.nameStart.subarray(0, n + 1),
     nameBytes: c.nameBytes.subarray(0, c.nameStart[n]),
     figures: c.figures.subarray(0, 3 * h),
     figuresKnown: c.figuresKnown.subarray(0, h),
     hashBytes: c.hashes.bytes.subarray(0, 20 * h),
-    // Lookup tables saved as they are: a start checks them instead of rebuilding them.
-    hashSlots: c.hashes.slots,
-    keySlots,
     termBytes: base.termBytes,
     termStart: base.termStart,
     postStart: base.postStart,
     postings: base.postings,
   }
-  for (const [key, perm] of orders) sections[`order:${key}`] = perm
-  return encodeSnapshotParts(meta, sections)
+  for (const [key, perm] of orders) answering[`order:${key}`] = perm
+  const head = encodeSnapshotParts(meta, answering)
+  const tablesMeta: TablesMeta = { docs: n, hashes: h, head: recordedChecksum(head[0]) }
+  const tables = encodeSnapshotParts(tablesMeta, {
+    seq: c.seq.subarray(0, n),
+    cursor: c.cursor.subarray(0, n),
+    // Lookup tables saved as they are: a start checks them instead of rebuilding them.
+    hashSlots: c.hashes.slots,
+    keySlots,
+  })
+  return { parts: [...head, ...tables], headBytes: head.reduce((sum, p) => sum + p.length, 0) }
 }
 
-export function decodeIndex(bytes: Uint8Array): {
+/** A snapshot's head, decoded and checked: columns that answer searches. Its `seq` and
+ * `cursor` are empty and its hash table cannot find until the tables come (decodeIndexTables). */
+export interface IndexHead {
   columns: IndexColumns
   orders: [SortKey, Uint32Array][]
+  /** The head's recorded checksum, which its tables name. */
+  checksum: number
+}
+
+/** What a snapshot's tables half holds, checked against its head. */
+export interface IndexTables {
+  seq: Float64Array
+  cursor: Float64Array
+  hashSlots: Int32Array
   /** For IndexRows, which checks them against the columns. */
   keySlots: Int32Array
-} {
+}
+
+const sectionOf =
+  (sections: Map<string, Section>) =>
+  <T extends Section>(name: string, type: new (n: number) => T, length?: number): T => {
+    const s = sections.get(name)
+    if (!(s instanceof type) || (length !== undefined && s.length !== length)) {
+      throw new SnapshotError(`bad section ${name}`)
+    }
+    return s
+  }
+
+export function decodeIndexHead(bytes: Uint8Array): IndexHead {
   const { meta: m, sections } = decodeSnapshot(bytes)
   const meta = checkMeta(m)
   const n = meta.docs
   const h = meta.hashes
-  const get = <T extends Section>(name: string, type: new (n: number) => T, length: number): T => {
-    const s = sections.get(name)
-    if (!(s instanceof type) || s.length !== length) throw new SnapshotError(`bad section ${name}`)
-    return s
-  }
+  const get = sectionOf(sections)
   const termStart = sections.get('termStart')
   const terms = termStart instanceof Uint32Array ? termStart.length - 1 : -1
   const columns: IndexColumns = {
@@ -135,28 +177,23 @@ export function decodeIndex(bytes: Uint8Array): {
     category: get('category', Uint16Array, n),
     size: get('size', Float64Array, n),
     ts: get('ts', Float64Array, n),
-    seq: get('seq', Float64Array, n),
-    cursor: get('cursor', Float64Array, n),
+    seq: new Float64Array(0),
+    cursor: new Float64Array(0),
     nameStart: get('nameStart', Uint32Array, n + 1),
-    nameBytes: get('nameBytes', Uint8Array, sections.get('nameBytes')?.length ?? -1),
+    nameBytes: get('nameBytes', Uint8Array),
     figures: get('figures', Float64Array, 3 * h),
     figuresKnown: get('figuresKnown', Uint8Array, h),
     hashHead: new Int32Array(0),
     previousOfHash: new Int32Array(0),
-    hashes: restoreHashes(
-      get('hashBytes', Uint8Array, 20 * h),
-      h,
-      meta.oddHashes,
-      get('hashSlots', Int32Array, sections.get('hashSlots')?.length ?? -1),
-    ),
+    hashes: InfoHashTable.restore(get('hashBytes', Uint8Array, 20 * h), h, meta.oddHashes, null),
     publishers: meta.publishers,
     categories: meta.categories,
     oddKeys: new Map(meta.oddKeys),
     terms: new TermPostings({
-      termBytes: get('termBytes', Uint8Array, sections.get('termBytes')?.length ?? -1),
+      termBytes: get('termBytes', Uint8Array),
       termStart: get('termStart', Uint32Array, terms + 1),
       postStart: get('postStart', Uint32Array, terms + 1),
-      postings: get('postings', Uint32Array, sections.get('postings')?.length ?? -1),
+      postings: get('postings', Uint32Array),
       docs: n,
     }),
   }
@@ -166,16 +203,29 @@ export function decodeIndex(bytes: Uint8Array): {
   ])
   checkColumns(columns, meta)
   for (const [key, perm] of orders) checkPermutation(perm, key)
-  const keySlots = get('keySlots', Int32Array, sections.get('keySlots')?.length ?? -1)
-  return { columns, orders, keySlots }
+  return { columns, orders, checksum: recordedChecksum(bytes) }
 }
 
-function restoreHashes(...args: Parameters<typeof InfoHashTable.restore>): InfoHashTable {
-  try {
-    return InfoHashTable.restore(...args)
-  } catch (err) {
-    if (err instanceof RangeError) throw new SnapshotError('bad snapshot: hash slots')
-    throw err
+/** The tables half of a snapshot whose head is `head`; SnapshotError unless it is that
+ * head's. The slots are checked where they are taken (IndexRows.takeTables). */
+export function decodeIndexTables(bytes: Uint8Array, head: IndexHead): IndexTables {
+  const { meta, sections } = decodeSnapshot(bytes)
+  const m = meta as TablesMeta
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    m.docs !== head.columns.docs ||
+    m.hashes !== head.columns.hashes.count ||
+    m.head !== head.checksum
+  ) {
+    throw new SnapshotError("snapshot tables are not its head's")
+  }
+  const get = sectionOf(sections)
+  return {
+    seq: get('seq', Float64Array, m.docs),
+    cursor: get('cursor', Float64Array, m.docs),
+    hashSlots: get('hashSlots', Int32Array),
+    keySlots: get('keySlots', Int32Array),
   }
 }
 

@@ -1,3 +1,4 @@
+import { concatBytes } from '@noble/hashes/utils.js'
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { SnapshotError } from './index-snapshot.ts'
@@ -419,6 +420,26 @@ describe('SearchIndex snapshots', () => {
     expect(restored.figures('not-hex')).toEqual({ seeds: 4, leechers: 0, downloads: 1 })
   })
 
+  it("answers from a snapshot's head alone as the whole index does, rows and all", () => {
+    const { index } = play(
+      fc.sample(fc.array(opArb, { minLength: 60, maxLength: 60 }), { numRuns: 1, seed: 3 })[0],
+    )
+    const { parts, headBytes } = index.snapshotParts()
+    const bytes = concatBytes(...parts)
+    const head = SearchIndex.fromSnapshotHead(bytes.subarray(0, headBytes))
+    expect(head.complete).toBe(false)
+    for (const q of fc.sample(queryArb, { numRuns: 40, seed: 4 })) {
+      const answer = head.searchRows(q)
+      expect(answer).toEqual(index.searchRows(q))
+      expect(answer.rows).toEqual(answer.keys.map((key) => index.row(key)))
+    }
+    expect(answer0(index)).toBeDefined()
+    expect(() => head.row(answer0(index))).toThrow(/still loading/)
+    expect(() => head.setFigures([])).toThrow(/still loading/)
+    head.takeSnapshotTables(bytes.subarray(headBytes))
+    expect(head.row(answer0(index))).toEqual(index.row(answer0(index)))
+  })
+
   it('refuses a truncated or altered snapshot with SnapshotError, never a wrong index', () => {
     const { index } = play(
       fc.sample(fc.array(opArb, { minLength: 30, maxLength: 30 }), { numRuns: 1, seed: 1 })[0],
@@ -438,6 +459,10 @@ describe('SearchIndex snapshots', () => {
     expect(() => SearchIndex.fromSnapshot(new Uint8Array(0))).toThrow(SnapshotError)
   })
 })
+
+/** The key of the first row the index shows. */
+const answer0 = (index: SearchIndex) =>
+  index.search({ text: '', sort: 'added', descending: true, offset: 0, limit: 1 }).keys[0]
 
 describe('SearchIndex under hostile input', () => {
   it('keeps one row per key when a key is not publisher:hash', () => {

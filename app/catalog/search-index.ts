@@ -23,7 +23,15 @@ import { BoundedMap } from '../../shared/bounded-map.ts'
 import { DEFAULT_QUERY } from '../lib/index-query.ts'
 import type { CurrentListing } from './listing-pages.ts'
 import { SortOrders } from './index-orders.ts'
-import { decodeIndex, encodeIndexParts, type IndexColumns } from './index-state.ts'
+import { snapshotLength } from './index-snapshot.ts'
+import {
+  decodeIndexHead,
+  decodeIndexTables,
+  encodeIndexParts,
+  type IndexColumns,
+  type IndexHead,
+  type IndexParts,
+} from './index-state.ts'
 import { IndexRows } from './index-rows.ts'
 import { grown } from './index-tables.ts'
 import type { PrefixMatch, TermBase } from './index-terms.ts'
@@ -140,19 +148,32 @@ export class SearchIndex {
   readonly #folded = new Map<string, string[]>()
   /** One listing's words, repeats and all (TermPostings.add files a repeat once). */
   readonly #terms: string[] = []
+  /** The snapshot head this index was loaded from, until its tables come (fromSnapshotHead). */
+  #head: IndexHead | null = null
 
-  constructor(columns?: IndexColumns, keySlots?: Int32Array) {
+  constructor(columns?: IndexColumns, keySlots?: Int32Array | null) {
     this.#rows = new IndexRows(columns, keySlots)
+  }
+
+  /** Whether it takes changes and finds rows by key: false between a snapshot's head and
+   * its tables (fromSnapshotHead), when it only answers searches. */
+  get complete(): boolean {
+    return this.#head === null
+  }
+
+  #mustBeComplete(): void {
+    if (this.#head) throw new Error('the search index is still loading its lookup tables')
   }
 
   /** The whole index in one buffer, for fromSnapshot (index-state.ts has the layout). */
   snapshot(): Uint8Array {
-    return concatBytes(...this.snapshotParts())
+    return concatBytes(...this.snapshotParts().parts)
   }
 
   /** snapshot() as its parts back to back, mostly views on the index's own arrays (no copy
    * of the whole): to be copied at once (into a Blob), before the index changes. */
-  snapshotParts(): Uint8Array[] {
+  snapshotParts(): IndexParts {
+    this.#mustBeComplete()
     this.#rows.c.terms.fold(this.#rows.c.docs)
     // The index page's first query sorts by date: saved with it, a start sorts nothing.
     this.#orders.order(DEFAULT_QUERY.sort)
@@ -161,10 +182,29 @@ export class SearchIndex {
 
   /** The index `snapshot()` saved; throws SnapshotError for anything short of that. */
   static fromSnapshot(bytes: Uint8Array): SearchIndex {
-    const { columns, orders, keySlots } = decodeIndex(bytes)
-    const index = new SearchIndex(columns, keySlots)
-    for (const [key, perm] of orders) index.#orders.restore(key, perm)
+    const headBytes = snapshotLength(bytes)
+    const index = SearchIndex.fromSnapshotHead(bytes.subarray(0, headBytes))
+    index.takeSnapshotTables(bytes.subarray(headBytes))
     return index
+  }
+
+  /** The index from the head of what snapshot() saved (its first IndexParts.headBytes): it
+   * answers searches at once, and takes changes once given the rest (takeSnapshotTables).
+   * SnapshotError for anything short of a head. */
+  static fromSnapshotHead(head: Uint8Array): SearchIndex {
+    const decoded = decodeIndexHead(head)
+    const index = new SearchIndex(decoded.columns, null)
+    for (const [key, perm] of decoded.orders) index.#orders.restore(key, perm)
+    index.#head = decoded
+    return index
+  }
+
+  /** The rest of the snapshot whose head made this index. SnapshotError unless it is that
+   * head's and fits it; the index then stays incomplete (and is to be rebuilt). */
+  takeSnapshotTables(tables: Uint8Array): void {
+    if (!this.#head) throw new Error('the search index has its tables')
+    this.#rows.takeTables(decodeIndexTables(tables, this.#head))
+    this.#head = null
   }
 
   get size(): number {
@@ -173,6 +213,7 @@ export class SearchIndex {
 
   /** Adds or replaces listings. Cheap: orderings catch up on the next query. */
   upsert(listings: Iterable<IndexedListing>): void {
+    this.#mustBeComplete()
     // One array for every listing's words: rows.add reads it before the next listing.
     const terms = this.#terms
     for (const l of listings) {
@@ -201,6 +242,7 @@ export class SearchIndex {
   }
 
   remove(key: string): void {
+    this.#mustBeComplete()
     if (this.#rows.remove(key)) this.#compactIfDue()
   }
 
@@ -213,6 +255,7 @@ export class SearchIndex {
 
   /** Updates the swarm figures of every row with these info hashes. */
   setFigures(figures: Iterable<[infoHash: string, figures: SwarmFigures]>): void {
+    this.#mustBeComplete()
     const moved: number[] = []
     for (const [infoHash, f] of figures) {
       const h = this.#rows.internHash(infoHash)
@@ -230,12 +273,26 @@ export class SearchIndex {
 
   /** The swarm figures last set for `infoHash`, if any. */
   figures(infoHash: string): SwarmFigures | undefined {
+    this.#mustBeComplete()
     const h = this.#rows.c.hashes.find(infoHash)
     if (h < 0 || !this.#rows.c.figuresKnown[h]) return undefined
     return this.#rows.figuresOf(h)
   }
 
   search(q: SearchQuery): SearchResult {
+    const { docs, ...result } = this.#search(q)
+    return { ...result, keys: docs.map((doc) => this.#rows.keyOf(doc)) }
+  }
+
+  /** search(), with the rows of its keys: what a page shows, read by row number, not key, so
+   * it is answered before the table finding rows by key is loaded (fromSnapshotHead). */
+  searchRows(q: SearchQuery): SearchResult & { rows: IndexedRow[] } {
+    const { docs, ...result } = this.#search(q)
+    const keys = docs.map((doc) => this.#rows.keyOf(doc))
+    return { ...result, keys, rows: docs.map((doc, i) => this.#rowOf(doc, keys[i])) }
+  }
+
+  #search(q: SearchQuery): Omit<SearchResult, 'keys'> & { docs: number[] } {
     const c = this.#rows.c
     const tokens = [...new Set(words(q.text))]
     const wanted = q.category === undefined ? -1 : (this.#rows.categoryId(q.category) ?? -2)
@@ -258,13 +315,17 @@ export class SearchIndex {
     const total = wanted === -1 ? all : wanted >= 0 ? counts[wanted] : 0
     const end = Math.min(total, q.offset + q.limit)
     const docs = end <= q.offset ? [] : this.#page(q, bits, wanted, total, end)
-    return { total, keys: docs.map((doc) => this.#rows.keyOf(doc)), categories }
+    return { total, docs, categories }
   }
 
   /** The indexed fields and swarm figures of one row. */
   row(key: string): IndexedRow | undefined {
+    this.#mustBeComplete()
     const doc = this.#rows.docOf(key)
-    if (doc < 0) return undefined
+    return doc < 0 ? undefined : this.#rowOf(doc, key)
+  }
+
+  #rowOf(doc: number, key: string): IndexedRow {
     const c = this.#rows.c
     const h = c.hash[doc]
     return {
@@ -280,6 +341,7 @@ export class SearchIndex {
 
   /** The `seq` and storage cursor of the row under `key`, if there is one. */
   current(key: string): CurrentListing | undefined {
+    this.#mustBeComplete()
     const doc = this.#rows.docOf(key)
     if (doc < 0) return undefined
     return { seq: this.#rows.c.seq[doc], cursor: this.#rows.c.cursor[doc] }
@@ -287,6 +349,7 @@ export class SearchIndex {
 
   /** Storage cursors of the live rows of `infoHash` (one per publisher), newest first. */
   cursorsOf(infoHash: string): number[] {
+    this.#mustBeComplete()
     const c = this.#rows.c
     const h = c.hashes.find(infoHash)
     const cursors: number[] = []

@@ -33,7 +33,9 @@ const load = (storage: ReturnType<typeof memoryCatalogStorage>) =>
 /** Saves `index` now, as the replica's IndexSnapshots does. */
 async function save(storage: ReturnType<typeof memoryCatalogStorage>, index: SearchIndex) {
   const basis = await storage.storage.snapshotBasis()
-  return storage.storage.saveIndexSnapshot({ ...basis, figuresAt: NOW, bytes: index.snapshot() })
+  const { parts, headBytes } = index.snapshotParts()
+  const bytes = new Blob(parts as Uint8Array<ArrayBuffer>[])
+  return storage.storage.saveIndexSnapshot({ ...basis, figuresAt: NOW, bytes, headBytes })
 }
 
 /** Two listings stored, their index saved: the index and the snapshot as storage holds it. */
@@ -42,7 +44,14 @@ async function savedSnapshot() {
   await storage.put([listing(1), listing(2)], NOW)
   const good = (await load(storage)).index
   await save(storage, good)
-  return { storage, good, saved: (await storage.storage.indexSnapshot())! }
+  return { storage, good, saved: storage.snapshot! }
+}
+
+/** Promise.withResolvers, which Node 20 lacks. */
+function withResolvers() {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
 }
 
 afterEach(() => vi.useRealTimers())
@@ -109,6 +118,46 @@ describe('loadIndex', () => {
     expect(answers(index)).toEqual(answers(good))
   })
 
+  it('answers searches from the head before the tables are read, then takes changes', async () => {
+    const { storage, good } = await savedSnapshot()
+    const tables = withResolvers()
+    const read = storage.storage.indexSnapshot
+    storage.storage.indexSnapshot = async () => {
+      const saved = (await read())!
+      return { ...saved, tables: () => tables.promise.then(saved.tables) }
+    }
+    const seen: SearchIndex[] = []
+    const loading = loadIndex(storage.storage, (index) => void seen.push(index))
+    await vi.waitFor(() => expect(seen).toHaveLength(1))
+    expect(seen[0].complete).toBe(false)
+    expect(answers(seen[0])).toEqual(answers(good))
+    expect(() => seen[0].upsert([])).toThrow(/still loading/)
+    tables.resolve()
+    const { index, stale } = await loading
+    expect([index, index.complete, stale]).toEqual([seen[0], true, false])
+    index.upsert([])
+  })
+
+  it("rebuilds when the tables are another snapshot's, or cut short", async () => {
+    const { storage, good, saved } = await savedSnapshot()
+    const other = memoryCatalogStorage()
+    await other.put([listing(1), listing(2), listing(3)], NOW)
+    await save(other, (await load(other)).index)
+    const { headBytes } = saved
+    for (const tables of [
+      other.snapshot!.bytes.slice(other.snapshot!.headBytes),
+      new Uint8Array(0),
+    ]) {
+      const bytes = new Uint8Array(headBytes + tables.length)
+      bytes.set(saved.bytes.subarray(0, headBytes))
+      bytes.set(tables, headBytes)
+      saved.bytes = bytes
+      const { index, stale } = await load(storage)
+      expect([index.complete, stale]).toEqual([true, true])
+      expect(answers(index)).toEqual(answers(good))
+    }
+  })
+
   it('rebuilds when the snapshot cannot be read at all', async () => {
     const storage = memoryCatalogStorage()
     await storage.put([listing(1)], NOW)
@@ -127,7 +176,7 @@ describe('loadIndex', () => {
     const removed = storage.listings.get(`${author.id}:${listing(2).infoHash}`)!
     await storage.storage.removeListing(removed.cursor)
     expect(await storage.storage.indexSnapshot()).toBeUndefined()
-    const late = { ...basis, figuresAt: NOW, bytes: index.snapshot() }
+    const late = { ...basis, figuresAt: NOW, bytes: index.snapshot(), headBytes: 0 }
     expect(await storage.storage.saveIndexSnapshot(late)).toBe(false)
     expect((await load(storage)).index.size).toBe(1)
   })

@@ -76,15 +76,21 @@ export async function loadIndex(
   ])
   // Asked for before the snapshot is decoded (~0.3 s at a million listings), so IndexedDB
   // reads them meanwhile; a rejection is met where they are awaited, if they are.
+  const tables = saved?.tables()
   const firstPage = saved && storage.listingsAfter(saved.cursor, LOAD_PAGE)
   const figuresSince = saved && storage.figuresSince(saved.figuresAt)
-  firstPage?.catch(() => undefined)
-  figuresSince?.catch(() => undefined)
+  for (const asked of [tables, firstPage, figuresSince]) asked?.catch(() => undefined)
   let index: SearchIndex | null = null
   try {
-    if (saved) index = SearchIndex.fromSnapshot(saved.bytes)
+    if (saved && tables) {
+      // Searches are answered from the head while the tables are read and checked.
+      const head = SearchIndex.fromSnapshotHead(saved.head)
+      progress(head, total)
+      head.takeSnapshotTables(await tables)
+      index = head
+    }
   } catch {
-    // Unusable (SnapshotError): rebuilt below, and saved afresh later.
+    // Unusable (SnapshotError, or the tables unread): rebuilt below, and saved afresh later.
   }
   if (!index || !saved || !firstPage || !figuresSince) {
     const rebuilt = new SearchIndex()
@@ -196,8 +202,10 @@ export class IndexSnapshots {
       const basis = await this.#storage.snapshotBasis()
       const cursor = Math.min(basis.cursor, this.#covered())
       // Made at once from the index's own arrays (they change in place as listings come).
-      const bytes = new Blob(this.#index().snapshotParts() as Uint8Array<ArrayBuffer>[])
-      if (!(await this.#storage.saveIndexSnapshot({ ...basis, cursor, figuresAt, bytes }))) {
+      const { parts, headBytes } = this.#index().snapshotParts()
+      const bytes = new Blob(parts as Uint8Array<ArrayBuffer>[])
+      const saving = { ...basis, cursor, figuresAt, bytes, headBytes }
+      if (!(await this.#storage.saveIndexSnapshot(saving))) {
         this.#dirty = true
       }
     } catch {

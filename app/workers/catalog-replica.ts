@@ -8,7 +8,7 @@ import type { NodeIdentity } from '../../shared/identity.ts'
 import type { Listing, ListingDraft } from '../../shared/listing.ts'
 import type { StoredListing, SwarmFiguresRow } from '../catalog/db.ts'
 import { freshListings, listingKey } from '../catalog/listing-pages.ts'
-import type { FromWorker, ListingRow, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
+import type { FromWorker, RelaySyncProgress, ToWorker } from '../catalog/protocol.ts'
 import {
   parseRelayList,
   relayOrigin,
@@ -63,6 +63,9 @@ export class CatalogReplica {
   readonly #deps: CatalogReplicaDeps
   readonly #now: () => number
   #index = new SearchIndex()
+  /** What searches read: #index, or while a start loads, the index so far, which may only
+   * answer searches (a snapshot's head before its tables: SearchIndex.complete). */
+  #answering = this.#index
   /** Figures by info hash, as the index holds them (one copy, not a Map per listing). */
   readonly #figures = { get: (infoHash: string) => this.#index.figures(infoHash) }
   /** Saves the index for the next start; made once storage is open. */
@@ -133,22 +136,29 @@ export class CatalogReplica {
         this.#syncNow()
         return
       case 'figures':
+        // Asked for by rows shown while the index loads (from a snapshot's head, which takes
+        // no figures yet): applied to the index once it is in.
+        await this.#loading
         await this.#refreshFigures(storage, message.infoHashes)
         return
       case 'search': {
         const t0 = performance.now()
-        const result = this.#index.search(message.query)
+        const result = this.#answering.searchRows(message.query)
         post({
           type: 'result',
           id: message.id,
           total: result.total,
-          rows: this.#rows(result.keys),
+          rows: result.rows.map((row) => ({
+            ...row,
+            publisher: row.key.slice(0, row.key.indexOf(':')),
+          })),
           categories: result.categories,
           tookMs: performance.now() - t0,
         })
         return
       }
       case 'get': {
+        await this.#loading
         const storedFor = () => storage.listingsAt(this.#index.cursorsOf(message.infoHash))
         let stored = await storedFor()
         if (message.refresh || stored.length === 0) {
@@ -218,11 +228,19 @@ export class CatalogReplica {
   }
 
   async #load(storage: CatalogStorage): Promise<void> {
+    let answered = false
     const loaded = await loadIndex(storage, (index, total) => {
-      this.#index = index
+      this.#answering = index
+      if (index.complete) this.#index = index
       this.#deps.post({ type: 'loading', loaded: index.size, total })
+      // A snapshot's head holds every listing the snapshot covers: the page may search now
+      // (issue 23's start-up), and searches again once what came after it is in.
+      if (!index.complete && !answered) {
+        answered = true
+        this.#deps.post({ type: 'ready', count: index.size })
+      }
     })
-    this.#index = loaded.index
+    this.#index = this.#answering = loaded.index
     this.#covered = loaded.cursor
     this.#snapshots = new IndexSnapshots(
       storage,
@@ -234,7 +252,7 @@ export class CatalogReplica {
       this.#snapshots.changed()
       this.#snapshots.settle()
     }
-    this.#deps.post({ type: 'ready', count: this.#index.size })
+    this.#deps.post({ type: answered ? 'changed' : 'ready', count: this.#index.size })
   }
 
   #addRelay(url: string): void {
@@ -446,14 +464,5 @@ export class CatalogReplica {
     const fresh = await this.#put(storage, listings)
     await this.#took(storage, fresh, new Map())
     return { stored: fresh.length, refused }
-  }
-
-  #rows(keys: string[]): ListingRow[] {
-    const rows: ListingRow[] = []
-    for (const key of keys) {
-      const row = this.#index.row(key)
-      if (row) rows.push({ ...row, publisher: key.slice(0, key.indexOf(':')) })
-    }
-    return rows
   }
 }

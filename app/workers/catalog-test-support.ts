@@ -4,7 +4,7 @@
 // page; and a replica asked as the page asks it.
 
 import type { Listing } from '../../shared/listing.ts'
-import type { IndexSnapshot, RelaySyncState, SwarmFiguresRow } from '../catalog/db.ts'
+import type { RelaySyncState, SnapshotCover, SwarmFiguresRow } from '../catalog/db.ts'
 import {
   compacted,
   cursorAt,
@@ -32,7 +32,8 @@ export function memoryCatalogStorage() {
   const node = new Map<string, unknown>()
   let lastCursor = 0
   let deletions = 0
-  let snapshot: IndexSnapshot | undefined
+  /** The index snapshot as db.ts keeps it: one run of bytes, and where its head ends. */
+  let snapshot: (SnapshotCover & { bytes: Uint8Array; headBytes: number }) | undefined
   const isDead = (cursor: number) => dead.has(cursor)
   const inOrder = () => [...pages.values()].sort((a, b) => a.last - b.last)
   const live = () => inOrder().flatMap((page) => pageRows(page, 0, isDead))
@@ -89,7 +90,15 @@ export function memoryCatalogStorage() {
     getNodeValue: async <T>(name: string) => node.get(name) as T | undefined,
     setNodeValue: async (name, value) => void node.set(name, value),
     snapshotBasis: async () => ({ cursor: lastCursor, deletions }),
-    indexSnapshot: async () => snapshot,
+    async indexSnapshot() {
+      if (!snapshot) return undefined
+      const { bytes, headBytes, ...cover } = snapshot
+      return {
+        ...cover,
+        head: bytes.slice(0, headBytes),
+        tables: async () => bytes.slice(headBytes),
+      }
+    },
     async saveIndexSnapshot(saved) {
       const { bytes } = saved
       const held = bytes instanceof Blob ? new Uint8Array(await bytes.arrayBuffer()) : bytes
@@ -119,6 +128,10 @@ export function memoryCatalogStorage() {
       return inOrder()
     },
     sync,
+    /** The index snapshot as stored, for tests to alter. */
+    get snapshot() {
+      return snapshot
+    },
   }
 }
 
