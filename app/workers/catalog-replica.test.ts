@@ -309,6 +309,20 @@ describe('CatalogReplica: starting again', () => {
   })
 })
 
+describe('CatalogReplica: loading before the page says start', () => {
+  it('loads the stored index once, ready before start, and start then syncs', async () => {
+    const storage = memoryCatalogStorage()
+    await storage.put([listing(1), listing(2)], NOW)
+    const snapshots = vi.spyOn(storage.storage, 'indexSnapshot')
+    const s = setup([fakeRelay(A, [listing(1), listing(2), listing(3)])], storage)
+    s.replica.preload()
+    await vi.waitFor(() => expect(s.posted).toContainEqual({ type: 'ready', count: 2 }))
+    await s.replica.receive({ type: 'start', relays: [A] })
+    expect(snapshots).toHaveBeenCalledTimes(1)
+    await vi.waitFor(async () => expect((await searched(s, ''))?.total).toBe(3))
+  })
+})
+
 describe('CatalogReplica: saving the index when asked', () => {
   it('answers save once the index as it stands is stored, the interval not waited for', async () => {
     const relay = fakeRelay(

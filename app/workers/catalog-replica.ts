@@ -91,6 +91,15 @@ export class CatalogReplica {
     this.#now = deps.now ?? Date.now
   }
 
+  /** Starts loading the stored index now, not at the page's `start`: a message from the page
+   * reaches a new worker only once the page's main thread is free, which at start-up it is
+   * not (evaluating the app: ~100 ms later in a trace at a million listings). A failure is
+   * met by `start`, which waits for this load. */
+  preload(): void {
+    const loading = this.#deps.storage.then((storage) => (this.#loading ??= this.#load(storage)))
+    loading.catch(() => undefined)
+  }
+
   /** Answers one message from the page; a failure is posted as `failed`, never thrown. */
   async receive(message: ToWorker): Promise<void> {
     try {

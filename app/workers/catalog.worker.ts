@@ -37,3 +37,4 @@ const replica = new CatalogReplica({
 })
 
 scope.onmessage = (event) => void replica.receive(event.data)
+replica.preload()
