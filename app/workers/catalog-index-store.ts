@@ -68,6 +68,10 @@ export async function loadIndex(
   storage: CatalogStorage,
   /** Called as listings load, with the index so far: searches can use it already. */
   progress: (index: SearchIndex, total: number) => void,
+  /** Waited for after a snapshot's head is given to `progress`, before its tables are read:
+   * their read and checks hold the thread (~0.3 s at a million listings), and a search
+   * asked for meanwhile would wait behind them. */
+  beforeTables: () => Promise<void> = async () => {},
 ): Promise<LoadedIndex> {
   const [total, saved] = await Promise.all([
     storage.countListings(),
@@ -76,17 +80,17 @@ export async function loadIndex(
   ])
   // Asked for before the snapshot is decoded (~0.3 s at a million listings), so IndexedDB
   // reads them meanwhile; a rejection is met where they are awaited, if they are.
-  const tables = saved?.tables()
   const firstPage = saved && storage.listingsAfter(saved.cursor, LOAD_PAGE)
   const figuresSince = saved && storage.figuresSince(saved.figuresAt)
-  for (const asked of [tables, firstPage, figuresSince]) asked?.catch(() => undefined)
+  for (const asked of [firstPage, figuresSince]) asked?.catch(() => undefined)
   let index: SearchIndex | null = null
   try {
-    if (saved && tables) {
-      // Searches are answered from the head while the tables are read and checked.
+    if (saved) {
+      // Searches are answered from the head, then the tables are read and checked.
       const head = SearchIndex.fromSnapshotHead(saved.head)
       progress(head, total)
-      head.takeSnapshotTables(await tables)
+      await beforeTables()
+      head.takeSnapshotTables(await saved.tables())
       index = head
     }
   } catch {

@@ -323,6 +323,29 @@ describe('CatalogReplica: loading before the page says start', () => {
   })
 })
 
+describe('CatalogReplica: a start from a saved index', () => {
+  it("answers the page's first search from the head, and only then reads the tables", async () => {
+    const first = await syncedFrom(fakeRelay(A, [listing(1), listing(2)]))
+    await first.replica.receive({ type: 'save', id: 1 })
+    first.replica.stop()
+    const read = first.storage.storage.indexSnapshot
+    const tables = vi.fn()
+    first.storage.storage.indexSnapshot = async () => {
+      const saved = (await read())!
+      return { ...saved, tables: () => (tables(), saved.tables()) }
+    }
+    const again = setup([], first.storage)
+    again.replica.preload()
+    await vi.waitFor(() => expect(again.posted.some((m) => m.type === 'ready')).toBe(true))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(tables).not.toHaveBeenCalled()
+    expect((await searched(again, ''))?.total).toBe(2)
+    await vi.waitFor(() => expect(tables).toHaveBeenCalledTimes(1))
+    await again.replica.receive({ type: 'start', relays: [] })
+    expect(again.posted.at(-1)).toMatchObject({ type: 'progress', count: 2 })
+  })
+})
+
 describe('CatalogReplica: saving the index when asked', () => {
   it('answers save once the index as it stands is stored, the interval not waited for', async () => {
     const relay = fakeRelay(

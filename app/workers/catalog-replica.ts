@@ -33,6 +33,10 @@ import type { CatalogStorage, SyncCursor } from './catalog-storage.ts'
 
 /** Pause between sync passes over all relays. */
 const SYNC_INTERVAL_MS = 10_000
+/** How long a start from a snapshot's head waits for the page's first search before it reads
+ * the tables: the page asks as soon as it hears `ready`, unless its main thread is busy
+ * (~130 ms later in a trace at a million listings). */
+const FIRST_SEARCH_WAIT_MS = 500
 /** Relays synced from at once, at most: the origin plus those the relays list. */
 const MAX_RELAYS = 16
 /** Relays asked for a listing's live figures when its page opens, and how long we wait. */
@@ -79,6 +83,8 @@ export class CatalogReplica {
   #again = false
   #wake: (() => void) | null = null
   #me: Promise<NodeIdentity> | null = null
+  /** Called on a search answered, while a start waits for the first (FIRST_SEARCH_WAIT_MS). */
+  #searched: (() => void) | null = null
   /** The index loading from storage, once started: no write is judged before it is in. */
   #loading: Promise<void> | null = null
   /** The last write under way: writes run one at a time (#write). */
@@ -153,6 +159,7 @@ export class CatalogReplica {
       case 'search': {
         const t0 = performance.now()
         const result = this.#answering.searchRows(message.query)
+        this.#searched?.()
         post({
           type: 'result',
           id: message.id,
@@ -238,17 +245,26 @@ export class CatalogReplica {
 
   async #load(storage: CatalogStorage): Promise<void> {
     let answered = false
-    const loaded = await loadIndex(storage, (index, total) => {
-      this.#answering = index
-      if (index.complete) this.#index = index
-      this.#deps.post({ type: 'loading', loaded: index.size, total })
-      // A snapshot's head holds every listing the snapshot covers: the page may search now
-      // (issue 23's start-up), and searches again once what came after it is in.
-      if (!index.complete && !answered) {
-        answered = true
-        this.#deps.post({ type: 'ready', count: index.size })
-      }
-    })
+    const loaded = await loadIndex(
+      storage,
+      (index, total) => {
+        this.#answering = index
+        if (index.complete) this.#index = index
+        this.#deps.post({ type: 'loading', loaded: index.size, total })
+        // A snapshot's head holds every listing the snapshot covers: the page may search now
+        // (issue 23's start-up), and searches again once what came after it is in.
+        if (!index.complete && !answered) {
+          answered = true
+          this.#deps.post({ type: 'ready', count: index.size })
+        }
+      },
+      // The tables wait for the page's first search (asked for on `ready`), or a moment.
+      () =>
+        new Promise<void>((resolve) => {
+          this.#searched = resolve
+          setTimeout(resolve, FIRST_SEARCH_WAIT_MS)
+        }).finally(() => (this.#searched = null)),
+    )
     this.#index = this.#answering = loaded.index
     this.#covered = loaded.cursor
     this.#snapshots = new IndexSnapshots(
