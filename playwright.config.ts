@@ -11,6 +11,9 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
+  // One retry under CI: a rare hang in e2e/bridge.spec.ts (see there) is being looked for.
+  // The list reporter still names a test that passed only on its retry as flaky.
+  retries: process.env.CI ? 1 : 0,
   reporter: [['list']],
   outputDir: 'test-results',
   use: {

@@ -138,6 +138,10 @@ test.describe('the bridge to classic BitTorrent', () => {
   test('a file only a browser seeds is downloaded byte-identical by aria2', async ({
     browser,
   }, testInfo) => {
+    // About 8 s when it passes. Once in a fresh-clone CI run (2026-12-07) the bridge never
+    // reached the seeding tab and aria2 waited out the whole test timeout: bounded here, and
+    // retried once under CI (playwright.config.ts), until that is found.
+    test.setTimeout(90_000)
     const name = 'browser-only.bin'
     const data = randomBytes(8 * 1024 * 1024)
     const source = testInfo.outputPath(name)
