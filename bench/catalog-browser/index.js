@@ -14,7 +14,8 @@
 //     Runtime.getHeapUsage); goal < 400 MB. Also after a forced full GC (what it holds).
 //
 // The import's worker is ended only once it has saved its index snapshot (the `save`
-// message), so (b) times loading that snapshot, as a reload after an import would.
+// message), so (b) times loading that snapshot, as a reload after an import would: until the
+// worker says ready, which is once the snapshot's head answers (its tables are read after).
 // The references (the plain put, the naive filter) run last, after (d): at a million
 // listings the plain put takes most of the run and writes a second copy of the catalog into
 // the profile, which (b)-(d) should not read beside theirs.
