@@ -188,11 +188,11 @@ describe('VerifyPool', () => {
 })
 
 describe('verifyWorkerCount', () => {
-  it('leaves a core each to the catalog worker and the page, and keeps the cap', () => {
+  it('leaves a core to the catalog worker, and keeps the cap', () => {
     expect(verifyWorkerCount(undefined)).toBe(0)
     expect(verifyWorkerCount(1)).toBe(0)
-    expect(verifyWorkerCount(2)).toBe(0)
-    expect(verifyWorkerCount(3)).toBe(1)
+    expect(verifyWorkerCount(2)).toBe(1)
+    expect(verifyWorkerCount(3)).toBe(2)
     expect(verifyWorkerCount(4)).toBe(2)
     expect(verifyWorkerCount(64)).toBe(MAX_VERIFY_WORKERS)
   })

@@ -41,14 +41,16 @@ export interface VerifyPort {
   terminate(): void
 }
 
-/** Verifiers to use here: the cores left once the catalog worker and the page have one each,
- * at most MAX_VERIFY_WORKERS; none on two cores or fewer (or when the browser does not say),
- * where a verify worker only took turns with the other two: measured on 2 cores, importing
- * 100,000 listings went no faster with one (8,159/s without, 8,604/s with, same round), nor
- * with one sent each page's text (8,062/s without, 6,765/s with, back to back; faster only
- * while other work loaded both cores, 4,484/s against 3,306/s over seven runs). */
+/** Verifiers to use here: a core each but the catalog worker's, at most MAX_VERIFY_WORKERS;
+ * none on one core, or when the browser does not say how many it has. The page is idle while
+ * a catalog arrives, so it needs no core of its own. Measured on 2 cores (catalog-browser,
+ * 100,000 v2 listings, three alternating pairs, 2026-12-07): 12,966/s median with one
+ * verify worker sent each page's text (13,466 / 12,966 / 12,750) against 11,723/s verified
+ * in the catalog worker (11,723 / 11,708 / 12,208). Earlier rounds, on a slower 2-core
+ * machine with an earlier import, found none (8,159/s without, 8,604/s with one; with the
+ * page's text 8,062/s without, 6,765/s with), so two cores had no verify worker until then. */
 export function verifyWorkerCount(cores: number | undefined): number {
-  return Math.max(0, Math.min(MAX_VERIFY_WORKERS, (cores ?? 2) - 2))
+  return Math.max(0, Math.min(MAX_VERIFY_WORKERS, (cores ?? 1) - 1))
 }
 
 interface Pending {
