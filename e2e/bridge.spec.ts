@@ -138,9 +138,12 @@ test.describe('the bridge to classic BitTorrent', () => {
   test('a file only a browser seeds is downloaded byte-identical by aria2', async ({
     browser,
   }, testInfo) => {
-    // About 8 s when it passes. Once in a fresh-clone CI run (2026-12-07) the bridge never
-    // reached the seeding tab and aria2 waited out the whole test timeout: bounded here, and
-    // retried once under CI (playwright.config.ts), until that is found.
+    // About 8 s when it passes. Once in a fresh-clone CI run (2026-12-07) the tab seeded with
+    // no peer and aria2 waited out the whole test timeout. The likely cause: aria2's announce
+    // reached the relay before the tab's, found no seeder, and so asked for no bridge, and
+    // aria2 announces again only after 600 s. The relay now waits for a browser seeder
+    // (relay/bridge/bridge.ts, #bridgeWaiting; relay/test/bridge.test.ts shows that order).
+    // Still bounded here, and retried once under CI (playwright.config.ts).
     test.setTimeout(90_000)
     const name = 'browser-only.bin'
     const data = randomBytes(8 * 1024 * 1024)

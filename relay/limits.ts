@@ -328,6 +328,14 @@ export const BRIDGE_CHECK_INTERVAL_MS = 5_000
 export const BRIDGE_AUTO_RETRY_MS = 5 * 60_000
 /** Hashes remembered as refused for automatic bridging (least recent dropped first). */
 export const MAX_BRIDGE_REFUSALS = 10_000
+/** A classic client's announce of a hash nobody seeds is remembered this long: should a
+ * browser start seeding it meanwhile, the bridge joins then, rather than leave the client
+ * waiting out its announce interval (600 s by default) for an answer that has a seeder. */
+export const BRIDGE_WAITING_MS = 10 * 60_000
+/** Such announces remembered at once (oldest dropped first): one check a second each, so a
+ * client announcing random hashes costs a bounded map, and at worst pushes out another
+ * client's entry, which then waits its interval as before. */
+export const MAX_BRIDGE_WAITING = 1_024
 
 // TURN (relay/turn/): the STUN/TURN server (RFC 8489, RFC 8656) on the relay's port. Each
 // figure bounds what one client address can cost us or what a small request can make us send.

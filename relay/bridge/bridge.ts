@@ -11,7 +11,13 @@
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { BoundedMap } from '../../shared/bounded-map.ts'
-import { BRIDGE_AUTO_RETRY_MS, BRIDGE_CHECK_INTERVAL_MS, MAX_BRIDGE_REFUSALS } from '../limits.ts'
+import {
+  BRIDGE_AUTO_RETRY_MS,
+  BRIDGE_CHECK_INTERVAL_MS,
+  BRIDGE_WAITING_MS,
+  MAX_BRIDGE_REFUSALS,
+  MAX_BRIDGE_WAITING,
+} from '../limits.ts'
 import type { Logger } from '../log.ts'
 import { BridgeAnnounceSchedule, type SidePeers } from './announce-schedule.ts'
 import { BridgeFullError, BridgeLedger, type BridgeLimits } from './ledger.ts'
@@ -106,6 +112,12 @@ export class Bridge {
     maxSize: MAX_BRIDGE_REFUSALS,
     order: 'oldest',
   })
+  /** Hashes classic clients announced while nobody seeded them, with when (Map order is
+   * age order): checked each REANNOUNCE_CHECK_MS for a browser seeder (#bridgeWaiting). */
+  readonly #waiting = new BoundedMap<string, number>({
+    maxSize: MAX_BRIDGE_WAITING,
+    order: 'oldest',
+  })
   #client: HybridClient | null = null
   #timer: ReturnType<typeof setInterval> | null = null
   #reannounceTimer: ReturnType<typeof setInterval> | null = null
@@ -141,7 +153,10 @@ export class Bridge {
     })
     this.#timer = setInterval(() => this.#check(), BRIDGE_CHECK_INTERVAL_MS)
     this.#timer.unref()
-    this.#reannounceTimer = setInterval(() => this.#reannounceLonely(), REANNOUNCE_CHECK_MS)
+    this.#reannounceTimer = setInterval(() => {
+      this.#reannounceLonely()
+      this.#bridgeWaiting()
+    }, REANNOUNCE_CHECK_MS)
     this.#reannounceTimer.unref()
     return client.address()?.port ?? 0
   }
@@ -184,12 +199,24 @@ export class Bridge {
 
   /**
    * A classic client announced a hash over HTTP: when browsers seed it and no classic peer
-   * does, the bridge joins so the classic client can download it. Never throws.
+   * does, the bridge joins so the classic client can download it. When nobody seeds it yet,
+   * the hash waits a while for a browser seeder (#bridgeWaiting): a tab that has just shared
+   * a file may announce it a moment after the magnet link reached a classic client. Never
+   * throws.
    */
   onClassicAnnounce(infoHash: string): void {
     if (!this.#client || this.#held.has(infoHash)) return
     const seeders = this.#deps.seeders(infoHash)
-    if (!seeders || seeders.rtc === 0 || seeders.tcp > 0) return
+    if (!seeders || (seeders.rtc === 0 && seeders.tcp === 0)) {
+      this.#waiting.set(infoHash, this.#deps.now())
+      return
+    }
+    this.#bridgeIfBrowsersOnly(infoHash, seeders)
+  }
+
+  /** Bridges a hash only browsers seed, unless it was refused lately. */
+  #bridgeIfBrowsersOnly(infoHash: string, seeders: { tcp: number; rtc: number }): void {
+    if (seeders.rtc === 0 || seeders.tcp > 0) return
     const now = this.#deps.now()
     const refusedAt = this.#refused.get(infoHash)
     if (refusedAt !== undefined && now - refusedAt < BRIDGE_AUTO_RETRY_MS) return
@@ -222,6 +249,7 @@ export class Bridge {
     const client = this.#client
     this.#client = null
     this.#held.clear()
+    this.#waiting.clear()
     if (client) await new Promise<void>((resolve) => client.destroy(() => resolve()))
     rmSync(this.#store, { recursive: true, force: true })
   }
@@ -260,6 +288,30 @@ export class Bridge {
         classicSeeders: this.#classicSeeders(infoHash),
       }
       if (schedule.check(now, check)) announceHybrid(torrent)
+    }
+  }
+
+  /** The hashes classic clients wait for: bridged once a browser seeds one and no classic
+   * peer does; forgotten once a classic peer seeds it, it is bridged otherwise, or after
+   * BRIDGE_WAITING_MS (the client has announced again by then, and is judged anew). */
+  #bridgeWaiting(): void {
+    if (this.#waiting.size === 0) return
+    const now = this.#deps.now()
+    for (const [infoHash, at] of [...this.#waiting]) {
+      const seeders = this.#deps.seeders(infoHash)
+      if (now - at > BRIDGE_WAITING_MS || this.#held.has(infoHash) || (seeders?.tcp ?? 0) > 0) {
+        this.#waiting.delete(infoHash)
+      } else if (seeders && seeders.rtc > 0) {
+        this.#waiting.delete(infoHash)
+        try {
+          this.#bridgeIfBrowsersOnly(infoHash, seeders)
+        } catch (err) {
+          this.#deps.log.warn('bridging a waited-for hash failed', {
+            infoHash,
+            error: err instanceof Error ? err.message : String(err),
+          })
+        }
+      }
     }
   }
 

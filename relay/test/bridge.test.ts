@@ -1,12 +1,16 @@
 // The bridge's HTTP surface on real relay processes: what a hostile or mistaken request to
 // POST /v1/bridge/:infohash gets (a clear 4xx, the relay still up, nothing held changed), the
-// torrent cap, and a relay started without --bridge. The transfers themselves, with a real
+// torrent cap, a classic announce that comes before the browser seeder, and a relay started
+// without --bridge. The transfers themselves, with a real
 // classic client and a browser, are in e2e/bridge.spec.ts.
 
 import { createHash, randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import bencode from 'bencode'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import WebSocket from 'ws'
 import { startRelay, type RelayProcess } from './relay-process.ts'
+import { announcePath } from './tracker-wire.ts'
 
 const hash = (n: number) => n.toString(16).padStart(40, 'a')
 const post = (relay: RelayProcess, path: string, body?: BodyInit) =>
@@ -102,6 +106,59 @@ describe('POST /v1/bridge/:infohash', () => {
     const { enabled, torrents } = await listed(relay)
     expect(enabled).toBe(true)
     expect(torrents.map((t) => t.infoHash).sort()).toEqual([hash(3), file.infoHash].sort())
+    expect(relay.running()).toBe(true)
+  })
+})
+
+describe('a classic announce of a hash nobody seeds yet', () => {
+  let relay: RelayProcess
+
+  beforeAll(async () => {
+    relay = await startRelay({ args: ['--bridge'] })
+  })
+  afterAll(async () => {
+    await relay?.stop()
+  })
+
+  it('is bridged once a browser seeds the hash, not only at its next announce', async () => {
+    const infoHash = randomBytes(20)
+    const hex = infoHash.toString('hex')
+    // A classic leecher first: nobody seeds the hash, so nothing is bridged yet.
+    const res = await fetch(relay.url + announcePath({ infoHash, peerId: randomBytes(20) }))
+    expect(res.status).toBe(200)
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    expect((await listed(relay)).torrents).toEqual([])
+
+    // Then a browser announces it as a seeder over the WebSocket tracker, and stays.
+    const ws = new WebSocket(relay.wsUrl)
+    try {
+      await once(ws, 'open')
+      ws.send(
+        JSON.stringify({
+          action: 'announce',
+          info_hash: infoHash.toString('latin1'),
+          peer_id: randomBytes(20).toString('latin1'),
+          numwant: 0,
+          uploaded: 0,
+          downloaded: 0,
+          left: 0,
+          event: 'started',
+          offers: [],
+        }),
+      )
+      await once(ws, 'message')
+      // The classic client announces again only after its interval (600 s): the bridge
+      // joins within about a second of the seeder, on its own.
+      await vi.waitFor(
+        async () =>
+          expect((await listed(relay)).torrents).toContainEqual(
+            expect.objectContaining({ infoHash: hex, reason: 'classic-announce' }),
+          ),
+        { timeout: 10_000, interval: 250 },
+      )
+    } finally {
+      ws.close()
+    }
     expect(relay.running()).toBe(true)
   })
 })
