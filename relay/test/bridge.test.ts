@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
 import { startRelay, type RelayProcess } from './relay-process.ts'
 import { announcePath } from './tracker-wire.ts'
+import { seederAnnounce } from './ws-announce.ts'
 
 const hash = (n: number) => n.toString(16).padStart(40, 'a')
 const post = (relay: RelayProcess, path: string, body?: BodyInit) =>
@@ -133,19 +134,7 @@ describe('a classic announce of a hash nobody seeds yet', () => {
     const ws = new WebSocket(relay.wsUrl)
     try {
       await once(ws, 'open')
-      ws.send(
-        JSON.stringify({
-          action: 'announce',
-          info_hash: infoHash.toString('latin1'),
-          peer_id: randomBytes(20).toString('latin1'),
-          numwant: 0,
-          uploaded: 0,
-          downloaded: 0,
-          left: 0,
-          event: 'started',
-          offers: [],
-        }),
-      )
+      ws.send(seederAnnounce(infoHash))
       await once(ws, 'message')
       // The classic client announces again only after its interval (600 s): the bridge
       // joins within about a second of the seeder, on its own.
