@@ -5,8 +5,11 @@
 // page has), then go through checkListing with the relay's verifier and native-SHA-256
 // VerifiedBatches (relay/catalog/page-check.ts), ROUNDS times, a fresh VerifiedBatches each
 // round (so each batch pays its one signature check). Reported: the median round's CPU µs
-// per listing (process CPU time, so other work on the machine counts less than in wall time), and the same with noble's SHA-256 (the browser's catalog worker). One thread.
-// Prints one JSON line: {"bench":"listing-check","us_per_listing_native_sha","us_per_listing_noble_sha",…}.
+// per listing (process CPU time, so other work on the machine counts less than in wall time),
+// and the same with the browser's SHA-256 (shared/sha256.ts, what the catalog worker's
+// VerifiedBatches uses since 2026-12-07) and with noble's (what it used before). One thread.
+// Prints one JSON line: {"bench":"listing-check","us_per_listing_native_sha",
+// "us_per_listing_browser_sha","us_per_listing_noble_sha",…}.
 
 import { register } from 'tsx/esm/api'
 import { note, runBenchmark } from '../lib/processes.js'
@@ -16,6 +19,7 @@ const { FastSigner } = await import('../../relay/catalog/test-support.ts')
 const { createFastVerifier } = await import('../../relay/signatures/verify.ts')
 const { checkListing } = await import('../../shared/listing.ts')
 const { VerifiedBatches } = await import('../../shared/listing-batch.ts')
+const { sha256: browserSha256 } = await import('../../shared/sha256.ts')
 const { relayVerifiedBatches } = await import('../../relay/catalog/page-check.ts')
 
 const LISTINGS = Number(process.env.MONSOON_BENCH_LISTINGS ?? 5120)
@@ -43,12 +47,14 @@ await runBenchmark('listing-check', async () => {
   note(`${LISTINGS} v2 listings, ${ROUNDS} rounds`)
   const verify = createFastVerifier()
   const native = time(text, () => relayVerifiedBatches(), verify)
+  const browser = time(text, () => new VerifiedBatches(undefined, browserSha256), verify)
   const noble = time(text, () => new VerifiedBatches(), verify)
   return {
     bench: 'listing-check',
     listings: LISTINGS,
     rounds: ROUNDS,
     us_per_listing_native_sha: native,
+    us_per_listing_browser_sha: browser,
     us_per_listing_noble_sha: noble,
   }
 })
