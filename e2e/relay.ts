@@ -2,7 +2,8 @@
 // throwaway data directory. The port is read from its "listening" log line.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { freePort } from '../relay/test/ports.ts'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,7 +21,12 @@ export interface RunningRelay {
   port: number
   /** Stops the process (SIGTERM: a clean stop; SIGKILL: a crash) and deletes its data. */
   stop(signal?: NodeJS.Signals): Promise<void>
+  /** Its last RECENT_LOG_LINES lines of log, for a failing test to print. */
+  recentLog(): string
 }
+
+/** Log lines of a relay kept for recentLog(). */
+const RECENT_LOG_LINES = 200
 
 export interface RelayOptions {
   /** A port chosen up front (freePort), for relays that must name each other as peers. */
@@ -66,12 +72,28 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const recent: string[] = []
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    recent.push(line)
+    if (recent.length > RECENT_LOG_LINES) recent.shift()
+  })
+  // MONSOON_E2E_RELAY_LOGS=DIR keeps each relay's output, for a failure seen only in a long
+  // run: DIR/relay-<pid>.log.
+  const logs = process.env.MONSOON_E2E_RELAY_LOGS
+  if (logs) {
+    await mkdir(logs, { recursive: true })
+    const log = createWriteStream(join(logs, `relay-${child.pid}.log`))
+    child.stdout?.pipe(log, { end: false })
+    child.stderr?.pipe(log, { end: false })
+    child.once('exit', () => log.end())
+  }
 
   try {
     const port = await listeningPort(child, () => stderr)
     return {
       url: `http://127.0.0.1:${port}`,
       port,
+      recentLog: () => recent.join('\n'),
       stop: async (signal = 'SIGTERM') => {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal)
         await exited
