@@ -16,11 +16,11 @@ import bencode from 'bencode'
 import createTorrent from 'create-torrent'
 import type { Page } from '@playwright/test'
 import { expect, shot, test } from './fixtures.ts'
+import { swarmSizeAt } from './mesh.ts'
 import { freePort, startRelay, type RunningRelay } from './relay.ts'
 import { hasAria2, spawnAria2, type Aria2 } from '../relay/test/aria2.ts'
 import { ARIA2_LOOPBACK } from '../relay/test/aria2-flags.ts'
 import { sha256 } from '../relay/test/torrent-file.ts'
-import { scrapeFiles, scrapePath } from '../relay/test/tracker-wire.ts'
 
 /** aria2 on loopback with the relay's tracker as its only source of peers, encrypted only. */
 const ARIA2_COMMON = [
@@ -77,12 +77,6 @@ test.describe('the bridge to classic BitTorrent', () => {
     // BEP 3: the info hash is the SHA-1 of the bencoded info dictionary.
     const { info } = bencode.decode(torrent) as { info: unknown }
     return createHash('sha1').update(bencode.encode(info)).digest('hex')
-  }
-
-  /** The relay's scrape of one hash (seeders in `complete`, browsers' and classic alike). */
-  async function scrape(infoHash: string) {
-    const res = await fetch(relay.url + scrapePath([Buffer.from(infoHash, 'hex')]))
-    return scrapeFiles(new Uint8Array(await res.arrayBuffer())).get(infoHash)
   }
 
   /** Waits for the torrent page's Save button, saves the file, and checks its bytes. */
@@ -169,9 +163,7 @@ test.describe('the bridge to classic BitTorrent', () => {
       const infoHash = /#\/t\/([0-9a-f]{40})/.exec(await shareField.inputValue())![1]
       // The tab's seeder tracked first, as the qBittorrent test does: the other order (a
       // classic announce before any seeder) is relay/test/bridge.test.ts's.
-      await expect
-        .poll(async () => (await scrape(infoHash))?.complete ?? 0, { timeout: 30_000 })
-        .toBeGreaterThan(0)
+      await expect.poll(() => swarmSizeAt(relay, infoHash), { timeout: 30_000 }).toBeGreaterThan(0)
 
       // aria2 knows only the hash and the relay's HTTP tracker. Its announce finds a browser
       // seeder and no classic one, so the relay bridges the hash without being asked.
