@@ -42,6 +42,8 @@ export interface RelayOptions {
 
 export async function startRelay(options: RelayOptions = {}): Promise<RunningRelay> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'monsoon-e2e-')))
+  const logs = process.env.MONSOON_E2E_RELAY_LOGS
+  if (logs) await mkdir(logs, { recursive: true })
   const fixedPort = options.port
   const child = spawn(
     process.execPath,
@@ -79,9 +81,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<RunningRel
   })
   // MONSOON_E2E_RELAY_LOGS=DIR keeps each relay's output, for a failure seen only in a long
   // run: DIR/relay-<pid>.log.
-  const logs = process.env.MONSOON_E2E_RELAY_LOGS
   if (logs) {
-    await mkdir(logs, { recursive: true })
     const log = createWriteStream(join(logs, `relay-${child.pid}.log`))
     child.stdout?.pipe(log, { end: false })
     child.stderr?.pipe(log, { end: false })

@@ -1,8 +1,8 @@
 // The bridge's HTTP surface on real relay processes: what a hostile or mistaken request to
 // POST /v1/bridge/:infohash gets (a clear 4xx, the relay still up, nothing held changed), the
 // torrent cap, a classic announce that comes before the browser seeder, and a relay started
-// without --bridge. The transfers themselves, with a real
-// classic client and a browser, are in e2e/bridge.spec.ts.
+// without --bridge. The transfers themselves, with a real classic client and a browser, are
+// in e2e/bridge.spec.ts.
 
 import { createHash, randomBytes } from 'node:crypto'
 import { once } from 'node:events'
