@@ -30,6 +30,8 @@
 //                                       --outDir DIR`): a candidate beside the checkout's
 //   MONSOON_BENCH_IN_MEMORY=1           an incognito context (IndexedDB in memory) instead of
 //                                       a Chromium profile on disk, as before 2026-12-07
+//   MONSOON_BENCH_RELAY_NODE_ARGS=ARGS  Node flags for the relay, space-separated (`--cpu-prof
+//                                       --cpu-prof-dir=DIR` to profile it)
 //   MONSOON_BENCH_PROFILE=PREFIX        CPU profiles of the catalog worker: its import in
 //                                       PREFIX-import.cpuprofile, (b)'s load and searches in
 //                                       PREFIX-load.cpuprofile (DevTools opens them); a
@@ -47,6 +49,7 @@ import { register } from 'tsx/esm/api'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
+import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -67,6 +70,7 @@ const { MAX_BATCH_LISTINGS } = await import('../../shared/limits.ts')
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const OUT = join(ROOT, 'bench', 'out')
 const APP = process.env.MONSOON_BENCH_APP ?? join(ROOT, 'dist', 'app')
+const RELAY_NODE_ARGS = (process.env.MONSOON_BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const DEFAULT_N = 100_000
 const N = Number(process.env.MONSOON_BENCH_LISTINGS ?? DEFAULT_N)
 const VERSION = Number(process.env.MONSOON_BENCH_LISTING_VERSION ?? (N > DEFAULT_N ? 2 : 1))
@@ -90,10 +94,8 @@ const QUERIES = 300
 const NAIVE_QUERIES = N > DEFAULT_N ? 40 : QUERIES
 const PAGE_SIZE = 50
 const SIGN_CHUNK = 10_000
-/** Listings in a relay's page (MAX_PAGE_LISTINGS), and pages handed to the browser per call
- * while timing the plain put. */
+/** Listings in a relay's page (MAX_PAGE_LISTINGS), as the plain put stores them. */
 const RELAY_PAGE = 1000
-const PAGES_PER_CALL = 10
 /** Rows over which other storage shapes are timed beside the plain put. */
 const SHAPE_ROWS = 20_000
 const IMPORT_TIMEOUT_MS = 30 * 60_000
@@ -236,8 +238,23 @@ function makeQueries(names) {
   return queries
 }
 
+/** The listings file as relay pages' JSON text (`[row,row,...]`), RELAY_PAGE rows each. */
+async function* relayPageTexts(file) {
+  let lines = []
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    if (line === '') continue
+    lines.push(line)
+    if (lines.length === RELAY_PAGE) {
+      yield `[${lines.join(',')}]`
+      lines = []
+    }
+  }
+  if (lines.length) yield `[${lines.join(',')}]`
+}
+
 async function startRelay(dataDir) {
   const child = procs.spawn('relay', process.execPath, [
+    ...RELAY_NODE_ARGS,
     join(ROOT, 'relay', 'bin.js'),
     '--port',
     '0',
@@ -630,11 +647,28 @@ try {
     }
     window.benchRows = []
   })
-  // The relay's pages, in its order (it was filled from this file in order), handed to the
-  // page a few at a time as the JSON text a relay sends: the reference needs no relay.
-  const putPages = (texts, shapeRows) =>
-    page.evaluate(
-      async ({ texts, shapeRows }) => {
+  // The relay's pages, in its order (it was filled from this file in order), as the JSON text
+  // a relay sends, fetched by the page from a loopback server of this process one after the
+  // other: the reference needs no relay. (Handed over through page.evaluate, 1.2 MB a page went
+  // through the DevTools protocol, which kept Chromium's browser process busy at one to two
+  // cores for ~50 s at 100,000 listings and over half an hour at a million.)
+  const texts = relayPageTexts(file)
+  const feed = createServer((req, res) => {
+    texts.next().then(
+      ({ value, done }) => {
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'access-control-allow-origin': '*',
+        })
+        res.end(done ? 'null' : value)
+      },
+      (err) => res.destroy(err),
+    )
+  })
+  await new Promise((resolve) => feed.listen(0, '127.0.0.1', resolve))
+  try {
+    await page.evaluate(
+      async ({ feedUrl, shapeRows }) => {
         const raw = window.benchRaw
         const write = (db, fill) =>
           new Promise((resolve, reject) => {
@@ -653,8 +687,9 @@ try {
             .normalize('NFKD')
             .replace(/\p{M}+/gu, '')
             .toLowerCase()
-        for (const text of texts) {
-          const listings = JSON.parse(text)
+        for (;;) {
+          const listings = JSON.parse(await (await fetch(feedUrl)).text())
+          if (listings === null) break
           const now = Date.now()
           const first = raw.count
           const rows = listings.map((l) => ({
@@ -692,23 +727,11 @@ try {
           }
         }
       },
-      { texts, shapeRows },
+      { feedUrl: `http://127.0.0.1:${feed.address().port}/`, shapeRows: SHAPE_ROWS },
     )
-  let lines = []
-  let texts = []
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    lines.push(line)
-    if (lines.length === RELAY_PAGE) {
-      texts.push(`[${lines.join(',')}]`)
-      lines = []
-    }
-    if (texts.length === PAGES_PER_CALL) {
-      await putPages(texts, SHAPE_ROWS)
-      texts = []
-    }
+  } finally {
+    feed.close()
   }
-  if (lines.length) texts.push(`[${lines.join(',')}]`)
-  if (texts.length) await putPages(texts, SHAPE_ROWS)
   const raw = await page.evaluate(() => {
     const raw = window.benchRaw
     raw.db.close()
