@@ -371,13 +371,13 @@ describe('PageServer', () => {
     let failed = false
     const failing = new Proxy(store, {
       get(target, key) {
-        if (key === 'page') {
-          return (...args: Parameters<CatalogStore['page']>) => {
+        if (key === 'joinedPage') {
+          return (...args: Parameters<CatalogStore['joinedPage']>) => {
             if (!failed && args[0] === 10) {
               failed = true
               throw new Error('disk gone')
             }
-            return target.page(...args)
+            return target.joinedPage(...args)
           }
         }
         const value = Reflect.get(target, key, target) as unknown

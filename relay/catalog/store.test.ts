@@ -113,6 +113,49 @@ describe('CatalogStore', () => {
     expect(store.get(signers[0].id, kept.infoHash)).toEqual(kept)
   })
 
+  it('joins a page of rows as page() reads them, across replaced rows and byte caps', () => {
+    const store = open()
+    // Replacements leave gaps in the cursors and move rows to the end; a name outside ASCII
+    // makes bytes and characters differ, as the byte cap counts.
+    const wide = signers[1].listing(
+      { ...sampleDraft(3), name: 'Größe – 日本語 ✓' },
+      { seq: 1, ts: NOW + 1 },
+    )
+    store.putMany([listing(0, 1), listing(0, 2), wide, listing(0, 4), listing(1, 5)])
+    store.putMany([listing(0, 2, 2), listing(1, 5, 3), listing(0, 6)])
+    const rowBytes = (json: string) => Buffer.byteLength(json)
+    const all = store.page(0, 100).rows
+    expect(all).toHaveLength(6)
+    const caps = [Infinity, 1, rowBytes(all[0]) + rowBytes(all[1]), rowBytes(all[0]) + 1]
+    for (const limit of [1, 2, 3, 100]) {
+      for (const maxBytes of caps) {
+        for (let after = 0; after <= store.latest(); after = store.page(after, 1).next + 1) {
+          const joined = store.joinedPage(after, limit, maxBytes)
+          // page()'s rows, cut where their UTF-8 bytes pass the cap (page() counts characters).
+          const rows = store.page(after, limit).rows
+          const kept: string[] = []
+          let bytes = 0
+          for (const row of rows) {
+            if (kept.length > 0 && bytes + rowBytes(row) > maxBytes) break
+            kept.push(row)
+            bytes += rowBytes(row)
+          }
+          expect(joined.body.toString()).toBe(kept.join(','))
+          expect(joined.infoHashes).toEqual(kept.map((r) => (JSON.parse(r) as Listing).infoHash))
+          const whole = store.page(after, kept.length || limit)
+          expect(joined.next).toBe(kept.length ? whole.next : after)
+          expect(joined.more).toBe(store.page(joined.next, 1).rows.length > 0)
+        }
+      }
+    }
+    expect(store.joinedPage(store.latest(), 10)).toEqual({
+      body: Buffer.alloc(0),
+      infoHashes: [],
+      next: store.latest(),
+      more: false,
+    })
+  })
+
   it('stores a batch in one go and reports duplicates inside it as stale', () => {
     const store = open()
     const results = store.putMany([listing(0, 1, 1), listing(0, 1, 2), listing(0, 1, 2)])

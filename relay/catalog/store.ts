@@ -60,6 +60,17 @@ export interface PulledRows {
   received: number
 }
 
+/** A page of rows as a sync page sends them (page-server.ts): their JSON joined in SQLite. */
+export interface JoinedPage {
+  /** The rows' JSON, UTF-8, joined by commas (empty when there are none). */
+  body: Buffer
+  /** Each row's info hash, in cursor order. */
+  infoHashes: string[]
+  /** As CatalogPage's. */
+  next: number
+  more: boolean
+}
+
 export interface PeerCursor {
   peer: string
   /** The peer's catalog id: a new one means its database was replaced; start over. */
@@ -117,6 +128,7 @@ export class CatalogStore {
   /** The highest cursor given, kept in step with each insert: every page served reads it. */
   #latest = 0
   readonly #putAllTx: (rows: readonly ListingRow[]) => PutResult[]
+  readonly #joinedTx: (after: number, limit: number, maxBytes: number) => JoinedPage
   readonly #ingest: (peer: string, epoch: string, pages: readonly PulledRows[]) => PutResult[][]
 
   constructor(file: string, options: Partial<CatalogStoreOptions> = {}) {
@@ -169,6 +181,20 @@ export class CatalogStore {
           'SELECT cursor, json FROM listings WHERE cursor > ? ORDER BY cursor LIMIT ?',
         )
         .raw(),
+      // joinedPage's two reads: each row's cursor, bytes and hash, without its JSON; then the
+      // JSON of the rows chosen, joined by SQLite in the subquery's cursor order (rowid order:
+      // the scan of a cursor range needs no sort, and group_concat appends rows as they come).
+      pageHeads: db
+        .prepare<[number, number], [number, number, string]>(
+          'SELECT cursor, octet_length(json), info_hash FROM listings WHERE cursor > ? ORDER BY cursor LIMIT ?',
+        )
+        .raw(),
+      pageBody: db
+        .prepare<[number, number], Buffer | null>(
+          `SELECT CAST(group_concat(json, ',') AS BLOB) FROM
+             (SELECT json FROM listings WHERE cursor > ? AND cursor <= ? ORDER BY cursor)`,
+        )
+        .pluck(),
       byInfoHash: db.prepare<[string, number], { json: string }>(
         'SELECT json FROM listings WHERE info_hash = ? ORDER BY cursor DESC LIMIT ?',
       ),
@@ -191,6 +217,9 @@ export class CatalogStore {
     this.#bytes = this.#sql.totalBytes.get()!.bytes
     this.#latest = this.#sql.latest.get()?.cursor ?? 0
     this.#putAllTx = db.transaction((rows: readonly ListingRow[]) => this.#putRows(rows))
+    this.#joinedTx = db.transaction((after: number, limit: number, maxBytes: number) =>
+      this.#readJoined(after, limit, maxBytes),
+    )
     this.#ingest = db.transaction((peer: string, epoch: string, pages: readonly PulledRows[]) => {
       // One run of rows, so each publisher's counts are read and written once.
       const all = this.#putRows(pages.length === 1 ? pages[0].rows : pages.flatMap((p) => p.rows))
@@ -279,7 +308,8 @@ export class CatalogStore {
     return row && (JSON.parse(row.json) as Listing)
   }
 
-  /** Rows after `after`, at most `limit`, and no more bytes than `maxBytes` (at least one). */
+  /** Rows after `after`, at most `limit`, and no more bytes than `maxBytes` (at least one),
+   * as JSON text one by one (a sync page is read with joinedPage). */
   page(after: number, limit: number, maxBytes = Infinity): CatalogPage {
     const found = this.#sql.page.all(after, limit + 1)
     const rows: string[] = []
@@ -293,6 +323,41 @@ export class CatalogStore {
       next = cursor
     }
     return { rows, next, more: found.length > rows.length }
+  }
+
+  /**
+   * The rows page() gives (the byte cap counted in UTF-8), their JSON joined by commas in one
+   * buffer, with their info hashes: what a sync page is built from (issue 23). Reading 1,000
+   * rows as 1.2 KB strings, then measuring and writing each into a buffer, cost the serving
+   * relay's thread ~5-7 µs a listing; here SQLite joins them and hands over one blob, and
+   * the rows' heads carry no JSON: ~2.5-3 µs. One read transaction, so both reads see the
+   * same rows.
+   */
+  joinedPage(after: number, limit: number, maxBytes = Infinity): JoinedPage {
+    return this.#joinedTx(after, limit, maxBytes)
+  }
+
+  #readJoined(after: number, limit: number, maxBytes: number): JoinedPage {
+    const heads = this.#sql.pageHeads.all(after, limit + 1)
+    const infoHashes: string[] = []
+    let bytes = 0
+    let next = after
+    for (let i = 0; i < heads.length && i < limit; i++) {
+      const [cursor, rowBytes, infoHash] = heads[i]
+      if (infoHashes.length > 0 && bytes + rowBytes > maxBytes) break
+      infoHashes.push(infoHash)
+      bytes += rowBytes
+      next = cursor
+    }
+    const more = heads.length > infoHashes.length
+    if (infoHashes.length === 0) return { body: Buffer.alloc(0), infoHashes, next, more }
+    const body = this.#sql.pageBody.get(after, next)
+    // The rows chosen, every byte of them and a comma between each: else the two reads did
+    // not see the same rows, which one transaction rules out.
+    if (!body || body.length !== bytes + infoHashes.length - 1) {
+      throw new Error(`page after ${after}: joined ${body?.length ?? 0} bytes, not ${bytes}`)
+    }
+    return { body, infoHashes, next, more }
   }
 
   /** Every publisher's listing of one hash, newest first, as JSON text. */
