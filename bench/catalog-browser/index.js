@@ -731,6 +731,7 @@ try {
     )
   } finally {
     feed.close()
+    feed.closeAllConnections()
   }
   const raw = await page.evaluate(() => {
     const raw = window.benchRaw
