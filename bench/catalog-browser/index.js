@@ -94,7 +94,8 @@ const QUERIES = 300
 const NAIVE_QUERIES = N > DEFAULT_N ? 40 : QUERIES
 const PAGE_SIZE = 50
 const SIGN_CHUNK = 10_000
-/** Listings in a relay's page (MAX_PAGE_LISTINGS), as the plain put stores them. */
+/** Listings in a relay's page (MAX_PAGE_LISTINGS): the relay is filled, and the plain put stores
+ * them, that many at a time. */
 const RELAY_PAGE = 1000
 /** Rows over which other storage shapes are timed beside the plain put. */
 const SHAPE_ROWS = 20_000
@@ -188,18 +189,14 @@ async function seedStore(dataDir, file) {
   })
   const names = []
   const sample = []
-  let batch = []
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    const listing = JSON.parse(line)
-    names.push(listing.name)
-    if (sample.length < 300) sample.push(listing)
-    batch.push(listing)
-    if (batch.length === 1000) {
-      store.putMany(batch)
-      batch = []
+  for await (const lines of relayPages(file)) {
+    const batch = lines.map((line) => JSON.parse(line))
+    for (const listing of batch) {
+      names.push(listing.name)
+      if (sample.length < 300) sample.push(listing)
     }
+    store.putMany(batch)
   }
-  store.putMany(batch)
   const count = store.count()
   store.close()
   if (count !== N) throw new Error(`seeded ${count} listings, not ${N}: delete ${file}`)
@@ -238,18 +235,23 @@ function makeQueries(names) {
   return queries
 }
 
-/** The listings file as relay pages' JSON text (`[row,row,...]`), RELAY_PAGE rows each. */
-async function* relayPageTexts(file) {
+/** The listings file's lines, RELAY_PAGE at a time: the relay's pages, as it was filled. */
+async function* relayPages(file) {
   let lines = []
   for await (const line of createInterface({ input: createReadStream(file) })) {
     if (line === '') continue
     lines.push(line)
     if (lines.length === RELAY_PAGE) {
-      yield `[${lines.join(',')}]`
+      yield lines
       lines = []
     }
   }
-  if (lines.length) yield `[${lines.join(',')}]`
+  if (lines.length) yield lines
+}
+
+/** The relay's pages as the JSON text it sends of their listings (`[row,row,...]`). */
+async function* relayPageTexts(file) {
+  for await (const lines of relayPages(file)) yield `[${lines.join(',')}]`
 }
 
 async function startRelay(dataDir) {
