@@ -128,7 +128,7 @@ describe('upgrade to pages (v4)', () => {
 
   it('moves every v3 row into pages, keeping cursors, counters, figures and sync state', async () => {
     // Gapped cursors, as v3 left them: a replaced listing's row took a new cursor.
-    const count = 2 * MAX_STORED_PAGE_LISTINGS + 500
+    const count = 2500
     const rows = Array.from({ length: count }, (_, i) => v3Row(i, 1 + i * 3 + (i % 3)))
     const lastCursor = rows.at(-1)!.cursor + 5 // a listing removed after the last stored
     const old = await openOldDb(dbName, 3)
@@ -152,7 +152,9 @@ describe('upgrade to pages (v4)', () => {
     )
     expect(await countListings(db)).toBe(count)
     expect(withoutStoredAt(await everyListing(db, 999))).toEqual(withoutStoredAt(rows))
-    expect((await db.getAll('pages')).map((p) => p.listings.length)).toEqual([1000, 1000, 500])
+    const M = MAX_STORED_PAGE_LISTINGS
+    const sizes = Array.from({ length: Math.ceil(count / M) }, (_, i) => Math.min(M, count - i * M))
+    expect((await db.getAll('pages')).map((p) => p.listings.length)).toEqual(sizes)
     expect(await listingsAfter(db, rows[1234].cursor, 3)).toMatchObject(
       withoutStoredAt(rows.slice(1235, 1238)),
     )
@@ -266,10 +268,11 @@ describe('putListings', () => {
       NOW,
     )
     expect(stored.map((r) => r.cursor)).toEqual(Array.from({ length: count }, (_, i) => i + 1))
-    expect(await db.getAllKeys('pages')).toEqual([1000, 2000, 2001])
-    expect((await listingsAfter(db, 999, 3)).map((r) => r.cursor)).toEqual([1000, 1001, 1002])
-    expect((await listingsAt(db, [1000, 1001, 2001])).map((r) => r.key)).toEqual(
-      [999, 1000, 2000].map((i) => listingKey(listing(i))),
+    const M = MAX_STORED_PAGE_LISTINGS
+    expect(await db.getAllKeys('pages')).toEqual([M, 2 * M, 2 * M + 1])
+    expect((await listingsAfter(db, M - 1, 3)).map((r) => r.cursor)).toEqual([M, M + 1, M + 2])
+    expect((await listingsAt(db, [M, M + 1, 2 * M + 1])).map((r) => r.key)).toEqual(
+      [M - 1, M, 2 * M].map((i) => listingKey(listing(i))),
     )
   })
 

@@ -144,7 +144,8 @@ describe('pages', () => {
   })
 
   it('moves rows of the old layout into pages with their cursors (the v3 → v4 upgrade)', () => {
-    const rows = Array.from({ length: 2500 }, (_, i) => ({
+    const M = MAX_STORED_PAGE_LISTINGS
+    const rows = Array.from({ length: 2 * M + M / 2 }, (_, i) => ({
       key: `k${i}`,
       infoHash: listing(i % 9).infoHash,
       listing: listing(i % 9),
@@ -153,11 +154,11 @@ describe('pages', () => {
       cursor: 3 * i + 1,
     }))
     const pages = rowsToPages(rows)
-    expect(pages.map((p) => p.listings.length)).toEqual([1000, 1000, 500])
+    expect(pages.map((p) => p.listings.length)).toEqual([M, M, M / 2])
     const back = pages.flatMap((p) => pageRows(p, 0, none))
     expect(back.map((r) => r.cursor)).toEqual(rows.map((r) => r.cursor))
     expect(back.map((r) => r.listing)).toEqual(rows.map((r) => r.listing))
-    expect(rowAt(pages[1], rows[1500].cursor, none)?.listing).toEqual(rows[1500].listing)
+    expect(rowAt(pages[1], rows[M + M / 4].cursor, none)?.listing).toEqual(rows[M + M / 4].listing)
     expect(rowsToPages([])).toEqual([])
   })
 })
