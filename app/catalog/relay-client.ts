@@ -4,7 +4,7 @@
 
 import { BodyTooLargeError, readCappedText } from '../../shared/capped-body.ts'
 import { SealedError } from '../../shared/sealed/envelope.ts'
-import { relayFetch } from './sealed-fetch.ts'
+import { inflating, relayFetch, relayFetchGzip } from './sealed-fetch.ts'
 import type { SwarmFigures } from './search-index.ts'
 
 /** Give up on one relay request after this long. */
@@ -63,20 +63,37 @@ export async function fetchRelayJson(
   return relayJson(await fetchRelayText(url, init, timeoutMs), url)
 }
 
+/** Inflates a sealed answer's gzip bytes to text, at most `maxBytes` inflated (sealed-fetch.ts
+ * inflateText, or a verify worker that does it: catalog-verify-pool.ts). */
+export type Inflate = (gzip: Uint8Array, maxBytes: number) => Promise<string>
+
 /** fetchRelayJson's answer as the text that came, unparsed: a sync page's text is handed as
- * it is to a verify worker (catalog-verify-pool.ts), which parses it there. Same errors. */
+ * it is to a verify worker (catalog-verify-pool.ts), which parses it there. Same errors.
+ * With `inflate`, a good sealed answer in gzip is inflated by it rather than here. */
 export async function fetchRelayText(
   url: string,
   init: RequestInit = {},
   timeoutMs = RELAY_TIMEOUT_MS,
+  inflate?: Inflate,
 ): Promise<string> {
   const host = relayHost(url)
   let response: Response
   try {
     // Sealed when the relay is on plain HTTP (sealed-fetch.ts).
     const signal = AbortSignal.timeout(timeoutMs)
-    response = await relayFetch(url, { ...init, signal, maxBytes: MAX_ANSWER_BYTES })
+    const options = { ...init, signal, maxBytes: MAX_ANSWER_BYTES }
+    const answer = inflate ? await relayFetchGzip(url, options) : await relayFetch(url, options)
+    if (answer instanceof Response) response = answer
+    else if (answer.status >= 200 && answer.status < 300) {
+      return await inflated(inflate!, answer.gzip, host)
+    } else {
+      response = new Response(inflating(answer.gzip), {
+        status: answer.status,
+        headers: answer.headers,
+      })
+    }
   } catch (err) {
+    if (err instanceof RelayError) throw err
     if (err instanceof DOMException && err.name === 'TimeoutError') {
       throw new RelayError(`${host} did not answer within ${Math.round(timeoutMs / 1000)} s`)
     }
@@ -103,6 +120,19 @@ export async function fetchRelayText(
     )
   }
   return text
+}
+
+/** A good answer's gzip bytes inflated by `inflate`, with readCappedText's errors read as
+ * fetchRelayText reads them: too large is a RelayError, anything else no answer (''). */
+async function inflated(inflate: Inflate, gzip: Uint8Array, host: string): Promise<string> {
+  try {
+    return await inflate(gzip, MAX_ANSWER_BYTES)
+  } catch (err) {
+    if (err instanceof BodyTooLargeError) {
+      throw new RelayError(`${host} sent an answer too large to read`)
+    }
+    return ''
+  }
 }
 
 /** A relay's answer text (fetchRelayText from `url`) as JSON; RelayError when it is not. */

@@ -3,7 +3,14 @@ import { Hono } from 'hono'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
 import { sealedTunnel } from '../../relay/sealed/tunnel.ts'
-import { MAX_ANSWER_BYTES, RelayError, fetchRelayJson } from './relay-client.ts'
+import {
+  MAX_ANSWER_BYTES,
+  RelayError,
+  fetchRelayJson,
+  fetchRelayText,
+  type Inflate,
+} from './relay-client.ts'
+import { inflateText } from './sealed-fetch.ts'
 
 /** A relay as the page sees it: its record, its API, and the tunnel in front of the API. */
 function relay() {
@@ -68,6 +75,32 @@ describe('fetchRelayJson to a relay on plain HTTP', () => {
     const bomb = fetchRelayJson('http://relay-c.test:8080/v1/bomb')
     await expect(bomb).rejects.toThrow(RelayError)
     await expect(bomb).rejects.toThrow(/too large/)
+  })
+
+  it('hands a page gzip inside the seal to the inflate it is given, with the same errors', async () => {
+    const { fetchStub } = relay()
+    vi.stubGlobal('fetch', fetchStub)
+    const given: number[] = []
+    const inflate: Inflate = (gzip, maxBytes) => {
+      given.push(gzip.length, maxBytes)
+      return inflateText(gzip, maxBytes)
+    }
+    const page = await fetchRelayText('http://relay-d.test:8080/v1/page', {}, 5000, inflate)
+    expect(JSON.parse(page)).toEqual({ listings: ['a'.repeat(5000)] })
+    expect(given[0]).toBeLessThan(1000)
+    expect(given[1]).toBe(MAX_ANSWER_BYTES)
+    const bomb = fetchRelayText('http://relay-d.test:8080/v1/bomb', {}, 5000, inflate)
+    await expect(bomb).rejects.toThrow(/too large/)
+    // Not gzip after all: no answer, as a body cut off midway reads.
+    const junk = fetchRelayText('http://relay-d.test:8080/v1/page', {}, 5000, async () => {
+      throw new TypeError('not gzip')
+    })
+    expect(await junk).toBe('')
+    // An answer not in gzip never goes to it.
+    expect(await fetchRelayText('http://relay-d.test:8080/v1/hello', {}, 5000, inflate)).toMatch(
+      /"id"/,
+    )
+    expect(given).toHaveLength(4)
   })
 
   it('asks the id again after an outage, so a relay back under another key is never sealed to with the old one', async () => {

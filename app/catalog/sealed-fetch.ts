@@ -7,6 +7,7 @@
 
 import { ephemeralSession, SealedError, type SealedSession } from '../../shared/sealed/envelope.ts'
 import { BoundedMap } from '../../shared/bounded-map.ts'
+import { readCappedText } from '../../shared/capped-body.ts'
 import { helloNodeId, sealedFetch } from '../../shared/sealed/client.ts'
 import { INNER_CODING } from '../../shared/sealed/inner.ts'
 
@@ -18,11 +19,30 @@ const sessions = new BoundedMap<string, Promise<SealedSession | null>>({
   order: 'oldest',
 })
 
+/** A sealed answer whose body is still gzip, for its reader to inflate where it likes (a
+ * sync page's, in a verify worker: catalog-verify-pool.ts). */
+export interface GzipAnswer {
+  status: number
+  headers: Headers
+  gzip: Uint8Array
+}
+
 /** fetch() for relay API URLs, sealed over plain HTTP. Same answers, same errors. */
 export async function relayFetch(
   url: string,
   init: RequestInit & { signal: AbortSignal; maxBytes: number },
 ): Promise<Response> {
+  const answer = await relayFetchGzip(url, init)
+  if (answer instanceof Response) return answer
+  // Inflated as it is read: the caller's cap on what it reads bounds the inflated bytes too.
+  return new Response(inflating(answer.gzip), { status: answer.status, headers: answer.headers })
+}
+
+/** relayFetch, but a sealed answer in gzip comes as its bytes, not inflated. */
+export async function relayFetchGzip(
+  url: string,
+  init: RequestInit & { signal: AbortSignal; maxBytes: number },
+): Promise<Response | GzipAnswer> {
   const { origin, protocol, pathname, search } = new URL(url)
   const body = init.body
   if (protocol !== 'http:' || (body !== undefined && body !== null && typeof body !== 'string')) {
@@ -53,18 +73,25 @@ export async function relayFetch(
     if (!session) throw err
     answer = await sealedFetch(origin, session, inner, options)
   }
-  const headers: Record<string, string> = {}
-  if (answer.contentType) headers['content-type'] = answer.contentType
-  if (answer.retryAfter) headers['retry-after'] = answer.retryAfter
-  // Inflated as it is read: the caller's cap on what it reads bounds the inflated bytes too.
-  // The bytes are streamed from a Response of them, not a Blob: a Blob's stream is read
-  // back from the browser's blob registry through another process, which put 6–10 ms on
-  // every 1,000-listing page (Chromium 156: 20–27 ms a page inflated, decoded and parsed
-  // through a Blob, 15–20 through a Response).
-  const inflated = answer.contentEncoding
-    ? new Response(answer.body as BodyInit).body!.pipeThrough(new DecompressionStream('gzip'))
-    : (answer.body as BodyInit)
-  return new Response(inflated, { status: answer.status, headers })
+  const headers = new Headers()
+  if (answer.contentType) headers.set('content-type', answer.contentType)
+  if (answer.retryAfter) headers.set('retry-after', answer.retryAfter)
+  if (answer.contentEncoding) return { status: answer.status, headers, gzip: answer.body }
+  return new Response(answer.body as BodyInit, { status: answer.status, headers })
+}
+
+/** gzip bytes inflated as they are read. Streamed from a Response of them, not a Blob: a
+ * Blob's stream is read back from the browser's blob registry through another process,
+ * which put 6–10 ms on every 1,000-listing page (Chromium 156: 20–27 ms a page inflated,
+ * decoded and parsed through a Blob, 15–20 through a Response). */
+export function inflating(gzip: Uint8Array): ReadableStream<Uint8Array> {
+  return new Response(gzip as BodyInit).body!.pipeThrough(new DecompressionStream('gzip'))
+}
+
+/** gzip bytes inflated and read as UTF-8, at most `maxBytes` of them inflated
+ * (BodyTooLargeError past that: a small answer can inflate a thousandfold). */
+export function inflateText(gzip: Uint8Array, maxBytes: number): Promise<string> {
+  return readCappedText(inflating(gzip), maxBytes)
 }
 
 /** Drops the origin's session if it is still `session` (not a newer one asked meanwhile). */

@@ -1,15 +1,17 @@
+import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
 import { createListing, type Listing } from '../../shared/listing.ts'
 import { sampleDraft as draft } from '../../relay/catalog/test-support.ts'
 import { createListingBatch, identitySigner } from '../../shared/listing-batch.ts'
+import { BodyTooLargeError } from '../../shared/capped-body.ts'
 import { verifyListings } from '../catalog/verify.ts'
 import {
   MAX_VERIFY_WORKERS,
   VerifyPool,
+  answer,
   fromVerdicts,
-  verdicts,
   verifyWorkerCount,
   type VerifyPort,
   type VerifyRequest,
@@ -50,17 +52,27 @@ function hostilePage(): unknown[] {
   ]
 }
 
+type Replies = (request: VerifyRequest, send: (data: unknown) => void) => Promise<void>
+
+/** A worker that sends one reply, `reply`'s. */
+const once =
+  (reply: (request: VerifyRequest) => Promise<unknown>): Replies =>
+  async (request, send) =>
+    send(await reply(request))
+
 /** A worker in this thread: what the page posts is cloned, as postMessage would. */
 class FakeVerifier implements VerifyPort {
   onmessage: ((event: MessageEvent) => void) | null = null
   onerror: ((event: ErrorEvent) => void) | null = null
   requests: VerifyRequest[] = []
   terminated = false
-  constructor(readonly answer: (request: VerifyRequest) => Promise<unknown> = verdicts) {}
+  constructor(readonly replies: Replies = answer) {}
   postMessage(message: VerifyRequest): void {
     const request = structuredClone(message)
     this.requests.push(request)
-    void this.answer(request).then((data) => this.onmessage?.({ data } as MessageEvent))
+    void this.replies(request, (data) =>
+      this.onmessage?.({ data: structuredClone(data) } as MessageEvent),
+    )
   }
   terminate(): void {
     this.terminated = true
@@ -132,7 +144,7 @@ describe('VerifyPool', () => {
     const { verifiers, ports } = pool(1, () => {
       const port: FakeVerifier = new FakeVerifier(
         () =>
-          new Promise(() => {
+          new Promise<void>(() => {
             fail = () => port.onerror?.({} as ErrorEvent)
           }),
       )
@@ -156,8 +168,8 @@ describe('VerifyPool', () => {
       async (r: VerifyRequest) => ({ id: r.id + 1, good: new Uint8Array(n(r)).fill(1) }),
       async () => null,
     ]
-    for (const answer of wrong) {
-      const { verifiers, ports } = pool(1, () => new FakeVerifier(answer))
+    for (const reply of wrong) {
+      const { verifiers, ports } = pool(1, () => new FakeVerifier(once(reply)))
       const got = await verifiers.verify(hostilePage(), NOW)
       expect(got.invalid).toBe(7)
       expect(ports[0].terminated).toBe(true)
@@ -184,6 +196,88 @@ describe('VerifyPool', () => {
     expect(ports[0].terminated).toBe(true)
     expect((await verifiers.verify(v2, NOW)).listings).toHaveLength(v2.length)
     expect(ports).toHaveLength(1)
+  })
+})
+
+describe('VerifyPool.inflate', () => {
+  const text = JSON.stringify({ listings: hostilePage(), next: 12, more: false })
+  const gzip = new Uint8Array(gzipSync(text))
+  const valuesOf = (t: string) => (JSON.parse(t) as { listings: unknown[] }).listings
+
+  it('has a worker inflate a page and answer its text, then takes the verdicts it made', async () => {
+    const { verifiers, ports } = pool(1)
+    const got = await verifiers.inflate(gzip, 1 << 20, NOW)
+    expect(got).toBe(text)
+    const values = valuesOf(got)
+    const verified = await verifiers.verify(values, NOW, got)
+    // One request: the page in gzip. Its verify call sent nothing more.
+    expect(ports[0].requests).toEqual([{ id: 1, gzip, maxBytes: 1 << 20, nowSeconds: NOW }])
+    const expected = await verifyListings(values, NOW)
+    expect(verified.invalid).toBe(7)
+    expect(verified.listings).toEqual(expected.listings)
+    expect(verified.listings.every((l) => values.includes(l))).toBe(true)
+    // Taken once: the same text again is sent again.
+    await verifiers.verify(values, NOW, got)
+    expect(ports[0].requests).toHaveLength(2)
+  })
+
+  it('refuses a page over its cap once inflated, and one that is not gzip, keeping the worker', async () => {
+    const { verifiers, ports } = pool(1)
+    const bomb = new Uint8Array(gzipSync(' '.repeat(1 << 20)))
+    await expect(verifiers.inflate(bomb, 1000, NOW)).rejects.toBeInstanceOf(BodyTooLargeError)
+    await expect(verifiers.inflate(new Uint8Array([1, 2, 3]), 1000, NOW)).rejects.toThrow()
+    expect(ports[0].terminated).toBe(false)
+    expect(await verifiers.inflate(gzip, 1 << 20, NOW)).toBe(text)
+  })
+
+  it('verifies again, here or in a worker, what its verdicts do not fit', async () => {
+    const { verifiers, ports } = pool(1)
+    // Asked two minutes on: verdicts made at NOW are not taken.
+    const later = await verifiers.inflate(gzip, 1 << 20, NOW)
+    const verified = await verifiers.verify(valuesOf(later), NOW + 120, later)
+    expect(verified.invalid).toBe(7)
+    expect(ports[0].requests.map((r) => r.nowSeconds)).toEqual([NOW, NOW + 120])
+    // Values that are not the page's: verified here.
+    const other = await verifiers.inflate(gzip, 1 << 20, NOW)
+    expect((await verifiers.verify(v1, NOW, other)).listings).toHaveLength(v1.length)
+    expect(ports[0].requests).toHaveLength(3)
+  })
+
+  it('inflates and verifies here what a worker held when it failed', async () => {
+    for (const failAfterText of [false, true]) {
+      let fail: (() => void) | null = null
+      const { verifiers, ports } = pool(1, () => {
+        const port: FakeVerifier = new FakeVerifier(async (request, send) => {
+          if (failAfterText) send({ id: request.id, text })
+          fail = () => port.onerror?.({} as ErrorEvent)
+          await new Promise(() => {})
+        })
+        return port
+      })
+      const inflating = verifiers.inflate(gzip, 1 << 20, NOW)
+      if (failAfterText) {
+        const got = await inflating
+        const verifying = verifiers.verify(valuesOf(got), NOW, got)
+        fail!()
+        expect((await verifying).invalid).toBe(7)
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 0))
+        fail!()
+        const got = await inflating
+        expect(got).toBe(text)
+        expect((await verifiers.verify(valuesOf(got), NOW, got)).invalid).toBe(7)
+      }
+      expect(ports[0].terminated).toBe(true)
+      expect(ports).toHaveLength(1)
+    }
+  })
+
+  it('inflates here when there is no worker', async () => {
+    const verifiers = new VerifyPool(() => {
+      throw new Error('no workers here')
+    }, 1)
+    expect(await verifiers.inflate(gzip, 1 << 20, NOW)).toBe(text)
+    await expect(verifiers.inflate(gzip, 100, NOW)).rejects.toBeInstanceOf(BodyTooLargeError)
   })
 })
 

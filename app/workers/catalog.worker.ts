@@ -32,7 +32,11 @@ const replica = new CatalogReplica({
   post: (message) => scope.postMessage(message),
   ...(verifiers && {
     verifyPage: (values, nowSeconds, text) => verifiers.verify(values, nowSeconds, text),
-    fetchText: fetchRelayText,
+    // A sealed page is inflated in a verify worker, which verifies it straight on.
+    fetchText: (url, init, timeoutMs) =>
+      fetchRelayText(url, init, timeoutMs, (gzip, maxBytes) =>
+        verifiers.inflate(gzip, maxBytes, Math.floor(Date.now() / 1000)),
+      ),
   }),
 })
 
