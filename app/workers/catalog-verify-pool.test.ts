@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createIdentity } from '../../shared/identity.ts'
 import { createListing, type Listing } from '../../shared/listing.ts'
 import { sampleDraft as draft } from '../../relay/catalog/test-support.ts'
@@ -241,6 +241,29 @@ describe('VerifyPool.inflate', () => {
     const other = await verifiers.inflate(gzip, 1 << 20, NOW)
     expect((await verifiers.verify(v1, NOW, other)).listings).toHaveLength(v1.length)
     expect(ports[0].requests).toHaveLength(3)
+  })
+
+  it('keeps the verdicts of the last few texts only, for a short while', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    try {
+      const { verifiers, ports } = pool(1)
+      const texts: string[] = []
+      for (let i = 0; i < 5; i++) {
+        const page = JSON.stringify({ listings: hostilePage(), next: i })
+        texts.push(await verifiers.inflate(new Uint8Array(gzipSync(page)), 1 << 20, NOW))
+      }
+      // The first was pushed out by four newer: sent again. The last is taken.
+      await verifiers.verify(valuesOf(texts[0]), NOW, texts[0])
+      expect(ports[0].requests).toHaveLength(6)
+      await verifiers.verify(valuesOf(texts[4]), NOW, texts[4])
+      expect(ports[0].requests).toHaveLength(6)
+      // The others expire.
+      vi.advanceTimersByTime(5000)
+      await verifiers.verify(valuesOf(texts[3]), NOW, texts[3])
+      expect(ports[0].requests).toHaveLength(7)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('inflates and verifies here what a worker held when it failed', async () => {

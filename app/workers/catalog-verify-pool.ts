@@ -27,9 +27,12 @@ import { checkedListings, verdictsOf, type Verified } from '../catalog/verify.ts
  * and a sync holds three pages per relay in flight, so more would mostly wait. */
 export const MAX_VERIFY_WORKERS = 2
 
-/** Inflated pages whose verdicts are kept for the verify call that is to follow: a page
- * whose text the catalog worker could not use is never asked for, and is dropped in turn. */
-const MAX_INFLATED = 8
+/** Inflated pages whose verdicts are kept for the verify call that follows at once (the
+ * catalog worker parses the text and asks). A text it could not use is never asked for: it
+ * is dropped when newer ones push it out, or after INFLATED_KEPT_MS, so a relay's junk holds
+ * at most this many texts (each under MAX_ANSWER_BYTES) for a few seconds. */
+const MAX_INFLATED = 4
+const INFLATED_KEPT_MS = 5000
 /** How much later than its inflating a page's verify call may come and still take the
  * verdicts made then: a listing refused as from the future a minute ago is asked again. */
 const MAX_VERDICT_AGE_S = 60
@@ -177,7 +180,8 @@ export class VerifyPool {
   }
 
   #takeInflated(text: string, nowSeconds: number): Inflated | null {
-    // The very string the worker sent (a pointer compare, however long the text).
+    // The very string the worker sent is found by identity at once, however long; another
+    // page's text of the same length differs within its first listing.
     const at = this.#inflated.findIndex((p) => p.text === text)
     if (at < 0) return null
     const [inflated] = this.#inflated.splice(at, 1)
@@ -252,8 +256,13 @@ export class VerifyPool {
     })
     // Never an unhandled rejection: the verify call reads it, or none comes.
     verdicts.catch(() => undefined)
-    this.#inflated.push({ text, nowSeconds: pending.nowSeconds, verdicts })
+    const inflated: Inflated = { text, nowSeconds: pending.nowSeconds, verdicts }
+    this.#inflated.push(inflated)
     if (this.#inflated.length > MAX_INFLATED) this.#inflated.shift()
+    setTimeout(() => {
+      const at = this.#inflated.indexOf(inflated)
+      if (at >= 0) this.#inflated.splice(at, 1)
+    }, INFLATED_KEPT_MS)
     pending.text.resolve(text)
   }
 
