@@ -244,7 +244,7 @@ describe('VerifyPool.inflate', () => {
   })
 
   it('keeps the verdicts of the last few texts only, for a short while', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout'] })
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     try {
       const { verifiers, ports } = pool(1)
       const texts: string[] = []
@@ -257,6 +257,8 @@ describe('VerifyPool.inflate', () => {
       expect(ports[0].requests).toHaveLength(6)
       await verifiers.verify(valuesOf(texts[4]), NOW, texts[4])
       expect(ports[0].requests).toHaveLength(6)
+      // No timer of the two that went holds its text on.
+      expect(vi.getTimerCount()).toBe(3)
       // The others expire.
       vi.advanceTimersByTime(5000)
       await verifiers.verify(valuesOf(texts[3]), NOW, texts[3])

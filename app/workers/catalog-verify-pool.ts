@@ -103,6 +103,9 @@ interface Inflated {
   text: string
   nowSeconds: number
   verdicts: Promise<Uint8Array>
+  /** Drops it after INFLATED_KEPT_MS; cleared once it is taken or pushed out, so the timer
+   * never holds a text on. */
+  expiry: ReturnType<typeof setTimeout> | null
 }
 
 interface Verifier {
@@ -184,9 +187,17 @@ export class VerifyPool {
     // page's text of the same length differs within its first listing.
     const at = this.#inflated.findIndex((p) => p.text === text)
     if (at < 0) return null
-    const [inflated] = this.#inflated.splice(at, 1)
+    const inflated = this.#inflated[at]
+    this.#forget(inflated)
     const age = nowSeconds - inflated.nowSeconds
     return age >= 0 && age <= MAX_VERDICT_AGE_S ? inflated : null
+  }
+
+  #forget(inflated: Inflated): void {
+    if (inflated.expiry !== null) clearTimeout(inflated.expiry)
+    inflated.expiry = null
+    const at = this.#inflated.indexOf(inflated)
+    if (at >= 0) this.#inflated.splice(at, 1)
   }
 
   /** Ends the workers; pages they held are verified here. */
@@ -256,13 +267,10 @@ export class VerifyPool {
     })
     // Never an unhandled rejection: the verify call reads it, or none comes.
     verdicts.catch(() => undefined)
-    const inflated: Inflated = { text, nowSeconds: pending.nowSeconds, verdicts }
+    const inflated: Inflated = { text, nowSeconds: pending.nowSeconds, verdicts, expiry: null }
+    inflated.expiry = setTimeout(() => this.#forget(inflated), INFLATED_KEPT_MS)
     this.#inflated.push(inflated)
-    if (this.#inflated.length > MAX_INFLATED) this.#inflated.shift()
-    setTimeout(() => {
-      const at = this.#inflated.indexOf(inflated)
-      if (at >= 0) this.#inflated.splice(at, 1)
-    }, INFLATED_KEPT_MS)
+    if (this.#inflated.length > MAX_INFLATED) this.#forget(this.#inflated[0])
     pending.text.resolve(text)
   }
 
