@@ -26,7 +26,7 @@ async function controlled(page: Page): Promise<string> {
 }
 
 /**
- * Makes the page's document offline as its context already is. Chromium 150 applies an
+ * Makes the page's document offline as its context already is. Chromium (150, 156) applies an
  * emulated offline state (context.setOffline) to navigator.onLine only in the documents there
  * when it is set: one loaded after it (a reload) reads onLine true and gets no 'offline' event,
  * while its requests fail. The same conditions sent again to the page once it has loaded reach

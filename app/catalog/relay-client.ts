@@ -4,7 +4,7 @@
 
 import { BodyTooLargeError, readCappedText } from '../../shared/capped-body.ts'
 import { SealedError } from '../../shared/sealed/envelope.ts'
-import { inflating, relayFetch, relayFetchGzip } from './sealed-fetch.ts'
+import { inflatedResponse, relayFetch, relayFetchGzip } from './sealed-fetch.ts'
 import type { SwarmFigures } from './search-index.ts'
 
 /** Give up on one relay request after this long. */
@@ -87,10 +87,7 @@ export async function fetchRelayText(
     else if (answer.status >= 200 && answer.status < 300) {
       return await inflated(inflate!, answer.gzip, host)
     } else {
-      response = new Response(inflating(answer.gzip), {
-        status: answer.status,
-        headers: answer.headers,
-      })
+      response = inflatedResponse(answer)
     }
   } catch (err) {
     if (err instanceof RelayError) throw err

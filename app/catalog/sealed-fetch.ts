@@ -33,8 +33,12 @@ export async function relayFetch(
   init: RequestInit & { signal: AbortSignal; maxBytes: number },
 ): Promise<Response> {
   const answer = await relayFetchGzip(url, init)
-  if (answer instanceof Response) return answer
-  // Inflated as it is read: the caller's cap on what it reads bounds the inflated bytes too.
+  return answer instanceof Response ? answer : inflatedResponse(answer)
+}
+
+/** A gzip answer as the Response relayFetch gives: inflated as it is read, so the caller's
+ * cap on what it reads bounds the inflated bytes too. */
+export function inflatedResponse(answer: GzipAnswer): Response {
   return new Response(inflating(answer.gzip), { status: answer.status, headers: answer.headers })
 }
 
@@ -84,7 +88,7 @@ export async function relayFetchGzip(
  * Blob's stream is read back from the browser's blob registry through another process,
  * which put 6–10 ms on every 1,000-listing page (Chromium 156: 20–27 ms a page inflated,
  * decoded and parsed through a Blob, 15–20 through a Response). */
-export function inflating(gzip: Uint8Array): ReadableStream<Uint8Array> {
+function inflating(gzip: Uint8Array): ReadableStream<Uint8Array> {
   return new Response(gzip as BodyInit).body!.pipeThrough(new DecompressionStream('gzip'))
 }
 
